@@ -1,0 +1,173 @@
+"""Every error a caller of walletvoucher can cause, in one tree.
+
+::
+
+    WalletVoucherError                       the one base class: catch this to catch them all
+    ├── ValidationError (also ValueError)    a model field got a value it cannot hold
+    ├── TransitionError                      a state change that the rules forbid
+    │   ├── EarnPolicyViolation              too soon / too many stamps
+    │   ├── VoucherNotRedeemable
+    │   │   ├── VoucherAlreadyRedeemed
+    │   │   ├── VoucherExpired
+    │   │   ├── VoucherVoided
+    │   │   └── VoucherNotYetValid
+    │   ├── ProofMismatch                    proof of the wrong kind for the voucher's method
+    │   ├── WrongRedeemCode                  a code that is not this voucher's
+    │   └── UnknownVoucher                   no such voucher on the card
+    ├── ReplayError                          events that do not rebuild a card
+    ├── CodeError                            redeem codes
+    │   ├── CheckCharacterError              a generated code whose check character is wrong
+    │   ├── SymbologyError                   a value the chosen symbology cannot carry
+    │   └── CodePoolEmpty
+    ├── ScanTokenError                       Staff-Scan tokens
+    │   ├── ScanTokenMalformed
+    │   ├── ScanTokenTampered
+    │   ├── ScanTokenExpired
+    │   └── ScanTokenUnknownKey              signed with a key the verifier does not hold
+    ├── KeyLoadError                         certificates and keys that cannot be loaded or do not fit
+    ├── AppleError                           Apple Wallet rendering, signing and verifying
+    └── GoogleError                          Google Wallet objects, save links and the REST API
+
+Every message names the field, the value received and what to do. Secrets (keys,
+passwords, tokens) are never put into a message: pass ``secret=True`` and the value is
+replaced by ``'<redacted>'``.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+_MISSING: Any = object()
+
+
+class WalletVoucherError(Exception):
+    """Base class of every error walletvoucher raises on purpose.
+
+    >>> err = WalletVoucherError("must be at least 1", field="goal", value=0, fix="give a goal of 1 or more")
+    >>> str(err)
+    "goal=0: must be at least 1. Fix: give a goal of 1 or more"
+    """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        field: str | None = None,
+        value: Any = _MISSING,
+        fix: str | None = None,
+        secret: bool = False,
+    ) -> None:
+        self.message = message
+        self.field = field
+        self.value = None if (value is _MISSING or secret) else value
+        self.fix = fix
+        shown = "'<redacted>'" if secret else ("" if value is _MISSING else repr(value))
+        head = ""
+        if field is not None:
+            head = f"{field}={shown}: " if shown else f"{field}: "
+        text = f"{head}{message}"
+        if fix:
+            text += f". Fix: {fix}"
+        super().__init__(text)
+
+
+class ValidationError(WalletVoucherError, ValueError):
+    """A model field received a value it cannot hold."""
+
+
+class TransitionError(WalletVoucherError):
+    """A state change that the program's rules forbid; the object is left unchanged."""
+
+
+class EarnPolicyViolation(TransitionError):
+    """Stamps that break the program's earn policy (interval, daily cap, per-call cap)."""
+
+
+class VoucherNotRedeemable(TransitionError):
+    """The voucher cannot be redeemed in its current state."""
+
+
+class VoucherAlreadyRedeemed(VoucherNotRedeemable):
+    """The voucher was redeemed before: a reward is redeemed once."""
+
+
+class VoucherExpired(VoucherNotRedeemable):
+    """The voucher's validity window has ended."""
+
+
+class VoucherVoided(VoucherNotRedeemable):
+    """The voucher was voided by the business."""
+
+
+class VoucherNotYetValid(VoucherNotRedeemable):
+    """The voucher's validity window has not started."""
+
+
+class ProofMismatch(TransitionError):
+    """The redemption proof is of the wrong kind for the voucher's redemption method."""
+
+
+class WrongRedeemCode(TransitionError):
+    """The code presented is not this voucher's code."""
+
+
+class UnknownVoucher(TransitionError):
+    """The card holds no open voucher with that serial."""
+
+
+class ReplayError(WalletVoucherError):
+    """A list of events that does not rebuild a card."""
+
+
+class CodeError(WalletVoucherError):
+    """A redeem code problem."""
+
+
+class CheckCharacterError(CodeError):
+    """A generated code whose check character does not match: most likely a typo."""
+
+
+class SymbologyError(CodeError, ValidationError):
+    """A value that the chosen symbology cannot carry."""
+
+
+class CodePoolEmpty(CodeError):
+    """Every code in the pool has been handed out."""
+
+
+class ScanTokenError(WalletVoucherError):
+    """A Staff-Scan token that must not be accepted."""
+
+
+class ScanTokenMalformed(ScanTokenError):
+    """Not a walletvoucher scan token at all (truncated, wrong prefix, bad encoding)."""
+
+
+class ScanTokenTampered(ScanTokenError):
+    """The token's signature does not match its payload."""
+
+
+class ScanTokenExpired(ScanTokenError):
+    """The token's expiry has passed."""
+
+
+class ScanTokenUnknownKey(ScanTokenError):
+    """The token names a key the verifier does not hold (signed by another business)."""
+
+
+class KeyLoadError(WalletVoucherError):
+    """A certificate, key or service-account file that cannot be loaded or does not fit."""
+
+
+# --- Apple Wallet (walletvoucher.apple) ------------------------------------------------------
+
+
+class AppleError(WalletVoucherError):
+    """Apple Wallet rendering, signing or verifying failed."""
+
+
+# --- Google Wallet (walletvoucher.google) ----------------------------------------------------
+
+
+class GoogleError(WalletVoucherError):
+    """Google Wallet rendering, save links or REST API failed."""
