@@ -1,0 +1,30 @@
+"""The ``walletvoucher`` command line: the only code that prints or exits."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Sequence
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """Build the argument parser with every subcommand."""
+    parser = argparse.ArgumentParser(prog="walletvoucher", description=__doc__)
+    sub = parser.add_subparsers(dest="command", required=True)
+    from walletvoucher import _demo_cli  # noqa: PLC0415
+
+    _demo_cli.add_commands(sub)
+    # Each renderer registers its own commands (verify, verify-link) here.
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the command line; returns the exit status."""
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    status: int = args.run(args)
+    return status
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())
