@@ -25,7 +25,15 @@
     │   ├── ScanTokenExpired
     │   └── ScanTokenUnknownKey              signed with a key the verifier does not hold
     ├── KeyLoadError                         certificates and keys that cannot be loaded or do not fit
+    │   ├── CertificateFormatError           not a PEM/DER certificate, key or PKCS#12 (or wrong password)
+    │   ├── KeyMismatchError                 the private key does not belong to the certificate
+    │   ├── PassTypeMismatchError            certificate UID / OU differ from pass type id / team id
+    │   ├── CertificateExpiredError          outside its validity window at the time given
+    │   └── WrongWWDRError                   the WWDR certificate did not issue it (G1/G4 mix-up)
     ├── AppleError                           Apple Wallet rendering, signing and verifying
+    │   ├── PassJsonError                    pass.json breaks a rule (``.problems`` names each rule)
+    │   ├── AppleImageError                  artwork that is not a PNG or cannot fit the slot
+    │   └── PkpassInvalid                    ``verify_pkpass(...).raise_for_problems()``
     └── GoogleError                          Google Wallet objects, save links and the REST API
 
 Every message names the field, the value received and what to do. Secrets (keys,
@@ -164,6 +172,58 @@ class KeyLoadError(WalletVoucherError):
 
 class AppleError(WalletVoucherError):
     """Apple Wallet rendering, signing or verifying failed."""
+
+
+class CertificateFormatError(KeyLoadError):
+    """Bytes that are not a PEM/DER certificate, a PEM key or a PKCS#12 file, or a wrong password."""
+
+
+class KeyMismatchError(KeyLoadError):
+    """The private key is not the key of the pass-type certificate."""
+
+
+class PassTypeMismatchError(KeyLoadError):
+    """The certificate's UID or OU does not match the pass type identifier or team identifier."""
+
+
+class CertificateExpiredError(KeyLoadError):
+    """The certificate is expired (or not yet valid) at the time given."""
+
+
+class WrongWWDRError(KeyLoadError):
+    """The WWDR certificate given did not issue the pass-type certificate (often G1 vs G4)."""
+
+
+class PassJsonError(AppleError):
+    """pass.json breaks one or more of Wallet's rules; ``problems`` lists each ``(rule, where, why)``."""
+
+    def __init__(self, message: str, *, problems: tuple[tuple[str, str, str], ...] = (), **kw: Any) -> None:
+        super().__init__(message, **kw)
+        self.problems = problems
+
+
+class AppleImageError(AppleError):
+    """Artwork that is not a PNG image or cannot be fitted to the slot Wallet gives it."""
+
+
+class PkpassInvalid(AppleError):
+    """A .pkpass bundle that failed verification; ``problems`` lists each ``(rule, where, why)``."""
+
+    def __init__(self, message: str, *, problems: tuple[tuple[str, str, str], ...] = (), **kw: Any) -> None:
+        super().__init__(message, **kw)
+        self.problems = problems
+
+
+class AppleWalletWarning(UserWarning):
+    """Something the caller should know about a rendered pass; the pass is still valid."""
+
+
+class BarcodeFallbackWarning(AppleWalletWarning):
+    """The redeem code's symbology has no Apple format; a documented fallback was used."""
+
+
+class CertificateExpiringWarning(AppleWalletWarning):
+    """The pass-type or WWDR certificate expires within the warning window (30 days by default)."""
 
 
 # --- Google Wallet (walletvoucher.google) ----------------------------------------------------
