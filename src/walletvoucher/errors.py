@@ -25,6 +25,7 @@
     │   ├── ScanTokenExpired
     │   └── ScanTokenUnknownKey              signed with a key the verifier does not hold
     ├── KeyLoadError                         certificates and keys that cannot be loaded or do not fit
+    │   └── ServiceAccountKeyError           a Google service-account JSON key that cannot be used
     │   ├── CertificateFormatError           not a PEM/DER certificate, key or PKCS#12 (or wrong password)
     │   ├── KeyMismatchError                 the private key does not belong to the certificate
     │   ├── PassTypeMismatchError            certificate UID / OU differ from pass type id / team id
@@ -35,6 +36,15 @@
     │   ├── AppleImageError                  artwork that is not a PNG or cannot fit the slot
     │   └── PkpassInvalid                    ``verify_pkpass(...).raise_for_problems()``
     └── GoogleError                          Google Wallet objects, save links and the REST API
+        ├── GoogleOptionsError (also ValidationError)  issuer id, URL templates, origins, missing scan key
+        ├── SaveLinkTooLong                  the save JWT is over Google's 1800-character limit
+        ├── SaveLinkInvalid                  a save link that fails offline verification
+        └── GoogleApiError                   the Wallet REST API said no (status, reason, fix)
+            ├── GoogleAuthError              token refused, service account not authorised
+            ├── GoogleNotFound               no such class or object (or wrong issuer id)
+            ├── GoogleConflict               insert of an id that exists
+            ├── GoogleBadRequest             unknown field, missing class, class not approved
+            └── GoogleUnavailable            429 / 5xx still failing after the retries
 
 Every message names the field, the value received and what to do. Secrets (keys,
 passwords, tokens) are never put into a message: pass ``secret=True`` and the value is
@@ -231,3 +241,57 @@ class CertificateExpiringWarning(AppleWalletWarning):
 
 class GoogleError(WalletVoucherError):
     """Google Wallet rendering, save links or REST API failed."""
+
+
+class GoogleOptionsError(GoogleError, ValidationError):
+    """A Google rendering option (issuer id, origins, URL template, scan key) that cannot be used."""
+
+
+class SaveLinkTooLong(GoogleError):
+    """The save-link JWT is longer than Google's safe 1800-character limit and no REST client was given."""
+
+
+class SaveLinkInvalid(GoogleError):
+    """A save link that fails offline verification (signature, claims, payload or length)."""
+
+
+class GoogleApiError(GoogleError):
+    """The Google Wallet REST API refused a request; ``status`` and ``reason`` are Google's."""
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        status: int | None = None,
+        reason: str | None = None,
+        field: str | None = None,
+        value: Any = _MISSING,
+        fix: str | None = None,
+    ) -> None:
+        self.status = status
+        self.reason = reason
+        super().__init__(message, field=field, value=value, fix=fix)
+
+
+class GoogleAuthError(GoogleApiError):
+    """The access token was refused, or the service account may not act for this issuer."""
+
+
+class GoogleNotFound(GoogleApiError):
+    """No class or object with that id (or an issuer id that is not yours)."""
+
+
+class GoogleConflict(GoogleApiError):
+    """An insert of a class or object whose id already exists."""
+
+
+class GoogleBadRequest(GoogleApiError):
+    """A request body the API rejects: unknown field, missing class, class not approved."""
+
+
+class GoogleUnavailable(GoogleApiError):
+    """Rate limiting (429) or server errors (5xx) that persisted through every retry."""
+
+
+class ServiceAccountKeyError(KeyLoadError):
+    """A Google service-account JSON key that is missing, malformed or not an RSA key."""
