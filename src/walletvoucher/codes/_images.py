@@ -1,0 +1,342 @@
+"""Code images: PNG and SVG pictures of a redeem code, for emails, web pages and printed vouchers.
+
+Shaped like segno: an *encoder* per symbology turns the value into a :class:`Symbol` (a matrix of dark
+and light modules, the quiet zone, and the human-readable text of a 1D code); a *writer* per format turns
+any :class:`Symbol` into bytes. Encoders and writers are picked from tables, so neither knows the other.
+
+The encoding itself (Reed-Solomon, code sets, masks) is left to ``qrcode``, ``python-barcode``,
+``pdf417gen`` and ``aztec-code-generator``; walletvoucher only takes their module matrices and draws them
+itself, so that the output is deterministic: the same value gives the same bytes, with no timestamps,
+version comments or other metadata.
+"""
+
+from __future__ import annotations
+
+import io
+import math
+from collections.abc import Callable, Iterable, Iterator
+from importlib import resources
+from xml.sax.saxutils import escape
+
+import attrs
+from PIL import Image, ImageDraw, ImageFont
+
+from walletvoucher.codes._pos import validate_pos_value
+from walletvoucher.codes._symbology import Symbology
+from walletvoucher.errors import SymbologyError
+
+Matrix = tuple[tuple[bool, ...], ...]
+
+BAR_HEIGHT = 50
+"""Height of 1D bars, in modules."""
+TEXT_SIZE = 10
+"""Font size of the human-readable line under a 1D code, in modules."""
+TEXT_GAP = 2
+"""Space between the bars and the human-readable line, in modules."""
+PDF417_ROW_HEIGHT = 3
+"""PDF417 rows are three modules tall (the usual 1:3 module aspect ratio)."""
+
+
+@attrs.frozen(kw_only=True)
+class Symbol:
+    """What an encoder produces and a writer draws: every writer sees only this.
+
+    ``modules`` holds rows of modules, ``True`` for dark. Each row is ``row_height`` modules tall (1 for a
+    square 2D matrix, 3 for PDF417, the bar height for a 1D code). ``quiet_zone`` light modules surround
+    the symbol on every side; ``text`` is printed under 1D codes.
+    """
+
+    modules: Matrix
+    row_height: int = 1
+    quiet_zone: int
+    text: str | None = None
+
+    @property
+    def width(self) -> int:
+        """Width of the symbol without quiet zone, in modules."""
+        return len(self.modules[0])
+
+    @property
+    def height(self) -> int:
+        """Height of the symbol without quiet zone or text, in modules."""
+        return len(self.modules) * self.row_height
+
+
+# --- encoders -------------------------------------------------------------------------------------
+
+
+def _matrix(rows: Iterable[Iterable[object]]) -> Matrix:
+    return tuple(tuple(bool(module) for module in row) for row in rows)
+
+
+def _encode_qr(value: str) -> Symbol:
+    import qrcode
+    from qrcode.constants import ERROR_CORRECT_M
+
+    qr = qrcode.QRCode(error_correction=ERROR_CORRECT_M, border=0)
+    qr.add_data(value.encode("utf-8"))
+    qr.make(fit=True)
+    return Symbol(modules=_matrix(qr.get_matrix()), quiet_zone=4)
+
+
+def _encode_aztec(value: str) -> Symbol:
+    import aztec_code_generator
+
+    try:
+        value.encode("iso8859-1")
+        encoding = None  # the Aztec default character set: no ECI needed
+    except UnicodeEncodeError:
+        encoding = "utf-8"  # announced with an ECI so decoders read UTF-8
+    code = aztec_code_generator.AztecCode(value, encoding=encoding)
+    return Symbol(modules=_matrix(code.matrix), quiet_zone=2)
+
+
+def _encode_linear(kind: str, data: str, expected: str, quiet_zone: int) -> Symbol:
+    """A 1D code from python-barcode's bar pattern (``"1"`` is a dark module)."""
+    import barcode
+
+    code = barcode.get_barcode_class(kind)(data)
+    if code.get_fullcode() != expected:  # pragma: no cover - guards against a library change
+        raise SymbologyError(
+            f"encoder produced {code.get_fullcode()!r}", field="value", value=expected, fix="report a bug"
+        )
+    bars = "".join(code.build())
+    row = tuple(bar != "0" for bar in bars)
+    return Symbol(modules=(row,), row_height=BAR_HEIGHT, quiet_zone=quiet_zone, text=expected)
+
+
+def _encode_ean13(value: str) -> Symbol:
+    return _encode_linear("ean13", value[:12], value, quiet_zone=11)
+
+
+def _encode_upca(value: str) -> Symbol:
+    return _encode_linear("upca", value[:11], value, quiet_zone=9)
+
+
+def _encode_code128(value: str) -> Symbol:
+    return _encode_linear("code128", value, value, quiet_zone=10)
+
+
+_PDF417_ECI = 927
+_PDF417_ECI_UTF8 = 26
+
+
+def _pdf417_data_words(value: str) -> list[int]:
+    """Data codewords: pdf417gen's mixed compaction or pure byte compaction, whichever is shorter.
+
+    Non-ASCII text is announced as UTF-8 with an ECI so decoders do not guess the character set.
+    """
+    from pdf417gen.compaction import BYTE_LATCH, BYTE_LATCH_ALT, compact
+    from pdf417gen.compaction.byte import compact_bytes
+
+    data = value.encode("utf-8")
+    mixed = list(compact(data))
+    binary = [BYTE_LATCH_ALT if len(data) % 6 == 0 else BYTE_LATCH, *compact_bytes(data)]
+    words = mixed if len(mixed) <= len(binary) else binary
+    return words if value.isascii() else [_PDF417_ECI, _PDF417_ECI_UTF8, *words]
+
+
+def _pdf417_security_level(data_count: int) -> int:
+    """The error correction level the PDF417 specification recommends for this much data."""
+    for level, limit in ((2, 40), (3, 160), (4, 320)):
+        if data_count <= limit:
+            return level
+    return 5
+
+
+def _pdf417_columns(total: int) -> int:
+    """Fewest data columns giving at most 90 rows and a symbol no taller than about half its width."""
+    for columns in range(1, 30):
+        rows = math.ceil(total / columns)
+        if rows <= min(90, 3 * columns):
+            return columns
+    return 30
+
+
+def _encode_pdf417(value: str) -> Symbol:
+    from pdf417gen.encoding import encode_rows, get_padding
+    from pdf417gen.error_correction import compute_error_correction_code_words
+    from pdf417gen.rendering import barcode_size, modules
+    from pdf417gen.util import chunks
+
+    data = _pdf417_data_words(value)
+    level = _pdf417_security_level(len(data))
+    ec_count = 2 ** (level + 1)
+    columns = _pdf417_columns(len(data) + ec_count + 1)
+    padding = get_padding(len(data), ec_count, columns)
+    words = [len(data) + len(padding) + 1, *data, *padding]
+    words += compute_error_correction_code_words(words, level)
+    codes = list(encode_rows(list(chunks(words, columns)), columns, level))
+    width, height = barcode_size(codes)
+    dark = set(modules(codes))
+    matrix = tuple(tuple((x, y) in dark for x in range(width)) for y in range(height))
+    return Symbol(modules=matrix, row_height=PDF417_ROW_HEIGHT, quiet_zone=2)
+
+
+def _encode_text(value: str) -> Symbol:
+    raise SymbologyError(
+        "TEXT codes are shown as text and have no image",
+        field="symbology",
+        value=Symbology.TEXT,
+        fix="show the code as text, or choose QR, CODE_128, EAN_13, UPC_A, PDF417 or AZTEC for an image",
+    )
+
+
+_ENCODERS: dict[Symbology, Callable[[str], Symbol]] = {
+    Symbology.QR: _encode_qr,
+    Symbology.CODE_128: _encode_code128,
+    Symbology.EAN_13: _encode_ean13,
+    Symbology.UPC_A: _encode_upca,
+    Symbology.PDF417: _encode_pdf417,
+    Symbology.AZTEC: _encode_aztec,
+    Symbology.TEXT: _encode_text,
+}
+
+
+def encode_symbol(value: str, symbology: Symbology) -> Symbol:
+    """Validate ``value`` for ``symbology`` and encode it as a module matrix.
+
+    >>> symbol = encode_symbol("4006381333931", Symbology.EAN_13)
+    >>> symbol.width, symbol.text
+    (95, '4006381333931')
+    """
+    shown = validate_pos_value(value, symbology)
+    return _ENCODERS[symbology](shown)
+
+
+# --- writers --------------------------------------------------------------------------------------
+
+
+def _dark_runs(row: tuple[bool, ...]) -> Iterator[tuple[int, int]]:
+    """(start, length) of each run of dark modules in a row."""
+    start = None
+    for x, dark in enumerate((*row, False)):
+        if dark and start is None:
+            start = x
+        elif not dark and start is not None:
+            yield start, x - start
+            start = None
+
+
+def _text_band(symbol: Symbol) -> int:
+    """Height of the human-readable line under the symbol, in modules."""
+    return 0 if symbol.text is None else TEXT_GAP + TEXT_SIZE
+
+
+def _canvas_size(symbol: Symbol) -> tuple[int, int]:
+    """Width and height of the picture, quiet zones and text included, in modules."""
+    qz = symbol.quiet_zone
+    return symbol.width + 2 * qz, symbol.height + _text_band(symbol) + 2 * qz
+
+
+def _font(size: int) -> ImageFont.FreeTypeFont:
+    """DejaVu Sans Mono, bundled with python-barcode: the same glyphs on every machine."""
+    font_file = resources.files("barcode") / "fonts" / "DejaVuSansMono.ttf"
+    with resources.as_file(font_file) as path:
+        return ImageFont.truetype(str(path), size)
+
+
+def write_png(symbol: Symbol, module_size: int) -> bytes:
+    """Draw ``symbol`` as an 8-bit greyscale PNG, ``module_size`` pixels per module, no metadata."""
+    width, height = _canvas_size(symbol)
+    image = Image.new("L", (width * module_size, height * module_size), 255)
+    draw = ImageDraw.Draw(image)
+    qz, rh = symbol.quiet_zone, symbol.row_height
+    for y, row in enumerate(symbol.modules):
+        top = (qz + y * rh) * module_size
+        for start, length in _dark_runs(row):
+            left = (qz + start) * module_size
+            draw.rectangle(
+                (left, top, left + length * module_size - 1, top + rh * module_size - 1),
+                fill=0,
+            )
+    if symbol.text is not None:
+        _draw_text(draw, symbol, module_size, image.width)
+    out = io.BytesIO()
+    image.save(out, format="PNG", optimize=False, compress_level=9)
+    return out.getvalue()
+
+
+def _draw_text(draw: ImageDraw.ImageDraw, symbol: Symbol, module_size: int, image_width: int) -> None:
+    assert symbol.text is not None
+    size = TEXT_SIZE * module_size
+    font = _font(size)
+    fit = (image_width - 2 * module_size) / max(font.getlength(symbol.text), 1)
+    if fit < 1:
+        font = _font(max(1, math.floor(size * fit)))
+    top = (symbol.quiet_zone + symbol.height + TEXT_GAP) * module_size
+    draw.text((image_width / 2, top), symbol.text, fill=0, font=font, anchor="ma")
+
+
+def write_svg(symbol: Symbol, module_size: int) -> bytes:
+    """Draw ``symbol`` as a standalone SVG: one path for the dark modules, in module units."""
+    width, height = _canvas_size(symbol)
+    qz, rh = symbol.quiet_zone, symbol.row_height
+    path = "".join(
+        f"M{qz + start},{qz + y * rh}h{length}v{rh}h-{length}z"
+        for y, row in enumerate(symbol.modules)
+        for start, length in _dark_runs(row)
+    )
+    parts = [
+        '<?xml version="1.0" encoding="UTF-8"?>\n',
+        f'<svg xmlns="http://www.w3.org/2000/svg" width="{width * module_size}" '
+        f'height="{height * module_size}" viewBox="0 0 {width} {height}" shape-rendering="crispEdges">',
+        f'<rect width="{width}" height="{height}" fill="#fff"/>',
+        f'<path fill="#000" d="{path}"/>',
+    ]
+    if symbol.text is not None:
+        parts.append(_svg_text(symbol, width))
+    parts.append("</svg>\n")
+    return "".join(parts).encode("utf-8")
+
+
+def _svg_text(symbol: Symbol, width: int) -> str:
+    assert symbol.text is not None
+    size = min(float(TEXT_SIZE), (width - 2) / (0.6 * len(symbol.text)))  # DejaVu Sans Mono: 0.6 em
+    baseline = symbol.quiet_zone + symbol.height + TEXT_GAP + size * 0.8
+    return (
+        f'<text x="{width / 2:g}" y="{baseline:.2f}" font-family="DejaVu Sans Mono, monospace" '
+        f'font-size="{size:.2f}" text-anchor="middle" fill="#000">{escape(symbol.text)}</text>'
+    )
+
+
+_WRITERS: dict[str, Callable[[Symbol, int], bytes]] = {"png": write_png, "svg": write_svg}
+
+
+def _check_module_size(module_size: int) -> None:
+    if not isinstance(module_size, int) or isinstance(module_size, bool) or not 1 <= module_size <= 100:
+        raise SymbologyError(
+            "must be a whole number of pixels from 1 to 100",
+            field="module_size",
+            value=module_size,
+            fix="pass module_size=4 or similar",
+        )
+
+
+def render(value: str, symbology: Symbology, *, fmt: str, module_size: int) -> bytes:
+    """Validate, encode and write a code image in format ``fmt`` (``"png"`` or ``"svg"``)."""
+    if fmt not in _WRITERS:
+        raise SymbologyError(
+            "is not an image format", field="fmt", value=fmt, fix=f"use one of {', '.join(sorted(_WRITERS))}"
+        )
+    _check_module_size(module_size)
+    return _WRITERS[fmt](encode_symbol(value, symbology), module_size)
+
+
+def render_png(value: str, symbology: Symbology, *, module_size: int = 4) -> bytes:
+    """A PNG picture of the code: deterministic, quiet zone included, digits under 1D codes.
+
+    >>> png = render_png("7K3M-9QXP-4", Symbology.QR)
+    >>> png[:8] == b"\\x89PNG\\r\\n\\x1a\\n"
+    True
+    """
+    return render(value, symbology, fmt="png", module_size=module_size)
+
+
+def render_svg(value: str, symbology: Symbology, *, module_size: int = 4) -> bytes:
+    """An SVG picture of the code, ``module_size`` user units per module; deterministic.
+
+    >>> render_svg("7K3M-9QXP-4", Symbology.CODE_128).startswith(b"<?xml")
+    True
+    """
+    return render(value, symbology, fmt="svg", module_size=module_size)
