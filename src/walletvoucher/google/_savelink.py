@@ -1,0 +1,147 @@
+"""The "Add to Google Wallet" save link: a JWT signed RS256 by the service account.
+
+``https://pay.google.com/gp/v/save/<jwt>``, where the JWT carries the claims ``iss``
+(service-account email), ``aud: "google"``, ``typ: "savetowallet"``, an integer ``iat``,
+``origins`` and a ``payload`` of classes and objects (or only their ids).
+
+JSON is serialised with sorted keys and compact separators and RS256 (PKCS#1 v1.5) is
+deterministic, so the same input and clock give the same token, byte for byte.
+"""
+
+from __future__ import annotations
+
+import base64
+import enum
+import json
+from collections.abc import Mapping, Sequence
+from datetime import datetime
+from typing import Any
+
+import attrs
+from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives.asymmetric import padding
+
+from walletvoucher.errors import GoogleOptionsError, SaveLinkTooLong
+from walletvoucher.google._credentials import ServiceAccountCredentials
+
+__all__ = [
+    "MAX_LINK_LENGTH",
+    "SAVE_URL_PREFIX",
+    "LinkMode",
+    "SaveLink",
+    "check_link_length",
+    "save_url",
+    "sign_save_jwt",
+]
+
+SAVE_URL_PREFIX = "https://pay.google.com/gp/v/save/"
+MAX_LINK_LENGTH = 1800
+"""Google's safe maximum for a save link. walletvoucher applies it to the whole URL, which
+is stricter than applying it to the JWT alone, so a link that passes is safe either way."""
+
+
+class LinkMode(enum.Enum):
+    """What the JWT carries."""
+
+    FULL = "full"
+    """Classes and objects in full, inside the JWT: nothing to insert beforehand."""
+    BY_ID = "by_id"
+    """Only ``{"id": ...}``: the class and object were inserted through the REST API first."""
+
+
+@attrs.frozen(kw_only=True)
+class SaveLink:
+    """A signed save link with its measured length."""
+
+    url: str
+    jwt: str
+    mode: LinkMode
+
+    @property
+    def length(self) -> int:
+        """Characters in the whole URL, the number compared with :data:`MAX_LINK_LENGTH`."""
+        return len(self.url)
+
+
+def dumps(data: Any) -> bytes:
+    """Deterministic compact JSON (sorted keys, UTF-8, no spaces)."""
+    text = json.dumps(data, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    return text.encode("utf-8")
+
+
+def _b64url(data: bytes) -> str:
+    return base64.urlsafe_b64encode(data).rstrip(b"=").decode("ascii")
+
+
+def _check_origins(origins: Sequence[str]) -> list[str]:
+    if isinstance(origins, str) or not origins or not all(o.startswith("https://") for o in origins):
+        raise GoogleOptionsError(
+            "must be a non-empty list of https origins",
+            field="origins",
+            value=origins,
+            fix="list the web origins that show the button, e.g. ['https://shop.example.com']",
+        )
+    return list(origins)
+
+
+def _check_at(at: datetime) -> int:
+    if not isinstance(at, datetime) or at.tzinfo is None or at.utcoffset() is None:
+        raise GoogleOptionsError(
+            "must be a timezone-aware datetime", field="at", value=at,
+            fix="pass e.g. datetime.now(timezone.utc)",
+        )
+    return int(at.timestamp())
+
+
+def sign_save_jwt(
+    payload: Mapping[str, Any],
+    *,
+    credentials: ServiceAccountCredentials,
+    origins: Sequence[str],
+    at: datetime,
+) -> str:
+    """Sign a save-to-wallet JWT for ``payload`` (``{"loyaltyObjects": [...], ...}``).
+
+    >>> from datetime import datetime, timezone
+    >>> from cryptography.hazmat.primitives.asymmetric import rsa
+    >>> creds = ServiceAccountCredentials(client_email="sa@p.iam.gserviceaccount.com",
+    ...     private_key_id="k1", private_key=rsa.generate_private_key(public_exponent=65537, key_size=2048))
+    >>> token = sign_save_jwt({"loyaltyObjects": [{"id": "3388000000022222222.c1"}]},
+    ...     credentials=creds, origins=["https://shop.example.com"],
+    ...     at=datetime(2026, 1, 1, tzinfo=timezone.utc))
+    >>> token.count(".")
+    2
+    """
+    header = {"alg": "RS256", "kid": credentials.private_key_id, "typ": "JWT"}
+    claims = {
+        "aud": "google",
+        "iat": _check_at(at),
+        "iss": credentials.client_email,
+        "origins": _check_origins(origins),
+        "payload": dict(payload),
+        "typ": "savetowallet",
+    }
+    signing_input = f"{_b64url(dumps(header))}.{_b64url(dumps(claims))}"
+    signature = credentials.private_key.sign(
+        signing_input.encode("ascii"), padding.PKCS1v15(), hashes.SHA256()
+    )
+    return f"{signing_input}.{_b64url(signature)}"
+
+
+def save_url(token: str) -> str:
+    """The link for a signed token: ``https://pay.google.com/gp/v/save/<jwt>``."""
+    return SAVE_URL_PREFIX + token
+
+
+def check_link_length(link: SaveLink, *, what: str) -> SaveLink:
+    """Return ``link`` if it is within :data:`MAX_LINK_LENGTH`; otherwise raise with the remedy."""
+    if link.length <= MAX_LINK_LENGTH:
+        return link
+    raise SaveLinkTooLong(
+        f"the save link for {what} is {link.length} characters (JWT {len(link.jwt)}), "
+        f"over Google's safe maximum of {MAX_LINK_LENGTH}",
+        field="rest",
+        value=None,
+        fix="pass rest=WalletRestClient(...) so the class and object are inserted through the REST API "
+        "and the link carries only their ids (Google's documented path for large passes)",
+    )
