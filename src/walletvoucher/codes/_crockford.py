@@ -63,8 +63,12 @@ def generate_code(
     length = groups * group_size - 1
     data = "".join(ALPHABET[b & 31] for b in random(length))
     if len(data) != length:
-        raise ValidationError("random source returned too few bytes", field="random", value=len(data),
-                              fix="pass a function like secrets.token_bytes")
+        raise ValidationError(
+            "random source returned too few bytes",
+            field="random",
+            value=len(data),
+            fix="pass a function like secrets.token_bytes",
+        )
     raw = data + check_character(data)
     value = "-".join(raw[i : i + group_size] for i in range(0, len(raw), group_size))
     return RedeemCode(value=value, symbology=symbology, origin=CodeOrigin.GENERATED)
@@ -83,8 +87,12 @@ def normalize_code(text: str) -> str:
     """
     raw = _canonical_symbols(text)
     if len(raw) < 2:
-        raise CodeError("is too short to be a redeem code", field="code", value=text,
-                        fix="type the whole code shown on the voucher")
+        raise CodeError(
+            "is too short to be a redeem code",
+            field="code",
+            value=text,
+            fix="type the whole code shown on the voucher",
+        )
     expected = check_character(raw[:-1])
     if raw[-1] != expected:
         raise CheckCharacterError(

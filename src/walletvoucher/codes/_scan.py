@@ -38,14 +38,22 @@ _SERIAL = re.compile(r"^[A-Za-z0-9_-][A-Za-z0-9_-]{0,63}$")
 
 def _check_key_id(instance: object, attribute: attrs.Attribute[str], value: str) -> None:
     if not _PART.match(value):
-        raise ValidationError("must be 1-40 characters of A-Z a-z 0-9 _ -", field="key_id", value=value,
-                              fix="choose a short id such as 'k1' or '2026-05'")
+        raise ValidationError(
+            "must be 1-40 characters of A-Z a-z 0-9 _ -",
+            field="key_id",
+            value=value,
+            fix="choose a short id such as 'k1' or '2026-05'",
+        )
 
 
 def _check_secret(instance: object, attribute: attrs.Attribute[bytes], value: bytes) -> None:
     if not isinstance(value, bytes) or len(value) < 16:
-        raise ValidationError("must be at least 16 bytes", field="secret", secret=True,
-                              fix="use ScanKey.generate(secrets.token_bytes, key_id=...)")
+        raise ValidationError(
+            "must be at least 16 bytes",
+            field="secret",
+            secret=True,
+            fix="use ScanKey.generate(secrets.token_bytes, key_id=...)",
+        )
 
 
 @attrs.frozen(kw_only=True)
@@ -90,8 +98,12 @@ def _encode_expiry(expires_at: datetime | None) -> str:
     if expires_at is None:
         return "-"
     if expires_at.tzinfo is None:
-        raise ValidationError("must be timezone-aware", field="expires_at", value=expires_at,
-                              fix="pass datetime(..., tzinfo=timezone.utc)")
+        raise ValidationError(
+            "must be timezone-aware",
+            field="expires_at",
+            value=expires_at,
+            fix="pass datetime(..., tzinfo=timezone.utc)",
+        )
     return _to_base36(int(expires_at.timestamp()))
 
 
@@ -113,8 +125,12 @@ def issue_scan_token(voucher_serial: str, *, expires_at: datetime | None, key: S
     'wv1.k1.CARD1-1.-.pfTRXIG2bgEMAkJObaGWYg'
     """
     if not _SERIAL.match(voucher_serial):
-        raise ValidationError("must be 1-64 characters of A-Z a-z 0-9 _ -", field="voucher_serial",
-                              value=voucher_serial, fix="use the voucher's serial as walletvoucher made it")
+        raise ValidationError(
+            "must be 1-64 characters of A-Z a-z 0-9 _ -",
+            field="voucher_serial",
+            value=voucher_serial,
+            fix="use the voucher's serial as walletvoucher made it",
+        )
     body = f"{_PREFIX}.{key.key_id}.{voucher_serial}.{_encode_expiry(expires_at)}"
     return f"{body}.{_sign(key, body)}"
 
@@ -135,12 +151,20 @@ def verify_scan_token(token: str, *, keys: Iterable[ScanKey], at: datetime) -> S
     _, key_id, serial, expiry, signature = parts
     key = _find_key(keys, key_id)
     if not hmac.compare_digest(_sign(key, ".".join(parts[:4])), signature):
-        raise ScanTokenTampered("signature does not match the payload", field="token", secret=True,
-                                fix="reject the voucher: the code was altered or forged")
+        raise ScanTokenTampered(
+            "signature does not match the payload",
+            field="token",
+            secret=True,
+            fix="reject the voucher: the code was altered or forged",
+        )
     expires_at = None if expiry == "-" else datetime.fromtimestamp(int(expiry, 36), tz=timezone.utc)
     if expires_at is not None and at >= expires_at:
-        raise ScanTokenExpired(f"expired at {expires_at.isoformat()}", field="token.expires_at",
-                               value=expires_at.isoformat(), fix="the voucher can no longer be redeemed")
+        raise ScanTokenExpired(
+            f"expired at {expires_at.isoformat()}",
+            field="token.expires_at",
+            value=expires_at.isoformat(),
+            fix="the voucher can no longer be redeemed",
+        )
     return ScanClaims(voucher_serial=serial, expires_at=expires_at, key_id=key_id)
 
 
@@ -155,8 +179,12 @@ def _split(token: str) -> list[str]:
         and re.fullmatch(r"[A-Za-z0-9_-]{22}", parts[4]) is not None
     )
     if not ok:
-        raise ScanTokenMalformed("is not a walletvoucher scan token", field="token", secret=True,
-                                 fix="scan the voucher's Staff-Scan QR code")
+        raise ScanTokenMalformed(
+            "is not a walletvoucher scan token",
+            field="token",
+            secret=True,
+            fix="scan the voucher's Staff-Scan QR code",
+        )
     return parts
 
 
@@ -164,5 +192,9 @@ def _find_key(keys: Iterable[ScanKey], key_id: str) -> ScanKey:
     for key in keys:
         if hmac.compare_digest(key.key_id, key_id):
             return key
-    raise ScanTokenUnknownKey("was signed with a key this scanner does not hold", field="token.key_id",
-                              value=key_id, fix="check the scanner is set up for this business")
+    raise ScanTokenUnknownKey(
+        "was signed with a key this scanner does not hold",
+        field="token.key_id",
+        value=key_id,
+        fix="check the scanner is set up for this business",
+    )

@@ -1,0 +1,50 @@
+"""The business model: programs, stamp cards, Smart Vouchers, policies and events.
+
+Everything here is a frozen attrs object; transitions return new objects plus the events that
+record them. No wallet vocabulary lives here.
+"""
+
+from walletvoucher.model._brand import Brand, Color
+from walletvoucher.model._card import CodeSource, StampCard, StampResult, VoucherResult, fold, replay
+from walletvoucher.model._events import Event, EventType, events_from_json, events_to_json
+from walletvoucher.model._i18n import LocalizedText, Text
+from walletvoucher.model._program import (
+    EarnPolicy,
+    Money,
+    Overflow,
+    Program,
+    RedemptionMethod,
+    Reward,
+    Validity,
+)
+from walletvoucher.model._voucher import CodeEntry, Proof, SelfRedeem, StaffScan, Voucher, VoucherStatus
+
+__all__ = [
+    "Brand",
+    "CodeEntry",
+    "CodeSource",
+    "Color",
+    "EarnPolicy",
+    "Event",
+    "EventType",
+    "LocalizedText",
+    "Money",
+    "Overflow",
+    "Program",
+    "Proof",
+    "RedemptionMethod",
+    "Reward",
+    "SelfRedeem",
+    "StaffScan",
+    "StampCard",
+    "StampResult",
+    "Text",
+    "Validity",
+    "Voucher",
+    "VoucherResult",
+    "VoucherStatus",
+    "events_from_json",
+    "events_to_json",
+    "fold",
+    "replay",
+]

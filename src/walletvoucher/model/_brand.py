@@ -1,0 +1,101 @@
+"""The business's look: name, colours and optional artwork."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+import attrs
+
+from walletvoucher.errors import ValidationError
+from walletvoucher.model._i18n import LocalizedText, to_text
+
+_HEX = re.compile(r"^#?([0-9a-fA-F]{6})$")
+_PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
+
+
+def _channel(instance: object, attribute: Any, value: int) -> None:
+    if not isinstance(value, int) or isinstance(value, bool) or not 0 <= value <= 255:
+        raise ValidationError("must be 0-255", field=attribute.name, value=value, fix="give a value 0-255")
+
+
+@attrs.frozen(kw_only=True)
+class Color:
+    """An sRGB colour.
+
+    >>> c = Color.parse("#1E3A5F")
+    >>> c.hex, c.css_rgb
+    ('#1E3A5F', 'rgb(30, 58, 95)')
+    """
+
+    red: int = attrs.field(validator=_channel)
+    green: int = attrs.field(validator=_channel)
+    blue: int = attrs.field(validator=_channel)
+
+    @classmethod
+    def parse(cls, text: str) -> Color:
+        """Parse ``#RRGGBB`` (the ``#`` is optional)."""
+        match = _HEX.match(text) if isinstance(text, str) else None
+        if not match:
+            raise ValidationError(
+                "is not a #RRGGBB colour",
+                field="color",
+                value=text,
+                fix="write colours as '#RRGGBB', e.g. '#1E3A5F'",
+            )
+        raw = int(match.group(1), 16)
+        return cls(red=raw >> 16, green=(raw >> 8) & 0xFF, blue=raw & 0xFF)
+
+    @property
+    def hex(self) -> str:
+        """``#RRGGBB``."""
+        return f"#{self.red:02X}{self.green:02X}{self.blue:02X}"
+
+    @property
+    def css_rgb(self) -> str:
+        """``rgb(r, g, b)``, the form Apple Wallet wants."""
+        return f"rgb({self.red}, {self.green}, {self.blue})"
+
+    @property
+    def rgb(self) -> tuple[int, int, int]:
+        """The three channels."""
+        return (self.red, self.green, self.blue)
+
+
+def to_color(value: Color | str) -> Color:
+    """Converter: accept ``#RRGGBB`` strings."""
+    return Color.parse(value) if isinstance(value, str) else value
+
+
+def _png(instance: object, attribute: Any, value: bytes | None) -> None:
+    if value is None:
+        return
+    if not isinstance(value, bytes) or not value.startswith(_PNG_MAGIC):
+        shown = value[:8] if isinstance(value, bytes) else type(value).__name__
+        raise ValidationError(
+            "must be PNG image bytes",
+            field=attribute.name,
+            value=shown,
+            fix="pass the bytes of a .png file (Path(...).read_bytes())",
+        )
+
+
+def _short_bytes(value: bytes | None) -> str:
+    return "None" if value is None else f"<{len(value)} bytes PNG>"
+
+
+@attrs.frozen(kw_only=True)
+class Brand:
+    """The business as shown on its cards: name, colours, optional logo, icon and stamp artwork.
+
+    >>> Brand(name="Kahve", foreground="#FFFFFF", background="#1E3A5F", label="#F2C14E").background.hex
+    '#1E3A5F'
+    """
+
+    name: LocalizedText = attrs.field(converter=to_text)
+    foreground: Color = attrs.field(converter=to_color)
+    background: Color = attrs.field(converter=to_color)
+    label: Color = attrs.field(converter=to_color)
+    logo: bytes | None = attrs.field(default=None, validator=_png, repr=_short_bytes)
+    icon: bytes | None = attrs.field(default=None, validator=_png, repr=_short_bytes)
+    stamp_icon: bytes | None = attrs.field(default=None, validator=_png, repr=_short_bytes)
