@@ -1,0 +1,78 @@
+"""Google Wallet: loyalty and offer classes/objects, "Add to Google Wallet" links, REST client.
+
+The recipe is :func:`save_link`; the builders (:func:`loyalty_class`, :func:`loyalty_object`,
+:func:`offer_class`, :func:`offer_object`) return the plain dicts it signs, and
+:class:`WalletRestClient` keeps saved passes current.
+"""
+
+from walletvoucher.google._credentials import ServiceAccountCredentials
+from walletvoucher.google._ids import make_id, sanitize_suffix
+from walletvoucher.google._objects import (
+    BARCODE_TYPES,
+    OBJECT_STATES,
+    card_object_id,
+    localized_string,
+    loyalty_class,
+    loyalty_class_id,
+    loyalty_object,
+    offer_class,
+    offer_class_id,
+    offer_object,
+    offer_object_id,
+    stamp_balance,
+)
+from walletvoucher.google._options import GoogleOptions, ReviewStatus, VoucherDisplay
+from walletvoucher.google._recipe import save_link
+from walletvoucher.google._rest import (
+    DEFAULT_BASE_URL,
+    WALLET_SCOPE,
+    Resource,
+    ServiceAccountTokenSource,
+    TokenSource,
+    WalletRestClient,
+)
+from walletvoucher.google._savelink import (
+    MAX_LINK_LENGTH,
+    SAVE_URL_PREFIX,
+    LinkMode,
+    SaveLink,
+    save_url,
+    sign_save_jwt,
+)
+from walletvoucher.google._verify import LinkReport, verify_save_link
+
+__all__ = [
+    "BARCODE_TYPES",
+    "DEFAULT_BASE_URL",
+    "MAX_LINK_LENGTH",
+    "OBJECT_STATES",
+    "SAVE_URL_PREFIX",
+    "WALLET_SCOPE",
+    "GoogleOptions",
+    "LinkMode",
+    "LinkReport",
+    "Resource",
+    "ReviewStatus",
+    "SaveLink",
+    "ServiceAccountCredentials",
+    "ServiceAccountTokenSource",
+    "TokenSource",
+    "VoucherDisplay",
+    "WalletRestClient",
+    "card_object_id",
+    "localized_string",
+    "loyalty_class",
+    "loyalty_class_id",
+    "loyalty_object",
+    "make_id",
+    "offer_class",
+    "offer_class_id",
+    "offer_object",
+    "offer_object_id",
+    "sanitize_suffix",
+    "save_link",
+    "save_url",
+    "sign_save_jwt",
+    "stamp_balance",
+    "verify_save_link",
+]

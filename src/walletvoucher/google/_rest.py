@@ -216,7 +216,9 @@ def _body_id(body: Mapping[str, Any]) -> str:
     resource_id = body.get("id")
     if not isinstance(resource_id, str) or not resource_id:
         raise GoogleOptionsError(
-            "is missing from the body", field="id", value=resource_id,
+            "is missing from the body",
+            field="id",
+            value=resource_id,
             fix="build the body with loyalty_class()/loyalty_object()/offer_class()/offer_object()",
         )
     return resource_id
@@ -242,7 +244,9 @@ def _google_error(response: requests.Response) -> tuple[str, str | None]:
 def _api_error(response: requests.Response | None, method: str, what: str, attempts: int) -> GoogleApiError:
     if response is None:
         return GoogleUnavailable(
-            f"{method} could not reach the Wallet API after {attempts} attempts", field="id", value=what,
+            f"{method} could not reach the Wallet API after {attempts} attempts",
+            field="id",
+            value=what,
             fix="check the network (and base_url), then try again",
         )
     message, reason = _google_error(response)

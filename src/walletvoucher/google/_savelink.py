@@ -87,7 +87,9 @@ def _check_origins(origins: Sequence[str]) -> list[str]:
 def _check_at(at: datetime) -> int:
     if not isinstance(at, datetime) or at.tzinfo is None or at.utcoffset() is None:
         raise GoogleOptionsError(
-            "must be a timezone-aware datetime", field="at", value=at,
+            "must be a timezone-aware datetime",
+            field="at",
+            value=at,
             fix="pass e.g. datetime.now(timezone.utc)",
         )
     return int(at.timestamp())

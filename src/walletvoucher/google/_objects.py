@@ -1,0 +1,322 @@
+"""Model -> Google Wallet JSON: LoyaltyClass, LoyaltyObject, OfferClass, OfferObject.
+
+The Google vocabulary (barcode types, object states, field names) lives here and nowhere
+else. Every builder returns a plain dict that validates against the walletobjects v1
+discovery document: no unknown fields, int64 as strings, no empty lists, no ``*_UNSPECIFIED``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any
+
+from walletvoucher.codes import Symbology, issue_scan_token
+from walletvoucher.errors import GoogleOptionsError
+from walletvoucher.google._ids import make_id
+from walletvoucher.google._options import GoogleOptions, VoucherDisplay
+from walletvoucher.model import (
+    LocalizedText,
+    Program,
+    RedemptionMethod,
+    StampCard,
+    Voucher,
+    VoucherStatus,
+)
+
+__all__ = [
+    "BARCODE_TYPES",
+    "OBJECT_STATES",
+    "card_object_id",
+    "localized_string",
+    "loyalty_class",
+    "loyalty_class_id",
+    "loyalty_object",
+    "offer_class",
+    "offer_class_id",
+    "offer_object",
+    "offer_object_id",
+    "stamp_balance",
+]
+
+BARCODE_TYPES: dict[Symbology, str] = {
+    Symbology.QR: "QR_CODE",
+    Symbology.CODE_128: "CODE_128",
+    Symbology.EAN_13: "EAN_13",
+    Symbology.UPC_A: "UPC_A",
+    Symbology.PDF417: "PDF_417",
+    Symbology.AZTEC: "AZTEC",
+    Symbology.TEXT: "TEXT_ONLY",
+}
+"""walletvoucher symbology -> Google ``Barcode.type``."""
+
+OBJECT_STATES: dict[VoucherStatus, str] = {
+    VoucherStatus.ISSUED: "ACTIVE",
+    VoucherStatus.ACTIVE: "ACTIVE",
+    VoucherStatus.REDEEMED: "COMPLETED",
+    VoucherStatus.VOIDED: "INACTIVE",
+    VoucherStatus.EXPIRED: "EXPIRED",
+}
+"""Voucher status -> Google object ``state`` (``ISSUED`` shows with a future ``validTimeInterval``)."""
+
+_MAX_BALANCE = 7
+
+
+# --- ids ---------------------------------------------------------------------------------------
+
+
+def loyalty_class_id(program: Program, options: GoogleOptions) -> str:
+    """``<issuer>.<program id>``: one class per program, patched when the program is revised."""
+    return make_id(options.issuer_id, program.id)
+
+
+def card_object_id(card_serial: str, program_id: str, options: GoogleOptions) -> str:
+    """``<issuer>.<program id>.card.<serial>``: stable for the card's whole life."""
+    return make_id(options.issuer_id, program_id, "card", card_serial)
+
+
+def offer_class_id(voucher: Voucher, options: GoogleOptions) -> str:
+    """``<issuer>.<program id>.reward.v<version>``: one offer class per program version."""
+    return make_id(options.issuer_id, voucher.program_id, "reward", f"v{voucher.program_version}")
+
+
+def offer_object_id(voucher: Voucher, options: GoogleOptions) -> str:
+    """``<issuer>.<program id>.voucher.<serial>``."""
+    return make_id(options.issuer_id, voucher.program_id, "voucher", voucher.serial)
+
+
+# --- localisation ------------------------------------------------------------------------------
+
+
+def localized_string(text: LocalizedText, program: Program) -> dict[str, Any] | None:
+    """A ``LocalizedString`` with a translated value for every program language but the default.
+
+    ``None`` for a single-language program (the plain field says it all).
+    """
+    others = [lang for lang in program.languages if lang != program.default_language]
+    if not others:
+        return None
+    return {
+        "defaultValue": {"language": program.default_language, "value": text.default},
+        "translatedValues": [{"language": lang, "value": text.get(lang)} for lang in others],
+    }
+
+
+def _put_text(target: dict[str, Any], name: str, text: LocalizedText, program: Program) -> None:
+    """Set ``name`` and, when the program has translations, ``localizedName``."""
+    target[name] = text.default
+    localized = localized_string(text, program)
+    if localized is not None:
+        target["localized" + name[0].upper() + name[1:]] = localized
+
+
+def _image(url: str, description: LocalizedText, program: Program) -> dict[str, Any]:
+    described = localized_string(description, program) or {
+        "defaultValue": {"language": program.default_language, "value": description.default}
+    }
+    return {"sourceUri": {"uri": url}, "contentDescription": described}
+
+
+def _text_module(
+    module_id: str, header: LocalizedText, body: LocalizedText, program: Program
+) -> dict[str, Any]:
+    module: dict[str, Any] = {"id": module_id}
+    _put_text(module, "header", header, program)
+    _put_text(module, "body", body, program)
+    return module
+
+
+def _common_class(class_id: str, program: Program, options: GoogleOptions) -> dict[str, Any]:
+    body: dict[str, Any] = {
+        "id": class_id,
+        "hexBackgroundColor": program.brand.background.hex,
+        "reviewStatus": options.review_status.value,
+    }
+    _put_text(body, "issuerName", options.issuer_name or program.brand.name, program)
+    if options.homepage_url is not None:
+        body["homepageUri"] = {"uri": options.homepage_url}
+    return body
+
+
+# --- loyalty -----------------------------------------------------------------------------------
+
+
+def loyalty_class(program: Program, options: GoogleOptions) -> dict[str, Any]:
+    """The ``LoyaltyClass`` for a program: name, logo, issuer, colour, reward description.
+
+    >>> # loyalty_class(program, options)["programName"]  -> 'Coffee card'
+    """
+    body = _common_class(loyalty_class_id(program, options), program, options)
+    _put_text(body, "programName", program.name, program)
+    body["programLogo"] = _image(options.logo_url, program.brand.name, program)
+    body["textModulesData"] = [
+        _text_module("reward", program.reward.title, program.reward.description, program)
+    ]
+    return body
+
+
+def stamp_balance(stamps: int, goal: int) -> str:
+    """``"7/10"``, or just ``"7"`` when that would be over Google's 7 characters.
+
+    >>> stamp_balance(7, 10), stamp_balance(123, 1000)
+    ('7/10', '123')
+    """
+    text = f"{stamps}/{goal}"
+    return text if len(text) <= _MAX_BALANCE else str(stamps)
+
+
+def _open_vouchers(card: StampCard, at: datetime) -> list[Voucher]:
+    live = (VoucherStatus.ISSUED, VoucherStatus.ACTIVE)
+    return [v for v in card.vouchers if v.status_at(at) in live]
+
+
+def loyalty_object(
+    card: StampCard, options: GoogleOptions, *, at: datetime, link_offers: bool = False
+) -> dict[str, Any]:
+    """The ``LoyaltyObject`` for a card at time ``at``: stamps, rewards, barcode.
+
+    The barcode identifies the card (its serial) for stamping; with
+    ``VoucherDisplay.ON_CARD`` and an active voucher it shows the redeem code instead.
+    ``link_offers=True`` lists the card's vouchers in ``linkedOfferIds`` (they must have been
+    inserted as offer objects first, through the REST API).
+    """
+    program = card.program
+    body: dict[str, Any] = {
+        "id": card_object_id(card.serial, program.id, options),
+        "classId": loyalty_class_id(program, options),
+        "state": "ACTIVE",
+        "accountId": card.member_id,
+        "loyaltyPoints": _points(program.stamp_label, stamp_balance(card.stamps, card.goal), program),
+        "secondaryLoyaltyPoints": _int_points(options.rewards_label, len(_open_vouchers(card, at)), program),
+        "barcode": _card_barcode(card),
+    }
+    if options.hero_image_url_template is not None:
+        url = options.hero_image_url_template.format(stamps=card.stamps, goal=card.goal, program=program.id)
+        body["heroImage"] = _image(url, program.name, program)
+    voucher = card.open_voucher(at) if options.voucher_display is VoucherDisplay.ON_CARD else None
+    if voucher is not None:
+        _show_voucher(body, voucher, program, options)
+    offers = _open_vouchers(card, at)
+    if link_offers and offers and options.voucher_display is VoucherDisplay.SEPARATE:
+        body["linkedOfferIds"] = [offer_object_id(v, options) for v in offers]
+    return body
+
+
+def _points(label: LocalizedText, balance: str, program: Program) -> dict[str, Any]:
+    points: dict[str, Any] = {"balance": {"string": balance}}
+    _put_text(points, "label", label, program)
+    return points
+
+
+def _int_points(label: LocalizedText, count: int, program: Program) -> dict[str, Any]:
+    points: dict[str, Any] = {"balance": {"int": count}}
+    _put_text(points, "label", label, program)
+    return points
+
+
+def _card_barcode(card: StampCard) -> dict[str, Any]:
+    return {"type": "QR_CODE", "value": card.serial, "alternateText": card.serial}
+
+
+def _show_voucher(body: dict[str, Any], voucher: Voucher, program: Program, options: GoogleOptions) -> None:
+    barcode = _voucher_barcode(voucher, options)
+    if barcode is not None:
+        body["barcode"] = barcode
+    links = _redeem_links(voucher, program, options)
+    if links is not None:
+        body["linksModuleData"] = links
+
+
+# --- vouchers ----------------------------------------------------------------------------------
+
+
+def _voucher_barcode(voucher: Voucher, options: GoogleOptions) -> dict[str, Any] | None:
+    if voucher.method is RedemptionMethod.REDEEM_CODE and voucher.code is not None:
+        code = voucher.code
+        return {"type": BARCODE_TYPES[code.symbology], "value": code.value, "alternateText": code.value}
+    if voucher.method is RedemptionMethod.STAFF_SCAN:
+        if options.scan_key is None:
+            raise GoogleOptionsError(
+                "is needed to show a Staff-Scan voucher",
+                field="scan_key",
+                value=None,
+                fix="pass GoogleOptions(scan_key=ScanKey(...)), the key your staff app verifies with",
+            )
+        token = issue_scan_token(voucher.serial, expires_at=voucher.expires_at, key=options.scan_key)
+        return {"type": "QR_CODE", "value": token, "alternateText": voucher.serial}
+    return None
+
+
+def _redeem_links(voucher: Voucher, program: Program, options: GoogleOptions) -> dict[str, Any] | None:
+    if voucher.method is not RedemptionMethod.SELF_REDEEM:
+        return None
+    if options.redeem_link_template is None:
+        raise GoogleOptionsError(
+            "is needed to show a Self-Redeem voucher",
+            field="redeem_link_template",
+            value=None,
+            fix="pass GoogleOptions(redeem_link_template='https://shop.example.com/redeem/{serial}')",
+        )
+    url = options.redeem_link_template.format(
+        serial=voucher.serial, card=voucher.card_serial, program=voucher.program_id
+    )
+    uri: dict[str, Any] = {"id": "redeem", "uri": url}
+    _put_text(uri, "description", voucher.reward.title, program)
+    return {"uris": [uri]}
+
+
+def offer_class(voucher: Voucher, program: Program, options: GoogleOptions) -> dict[str, Any]:
+    """The ``OfferClass`` for a voucher's reward (one per program version).
+
+    ``program`` gives the brand, colours and languages; the reward is the voucher's own.
+    """
+    body = _common_class(offer_class_id(voucher, options), program, options)
+    reward = voucher.reward
+    _put_text(body, "title", reward.title, program)
+    _put_text(body, "provider", program.brand.name, program)
+    _put_text(body, "details", reward.description, program)
+    if reward.terms is not None:
+        _put_text(body, "finePrint", reward.terms, program)
+    body["titleImage"] = _image(options.logo_url, program.brand.name, program)
+    body["redemptionChannel"] = "INSTORE"
+    return body
+
+
+def offer_object(
+    voucher: Voucher, program: Program, options: GoogleOptions, *, at: datetime
+) -> dict[str, Any]:
+    """The ``OfferObject`` for a voucher at time ``at``: state, validity, redeem code or link.
+
+    Redeemed -> ``COMPLETED``, voided -> ``INACTIVE``, expired -> ``EXPIRED``; final vouchers
+    carry no code or link. It is grouped with its card.
+    """
+    status = voucher.status_at(at)
+    body: dict[str, Any] = {
+        "id": offer_object_id(voucher, options),
+        "classId": offer_class_id(voucher, options),
+        "state": OBJECT_STATES[status],
+        "validTimeInterval": _interval(voucher.valid_from, voucher.expires_at),
+        "groupingInfo": {"groupingId": card_object_id(voucher.card_serial, voucher.program_id, options)},
+    }
+    if not status.is_final:
+        _show_voucher(body, voucher, program, options)
+    return body
+
+
+def _interval(start: datetime, end: datetime | None) -> dict[str, Any]:
+    interval: dict[str, Any] = {"start": {"date": start.isoformat()}}
+    if end is not None:
+        interval["end"] = {"date": end.isoformat()}
+    return interval
+
+
+def payload_for(
+    classes_key: str, objects_key: str, classes: Sequence[dict[str, Any]], objects: Sequence[dict[str, Any]]
+) -> dict[str, Any]:
+    """A save-link ``payload`` with non-empty lists only."""
+    payload: dict[str, Any] = {}
+    if classes:
+        payload[classes_key] = list(classes)
+    if objects:
+        payload[objects_key] = list(objects)
+    return payload

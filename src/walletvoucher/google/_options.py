@@ -1,0 +1,117 @@
+"""Everything Google needs that the model does not say: issuer id, origins, image URLs."""
+
+from __future__ import annotations
+
+import enum
+import string
+from collections.abc import Callable, Iterable
+from typing import Any
+
+import attrs
+
+from walletvoucher.codes import ScanKey
+from walletvoucher.errors import GoogleOptionsError
+from walletvoucher.google._ids import check_issuer_id
+from walletvoucher.model import LocalizedText
+
+__all__ = ["GoogleOptions", "ReviewStatus", "VoucherDisplay"]
+
+
+class ReviewStatus(enum.Enum):
+    """The ``reviewStatus`` a class is inserted with (Google requires one of these two)."""
+
+    DRAFT = "DRAFT"
+    UNDER_REVIEW = "UNDER_REVIEW"
+
+
+class VoucherDisplay(enum.Enum):
+    """Where a card's open voucher is shown."""
+
+    ON_CARD = "on_card"
+    """The card's barcode becomes the redeem code until the voucher is redeemed."""
+    SEPARATE = "separate"
+    """The card keeps its own barcode; each voucher is its own offer pass."""
+
+
+_Check = Callable[[Any, "attrs.Attribute[Any]", Any], None]
+
+
+def _template(fields: frozenset[str]) -> _Check:
+    def check(instance: object, attribute: attrs.Attribute[Any], value: str | None) -> None:
+        if value is None:
+            return
+        names = {name for _, name, _, _ in string.Formatter().parse(value) if name is not None}
+        if not value.startswith("https://") or not names <= fields:
+            raise GoogleOptionsError(
+                f"must be an https URL using only the placeholders {sorted(fields)}",
+                field=attribute.name,
+                value=value,
+                fix="e.g. 'https://cdn.example.com/stamps/{stamps}.png'",
+            )
+
+    return check
+
+
+def _https(instance: object, attribute: attrs.Attribute[Any], value: str | None) -> None:
+    if value is not None and not (isinstance(value, str) and value.startswith("https://")):
+        raise GoogleOptionsError(
+            "must be an https URL",
+            field=attribute.name,
+            value=value,
+            fix="Google only loads images and links over https",
+        )
+
+
+def _origins(value: Iterable[str] | str) -> tuple[str, ...]:
+    return (value,) if isinstance(value, str) else tuple(value)
+
+
+def _check_origins(instance: object, attribute: attrs.Attribute[Any], value: tuple[str, ...]) -> None:
+    if not value or not all(isinstance(o, str) and o.startswith("https://") for o in value):
+        raise GoogleOptionsError(
+            "must list at least one https origin",
+            field="origins",
+            value=value,
+            fix="give the web origins that show the save button, e.g. ('https://shop.example.com',)",
+        )
+
+
+def _optional_text(value: LocalizedText | str | None) -> LocalizedText | None:
+    return LocalizedText(default=value) if isinstance(value, str) else value
+
+
+def _text(value: LocalizedText | str) -> LocalizedText:
+    return LocalizedText(default=value) if isinstance(value, str) else value
+
+
+@attrs.frozen(kw_only=True)
+class GoogleOptions:
+    """How programs, cards and vouchers are shown in Google Wallet.
+
+    >>> options = GoogleOptions(issuer_id="3388000000022222222", origins=["https://shop.example.com"],
+    ...     logo_url="https://cdn.example.com/logo.png",
+    ...     hero_image_url_template="https://cdn.example.com/stamps/{stamps}-of-{goal}.png")
+    >>> options.review_status
+    <ReviewStatus.UNDER_REVIEW: 'UNDER_REVIEW'>
+    """
+
+    issuer_id: str = attrs.field(validator=lambda _i, _a, v: check_issuer_id(v))
+    origins: tuple[str, ...] = attrs.field(converter=_origins, validator=_check_origins)
+    logo_url: str = attrs.field(validator=_https)
+    """The program logo (Google requires one on every loyalty class)."""
+    issuer_name: LocalizedText | None = attrs.field(default=None, converter=_optional_text)
+    """Defaults to the program's brand name."""
+    hero_image_url_template: str | None = attrs.field(
+        default=None, validator=_template(frozenset({"stamps", "goal", "program"}))
+    )
+    redeem_link_template: str | None = attrs.field(
+        default=None, validator=_template(frozenset({"serial", "card", "program"}))
+    )
+    """Where a Self-Redeem voucher is redeemed, e.g. ``https://shop.example.com/redeem/{serial}``."""
+    homepage_url: str | None = attrs.field(default=None, validator=_https)
+    scan_key: ScanKey | None = attrs.field(default=None, repr=False)
+    """Signs the Staff-Scan tokens shown as QR codes."""
+    review_status: ReviewStatus = ReviewStatus.UNDER_REVIEW
+    voucher_display: VoucherDisplay = VoucherDisplay.ON_CARD
+    rewards_label: LocalizedText = attrs.field(default=LocalizedText(default="Rewards"), converter=_text)
+    """Label of ``secondaryLoyaltyPoints`` (earned, unredeemed rewards); at most 9 characters shown."""
