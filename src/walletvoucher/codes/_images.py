@@ -30,7 +30,12 @@ Matrix = tuple[tuple[bool, ...], ...]
 BAR_HEIGHT = 50
 """Height of 1D bars, in modules."""
 TEXT_SIZE = 10
-"""Font size of the human-readable line under a 1D code, in modules."""
+"""Height of the human-readable line under a 1D code, in modules."""
+_TEXT_EM = 0.8
+"""Font size as a share of the line: DejaVu Sans Mono's ascent plus descent is 1.17 em, so glyphs stay
+inside the line and out of the quiet zone."""
+_TEXT_ASCENT = 0.93
+"""DejaVu Sans Mono's ascent, in em: where the baseline sits below the top of the line."""
 TEXT_GAP = 2
 """Space between the bars and the human-readable line, in modules."""
 PDF417_ROW_HEIGHT = 3
@@ -259,9 +264,9 @@ def write_png(symbol: Symbol, module_size: int) -> bytes:
 
 def _draw_text(draw: ImageDraw.ImageDraw, symbol: Symbol, module_size: int, image_width: int) -> None:
     assert symbol.text is not None
-    size = TEXT_SIZE * module_size
+    size = math.floor(TEXT_SIZE * _TEXT_EM * module_size)
     font = _font(size)
-    fit = (image_width - 2 * module_size) / max(font.getlength(symbol.text), 1)
+    fit = symbol.width * module_size / max(font.getlength(symbol.text), 1)
     if fit < 1:
         font = _font(max(1, math.floor(size * fit)))
     top = (symbol.quiet_zone + symbol.height + TEXT_GAP) * module_size
@@ -292,8 +297,9 @@ def write_svg(symbol: Symbol, module_size: int) -> bytes:
 
 def _svg_text(symbol: Symbol, width: int) -> str:
     assert symbol.text is not None
-    size = min(float(TEXT_SIZE), (width - 2) / (0.6 * len(symbol.text)))  # DejaVu Sans Mono: 0.6 em
-    baseline = symbol.quiet_zone + symbol.height + TEXT_GAP + size * 0.8
+    # DejaVu Sans Mono glyphs are 0.6 em wide: keep the line within the width of the bars
+    size = min(TEXT_SIZE * _TEXT_EM, symbol.width / (0.6 * len(symbol.text)))
+    baseline = symbol.quiet_zone + symbol.height + TEXT_GAP + size * _TEXT_ASCENT
     return (
         f'<text x="{width / 2:g}" y="{baseline:.2f}" font-family="DejaVu Sans Mono, monospace" '
         f'font-size="{size:.2f}" text-anchor="middle" fill="#000">{escape(symbol.text)}</text>'
