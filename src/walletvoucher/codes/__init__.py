@@ -8,12 +8,17 @@ from walletvoucher.codes._crockford import (
     generate_code,
     normalize_code,
 )
+from walletvoucher.codes._images import encode_symbol, render_png, render_svg
+from walletvoucher.codes._pool import CodePool, CodeSource
+from walletvoucher.codes._pos import ean13_check_digit, pos_code, upca_check_digit
 from walletvoucher.codes._scan import ScanClaims, ScanKey, issue_scan_token, verify_scan_token
 from walletvoucher.codes._symbology import CodeOrigin, RedeemCode, Symbology
 
 __all__ = [
     "ALPHABET",
     "CodeOrigin",
+    "CodePool",
+    "CodeSource",
     "RandomSource",
     "RedeemCode",
     "ScanClaims",
@@ -21,8 +26,14 @@ __all__ = [
     "Symbology",
     "check_character",
     "codes_match",
+    "ean13_check_digit",
+    "encode_symbol",
     "generate_code",
     "issue_scan_token",
     "normalize_code",
+    "pos_code",
+    "render_png",
+    "render_svg",
+    "upca_check_digit",
     "verify_scan_token",
 ]

@@ -9,11 +9,11 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping
 from datetime import date, datetime
-from typing import Any, Protocol
+from typing import Any
 
 import attrs
 
-from walletvoucher.codes import RandomSource, RedeemCode, Symbology, generate_code
+from walletvoucher.codes import CodeSource, RandomSource, RedeemCode, Symbology, generate_code
 from walletvoucher.errors import (
     EarnPolicyViolation,
     ReplayError,
@@ -28,14 +28,6 @@ from walletvoucher.model._voucher import Proof, Voucher, VoucherStatus
 _GENERATED_SYMBOLOGIES = frozenset(
     {Symbology.QR, Symbology.CODE_128, Symbology.PDF417, Symbology.AZTEC, Symbology.TEXT}
 )
-
-
-class CodeSource(Protocol):
-    """Anything that hands out redeem codes, e.g. a :class:`~walletvoucher.codes.CodePool`."""
-
-    def next_code(self) -> RedeemCode:
-        """The next unused code."""
-        ...
 
 
 @attrs.frozen(kw_only=True)
