@@ -16,6 +16,8 @@ from pathlib import Path
 import PIL.Image
 import pytest
 import zxingcpp
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from walletvoucher.codes._images import encode_symbol, render, render_png, render_svg
 from walletvoucher.codes._symbology import Symbology
@@ -177,6 +179,24 @@ def png_chunk_types(png: bytes) -> list[bytes]:
 def test_png_holds_pixels_only_no_metadata(symbology: Symbology) -> None:
     value = {Symbology.EAN_13: "5901234123457", Symbology.UPC_A: "042100005264"}.get(symbology, "META")
     assert set(png_chunk_types(render_png(value, symbology))) == {b"IHDR", b"IDAT", b"IEND"}
+
+
+_ANY_TEXT = st.text(st.characters(exclude_categories=("Cc", "Cs")), min_size=1, max_size=60).filter(
+    lambda text: text == text.strip()
+)
+
+
+@settings(max_examples=150, deadline=None)
+@given(_ANY_TEXT, st.sampled_from(TWO_D))
+def test_any_text_round_trips_through_2d_codes(value: str, symbology: Symbology) -> None:
+    assert decode(render_png(value, symbology, module_size=2), symbology) == expected(value, symbology)
+
+
+@pytest.mark.parametrize("value", ["¡", "é", "ÿ", "Ä", "¥", "€", "ｱ"])
+@pytest.mark.parametrize("symbology", TWO_D)
+def test_short_non_ascii_text_is_not_misread(value: str, symbology: Symbology) -> None:
+    # regression: a Latin-1 Aztec code without ECI was read by zxing-cpp as Shift_JIS ("¡" -> "｡")
+    assert decode(render_png(value, symbology), symbology) == expected(value, symbology)
 
 
 # --- determinism ----------------------------------------------------------------------------------

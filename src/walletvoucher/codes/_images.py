@@ -87,11 +87,9 @@ def _encode_qr(value: str) -> Symbol:
 def _encode_aztec(value: str) -> Symbol:
     import aztec_code_generator
 
-    try:
-        value.encode("iso8859-1")
-        encoding = None  # the Aztec default character set: no ECI needed
-    except UnicodeEncodeError:
-        encoding = "utf-8"  # announced with an ECI so decoders read UTF-8
+    # Non-ASCII text is sent as UTF-8 announced by an ECI, even when it would fit the Latin-1 default:
+    # decoders guess the character set of short non-ASCII data without one (zxing-cpp reads "¡" as "｡").
+    encoding = None if value.isascii() else "utf-8"
     code = aztec_code_generator.AztecCode(value, encoding=encoding)
     return Symbol(modules=_matrix(code.matrix), quiet_zone=2)
 
