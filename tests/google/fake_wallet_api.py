@@ -18,7 +18,8 @@ from urllib.parse import parse_qs, unquote, urlsplit
 
 import jwt
 from cryptography.hazmat.primitives.asymmetric import rsa
-from discovery import schema_errors
+
+from tests.google.discovery import schema_errors
 
 JWT_BEARER = "urn:ietf:params:oauth:grant-type:jwt-bearer"
 WALLET_SCOPE = "https://www.googleapis.com/auth/wallet_object.issuer"

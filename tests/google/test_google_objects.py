@@ -1,0 +1,268 @@
+"""Model -> Google Wallet JSON: every program, card state and voucher kind validates against the
+walletobjects v1 discovery document, and shows what it should."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Any
+
+import pytest
+
+from tests.google.conftest import (
+    AT,
+    CODE_VALUES,
+    LANGUAGES,
+    SCAN_KEY,
+    make_card,
+    make_options,
+    make_program,
+    make_voucher,
+)
+from tests.google.discovery import schema_errors
+from walletvoucher.codes import Symbology, verify_scan_token
+from walletvoucher.errors import GoogleOptionsError
+from walletvoucher.google import (
+    BARCODE_TYPES,
+    GoogleOptions,
+    VoucherDisplay,
+    loyalty_class,
+    loyalty_object,
+    offer_class,
+    offer_object,
+    stamp_balance,
+)
+from walletvoucher.model import RedemptionMethod, VoucherStatus
+
+METHODS = list(RedemptionMethod)
+STATUSES = list(VoucherStatus)
+
+
+def _localized_fields(value: Any, path: str = "") -> list[tuple[str, dict[str, Any]]]:
+    found: list[tuple[str, dict[str, Any]]] = []
+    if isinstance(value, dict):
+        for key, item in value.items():
+            if key.startswith("localized") or key == "contentDescription":
+                found.append((f"{path}.{key}", item))
+            found += _localized_fields(item, f"{path}.{key}")
+    elif isinstance(value, list):
+        for index, item in enumerate(value):
+            found += _localized_fields(item, f"{path}[{index}]")
+    return found
+
+
+@pytest.mark.parametrize("multilingual", [True, False])
+@pytest.mark.parametrize("method", METHODS)
+def test_loyalty_class_validates_for_every_program(method: RedemptionMethod, multilingual: bool) -> None:
+    program = make_program(method, multilingual=multilingual)
+    body = loyalty_class(program, make_options())
+    assert schema_errors(body, "LoyaltyClass") == []
+    assert body["programName"] == "Coffee card"
+    assert body["issuerName"] == "Kahve"
+    assert body["hexBackgroundColor"] == "#1E3A5F"
+    assert body["reviewStatus"] == "UNDER_REVIEW"
+    assert body["programLogo"]["sourceUri"]["uri"] == "https://cdn.example.com/logo.png"
+
+
+@pytest.mark.parametrize("stamps", [0, 7, 9])
+@pytest.mark.parametrize("method", METHODS)
+def test_loyalty_object_validates_without_voucher(method: RedemptionMethod, stamps: int) -> None:
+    card = make_card(make_program(method), stamps=stamps)
+    body = loyalty_object(card, make_options(), at=AT)
+    assert schema_errors(body, "LoyaltyObject") == []
+    assert body["loyaltyPoints"]["balance"] == {"string": f"{stamps}/10"}
+    assert body["loyaltyPoints"]["label"] == "Stamps"
+    assert body["secondaryLoyaltyPoints"]["balance"] == {"int": 0}
+    assert body["barcode"] == {"type": "QR_CODE", "value": "card-0001", "alternateText": "card-0001"}
+    assert body["heroImage"]["sourceUri"]["uri"] == f"https://cdn.example.com/stamps/{stamps}-10.png"
+    assert body["state"] == "ACTIVE"
+
+
+@pytest.mark.parametrize("symbology", list(Symbology))
+def test_redeem_code_on_card_uses_the_asked_symbology(symbology: Symbology) -> None:
+    program = make_program(RedemptionMethod.REDEEM_CODE, symbology=symbology)
+    card = make_card(program, stamps=2, vouchers=(make_voucher(program),))
+    body = loyalty_object(card, make_options(), at=AT)
+    assert schema_errors(body, "LoyaltyObject") == []
+    assert body["barcode"] == {
+        "type": BARCODE_TYPES[symbology],
+        "value": CODE_VALUES[symbology],
+        "alternateText": CODE_VALUES[symbology],
+    }
+    assert body["secondaryLoyaltyPoints"]["balance"] == {"int": 1}
+
+
+def test_barcode_vocabulary_covers_every_symbology() -> None:
+    assert set(BARCODE_TYPES) == set(Symbology)
+    assert BARCODE_TYPES[Symbology.TEXT] == "TEXT_ONLY"
+    assert BARCODE_TYPES[Symbology.PDF417] == "PDF_417"
+
+
+def test_staff_scan_voucher_on_card_carries_a_signed_scan_token() -> None:
+    program = make_program(RedemptionMethod.STAFF_SCAN)
+    voucher = make_voucher(program)
+    body = loyalty_object(make_card(program, vouchers=(voucher,)), make_options(), at=AT)
+    assert body["barcode"]["type"] == "QR_CODE"
+    claims = verify_scan_token(body["barcode"]["value"], keys=[SCAN_KEY], at=AT)
+    assert claims.voucher_serial == voucher.serial
+
+
+def test_self_redeem_voucher_on_card_adds_the_redeem_link_and_keeps_the_card_barcode() -> None:
+    program = make_program(RedemptionMethod.SELF_REDEEM)
+    body = loyalty_object(make_card(program, vouchers=(make_voucher(program),)), make_options(), at=AT)
+    assert body["barcode"]["value"] == "card-0001"
+    uri = body["linksModuleData"]["uris"][0]
+    assert uri["uri"] == "https://shop.example.com/redeem/card-0001-1"
+    assert uri["description"] == "Free coffee"
+    assert schema_errors(body, "LoyaltyObject") == []
+
+
+@pytest.mark.parametrize("status", [VoucherStatus.REDEEMED, VoucherStatus.VOIDED, VoucherStatus.EXPIRED])
+def test_card_barcode_returns_after_the_voucher_is_final(status: VoucherStatus) -> None:
+    program = make_program(RedemptionMethod.REDEEM_CODE)
+    card = make_card(program, vouchers=(make_voucher(program, status=status),))
+    body = loyalty_object(card, make_options(), at=AT)
+    assert body["barcode"]["value"] == "card-0001"
+    assert "linksModuleData" not in body
+
+
+def test_separate_display_keeps_the_card_barcode_and_links_offers_on_request() -> None:
+    program = make_program(RedemptionMethod.REDEEM_CODE)
+    card = make_card(program, vouchers=(make_voucher(program),))
+    options = make_options(voucher_display=VoucherDisplay.SEPARATE)
+    plain = loyalty_object(card, options, at=AT)
+    linked = loyalty_object(card, options, at=AT, link_offers=True)
+    assert plain["barcode"]["value"] == "card-0001"
+    assert "linkedOfferIds" not in plain
+    assert linked["linkedOfferIds"] == ["3388000000022222222.coffee.voucher.card-0001-1"]
+    assert schema_errors(linked, "LoyaltyObject") == []
+
+
+def test_balance_is_at_most_seven_characters() -> None:
+    assert stamp_balance(7, 10) == "7/10"
+    assert stamp_balance(999, 999) == "999/999"
+    assert stamp_balance(1234, 5000) == "1234"
+    program = make_program(goal=5000)
+    body = loyalty_object(make_card(program, stamps=1234), make_options(), at=AT)
+    assert len(body["loyaltyPoints"]["balance"]["string"]) <= 7
+
+
+@pytest.mark.parametrize("multilingual", [True, False])
+@pytest.mark.parametrize("status", STATUSES)
+@pytest.mark.parametrize("method", METHODS)
+def test_offer_class_and_object_validate_for_every_kind_and_state(
+    method: RedemptionMethod, status: VoucherStatus, multilingual: bool
+) -> None:
+    program = make_program(method, multilingual=multilingual)
+    valid_from = AT + timedelta(days=1) if status is VoucherStatus.ISSUED else AT - timedelta(days=1)
+    expires = AT - timedelta(hours=1) if status is VoucherStatus.EXPIRED else AT + timedelta(days=30)
+    if status is VoucherStatus.EXPIRED:
+        valid_from = AT - timedelta(days=31)
+    stored = VoucherStatus.ACTIVE if status in (VoucherStatus.ISSUED, VoucherStatus.EXPIRED) else status
+    voucher = make_voucher(program, status=stored, valid_from=valid_from, expires_at=expires)
+    assert voucher.status_at(AT) is status
+    cls = offer_class(voucher, program, make_options())
+    obj = offer_object(voucher, program, make_options(), at=AT)
+    assert schema_errors(cls, "OfferClass") == []
+    assert schema_errors(obj, "OfferObject") == []
+    expected = {
+        "ISSUED": "ACTIVE",
+        "ACTIVE": "ACTIVE",
+        "REDEEMED": "COMPLETED",
+        "VOIDED": "INACTIVE",
+        "EXPIRED": "EXPIRED",
+    }[status.name]
+    assert obj["state"] == expected
+    assert obj["validTimeInterval"]["end"]["date"] == expires.isoformat()
+    assert obj["validTimeInterval"]["start"]["date"] == valid_from.isoformat()
+    assert obj["groupingInfo"]["groupingId"] == "3388000000022222222.coffee.card.card-0001"
+    assert cls["title"] == "Free coffee"
+    assert cls["redemptionChannel"] == "INSTORE"
+    if status.is_final:
+        assert "barcode" not in obj and "linksModuleData" not in obj
+
+
+@pytest.mark.parametrize("symbology", list(Symbology))
+def test_offer_object_redeem_code_symbology(symbology: Symbology) -> None:
+    program = make_program(RedemptionMethod.REDEEM_CODE, symbology=symbology)
+    obj = offer_object(make_voucher(program), program, make_options(), at=AT)
+    assert obj["barcode"]["type"] == BARCODE_TYPES[symbology]
+    assert obj["barcode"]["alternateText"] == CODE_VALUES[symbology]
+    assert schema_errors(obj, "OfferObject") == []
+
+
+def test_every_localized_field_has_every_program_language() -> None:
+    program = make_program(RedemptionMethod.SELF_REDEEM)
+    voucher = make_voucher(program)
+    options = make_options()
+    bodies = [
+        loyalty_class(program, options),
+        loyalty_object(make_card(program, vouchers=(voucher,)), options, at=AT),
+        offer_class(voucher, program, options),
+        offer_object(voucher, program, options, at=AT),
+    ]
+    fields = [field for body in bodies for field in _localized_fields(body)]
+    assert len(fields) >= 12
+    for path, localized in fields:
+        assert localized["defaultValue"]["language"] == "en", path
+        languages = [t["language"] for t in localized["translatedValues"]]
+        assert languages == [lang for lang in LANGUAGES if lang != "en"], path
+        assert all(t["value"] for t in localized["translatedValues"]), path
+    names = {t["language"]: t["value"] for t in bodies[0]["localizedProgramName"]["translatedValues"]}
+    assert names == {"zh-Hans": "咖啡卡", "hi": "कॉफ़ी कार्ड", "th": "บัตรกาแฟ", "uz": "Qahva kartasi"}
+
+
+def test_single_language_program_has_no_translated_padding() -> None:
+    program = make_program(multilingual=False)
+    body = loyalty_class(program, make_options())
+    assert "localizedProgramName" not in body
+    assert "translatedValues" not in body["programLogo"]["contentDescription"]
+
+
+def test_ids_are_issuer_prefixed_sanitised_and_stable() -> None:
+    program = make_program(RedemptionMethod.REDEEM_CODE)
+    voucher = make_voucher(program)
+    card = make_card(program, stamps=1)
+    later = make_card(program, stamps=9, vouchers=(voucher,))
+    options = make_options()
+    assert loyalty_object(card, options, at=AT)["id"] == loyalty_object(later, options, at=AT)["id"]
+    for body in (
+        loyalty_class(program, options),
+        loyalty_object(card, options, at=AT),
+        offer_class(voucher, program, options),
+        offer_object(voucher, program, options, at=AT),
+    ):
+        issuer, _, suffix = body["id"].partition(".")
+        assert issuer == "3388000000022222222"
+        assert all(ch.isalnum() or ch in "._-" for ch in suffix)
+
+
+def test_staff_scan_without_scan_key_says_what_to_do() -> None:
+    program = make_program(RedemptionMethod.STAFF_SCAN)
+    with pytest.raises(GoogleOptionsError, match="scan_key"):
+        offer_object(make_voucher(program), program, make_options(scan_key=None), at=AT)
+
+
+def test_self_redeem_without_link_template_says_what_to_do() -> None:
+    program = make_program(RedemptionMethod.SELF_REDEEM)
+    with pytest.raises(GoogleOptionsError, match="redeem_link_template"):
+        offer_object(make_voucher(program), program, make_options(redeem_link_template=None), at=AT)
+
+
+@pytest.mark.parametrize(
+    ("field", "value"),
+    [
+        ("issuer_id", "my-issuer"),
+        ("origins", ()),
+        ("origins", ("http://insecure.example.com",)),
+        ("logo_url", "http://cdn.example.com/logo.png"),
+        ("hero_image_url_template", "https://cdn.example.com/{count}.png"),
+    ],
+)
+def test_bad_options_name_the_field(field: str, value: Any) -> None:
+    with pytest.raises(GoogleOptionsError, match=field):
+        make_options(**{field: value})
+
+
+def test_options_repr_hides_the_scan_key() -> None:
+    assert "0123456789abcdef" not in repr(make_options())
+    assert isinstance(make_options(), GoogleOptions)
