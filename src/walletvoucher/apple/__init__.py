@@ -1,0 +1,63 @@
+"""Apple Wallet: stamp cards and Smart Vouchers as signed ``.pkpass`` bundles.
+
+Recipe layer::
+
+    signer = load_apple_signer(p12="Certificates.p12", password=..., wwdr="AppleWWDRCAG4.cer",
+                               pass_type_identifier="pass.com.example.loyalty",
+                               team_identifier="ABCDE12345", at=now)
+    options = AppleOptions(pass_type_identifier=..., team_identifier=...,
+                           redeem_link="https://example.com/redeem/{serial}", scan_key=scan_key)
+    Path("card.pkpass").write_bytes(render_pkpass(card, signer=signer, options=options, at=now))
+    verify_pkpass(Path("card.pkpass").read_bytes(), ca=[root]).raise_for_problems()
+
+Low level: ``build_pass_json`` (the dict), ``check_pass_json`` (the rules),
+``build_manifest`` / ``sign_manifest`` / ``zip_bundle`` (the bundle), ``strip_images``.
+"""
+
+from walletvoucher.apple._bundle import build_manifest, zip_bundle
+from walletvoucher.apple._images import STRIP_SIZES, StripDesign, stamp_layout, strip_images
+from walletvoucher.apple._options import AppleOptions, Location
+from walletvoucher.apple._passjson import (
+    BARCODE_FORMATS,
+    PassContent,
+    build_pass_content,
+    build_pass_json,
+    w3c_date,
+)
+from walletvoucher.apple._render import RenderedPass, render_pass, render_pkpass
+from walletvoucher.apple._rules import Problem, check_pass_json, validate_pass_json
+from walletvoucher.apple._sign import AppleSigner, sign_manifest
+from walletvoucher.apple._strings import render_pass_strings
+from walletvoucher.apple._testchain import TestChain, mint_test_chain
+from walletvoucher.apple._verify import VerifyReport, verify_pkpass
+from walletvoucher.keys import load_apple_signer
+
+__all__ = [
+    "BARCODE_FORMATS",
+    "STRIP_SIZES",
+    "AppleOptions",
+    "AppleSigner",
+    "Location",
+    "PassContent",
+    "Problem",
+    "RenderedPass",
+    "StripDesign",
+    "TestChain",
+    "VerifyReport",
+    "build_manifest",
+    "build_pass_content",
+    "build_pass_json",
+    "check_pass_json",
+    "load_apple_signer",
+    "mint_test_chain",
+    "render_pass",
+    "render_pass_strings",
+    "render_pkpass",
+    "sign_manifest",
+    "stamp_layout",
+    "strip_images",
+    "validate_pass_json",
+    "verify_pkpass",
+    "w3c_date",
+    "zip_bundle",
+]
