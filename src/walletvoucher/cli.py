@@ -11,7 +11,7 @@ def build_parser() -> argparse.ArgumentParser:
     """Build the argument parser with every subcommand."""
     parser = argparse.ArgumentParser(prog="walletvoucher", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
-    from walletvoucher import _demo_cli  # noqa: PLC0415
+    from walletvoucher import _demo_cli
 
     _demo_cli.add_commands(sub)
     # Each renderer registers its own commands (verify, verify-link) here.

@@ -230,3 +230,11 @@ def test_replay_errors() -> None:
         replay([*log, *log], [program])
     with pytest.raises(ReplayError, match="not JSON"):
         events_from_json("{")
+
+
+def test_code_pool_symbology_must_match_program() -> None:
+    card = new_card(redemption=RedemptionMethod.REDEEM_CODE, code_symbology=Symbology.QR)
+    pool = CodePool(["590123412345"], Symbology.EAN_13)
+    with pytest.raises(ValidationError, match="code pool of qr codes"):
+        card.add_stamps(10, at=T0, codes=pool)
+    assert pool.remaining == 1

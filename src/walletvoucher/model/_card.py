@@ -302,7 +302,7 @@ class StampCard:
         if self.program.redemption is not RedemptionMethod.REDEEM_CODE:
             return None
         if codes is not None:
-            return codes.next_code()
+            return self._checked_code(codes)
         symbology = self.program.code_symbology
         if random is None or symbology not in _GENERATED_SYMBOLOGIES:
             raise ValidationError(
@@ -313,6 +313,18 @@ class StampCard:
                 + ("" if symbology not in _GENERATED_SYMBOLOGIES else ", or random=secrets.token_bytes"),
             )
         return generate_code(random, symbology=symbology)
+
+    def _checked_code(self, codes: CodeSource) -> RedeemCode:
+        wanted = self.program.code_symbology
+        pool_symbology = getattr(codes, "symbology", wanted)
+        if pool_symbology is not wanted:
+            raise ValidationError(
+                f"hands out {pool_symbology} codes but the program shows {wanted}",
+                field="codes",
+                value=pool_symbology,
+                fix=f"use a code pool of {wanted.value} codes for program {self.program.id!r}",
+            )
+        return codes.next_code()
 
     def _event(self, kind: EventType, at: datetime, **data: Any) -> Event:
         return Event(type=kind, at=at, card_serial=self.serial, data=data)

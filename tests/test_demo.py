@@ -1,0 +1,79 @@
+"""The demo as a user runs it: ``walletvoucher demo --out DIR`` and its index."""
+
+from __future__ import annotations
+
+import json
+import xml.etree.ElementTree as ET
+from pathlib import Path
+from typing import Any
+
+import pytest
+import zxingcpp
+from PIL import Image
+
+from walletvoucher.cli import main
+from walletvoucher.codes import Symbology
+
+ZXING_FORMATS = {
+    "qr": zxingcpp.BarcodeFormat.QRCode,
+    "code128": zxingcpp.BarcodeFormat.Code128,
+    "ean13": zxingcpp.BarcodeFormat.EAN13,
+    "upca": zxingcpp.BarcodeFormat.UPCA,
+    "pdf417": zxingcpp.BarcodeFormat.PDF417,
+    "aztec": zxingcpp.BarcodeFormat.Aztec,
+}
+
+
+@pytest.fixture(scope="module")
+def demo(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict[str, Any]]:
+    out = tmp_path_factory.mktemp("demo")
+    assert main(["demo", "--out", str(out)]) == 0
+    return out, json.loads((out / "index.json").read_text(encoding="utf-8"))
+
+
+def test_every_entry_has_name_kind_and_existing_path(demo: tuple[Path, dict[str, Any]]) -> None:
+    out, index = demo
+    assert index["format"] == "walletvoucher-demo/1"
+    for entry in index["entries"]:
+        assert {"name", "kind", "path"} <= entry.keys()
+        assert (out / entry["path"]).is_file(), entry["path"]
+        assert not Path(entry["path"]).is_absolute() and ".." not in Path(entry["path"]).parts
+
+
+def test_demo_walks_the_model(demo: tuple[Path, dict[str, Any]]) -> None:
+    out, index = demo
+    cards = {e["name"]: e for e in index["entries"] if e["kind"] == "stamp_card" and e["format"] == "json"}
+    assert cards["card-0-stamps"]["stamps"] == 0
+    assert cards["card-7-stamps"]["stamps"] == 7
+    ready = json.loads((out / cards["card-12-stamps-reward-ready"]["path"]).read_text(encoding="utf-8"))
+    assert (ready["stamps"], ready["cycle"], ready["lifetime_stamps"], len(ready["vouchers"])) == (2, 2, 12, 1)
+    after = json.loads((out / cards["card-after-redemption"]["path"]).read_text(encoding="utf-8"))
+    assert after["serial"] == ready["serial"] and after["vouchers"] == []
+    vouchers = {e["name"]: e for e in index["entries"] if e["kind"] == "voucher" and e["format"] == "json"}
+    assert {v["method"] for v in vouchers.values()} == {"self_redeem", "staff_scan", "redeem_code"}
+    assert vouchers["voucher-redeem-code-redeemed"]["status"] == "redeemed"
+    assert vouchers["voucher-pos-ean13"]["redeem_code"] == "5901234123457"
+    events = json.loads((out / "model/events.json").read_text(encoding="utf-8"))
+    assert [e["type"] for e in events][:2] == ["card_issued", "stamp_added"]
+
+
+def test_every_code_image_decodes_to_its_value(demo: tuple[Path, dict[str, Any]]) -> None:
+    out, index = demo
+    images = [e for e in index["entries"] if e["kind"] == "code_image"]
+    symbologies = {e["symbology"] for e in images}
+    assert symbologies == {s.value for s in Symbology} - {"text"}
+    for entry in images:
+        path = out / entry["path"]
+        if entry["format"] == "svg":
+            root = ET.fromstring(path.read_bytes())
+            assert root.tag.endswith("svg")
+            continue
+        results = zxingcpp.read_barcodes(Image.open(path))
+        assert [(r.format, r.text) for r in results] == [(ZXING_FORMATS[entry["symbology"]], entry["value"])], path
+
+
+def test_demo_is_deterministic(tmp_path: Path, demo: tuple[Path, dict[str, Any]]) -> None:
+    out, _ = demo
+    main(["demo", "--out", str(tmp_path)])
+    for rel in ["model/events.json", "model/card-12-stamps-reward-ready.json", "codes/code-DEMO-CARD-1-1.qr.png"]:
+        assert (tmp_path / rel).read_bytes() == (out / rel).read_bytes()
