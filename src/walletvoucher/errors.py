@@ -63,7 +63,7 @@ class WalletVoucherError(Exception):
 
     >>> err = WalletVoucherError("must be at least 1", field="goal", value=0, fix="give a goal of 1 or more")
     >>> str(err)
-    "goal=0: must be at least 1. Fix: give a goal of 1 or more"
+    'goal=0: must be at least 1. Fix: give a goal of 1 or more'
     """
 
     def __init__(
