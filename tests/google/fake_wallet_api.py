@@ -22,6 +22,7 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 from tests.google.discovery import schema_errors
 
 JWT_BEARER = "urn:ietf:params:oauth:grant-type:jwt-bearer"
+GOOGLE_TOKEN_AUDIENCE = "https://oauth2.googleapis.com/token"
 WALLET_SCOPE = "https://www.googleapis.com/auth/wallet_object.issuer"
 SCHEMAS = {
     "loyaltyClass": "LoyaltyClass",
@@ -74,7 +75,10 @@ class FakeWalletApi:
             return 400, {"error": "unsupported_grant_type"}
         try:
             claims = jwt.decode(
-                form["assertion"][0], self.public_key, algorithms=["RS256"], audience=self.token_uri
+                form["assertion"][0],
+                self.public_key,
+                algorithms=["RS256"],
+                audience=[self.token_uri, GOOGLE_TOKEN_AUDIENCE],
             )
         except jwt.PyJWTError as exc:
             return 400, {"error": "invalid_grant", "error_description": str(exc)}

@@ -71,7 +71,7 @@ def test_loyalty_object_validates_without_voucher(method: RedemptionMethod, stam
     assert schema_errors(body, "LoyaltyObject") == []
     assert body["loyaltyPoints"]["balance"] == {"string": f"{stamps}/10"}
     assert body["loyaltyPoints"]["label"] == "Stamps"
-    assert body["secondaryLoyaltyPoints"]["balance"] == {"int": 0}
+    assert "secondaryLoyaltyPoints" not in body  # shown once a reward is earned
     assert body["barcode"] == {"type": "QR_CODE", "value": "card-0001", "alternateText": "card-0001"}
     assert body["heroImage"]["sourceUri"]["uri"] == f"https://cdn.example.com/stamps/{stamps}-10.png"
     assert body["state"] == "ACTIVE"

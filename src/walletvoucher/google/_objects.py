@@ -187,12 +187,14 @@ def loyalty_object(
         "state": "ACTIVE",
         "accountId": card.member_id,
         "loyaltyPoints": _points(program.stamp_label, stamp_balance(card.stamps, card.goal), program),
-        "secondaryLoyaltyPoints": _int_points(options.rewards_label, len(_open_vouchers(card, at)), program),
         "barcode": _card_barcode(card),
     }
     if options.hero_image_url_template is not None:
         url = options.hero_image_url_template.format(stamps=card.stamps, goal=card.goal, program=program.id)
-        body["heroImage"] = _image(url, program.name, program)
+        body["heroImage"] = {"sourceUri": {"uri": url}}  # decorative: the balance says it in words
+    earned = len(_open_vouchers(card, at))
+    if earned:
+        body["secondaryLoyaltyPoints"] = _int_points(options.rewards_label, earned, program)
     voucher = card.open_voucher(at) if options.voucher_display is VoucherDisplay.ON_CARD else None
     if voucher is not None:
         _show_voucher(body, voucher, program, options)

@@ -1,0 +1,200 @@
+"""Save links: RS256 JWTs checked with PyJWT against the service account's public key, the
+1800-character rule, the REST fallback and offline verification."""
+
+from __future__ import annotations
+
+import base64
+import json
+from typing import Any
+
+import jwt
+import pytest
+from cryptography.hazmat.primitives.asymmetric import rsa
+
+from tests.google.conftest import AT, CLIENT_ID, ISSUER, make_card, make_options, make_program, make_voucher
+from tests.google.discovery import schema_errors
+from tests.google.fake_wallet_api import FakeWalletApi
+from walletvoucher.errors import GoogleOptionsError, SaveLinkTooLong
+from walletvoucher.google import (
+    MAX_LINK_LENGTH,
+    SAVE_URL_PREFIX,
+    LinkMode,
+    ServiceAccountCredentials,
+    WalletRestClient,
+    _verify,
+    save_link,
+    verify_save_link,
+)
+from walletvoucher.model import RedemptionMethod
+
+
+def _decode(url: str, credentials: ServiceAccountCredentials) -> dict[str, Any]:
+    assert url.startswith(SAVE_URL_PREFIX)
+    token = url[len(SAVE_URL_PREFIX) :]
+    claims: dict[str, Any] = jwt.decode(
+        token,
+        credentials.public_key(),
+        algorithms=["RS256"],
+        audience="google",
+        options={"verify_iat": False},
+    )
+    return claims
+
+
+def _short_card() -> Any:
+    return make_card(make_program(multilingual=False), stamps=3)
+
+
+def test_short_link_carries_class_and_object_and_verifies_with_pyjwt(
+    credentials: ServiceAccountCredentials,
+) -> None:
+    link = save_link(_short_card(), credentials=credentials, options=make_options(), at=AT)
+    assert link.mode is LinkMode.FULL
+    assert link.length == len(link.url) <= MAX_LINK_LENGTH
+    claims = _decode(link.url, credentials)
+    assert claims["iss"] == "wallet@wallet-demo.iam.gserviceaccount.com"
+    assert claims["aud"] == "google"
+    assert claims["typ"] == "savetowallet"
+    assert claims["iat"] == int(AT.timestamp()) and type(claims["iat"]) is int
+    assert claims["origins"] == ["https://shop.example.com"]
+    assert schema_errors(claims["payload"], "Resources") == []
+    assert claims["payload"]["loyaltyObjects"][0]["loyaltyPoints"]["balance"]["string"] == "3/10"
+    assert claims["payload"]["loyaltyClasses"][0]["id"] == f"{ISSUER}.coffee"
+    header = jwt.get_unverified_header(link.jwt)
+    assert header == {"alg": "RS256", "kid": credentials.private_key_id, "typ": "JWT"}
+
+
+def test_same_input_and_clock_give_the_same_token(credentials: ServiceAccountCredentials) -> None:
+    first = save_link(_short_card(), credentials=credentials, options=make_options(), at=AT)
+    again = save_link(_short_card(), credentials=credentials, options=make_options(), at=AT)
+    assert first.jwt == again.jwt
+    payload = first.jwt.split(".")[1]
+    text = base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4)).decode("utf-8")
+    assert text == json.dumps(json.loads(text), sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+
+
+def test_voucher_link_is_an_offer_pass(credentials: ServiceAccountCredentials) -> None:
+    program = make_program(RedemptionMethod.REDEEM_CODE, multilingual=False)
+    link = save_link(
+        make_voucher(program), program=program, credentials=credentials, options=make_options(), at=AT
+    )
+    claims = _decode(link.url, credentials)
+    assert set(claims["payload"]) == {"offerClasses", "offerObjects"}
+    assert schema_errors(claims["payload"], "Resources") == []
+
+
+def test_voucher_link_needs_its_program(credentials: ServiceAccountCredentials) -> None:
+    program = make_program(multilingual=False)
+    with pytest.raises(GoogleOptionsError, match="program"):
+        save_link(make_voucher(program), credentials=credentials, options=make_options(), at=AT)
+
+
+def test_over_long_link_without_rest_raises_with_length_and_remedy(
+    credentials: ServiceAccountCredentials,
+) -> None:
+    card = make_card(make_program(RedemptionMethod.STAFF_SCAN), stamps=7)
+    with pytest.raises(SaveLinkTooLong) as caught:
+        save_link(card, credentials=credentials, options=make_options(), at=AT)
+    message = str(caught.value)
+    assert "1800" in message and "characters" in message
+    assert "rest=WalletRestClient" in message
+    length = int(message.split(" is ")[1].split(" characters")[0])
+    assert length > MAX_LINK_LENGTH
+
+
+def test_over_long_link_with_rest_inserts_class_and_object_and_signs_only_the_id(
+    credentials: ServiceAccountCredentials,
+    rest: WalletRestClient,
+    fake_api: FakeWalletApi,
+) -> None:
+    card = make_card(make_program(RedemptionMethod.STAFF_SCAN), stamps=7)
+    link = save_link(card, credentials=credentials, options=make_options(), at=AT, rest=rest)
+    assert link.mode is LinkMode.BY_ID
+    assert link.length <= MAX_LINK_LENGTH
+    object_id = f"{ISSUER}.coffee.card.card-0001"
+    assert _decode(link.url, credentials)["payload"] == {"loyaltyObjects": [{"id": object_id}]}
+    assert f"{ISSUER}.coffee" in fake_api.store["loyaltyClass"]
+    assert fake_api.store["loyaltyObject"][object_id]["loyaltyPoints"]["balance"]["string"] == "7/10"
+    again = save_link(card, credentials=credentials, options=make_options(), at=AT, rest=rest)
+    assert again.jwt == link.jwt  # upsert: the second run patches instead of failing on 409
+
+
+def test_issuer_id_that_is_the_client_id_is_refused(credentials: ServiceAccountCredentials) -> None:
+    with pytest.raises(GoogleOptionsError, match="client_id"):
+        save_link(_short_card(), credentials=credentials, options=make_options(issuer_id=CLIENT_ID), at=AT)
+
+
+def test_verify_accepts_a_good_link(credentials: ServiceAccountCredentials) -> None:
+    link = save_link(_short_card(), credentials=credentials, options=make_options(), at=AT)
+    report = verify_save_link(link.url, key=credentials)
+    assert report.ok, report.problems
+    assert report.schema_checked
+    assert report.url_length == link.length
+    assert report.lines()[0].startswith("OK")
+
+
+def test_verify_rejects_another_key(credentials: ServiceAccountCredentials) -> None:
+    link = save_link(_short_card(), credentials=credentials, options=make_options(), at=AT)
+    other = rsa.generate_private_key(public_exponent=65537, key_size=2048).public_key()
+    report = verify_save_link(link.url, key=other)
+    assert not report.ok
+    assert "InvalidSignatureError" in report.problems[0]
+
+
+def test_verify_rejects_a_tampered_payload(credentials: ServiceAccountCredentials) -> None:
+    link = save_link(_short_card(), credentials=credentials, options=make_options(), at=AT)
+    head, body, sig = link.jwt.split(".")
+    forged = f"{SAVE_URL_PREFIX}{head}.{body[:-2]}AA.{sig}"
+    assert not verify_save_link(forged, key=credentials).ok
+
+
+def _forge(credentials: ServiceAccountCredentials, claims: dict[str, Any], kid: str | None = "k") -> str:
+    headers = {"kid": kid} if kid else {}
+    return SAVE_URL_PREFIX + jwt.encode(claims, credentials.private_key, algorithm="RS256", headers=headers)
+
+
+def test_verify_reports_wrong_claims_and_unknown_fields(credentials: ServiceAccountCredentials) -> None:
+    claims = {
+        "iss": "someone@else.iam.gserviceaccount.com",
+        "aud": "google",
+        "typ": "jwt",
+        "iat": 1.5,
+        "origins": [],
+        "payload": {"loyaltyObjects": [{"id": "1.a", "colour": "#fff", "version": 3}]},
+    }
+    report = verify_save_link(_forge(credentials, claims, kid=None), key=credentials)
+    text = "\n".join(report.problems)
+    for expected in (
+        "header.kid",
+        "claims.typ",
+        "claims.iat",
+        "claims.iss",
+        "claims.origins",
+        "colour: unknown field",
+        "version: int64",
+    ):
+        assert expected in text
+
+
+def test_verify_reports_over_long_links(credentials: ServiceAccountCredentials) -> None:
+    claims = {
+        "iss": credentials.client_email,
+        "aud": "google",
+        "typ": "savetowallet",
+        "iat": 1,
+        "origins": ["https://a.example"],
+        "payload": {"loyaltyObjects": [{"id": "1." + "x" * 2000}]},
+    }
+    report = verify_save_link(_forge(credentials, claims, kid=credentials.private_key_id), key=credentials)
+    assert any(p.startswith("length:") for p in report.problems)
+
+
+def test_verify_says_when_the_schema_check_was_skipped(
+    credentials: ServiceAccountCredentials,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(_verify, "find_discovery_document", lambda: None)
+    link = save_link(_short_card(), credentials=credentials, options=make_options(), at=AT)
+    report = verify_save_link(link.url, key=credentials)
+    assert report.ok and not report.schema_checked
+    assert "not checked" in report.notes[0]
