@@ -46,7 +46,12 @@ def test_demo_walks_the_model(demo: tuple[Path, dict[str, Any]]) -> None:
     assert cards["card-0-stamps"]["stamps"] == 0
     assert cards["card-7-stamps"]["stamps"] == 7
     ready = json.loads((out / cards["card-12-stamps-reward-ready"]["path"]).read_text(encoding="utf-8"))
-    assert (ready["stamps"], ready["cycle"], ready["lifetime_stamps"], len(ready["vouchers"])) == (2, 2, 12, 1)
+    assert (ready["stamps"], ready["cycle"], ready["lifetime_stamps"], len(ready["vouchers"])) == (
+        2,
+        2,
+        12,
+        1,
+    )
     after = json.loads((out / cards["card-after-redemption"]["path"]).read_text(encoding="utf-8"))
     assert after["serial"] == ready["serial"] and after["vouchers"] == []
     vouchers = {e["name"]: e for e in index["entries"] if e["kind"] == "voucher" and e["format"] == "json"}
@@ -69,11 +74,17 @@ def test_every_code_image_decodes_to_its_value(demo: tuple[Path, dict[str, Any]]
             assert root.tag.endswith("svg")
             continue
         results = zxingcpp.read_barcodes(Image.open(path))
-        assert [(r.format, r.text) for r in results] == [(ZXING_FORMATS[entry["symbology"]], entry["value"])], path
+        assert [(r.format, r.text) for r in results] == [
+            (ZXING_FORMATS[entry["symbology"]], entry["value"])
+        ], path
 
 
 def test_demo_is_deterministic(tmp_path: Path, demo: tuple[Path, dict[str, Any]]) -> None:
     out, _ = demo
     main(["demo", "--out", str(tmp_path)])
-    for rel in ["model/events.json", "model/card-12-stamps-reward-ready.json", "codes/code-DEMO-CARD-1-1.qr.png"]:
+    for rel in [
+        "model/events.json",
+        "model/card-12-stamps-reward-ready.json",
+        "codes/code-DEMO-CARD-1-1.qr.png",
+    ]:
         assert (tmp_path / rel).read_bytes() == (out / rel).read_bytes()

@@ -95,7 +95,7 @@ def test_redeem_code_program_generates_crockford_codes() -> None:
 
 def test_redeem_code_program_without_codes_says_how_to_fix_and_changes_nothing() -> None:
     card = new_card(redemption=RedemptionMethod.REDEEM_CODE)
-    with pytest.raises(ValidationError, match="random=secrets.token_bytes"):
+    with pytest.raises(ValidationError, match=r"random=secrets\.token_bytes"):
         card.add_stamps(10, at=T0)
     assert card.stamps == 0
 
@@ -180,7 +180,7 @@ def test_program_change_applies_from_next_cycle() -> None:
     card, _ = StampCard.issue(program, serial="CARD1", member_id="m-1", at=T0)
     card = card.add_stamps(4, at=T0).card
     v2 = program.revise(goal=5)
-    card, events = card.change_program(v2, at=T0)
+    card, _events = card.change_program(v2, at=T0)
     assert card.goal == 10  # still the current cycle's goal
     result = card.add_stamps(12, at=T0)  # 16: first cycle ends at 10, next goal is 5 -> one more voucher
     assert [v.program_version for v in result.vouchers] == [1, 2]
@@ -217,12 +217,12 @@ def _code_entry(card: StampCard):  # type: ignore[no-untyped-def]
 
 def test_replay_errors() -> None:
     program = make_program()
-    card, log = StampCard.issue(program, serial="CARD1", member_id="m-1", at=T0)
+    _card, log = StampCard.issue(program, serial="CARD1", member_id="m-1", at=T0)
     with pytest.raises(ReplayError, match="card_issued"):
         replay([], [program])
     with pytest.raises(ReplayError, match="not known"):
         replay(log, [])
-    other, other_log = StampCard.issue(program, serial="CARD2", member_id="m-2", at=T0)
+    other, _other_log = StampCard.issue(program, serial="CARD2", member_id="m-2", at=T0)
     stamps = other.add_stamps(1, at=T0).events
     with pytest.raises(ReplayError, match="another card"):
         replay([*log, *stamps], [program])

@@ -34,12 +34,21 @@ actions = st.lists(
 
 
 @settings(max_examples=150, deadline=None)
-@given(goal=st.integers(1, 12), overflow=st.sampled_from(Overflow), days=st.none() | st.integers(1, 5),
-       steps=actions)
-def test_transitions_keep_invariants(goal: int, overflow: Overflow, days: int | None,
-                                     steps: list[tuple[str, int]]) -> None:
-    program = make_program(goal=goal, overflow=overflow, redemption=RedemptionMethod.REDEEM_CODE,
-                           validity=Validity.for_days(days) if days else Validity.unlimited())
+@given(
+    goal=st.integers(1, 12),
+    overflow=st.sampled_from(Overflow),
+    days=st.none() | st.integers(1, 5),
+    steps=actions,
+)
+def test_transitions_keep_invariants(
+    goal: int, overflow: Overflow, days: int | None, steps: list[tuple[str, int]]
+) -> None:
+    program = make_program(
+        goal=goal,
+        overflow=overflow,
+        redemption=RedemptionMethod.REDEEM_CODE,
+        validity=Validity.for_days(days) if days else Validity.unlimited(),
+    )
     card, history = StampCard.issue(program, serial="CARD1", member_id="m", at=T0)
     log, at, added, redeemed = list(history), T0, 0, set()
     rng = counting_random()

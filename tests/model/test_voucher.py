@@ -38,7 +38,9 @@ OTHER_KEY = ScanKey(key_id="shop2", secret=b"t" * 32)
 
 
 def voucher(method: RedemptionMethod, **changes: object) -> Voucher:
-    card, _ = StampCard.issue(make_program(redemption=method, **changes), serial="CARD1", member_id="m", at=T0)
+    card, _ = StampCard.issue(
+        make_program(redemption=method, **changes), serial="CARD1", member_id="m", at=T0
+    )
     return card.add_stamps(10, at=T0, random=counting_random()).vouchers[0]
 
 
@@ -72,7 +74,9 @@ def test_staff_scan_rejects_forged_foreign_and_expired_tokens() -> None:
     with pytest.raises(ScanTokenTampered):
         v.redeem(StaffScan(token=forged, keys=[KEY]), at=T0)
     with pytest.raises(ScanTokenUnknownKey):
-        v.redeem(StaffScan(token=issue_scan_token(v.serial, expires_at=None, key=OTHER_KEY), keys=[KEY]), at=T0)
+        v.redeem(
+            StaffScan(token=issue_scan_token(v.serial, expires_at=None, key=OTHER_KEY), keys=[KEY]), at=T0
+        )
     with pytest.raises(ScanTokenExpired):
         v.redeem(StaffScan(token=token, keys=[KEY]), at=T0 + timedelta(hours=2))
     with pytest.raises(WrongRedeemCode, match="another voucher"):
@@ -93,7 +97,9 @@ def test_redeem_code_accepts_normalised_input_and_rejects_wrong_code() -> None:
 def test_pos_code_voucher_compares_exactly() -> None:
     card, _ = StampCard.issue(
         make_program(redemption=RedemptionMethod.REDEEM_CODE, code_symbology=Symbology.CODE_128),
-        serial="CARD1", member_id="m", at=T0,
+        serial="CARD1",
+        member_id="m",
+        at=T0,
     )
     v = card.add_stamps(10, at=T0, codes=CodePool(["Save-10"], Symbology.CODE_128)).vouchers[0]
     with pytest.raises(WrongRedeemCode):
@@ -116,7 +122,7 @@ def test_expire_and_void_rules() -> None:
     v = voucher(RedemptionMethod.SELF_REDEEM, validity=Validity.for_days(1))
     with pytest.raises(TransitionError, match="not reached its expiry"):
         v.expire(at=T0)
-    expired, events = v.expire(at=T0 + timedelta(days=1))
+    expired, _events = v.expire(at=T0 + timedelta(days=1))
     assert expired.status is VoucherStatus.EXPIRED
     with pytest.raises(TransitionError, match="already expired"):
         expired.void("late", at=T0 + timedelta(days=2))
