@@ -51,7 +51,9 @@ class FakeWalletApi:
         self.root = f"http://{host!s}:{port}"
         self.base_url = f"{self.root}/walletobjects/v1"
         self.token_uri = f"{self.root}/token"
-        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+        self.thread = threading.Thread(
+            target=self.server.serve_forever, kwargs={"poll_interval": 0.02}, daemon=True
+        )
 
     def start(self) -> FakeWalletApi:
         self.thread.start()
