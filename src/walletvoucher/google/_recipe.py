@@ -5,6 +5,8 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
+import attrs
+
 from walletvoucher.errors import GoogleOptionsError
 from walletvoucher.google._credentials import ServiceAccountCredentials
 from walletvoucher.google._objects import (
@@ -53,20 +55,56 @@ def save_link(
     >>> # link.url  -> 'https://pay.google.com/gp/v/save/eyJ...'; link.length <= 1800
     """
     _check_not_client_id(options, credentials)
-    if isinstance(item, StampCard):
-        cls, obj = loyalty_class(item.program, options), loyalty_object(item, options, at=at)
-        kinds = (Resource.LOYALTY_CLASS, Resource.LOYALTY_OBJECT)
-    else:
-        owner = _program_for(item, program)
-        cls, obj = offer_class(item, owner, options), offer_object(item, owner, options, at=at)
-        kinds = (Resource.OFFER_CLASS, Resource.OFFER_OBJECT)
-    full = _link(_payload(kinds, [cls], [obj]), credentials, options, at, LinkMode.FULL)
+    pieces = render_pieces(item, options=options, at=at, program=program)
+    full = pieces.link(credentials, options, at, by_id=False)
     if full.length <= MAX_LINK_LENGTH or rest is None:
-        return check_link_length(full, what=f"{obj['id']} with its class")
-    rest.upsert(kinds[0], cls)
-    rest.upsert(kinds[1], obj)
-    by_id = _link(_payload(kinds, [], [{"id": obj["id"]}]), credentials, options, at, LinkMode.BY_ID)
-    return check_link_length(by_id, what=obj["id"])
+        return check_link_length(full, what=f"{pieces.object_id} with its class")
+    rest.upsert(pieces.kinds[0], pieces.class_body)
+    rest.upsert(pieces.kinds[1], pieces.object_body)
+    return check_link_length(pieces.link(credentials, options, at, by_id=True), what=pieces.object_id)
+
+
+@attrs.frozen(kw_only=True)
+class Pieces:
+    """The class and object behind a save link, and the REST collections they belong to."""
+
+    kinds: tuple[Resource, Resource]
+    class_body: dict[str, Any]
+    object_body: dict[str, Any]
+
+    @property
+    def object_id(self) -> str:
+        """The object's id (what a by-id JWT carries)."""
+        return str(self.object_body["id"])
+
+    def link(
+        self, credentials: ServiceAccountCredentials, options: GoogleOptions, at: datetime, *, by_id: bool
+    ) -> SaveLink:
+        """The signed link, with the full class and object or only the object's id; unchecked length."""
+        if by_id:
+            payload = _payload(self.kinds, [], [{"id": self.object_id}])
+        else:
+            payload = _payload(self.kinds, [self.class_body], [self.object_body])
+        token = sign_save_jwt(payload, credentials=credentials, origins=options.origins, at=at)
+        return SaveLink(url=save_url(token), jwt=token, mode=LinkMode.BY_ID if by_id else LinkMode.FULL)
+
+
+def render_pieces(
+    item: StampCard | Voucher, *, options: GoogleOptions, at: datetime, program: Program | None = None
+) -> Pieces:
+    """The loyalty class and object for a card, or the offer class and object for a voucher."""
+    if isinstance(item, StampCard):
+        return Pieces(
+            kinds=(Resource.LOYALTY_CLASS, Resource.LOYALTY_OBJECT),
+            class_body=loyalty_class(item.program, options),
+            object_body=loyalty_object(item, options, at=at),
+        )
+    owner = _program_for(item, program)
+    return Pieces(
+        kinds=(Resource.OFFER_CLASS, Resource.OFFER_OBJECT),
+        class_body=offer_class(item, owner, options),
+        object_body=offer_object(item, owner, options, at=at),
+    )
 
 
 def _payload(
@@ -75,17 +113,6 @@ def _payload(
     if kinds[0] is Resource.LOYALTY_CLASS:
         return payload_for("loyaltyClasses", "loyaltyObjects", classes, objects)
     return payload_for("offerClasses", "offerObjects", classes, objects)
-
-
-def _link(
-    payload: dict[str, Any],
-    credentials: ServiceAccountCredentials,
-    options: GoogleOptions,
-    at: datetime,
-    mode: LinkMode,
-) -> SaveLink:
-    token = sign_save_jwt(payload, credentials=credentials, origins=options.origins, at=at)
-    return SaveLink(url=save_url(token), jwt=token, mode=mode)
 
 
 def _program_for(voucher: Voucher, program: Program | None) -> Program:
