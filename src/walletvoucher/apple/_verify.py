@@ -154,7 +154,8 @@ def _read_entry(archive: zipfile.ZipFile, info: zipfile.ZipInfo, problems: list[
     if info.is_dir():
         return None
     if not _NAME.match(name) or ".." in name.split("/"):
-        problems.append(Problem("zip", repr(name), "entry name is not a plain file or xx.lproj/file path"))
+        shown = name if name.isprintable() else repr(name)
+        problems.append(Problem("zip", shown, "entry name is not a plain file or xx.lproj/file path"))
         return None
     if info.file_size > MAX_ENTRY_BYTES:
         problems.append(Problem("zip", name, f"{info.file_size} bytes, over {MAX_ENTRY_BYTES}"))
