@@ -247,11 +247,11 @@ class GoogleOptionsError(GoogleError, ValidationError):
     """A Google rendering option (issuer id, origins, URL template, scan key) that cannot be used."""
 
 
-class SaveLinkTooLong(GoogleError):
+class SaveLinkTooLong(GoogleError):  # noqa: N818 (named like the rest of the tree)
     """The save-link JWT is longer than Google's safe 1800-character limit and no REST client was given."""
 
 
-class SaveLinkInvalid(GoogleError):
+class SaveLinkInvalid(GoogleError):  # noqa: N818 (named like the rest of the tree)
     """A save link that fails offline verification (signature, claims, payload or length)."""
 
 
@@ -277,19 +277,19 @@ class GoogleAuthError(GoogleApiError):
     """The access token was refused, or the service account may not act for this issuer."""
 
 
-class GoogleNotFound(GoogleApiError):
+class GoogleNotFound(GoogleApiError):  # noqa: N818 (named like the rest of the tree)
     """No class or object with that id (or an issuer id that is not yours)."""
 
 
-class GoogleConflict(GoogleApiError):
+class GoogleConflict(GoogleApiError):  # noqa: N818 (named like the rest of the tree)
     """An insert of a class or object whose id already exists."""
 
 
-class GoogleBadRequest(GoogleApiError):
+class GoogleBadRequest(GoogleApiError):  # noqa: N818 (named like the rest of the tree)
     """A request body the API rejects: unknown field, missing class, class not approved."""
 
 
-class GoogleUnavailable(GoogleApiError):
+class GoogleUnavailable(GoogleApiError):  # noqa: N818 (named like the rest of the tree)
     """Rate limiting (429) or server errors (5xx) that persisted through every retry."""
 
 

@@ -14,7 +14,7 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 from tests.google.conftest import AT, CLIENT_ID, ISSUER, make_card, make_options, make_program, make_voucher
 from tests.google.discovery import schema_errors
 from tests.google.fake_wallet_api import FakeWalletApi
-from walletvoucher.errors import GoogleOptionsError, SaveLinkTooLong
+from walletvoucher.errors import GoogleOptionsError, SaveLinkInvalid, SaveLinkTooLong
 from walletvoucher.google import (
     MAX_LINK_LENGTH,
     SAVE_URL_PREFIX,
@@ -139,6 +139,8 @@ def test_verify_rejects_another_key(credentials: ServiceAccountCredentials) -> N
     report = verify_save_link(link.url, key=other)
     assert not report.ok
     assert "InvalidSignatureError" in report.problems[0]
+    with pytest.raises(SaveLinkInvalid, match="InvalidSignatureError"):
+        report.raise_for_problems()
 
 
 def test_verify_rejects_a_tampered_payload(credentials: ServiceAccountCredentials) -> None:

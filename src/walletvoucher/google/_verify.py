@@ -10,6 +10,7 @@ import attrs
 import jwt
 from cryptography.hazmat.primitives.asymmetric import rsa
 
+from walletvoucher.errors import SaveLinkInvalid
 from walletvoucher.google._credentials import ServiceAccountCredentials
 from walletvoucher.google._savelink import MAX_LINK_LENGTH, SAVE_URL_PREFIX
 from walletvoucher.google._schema import find_discovery_document, load_discovery_document, payload_problems
@@ -32,6 +33,17 @@ class LinkReport:
     def ok(self) -> bool:
         """No problems found."""
         return not self.problems
+
+    def raise_for_problems(self) -> LinkReport:
+        """Return the report if the link is good; otherwise raise :class:`SaveLinkInvalid`."""
+        if self.ok:
+            return self
+        raise SaveLinkInvalid(
+            "; ".join(self.problems),
+            field="save_link",
+            value=f"<{self.url_length} characters>",
+            fix="re-sign the link with walletvoucher.google.save_link and the service account's current key",
+        )
 
     def lines(self) -> list[str]:
         """A human-readable report, one finding per line."""
