@@ -81,5 +81,5 @@ def test_demo_card_strips_show_the_cards_stamps(
 def test_hook_shape_extends_entries(tmp_path: Path) -> None:
     items = build_story().items[:1]
     entries: list[dict[str, object]] = [{"name": "existing"}]
-    keys = demo_hook(items, tmp_path, entries)  # type: ignore[arg-type]
+    keys = demo_hook(items, tmp_path, entries)
     assert keys == {"apple_root_ca": "apple/root-ca.pem"} and len(entries) == 2

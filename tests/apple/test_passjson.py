@@ -132,7 +132,8 @@ def test_coupon_dates_value_and_voided(options: AppleOptions) -> None:
     assert build_pass_json(redeemed, options=options, at=LATER, program=card.program)["voided"] is True
     voided = card.void_voucher(voucher.serial, "fraud", at=LATER).voucher
     assert build_pass_json(voided, options=options, at=LATER, program=card.program)["voided"] is True
-    expired_at = voucher.expires_at + timedelta(days=1)  # type: ignore[operator]
+    assert voucher.expires_at is not None
+    expired_at = voucher.expires_at + timedelta(days=1)
     late = build_pass_json(voucher, options=options, at=expired_at, program=card.program)
     assert "voided" not in late and late["expirationDate"] == doc["expirationDate"]
 
@@ -152,7 +153,7 @@ def test_optional_features(options: AppleOptions) -> None:
     rich = attrs.evolve(
         options, sharing_prohibited=True, web_service_url="https://example.com/passes",
         authentication_token="t" * 16,
-        locations=[Location(latitude=41.31, longitude=69.28, relevant_text="Coffee nearby")],
+        locations=(Location(latitude=41.31, longitude=69.28, relevant_text="Coffee nearby"),),
     )
     doc = build_pass_json(card_with(make_program(), 1), options=rich, at=AT)
     assert doc["sharingProhibited"] is True

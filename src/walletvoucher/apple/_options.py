@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import Any
 
 import attrs
@@ -54,6 +55,10 @@ def _locations(instance: object, attribute: Any, value: tuple[Location, ...]) ->
                          value=len(value), fix="keep the 10 most relevant places")
 
 
+def _to_locations(value: Iterable[Location]) -> tuple[Location, ...]:
+    return tuple(value)
+
+
 def _link(instance: object, attribute: Any, value: str | None) -> None:
     _https(instance, attribute, value)
     if value is not None and "{serial}" not in value:
@@ -88,7 +93,7 @@ class AppleOptions:
     organization_name: str | None = None
     web_service_url: str | None = attrs.field(default=None, validator=_https)
     authentication_token: str | None = attrs.field(default=None, validator=_token, repr=False)
-    locations: tuple[Location, ...] = attrs.field(default=(), converter=tuple, validator=_locations)
+    locations: tuple[Location, ...] = attrs.field(default=(), converter=_to_locations, validator=_locations)
     sharing_prohibited: bool = False
     scan_key: ScanKey | None = attrs.field(default=None, repr=False)
     redeem_link: str | None = attrs.field(default=None, validator=_link)
