@@ -25,7 +25,7 @@
     │   ├── ScanTokenExpired
     │   └── ScanTokenUnknownKey              signed with a key the verifier does not hold
     ├── KeyLoadError                         certificates and keys that cannot be loaded or do not fit
-    │   └── ServiceAccountKeyError           a Google service-account JSON key that cannot be used
+    │   ├── ServiceAccountKeyError           a Google service-account JSON key that cannot be used
     │   ├── CertificateFormatError           not a PEM/DER certificate, key or PKCS#12 (or wrong password)
     │   ├── KeyMismatchError                 the private key does not belong to the certificate
     │   ├── PassTypeMismatchError            certificate UID / OU differ from pass type id / team id
@@ -34,7 +34,7 @@
     ├── AppleError                           Apple Wallet rendering, signing and verifying
     │   ├── PassJsonError                    pass.json breaks a rule (``.problems`` names each rule)
     │   ├── AppleImageError                  artwork that is not a PNG or cannot fit the slot
-    │   └── PkpassInvalid                    ``verify_pkpass(...).raise_for_problems()``
+    │   └── InvalidPkpassError               ``verify_pkpass(...).raise_for_problems()``
     └── GoogleError                          Google Wallet objects, save links and the REST API
         ├── GoogleOptionsError (also ValidationError)  issuer id, URL templates, origins, missing scan key
         ├── SaveLinkTooLong                  the save JWT is over Google's 1800-character limit
@@ -45,6 +45,12 @@
             ├── GoogleConflict               insert of an id that exists
             ├── GoogleBadRequest             unknown field, missing class, class not approved
             └── GoogleUnavailable            429 / 5xx still failing after the retries
+
+Warnings (Python :mod:`warnings`; the pass is still valid, and the texts are also returned)::
+
+    AppleWalletWarning (UserWarning)
+    ├── BarcodeFallbackWarning               EAN-13 / UPC-A shown as Code 128 (Wallet has no EAN format)
+    └── CertificateExpiringWarning           pass-type or WWDR certificate expires within 30 days
 
 Every message names the field, the value received and what to do. Secrets (keys,
 passwords, tokens) are never put into a message: pass ``secret=True`` and the value is
@@ -216,7 +222,7 @@ class AppleImageError(AppleError):
     """Artwork that is not a PNG image or cannot be fitted to the slot Wallet gives it."""
 
 
-class PkpassInvalid(AppleError):
+class InvalidPkpassError(AppleError):
     """A .pkpass bundle that failed verification; ``problems`` lists each ``(rule, where, why)``."""
 
     def __init__(self, message: str, *, problems: tuple[tuple[str, str, str], ...] = (), **kw: Any) -> None:

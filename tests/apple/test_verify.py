@@ -24,7 +24,7 @@ from walletvoucher.apple import (
     zip_bundle,
 )
 from walletvoucher.apple._cli import add_commands
-from walletvoucher.errors import PkpassInvalid
+from walletvoucher.errors import InvalidPkpassError
 
 
 @pytest.fixture
@@ -49,7 +49,7 @@ def test_a_changed_file_is_caught(pkpass: bytes, chain: TestChain) -> None:
     files["pass.json"] = files["pass.json"].replace(b"7/10", b"9/10")
     report = verify_pkpass(zip_bundle(files), ca=[chain.root], at=AT)
     assert [(p.rule, p.where) for p in report.problems] == [("manifest", "pass.json")]
-    with pytest.raises(PkpassInvalid) as info:
+    with pytest.raises(InvalidPkpassError) as info:
         report.raise_for_problems()
     assert info.value.problems[0][0] == "manifest"
 

@@ -27,7 +27,7 @@ from PIL import Image
 from walletvoucher.apple import _der
 from walletvoucher.apple._images import ICON_SIZE, LOGO_MAX, STRIP_SIZES
 from walletvoucher.apple._rules import STYLES, Problem, check_pass_json
-from walletvoucher.errors import PkpassInvalid
+from walletvoucher.errors import InvalidPkpassError
 
 MAX_BUNDLE_BYTES = 50 * 1024 * 1024
 MAX_ENTRIES = 500
@@ -58,7 +58,7 @@ class VerifyReport:
     """What ``verify_pkpass`` found: every problem, plus what it could read.
 
     ``ok`` is true when there are no problems. ``raise_for_problems()`` raises
-    :class:`~walletvoucher.errors.PkpassInvalid` listing them.
+    :class:`~walletvoucher.errors.InvalidPkpassError` listing them.
     """
 
     problems: tuple[Problem, ...]
@@ -79,9 +79,9 @@ class VerifyReport:
         return "\n".join([f"INVALID: {head}", *(f"  {p}" for p in self.problems)])
 
     def raise_for_problems(self) -> None:
-        """Raise :class:`PkpassInvalid` if any problem was found."""
+        """Raise :class:`InvalidPkpassError` if any problem was found."""
         if self.problems:
-            raise PkpassInvalid(
+            raise InvalidPkpassError(
                 "; ".join(str(p) for p in self.problems), field="pkpass",
                 fix="rebuild the pass with walletvoucher.apple.render_pkpass",
                 problems=tuple((p.rule, p.where, p.why) for p in self.problems),
