@@ -214,7 +214,7 @@ def test_session_is_injectable(
     class CountingSession(requests.Session):
         calls = 0
 
-        def request(self, *args: Any, **kwargs: Any) -> requests.Response:  # type: ignore[override]
+        def request(self, *args: Any, **kwargs: Any) -> requests.Response:
             CountingSession.calls += 1
             return super().request(*args, **kwargs)
 
