@@ -16,6 +16,8 @@ from __future__ import annotations
 import functools
 import io
 import math
+from collections.abc import Mapping
+from types import MappingProxyType
 
 import attrs
 from PIL import Image, ImageDraw, ImageFont
@@ -119,7 +121,7 @@ def draw_strip(design: StripDesign, filled: int, size: tuple[int, int]) -> bytes
 
 
 @functools.lru_cache(maxsize=512)
-def strip_images(design: StripDesign, filled: int, style: str) -> dict[str, bytes]:
+def strip_images(design: StripDesign, filled: int, style: str) -> Mapping[str, bytes]:
     """``{"strip.png": ..., "strip@2x.png": ..., "strip@3x.png": ...}`` for a style; cached.
 
     The cache key is ``(design, filled, style)``: every card of a program at 7 stamps shares
@@ -127,9 +129,9 @@ def strip_images(design: StripDesign, filled: int, style: str) -> dict[str, byte
     """
     points = STRIP_SIZES[style]
     count = max(0, min(filled, design.goal))
-    return {
+    return MappingProxyType({
         image_name("strip", s): draw_strip(design, count, (points[0] * s, points[1] * s)) for s in SCALES
-    }
+    })
 
 
 def _font(size: int) -> ImageFont.FreeTypeFont | ImageFont.ImageFont:
@@ -160,8 +162,9 @@ def _monogram(text: str, side: int, background: RGB, foreground: RGB) -> bytes:
     return _png(canvas.resize((side, side), Image.Resampling.LANCZOS))
 
 
-def icon_images(name: str, background: RGB, foreground: RGB, artwork: bytes | None) -> dict[str, bytes]:
-    """``icon.png`` at 29, 58, 87 px: the business's icon cropped square, or a monogram."""
+@functools.lru_cache(maxsize=128)
+def icon_images(name: str, background: RGB, foreground: RGB, artwork: bytes | None) -> Mapping[str, bytes]:
+    """``icon.png`` at 29, 58, 87 px: the business's icon cropped square, or a monogram; cached."""
     out = {}
     for scale in SCALES:
         side = ICON_SIZE[0] * scale
@@ -169,10 +172,11 @@ def icon_images(name: str, background: RGB, foreground: RGB, artwork: bytes | No
             out[image_name("icon", scale)] = _monogram(initials(name), side, background, foreground)
         else:
             out[image_name("icon", scale)] = _png(_cover(_open(artwork, "icon"), side))
-    return out
+    return MappingProxyType(out)
 
 
-def logo_images(name: str, background: RGB, foreground: RGB, artwork: bytes | None) -> dict[str, bytes]:
+@functools.lru_cache(maxsize=128)
+def logo_images(name: str, background: RGB, foreground: RGB, artwork: bytes | None) -> Mapping[str, bytes]:
     """``logo.png`` within 160 x 50 pt: the business's logo fitted, or a 50 x 50 monogram."""
     out = {}
     for scale in SCALES:
@@ -184,7 +188,7 @@ def logo_images(name: str, background: RGB, foreground: RGB, artwork: bytes | No
             ratio = min(box[0] / image.width, box[1] / image.height)
             fitted = (max(1, math.floor(image.width * ratio)), max(1, math.floor(image.height * ratio)))
             out[image_name("logo", scale)] = _png(image.resize(fitted, Image.Resampling.LANCZOS))
-    return out
+    return MappingProxyType(out)
 
 
 def _cover(image: Image.Image, side: int) -> Image.Image:
