@@ -73,10 +73,11 @@ def test_every_code_image_decodes_to_its_value(demo: tuple[Path, dict[str, Any]]
             root = ET.fromstring(path.read_bytes())
             assert root.tag.endswith("svg")
             continue
-        results = zxingcpp.read_barcodes(Image.open(path))
-        assert [(r.format, r.text) for r in results] == [
-            (ZXING_FORMATS[entry["symbology"]], entry["value"])
-        ], path
+        fmt = ZXING_FORMATS[entry["symbology"]]
+        results = zxingcpp.read_barcodes(Image.open(path), formats=zxingcpp.BarcodeFormats(fmt))
+        # zxing-cpp reports a UPC-A in its EAN-13 form, with the leading 0 the two share.
+        want = "0" + entry["value"] if entry["symbology"] == "upca" else entry["value"]
+        assert [(r.format, r.text) for r in results] == [(fmt, want)], path
 
 
 def test_demo_is_deterministic(tmp_path: Path, demo: tuple[Path, dict[str, Any]]) -> None:

@@ -9,12 +9,16 @@ from collections.abc import Sequence
 
 def build_parser() -> argparse.ArgumentParser:
     """Build the argument parser with every subcommand."""
-    parser = argparse.ArgumentParser(prog="walletvoucher", description=__doc__)
+    parser = argparse.ArgumentParser(
+        prog="walletvoucher", description="Stamp cards and Smart Vouchers for Apple Wallet and Google Wallet."
+    )
     sub = parser.add_subparsers(dest="command", required=True)
     from walletvoucher import _demo_cli
+    from walletvoucher.apple import _cli as apple_cli
+    from walletvoucher.google import _cli as google_cli
 
-    _demo_cli.add_commands(sub)
-    # Each renderer registers its own commands (verify, verify-link) here.
+    for module in (_demo_cli, apple_cli, google_cli):
+        module.add_commands(sub)
     return parser
 
 

@@ -308,14 +308,20 @@ def _code_values(story: DemoStory) -> list[tuple[str, str, tuple[Symbology, ...]
     return list(values.values())
 
 
+def _carries(value: str, symbology: Symbology) -> bool:
+    """Whether *symbology* shows *value* unchanged (12 digits as EAN-13 would gain a check digit)."""
+    try:
+        return pos_code(value, symbology).value == value
+    except SymbologyError:
+        return False
+
+
 def _write_code_images(story: DemoStory, out_dir: Path) -> list[dict[str, Any]]:
     entries: list[dict[str, Any]] = []
     for name, value, symbologies in _code_values(story):
         for symbology in symbologies:
-            try:
-                pos_code(value, symbology)
-            except SymbologyError:
-                continue  # e.g. letters cannot be drawn as EAN-13: that symbology does not support this code
+            if not _carries(value, symbology):
+                continue
             for fmt, render in (("png", render_png), ("svg", render_svg)):
                 rel = f"codes/{name}.{symbology.value}.{fmt}"
                 (out_dir / rel).parent.mkdir(parents=True, exist_ok=True)

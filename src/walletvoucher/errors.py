@@ -253,11 +253,11 @@ class GoogleOptionsError(GoogleError, ValidationError):
     """A Google rendering option (issuer id, origins, URL template, scan key) that cannot be used."""
 
 
-class SaveLinkTooLong(GoogleError):  # noqa: N818 (named like the rest of the tree)
+class SaveLinkTooLong(GoogleError):
     """The save-link JWT is longer than Google's safe 1800-character limit and no REST client was given."""
 
 
-class SaveLinkInvalid(GoogleError):  # noqa: N818 (named like the rest of the tree)
+class SaveLinkInvalid(GoogleError):
     """A save link that fails offline verification (signature, claims, payload or length)."""
 
 
@@ -283,19 +283,19 @@ class GoogleAuthError(GoogleApiError):
     """The access token was refused, or the service account may not act for this issuer."""
 
 
-class GoogleNotFound(GoogleApiError):  # noqa: N818 (named like the rest of the tree)
+class GoogleNotFound(GoogleApiError):
     """No class or object with that id (or an issuer id that is not yours)."""
 
 
-class GoogleConflict(GoogleApiError):  # noqa: N818 (named like the rest of the tree)
+class GoogleConflict(GoogleApiError):
     """An insert of a class or object whose id already exists."""
 
 
-class GoogleBadRequest(GoogleApiError):  # noqa: N818 (named like the rest of the tree)
+class GoogleBadRequest(GoogleApiError):
     """A request body the API rejects: unknown field, missing class, class not approved."""
 
 
-class GoogleUnavailable(GoogleApiError):  # noqa: N818 (named like the rest of the tree)
+class GoogleUnavailable(GoogleApiError):
     """Rate limiting (429) or server errors (5xx) that persisted through every retry."""
 
 

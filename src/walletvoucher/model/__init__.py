@@ -4,8 +4,9 @@ Everything here is a frozen attrs object; transitions return new objects plus th
 record them. No wallet vocabulary lives here.
 """
 
+from walletvoucher.codes import CodeSource
 from walletvoucher.model._brand import Brand, Color
-from walletvoucher.model._card import CodeSource, StampCard, StampResult, VoucherResult, fold, replay
+from walletvoucher.model._card import StampCard, StampResult, VoucherResult, fold, replay
 from walletvoucher.model._events import Event, EventType, events_from_json, events_to_json
 from walletvoucher.model._i18n import LocalizedText, Text
 from walletvoucher.model._program import (
