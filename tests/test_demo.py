@@ -89,3 +89,19 @@ def test_demo_is_deterministic(tmp_path: Path, demo: tuple[Path, dict[str, Any]]
         "codes/code-DEMO-CARD-1-1.qr.png",
     ]:
         assert (tmp_path / rel).read_bytes() == (out / rel).read_bytes()
+
+
+def test_every_card_and_voucher_has_a_pass_and_a_save_link_or_a_reason(
+    demo: tuple[Path, dict[str, Any]],
+) -> None:
+    out, index = demo
+    shown = [e for e in index["entries"] if e["kind"] in ("stamp_card", "voucher")]
+    items = {e["item"] for e in shown}
+    pkpass_items = {e["item"] for e in shown if e["format"] == "pkpass"}
+    assert items == pkpass_items
+    for entry in shown:
+        assert entry["google_save_url"] or "REST" in entry["google_rest_required"], entry["name"]
+    english = next(e for e in shown if e["name"] == "card-7-stamps-english-only")
+    url = english["google_save_url"]
+    assert url.startswith("https://pay.google.com/gp/v/save/") and len(url) <= 1800
+    assert (out / index["apple_root_ca"]).is_file() and (out / index["google_service_account"]).is_file()

@@ -200,7 +200,27 @@ def build_story() -> DemoStory:
     for item, item_events in _other_methods(rng):
         items.append(item)
         log += item_events
+    single, single_events = _single_language_card()
+    items.append(single)
+    log += single_events
     return DemoStory(items=tuple(items), events=tuple(log))
+
+
+def _single_language_card() -> tuple[DemoItem, tuple[Event, ...]]:
+    """An English-only card: small enough for a Google save link that carries its class."""
+    program = Program(
+        id="coffee-en",
+        name="Coffee stamp card",
+        brand=Brand(name="Kahve Café", foreground="#FFFFFF", background="#1E3A5F", label="#F2C14E"),
+        goal=10,
+        reward=Reward(title="Free coffee", description="Any size, any drink"),
+        redemption=RedemptionMethod.SELF_REDEEM,
+        validity=Validity.for_days(30),
+    )
+    card, issued = StampCard.issue(program, serial="DEMO-EN-1", member_id="m-6", at=CLOCK)
+    result = card.add_stamps(7, at=CLOCK, source="staff")
+    item = DemoItem(name="card-7-stamps-english-only", kind="stamp_card", card=result.card)
+    return item, issued + result.events
 
 
 def _other_methods(rng: RandomSource) -> list[tuple[DemoItem, tuple[Event, ...]]]:

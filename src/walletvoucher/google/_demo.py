@@ -30,13 +30,13 @@ __all__ = ["DEMO_OPTIONS", "write_demo"]
 KEY_PATH = "google/service-account.json"
 DEMO_OPTIONS = GoogleOptions(
     issuer_id="3388000000099999999",
-    origins=("https://walletvoucher.example",),
-    logo_url="https://walletvoucher.example/demo/logo.png",
-    hero_image_url_template="https://walletvoucher.example/demo/stamps/{stamps}-of-{goal}.png",
-    redeem_link_template="https://walletvoucher.example/redeem/{serial}",
-    homepage_url="https://walletvoucher.example",
+    origins=("https://wv.example",),
+    logo_url="https://wv.example/logo.png",
+    hero_image_url_template="https://wv.example/s/{stamps}-{goal}.png",
+    redeem_link_template="https://wv.example/r/{serial}",
+    homepage_url="https://wv.example",
 )
-"""The demo's Google options: a made-up issuer id and example.com URLs."""
+"""The demo's Google options: a made-up issuer id and short URLs (every character counts in a link)."""
 
 
 def write_demo(items: Sequence[DemoItem], out_dir: Path, entries: list[dict[str, Any]]) -> dict[str, str]:
