@@ -115,12 +115,16 @@ def test_values_at_the_capacity_limit_still_decode(value: str, symbology: Symbol
     assert decode(render_png(value, symbology, module_size=2), symbology) == expected(value, symbology)
 
 
-@pytest.mark.parametrize("module_size", [1, 2, 3, 8])
-@pytest.mark.parametrize("symbology", IMAGE_SYMBOLOGIES)
+ONE_D = (Symbology.EAN_13, Symbology.UPC_A, Symbology.CODE_128)
+
+
+@pytest.mark.parametrize(
+    ("module_size", "symbology"),
+    # One-pixel 1D bars are below what zxing-cpp resolves reliably, so 1D codes start at 2.
+    [(size, sym) for size in (1, 2, 3, 8) for sym in IMAGE_SYMBOLOGIES if not (size == 1 and sym in ONE_D)],
+)
 def test_every_module_size_decodes(module_size: int, symbology: Symbology) -> None:
     value = {Symbology.EAN_13: "5901234123457", Symbology.UPC_A: "042100005264"}.get(symbology, "7K3M-9QXP-4")
-    if module_size == 1 and symbology in (Symbology.EAN_13, Symbology.UPC_A, Symbology.CODE_128):
-        pytest.skip("one-pixel 1D bars are below what zxing-cpp resolves reliably")
     assert decode(render_png(value, symbology, module_size=module_size), symbology) == expected(
         value, symbology
     )
