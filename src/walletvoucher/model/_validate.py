@@ -53,33 +53,22 @@ def identifier(instance: object, attribute: attrs.Attribute[Any], value: str) ->
         )
 
 
+def _whole(name: str, value: object, minimum: int) -> None:
+    if not isinstance(value, int) or isinstance(value, bool) or value < minimum:
+        raise ValidationError(
+            f"must be a whole number of {minimum} or more",
+            field=name,
+            value=value,
+            fix=f"give {name} as {minimum} or more",
+        )
+
+
 def positive(instance: object, attribute: attrs.Attribute[Any], value: int | None) -> None:
     """An int of 1 or more (None allowed where the field is optional)."""
-    if value is None:
-        return
-    if not isinstance(value, int) or isinstance(value, bool) or value < 1:
-        raise ValidationError(
-            "must be a whole number of 1 or more",
-            field=attribute.name,
-            value=value,
-            fix=f"give {attribute.name} as 1 or more",
-        )
+    if value is not None:
+        _whole(attribute.name, value, 1)
 
 
 def non_negative(instance: object, attribute: attrs.Attribute[Any], value: int) -> None:
     """An int of 0 or more."""
-    if not isinstance(value, int) or isinstance(value, bool) or value < 0:
-        raise ValidationError(
-            "must be a whole number of 0 or more",
-            field=attribute.name,
-            value=value,
-            fix=f"give {attribute.name} as 0 or more",
-        )
-
-
-def text(instance: object, attribute: attrs.Attribute[Any], value: str) -> None:
-    """Non-empty text without control characters."""
-    if not isinstance(value, str) or not value.strip():
-        raise ValidationError(
-            "must be non-empty text", field=attribute.name, value=value, fix=f"give a {attribute.name}"
-        )
+    _whole(attribute.name, value, 0)
