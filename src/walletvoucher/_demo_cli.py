@@ -3,27 +3,13 @@
 from __future__ import annotations
 
 import argparse
-import importlib
-from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
 
-from walletvoucher.demo import DemoItem, RendererHook, write_demo
+from walletvoucher.apple._demo import demo_hook as apple_demo_hook
+from walletvoucher.demo import RendererHook, write_demo
+from walletvoucher.google._demo import write_demo as google_demo_hook
 
-
-def _apple_hook(items: Sequence[DemoItem], out_dir: Path, entries: list[dict[str, Any]]) -> dict[str, str]:
-    apple_demo = importlib.import_module("walletvoucher.apple._demo")
-    new_entries, keys = apple_demo.write_demo(items, out_dir)
-    entries.extend(new_entries)
-    return dict(keys)
-
-
-def _google_hook(items: Sequence[DemoItem], out_dir: Path, entries: list[dict[str, Any]]) -> dict[str, str]:
-    google_demo = importlib.import_module("walletvoucher.google._demo")
-    return dict(google_demo.write_demo(items, out_dir, entries))
-
-
-RENDERERS: tuple[RendererHook, ...] = (_apple_hook, _google_hook)
+RENDERERS: tuple[RendererHook, ...] = (apple_demo_hook, google_demo_hook)
 
 
 def _run(args: argparse.Namespace) -> int:

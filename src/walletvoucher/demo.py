@@ -322,7 +322,7 @@ def _code_values(story: DemoStory) -> list[tuple[str, str, tuple[Symbology, ...]
             continue
         if voucher.code is not None:
             values[voucher.serial] = (f"code-{voucher.serial}", voucher.code.value, IMAGE_SYMBOLOGIES)
-        elif item.voucher is not None and voucher.method is RedemptionMethod.STAFF_SCAN:
+        elif voucher.method is RedemptionMethod.STAFF_SCAN:
             token = issue_scan_token(voucher.serial, expires_at=voucher.expires_at, key=item.scan_key)
             values[voucher.serial] = (f"scan-token-{voucher.serial}", token, (Symbology.QR, Symbology.AZTEC))
     return list(values.values())
