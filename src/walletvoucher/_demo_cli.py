@@ -25,6 +25,11 @@ def _run(args: argparse.Namespace) -> int:
 
 def add_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     """Register ``demo``."""
-    demo = sub.add_parser("demo", help="write a demo of cards, vouchers, code images and passes")
+    demo = sub.add_parser(
+        "demo", help="write a demo of cards, vouchers, code images and passes",
+        description="Write a demo into a directory: cards and vouchers in every state, their redeem-code "
+        "images, signed .pkpass files (with a freshly minted test chain) and Google save links, "
+        "described by index.json.",
+    )
     demo.add_argument("--out", required=True, help="directory to write into (created if missing)")
     demo.set_defaults(run=_run)

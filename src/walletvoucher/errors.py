@@ -35,6 +35,7 @@
     │   ├── PassJsonError                    pass.json breaks a rule (``.problems`` names each rule)
     │   ├── AppleImageError                  artwork that is not a PNG or cannot fit the slot
     │   └── InvalidPkpassError               ``verify_pkpass(...).raise_for_problems()``
+    ├── ProgramFileError (also ValidationError)  a program file that cannot be built: file, key, fix
     └── GoogleError                          Google Wallet objects, save links and the REST API
         ├── GoogleOptionsError (also ValidationError)  issuer id, URL templates, origins, missing scan key
         ├── SaveLinkTooLong                  the save JWT is over Google's 1800-character limit
@@ -301,3 +302,7 @@ class GoogleUnavailable(GoogleApiError):
 
 class ServiceAccountKeyError(KeyLoadError):
     """A Google service-account JSON key that is missing, malformed or not an RSA key."""
+
+
+class ProgramFileError(ValidationError):
+    """A program file (TOML or JSON) that cannot be read or built; ``field`` names the file and the key."""

@@ -18,7 +18,8 @@ def add_commands(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]
     """Register ``verify`` on the ``walletvoucher`` command line."""
     parser = subparsers.add_parser(
         "verify", help="check a .pkpass: zip, manifest, signature, chain, pass.json, images",
-        description=__doc__,
+        description="Check a .pkpass file: zip layout, manifest hashes, signature and certificate chain, "
+        "signer against pass.json, pass.json rules and images. Reports every problem; exits 1 if any.",
     )
     parser.add_argument("file", type=Path, metavar="FILE.pkpass")
     parser.add_argument("--ca", type=Path, action="append", default=[], metavar="ROOT.pem",

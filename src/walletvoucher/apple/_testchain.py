@@ -9,6 +9,7 @@ signature, the manifest and the chain can be checked with ``openssl`` without re
 
 from __future__ import annotations
 
+import os
 from datetime import datetime, timedelta
 from pathlib import Path
 
@@ -55,7 +56,7 @@ class TestChain:
         out: dict[str, Path] = {}
         for role, (name, data) in files.items():
             path = directory / name
-            path.write_bytes(data)
+            _write_file(path, data, private=role == "key")
             out[role] = path
         return out
 
@@ -159,3 +160,13 @@ def mint_test_chain(
                   not_before=start, not_after=end, ca=False, serial=3)
     return TestChain(root=root, wwdr=wwdr, certificate=cert, key=pass_key,
                      pass_type_identifier=pass_type_identifier, team_identifier=team_identifier)
+
+
+def _write_file(path: Path, data: bytes, *, private: bool) -> None:
+    """Write *data*; a private key is created readable by its owner only (0600), never world-readable."""
+    mode = 0o600 if private else 0o644
+    if private and path.exists():
+        path.chmod(0o600)
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, mode)
+    with os.fdopen(fd, "wb") as handle:
+        handle.write(data)

@@ -1,0 +1,148 @@
+"""``walletvoucher build PROGRAM.toml --card SERIAL | --voucher SERIAL``: a signed pass and/or a save link.
+
+The program (brand, colours, artwork, goal, reward, redemption, validity, languages) comes from a TOML or
+JSON file (see :mod:`walletvoucher.programfile`); the card's state from the flags. The key's password
+comes from the environment variable the file names (``WALLETVOUCHER_KEY_PASSWORD`` by default) or,
+with ``--ask-password``, from a prompt: never from the command line, where other users could read it.
+"""
+
+from __future__ import annotations
+
+import argparse
+import getpass
+import os
+import secrets
+import sys
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import TypeVar
+
+from walletvoucher.codes import CodePool
+from walletvoucher.errors import ProgramFileError
+from walletvoucher.model import StampCard, Voucher
+from walletvoucher.programfile import AppleSigning, ProgramFile, load_program_file
+
+EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
+DESCRIPTION = """\
+Build a signed Apple Wallet pass and/or an "Add to Google Wallet" link from a program file.
+
+The program (brand, colours, artwork, goal, reward, redemption, validity, languages) comes from a
+TOML or JSON file; the card's state from the flags. The key's password comes from the environment
+variable the file names (WALLETVOUCHER_KEY_PASSWORD by default) or, with --ask-password, from a
+prompt; never from the command line.
+
+examples:
+  walletvoucher build coffee.toml --card CARD-1 --stamps 7 --pkpass card.pkpass
+  walletvoucher build coffee.toml --voucher CARD-1 --code 5901234123457 --google-link
+"""
+T = TypeVar("T")
+
+
+def add_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    """Register ``build``."""
+    parser = sub.add_parser(
+        "build", help="build a signed .pkpass and/or a Google save link from a program file",
+        description=DESCRIPTION, formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument("program", type=Path, metavar="PROGRAM.toml", help="program file (TOML or JSON)")
+    which = parser.add_mutually_exclusive_group(required=True)
+    which.add_argument("--card", metavar="SERIAL", help="build the stamp card with this serial")
+    which.add_argument("--voucher", metavar="SERIAL",
+                       help="build the voucher the card SERIAL earns on reaching its goal (as its own pass)")
+    parser.add_argument("--member", default="member", help="member id of the card's holder")
+    parser.add_argument("--stamps", type=int, default=0, help="stamps on the card (default 0)")
+    parser.add_argument("--code", help="the voucher's POS code (Zero-Integration); generated when left out")
+    parser.add_argument("--at", type=datetime.fromisoformat, default=None, metavar="ISO-TIME",
+                        help="the clock (default: now), e.g. 2026-05-07T10:30:00+00:00")
+    parser.add_argument("--pkpass", type=Path, metavar="OUT.pkpass", help="write the signed Apple pass here")
+    parser.add_argument("--google-link", action="store_true", help="print an 'Add to Google Wallet' link")
+    parser.add_argument("--force", action="store_true", help="overwrite an existing --pkpass file")
+    parser.add_argument("--ask-password", action="store_true", help="prompt for the key's password")
+    parser.set_defaults(run=run_build)
+
+
+def run_build(args: argparse.Namespace) -> int:
+    """Run ``build``: 0 when everything asked for was written, 1 on a failure, 2 on a usage mistake."""
+    usage = _usage_problem(args)
+    if usage:
+        print(f"walletvoucher build: {usage}", file=sys.stderr)
+        return EXIT_USAGE
+    loaded = load_program_file(args.program)
+    at = args.at or datetime.now(timezone.utc)
+    item = _item(loaded, args, at)
+    if args.pkpass is not None:
+        _write_pkpass(loaded, item, args, at)
+        print(f"wrote {args.pkpass}: signed Apple Wallet pass for {item.serial}")
+    if args.google_link:
+        print(_google_link(loaded, item, at))
+    return EXIT_OK
+
+
+def _usage_problem(args: argparse.Namespace) -> str | None:
+    if args.pkpass is None and not args.google_link:
+        return "say what to build: --pkpass OUT.pkpass and/or --google-link"
+    if args.at is not None and args.at.tzinfo is None:
+        return "--at needs a time zone, e.g. 2026-05-07T10:30:00+00:00"
+    if args.stamps < 0:
+        return "--stamps must be 0 or more"
+    if args.pkpass is not None and args.pkpass.exists() and not args.force:
+        return f"{args.pkpass} exists; pass --force to overwrite it or choose another path"
+    if not args.program.is_file():
+        return f"{args.program}: no such program file"
+    return None
+
+
+def _item(loaded: ProgramFile, args: argparse.Namespace, at: datetime) -> StampCard | Voucher:
+    program = loaded.program
+    serial = args.card or args.voucher
+    card, _ = StampCard.issue(program, serial=serial, member_id=args.member, at=at)
+    stamps = args.stamps if args.card else max(args.stamps, program.goal)
+    if stamps == 0:
+        return card
+    pool = CodePool([args.code] * (stamps // program.goal), program.code_symbology) if args.code else None
+    result = card.add_stamps(stamps, at=at, source="cli", codes=pool, random=secrets.token_bytes)
+    return result.card if args.card else result.vouchers[0]
+
+
+def _password(signing: AppleSigning, ask: bool) -> str | None:
+    if ask:
+        return getpass.getpass(f"password for {signing.key or signing.p12}: ")
+    return os.environ.get(signing.password_env)
+
+
+def _write_pkpass(
+    loaded: ProgramFile, item: StampCard | Voucher, args: argparse.Namespace, at: datetime
+) -> None:
+    from walletvoucher.apple import AppleOptions, render_pkpass
+    from walletvoucher.keys import load_apple_signer
+
+    signing = _need(loaded.apple, loaded, "apple")
+    signer = load_apple_signer(
+        pass_type_identifier=signing.pass_type_identifier, team_identifier=signing.team_identifier,
+        certificate=signing.certificate, key=signing.key, p12=signing.p12, wwdr=signing.wwdr,
+        password=_password(signing, args.ask_password), at=at,
+    )
+    options = AppleOptions(pass_type_identifier=signing.pass_type_identifier,
+                           team_identifier=signing.team_identifier, **dict(signing.options))
+    data = render_pkpass(item, signer=signer, options=options, at=at, program=loaded.program)
+    args.pkpass.parent.mkdir(parents=True, exist_ok=True)
+    args.pkpass.write_bytes(data)
+
+
+def _google_link(loaded: ProgramFile, item: StampCard | Voucher, at: datetime) -> str:
+    from walletvoucher.google import GoogleOptions, save_link
+    from walletvoucher.keys import load_service_account
+
+    setup = _need(loaded.google, loaded, "google")
+    credentials = load_service_account(setup.service_account)
+    options = GoogleOptions(**dict(setup.options))
+    return save_link(item, credentials=credentials, options=options, at=at, program=loaded.program).url
+
+
+def _need(part: T | None, loaded: ProgramFile, table: str) -> T:
+    if part is None:
+        raise ProgramFileError(
+            "has no such table", field=f"{loaded.path}: [{table}]", value=None,
+            fix=f"add an [{table}] table to the program file (see walletvoucher.programfile)",
+        )
+    return part

@@ -1,0 +1,376 @@
+"""A program described in a file (TOML or JSON): what ``walletvoucher build`` reads.
+
+Edge code: it reads the file and the artwork it names, and builds the model's :class:`Program` plus the
+wallet options. Every mistake raises :class:`~walletvoucher.errors.ProgramFileError` naming the file, the
+key (``[brand] background``) and the fix. Paths in the file are relative to the file.
+
+A minimal file::
+
+    [program]
+    id = "coffee"
+    name = { default = "Coffee card", zh-Hans = "咖啡卡" }   # or a plain string
+    goal = 10
+    redemption = "redeem_code"          # self_redeem | staff_scan | redeem_code
+    validity = { days = 30 }            # or { until = "2026-12-31T23:59:59+00:00" }, or left out
+
+    [brand]
+    name = "Kahve"
+    foreground = "#FFFFFF"
+    background = "#1E3A5F"
+    label = "#F2C14E"
+    logo = "art/logo.png"               # optional PNGs: logo, icon, stamp_icon
+
+    [reward]
+    title = "Free coffee"
+    description = "Any size"
+
+    [apple]                             # optional: what a signed .pkpass needs
+    pass_type_identifier = "pass.com.example.coffee"
+    team_identifier = "ABCDE12345"
+    certificate = "certs/pass.pem"      # with key = ..., or p12 = "Certificates.p12"
+    key = "certs/pass.key"
+    wwdr = "certs/wwdr.pem"
+    password_env = "WALLETVOUCHER_KEY_PASSWORD"   # the key's password comes from here, never the file
+
+    [google]                            # optional: what a save link needs
+    issuer_id = "3388000000022222222"
+    service_account = "service-account.json"
+    origins = ["https://shop.example.com"]
+    logo_url = "https://shop.example.com/logo.png"
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+from collections.abc import Callable, Mapping
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import Any, TypeVar
+
+import attrs
+
+from walletvoucher.codes import Symbology
+from walletvoucher.errors import ProgramFileError, WalletVoucherError
+from walletvoucher.model import (
+    Brand,
+    EarnPolicy,
+    LocalizedText,
+    Money,
+    Overflow,
+    Program,
+    RedemptionMethod,
+    Reward,
+    Validity,
+)
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # pragma: no cover - Python 3.10
+    import tomli as tomllib
+
+#: Program files and artwork larger than this are refused (a program file is a few kilobytes).
+MAX_FILE_BYTES = 1 << 20
+MAX_ARTWORK_BYTES = 4 << 20
+
+T = TypeVar("T")
+
+
+@attrs.frozen(kw_only=True)
+class AppleSigning:
+    """Where the Apple signing material is; the password comes from the environment variable named."""
+
+    pass_type_identifier: str
+    team_identifier: str
+    certificate: Path | None = None
+    key: Path | None = None
+    p12: Path | None = None
+    wwdr: Path | None = None
+    password_env: str = "WALLETVOUCHER_KEY_PASSWORD"
+    options: Mapping[str, Any] = attrs.field(factory=dict)
+
+
+@attrs.frozen(kw_only=True)
+class GoogleSetup:
+    """The Google Wallet part of a program file: the key file and the options' values."""
+
+    service_account: Path
+    options: Mapping[str, Any]
+
+
+@attrs.frozen(kw_only=True)
+class ProgramFile:
+    """What a program file describes: the program and, when given, its Apple and Google setup."""
+
+    path: Path
+    program: Program
+    apple: AppleSigning | None = None
+    google: GoogleSetup | None = None
+
+
+class _Reader:
+    """Reads one table of the file; every error names the file and the key."""
+
+    def __init__(self, path: Path, table: Mapping[str, Any], name: str) -> None:
+        self.path, self.table, self.name = path, table, name
+
+    def error(self, key: str, message: str, value: Any, fix: str) -> ProgramFileError:
+        where = f"{self.path}: [{self.name}] {key}" if key else f"{self.path}: [{self.name}]"
+        return ProgramFileError(message, field=where, value=value, fix=fix)
+
+    def get(self, key: str, kind: type[T] | tuple[type, ...], *, fix: str, default: Any = ...) -> Any:
+        if key not in self.table:
+            if default is ...:
+                raise self.error(key, "is missing", None, fix)
+            return default
+        value = self.table[key]
+        if not isinstance(value, kind) or (isinstance(value, bool) and kind is not bool):
+            raise self.error(key, f"must be {_kind_name(kind)}", value, fix)
+        return value
+
+    def text(self, key: str, *, fix: str) -> LocalizedText:
+        text = self.optional_text(key, fix=fix, default=...)
+        assert text is not None  # a missing required key raised above
+        return text
+
+    def optional_text(self, key: str, *, fix: str, default: Any = None) -> LocalizedText | None:
+        value = self.get(key, (str, dict), fix=fix, default=default)
+        if value is None:
+            return None
+        if isinstance(value, str):
+            return LocalizedText(default=value)
+        return self.build(key, lambda: _localized(value), value)
+
+    def path_of(self, key: str, *, fix: str) -> Path | None:
+        value = self.get(key, str, fix=fix, default=None)
+        return None if value is None else (self.path.parent / value)
+
+    def artwork(self, key: str) -> bytes | None:
+        path = self.path_of(key, fix="give the path of a PNG file, relative to the program file")
+        if path is None:
+            return None
+        return _read_bounded(path, MAX_ARTWORK_BYTES, lambda msg: self.error(key, msg, str(path), _ART_FIX))
+
+    def build(self, key: str, make: Callable[[], T], value: Any) -> T:
+        try:
+            return make()
+        except WalletVoucherError as exc:
+            raise self.error(key, exc.message, value, exc.fix or "see the README's model section") from exc
+
+    def unknown(self, known: set[str]) -> None:
+        extra = sorted(set(self.table) - known)
+        if extra:
+            fix = f"use one of {sorted(known)}"
+            raise self.error(extra[0], "is not a key this table knows", extra[0], fix)
+
+
+_ART_FIX = "give the path of a PNG file, relative to the program file"
+
+
+def _kind_name(kind: type | tuple[type, ...]) -> str:
+    names = {str: "a string", int: "a whole number", dict: "a table", list: "a list", bool: "true or false"}
+    kinds = kind if isinstance(kind, tuple) else (kind,)
+    return " or ".join(names.get(k, k.__name__) for k in kinds)
+
+
+def _localized(value: Mapping[str, Any]) -> LocalizedText:
+    if not isinstance(value.get("default"), str):
+        raise ProgramFileError(
+            "a translated text needs a default", field="default", value=value.get("default"),
+            fix='write { default = "Coffee card", zh-Hans = "咖啡卡" }',
+        )
+    translations = {k: v for k, v in value.items() if k != "default"}
+    return LocalizedText(default=value["default"], translations=translations)
+
+
+def _read_bounded(path: Path, limit: int, error: Callable[[str], ProgramFileError]) -> bytes:
+    try:
+        with path.open("rb") as handle:
+            data = handle.read(limit + 1)
+    except OSError as exc:
+        raise error(f"cannot be read ({exc.strerror or exc})") from exc
+    if len(data) > limit:
+        raise error(f"is larger than {limit} bytes")
+    return data
+
+
+def load_program_file(path: str | os.PathLike[str]) -> ProgramFile:
+    """Read a program file (``.toml`` or ``.json``) and build its program and wallet setup.
+
+    >>> # loaded = load_program_file("coffee.toml"); loaded.program.goal
+    """
+    file = Path(path)
+    raw = _parse(file)
+    top = _Reader(file, raw, "")
+    top.unknown({"program", "brand", "reward", "apple", "google"})
+    tables = {name: _Reader(file, top.get(name, dict, fix=f"add a [{name}] table"), name)
+              for name in ("program", "brand", "reward")}
+    brand = _brand(tables["brand"])
+    reward = _reward(tables["reward"])
+    program = _program(tables["program"], brand, reward)
+    apple = _apple(_Reader(file, raw["apple"], "apple")) if "apple" in raw else None
+    google = _google(_Reader(file, raw["google"], "google")) if "google" in raw else None
+    return ProgramFile(path=file, program=program, apple=apple, google=google)
+
+
+def _parse(file: Path) -> dict[str, Any]:
+    def error(message: str) -> ProgramFileError:
+        return ProgramFileError(message, field=str(file), value=None, fix="give a TOML or JSON program file")
+
+    data = _read_bounded(file, MAX_FILE_BYTES, error)
+    try:
+        text = data.decode("utf-8")
+        parsed = json.loads(text) if file.suffix.lower() == ".json" else tomllib.loads(text)
+    except UnicodeDecodeError as exc:
+        raise error("is not UTF-8 text") from exc
+    except (ValueError, RecursionError) as exc:  # TOMLDecodeError and JSONDecodeError are ValueErrors
+        raise ProgramFileError(f"cannot be parsed ({exc})", field=str(file), value=None,
+                               fix="fix the syntax at the position given") from exc
+    if not isinstance(parsed, dict):
+        raise error("must hold a table (a JSON object) at the top")
+    return parsed
+
+
+def _brand(r: _Reader) -> Brand:
+    r.unknown({"name", "foreground", "background", "label", "logo", "icon", "stamp_icon"})
+    colour_fix = 'give a colour such as "#1E3A5F"'
+    values = {
+        "name": r.text("name", fix="give the business's name"),
+        **{k: r.get(k, str, fix=colour_fix) for k in ("foreground", "background", "label")},
+        **{k: r.artwork(k) for k in ("logo", "icon", "stamp_icon")},
+    }
+    return r.build("", lambda: Brand(**values), None)
+
+
+def _reward(r: _Reader) -> Reward:
+    r.unknown({"title", "description", "terms", "value"})
+    value = r.get("value", dict, fix='write value = { amount = "3.50", currency = "EUR" }', default=None)
+    money = None
+    if value is not None:
+        amount, currency = str(value.get("amount")), value.get("currency")
+        money = r.build("value", lambda: Money(amount=amount, currency=currency), value)
+    title = r.text("title", fix="give the reward's title")
+    description = r.text("description", fix="describe the reward")
+    terms = r.optional_text("terms", fix="give the terms as text")
+    return r.build("", lambda: Reward(title=title, description=description, value=money, terms=terms), None)
+
+
+_ENUM_FIX = "use one of {}"
+
+
+def _choice(r: _Reader, key: str, enum: Any, default: Any) -> Any:
+    names = [m.value for m in enum]
+    raw = r.get(key, str, fix=_ENUM_FIX.format(names), default=None)
+    if raw is None:
+        return default
+    try:
+        return enum(raw)
+    except ValueError:
+        raise r.error(key, "is not a known choice", raw, _ENUM_FIX.format(names)) from None
+
+
+def _program(r: _Reader, brand: Brand, reward: Reward) -> Program:
+    r.unknown({"id", "name", "goal", "redemption", "validity", "version", "default_language", "timezone",
+               "earn_policy", "overflow", "code_symbology", "stamp_label"})
+    values: dict[str, Any] = {
+        "id": r.get("id", str, fix="give the program an id such as 'coffee'"),
+        "name": r.text("name", fix="give the program's name"),
+        "goal": r.get("goal", int, fix="give the number of stamps to the reward, e.g. 10"),
+        "redemption": _choice(r, "redemption", RedemptionMethod, None),
+        "brand": brand,
+        "reward": reward,
+        "validity": _validity(r),
+        "version": r.get("version", int, fix="give a whole number", default=1),
+        "default_language": r.get("default_language", str, fix="give a language tag", default="en"),
+        "timezone": r.get("timezone", str, fix="give an IANA zone such as 'Asia/Tashkent'", default="UTC"),
+        "earn_policy": _earn_policy(r),
+        "overflow": _choice(r, "overflow", Overflow, Overflow.CARRY_OVER),
+        "code_symbology": _choice(r, "code_symbology", Symbology, Symbology.QR),
+    }
+    if values["redemption"] is None:
+        raise r.error("redemption", "is missing", None, _ENUM_FIX.format([m.value for m in RedemptionMethod]))
+    label = r.optional_text("stamp_label", fix="give the label of the stamp count")
+    if label is not None:
+        values["stamp_label"] = label
+    return r.build("", lambda: Program(**values), None)
+
+
+def _validity(r: _Reader) -> Validity:
+    raw = r.get("validity", dict, fix="write validity = { days = 30 }", default=None)
+    if raw is None:
+        return Validity()
+    v = _Reader(r.path, raw, "program.validity")
+    v.unknown({"days", "until", "start_delay_hours"})
+    delay = timedelta(hours=v.get("start_delay_hours", int, fix="give whole hours", default=0))
+    days = v.get("days", int, fix="give whole days", default=None)
+    until = v.get("until", (str, datetime), fix="give a time with its zone", default=None)
+    if days is not None and until is not None:
+        raise v.error("until", "cannot be given with days", until, "give either days or until")
+    if until is not None:
+        moment = until if isinstance(until, datetime) else v.build("until", lambda: _iso(until), until)
+        return v.build("until", lambda: Validity.fixed(moment, start_delay=delay), until)
+    if days is not None:
+        return v.build("days", lambda: Validity.for_days(days, start_delay=delay), days)
+    return Validity.unlimited(start_delay=delay)
+
+
+def _iso(text: str) -> datetime:
+    try:
+        return datetime.fromisoformat(text)
+    except ValueError:
+        raise ProgramFileError("is not an ISO time", field="until", value=text,
+                               fix="write e.g. 2026-12-31T23:59:59+00:00") from None
+
+
+def _earn_policy(r: _Reader) -> EarnPolicy | None:
+    raw = r.get("earn_policy", dict, fix="write earn_policy = { max_per_day = 3 }", default=None)
+    if raw is None:
+        return None
+    p = _Reader(r.path, raw, "program.earn_policy")
+    p.unknown({"min_interval_minutes", "max_per_day", "max_per_call"})
+    minutes = p.get("min_interval_minutes", int, fix="give whole minutes", default=None)
+    values = {
+        "min_interval": None if minutes is None else timedelta(minutes=minutes),
+        "max_per_day": p.get("max_per_day", int, fix="give a whole number", default=None),
+        "max_per_call": p.get("max_per_call", int, fix="give a whole number", default=None),
+    }
+    return p.build("", lambda: EarnPolicy(**values), raw)
+
+
+_APPLE_OPTION_KEYS = {"organization_name", "web_service_url", "redeem_link", "sharing_prohibited",
+                      "voucher_on_card", "language"}
+
+
+def _apple(r: _Reader) -> AppleSigning:
+    r.unknown({"pass_type_identifier", "team_identifier", "certificate", "key", "p12", "wwdr", "password_env",
+               *_APPLE_OPTION_KEYS})
+    key_fix = "give the path relative to the program file"
+    signing = AppleSigning(
+        pass_type_identifier=r.get("pass_type_identifier", str, fix="give e.g. 'pass.com.example.coffee'"),
+        team_identifier=r.get("team_identifier", str, fix="give your 10-character Apple team id"),
+        certificate=r.path_of("certificate", fix=key_fix),
+        key=r.path_of("key", fix=key_fix),
+        p12=r.path_of("p12", fix=key_fix),
+        wwdr=r.path_of("wwdr", fix=key_fix),
+        password_env=r.get("password_env", str, fix="name an environment variable",
+                           default="WALLETVOUCHER_KEY_PASSWORD"),
+        options={k: r.table[k] for k in _APPLE_OPTION_KEYS if k in r.table},
+    )
+    if signing.p12 is None and (signing.certificate is None or signing.key is None):
+        raise r.error("p12", "no signing material is named", None,
+                      "give p12 = 'Certificates.p12', or certificate = ... and key = ...")
+    return signing
+
+
+_GOOGLE_OPTION_KEYS = {"issuer_id", "origins", "logo_url", "issuer_name", "hero_image_url_template",
+                       "redeem_link_template", "homepage_url"}
+
+
+def _google(r: _Reader) -> GoogleSetup:
+    r.unknown({"service_account", *_GOOGLE_OPTION_KEYS})
+    account = r.path_of("service_account", fix="give the service-account JSON key file's path")
+    if account is None:
+        raise r.error("service_account", "is missing", None, "give the service-account JSON key file's path")
+    return GoogleSetup(service_account=account, options={k: r.table[k] for k in _GOOGLE_OPTION_KEYS
+                                                         if k in r.table})
