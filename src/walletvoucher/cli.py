@@ -16,8 +16,9 @@ def build_parser() -> argparse.ArgumentParser:
     from walletvoucher import _demo_cli
     from walletvoucher.apple import _cli as apple_cli
     from walletvoucher.google import _cli as google_cli
+    from walletvoucher.service import _cli as service_cli
 
-    for module in (_demo_cli, apple_cli, google_cli):
+    for module in (_demo_cli, apple_cli, google_cli, service_cli):
         module.add_commands(sub)
     return parser
 

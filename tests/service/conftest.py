@@ -30,14 +30,24 @@ SECRET = b"test-secret-for-pass-tokens-0123456789"
 
 @pytest.fixture(scope="session")
 def chain() -> TestChain:
-    return mint_test_chain(pass_type_identifier=PASS_TYPE, team_identifier=TEAM, at=NOW,
-                           backdate=timedelta(days=3650), valid_for=timedelta(days=3650))
+    return mint_test_chain(
+        pass_type_identifier=PASS_TYPE,
+        team_identifier=TEAM,
+        at=NOW,
+        backdate=timedelta(days=3650),
+        valid_for=timedelta(days=3650),
+    )
 
 
 @pytest.fixture(scope="session")
 def signer(chain: TestChain) -> AppleSigner:
-    return AppleSigner(pass_type_identifier=PASS_TYPE, team_identifier=TEAM, certificate=chain.certificate,
-                       key=chain.key, wwdr=chain.wwdr)
+    return AppleSigner(
+        pass_type_identifier=PASS_TYPE,
+        team_identifier=TEAM,
+        certificate=chain.certificate,
+        key=chain.key,
+        wwdr=chain.wwdr,
+    )
 
 
 @pytest.fixture(scope="session")
@@ -81,9 +91,15 @@ def store() -> MemoryPassStore:
 
 
 def coffee_program() -> Program:
-    return Program(id="coffee", name="Coffee card", goal=10, reward=Reward(title="Free coffee", description="Any size"),
-                   redemption=RedemptionMethod.SELF_REDEEM, validity=Validity.for_days(30),
-                   brand=Brand(name="Kahve", foreground="#FFFFFF", background="#1E3A5F", label="#F2C14E"))
+    return Program(
+        id="coffee",
+        name="Coffee card",
+        goal=10,
+        reward=Reward(title="Free coffee", description="Any size"),
+        redemption=RedemptionMethod.SELF_REDEEM,
+        validity=Validity.for_days(30),
+        brand=Brand(name="Kahve", foreground="#FFFFFF", background="#1E3A5F", label="#F2C14E"),
+    )
 
 
 class Cards:
@@ -112,8 +128,9 @@ class Cards:
         options = updatable_options(base, state.serial, web_service_url=self.base_url, tokens=self.tokens)
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", AppleWalletWarning)
-            return render_pkpass(self.by_serial[state.serial], signer=self.signer, options=options,
-                                 at=state.last_modified)
+            return render_pkpass(
+                self.by_serial[state.serial], signer=self.signer, options=options, at=state.last_modified
+            )
 
 
 @pytest.fixture

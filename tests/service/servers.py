@@ -36,8 +36,15 @@ class UvicornThread:
 
     def __init__(self, app: Any, *, certfile: Path, keyfile: Path) -> None:
         self.port = free_port()
-        config = uvicorn.Config(app, host="127.0.0.1", port=self.port, log_level="warning",
-                                ssl_certfile=str(certfile), ssl_keyfile=str(keyfile), lifespan="off")
+        config = uvicorn.Config(
+            app,
+            host="127.0.0.1",
+            port=self.port,
+            log_level="warning",
+            ssl_certfile=str(certfile),
+            ssl_keyfile=str(keyfile),
+            lifespan="off",
+        )
         self.server = uvicorn.Server(config)
         self.thread = threading.Thread(target=self.server.run, daemon=True)
 
@@ -115,8 +122,16 @@ class ApnsStandIn:
             if not message.get("more_body"):
                 break
         headers = {k.decode("latin-1"): v.decode("latin-1") for k, v in scope["headers"]}
-        self.seen.append(Seen(method=scope["method"], path=scope["path"], headers=headers, body=body,
-                              http_version=scope["http_version"], client=tuple(scope["client"])))
+        self.seen.append(
+            Seen(
+                method=scope["method"],
+                path=scope["path"],
+                headers=headers,
+                body=body,
+                http_version=scope["http_version"],
+                client=tuple(scope["client"]),
+            )
+        )
         self.in_flight += 1
         self.in_flight_max = max(self.in_flight_max, self.in_flight)
         if self.delay:
@@ -126,8 +141,13 @@ class ApnsStandIn:
         answers = self.script.get(token)
         status, reason = answers.pop(0) if answers else (200, "")
         payload = b"" if status == 200 else json.dumps({"reason": reason}).encode()
-        await send({"type": "http.response.start", "status": status,
-                    "headers": [(b"apns-id", b"00000000-0000-0000-0000-000000000000")]})
+        await send(
+            {
+                "type": "http.response.start",
+                "status": status,
+                "headers": [(b"apns-id", b"00000000-0000-0000-0000-000000000000")],
+            }
+        )
         await send({"type": "http.response.body", "body": payload})
 
     def _run(self) -> None:

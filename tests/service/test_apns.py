@@ -1,4 +1,4 @@
-"""The APNs client against a loopback HTTP/2 TLS stand-in that requires the Pass Type ID client certificate."""
+"""The APNs client against a loopback HTTP/2 TLS stand-in requiring the Pass Type ID client certificate."""
 
 from __future__ import annotations
 
@@ -39,7 +39,9 @@ class Sleeps:
         self.delays.append(delay)
 
 
-def client(server: ApnsStandIn, signer: AppleSigner | None, trust: ssl.SSLContext, **kw: object) -> ApnsClient:
+def client(
+    server: ApnsStandIn, signer: AppleSigner | None, trust: ssl.SSLContext, **kw: object
+) -> ApnsClient:
     return ApnsClient(topic=PASS_TYPE, signer=signer, base_url=server.url, verify=trust, **kw)  # type: ignore[arg-type]
 
 
@@ -47,8 +49,9 @@ def tokens(count: int) -> list[str]:
     return [f"{index:064x}" for index in range(count)]
 
 
-def test_push_sends_empty_payload_with_topic_to_each_device(apns_server: ApnsStandIn, signer: AppleSigner,
-                                                            trust: ssl.SSLContext) -> None:
+def test_push_sends_empty_payload_with_topic_to_each_device(
+    apns_server: ApnsStandIn, signer: AppleSigner, trust: ssl.SSLContext
+) -> None:
     async def run() -> object:
         async with client(apns_server, signer, trust) as apns:
             return await apns.push(tokens(3))
@@ -63,10 +66,12 @@ def test_push_sends_empty_payload_with_topic_to_each_device(apns_server: ApnsSta
         assert seen.http_version == "2"
 
 
-def test_many_pushes_share_one_connection_in_parallel(server_cert: tuple, chain_files: dict, signer: AppleSigner,
-                                                      trust: ssl.SSLContext) -> None:
+def test_many_pushes_share_one_connection_in_parallel(
+    server_cert: tuple, chain_files: dict, signer: AppleSigner, trust: ssl.SSLContext
+) -> None:
     certfile, keyfile = server_cert
     with ApnsStandIn(certfile=certfile, keyfile=keyfile, client_ca=chain_files["root"], delay=0.05) as server:
+
         async def run() -> object:
             async with client(server, signer, trust, max_concurrency=20) as apns:
                 return await apns.push(tokens(60))
@@ -77,8 +82,9 @@ def test_many_pushes_share_one_connection_in_parallel(server_cert: tuple, chain_
     assert 1 < server.in_flight_max <= 20
 
 
-def test_stand_in_refuses_a_client_without_the_pass_certificate(apns_server: ApnsStandIn, trust: ssl.SSLContext,
-                                                                tls_ca: trustme.CA) -> None:
+def test_stand_in_refuses_a_client_without_the_pass_certificate(
+    apns_server: ApnsStandIn, trust: ssl.SSLContext, tls_ca: trustme.CA
+) -> None:
     async def bare() -> None:
         async with httpx.AsyncClient(http2=True, verify=trust) as http:
             await http.post(f"{apns_server.url}/3/device/{'0' * 64}", content=b"{}")
@@ -98,8 +104,9 @@ def test_stand_in_refuses_a_client_without_the_pass_certificate(apns_server: Apn
     assert apns_server.seen == []
 
 
-def test_410_and_bad_device_token_are_reported_and_removed(apns_server: ApnsStandIn, signer: AppleSigner,
-                                                           trust: ssl.SSLContext) -> None:
+def test_410_and_bad_device_token_are_reported_and_removed(
+    apns_server: ApnsStandIn, signer: AppleSigner, trust: ssl.SSLContext
+) -> None:
     store = MemoryPassStore()
     store.mark_updated("CARD-1", at=NOW)
     gone, bad, alive = tokens(3)
@@ -117,17 +124,21 @@ def test_410_and_bad_device_token_are_reported_and_removed(apns_server: ApnsStan
     assert store.push_tokens("CARD-1") == (alive,)
 
 
-def test_429_and_5xx_are_retried_with_capped_backoff(apns_server: ApnsStandIn, signer: AppleSigner,
-                                                     trust: ssl.SSLContext) -> None:
+def test_429_and_5xx_are_retried_with_capped_backoff(
+    apns_server: ApnsStandIn, signer: AppleSigner, trust: ssl.SSLContext
+) -> None:
     busy, broken, hopeless = tokens(3)
-    apns_server.script = {busy: [(429, "TooManyRequests"), (429, "TooManyRequests")],
-                          broken: [(500, "InternalServerError"), (503, "ServiceUnavailable")],
-                          hopeless: [(503, "ServiceUnavailable")] * 10}
+    apns_server.script = {
+        busy: [(429, "TooManyRequests"), (429, "TooManyRequests")],
+        broken: [(500, "InternalServerError"), (503, "ServiceUnavailable")],
+        hopeless: [(503, "ServiceUnavailable")] * 10,
+    }
     sleeps = Sleeps()
 
     async def run() -> object:
-        async with client(apns_server, signer, trust, sleep=sleeps, max_attempts=5, backoff=1.0,
-                          backoff_cap=3.0) as apns:
+        async with client(
+            apns_server, signer, trust, sleep=sleeps, max_attempts=5, backoff=1.0, backoff_cap=3.0
+        ) as apns:
             return await apns.push([busy, broken, hopeless])
 
     report = asyncio.run(run())
@@ -143,8 +154,14 @@ def test_apns_down_reports_every_push_failed(signer: AppleSigner, trust: ssl.SSL
     from .servers import free_port
 
     async def run() -> object:
-        async with ApnsClient(topic=PASS_TYPE, signer=signer, base_url=f"https://127.0.0.1:{free_port()}",
-                              verify=trust, sleep=Sleeps(), max_attempts=2) as apns:
+        async with ApnsClient(
+            topic=PASS_TYPE,
+            signer=signer,
+            base_url=f"https://127.0.0.1:{free_port()}",
+            verify=trust,
+            sleep=Sleeps(),
+            max_attempts=2,
+        ) as apns:
             return await apns.push(tokens(2))
 
     report = asyncio.run(run())
@@ -152,15 +169,16 @@ def test_apns_down_reports_every_push_failed(signer: AppleSigner, trust: ssl.SSL
     assert all(f.status == 0 for f in report.failed)  # type: ignore[attr-defined]
 
 
-def test_refused_certificate_raises_apns_error(apns_server: ApnsStandIn, signer: AppleSigner,
-                                               trust: ssl.SSLContext) -> None:
+def test_refused_certificate_raises_apns_error(
+    apns_server: ApnsStandIn, signer: AppleSigner, trust: ssl.SSLContext
+) -> None:
     apns_server.script = {tokens(1)[0]: [(403, "BadCertificate")]}
 
     async def run() -> None:
         async with client(apns_server, signer, trust) as apns:
             await apns.push(tokens(1))
 
-    with pytest.raises(ApnsError, match="BadCertificate|Pass Type ID") as info:
+    with pytest.raises(ApnsError, match="Pass Type ID certificate") as info:
         asyncio.run(run())
     assert info.value.status == 403 and info.value.reason == "BadCertificate"
 
@@ -175,8 +193,9 @@ class Clock:
 
 def p8_key() -> tuple[bytes, ec.EllipticCurvePrivateKey]:
     key = ec.generate_private_key(ec.SECP256R1())
-    pem = key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
-                            serialization.NoEncryption())
+    pem = key.private_bytes(
+        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+    )
     return pem, key
 
 
@@ -199,7 +218,9 @@ def test_provider_token_is_es256_and_refreshed_before_an_hour() -> None:
 
 
 def test_token_auth_sends_bearer_and_refreshes_on_expired_provider_token(
-    apns_server: ApnsStandIn, signer: AppleSigner, trust: ssl.SSLContext,
+    apns_server: ApnsStandIn,
+    signer: AppleSigner,
+    trust: ssl.SSLContext,
 ) -> None:
     pem, key = p8_key()
     token_key = ApnsTokenKey.from_p8(pem, key_id="KEY1234567", team_id="ABCDE12345")
@@ -208,7 +229,9 @@ def test_token_auth_sends_bearer_and_refreshes_on_expired_provider_token(
     apns_server.script = {target: [(403, "ExpiredProviderToken")]}
 
     async def run() -> object:
-        async with client(apns_server, signer, trust, token_key=token_key, clock=clock, sleep=Sleeps()) as apns:
+        async with client(
+            apns_server, signer, trust, token_key=token_key, clock=clock, sleep=Sleeps()
+        ) as apns:
             clock.now = NOW + timedelta(minutes=5)
             return await apns.push([target])
 
@@ -217,14 +240,19 @@ def test_token_auth_sends_bearer_and_refreshes_on_expired_provider_token(
     bearers = [s.headers["authorization"] for s in apns_server.seen]
     assert len(bearers) == 2 and all(b.startswith("bearer ") for b in bearers)
     for bearer in bearers:
-        assert jwt.decode(bearer.split(" ", 1)[1], key.public_key(), algorithms=["ES256"])["iss"] == "ABCDE12345"
+        assert (
+            jwt.decode(bearer.split(" ", 1)[1], key.public_key(), algorithms=["ES256"])["iss"] == "ABCDE12345"
+        )
 
 
 def test_hosts_and_configuration_errors() -> None:
     assert (PRODUCTION, SANDBOX) == ("https://api.push.apple.com", "https://api.sandbox.push.apple.com")
     with pytest.raises(ServiceConfigError, match="environment"):
-        ApnsClient(topic=PASS_TYPE, token_key=ApnsTokenKey.from_p8(p8_key()[0], key_id="K", team_id="T"),
-                   environment="staging")
+        ApnsClient(
+            topic=PASS_TYPE,
+            token_key=ApnsTokenKey.from_p8(p8_key()[0], key_id="K", team_id="T"),
+            environment="staging",
+        )
     with pytest.raises(ServiceConfigError, match="signer"):
         ApnsClient(topic=PASS_TYPE)
     with pytest.raises(KeyLoadError, match="p8"):

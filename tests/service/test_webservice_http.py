@@ -39,8 +39,9 @@ def clock() -> Clock:
 
 
 @pytest.fixture
-def served(store: MemoryPassStore, tokens: PassTokens, cards: Cards, clock: Clock,
-           server_cert: tuple[Path, Path]) -> Iterator[UvicornThread]:
+def served(
+    store: MemoryPassStore, tokens: PassTokens, cards: Cards, clock: Clock, server_cert: tuple[Path, Path]
+) -> Iterator[UvicornThread]:
     service = PassWebService(pass_type_identifier=PASS_TYPE, store=store, tokens=tokens, render=cards.render)
     certfile, keyfile = server_cert
     with UvicornThread(create_app(service, clock=clock), certfile=certfile, keyfile=keyfile) as server:
@@ -67,14 +68,38 @@ def openssl_verify(pkpass: bytes, root: Path, tmp_path: Path) -> None:
     with zipfile.ZipFile(io.BytesIO(pkpass)) as bundle:
         bundle.extract("manifest.json", tmp_path)
         bundle.extract("signature", tmp_path)
-    subprocess.run(["openssl", "cms", "-verify", "-binary", "-inform", "DER", "-purpose", "any", "-CAfile",
-                    str(root), "-in", str(tmp_path / "signature"), "-content", str(tmp_path / "manifest.json"),
-                    "-out", "/dev/null"], check=True, capture_output=True)
+    subprocess.run(
+        [
+            "openssl",
+            "cms",
+            "-verify",
+            "-binary",
+            "-inform",
+            "DER",
+            "-purpose",
+            "any",
+            "-CAfile",
+            str(root),
+            "-in",
+            str(tmp_path / "signature"),
+            "-content",
+            str(tmp_path / "manifest.json"),
+            "-out",
+            "/dev/null",
+        ],
+        check=True,
+        capture_output=True,
+    )
 
 
 def test_iphone_registers_lists_fetches_and_unregisters(
-    iphone: httpx.Client, store: MemoryPassStore, cards: Cards, tokens: PassTokens, clock: Clock,
-    chain_files: dict[str, Path], tmp_path: Path,
+    iphone: httpx.Client,
+    store: MemoryPassStore,
+    cards: Cards,
+    tokens: PassTokens,
+    clock: Clock,
+    chain_files: dict[str, Path],
+    tmp_path: Path,
 ) -> None:
     cards.issue("CARD-1", store)
     first = iphone.post(f"{REG}/CARD-1", headers=auth(tokens, "CARD-1"), json={"pushToken": PUSH})
@@ -97,8 +122,9 @@ def test_iphone_registers_lists_fetches_and_unregisters(
     doc = pass_json(got.content)
     assert doc["authenticationToken"] == tokens.token_for("CARD-1")
     assert doc["webServiceURL"] == cards.base_url
-    not_modified = iphone.get(f"/v1/passes/{PASS_TYPE}/CARD-1",
-                              headers={**auth(tokens, "CARD-1"), "If-Modified-Since": modified})
+    not_modified = iphone.get(
+        f"/v1/passes/{PASS_TYPE}/CARD-1", headers={**auth(tokens, "CARD-1"), "If-Modified-Since": modified}
+    )
     assert not_modified.status_code == 304
     assert not_modified.content == b""
 
@@ -108,8 +134,9 @@ def test_iphone_registers_lists_fetches_and_unregisters(
     changed = iphone.get(REG, params={"passesUpdatedSince": tag})
     assert changed.status_code == 200 and changed.json()["serialNumbers"] == ["CARD-1"]
     assert int(changed.json()["lastUpdated"]) > int(tag)
-    fresh = iphone.get(f"/v1/passes/{PASS_TYPE}/CARD-1",
-                       headers={**auth(tokens, "CARD-1"), "If-Modified-Since": modified})
+    fresh = iphone.get(
+        f"/v1/passes/{PASS_TYPE}/CARD-1", headers={**auth(tokens, "CARD-1"), "If-Modified-Since": modified}
+    )
     assert fresh.status_code == 200
     assert fresh.headers["last-modified"] == "Thu, 07 May 2026 10:35:00 GMT"
     new_doc = pass_json(fresh.content)
@@ -124,7 +151,10 @@ def test_iphone_registers_lists_fetches_and_unregisters(
 
 
 def test_device_that_missed_updates_gets_every_changed_serial(
-    iphone: httpx.Client, store: MemoryPassStore, cards: Cards, tokens: PassTokens,
+    iphone: httpx.Client,
+    store: MemoryPassStore,
+    cards: Cards,
+    tokens: PassTokens,
 ) -> None:
     for serial in ("A-1", "A-2", "A-3", "A-4"):
         cards.issue(serial, store)
@@ -136,8 +166,9 @@ def test_device_that_missed_updates_gets_every_changed_serial(
     assert sorted(answer["serialNumbers"]) == ["A-1", "A-2", "A-3"]
 
 
-def test_wrong_or_missing_token_is_401(iphone: httpx.Client, store: MemoryPassStore, cards: Cards,
-                                       tokens: PassTokens) -> None:
+def test_wrong_or_missing_token_is_401(
+    iphone: httpx.Client, store: MemoryPassStore, cards: Cards, tokens: PassTokens
+) -> None:
     cards.issue("CARD-1", store)
     cards.issue("CARD-2", store)
     other = auth(tokens, "CARD-2")
@@ -150,15 +181,24 @@ def test_wrong_or_missing_token_is_401(iphone: httpx.Client, store: MemoryPassSt
     assert store.push_tokens("CARD-1") == ()
 
 
-@pytest.mark.parametrize("path", ["/", "/v2/log", "/v1/passes/pass.com.other/CARD-1", "/v1/unknown",
-                                  f"/v1/devices/{DEVICE}/registrations/pass.com.other",
-                                  f"/v1/devices/{DEVICE}/somethingelse/{PASS_TYPE}"])
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/",
+        "/v2/log",
+        "/v1/passes/pass.com.other/CARD-1",
+        "/v1/unknown",
+        f"/v1/devices/{DEVICE}/registrations/pass.com.other",
+        f"/v1/devices/{DEVICE}/somethingelse/{PASS_TYPE}",
+    ],
+)
 def test_unknown_paths_are_404(iphone: httpx.Client, path: str) -> None:
     assert iphone.get(path).status_code == 404
 
 
-def test_oversize_body_is_413_without_reading_it(iphone: httpx.Client, store: MemoryPassStore,
-                                                 cards: Cards, tokens: PassTokens) -> None:
+def test_oversize_body_is_413_without_reading_it(
+    iphone: httpx.Client, store: MemoryPassStore, cards: Cards, tokens: PassTokens
+) -> None:
     cards.issue("CARD-1", store)
     huge = b'{"logs": ["' + b"x" * 200_000 + b'"]}'
     assert iphone.post("/v1/log", content=huge).status_code == 413

@@ -32,8 +32,12 @@ class PassCache:
 
     def __init__(self, render: PassRenderer, *, max_entries: int = 1024, max_bytes: int = 256 << 20) -> None:
         if max_entries < 0 or max_bytes < 0:
-            raise ServiceConfigError("must not be negative", field="cache size",
-                                     value=(max_entries, max_bytes), fix="give 0 to turn the cache off")
+            raise ServiceConfigError(
+                "must not be negative",
+                field="cache size",
+                value=(max_entries, max_bytes),
+                fix="give 0 to turn the cache off",
+            )
         self._render = render
         self._max_entries = max_entries
         self._max_bytes = max_bytes

@@ -39,8 +39,11 @@ AUTH_SCHEME = "ApplePass"
 def _secret(instance: object, attribute: Any, value: bytes) -> None:
     if not isinstance(value, bytes) or len(value) < MIN_SECRET_BYTES:
         raise ServiceConfigError(
-            f"must be at least {MIN_SECRET_BYTES} random bytes", field="token_secret", value=value,
-            secret=True, fix="generate one with secrets.token_bytes(32) and keep it with the signing key",
+            f"must be at least {MIN_SECRET_BYTES} random bytes",
+            field="token_secret",
+            value=value,
+            secret=True,
+            fix="generate one with secrets.token_bytes(32) and keep it with the signing key",
         )
 
 
@@ -79,8 +82,9 @@ class PassTokens:
         return scheme == AUTH_SCHEME and self.verify(serial, token.strip())
 
 
-def updatable_options(options: AppleOptions, serial: str, *, web_service_url: str,
-                      tokens: PassTokens) -> AppleOptions:
+def updatable_options(
+    options: AppleOptions, serial: str, *, web_service_url: str, tokens: PassTokens
+) -> AppleOptions:
     """*options* for rendering *serial* as an updatable pass: ``webServiceURL`` + its derived token.
 
     Both stay the same across every update of the pass, as Wallet requires.

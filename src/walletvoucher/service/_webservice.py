@@ -108,8 +108,15 @@ class LogSink:
     per call and *per_window* per *window_seconds* overall; the rest are counted as dropped.
     Control characters are escaped so a message cannot forge log lines."""
 
-    def __init__(self, *, max_chars: int = 1000, per_request: int = 20, per_window: int = 200,
-                 window_seconds: int = 60, logger: logging.Logger = _logger) -> None:
+    def __init__(
+        self,
+        *,
+        max_chars: int = 1000,
+        per_request: int = 20,
+        per_window: int = 200,
+        window_seconds: int = 60,
+        logger: logging.Logger = _logger,
+    ) -> None:
         self.max_chars, self.per_request, self.per_window = max_chars, per_request, per_window
         self.window_seconds = window_seconds
         self._logger = logger
@@ -161,11 +168,23 @@ class PassWebService:
     >>> # response = service.handle(ServiceRequest(method="GET", path="/v1/passes/..."), at=now)
     """
 
-    def __init__(self, *, pass_type_identifier: str, store: PassUpdateStore, tokens: PassTokens,
-                 render: PassRenderer, cache_entries: int = 1024, log: LogSink | None = None) -> None:
+    def __init__(
+        self,
+        *,
+        pass_type_identifier: str,
+        store: PassUpdateStore,
+        tokens: PassTokens,
+        render: PassRenderer,
+        cache_entries: int = 1024,
+        log: LogSink | None = None,
+    ) -> None:
         if not pass_type_identifier.startswith("pass."):
-            raise ServiceConfigError("must start with 'pass.'", field="pass_type_identifier",
-                                     value=pass_type_identifier, fix="use the id passes are signed for")
+            raise ServiceConfigError(
+                "must start with 'pass.'",
+                field="pass_type_identifier",
+                value=pass_type_identifier,
+                fix="use the id passes are signed for",
+            )
         self.pass_type_identifier = pass_type_identifier
         self.store = store
         self.tokens = tokens
@@ -205,8 +224,9 @@ class PassWebService:
     def _authorized(self, request: ServiceRequest, serial: str) -> bool:
         return self.tokens.check_header(serial, request.headers.get("authorization"))
 
-    def _register(self, request: ServiceRequest, device: str, serial: str, *,
-                  at: datetime) -> ServiceResponse:
+    def _register(
+        self, request: ServiceRequest, device: str, serial: str, *, at: datetime
+    ) -> ServiceResponse:
         if not self._authorized(request, serial):
             return _status(401)
         if len(request.body) > MAX_REGISTER_BODY:
@@ -219,8 +239,9 @@ class PassWebService:
         created = self.store.register_device(device, serial, push_token, at=at)
         return _status(201 if created else 200)
 
-    def _unregister(self, request: ServiceRequest, device: str, serial: str, *,
-                    at: datetime) -> ServiceResponse:
+    def _unregister(
+        self, request: ServiceRequest, device: str, serial: str, *, at: datetime
+    ) -> ServiceResponse:
         if not self._authorized(request, serial):
             return _status(401)
         self.store.unregister_device(device, serial, at=at)

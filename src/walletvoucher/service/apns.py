@@ -47,8 +47,17 @@ PASS_UPDATE_PAYLOAD = b"{}"
 TOKEN_REFRESH = timedelta(minutes=50)
 """Provider tokens are refreshed after 50 minutes: APNs refuses tokens older than one hour."""
 DEAD_TOKEN_REASONS = frozenset({"Unregistered", "BadDeviceToken", "DeviceTokenNotForTopic"})
-_PROVIDER_REASONS = frozenset({"BadCertificate", "BadCertificateEnvironment", "InvalidProviderToken",
-                               "MissingProviderToken", "TopicDisallowed", "MissingTopic", "BadTopic"})
+_PROVIDER_REASONS = frozenset(
+    {
+        "BadCertificate",
+        "BadCertificateEnvironment",
+        "InvalidProviderToken",
+        "MissingProviderToken",
+        "TopicDisallowed",
+        "MissingTopic",
+        "BadTopic",
+    }
+)
 
 Sleep = Callable[[float], Awaitable[None]]
 Clock = Callable[[], datetime]
@@ -73,12 +82,19 @@ class ApnsTokenKey:
             data = source if isinstance(source, bytes) else Path(source).read_bytes()
             key = serialization.load_pem_private_key(data, password=None)
         except (OSError, ValueError, TypeError) as exc:
-            raise KeyLoadError("is not a readable .p8 (PEM PKCS#8) key", field="apns_key",
-                               value=str(source) if not isinstance(source, bytes) else "<bytes>",
-                               fix="give the AuthKey_XXXXXXXXXX.p8 file downloaded from Apple") from exc
+            raise KeyLoadError(
+                "is not a readable .p8 (PEM PKCS#8) key",
+                field="apns_key",
+                value=str(source) if not isinstance(source, bytes) else "<bytes>",
+                fix="give the AuthKey_XXXXXXXXXX.p8 file downloaded from Apple",
+            ) from exc
         if not isinstance(key, ec.EllipticCurvePrivateKey) or key.curve.name != "secp256r1":
-            raise KeyLoadError("must be a P-256 (ES256) key", field="apns_key", value=type(key).__name__,
-                               fix="APNs keys from the portal are P-256; check you picked the .p8 file")
+            raise KeyLoadError(
+                "must be a P-256 (ES256) key",
+                field="apns_key",
+                value=type(key).__name__,
+                fix="APNs keys from the portal are P-256; check you picked the .p8 file",
+            )
         return cls(key_id=key_id, team_id=team_id, key=key)
 
 
@@ -137,8 +153,9 @@ def client_ssl_context(signer: AppleSigner, *, verify: ssl.SSLContext | None = N
     """
     context = verify or ssl.create_default_context(ssl.Purpose.SERVER_AUTH)
     context.set_alpn_protocols(["h2"])
-    key_pem = signer.key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
-                                       serialization.NoEncryption())
+    key_pem = signer.key.private_bytes(
+        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+    )
     chain = b"".join(c.public_bytes(serialization.Encoding.PEM) for c in (signer.certificate, signer.wwdr))
     with tempfile.TemporaryDirectory(prefix="walletvoucher-apns-") as tmp:
         path = Path(tmp) / "client.pem"
@@ -159,22 +176,37 @@ class ApnsClient:
     are injected so retries and token age are testable without waiting.
     """
 
-    def __init__(self, *, topic: str, signer: AppleSigner | None = None,
-                 token_key: ApnsTokenKey | None = None, environment: str = "production",
-                 base_url: str | None = None,
-                 verify: ssl.SSLContext | None = None, max_concurrency: int = 100, max_attempts: int = 5,
-                 backoff: float = 0.5, backoff_cap: float = 30.0, timeout: float = 30.0,
-                 sleep: Sleep = asyncio.sleep, clock: Clock = _utc_now) -> None:
+    def __init__(
+        self,
+        *,
+        topic: str,
+        signer: AppleSigner | None = None,
+        token_key: ApnsTokenKey | None = None,
+        environment: str = "production",
+        base_url: str | None = None,
+        verify: ssl.SSLContext | None = None,
+        max_concurrency: int = 100,
+        max_attempts: int = 5,
+        backoff: float = 0.5,
+        backoff_cap: float = 30.0,
+        timeout: float = 30.0,
+        sleep: Sleep = asyncio.sleep,
+        clock: Clock = _utc_now,
+    ) -> None:
         self.topic = topic
         self.base_url = base_url or _host(environment)
         if signer is None and token_key is None:
-            raise ServiceConfigError("needs a client certificate or a provider token key", field="signer",
-                                     fix="pass the pass type's AppleSigner, or token_key=ApnsTokenKey(...)")
+            raise ServiceConfigError(
+                "needs a client certificate or a provider token key",
+                field="signer",
+                fix="pass the pass type's AppleSigner, or token_key=ApnsTokenKey(...)",
+            )
         context = client_ssl_context(signer, verify=verify) if signer is not None else _plain_context(verify)
         self._token = ProviderToken(token_key, clock=clock) if token_key is not None else None
         limits = httpx.Limits(max_connections=1, max_keepalive_connections=1)
-        self._http = httpx.AsyncClient(http2=True, verify=context, limits=limits, timeout=timeout,
-                                       base_url=self.base_url)
+        self._http = httpx.AsyncClient(
+            http2=True, verify=context, limits=limits, timeout=timeout, base_url=self.base_url
+        )
         self._gate = asyncio.Semaphore(max_concurrency)
         self.max_attempts, self.backoff, self.backoff_cap = max_attempts, backoff, backoff_cap
         self._sleep = sleep
@@ -182,8 +214,9 @@ class ApnsClient:
     async def __aenter__(self) -> ApnsClient:
         return self
 
-    async def __aexit__(self, kind: type[BaseException] | None, exc: BaseException | None,
-                        tb: TracebackType | None) -> None:
+    async def __aexit__(
+        self, kind: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
         await self.aclose()
 
     async def aclose(self) -> None:
@@ -219,8 +252,14 @@ class ApnsClient:
                 self._token.expire()
                 continue
             if status in (403, 400) and reason in _PROVIDER_REASONS:
-                raise ApnsError("APNs refused the provider", status=status, reason=reason, field="topic",
-                                value=self.topic, fix=_provider_fix(reason))
+                raise ApnsError(
+                    "APNs refused the provider",
+                    status=status,
+                    reason=reason,
+                    field="topic",
+                    value=self.topic,
+                    fix=_provider_fix(reason),
+                )
             if not (status == 0 or status == 429 or status >= 500):
                 break
         return status, reason
@@ -230,8 +269,9 @@ class ApnsClient:
         if self._token is not None:
             headers["authorization"] = f"bearer {self._token.current()}"
         try:
-            response = await self._http.post(f"/3/device/{quote(push_token, safe='')}", headers=headers,
-                                             content=PASS_UPDATE_PAYLOAD)
+            response = await self._http.post(
+                f"/3/device/{quote(push_token, safe='')}", headers=headers, content=PASS_UPDATE_PAYLOAD
+            )
         except httpx.TransportError as exc:
             return 0, type(exc).__name__
         return response.status_code, _reason(response)
@@ -251,8 +291,12 @@ def _reason(response: httpx.Response) -> str:
 def _host(environment: str) -> str:
     hosts = {"production": PRODUCTION, "sandbox": SANDBOX}
     if environment not in hosts:
-        raise ServiceConfigError("must be 'production' or 'sandbox'", field="environment", value=environment,
-                                 fix="passes installed from Wallet use production")
+        raise ServiceConfigError(
+            "must be 'production' or 'sandbox'",
+            field="environment",
+            value=environment,
+            fix="passes installed from Wallet use production",
+        )
     return hosts[environment]
 
 
@@ -270,8 +314,9 @@ def _provider_fix(reason: str) -> str:
     return "check the .p8 key id, team id and the machine's clock"
 
 
-async def notify_pass_updated(serial: str, *, store: PassUpdateStore, apns: ApnsClient,
-                              at: datetime) -> PushReport:
+async def notify_pass_updated(
+    serial: str, *, store: PassUpdateStore, apns: ApnsClient, at: datetime
+) -> PushReport:
     """Push to every device registered for *serial*; drop the registrations APNs calls dead.
 
     >>> # report = await notify_pass_updated("CARD-1", store=store, apns=apns, at=now)

@@ -53,7 +53,7 @@ def _service_path(request: Request) -> str:
     raw = request.scope.get("raw_path")
     path = raw.decode("latin-1") if isinstance(raw, bytes) else request.url.path
     root = request.scope.get("root_path", "")
-    return path[len(root):] if root and path.startswith(root) else path
+    return path[len(root) :] if root and path.startswith(root) else path
 
 
 def _to_starlette(response: ServiceResponse) -> Response:
@@ -63,8 +63,9 @@ def _to_starlette(response: ServiceResponse) -> Response:
     return out
 
 
-def create_app(service: PassWebService, *, clock: Clock = _utc_now,
-               max_body: int = MAX_LOG_BODY) -> Starlette:
+def create_app(
+    service: PassWebService, *, clock: Clock = _utc_now, max_body: int = MAX_LOG_BODY
+) -> Starlette:
     """A Starlette app exposing *service* under ``/v1/...``; unknown paths answer 404.
 
     Bodies are read up to *max_body* bytes and refused with 413 beyond, without reading the rest.
@@ -76,8 +77,13 @@ def create_app(service: PassWebService, *, clock: Clock = _utc_now,
             body = await _read_body(request, max_body)
         except _TooLarge:
             return Response(status_code=413)
-        parsed = ServiceRequest(method=request.method, path=_service_path(request),
-                                headers=dict(request.headers), query=dict(request.query_params), body=body)
+        parsed = ServiceRequest(
+            method=request.method,
+            path=_service_path(request),
+            headers=dict(request.headers),
+            query=dict(request.query_params),
+            body=body,
+        )
         answer = await run_in_threadpool(service.handle, parsed, at=clock())
         return _to_starlette(answer)
 
