@@ -98,6 +98,7 @@ class ApnsStandIn:
         self.config.loglevel = "ERROR"
         self.config.errorlog = None
         self.config.accesslog = None
+        self.config.keep_alive_max_requests = 10**9  # APNs keeps a connection for as long as we like
         self.seen: list[Seen] = []
         self.script: dict[str, list[tuple[int, str]]] = {}
         self.delay = delay
@@ -115,6 +116,14 @@ class ApnsStandIn:
     async def app(self, scope: dict[str, Any], receive: Callable[..., Any], send: Callable[..., Any]) -> None:
         if scope["type"] != "http":
             return
+        self.in_flight += 1
+        self.in_flight_max = max(self.in_flight_max, self.in_flight)
+        try:
+            await self._answer(scope, receive, send)
+        finally:
+            self.in_flight -= 1
+
+    async def _answer(self, scope: dict[str, Any], receive: Callable[..., Any], send: Callable[..., Any]) -> None:
         body = b""
         while True:
             message = await receive()
@@ -132,11 +141,8 @@ class ApnsStandIn:
                 client=tuple(scope["client"]),
             )
         )
-        self.in_flight += 1
-        self.in_flight_max = max(self.in_flight_max, self.in_flight)
         if self.delay:
             await asyncio.sleep(self.delay)
-        self.in_flight -= 1
         token = scope["path"].rsplit("/", 1)[-1]
         answers = self.script.get(token)
         status, reason = answers.pop(0) if answers else (200, "")
