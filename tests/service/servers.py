@@ -123,7 +123,8 @@ class ApnsStandIn:
         finally:
             self.in_flight -= 1
 
-    async def _answer(self, scope: dict[str, Any], receive: Callable[..., Any], send: Callable[..., Any]) -> None:
+    async def _answer(self, scope: dict[str, Any], receive: Callable[..., Any],
+                      send: Callable[..., Any]) -> None:
         body = b""
         while True:
             message = await receive()
