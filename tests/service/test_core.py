@@ -169,3 +169,13 @@ def test_tokens_differ_per_serial_and_per_secret() -> None:
     assert not one.check_header("A", f"ApplePass {other.token_for('A')}")
     assert one.check_header("A", f"ApplePass {one.token_for('A')}")
     assert not one.check_header("A", None) and not one.check_header("A", "ApplePass ")
+
+
+def test_log_messages_cannot_forge_log_lines(caplog: pytest.LogCaptureFixture) -> None:
+    service = make_service(MemoryPassStore(), [])
+    body = json.dumps({"logs": ["bad\nINFO admin logged in\x1b[31m"]}).encode()
+    with caplog.at_level(logging.WARNING, logger="walletvoucher.service"):
+        service.handle(ServiceRequest(method="POST", path="/v1/log", body=body), at=NOW)
+    (message,) = [r.getMessage() for r in caplog.records]
+    assert "\n" not in message and "\x1b" not in message
+    assert "bad\\nINFO admin logged in\\x1b[31m" in message
