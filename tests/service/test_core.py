@@ -179,3 +179,26 @@ def test_log_messages_cannot_forge_log_lines(caplog: pytest.LogCaptureFixture) -
     (message,) = [r.getMessage() for r in caplog.records]
     assert "\n" not in message and "\x1b" not in message
     assert "bad\\nINFO admin logged in\\x1b[31m" in message
+
+
+def test_app_mounted_under_a_prefix_serves_apple_paths() -> None:
+    import asyncio
+
+    import httpx
+    from starlette.applications import Starlette
+    from starlette.routing import Mount
+
+    from walletvoucher.service.asgi import create_app
+
+    store = MemoryPassStore()
+    store.mark_updated("CARD-1", at=NOW)
+    outer = Starlette(routes=[Mount("/passkit", create_app(make_service(store, []), clock=lambda: NOW))])
+    headers = {"Authorization": f"ApplePass {PassTokens(SECRET).token_for('CARD-1')}"}
+
+    async def fetch(path: str) -> httpx.Response:
+        transport = httpx.ASGITransport(app=outer)
+        async with httpx.AsyncClient(transport=transport, base_url="https://wallet.example") as client:
+            return await client.get(path, headers=headers)
+
+    assert asyncio.run(fetch(f"/passkit/v1/passes/{PASS_TYPE}/CARD-1")).content == b"CARD-1@1"
+    assert asyncio.run(fetch(f"/v1/passes/{PASS_TYPE}/CARD-1")).status_code == 404
