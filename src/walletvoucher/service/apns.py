@@ -230,7 +230,11 @@ class ApnsClient:
         (certificate, topic, provider token): no push could succeed.
         """
         unique = list(dict.fromkeys(push_tokens))
-        outcomes = await asyncio.gather(*(self._push_one(token) for token in unique))
+        results = await asyncio.gather(*(self._push_one(token) for token in unique), return_exceptions=True)
+        refusal = next((r for r in results if isinstance(r, BaseException)), None)
+        if refusal is not None:  # every push finished or stopped before this is raised
+            raise refusal
+        outcomes = [r for r in results if not isinstance(r, BaseException)]
         delivered, dead, failed = [], [], []
         for token, (status, reason) in zip(unique, outcomes, strict=True):
             if status == 200:
