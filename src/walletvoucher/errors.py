@@ -36,6 +36,9 @@
     │   ├── AppleImageError                  artwork that is not a PNG or cannot fit the slot
     │   └── InvalidPkpassError               ``verify_pkpass(...).raise_for_problems()``
     ├── ProgramFileError (also ValidationError)  a program file that cannot be built: file, key, fix
+    ├── ServiceError                         the pass-update web service and APNs pushes
+    │   ├── ServiceConfigError (also ValidationError)  token secret, base URL, config file, environment
+    │   └── ApnsError                        APNs refused the provider itself (certificate, token, topic)
     └── GoogleError                          Google Wallet objects, save links and the REST API
         ├── GoogleOptionsError (also ValidationError)  issuer id, URL templates, origins, missing scan key
         ├── SaveLinkTooLong                  the save JWT is over Google's 1800-character limit
@@ -306,3 +309,26 @@ class ServiceAccountKeyError(KeyLoadError):
 
 class ProgramFileError(ValidationError):
     """A program file (TOML or JSON) that cannot be read or built; ``field`` names the file and the key."""
+# --- Pass updates: web service and APNs (walletvoucher.service) ------------------------------
+
+
+class ServiceError(WalletVoucherError):
+    """The pass-update web service or the APNs push client failed."""
+
+
+class ServiceConfigError(ServiceError, ValidationError):
+    """A service setting that cannot be used: token secret, base URL, config file, environment variable."""
+
+
+class ApnsError(ServiceError):
+    """APNs refused the provider itself (certificate, provider token, topic): every push would fail.
+
+    ``status`` and ``reason`` are APNs' own (e.g. 403 ``BadCertificate``). Per-device refusals such
+    as 410 ``Unregistered`` are not raised: they come back in the push report.
+    """
+
+    def __init__(self, message: str, *, status: int | None = None, reason: str | None = None,
+                 field: str | None = None, value: Any = _MISSING, fix: str | None = None) -> None:
+        self.status = status
+        self.reason = reason
+        super().__init__(message, field=field, value=value, fix=fix)

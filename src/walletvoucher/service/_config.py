@@ -1,0 +1,135 @@
+"""Configuration of ``walletvoucher serve``: a TOML file and environment variables (which win).
+
+::
+
+    # walletvoucher.toml
+    [service]
+    pass_type_identifier = "pass.com.example.coffee"
+    team_identifier = "ABCDE12345"
+    public_url = "https://wallet.example.com/passkit"    # the passes' webServiceURL
+    certificate = "certs/pass.pem"                       # or p12 = "certs/Certificates.p12"
+    key = "certs/pass.key"
+    wwdr = "certs/AppleWWDRCAG4.cer"
+    # token_secret: only from the environment (WALLETVOUCHER_TOKEN_SECRET), never in a file
+
+Every key can also come from ``WALLETVOUCHER_<KEY>`` (upper case), e.g.
+``WALLETVOUCHER_PUBLIC_URL``; ``WALLETVOUCHER_KEY_PASSWORD`` / ``WALLETVOUCHER_P12_PASSWORD``
+unlock the key. With no configuration at all the server runs in demo mode.
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+import attrs
+
+from walletvoucher.errors import ServiceConfigError
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # pragma: no cover - Python 3.10
+    import tomli as tomllib  # type: ignore[import-not-found, no-redef, unused-ignore]
+
+ENV_PREFIX = "WALLETVOUCHER_"
+FILE_KEYS = ("pass_type_identifier", "team_identifier", "public_url", "certificate", "key", "wwdr", "p12")
+SECRET_KEYS = ("token_secret", "key_password", "p12_password")
+
+
+@attrs.frozen(kw_only=True)
+class ServiceConfig:
+    """What ``serve`` needs; secrets are never shown in the repr. ``demo`` when nothing was given."""
+
+    pass_type_identifier: str | None = None
+    team_identifier: str | None = None
+    public_url: str | None = None
+    certificate: Path | None = None
+    key: Path | None = None
+    wwdr: Path | None = None
+    p12: Path | None = None
+    token_secret: str | None = attrs.field(default=None, repr=False)
+    key_password: str | None = attrs.field(default=None, repr=False)
+    p12_password: str | None = attrs.field(default=None, repr=False)
+
+    @property
+    def demo(self) -> bool:
+        """True when nothing at all was configured: run on a freshly minted test chain."""
+        return all(getattr(self, name) is None for name in (*FILE_KEYS, *SECRET_KEYS))
+
+    def check(self) -> None:
+        """Raise :class:`ServiceConfigError` naming the first missing or unusable setting."""
+        for name in ("pass_type_identifier", "team_identifier", "public_url", "token_secret", "wwdr"):
+            if getattr(self, name) is None:
+                raise ServiceConfigError(
+                    "is required outside demo mode",
+                    field=name,
+                    fix=f"set {name} in the [service] table or {ENV_PREFIX}{name.upper()}",
+                )
+        if (self.p12 is None) == (self.certificate is None or self.key is None):
+            raise ServiceConfigError(
+                "give certificate + key, or p12 (not both)",
+                field="certificate",
+                fix="point at the Pass Type ID certificate and its key",
+            )
+        if not str(self.public_url).startswith("https://"):
+            raise ServiceConfigError(
+                "must be an https:// URL",
+                field="public_url",
+                value=self.public_url,
+                fix="Wallet only talks to web services over https",
+            )
+
+
+def load_config(path: Path | None, environ: Mapping[str, str]) -> ServiceConfig:
+    """Read the ``[service]`` table of *path* (if given), then let ``WALLETVOUCHER_*`` variables win."""
+    values: dict[str, Any] = _read_file(path) if path is not None else {}
+    for name in (*FILE_KEYS, *SECRET_KEYS):
+        env = environ.get(ENV_PREFIX + name.upper())
+        if env:
+            values[name] = env
+    paths = {"certificate", "key", "wwdr", "p12"}
+    base = path.parent if path is not None else Path()
+    kwargs = {k: (base / v if k in paths else v) for k, v in values.items()}
+    return ServiceConfig(**kwargs)
+
+
+def _read_file(path: Path) -> dict[str, Any]:
+    try:
+        doc = tomllib.loads(path.read_text(encoding="utf-8"))
+    except OSError as exc:
+        raise ServiceConfigError(
+            f"cannot be read: {exc.strerror}",
+            field="--config",
+            value=str(path),
+            fix="give the path of a TOML file",
+        ) from exc
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+        raise ServiceConfigError(
+            f"is not valid TOML: {exc}", field="--config", value=str(path), fix="check the file's syntax"
+        ) from exc
+    table = doc.get("service", {})
+    if not isinstance(table, dict):
+        raise ServiceConfigError(
+            "must be a table",
+            field="[service]",
+            value=type(table).__name__,
+            fix="write the settings under a [service] header",
+        )
+    for name, value in table.items():
+        if name in SECRET_KEYS:
+            raise ServiceConfigError(
+                "is a secret and must not be in a file",
+                field=name,
+                secret=True,
+                fix=f"set {ENV_PREFIX}{name.upper()} in the environment instead",
+            )
+        if name not in FILE_KEYS or not isinstance(value, str):
+            raise ServiceConfigError(
+                "is not a known text setting",
+                field=f"[service].{name}",
+                value=value,
+                fix=f"use one of: {', '.join(FILE_KEYS)}",
+            )
+    return dict(table)

@@ -1,0 +1,131 @@
+"""``walletvoucher serve``: configuration from TOML and the environment, and demo mode started for real."""
+
+from __future__ import annotations
+
+import io
+import json
+import re
+import ssl
+import subprocess
+import sys
+import time
+import zipfile
+from pathlib import Path
+
+import httpx
+import pytest
+
+from walletvoucher.errors import ServiceConfigError
+from walletvoucher.service._config import load_config
+from walletvoucher.service._serve import DEMO_PASS_TYPE, build_configured
+
+from .conftest import NOW, PASS_TYPE, TEAM
+from .servers import free_port
+
+
+def test_environment_wins_over_the_file(tmp_path: Path) -> None:
+    path = tmp_path / "walletvoucher.toml"
+    path.write_text('[service]\npass_type_identifier = "pass.com.example.file"\npublic_url = "https://a.example"\n')
+    env = {"WALLETVOUCHER_PUBLIC_URL": "https://b.example/passkit", "WALLETVOUCHER_TOKEN_SECRET": "x" * 40}
+    config = load_config(path, env)
+    assert config.pass_type_identifier == "pass.com.example.file"
+    assert config.public_url == "https://b.example/passkit"
+    assert not config.demo
+    assert "x" * 40 not in repr(config)
+
+
+def test_nothing_configured_is_demo_mode() -> None:
+    assert load_config(None, {"HOME": "/root"}).demo
+
+
+def test_secret_in_the_file_is_refused_without_showing_it(tmp_path: Path) -> None:
+    path = tmp_path / "walletvoucher.toml"
+    path.write_text('[service]\ntoken_secret = "hunter2-hunter2-hunter2-hunter2-hunter2"\n')
+    with pytest.raises(ServiceConfigError, match="WALLETVOUCHER_TOKEN_SECRET") as info:
+        load_config(path, {})
+    assert "hunter2" not in str(info.value)
+
+
+@pytest.mark.parametrize(
+    ("text", "match"),
+    [("[service\n", "TOML"), ('[service]\ncolour = "red"\n', "colour"), ("service = 3\n", "table")],
+)
+def test_bad_config_files_name_the_problem(tmp_path: Path, text: str, match: str) -> None:
+    path = tmp_path / "walletvoucher.toml"
+    path.write_text(text)
+    with pytest.raises(ServiceConfigError, match=match):
+        load_config(path, {})
+
+
+def test_missing_setting_is_named(tmp_path: Path) -> None:
+    config = load_config(None, {"WALLETVOUCHER_PASS_TYPE_IDENTIFIER": PASS_TYPE})
+    with pytest.raises(ServiceConfigError, match="team_identifier"):
+        build_configured(config, at=NOW)
+
+
+def test_configured_service_loads_the_signing_material(chain_files: dict[str, Path]) -> None:
+    env = {
+        "WALLETVOUCHER_PASS_TYPE_IDENTIFIER": PASS_TYPE,
+        "WALLETVOUCHER_TEAM_IDENTIFIER": TEAM,
+        "WALLETVOUCHER_PUBLIC_URL": "https://wallet.example.com/passkit",
+        "WALLETVOUCHER_TOKEN_SECRET": "s" * 40,
+        "WALLETVOUCHER_CERTIFICATE": str(chain_files["certificate"]),
+        "WALLETVOUCHER_KEY": str(chain_files["key"]),
+        "WALLETVOUCHER_WWDR": str(chain_files["wwdr"]),
+    }
+    served = build_configured(load_config(None, env), at=NOW)
+    assert served.service.pass_type_identifier == PASS_TYPE and not served.demo
+
+
+def test_serve_starts_in_demo_mode_on_a_fresh_machine(tmp_path: Path) -> None:
+    port = free_port()
+    code = "import sys; from walletvoucher.cli import main; sys.exit(main())"
+    args = ["serve", "--host", "127.0.0.1", "--port", str(port), "--state-dir", str(tmp_path),
+            "--db", "sqlite:///wallet.db"]
+    env = {"PATH": "/usr/bin:/bin", "PYTHONPATH": ":".join(sys.path)}
+    proc = subprocess.Popen([sys.executable, "-c", code, *args], stdout=subprocess.PIPE,
+                            stderr=subprocess.STDOUT, text=True, env=env)
+    try:
+        lines = _read_until(proc, "try: curl")
+        assert any("--db sqlite:///wallet.db" in line and "not wired" in line for line in lines)
+        curl = lines[-1]
+        token = re.search(r"ApplePass ([\w-]+)", curl).group(1)  # type: ignore[union-attr]
+        url = re.search(r"(https://\S+/v1/passes/\S+)", curl).group(1)  # type: ignore[union-attr]
+        assert f"/v1/passes/{DEMO_PASS_TYPE}/" in url
+        context = ssl.create_default_context(cafile=str(tmp_path / "tls" / "server.pem"))
+        answer = _get(url, token, context)
+        assert answer.status_code == 200
+        with zipfile.ZipFile(io.BytesIO(answer.content)) as bundle:
+            doc = json.loads(bundle.read("pass.json"))
+        assert doc["webServiceURL"] == f"https://127.0.0.1:{port}"
+        assert doc["authenticationToken"] == token
+    finally:
+        proc.terminate()
+        proc.wait(timeout=10)
+        assert proc.stdout is not None
+        proc.stdout.close()
+
+
+def _read_until(proc: subprocess.Popen[str], marker: str) -> list[str]:
+    assert proc.stdout is not None
+    lines: list[str] = []
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        line = proc.stdout.readline()
+        if not line:
+            raise AssertionError("serve exited early:\n" + "".join(lines))
+        lines.append(line)
+        if line.startswith(marker):
+            return lines
+    raise AssertionError("serve printed no " + marker)
+
+
+def _get(url: str, token: str, context: ssl.SSLContext) -> httpx.Response:
+    deadline = time.monotonic() + 30
+    while True:
+        try:
+            return httpx.get(url, headers={"Authorization": f"ApplePass {token}"}, verify=context, timeout=10)
+        except httpx.ConnectError:
+            if time.monotonic() > deadline:
+                raise
+            time.sleep(0.1)
