@@ -196,7 +196,8 @@ def test_offer_object_redeem_code_symbology(symbology: Symbology) -> None:
     program = make_program(RedemptionMethod.REDEEM_CODE, symbology=symbology)
     obj = offer_object(make_voucher(program), program, make_options(), at=AT)
     assert obj["barcode"]["type"] == BARCODE_TYPES[symbology]
-    assert obj["barcode"].get("alternateText") == (None if symbology is Symbology.TEXT else CODE_VALUES[symbology])
+    expected = None if symbology is Symbology.TEXT else CODE_VALUES[symbology]
+    assert obj["barcode"].get("alternateText") == expected
     assert schema_errors(obj, "OfferObject") == []
 
 
