@@ -5,8 +5,10 @@ from __future__ import annotations
 
 import base64
 import json
+import warnings
 from typing import Any
 
+import attrs
 import jwt
 import pytest
 from cryptography.hazmat.primitives.asymmetric import rsa
@@ -14,18 +16,24 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 from tests.google.conftest import AT, CLIENT_ID, ISSUER, make_card, make_options, make_program, make_voucher
 from tests.google.discovery import schema_errors
 from tests.google.fake_wallet_api import FakeWalletApi
-from walletvoucher.errors import GoogleOptionsError, SaveLinkInvalid, SaveLinkTooLong
+from walletvoucher.errors import (
+    GoogleOptionsError,
+    RecommendedLengthWarning,
+    SaveLinkInvalid,
+    SaveLinkTooLong,
+)
 from walletvoucher.google import (
     MAX_LINK_LENGTH,
     SAVE_URL_PREFIX,
     LinkMode,
+    ReviewStatus,
     ServiceAccountCredentials,
     WalletRestClient,
     _verify,
     save_link,
     verify_save_link,
 )
-from walletvoucher.model import RedemptionMethod
+from walletvoucher.model import Brand, LocalizedText, RedemptionMethod
 
 
 def _decode(url: str, credentials: ServiceAccountCredentials) -> dict[str, Any]:
@@ -200,3 +208,46 @@ def test_verify_says_when_the_schema_check_was_skipped(
     report = verify_save_link(link.url, key=credentials)
     assert report.ok and not report.schema_checked
     assert "not checked" in report.notes[0]
+
+
+def test_draft_review_status_is_refused_in_save_links(credentials: ServiceAccountCredentials) -> None:
+    with pytest.raises(GoogleOptionsError, match="draft class") as caught:
+        draft = make_options(review_status=ReviewStatus.DRAFT)
+        save_link(_short_card(), credentials=credentials, options=draft, at=AT)
+    assert caught.value.field == "review_status" and "UNDER_REVIEW" in str(caught.value)
+
+
+def test_short_texts_give_no_length_warning(credentials: ServiceAccountCredentials) -> None:
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", RecommendedLengthWarning)
+        link = save_link(_short_card(), credentials=credentials, options=make_options(), at=AT)
+    assert link.warnings == ()
+
+
+def test_texts_over_googles_recommended_lengths_warn_and_are_returned(
+    credentials: ServiceAccountCredentials, rest: WalletRestClient
+) -> None:
+    program = make_program(
+        multilingual=False,
+        brand=Brand(
+            name="The Grand Kahve Roastery", foreground="#FFFFFF", background="#1E3A5F", label="#F2C14E"
+        ),
+        stamp_label=LocalizedText(default="Stamps", translations={"th": "แสตมป์สะสมแต้ม"}),
+    )
+    card = make_card(program, stamps=3)
+    card = attrs.evolve(card, member_id="member-0000000000000042")
+    with pytest.warns(RecommendedLengthWarning) as caught:
+        link = save_link(card, credentials=credentials, options=make_options(), at=AT, rest=rest)
+    assert [str(w.message) for w in caught] == list(link.warnings)
+    text = "\n".join(link.warnings)
+    assert "issuerName: 'The Grand Kahve Roastery' is 24 characters" in text and "at most 20" in text
+    assert "loyaltyPoints.label (th): 'แสตมป์สะสมแต้ม' is 14 characters" in text
+    assert "accountId: 'member-0000000000000042' is 23 characters" in text
+    assert "programName" not in text  # 'Coffee card' fits
+    voucher = make_voucher(program)
+    with pytest.warns(RecommendedLengthWarning):
+        offer = save_link(
+            voucher, program=program, credentials=credentials, options=make_options(), at=AT, rest=rest
+        )
+    provider = [w for w in offer.warnings if w.startswith("provider: 'The Grand Kahve Roastery'")]
+    assert len(provider) == 1 and "at most 12" in provider[0]

@@ -7,10 +7,12 @@ The recipe is :func:`save_link`; the builders (:func:`loyalty_class`, :func:`loy
 
 from walletvoucher.google._credentials import ServiceAccountCredentials
 from walletvoucher.google._ids import make_id, sanitize_suffix
+from walletvoucher.google._lengths import RECOMMENDED_LENGTHS, LengthRule, recommended_length_warnings
 from walletvoucher.google._objects import (
     BARCODE_TYPES,
     OBJECT_STATES,
     card_object_id,
+    check_objects_allowed,
     localized_string,
     loyalty_class,
     loyalty_class_id,
@@ -46,9 +48,11 @@ __all__ = [
     "DEFAULT_BASE_URL",
     "MAX_LINK_LENGTH",
     "OBJECT_STATES",
+    "RECOMMENDED_LENGTHS",
     "SAVE_URL_PREFIX",
     "WALLET_SCOPE",
     "GoogleOptions",
+    "LengthRule",
     "LinkMode",
     "LinkReport",
     "Resource",
@@ -60,6 +64,7 @@ __all__ = [
     "VoucherDisplay",
     "WalletRestClient",
     "card_object_id",
+    "check_objects_allowed",
     "localized_string",
     "loyalty_class",
     "loyalty_class_id",
@@ -69,6 +74,7 @@ __all__ = [
     "offer_class_id",
     "offer_object",
     "offer_object_id",
+    "recommended_length_warnings",
     "sanitize_suffix",
     "save_link",
     "save_url",

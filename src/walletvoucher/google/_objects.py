@@ -28,6 +28,7 @@ __all__ = [
     "BARCODE_TYPES",
     "OBJECT_STATES",
     "card_object_id",
+    "check_objects_allowed",
     "localized_string",
     "loyalty_class",
     "loyalty_class_id",
@@ -95,10 +96,10 @@ def localized_string(text: LocalizedText, program: Program) -> dict[str, Any] | 
     Google shows the default there instead of an English text labelled as Thai. ``None`` when
     the text has no translation at all (the plain field says it all).
 
-    >>> from walletvoucher.model import Brand, Program, Reward
+    >>> from walletvoucher.model import Brand, Program, RedemptionMethod, Reward
     >>> program = Program(id="p", name=LocalizedText(default="Card", translations={"th": "บัตร"}),
     ...     brand=Brand(name="B", foreground="#FFFFFF", background="#000000", label="#FFFFFF"),
-    ...     goal=5, reward=Reward(title="Tea", description="Any"))
+    ...     goal=5, reward=Reward(title="Tea", description="Any"), redemption=RedemptionMethod.SELF_REDEEM)
     >>> localized_string(program.name, program)["translatedValues"]
     [{'language': 'th', 'value': 'บัตร'}]
     >>> localized_string(program.reward.title, program) is None
