@@ -27,11 +27,14 @@ from walletvoucher.google._options import GoogleOptions, ReviewStatus, VoucherDi
 from walletvoucher.google._recipe import save_link
 from walletvoucher.google._rest import (
     DEFAULT_BASE_URL,
+    NOTIFY_ON_UPDATE,
     WALLET_SCOPE,
+    RefreshableTokenSource,
     Resource,
     ServiceAccountTokenSource,
     TokenSource,
     WalletRestClient,
+    message_id_for,
 )
 from walletvoucher.google._savelink import (
     MAX_LINK_LENGTH,
@@ -47,6 +50,7 @@ __all__ = [
     "BARCODE_TYPES",
     "DEFAULT_BASE_URL",
     "MAX_LINK_LENGTH",
+    "NOTIFY_ON_UPDATE",
     "OBJECT_STATES",
     "RECOMMENDED_LENGTHS",
     "SAVE_URL_PREFIX",
@@ -55,6 +59,7 @@ __all__ = [
     "LengthRule",
     "LinkMode",
     "LinkReport",
+    "RefreshableTokenSource",
     "Resource",
     "ReviewStatus",
     "SaveLink",
@@ -70,6 +75,7 @@ __all__ = [
     "loyalty_class_id",
     "loyalty_object",
     "make_id",
+    "message_id_for",
     "offer_class",
     "offer_class_id",
     "offer_object",
