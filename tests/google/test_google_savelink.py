@@ -251,3 +251,59 @@ def test_texts_over_googles_recommended_lengths_warn_and_are_returned(
         )
     provider = [w for w in offer.warnings if w.startswith("provider: 'The Grand Kahve Roastery'")]
     assert len(provider) == 1 and "at most 12" in provider[0]
+
+
+def _b64(data: bytes) -> str:
+    return base64.urlsafe_b64encode(data).rstrip(b"=").decode("ascii")
+
+
+HOSTILE_LINKS: list[Any] = [
+    SAVE_URL_PREFIX + "\ud800",
+    SAVE_URL_PREFIX + "eyJ\udfff.e30.x",
+    "\ud83d",
+    SAVE_URL_PREFIX + "é.a.b",
+    SAVE_URL_PREFIX + "\x1b[2J\x1b[31m.a.b",
+    SAVE_URL_PREFIX + _b64(b"[" * 100_000) + ".e30.x",
+    SAVE_URL_PREFIX + _b64(b'{"alg":"RS256"}') + "." + _b64(b"[1]") + ".x",
+    SAVE_URL_PREFIX + _b64(b'{"alg":"RS256","kid":[1]}') + "." + _b64(b'{"iss":1}') + ".AAAA",
+    SAVE_URL_PREFIX + "x" * 5_000_000,
+    "",
+    b"https://pay.google.com/gp/v/save/abc",
+    None,
+    12,
+]
+
+
+@pytest.mark.parametrize("url", HOSTILE_LINKS, ids=range(len(HOSTILE_LINKS)))
+def test_verify_reports_what_it_cannot_read_instead_of_raising(
+    credentials: ServiceAccountCredentials, url: Any
+) -> None:
+    report = verify_save_link(url, key=credentials)
+    assert not report.ok
+    for line in report.lines():
+        assert line.isprintable() and line.encode("utf-8")  # safe to print: no ESC, no lone surrogate
+        assert len(line) < 400
+
+
+def test_lone_surrogate_is_named_with_its_position(credentials: ServiceAccountCredentials) -> None:
+    report = verify_save_link(SAVE_URL_PREFIX + "abc\ud800", key=credentials)
+    assert report.problems == (
+        "url: character '\\ud800' at position 36 is not ASCII (a save link is base64url text)",
+    )
+
+
+def test_unknown_fields_in_a_signed_payload_are_quoted_escaped(
+    credentials: ServiceAccountCredentials,
+) -> None:
+    claims = {
+        "iss": credentials.client_email,
+        "aud": "google",
+        "typ": "savetowallet",
+        "iat": 1,
+        "origins": ["https://a.example"],
+        "payload": {"loyaltyObjects": [{"id": "1.a", "\x1b[31mevil\ud800": 1}]},
+    }
+    token = jwt.encode(claims, credentials.private_key, algorithm="RS256", headers={"kid": "k"})
+    report = verify_save_link(SAVE_URL_PREFIX + token, key=credentials)
+    assert any("unknown field" in p and "\\x1b" in p for p in report.problems)
+    assert all(line.isprintable() for line in report.lines())
