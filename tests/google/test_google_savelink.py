@@ -33,7 +33,7 @@ from walletvoucher.google import (
     save_link,
     verify_save_link,
 )
-from walletvoucher.model import Brand, LocalizedText, RedemptionMethod
+from walletvoucher.model import Brand, LocalizedText, RedemptionMethod, VoucherStatus
 
 
 def _decode(url: str, credentials: ServiceAccountCredentials) -> dict[str, Any]:
@@ -124,7 +124,23 @@ def test_over_long_link_with_rest_inserts_class_and_object_and_signs_only_the_id
     assert f"{ISSUER}.coffee" in fake_api.store["loyaltyClass"]
     assert fake_api.store["loyaltyObject"][object_id]["loyaltyPoints"]["balance"]["string"] == "7/10"
     again = save_link(card, credentials=credentials, options=make_options(), at=AT, rest=rest)
-    assert again.jwt == link.jwt  # upsert: the second run patches instead of failing on 409
+    assert again.jwt == link.jwt  # the second run updates instead of failing on 409
+
+
+def test_rest_path_replaces_an_existing_object_with_the_current_state(
+    credentials: ServiceAccountCredentials, rest: WalletRestClient, fake_api: FakeWalletApi
+) -> None:
+    program = make_program(RedemptionMethod.REDEEM_CODE)
+    open_voucher = make_voucher(program)
+    ready = make_card(program, stamps=2, vouchers=(open_voucher,))
+    save_link(ready, credentials=credentials, options=make_options(), at=AT, rest=rest)
+    object_id = f"{ISSUER}.coffee.card.card-0001"
+    assert "secondaryLoyaltyPoints" in fake_api.store["loyaltyObject"][object_id]
+    redeemed = make_card(program, stamps=2, vouchers=(make_voucher(program, status=VoucherStatus.REDEEMED),))
+    save_link(redeemed, credentials=credentials, options=make_options(), at=AT, rest=rest)
+    stored = fake_api.store["loyaltyObject"][object_id]
+    assert "secondaryLoyaltyPoints" not in stored  # a patch would have kept the earned-rewards row
+    assert stored["barcode"]["value"] == "card-0001"
 
 
 def test_issuer_id_that_is_the_client_id_is_refused(credentials: ServiceAccountCredentials) -> None:

@@ -45,10 +45,11 @@ def save_link(
     """An "Add to Google Wallet" link for a card (loyalty pass) or a voucher (offer pass).
 
     The class and object travel inside the JWT when the link stays within
-    :data:`~walletvoucher.google.MAX_LINK_LENGTH`. Otherwise, with ``rest`` given, they are
-    upserted through the REST API and the JWT carries only the object's id (Google's
-    documented path); without ``rest``, :class:`~walletvoucher.errors.SaveLinkTooLong` says
-    how long it was and what to do. An over-long link is never returned.
+    :data:`~walletvoucher.google.MAX_LINK_LENGTH`. Otherwise, with ``rest`` given, the class is
+    upserted and the object replaced (so it holds exactly the current state) through the REST
+    API, and the JWT carries only the object's id (Google's documented path); without
+    ``rest``, :class:`~walletvoucher.errors.SaveLinkTooLong` says how long it was and what to
+    do. An over-long link is never returned.
 
     Texts over Google's recommended lengths (issuer name, program name, provider, title,
     labels, link text, account id) are raised as
@@ -68,8 +69,8 @@ def save_link(
     if full.length <= MAX_LINK_LENGTH or rest is None:
         link = check_link_length(full, what=f"{pieces.object_id} with its class")
     else:
-        rest.upsert(pieces.kinds[0], pieces.class_body)
-        rest.upsert(pieces.kinds[1], pieces.object_body)
+        rest.upsert(pieces.kinds[0], pieces.class_body)  # patch: keeps class settings made elsewhere
+        rest.replace(pieces.kinds[1], pieces.object_body)  # the object is all ours: exactly this state
         link = check_link_length(pieces.link(credentials, options, at, by_id=True), what=pieces.object_id)
     for note in notes:
         warnings.warn(note, RecommendedLengthWarning, stacklevel=2)
