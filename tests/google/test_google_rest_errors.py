@@ -73,6 +73,18 @@ def test_retry_after_in_both_forms_is_honoured_and_capped(
     assert sleeps == [expected]
 
 
+def test_a_clock_without_time_zone_is_a_library_error(
+    fake_api: FakeWalletApi, credentials: ServiceAccountCredentials, options: GoogleOptions
+) -> None:
+    client = WalletRestClient.from_service_account(
+        credentials.with_token_uri(fake_api.token_uri), base_url=fake_api.base_url, sleep=lambda _: None,
+        clock=lambda: AT.replace(tzinfo=None),
+    )
+    fake_api.fail_next(503, retry_after="Thu, 07 May 2026 10:30:45 GMT")
+    with pytest.raises(GoogleOptionsError, match="clock"):
+        client.insert(Resource.LOYALTY_CLASS, _class(options))
+
+
 def test_backoff_is_capped_too(
     fake_api: FakeWalletApi, credentials: ServiceAccountCredentials, options: GoogleOptions
 ) -> None:

@@ -346,10 +346,21 @@ class WalletRestClient:
 
     def _delay(self, attempt: int, outcome: requests.Response | str) -> float:
         header = outcome.headers.get("Retry-After") if isinstance(outcome, requests.Response) else None
-        wait = retry_after_seconds(header, self._clock())
+        wait = retry_after_seconds(header, self._now()) if header is not None else None
         if wait is None:
             wait = self._backoff * (2**attempt)
         return float(min(wait, self._max_delay))
+
+    def _now(self) -> datetime:
+        now = self._clock()
+        if not isinstance(now, datetime) or now.utcoffset() is None:
+            raise GoogleOptionsError(
+                "must return a timezone-aware datetime",
+                field="clock",
+                value=now,
+                fix="pass clock=lambda: datetime.now(timezone.utc) (or leave it unset)",
+            )
+        return now
 
     def _failure(
         self, outcome: requests.Response | str, method: str, what: str, token: str, attempts: int
