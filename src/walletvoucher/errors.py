@@ -55,6 +55,8 @@ Warnings (Python :mod:`warnings`; the pass is still valid, and the texts are als
     AppleWalletWarning (UserWarning)
     ├── BarcodeFallbackWarning               EAN-13 / UPC-A shown as Code 128 (Wallet has no EAN format)
     └── CertificateExpiringWarning           pass-type or WWDR certificate expires within 30 days
+    GoogleWalletWarning (UserWarning)
+    └── RecommendedLengthWarning             a text over Google's recommended length (may be cut off)
 
 Every message names the field, the value received and what to do. Secrets (keys,
 passwords, tokens) are never put into a message: pass ``secret=True`` and the value is
@@ -301,6 +303,14 @@ class GoogleBadRequest(GoogleApiError):
 
 class GoogleUnavailable(GoogleApiError):
     """Rate limiting (429) or server errors (5xx) that persisted through every retry."""
+
+
+class GoogleWalletWarning(UserWarning):
+    """Something the caller should know about a Google pass; the class and object are still valid."""
+
+
+class RecommendedLengthWarning(GoogleWalletWarning):
+    """A text longer than Google's recommended maximum for its field: the app may cut it off."""
 
 
 class ServiceAccountKeyError(KeyLoadError):

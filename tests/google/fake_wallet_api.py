@@ -2,8 +2,21 @@
 
 Started by the tests themselves (``ThreadingHTTPServer`` on 127.0.0.1, port 0). It rejects
 what the real API rejects: unknown fields (bodies are checked against the discovery
-document), an object whose class does not exist, ids outside the issuer, a wrong bearer
-token, a duplicate insert. ``fail_next`` scripts 429/5xx answers to exercise retries.
+document), an object whose class does not exist or is a draft, ids outside the issuer, a
+wrong or expired bearer token, a duplicate insert. ``fail_next`` scripts 429/5xx answers to
+exercise retries; ``drop_replies`` performs a request and then hangs up without answering
+(the reply lost on the way back); ``expire_tokens`` makes the issued tokens stale.
+
+Google's semantics, as the walletobjects v1 reference gives them:
+
+- ``PATCH`` ("supports patch semantics", Google's JSON API convention): the fields in the body
+  are merged in, objects recursively, lists replaced whole, a ``null`` deletes the field;
+  every field the body does not mention stays as it was.
+- ``PUT`` (``update``): the body replaces the whole resource.
+- ``notifyPreference`` is "ephemeral and needs to be set with each PATCH or UPDATE request":
+  recorded in ``notifications``, never stored.
+- ``addMessage`` appends: ``Message.id`` "could possibly duplicate across multiple messages in
+  the same class/instance", so a second message with the same id is stored a second time.
 """
 
 from __future__ import annotations
@@ -44,7 +57,9 @@ class FakeWalletApi:
         self.tokens: set[str] = set()
         self.token_requests = 0
         self.requests: list[tuple[str, str, Any]] = []
-        self.failures: deque[tuple[int, dict[str, str]]] = deque()
+        self.failures: deque[tuple[int, dict[str, str], str | None]] = deque()
+        self.notifications: list[tuple[str, str]] = []
+        self.drop_replies = 0
         self.lock = threading.Lock()
         self.server = ThreadingHTTPServer(("127.0.0.1", 0), _handler(self))
         host, port = self.server.server_address[:2]
@@ -64,10 +79,18 @@ class FakeWalletApi:
         self.server.server_close()
         self.thread.join(timeout=5)
 
-    def fail_next(self, *statuses: int, retry_after: str | None = None) -> None:
-        """Answer the next API requests with these statuses (before normal handling)."""
+    def fail_next(self, *statuses: int, retry_after: str | None = None, body: str | None = None) -> None:
+        """Answer the next API requests with these statuses (before normal handling).
+
+        ``body`` replaces Google's JSON error with this raw text; ``{auth}`` in it is replaced by
+        the request's Authorization header (a server that echoes credentials).
+        """
         headers = {"Retry-After": retry_after} if retry_after is not None else {}
-        self.failures.extend((status, headers) for status in statuses)
+        self.failures.extend((status, headers, body) for status in statuses)
+
+    def expire_tokens(self) -> None:
+        """Every token issued so far is refused from now on (expired before the client expected)."""
+        self.tokens.clear()
 
     # --- token endpoint ---------------------------------------------------------------------
 
@@ -94,12 +117,14 @@ class FakeWalletApi:
 
     def api(
         self, method: str, path: str, auth: str | None, body: Any
-    ) -> tuple[int, dict[str, Any], dict[str, str]]:
+    ) -> tuple[int, dict[str, Any] | str, dict[str, str]]:
         self.requests.append((method, path, body))
         if auth is None or not auth.startswith("Bearer ") or auth[7:] not in self.tokens:
             return *error(401, "Request had invalid authentication credentials.", "authError"), {}
         if self.failures:
-            status, headers = self.failures.popleft()
+            status, headers, raw = self.failures.popleft()
+            if raw is not None:
+                return status, raw.replace("{auth}", auth), headers
             return *error(
                 status, "Scripted failure.", "backendError" if status >= 500 else "rateLimitExceeded"
             ), headers
@@ -122,6 +147,8 @@ class FakeWalletApi:
             return 200, found
         if method == "PATCH" and len(parts) == 2:
             return self._patch(collection, found, body)
+        if method == "PUT" and len(parts) == 2:
+            return self._update(collection, found, body)
         if method == "POST" and parts[2:] == ["addMessage"]:
             return self._add_message(found, body)
         return error(405, "Method not allowed.", "badRequest")
@@ -155,13 +182,29 @@ class FakeWalletApi:
         return 200, stored
 
     def _patch(self, collection: str, found: dict[str, Any], body: Any) -> tuple[int, dict[str, Any]]:
-        rejected = self._invalid(collection, body)
+        rejected = self._invalid(collection, _without_nulls(body))
         if rejected is not None:
             return rejected
         if "id" in body and body["id"] != found["id"]:
             return error(400, "The id in the body does not match the URL.", "invalid")
-        found.update({k: v for k, v in body.items() if k != "notifyPreference"})
+        self._note_notify(collection, found["id"], body)
+        merge(found, {k: v for k, v in body.items() if k != "notifyPreference"})
         return 200, found
+
+    def _update(self, collection: str, found: dict[str, Any], body: Any) -> tuple[int, dict[str, Any]]:
+        rejected = self._invalid(collection, body)
+        if rejected is not None:
+            return rejected
+        if body.get("id") != found["id"]:
+            return error(400, "The id in the body does not match the URL.", "invalid")
+        self._note_notify(collection, found["id"], body)
+        replaced = {k: v for k, v in body.items() if k != "notifyPreference"}
+        self.store[collection][found["id"]] = replaced
+        return 200, replaced
+
+    def _note_notify(self, collection: str, resource_id: str, body: dict[str, Any]) -> None:
+        if body.get("notifyPreference") == "NOTIFY_ON_UPDATE":
+            self.notifications.append((collection, resource_id))
 
     def _add_message(self, found: dict[str, Any], body: Any) -> tuple[int, dict[str, Any]]:
         problems = schema_errors(body, "AddMessageRequest")
@@ -169,6 +212,23 @@ class FakeWalletApi:
             return error(400, "Invalid JSON payload received. " + "; ".join(problems), "invalid")
         found.setdefault("messages", []).append(body["message"])
         return 200, {"resource": found}
+
+
+def merge(target: dict[str, Any], patch: dict[str, Any]) -> None:
+    """Google's patch semantics: objects merged recursively, lists and values replaced, null deletes."""
+    for key, value in patch.items():
+        if value is None:
+            target.pop(key, None)
+        elif isinstance(value, dict) and isinstance(target.get(key), dict):
+            merge(target[key], value)
+        else:
+            target[key] = value
+
+
+def _without_nulls(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {k: _without_nulls(v) for k, v in value.items() if v is not None}
+    return value
 
 
 def error(status: int, message: str, reason: str) -> tuple[int, dict[str, Any]]:
@@ -191,10 +251,13 @@ def _handler(api: FakeWalletApi) -> type[BaseHTTPRequestHandler]:
             length = int(self.headers.get("Content-Length") or 0)
             return self.rfile.read(length) if length else b""
 
-        def _reply(self, status: int, body: dict[str, Any], headers: dict[str, str] | None = None) -> None:
-            data = json.dumps(body).encode("utf-8")
+        def _reply(
+            self, status: int, body: dict[str, Any] | str, headers: dict[str, str] | None = None
+        ) -> None:
+            raw = isinstance(body, str)
+            data = body.encode("utf-8") if isinstance(body, str) else json.dumps(body).encode("utf-8")
             self.send_response(status)
-            self.send_header("Content-Type", "application/json; charset=UTF-8")
+            self.send_header("Content-Type", "text/plain" if raw else "application/json; charset=UTF-8")
             self.send_header("Content-Length", str(len(data)))
             for name, value in (headers or {}).items():
                 self.send_header(name, value)
@@ -213,6 +276,11 @@ def _handler(api: FakeWalletApi) -> type[BaseHTTPRequestHandler]:
                 self._reply(*error(400, "Invalid JSON payload received.", "parseError"))
                 return
             status, reply, headers = api.api(method, path, self.headers.get("Authorization"), body)
+            with api.lock:
+                drop, api.drop_replies = api.drop_replies > 0, max(0, api.drop_replies - 1)
+            if drop:  # done, but the answer never reaches the client
+                self.close_connection = True
+                return
             self._reply(status, reply, headers)
 
         def do_GET(self) -> None:
@@ -223,5 +291,8 @@ def _handler(api: FakeWalletApi) -> type[BaseHTTPRequestHandler]:
 
         def do_PATCH(self) -> None:
             self._handle("PATCH")
+
+        def do_PUT(self) -> None:
+            self._handle("PUT")
 
     return Handler

@@ -24,6 +24,7 @@ from walletvoucher.errors import GoogleOptionsError
 from walletvoucher.google import (
     BARCODE_TYPES,
     GoogleOptions,
+    ReviewStatus,
     VoucherDisplay,
     loyalty_class,
     loyalty_object,
@@ -31,7 +32,7 @@ from walletvoucher.google import (
     offer_object,
     stamp_balance,
 )
-from walletvoucher.model import RedemptionMethod, VoucherStatus
+from walletvoucher.model import LocalizedText, RedemptionMethod, Reward, VoucherStatus
 
 METHODS = list(RedemptionMethod)
 STATUSES = list(VoucherStatus)
@@ -83,12 +84,21 @@ def test_redeem_code_on_card_uses_the_asked_symbology(symbology: Symbology) -> N
     card = make_card(program, stamps=2, vouchers=(make_voucher(program),))
     body = loyalty_object(card, make_options(), at=AT)
     assert schema_errors(body, "LoyaltyObject") == []
-    assert body["barcode"] == {
-        "type": BARCODE_TYPES[symbology],
-        "value": CODE_VALUES[symbology],
-        "alternateText": CODE_VALUES[symbology],
-    }
+    expected = {"type": BARCODE_TYPES[symbology], "value": CODE_VALUES[symbology]}
+    if symbology is not Symbology.TEXT:
+        expected["alternateText"] = CODE_VALUES[symbology]
+    assert body["barcode"] == expected
     assert body["secondaryLoyaltyPoints"]["balance"] == {"int": 1}
+
+
+def test_text_only_barcode_carries_no_alternate_text() -> None:
+    program = make_program(RedemptionMethod.REDEEM_CODE, symbology=Symbology.TEXT)
+    voucher = make_voucher(program)
+    for body in (
+        loyalty_object(make_card(program, vouchers=(voucher,)), make_options(), at=AT),
+        offer_object(voucher, program, make_options(), at=AT),
+    ):
+        assert body["barcode"] == {"type": "TEXT_ONLY", "value": CODE_VALUES[Symbology.TEXT]}
 
 
 def test_barcode_vocabulary_covers_every_symbology() -> None:
@@ -186,7 +196,8 @@ def test_offer_object_redeem_code_symbology(symbology: Symbology) -> None:
     program = make_program(RedemptionMethod.REDEEM_CODE, symbology=symbology)
     obj = offer_object(make_voucher(program), program, make_options(), at=AT)
     assert obj["barcode"]["type"] == BARCODE_TYPES[symbology]
-    assert obj["barcode"]["alternateText"] == CODE_VALUES[symbology]
+    expected = None if symbology is Symbology.TEXT else CODE_VALUES[symbology]
+    assert obj["barcode"].get("alternateText") == expected
     assert schema_errors(obj, "OfferObject") == []
 
 
@@ -206,9 +217,46 @@ def test_every_localized_field_has_every_program_language() -> None:
         assert localized["defaultValue"]["language"] == "en", path
         languages = [t["language"] for t in localized["translatedValues"]]
         assert languages == [lang for lang in LANGUAGES if lang != "en"], path
-        assert all(t["value"] for t in localized["translatedValues"]), path
+        assert all(t["value"] != localized["defaultValue"]["value"] or t["language"] == "uz"
+                   for t in localized["translatedValues"]), path
     names = {t["language"]: t["value"] for t in bodies[0]["localizedProgramName"]["translatedValues"]}
     assert names == {"zh-Hans": "咖啡卡", "hi": "कॉफ़ी कार्ड", "th": "บัตรกาแฟ", "uz": "Qahva kartasi"}
+
+
+def test_languages_are_listed_only_where_a_translation_exists() -> None:
+    program = make_program(
+        RedemptionMethod.SELF_REDEEM,
+        reward=Reward(
+            title=LocalizedText(default="Free coffee", translations={"zh-Hans": "免费咖啡"}),
+            description="Any size",
+        ),
+    )
+    voucher = make_voucher(program)
+    card_body = loyalty_object(make_card(program, vouchers=(voucher,)), make_options(), at=AT)
+    offer = offer_class(voucher, program, make_options())
+    title = offer["localizedTitle"]
+    assert title["translatedValues"] == [{"language": "zh-Hans", "value": "免费咖啡"}]
+    assert "localizedDetails" not in offer  # never translated: the plain field only
+    link = card_body["linksModuleData"]["uris"][0]["localizedDescription"]
+    assert [t["language"] for t in link["translatedValues"]] == ["zh-Hans"]
+    # the rewards label "Rewards" (GoogleOptions default) has no translation: no English posing as Thai
+    assert "localizedLabel" not in card_body["secondaryLoyaltyPoints"]
+    thai = [t for _, loc in _localized_fields(card_body) + _localized_fields(offer)
+            for t in loc["translatedValues"] if t["language"] == "th"]
+    assert all(t["value"] != "Free coffee" and t["value"] != "Rewards" for t in thai)
+    assert schema_errors(card_body, "LoyaltyObject") == [] and schema_errors(offer, "OfferClass") == []
+
+
+def test_draft_review_status_refuses_objects_with_the_fix() -> None:
+    program = make_program(RedemptionMethod.REDEEM_CODE)
+    voucher = make_voucher(program)
+    draft = make_options(review_status=ReviewStatus.DRAFT)
+    assert loyalty_class(program, draft)["reviewStatus"] == "DRAFT"  # a class alone may be a draft
+    with pytest.raises(GoogleOptionsError, match="UNDER_REVIEW") as caught:
+        loyalty_object(make_card(program), draft, at=AT)
+    assert caught.value.field == "review_status" and "draft class" in str(caught.value)
+    with pytest.raises(GoogleOptionsError, match="review_status"):
+        offer_object(voucher, program, draft, at=AT)
 
 
 def test_single_language_program_has_no_translated_padding() -> None:

@@ -234,8 +234,8 @@ def test_session_is_injectable(
     ],
 )
 def test_google_messages_become_fixes(message: str, expected: str) -> None:
-    from walletvoucher.google._rest import _classify
+    from walletvoucher.google._rest_errors import classify
 
     status = 403 if "Service account" in message or "not allowed" in message else 400
-    _, fix = _classify(status, message, None)
+    _, fix = classify(status, message, None)
     assert expected in fix

@@ -5,8 +5,10 @@ from __future__ import annotations
 
 import base64
 import json
+import warnings
 from typing import Any
 
+import attrs
 import jwt
 import pytest
 from cryptography.hazmat.primitives.asymmetric import rsa
@@ -14,18 +16,24 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 from tests.google.conftest import AT, CLIENT_ID, ISSUER, make_card, make_options, make_program, make_voucher
 from tests.google.discovery import schema_errors
 from tests.google.fake_wallet_api import FakeWalletApi
-from walletvoucher.errors import GoogleOptionsError, SaveLinkInvalid, SaveLinkTooLong
+from walletvoucher.errors import (
+    GoogleOptionsError,
+    RecommendedLengthWarning,
+    SaveLinkInvalid,
+    SaveLinkTooLong,
+)
 from walletvoucher.google import (
     MAX_LINK_LENGTH,
     SAVE_URL_PREFIX,
     LinkMode,
+    ReviewStatus,
     ServiceAccountCredentials,
     WalletRestClient,
     _verify,
     save_link,
     verify_save_link,
 )
-from walletvoucher.model import RedemptionMethod
+from walletvoucher.model import Brand, LocalizedText, RedemptionMethod, VoucherStatus
 
 
 def _decode(url: str, credentials: ServiceAccountCredentials) -> dict[str, Any]:
@@ -116,7 +124,23 @@ def test_over_long_link_with_rest_inserts_class_and_object_and_signs_only_the_id
     assert f"{ISSUER}.coffee" in fake_api.store["loyaltyClass"]
     assert fake_api.store["loyaltyObject"][object_id]["loyaltyPoints"]["balance"]["string"] == "7/10"
     again = save_link(card, credentials=credentials, options=make_options(), at=AT, rest=rest)
-    assert again.jwt == link.jwt  # upsert: the second run patches instead of failing on 409
+    assert again.jwt == link.jwt  # the second run updates instead of failing on 409
+
+
+def test_rest_path_replaces_an_existing_object_with_the_current_state(
+    credentials: ServiceAccountCredentials, rest: WalletRestClient, fake_api: FakeWalletApi
+) -> None:
+    program = make_program(RedemptionMethod.REDEEM_CODE)
+    open_voucher = make_voucher(program)
+    ready = make_card(program, stamps=2, vouchers=(open_voucher,))
+    save_link(ready, credentials=credentials, options=make_options(), at=AT, rest=rest)
+    object_id = f"{ISSUER}.coffee.card.card-0001"
+    assert "secondaryLoyaltyPoints" in fake_api.store["loyaltyObject"][object_id]
+    redeemed = make_card(program, stamps=2, vouchers=(make_voucher(program, status=VoucherStatus.REDEEMED),))
+    save_link(redeemed, credentials=credentials, options=make_options(), at=AT, rest=rest)
+    stored = fake_api.store["loyaltyObject"][object_id]
+    assert "secondaryLoyaltyPoints" not in stored  # a patch would have kept the earned-rewards row
+    assert stored["barcode"]["value"] == "card-0001"
 
 
 def test_issuer_id_that_is_the_client_id_is_refused(credentials: ServiceAccountCredentials) -> None:
@@ -200,3 +224,102 @@ def test_verify_says_when_the_schema_check_was_skipped(
     report = verify_save_link(link.url, key=credentials)
     assert report.ok and not report.schema_checked
     assert "not checked" in report.notes[0]
+
+
+def test_draft_review_status_is_refused_in_save_links(credentials: ServiceAccountCredentials) -> None:
+    with pytest.raises(GoogleOptionsError, match="draft class") as caught:
+        draft = make_options(review_status=ReviewStatus.DRAFT)
+        save_link(_short_card(), credentials=credentials, options=draft, at=AT)
+    assert caught.value.field == "review_status" and "UNDER_REVIEW" in str(caught.value)
+
+
+def test_short_texts_give_no_length_warning(credentials: ServiceAccountCredentials) -> None:
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", RecommendedLengthWarning)
+        link = save_link(_short_card(), credentials=credentials, options=make_options(), at=AT)
+    assert link.warnings == ()
+
+
+def test_texts_over_googles_recommended_lengths_warn_and_are_returned(
+    credentials: ServiceAccountCredentials, rest: WalletRestClient
+) -> None:
+    program = make_program(
+        multilingual=False,
+        brand=Brand(
+            name="The Grand Kahve Roastery", foreground="#FFFFFF", background="#1E3A5F", label="#F2C14E"
+        ),
+        stamp_label=LocalizedText(default="Stamps", translations={"th": "แสตมป์สะสมแต้ม"}),
+    )
+    card = make_card(program, stamps=3)
+    card = attrs.evolve(card, member_id="member-0000000000000042")
+    with pytest.warns(RecommendedLengthWarning) as caught:
+        link = save_link(card, credentials=credentials, options=make_options(), at=AT, rest=rest)
+    assert [str(w.message) for w in caught] == list(link.warnings)
+    text = "\n".join(link.warnings)
+    assert "issuerName: 'The Grand Kahve Roastery' is 24 characters" in text and "at most 20" in text
+    assert "loyaltyPoints.label (th): 'แสตมป์สะสมแต้ม' is 14 characters" in text
+    assert "accountId: 'member-0000000000000042' is 23 characters" in text
+    assert "programName" not in text  # 'Coffee card' fits
+    voucher = make_voucher(program)
+    with pytest.warns(RecommendedLengthWarning):
+        offer = save_link(
+            voucher, program=program, credentials=credentials, options=make_options(), at=AT, rest=rest
+        )
+    provider = [w for w in offer.warnings if w.startswith("provider: 'The Grand Kahve Roastery'")]
+    assert len(provider) == 1 and "at most 12" in provider[0]
+
+
+def _b64(data: bytes) -> str:
+    return base64.urlsafe_b64encode(data).rstrip(b"=").decode("ascii")
+
+
+HOSTILE_LINKS: list[Any] = [
+    SAVE_URL_PREFIX + "\ud800",
+    SAVE_URL_PREFIX + "eyJ\udfff.e30.x",
+    "\ud83d",
+    SAVE_URL_PREFIX + "é.a.b",
+    SAVE_URL_PREFIX + "\x1b[2J\x1b[31m.a.b",
+    SAVE_URL_PREFIX + _b64(b"[" * 100_000) + ".e30.x",
+    SAVE_URL_PREFIX + _b64(b'{"alg":"RS256"}') + "." + _b64(b"[1]") + ".x",
+    SAVE_URL_PREFIX + _b64(b'{"alg":"RS256","kid":[1]}') + "." + _b64(b'{"iss":1}') + ".AAAA",
+    SAVE_URL_PREFIX + "x" * 5_000_000,
+    "",
+    b"https://pay.google.com/gp/v/save/abc",
+    None,
+    12,
+]
+
+
+@pytest.mark.parametrize("url", HOSTILE_LINKS, ids=range(len(HOSTILE_LINKS)))
+def test_verify_reports_what_it_cannot_read_instead_of_raising(
+    credentials: ServiceAccountCredentials, url: Any
+) -> None:
+    report = verify_save_link(url, key=credentials)
+    assert not report.ok
+    for line in report.lines():
+        assert line.isprintable() and line.encode("utf-8")  # safe to print: no ESC, no lone surrogate
+        assert len(line) < 400
+
+
+def test_lone_surrogate_is_named_with_its_position(credentials: ServiceAccountCredentials) -> None:
+    report = verify_save_link(SAVE_URL_PREFIX + "abc\ud800", key=credentials)
+    assert report.problems == (
+        "url: character '\\ud800' at position 36 is not ASCII (a save link is base64url text)",
+    )
+
+
+def test_unknown_fields_in_a_signed_payload_are_quoted_escaped(
+    credentials: ServiceAccountCredentials,
+) -> None:
+    claims = {
+        "iss": credentials.client_email,
+        "aud": "google",
+        "typ": "savetowallet",
+        "iat": 1,
+        "origins": ["https://a.example"],
+        "payload": {"loyaltyObjects": [{"id": "1.a", "\x1b[31mevil\ud800": 1}]},
+    }
+    token = jwt.encode(claims, credentials.private_key, algorithm="RS256", headers={"kid": "k"})
+    report = verify_save_link(SAVE_URL_PREFIX + token, key=credentials)
+    assert any("unknown field" in p and "\\x1b" in p for p in report.problems)
+    assert all(line.isprintable() for line in report.lines())

@@ -7,10 +7,12 @@ The recipe is :func:`save_link`; the builders (:func:`loyalty_class`, :func:`loy
 
 from walletvoucher.google._credentials import ServiceAccountCredentials
 from walletvoucher.google._ids import make_id, sanitize_suffix
+from walletvoucher.google._lengths import RECOMMENDED_LENGTHS, LengthRule, recommended_length_warnings
 from walletvoucher.google._objects import (
     BARCODE_TYPES,
     OBJECT_STATES,
     card_object_id,
+    check_objects_allowed,
     localized_string,
     loyalty_class,
     loyalty_class_id,
@@ -25,11 +27,14 @@ from walletvoucher.google._options import GoogleOptions, ReviewStatus, VoucherDi
 from walletvoucher.google._recipe import save_link
 from walletvoucher.google._rest import (
     DEFAULT_BASE_URL,
+    NOTIFY_ON_UPDATE,
     WALLET_SCOPE,
+    RefreshableTokenSource,
     Resource,
     ServiceAccountTokenSource,
     TokenSource,
     WalletRestClient,
+    message_id_for,
 )
 from walletvoucher.google._savelink import (
     MAX_LINK_LENGTH,
@@ -45,12 +50,16 @@ __all__ = [
     "BARCODE_TYPES",
     "DEFAULT_BASE_URL",
     "MAX_LINK_LENGTH",
+    "NOTIFY_ON_UPDATE",
     "OBJECT_STATES",
+    "RECOMMENDED_LENGTHS",
     "SAVE_URL_PREFIX",
     "WALLET_SCOPE",
     "GoogleOptions",
+    "LengthRule",
     "LinkMode",
     "LinkReport",
+    "RefreshableTokenSource",
     "Resource",
     "ReviewStatus",
     "SaveLink",
@@ -60,15 +69,18 @@ __all__ = [
     "VoucherDisplay",
     "WalletRestClient",
     "card_object_id",
+    "check_objects_allowed",
     "localized_string",
     "loyalty_class",
     "loyalty_class_id",
     "loyalty_object",
     "make_id",
+    "message_id_for",
     "offer_class",
     "offer_class_id",
     "offer_object",
     "offer_object_id",
+    "recommended_length_warnings",
     "sanitize_suffix",
     "save_link",
     "save_url",

@@ -14,7 +14,7 @@ from typing import Any
 from walletvoucher.codes import Symbology, issue_scan_token
 from walletvoucher.errors import GoogleOptionsError
 from walletvoucher.google._ids import make_id
-from walletvoucher.google._options import GoogleOptions, VoucherDisplay
+from walletvoucher.google._options import GoogleOptions, ReviewStatus, VoucherDisplay
 from walletvoucher.model import (
     LocalizedText,
     Program,
@@ -28,6 +28,7 @@ __all__ = [
     "BARCODE_TYPES",
     "OBJECT_STATES",
     "card_object_id",
+    "check_objects_allowed",
     "localized_string",
     "loyalty_class",
     "loyalty_class_id",
@@ -89,16 +90,28 @@ def offer_object_id(voucher: Voucher, options: GoogleOptions) -> str:
 
 
 def localized_string(text: LocalizedText, program: Program) -> dict[str, Any] | None:
-    """A ``LocalizedString`` with a translated value for every program language but the default.
+    """A ``LocalizedString`` listing only the languages ``text`` really has a translation for.
 
-    ``None`` for a single-language program (the plain field says it all).
+    A language the program speaks but this text was never translated into is left out, so
+    Google shows the default there instead of an English text labelled as Thai. ``None`` when
+    the text has no translation at all (the plain field says it all).
+
+    >>> from walletvoucher.model import Brand, Program, RedemptionMethod, Reward
+    >>> program = Program(id="p", name=LocalizedText(default="Card", translations={"th": "บัตร"}),
+    ...     brand=Brand(name="B", foreground="#FFFFFF", background="#000000", label="#FFFFFF"),
+    ...     goal=5, reward=Reward(title="Tea", description="Any"), redemption=RedemptionMethod.SELF_REDEEM)
+    >>> localized_string(program.name, program)["translatedValues"]
+    [{'language': 'th', 'value': 'บัตร'}]
+    >>> localized_string(program.reward.title, program) is None
+    True
     """
-    others = [lang for lang in program.languages if lang != program.default_language]
+    translated = text.as_dict()
+    others = [lang for lang in program.languages if lang != program.default_language and lang in translated]
     if not others:
         return None
     return {
         "defaultValue": {"language": program.default_language, "value": text.default},
-        "translatedValues": [{"language": lang, "value": text.get(lang)} for lang in others],
+        "translatedValues": [{"language": lang, "value": translated[lang]} for lang in others],
     }
 
 
@@ -124,6 +137,23 @@ def _text_module(
     _put_text(module, "header", header, program)
     _put_text(module, "body", body, program)
     return module
+
+
+def check_objects_allowed(options: GoogleOptions) -> None:
+    """Refuse to build objects under ``ReviewStatus.DRAFT``.
+
+    walletobjects v1, ``LoyaltyClass.reviewStatus``: "A ``draft`` class cannot be used to
+    create any object". A save link or an object insert made under a draft class would only
+    fail later at Google, so it fails here, with the fix.
+    """
+    if options.review_status is ReviewStatus.DRAFT:
+        raise GoogleOptionsError(
+            "a draft class cannot be used to create any object (save link or object insert)",
+            field="review_status",
+            value=options.review_status.value,
+            fix="use GoogleOptions(review_status=ReviewStatus.UNDER_REVIEW) (the default); keep DRAFT "
+            "only for inserting a class you are still designing, with loyalty_class()/offer_class()",
+        )
 
 
 def _common_class(class_id: str, program: Program, options: GoogleOptions) -> dict[str, Any]:
@@ -180,6 +210,7 @@ def loyalty_object(
     ``link_offers=True`` lists the card's vouchers in ``linkedOfferIds`` (they must have been
     inserted as offer objects first, through the REST API).
     """
+    check_objects_allowed(options)
     program = card.program
     body: dict[str, Any] = {
         "id": card_object_id(card.serial, program.id, options),
@@ -235,7 +266,10 @@ def _show_voucher(body: dict[str, Any], voucher: Voucher, program: Program, opti
 def _voucher_barcode(voucher: Voucher, options: GoogleOptions) -> dict[str, Any] | None:
     if voucher.method is RedemptionMethod.REDEEM_CODE and voucher.code is not None:
         code = voucher.code
-        return {"type": BARCODE_TYPES[code.symbology], "value": code.value, "alternateText": code.value}
+        barcode = {"type": BARCODE_TYPES[code.symbology], "value": code.value}
+        if code.symbology is not Symbology.TEXT:  # TEXT_ONLY shows the value itself: no alternateText
+            barcode["alternateText"] = code.value
+        return barcode
     if voucher.method is RedemptionMethod.STAFF_SCAN:
         if options.scan_key is None:
             raise GoogleOptionsError(
@@ -292,6 +326,7 @@ def offer_object(
     Redeemed -> ``COMPLETED``, voided -> ``INACTIVE``, expired -> ``EXPIRED``; final vouchers
     carry no code or link. It is grouped with its card.
     """
+    check_objects_allowed(options)
     status = voucher.status_at(at)
     body: dict[str, Any] = {
         "id": offer_object_id(voucher, options),

@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import warnings
 from datetime import datetime
 from typing import Any
 
 import attrs
 
-from walletvoucher.errors import GoogleOptionsError
+from walletvoucher.errors import GoogleOptionsError, RecommendedLengthWarning
 from walletvoucher.google._credentials import ServiceAccountCredentials
+from walletvoucher.google._lengths import recommended_length_warnings
 from walletvoucher.google._objects import (
     loyalty_class,
     loyalty_object,
@@ -43,10 +45,16 @@ def save_link(
     """An "Add to Google Wallet" link for a card (loyalty pass) or a voucher (offer pass).
 
     The class and object travel inside the JWT when the link stays within
-    :data:`~walletvoucher.google.MAX_LINK_LENGTH`. Otherwise, with ``rest`` given, they are
-    upserted through the REST API and the JWT carries only the object's id (Google's
-    documented path); without ``rest``, :class:`~walletvoucher.errors.SaveLinkTooLong` says
-    how long it was and what to do. An over-long link is never returned.
+    :data:`~walletvoucher.google.MAX_LINK_LENGTH`. Otherwise, with ``rest`` given, the class is
+    upserted and the object replaced (so it holds exactly the current state) through the REST
+    API, and the JWT carries only the object's id (Google's documented path); without
+    ``rest``, :class:`~walletvoucher.errors.SaveLinkTooLong` says how long it was and what to
+    do. An over-long link is never returned.
+
+    Texts over Google's recommended lengths (issuer name, program name, provider, title,
+    labels, link text, account id) are raised as
+    :class:`~walletvoucher.errors.RecommendedLengthWarning` and kept in ``link.warnings``.
+    ``ReviewStatus.DRAFT`` is refused: a draft class cannot have objects.
 
     A voucher needs its ``program`` (brand, colours, languages); ``at`` is the render clock
     and the JWT's ``iat``.
@@ -56,12 +64,17 @@ def save_link(
     """
     _check_not_client_id(options, credentials)
     pieces = render_pieces(item, options=options, at=at, program=program)
+    notes = pieces.length_warnings()
     full = pieces.link(credentials, options, at, by_id=False)
     if full.length <= MAX_LINK_LENGTH or rest is None:
-        return check_link_length(full, what=f"{pieces.object_id} with its class")
-    rest.upsert(pieces.kinds[0], pieces.class_body)
-    rest.upsert(pieces.kinds[1], pieces.object_body)
-    return check_link_length(pieces.link(credentials, options, at, by_id=True), what=pieces.object_id)
+        link = check_link_length(full, what=f"{pieces.object_id} with its class")
+    else:
+        rest.upsert(pieces.kinds[0], pieces.class_body)  # patch: keeps class settings made elsewhere
+        rest.replace(pieces.kinds[1], pieces.object_body)  # the object is all ours: exactly this state
+        link = check_link_length(pieces.link(credentials, options, at, by_id=True), what=pieces.object_id)
+    for note in notes:
+        warnings.warn(note, RecommendedLengthWarning, stacklevel=2)
+    return attrs.evolve(link, warnings=notes)
 
 
 @attrs.frozen(kw_only=True)
@@ -71,6 +84,10 @@ class Pieces:
     kinds: tuple[Resource, Resource]
     class_body: dict[str, Any]
     object_body: dict[str, Any]
+
+    def length_warnings(self) -> tuple[str, ...]:
+        """Texts of the class and object over Google's recommended lengths."""
+        return recommended_length_warnings(self.class_body) + recommended_length_warnings(self.object_body)
 
     @property
     def object_id(self) -> str:

@@ -1,17 +1,30 @@
 """A thin client for the Google Wallet REST API (``walletobjects/v1``).
 
 Everything that talks to the network is swappable: the ``requests.Session``, the token
-source (a service account by default, through google-auth) and the ``sleep`` used between
-retries, so tests run against a loopback server with no waiting.
+source (a service account by default, through google-auth), the ``sleep`` used between
+retries and the ``clock`` that HTTP-date ``Retry-After`` headers are counted against, so
+tests run against a loopback server with no waiting.
+
+Google's two ways of changing a resource (walletobjects v1 reference, ``patch``: "This method
+supports patch semantics"; ``update``: the PUT that replaces the resource):
+
+- :meth:`WalletRestClient.patch` changes only the fields it carries: a field the new state no
+  longer has (the barcode of a redeemed voucher, the reward link of a card back to collecting)
+  stays on the pass;
+- :meth:`WalletRestClient.update` replaces the whole resource, and
+  :meth:`WalletRestClient.replace` brings a resource to exactly the state given (update, or
+  insert when it does not exist yet), keeping the messages added through ``addMessage``.
 """
 
 from __future__ import annotations
 
 import enum
+import hashlib
 import json
 import time
-from collections.abc import Callable, Mapping
-from typing import Any, Protocol
+from collections.abc import Callable, Iterable, Mapping
+from datetime import datetime, timezone
+from typing import Any, Protocol, runtime_checkable
 from urllib.parse import quote
 
 import requests
@@ -23,27 +36,38 @@ from google.oauth2 import service_account
 from walletvoucher.errors import (
     GoogleApiError,
     GoogleAuthError,
-    GoogleBadRequest,
     GoogleConflict,
     GoogleNotFound,
     GoogleOptionsError,
-    GoogleUnavailable,
 )
 from walletvoucher.google._credentials import ServiceAccountCredentials
+from walletvoucher.google._rest_errors import (
+    RETRY_STATUSES,
+    api_error,
+    json_body,
+    retry_after_seconds,
+    transport_error,
+    unreachable,
+)
+from walletvoucher.model import Event
 
 __all__ = [
     "DEFAULT_BASE_URL",
+    "NOTIFY_ON_UPDATE",
     "WALLET_SCOPE",
+    "RefreshableTokenSource",
     "Resource",
     "ServiceAccountTokenSource",
     "TokenSource",
     "WalletRestClient",
+    "message_id_for",
 ]
 
 DEFAULT_BASE_URL = "https://walletobjects.googleapis.com/walletobjects/v1"
 WALLET_SCOPE = "https://www.googleapis.com/auth/wallet_object.issuer"
-_RETRY_STATUSES = frozenset({429, 500, 502, 503, 504})
-_CONSOLE = "the Google Pay & Wallet Console (https://pay.google.com/business/console)"
+NOTIFY_ON_UPDATE = "NOTIFY_ON_UPDATE"
+"""``notifyPreference`` value asking Google to notify the holder of a field update. Google
+allows 3 such notifications per pass per 24 hours; the caller decides (``notify=True``)."""
 
 
 class Resource(enum.Enum):
@@ -60,6 +84,15 @@ class TokenSource(Protocol):
 
     def token(self) -> str:
         """Return a valid access token, refreshing it if needed."""
+        ...
+
+
+@runtime_checkable
+class RefreshableTokenSource(TokenSource, Protocol):
+    """A token source that can drop its cached token (the API said 401: it expired early)."""
+
+    def invalidate(self) -> None:
+        """Forget the cached token so the next :meth:`token` fetches a new one."""
         ...
 
 
@@ -81,6 +114,10 @@ class ServiceAccountTokenSource:
 
     def __repr__(self) -> str:
         return f"ServiceAccountTokenSource(client_email={self._email!r})"
+
+    def invalidate(self) -> None:
+        """Forget the cached token (revoked or expired before its announced expiry)."""
+        self._credentials.token = None
 
     def token(self) -> str:
         """Return the cached token, fetching a new one when there is none or it nearly expired."""
@@ -113,10 +150,18 @@ def _google_auth_info(credentials: ServiceAccountCredentials) -> dict[str, str]:
 
 
 class WalletRestClient:
-    """get / insert / patch / addMessage / upsert for loyalty and offer classes and objects.
+    """get / insert / patch / update / replace / addMessage / upsert for classes and objects.
+
+    Retries 429 and 5xx answers and lost connections with capped exponential backoff,
+    honouring ``Retry-After`` in both forms (seconds or an HTTP-date, counted against
+    ``clock``) up to ``max_delay`` seconds. A 401 drops the cached token and retries once with
+    a new one. Every failure is a :class:`~walletvoucher.errors.GoogleApiError` (or, for a
+    bad ``base_url`` or body, :class:`~walletvoucher.errors.GoogleOptionsError`) whose message
+    never carries the access token.
 
     >>> # client = WalletRestClient.from_service_account(load_service_account("key.json"))
     >>> # client.upsert(Resource.LOYALTY_CLASS, loyalty_class(program, options))
+    >>> # client.replace(Resource.LOYALTY_OBJECT, loyalty_object(card, options, at=now), notify=True)
     """
 
     def __init__(
@@ -126,16 +171,20 @@ class WalletRestClient:
         session: requests.Session | None = None,
         base_url: str = DEFAULT_BASE_URL,
         sleep: Callable[[float], None] = time.sleep,
+        clock: Callable[[], datetime] | None = None,
         max_attempts: int = 5,
         backoff: float = 0.5,
+        max_delay: float = 60.0,
         timeout: float = 30.0,
     ) -> None:
         self._tokens = token_source
         self._session = session or requests.Session()
         self._base_url = base_url.rstrip("/")
         self._sleep = sleep
+        self._clock = clock or _utc_now
         self._max_attempts = max(1, max_attempts)
         self._backoff = backoff
+        self._max_delay = max_delay
         self._timeout = timeout
 
     @classmethod
@@ -152,7 +201,7 @@ class WalletRestClient:
 
     def get(self, resource: Resource, resource_id: str) -> dict[str, Any]:
         """Fetch a class or object by id; :class:`GoogleNotFound` if it does not exist."""
-        return self._call("GET", f"{resource.value}/{_quote(resource_id)}", None, resource_id)
+        return self._call("GET", _path(resource, resource_id), None, resource_id)
 
     def insert(self, resource: Resource, body: Mapping[str, Any]) -> dict[str, Any]:
         """Insert a class or object; :class:`GoogleConflict` if the id exists."""
@@ -161,55 +210,219 @@ class WalletRestClient:
     def patch(
         self, resource: Resource, resource_id: str, body: Mapping[str, Any], *, notify: bool = False
     ) -> dict[str, Any]:
-        """Patch the fields in ``body``; ``notify=True`` asks Google to tell the holder (stamps)."""
-        if notify:
-            body = {**body, "notifyPreference": "NOTIFY_ON_UPDATE"}
-        return self._call("PATCH", f"{resource.value}/{_quote(resource_id)}", body, resource_id)
+        """Change only the fields in ``body`` (Google's patch semantics: the rest stays as it was).
 
-    def add_message(self, resource: Resource, resource_id: str, message: Mapping[str, Any]) -> dict[str, Any]:
-        """Add a message (``{"header": ..., "body": ...}``) to a class or object."""
-        path = f"{resource.value}/{_quote(resource_id)}/addMessage"
-        return self._call("POST", path, {"message": dict(message)}, resource_id)
+        ``notify=True`` sends ``notifyPreference: NOTIFY_ON_UPDATE`` (stamps): Google then
+        notifies the holder, within its budget of 3 per pass per 24 hours.
+        """
+        return self._call("PATCH", _path(resource, resource_id), _notify(body, notify), resource_id)
+
+    def update(
+        self, resource: Resource, resource_id: str, body: Mapping[str, Any], *, notify: bool = False
+    ) -> dict[str, Any]:
+        """Replace the whole resource with ``body`` (PUT): fields ``body`` lacks are removed.
+
+        Messages added with :meth:`add_message` are removed too unless ``body`` carries them;
+        :meth:`replace` keeps them for you.
+        """
+        if _body_id(body) != resource_id:
+            raise GoogleOptionsError(
+                "does not match the id in the body",
+                field="resource_id",
+                value=resource_id,
+                fix="pass the body's own id (update replaces that resource)",
+            )
+        return self._call("PUT", _path(resource, resource_id), _notify(body, notify), resource_id)
+
+    def replace(
+        self,
+        resource: Resource,
+        body: Mapping[str, Any],
+        *,
+        notify: bool = False,
+        keep: Iterable[str] = ("messages",),
+    ) -> dict[str, Any]:
+        """Bring a class or object to exactly ``body``: what the new state no longer has is removed.
+
+        Reads the current resource, carries over the fields in ``keep`` that ``body`` does not
+        set (by default the messages added with :meth:`add_message`), and updates (PUT); inserts
+        when the resource does not exist yet. This is the call for a state change that drops
+        fields: a redeemed voucher loses its barcode, a card back to collecting its reward link.
+        """
+        resource_id = _body_id(body)
+        try:
+            current = self.get(resource, resource_id)
+        except GoogleNotFound:
+            try:
+                return self.insert(resource, body)
+            except GoogleConflict:  # inserted meanwhile by someone else: replace that
+                current = self.get(resource, resource_id)
+        kept = {name: current[name] for name in keep if name in current and name not in body}
+        return self.update(resource, resource_id, {**kept, **body}, notify=notify)
+
+    def add_message(
+        self,
+        resource: Resource,
+        resource_id: str,
+        message: Mapping[str, Any],
+        *,
+        message_id: str | None = None,
+    ) -> dict[str, Any]:
+        """Add a message (``{"header": ..., "body": ...}``) to a class or object, once.
+
+        Google does not make message ids unique (walletobjects v1, ``Message.id``: "ID values
+        could possibly duplicate across multiple messages in the same class/instance"), so a
+        retried ``addMessage`` whose first reply was lost would show the message twice. Given a
+        ``message_id`` (derive it from the event: :func:`message_id_for`), the client first
+        looks for that id on the resource, before the first attempt and before every retry,
+        and adds nothing when it is already there.
+        """
+        path = f"{_path(resource, resource_id)}/addMessage"
+        if message_id is None:
+            return self._call("POST", path, {"message": dict(message)}, resource_id)
+        body = {"message": {**message, "id": _check_message_id(message_id)}}
+
+        def existing() -> dict[str, Any] | None:
+            current = self.get(resource, resource_id)
+            return {"resource": current} if _has_message(current, message_id) else None
+
+        return existing() or self._call("POST", path, body, resource_id, before_retry=existing)
 
     def upsert(self, resource: Resource, body: Mapping[str, Any], *, notify: bool = False) -> dict[str, Any]:
-        """Insert, or patch when the id already exists (409): safe to repeat."""
+        """Insert, or patch when the id already exists (409): safe to repeat.
+
+        A patch keeps fields ``body`` does not carry; use :meth:`replace` when the new state
+        must drop some.
+        """
         try:
             return self.insert(resource, body)
         except GoogleConflict:
             return self.patch(resource, _body_id(body), body, notify=notify)
 
-    def _call(self, method: str, path: str, body: Mapping[str, Any] | None, what: str) -> dict[str, Any]:
+    # --- the request loop --------------------------------------------------------------------
+
+    def _call(
+        self,
+        method: str,
+        path: str,
+        body: Mapping[str, Any] | None,
+        what: str,
+        *,
+        before_retry: Callable[[], dict[str, Any] | None] | None = None,
+    ) -> dict[str, Any]:
         url = f"{self._base_url}/{path}"
-        for attempt in range(self._max_attempts):
-            response = self._send(method, url, body, what)
-            if response is not None and response.status_code < 400:
-                return _json_body(response)
-            retryable = response is None or response.status_code in _RETRY_STATUSES
-            if not retryable or attempt == self._max_attempts - 1:
-                break
-            self._sleep(self._delay(attempt, response))
-        raise _api_error(response, method, what, self._max_attempts)
+        refreshed = False
+        attempt = 0
+        while True:
+            token = self._tokens.token()
+            outcome = self._send(method, url, body, what, token)
+            if isinstance(outcome, requests.Response) and outcome.status_code < 400:
+                return json_body(outcome)
+            if _is_401(outcome) and not refreshed and isinstance(self._tokens, RefreshableTokenSource):
+                refreshed = True  # expired before its time: one new token, one more try
+                self._tokens.invalidate()
+                continue
+            attempt += 1
+            if not _retryable(outcome) or attempt >= self._max_attempts:
+                raise self._failure(outcome, method, what, token, attempt)
+            self._sleep(self._delay(attempt - 1, outcome))
+            if before_retry is not None:
+                done = before_retry()
+                if done is not None:
+                    return done
 
     def _send(
-        self, method: str, url: str, body: Mapping[str, Any] | None, what: str
-    ) -> requests.Response | None:
-        headers = {"Authorization": f"Bearer {self._tokens.token()}"}
+        self, method: str, url: str, body: Mapping[str, Any] | None, what: str, token: str
+    ) -> requests.Response | str:
+        """The response, or the name of the transient failure (connection, timeout)."""
+        headers = {"Authorization": f"Bearer {token}"}
         try:
             return self._session.request(method, url, json=body, headers=headers, timeout=self._timeout)
-        except requests.ConnectionError:
-            return None
-        except requests.Timeout:
-            return None
+        except requests.RequestException as exc:
+            error = transport_error(exc, method, what)
+            if error is not None:
+                raise error from None  # from None: requests' exceptions carry the request headers
+            return type(exc).__name__
 
-    def _delay(self, attempt: int, response: requests.Response | None) -> float:
-        retry_after = response.headers.get("Retry-After") if response is not None else None
-        if retry_after is not None and retry_after.isdigit():
-            return float(retry_after)
-        return float(self._backoff * (2**attempt))
+    def _delay(self, attempt: int, outcome: requests.Response | str) -> float:
+        header = outcome.headers.get("Retry-After") if isinstance(outcome, requests.Response) else None
+        wait = retry_after_seconds(header, self._now()) if header is not None else None
+        if wait is None:
+            wait = self._backoff * (2**attempt)
+        return float(min(wait, self._max_delay))
+
+    def _now(self) -> datetime:
+        now = self._clock()
+        if not isinstance(now, datetime) or now.utcoffset() is None:
+            raise GoogleOptionsError(
+                "must return a timezone-aware datetime",
+                field="clock",
+                value=now,
+                fix="pass clock=lambda: datetime.now(timezone.utc) (or leave it unset)",
+            )
+        return now
+
+    def _failure(
+        self, outcome: requests.Response | str, method: str, what: str, token: str, attempts: int
+    ) -> GoogleApiError:
+        if isinstance(outcome, str):
+            return unreachable(method, what, attempts, outcome)
+        return api_error(outcome, method, what, attempts, secrets=(token,))
 
 
-def _quote(resource_id: str) -> str:
-    return quote(resource_id, safe="")
+def message_id_for(event: Event, *, sequence: int | None = None) -> str:
+    """A message id derived from the event that caused the message: the same event, the same id.
+
+    ``sequence`` (the event's position in the card's log) tells apart two events that are
+    otherwise equal. Pass the result as ``add_message(..., message_id=...)``.
+
+    >>> from datetime import datetime, timezone
+    >>> from walletvoucher.model import EventType
+    >>> e = Event(type=EventType.VOUCHER_ISSUED, at=datetime(2026, 5, 7, tzinfo=timezone.utc),
+    ...           card_serial="C1", data={"voucher": "C1-1"})
+    >>> message_id_for(e) == message_id_for(e), message_id_for(e)[:3]
+    (True, 'wv-')
+    """
+    canonical = json.dumps({"event": event.to_json(), "sequence": sequence}, sort_keys=True)
+    return "wv-" + hashlib.sha256(canonical.encode("utf-8")).hexdigest()[:32]
+
+
+def _utc_now() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+def _path(resource: Resource, resource_id: str) -> str:
+    return f"{resource.value}/{quote(resource_id, safe='')}"
+
+
+def _notify(body: Mapping[str, Any], notify: bool) -> Mapping[str, Any]:
+    return {**body, "notifyPreference": NOTIFY_ON_UPDATE} if notify else body
+
+
+def _is_401(outcome: requests.Response | str) -> bool:
+    return isinstance(outcome, requests.Response) and outcome.status_code == 401
+
+
+def _retryable(outcome: requests.Response | str) -> bool:
+    return isinstance(outcome, str) or outcome.status_code in RETRY_STATUSES
+
+
+def _has_message(resource: Mapping[str, Any], message_id: str) -> bool:
+    messages = resource.get("messages")
+    return isinstance(messages, list) and any(
+        isinstance(m, dict) and m.get("id") == message_id for m in messages
+    )
+
+
+def _check_message_id(message_id: str) -> str:
+    if not isinstance(message_id, str) or not message_id or len(message_id) > 200:
+        raise GoogleOptionsError(
+            "must be a non-empty string of at most 200 characters",
+            field="message_id",
+            value=message_id,
+            fix="derive it from the event with message_id_for(event)",
+        )
+    return message_id
 
 
 def _body_id(body: Mapping[str, Any]) -> str:
@@ -222,79 +435,6 @@ def _body_id(body: Mapping[str, Any]) -> str:
             fix="build the body with loyalty_class()/loyalty_object()/offer_class()/offer_object()",
         )
     return resource_id
-
-
-def _json_body(response: requests.Response) -> dict[str, Any]:
-    try:
-        data = response.json()
-    except ValueError:
-        return {}
-    return data if isinstance(data, dict) else {}
-
-
-def _google_error(response: requests.Response) -> tuple[str, str | None]:
-    error = _json_body(response).get("error")
-    if not isinstance(error, dict):
-        return (response.text[:200] or response.reason or "no error body"), None
-    details = error.get("errors")
-    reason = details[0].get("reason") if isinstance(details, list) and details else None
-    return str(error.get("message", "")), reason if isinstance(reason, str) else None
-
-
-def _api_error(response: requests.Response | None, method: str, what: str, attempts: int) -> GoogleApiError:
-    if response is None:
-        return GoogleUnavailable(
-            f"{method} could not reach the Wallet API after {attempts} attempts",
-            field="id",
-            value=what,
-            fix="check the network (and base_url), then try again",
-        )
-    message, reason = _google_error(response)
-    status = response.status_code
-    cls, fix = _classify(status, message, reason)
-    text = f"{method} failed with HTTP {status} ({reason or 'no reason'}): {message}"
-    if status in _RETRY_STATUSES:
-        text += f" after {attempts} attempts"
-    return cls(text, status=status, reason=reason, field="id", value=what, fix=fix)
-
-
-def _classify(status: int, message: str, reason: str | None) -> tuple[type[GoogleApiError], str]:
-    lowered = message.lower()
-    if status == 401:
-        return GoogleAuthError, (
-            "the access token was refused: make sure the service-account key is active and not rotated, "
-            "and that tokens come from the right token_uri"
-        )
-    if "not allowed to save" in lowered or "test user" in lowered or "demo mode" in lowered:
-        return GoogleAuthError, (
-            f"the issuer is in demo mode: add the Google account as a test user in {_CONSOLE}, "
-            "or request publishing access"
-        )
-    if status == 403:
-        return GoogleAuthError, (
-            f"add the service-account email as a user (Developer access) in {_CONSOLE} > Users, "
-            "enable the Google Wallet API in the Cloud project, and check the id starts with your issuer id"
-        )
-    if status == 404:
-        return GoogleNotFound, (
-            "check the id starts with the Issuer ID from the Pay & Wallet Console (not the service "
-            "account's client_id or the Cloud project number), and insert the class before its objects"
-        )
-    if status == 409:
-        return GoogleConflict, "use upsert() or patch() for an id that already exists"
-    if "approv" in lowered or "review" in lowered:
-        return GoogleBadRequest, (
-            "the class is not approved: set reviewStatus to UNDER_REVIEW (not DRAFT); until the issuer "
-            f"has publishing access only test users in {_CONSOLE} can save passes"
-        )
-    if "class" in lowered and ("not found" in lowered or "does not exist" in lowered):
-        return GoogleBadRequest, "insert the class (loyalty_class()/offer_class()) before its objects"
-    if status in _RETRY_STATUSES:
-        return GoogleUnavailable, "the API is overloaded or failing: try again later with a longer backoff"
-    return GoogleBadRequest, (
-        "the body does not match the walletobjects v1 schema: remove unknown fields, and build bodies "
-        "with walletvoucher.google's builders"
-    )
 
 
 def dumps_for_log(body: Mapping[str, Any]) -> str:

@@ -56,6 +56,8 @@ class SaveLink:
     url: str
     jwt: str
     mode: LinkMode
+    warnings: tuple[str, ...] = ()
+    """Texts over Google's recommended lengths (also raised as ``RecommendedLengthWarning``)."""
 
     @property
     def length(self) -> int:
