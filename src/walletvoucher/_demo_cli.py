@@ -5,9 +5,9 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from walletvoucher.apple._demo import demo_hook as apple_demo_hook
+from walletvoucher.demo._apple import demo_hook as apple_demo_hook
 from walletvoucher.demo import RendererHook, write_demo
-from walletvoucher.google._demo import write_demo as google_demo_hook
+from walletvoucher.demo._google import write_demo as google_demo_hook
 
 RENDERERS: tuple[RendererHook, ...] = (apple_demo_hook, google_demo_hook)
 
