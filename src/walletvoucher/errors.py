@@ -35,6 +35,7 @@
     │   ├── PassJsonError                    pass.json breaks a rule (``.problems`` names each rule)
     │   ├── AppleImageError                  artwork that is not a PNG or cannot fit the slot
     │   └── InvalidPkpassError               ``verify_pkpass(...).raise_for_problems()``
+    ├── PreviewError                         a pass that cannot be pictured (no pass.json, not a zip)
     └── GoogleError                          Google Wallet objects, save links and the REST API
         ├── GoogleOptionsError (also ValidationError)  issuer id, URL templates, origins, missing scan key
         ├── SaveLinkTooLong                  the save JWT is over Google's 1800-character limit
@@ -301,3 +302,7 @@ class GoogleUnavailable(GoogleApiError):
 
 class ServiceAccountKeyError(KeyLoadError):
     """A Google service-account JSON key that is missing, malformed or not an RSA key."""
+
+
+class PreviewError(WalletVoucherError):
+    """A pass that cannot be pictured: not a zip, no readable pass.json, or a wallet we do not draw."""
