@@ -32,8 +32,14 @@ from walletvoucher.preview._picture import Picture
 WALLETS = ("apple", "google")
 
 
-def preview_apple(pass_json: Mapping[str, Any], files: Mapping[str, bytes] | None = None, *,
-                  language: str | None = None, at: datetime | None = None, scale: int = 2) -> Picture:
+def preview_apple(
+    pass_json: Mapping[str, Any],
+    files: Mapping[str, bytes] | None = None,
+    *,
+    language: str | None = None,
+    at: datetime | None = None,
+    scale: int = 2,
+) -> Picture:
     """Draw an Apple pass from its pass.json and its files (images, ``xx.lproj/pass.strings``).
 
     ``language`` picks the lproj folder (``zh`` finds ``zh-Hans``; default English when present, else
@@ -45,14 +51,18 @@ def preview_apple(pass_json: Mapping[str, Any], files: Mapping[str, bytes] | Non
     (750, 840)
     """
     files = dict(files or {})
-    strings = {name.split(".lproj/")[0]: parse_strings(body) for name, body in files.items()
-               if name.endswith(".lproj/pass.strings")}
+    strings = {
+        name.split(".lproj/")[0]: parse_strings(body)
+        for name, body in files.items()
+        if name.endswith(".lproj/pass.strings")
+    }
     bundle = PassBundle(pass_json=dict(pass_json), files=files, strings=strings)
     return draw_apple(bundle, language=language, at=at, scale=_scale(scale))
 
 
-def preview_pkpass(data: bytes, *, language: str | None = None, at: datetime | None = None,
-                   scale: int = 2) -> bytes:
+def preview_pkpass(
+    data: bytes, *, language: str | None = None, at: datetime | None = None, scale: int = 2
+) -> bytes:
     """PNG of the front of any ``.pkpass``; raises :class:`PreviewError` only if it has no pass.json."""
     bundle = read_bundle(data)
     return draw_apple(bundle, language=language, at=at, scale=_scale(scale)).png
@@ -63,9 +73,14 @@ def pkpass_languages(data: bytes) -> tuple[str, ...]:
     return read_bundle(data).languages
 
 
-def preview_google(class_body: Mapping[str, Any], object_body: Mapping[str, Any], *,
-                   language: str | None = None, images: Mapping[str, bytes] | None = None,
-                   scale: int = 2) -> Picture:
+def preview_google(
+    class_body: Mapping[str, Any],
+    object_body: Mapping[str, Any],
+    *,
+    language: str | None = None,
+    images: Mapping[str, bytes] | None = None,
+    scale: int = 2,
+) -> Picture:
     """Draw a Google loyalty card or offer from its class and object dicts.
 
     ``images`` maps the image URLs in them (logo, hero image) to PNG bytes; none is ever fetched.
@@ -98,52 +113,91 @@ def preview(
     >>> # png = preview(card, "apple", at=now, options=AppleOptions(...), language="th")
     """
     if wallet not in WALLETS:
-        raise PreviewError("is not a wallet we draw", field="wallet", value=wallet, fix="use 'apple' or 'google'")
+        raise PreviewError(
+            "is not a wallet we draw", field="wallet", value=wallet, fix="use 'apple' or 'google'"
+        )
     if isinstance(item, (bytes, bytearray)):
         if wallet != "apple":
-            raise PreviewError("a .pkpass is an Apple pass", field="wallet", value=wallet,
-                               fix="preview a .pkpass with wallet='apple'")
+            raise PreviewError(
+                "a .pkpass is an Apple pass",
+                field="wallet",
+                value=wallet,
+                fix="preview a .pkpass with wallet='apple'",
+            )
         return preview_pkpass(bytes(item), language=language, at=at, scale=scale)
     if at is None:
-        raise PreviewError("is needed to render a card or voucher", field="at", value=None,
-                           fix="pass at=datetime.now(timezone.utc) (or your render clock)")
+        raise PreviewError(
+            "is needed to render a card or voucher",
+            field="at",
+            value=None,
+            fix="pass at=datetime.now(timezone.utc) (or your render clock)",
+        )
     if wallet == "apple":
         return _apple_from_model(item, at, options, program, language, scale)
     return _google_from_model(item, at, options, program, language, images, scale)
 
 
-def _apple_from_model(item: StampCard | Voucher, at: datetime, options: Any, program: Program | None,
-                      language: str | None, scale: int) -> bytes:
+def _apple_from_model(
+    item: StampCard | Voucher,
+    at: datetime,
+    options: Any,
+    program: Program | None,
+    language: str | None,
+    scale: int,
+) -> bytes:
     from walletvoucher.apple import AppleOptions, build_pass_content
 
     if not isinstance(options, AppleOptions):
-        raise PreviewError("must be AppleOptions for an Apple preview", field="options",
-                           value=type(options).__name__, fix="pass options=AppleOptions(pass_type_identifier=...)")
+        raise PreviewError(
+            "must be AppleOptions for an Apple preview",
+            field="options",
+            value=type(options).__name__,
+            fix="pass options=AppleOptions(pass_type_identifier=...)",
+        )
     content = build_pass_content(item, options=options, at=at, program=program)
     return preview_apple(content.pass_json, content.files, language=language, at=at, scale=scale).png
 
 
-def _google_from_model(item: StampCard | Voucher, at: datetime, options: Any, program: Program | None,
-                       language: str | None, images: Mapping[str, bytes] | None, scale: int) -> bytes:
+def _google_from_model(
+    item: StampCard | Voucher,
+    at: datetime,
+    options: Any,
+    program: Program | None,
+    language: str | None,
+    images: Mapping[str, bytes] | None,
+    scale: int,
+) -> bytes:
     from walletvoucher.google import GoogleOptions, loyalty_class, loyalty_object, offer_class, offer_object
 
     if not isinstance(options, GoogleOptions):
-        raise PreviewError("must be GoogleOptions for a Google preview", field="options",
-                           value=type(options).__name__, fix="pass options=GoogleOptions(issuer_id=...)")
+        raise PreviewError(
+            "must be GoogleOptions for a Google preview",
+            field="options",
+            value=type(options).__name__,
+            fix="pass options=GoogleOptions(issuer_id=...)",
+        )
     if isinstance(item, StampCard):
         bodies = loyalty_class(item.program, options), loyalty_object(item, options, at=at)
     else:
         if program is None:
-            raise PreviewError("a voucher needs its program to be drawn", field="program", value=None,
-                               fix="pass program=card.program")
+            raise PreviewError(
+                "a voucher needs its program to be drawn",
+                field="program",
+                value=None,
+                fix="pass program=card.program",
+            )
         bodies = offer_class(item, program, options), offer_object(item, program, options, at=at)
     return preview_google(*bodies, language=language, images=images, scale=scale).png
 
 
 def _scale(scale: int) -> int:
     if isinstance(scale, bool) or not isinstance(scale, int) or not 1 <= scale <= 4:
-        raise PreviewError("must be a whole number from 1 to 4", field="scale", value=scale,
-                           fix="pass scale=2 (a phone's @2x screen)")
+        raise PreviewError(
+            "must be a whole number from 1 to 4",
+            field="scale",
+            value=scale,
+            fix="pass scale=2 (a phone's @2x screen)",
+        )
     return scale
 
 

@@ -119,8 +119,9 @@ class _View:
         return None
 
 
-def draw_apple(bundle: PassBundle, *, language: str | None = None, at: datetime | None = None,
-               scale: int = 2) -> Picture:
+def draw_apple(
+    bundle: PassBundle, *, language: str | None = None, at: datetime | None = None, scale: int = 2
+) -> Picture:
     """Draw the front of an Apple pass from its bundle (see :func:`walletvoucher.preview.preview_pkpass`)."""
     view = _View(bundle, language)
     background = view.colour("backgroundColor", WHITE)
@@ -140,10 +141,9 @@ def draw_apple(bundle: PassBundle, *, language: str | None = None, at: datetime 
     return Picture(png=to_png(pen.image), size=pen.image.size, regions=regions)
 
 
-
 def _top_row(pen: Pen, view: _View, regions: dict[str, Box]) -> None:
     fg, label = view.colour("foregroundColor", BLACK), view.colour("labelColor", BLACK)
-    right = WIDTH - PAD
+    right: float = WIDTH - PAD
     for field in reversed(view.fields("headerFields")[:3]):
         value, caption = view.value(field), view.text(field.get("label")).upper()
         width = max(_width(pen, value, 17), _width(pen, caption, 10))
@@ -164,8 +164,9 @@ def _top_row(pen: Pen, view: _View, regions: dict[str, Box]) -> None:
     logo_text = view.text(view.doc.get("logoText"))
     left = logo_box[2] / pen.scale + 8
     if logo_text and right - left > 20:
-        regions["logo_text"] = pen.text(left, 33, logo_text, size=17, fill=fg, max_width=right - left - 6,
-                                        bold=True)
+        regions["logo_text"] = pen.text(
+            left, 33, logo_text, size=17, fill=fg, max_width=right - left - 6, bold=True
+        )
 
 
 def _width(pen: Pen, text: str, size: float) -> float:
@@ -186,19 +187,26 @@ def _strip_and_primary(pen: Pen, view: _View, regions: dict[str, Box]) -> float:
     for field in primary:
         bottom = TOP + height
         pen.text(PAD, bottom - 32, view.value(field), size=30, fill=fg, max_width=WIDTH - 2 * PAD)
-        pen.text(PAD, bottom - 12, view.text(field.get("label")).upper(), size=11, fill=label,
-                 max_width=WIDTH - 2 * PAD)
+        pen.text(
+            PAD,
+            bottom - 12,
+            view.text(field.get("label")).upper(),
+            size=11,
+            fill=label,
+            max_width=WIDTH - 2 * PAD,
+        )
         regions["primary"] = pen.box(PAD, bottom - 64, WIDTH - PAD, bottom - 6)
     return TOP + height
 
 
-def _field_rows(pen: Pen, view: _View, fields: list[dict[str, Any]], y: float,
-                regions: dict[str, Box]) -> float:
+def _field_rows(
+    pen: Pen, view: _View, fields: list[dict[str, Any]], y: float, regions: dict[str, Box]
+) -> float:
     """Secondary and auxiliary fields, up to four a row; the font shrinks (as Wallet's does) to fit."""
     fg, label = view.colour("foregroundColor", BLACK), view.colour("labelColor", BLACK)
     top = y
     for start in range(0, len(fields), 4):
-        row = [(view.text(f.get("label")).upper(), view.value(f)) for f in fields[start:start + 4]]
+        row = [(view.text(f.get("label")).upper(), view.value(f)) for f in fields[start : start + 4]]
         size, widths = _row_fit(pen, row)
         gap = (WIDTH - 2 * PAD - sum(widths)) / max(1, len(row) - 1)
         x = float(PAD)
@@ -240,10 +248,19 @@ def _barcode(pen: Pen, view: _View, y: float, regions: dict[str, Box]) -> float:
     if image is not None:
         pen.image.paste(image, (pen.px(left + 8), pen.px(top + 8)))
     else:
-        pen.text(WIDTH / 2, top + 8 + inner_h / 2, message, size=15, fill=BLACK, max_width=box_w - 16,
-                 align="center", anchor="lm")
+        pen.text(
+            WIDTH / 2,
+            top + 8 + inner_h / 2,
+            message,
+            size=15,
+            fill=BLACK,
+            max_width=box_w - 16,
+            align="center",
+            anchor="lm",
+        )
     if caption:
-        pen.text(WIDTH / 2, top + box_h - 8, caption, size=12, fill=BLACK, max_width=box_w - 12,
-                 align="center")
+        pen.text(
+            WIDTH / 2, top + box_h - 8, caption, size=12, fill=BLACK, max_width=box_w - 12, align="center"
+        )
     regions["barcode"] = pen.box(left, top, left + box_w, top + box_h)
     return top + box_h

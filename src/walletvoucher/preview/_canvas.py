@@ -83,8 +83,19 @@ class Pen:
         """A box in points to a box in pixels."""
         return (self.px(left), self.px(top), self.px(right), self.px(bottom))
 
-    def text(self, x: float, y: float, text: str, *, size: float, fill: RGB, max_width: float,
-             bold: bool = False, align: str = "left", anchor: str = "ls") -> Box:
+    def text(
+        self,
+        x: float,
+        y: float,
+        text: str,
+        *,
+        size: float,
+        fill: RGB,
+        max_width: float,
+        bold: bool = False,
+        align: str = "left",
+        anchor: str = "ls",
+    ) -> Box:
         """Draw one line cut to *max_width* points (with an ellipsis); returns the box it may ink."""
         pixels = self.px(size)
         shown = fit_text(text, pixels, self.px(max_width), bold=bold)
@@ -124,15 +135,18 @@ def open_image(data: bytes | None) -> Image.Image | None:
     return image.convert("RGBA")
 
 
-def paste_fit(canvas: Image.Image, image: Image.Image, box: Box, *, cover: bool = False,
-              align: str = "left") -> Box:
+def paste_fit(
+    canvas: Image.Image, image: Image.Image, box: Box, *, cover: bool = False, align: str = "left"
+) -> Box:
     """Paste *image* scaled into *box* (whole image, or *cover* cropping it); returns where it went."""
     left, top, right, bottom = box
     width, height = max(1, right - left), max(1, bottom - top)
     if cover:
         ratio = max(width / image.width, height / image.height)
-        scaled = image.resize((max(1, round(image.width * ratio)), max(1, round(image.height * ratio))),
-                              Image.Resampling.LANCZOS)
+        scaled = image.resize(
+            (max(1, round(image.width * ratio)), max(1, round(image.height * ratio))),
+            Image.Resampling.LANCZOS,
+        )
         dx, dy = (scaled.width - width) // 2, (scaled.height - height) // 2
         scaled = scaled.crop((dx, dy, dx + width, dy + height))
         canvas.paste(scaled, (left, top), scaled)
@@ -178,8 +192,9 @@ def grey_out(pen: Pen, word: str, radius: int) -> Box:
     """The voided / expired look: the whole pass dimmed grey, and *word* on a dark band across it."""
     image = pen.image
     veil = Image.new("RGBA", image.size, (0, 0, 0, 0))
-    ImageDraw.Draw(veil).rounded_rectangle((0, 0, image.width - 1, image.height - 1), radius=radius,
-                                           fill=(128, 128, 128, 170))
+    ImageDraw.Draw(veil).rounded_rectangle(
+        (0, 0, image.width - 1, image.height - 1), radius=radius, fill=(128, 128, 128, 170)
+    )
     alpha = image.getchannel("A")
     image.alpha_composite(veil)
     grey = image.convert("LA").convert("RGBA")
@@ -189,8 +204,17 @@ def grey_out(pen: Pen, word: str, radius: int) -> Box:
     middle = image.height / pen.scale / 2
     band = pen.box(0, middle - 26, width_pt, middle + 26)
     pen.draw.rectangle(band, fill=(60, 60, 60, 235))
-    pen.text(width_pt / 2, middle, word, size=28, fill=WHITE, max_width=width_pt - 24, bold=True,
-             align="center", anchor="lm")
+    pen.text(
+        width_pt / 2,
+        middle,
+        word,
+        size=28,
+        fill=WHITE,
+        max_width=width_pt - 24,
+        bold=True,
+        align="center",
+        anchor="lm",
+    )
     return band
 
 
@@ -221,8 +245,17 @@ def monogram(pen: Pen, box: Box, name: str, background: RGB, foreground: RGB, *,
     side_pt = (box[3] - box[1]) / pen.scale
     centre_x = (box[0] + box[2]) / 2 / pen.scale
     centre_y = (box[1] + box[3]) / 2 / pen.scale
-    pen.text(centre_x, centre_y, initials(name), size=side_pt * 0.42, fill=foreground,
-             max_width=side_pt, bold=True, align="center", anchor="lm")
+    pen.text(
+        centre_x,
+        centre_y,
+        initials(name),
+        size=side_pt * 0.42,
+        fill=foreground,
+        max_width=side_pt,
+        bold=True,
+        align="center",
+        anchor="lm",
+    )
 
 
 def pick(mapping: Mapping[str, bytes], names: list[str]) -> bytes | None:

@@ -56,8 +56,13 @@ TYPES: dict[str, Symbology] = {
 class _View:
     """A class and an object read in one language; the object's fields win over the class's."""
 
-    def __init__(self, class_body: Mapping[str, Any], object_body: Mapping[str, Any],
-                 language: str | None, images: Mapping[str, bytes]) -> None:
+    def __init__(
+        self,
+        class_body: Mapping[str, Any],
+        object_body: Mapping[str, Any],
+        language: str | None,
+        images: Mapping[str, bytes],
+    ) -> None:
         self.cls, self.obj, self.lang, self.images = class_body, object_body, language, images
 
     def get(self, name: str) -> Any:
@@ -91,13 +96,16 @@ def _pick_localized(localized: object, language: str | None) -> str | None:
         return None
     values = [v for v in localized.get("translatedValues") or [] if isinstance(v, dict)]
     if language:
-        base = language.split("-")[0].lower()
-        for test in (lambda x: x == language.lower(), lambda x: x.split("-")[0] == base):
-            for entry in values:
-                if test(str(entry.get("language", "")).lower()) and isinstance(entry.get("value"), str):
-                    return str(entry["value"])
+        wanted = language.lower()
+        exact = [v for v in values if str(v.get("language", "")).lower() == wanted]
+        base = [v for v in values if str(v.get("language", "")).lower().split("-")[0] == wanted.split("-")[0]]
+        for entry in exact + base:
+            if isinstance(entry.get("value"), str):
+                return str(entry["value"])
     default = localized.get("defaultValue")
-    return str(default["value"]) if isinstance(default, dict) and isinstance(default.get("value"), str) else None
+    return (
+        str(default["value"]) if isinstance(default, dict) and isinstance(default.get("value"), str) else None
+    )
 
 
 def balance_text(points: object) -> str:
@@ -125,8 +133,14 @@ def balance_text(points: object) -> str:
     return ""
 
 
-def draw_google(class_body: Mapping[str, Any], object_body: Mapping[str, Any], *, language: str | None = None,
-                images: Mapping[str, bytes] | None = None, scale: int = 2) -> Picture:
+def draw_google(
+    class_body: Mapping[str, Any],
+    object_body: Mapping[str, Any],
+    *,
+    language: str | None = None,
+    images: Mapping[str, bytes] | None = None,
+    scale: int = 2,
+) -> Picture:
     """Draw the front of a Google pass (see :func:`walletvoucher.preview.preview_google`)."""
     view = _View(class_body, object_body, language, images or {})
     background = parse_colour(view.get("hexBackgroundColor"), DEFAULT_BACKGROUND)
@@ -142,7 +156,9 @@ def draw_google(class_body: Mapping[str, Any], object_body: Mapping[str, Any], *
     else:
         monogram(pen, logo_box, issuer, fg, background, circle=True)
     regions["logo"] = logo_box
-    regions["logo_text"] = pen.text(PAD + 52, PAD + 26, issuer, size=15, fill=fg, max_width=WIDTH - PAD * 2 - 52)
+    regions["logo_text"] = pen.text(
+        PAD + 52, PAD + 26, issuer, size=15, fill=fg, max_width=WIDTH - PAD * 2 - 52
+    )
     pen.draw.line(pen.box(0, 72, WIDTH, 72), fill=_mix(fg, background), width=max(1, pen.scale // 2))
     title = view.text("title") if view.is_offer else view.text("programName")
     pen.text(PAD, 108, title, size=22, fill=fg, max_width=WIDTH - 2 * PAD)
@@ -161,7 +177,6 @@ def draw_google(class_body: Mapping[str, Any], object_body: Mapping[str, Any], *
 
 def _mix(a: RGB, b: RGB) -> RGB:
     return (round(a[0] * 0.3 + b[0] * 0.7), round(a[1] * 0.3 + b[1] * 0.7), round(a[2] * 0.3 + b[2] * 0.7))
-
 
 
 def _round_logo(pen: Pen, logo: Image.Image, box: Box) -> None:
@@ -215,11 +230,21 @@ def _barcode(pen: Pen, view: _View, y: float, regions: dict[str, Box]) -> float:
     if image is not None:
         pen.image.paste(image, (pen.px(left + 10), pen.px(top + 10)))
     else:
-        pen.text(WIDTH / 2, top + 10 + inner_h / 2, value, size=18, fill=BLACK, max_width=box_w - 20,
-                 align="center", anchor="lm", bold=True)
+        pen.text(
+            WIDTH / 2,
+            top + 10 + inner_h / 2,
+            value,
+            size=18,
+            fill=BLACK,
+            max_width=box_w - 20,
+            align="center",
+            anchor="lm",
+            bold=True,
+        )
     if caption:
-        pen.text(WIDTH / 2, top + box_h - 10, caption, size=12, fill=BLACK, max_width=box_w - 12,
-                 align="center")
+        pen.text(
+            WIDTH / 2, top + box_h - 10, caption, size=12, fill=BLACK, max_width=box_w - 12, align="center"
+        )
     regions["barcode"] = pen.box(left, top, left + box_w, top + box_h)
     return top + box_h + 16
 

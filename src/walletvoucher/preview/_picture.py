@@ -15,6 +15,10 @@ _MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct",
 _W3C = re.compile(r"^\d{4}-\d{2}-\d{2}(?:T\d{2}:\d{2}(?::\d{2}(?:\.\d+)?)?(?:Z|[+-]\d{2}:?\d{2})?)?$")
 
 
+def _frozen_regions(regions: Mapping[str, Box]) -> Mapping[str, Box]:
+    return MappingProxyType(dict(regions))
+
+
 @attrs.frozen(kw_only=True)
 class Picture:
     """A drawn pass: ``png`` bytes of ``size`` pixels; ``regions`` maps a part's name to its pixel box.
@@ -25,7 +29,7 @@ class Picture:
 
     png: bytes = attrs.field(repr=lambda b: f"<{len(b)} bytes>")
     size: tuple[int, int]
-    regions: Mapping[str, Box] = attrs.field(converter=lambda m: MappingProxyType(dict(m)))
+    regions: Mapping[str, Box] = attrs.field(converter=_frozen_regions)
 
 
 def parse_date(text: object) -> datetime | None:
