@@ -68,6 +68,13 @@ def preview_pkpass(
     return draw_apple(bundle, language=language, at=at, scale=_scale(scale)).png
 
 
+def preview_bundle(
+    bundle: PassBundle, *, language: str | None = None, at: datetime | None = None, scale: int = 2
+) -> Picture:
+    """Draw a bundle already read with :func:`read_bundle` (its ``languages`` tell what can be picked)."""
+    return draw_apple(bundle, language=language, at=at, scale=_scale(scale))
+
+
 def pkpass_languages(data: bytes) -> tuple[str, ...]:
     """The languages a ``.pkpass`` carries texts for (its ``xx.lproj`` folders)."""
     return read_bundle(data).languages
@@ -208,6 +215,7 @@ __all__ = [
     "pkpass_languages",
     "preview",
     "preview_apple",
+    "preview_bundle",
     "preview_google",
     "preview_pkpass",
     "read_bundle",
