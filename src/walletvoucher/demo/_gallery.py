@@ -195,7 +195,8 @@ def _links(pkpass: Mapping[str, Any], model: Mapping[str, Any]) -> str:
         links.append(
             '<li><div class="note"><strong>Add to Google Wallet needs the REST path.</strong> '
             f"A link carrying this pass would be {_e(model.get('google_link_length', '?'))} characters, over "
-            "Google's safe maximum of 1800 (the class carries five languages). Insert the class and object "
+            "Google's safe maximum of 1800 (the class carries every language of the program). "
+            "Insert the class and object "
             f'in <a href="{_e(model.get("google_objects", ""))}">{_e(model.get("google_objects", ""))}</a> '
             "through the Wallet REST API (<code>WalletRestClient.upsert</code>); then "
             f'<a href="{_e(model.get("google_save_url_after_rest", ""))}" rel="noreferrer">'

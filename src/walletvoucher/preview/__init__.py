@@ -20,7 +20,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from walletvoucher.errors import PreviewError
 from walletvoucher.model import Program, StampCard, Voucher
@@ -28,6 +28,10 @@ from walletvoucher.preview._apple import draw_apple
 from walletvoucher.preview._bundle import PassBundle, parse_strings, read_bundle
 from walletvoucher.preview._google import draw_google
 from walletvoucher.preview._picture import Picture
+
+if TYPE_CHECKING:  # the renderers are imported only when a card or voucher is rendered
+    from walletvoucher.apple import AppleOptions
+    from walletvoucher.google import GoogleOptions
 
 WALLETS = ("apple", "google")
 
@@ -105,7 +109,7 @@ def preview(
     wallet: str = "apple",
     *,
     at: datetime | None = None,
-    options: Any = None,
+    options: AppleOptions | GoogleOptions | None = None,
     program: Program | None = None,
     language: str | None = None,
     images: Mapping[str, bytes] | None = None,
