@@ -87,6 +87,11 @@ def test_demo_is_deterministic(tmp_path: Path, demo: tuple[Path, dict[str, Any]]
         "model/events.json",
         "model/card-12-stamps-reward-ready.json",
         "codes/code-DEMO-CARD-1-1.qr.png",
+        "previews/apple/card-12-stamps-reward-ready.png",
+        "previews/apple/card-7-stamps-th.png",
+        "previews/google/card-7-stamps-zh-Hans.png",
+        "previews/google/voucher-staff-scan.png",
+        "google/hero/7-10.png",
     ]:
         assert (tmp_path / rel).read_bytes() == (out / rel).read_bytes()
 

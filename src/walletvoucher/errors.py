@@ -39,6 +39,7 @@
     ├── ServiceError                         the pass-update web service and APNs pushes
     │   ├── ServiceConfigError (also ValidationError)  token secret, base URL, config file, environment
     │   └── ApnsError                        APNs refused the provider itself (certificate, token, topic)
+    ├── PreviewError                         a pass that cannot be pictured (no pass.json, not a zip)
     └── GoogleError                          Google Wallet objects, save links and the REST API
         ├── GoogleOptionsError (also ValidationError)  issuer id, URL templates, origins, missing scan key
         ├── SaveLinkTooLong                  the save JWT is over Google's 1800-character limit
@@ -342,3 +343,5 @@ class ApnsError(ServiceError):
         self.status = status
         self.reason = reason
         super().__init__(message, field=field, value=value, fix=fix)
+class PreviewError(WalletVoucherError):
+    """A pass that cannot be pictured: not a zip, no readable pass.json, or a wallet we do not draw."""

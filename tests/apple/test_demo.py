@@ -12,8 +12,8 @@ from PIL import Image
 
 from tests.apple.helpers import openssl_verify, unzip
 from walletvoucher.apple import stamp_layout, verify_pkpass
-from walletvoucher.apple._demo import demo_hook, write_demo
 from walletvoucher.demo import DemoItem, build_story
+from walletvoucher.demo._apple import demo_hook, write_demo
 from walletvoucher.keys import load_certificate
 
 

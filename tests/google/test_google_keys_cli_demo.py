@@ -101,7 +101,7 @@ def test_verify_link_command_fails_a_link_from_another_key(
         make_card(make_program(multilingual=False)), credentials=credentials, options=make_options(), at=AT
     )
     other_dir = tmp_path / "other"
-    from walletvoucher.google._demo import _write_key
+    from walletvoucher.demo._google import _write_key
 
     _write_key(other_dir / "key.json")
     assert _run("verify-link", link.url, "--service-account", str(other_dir / "key.json")) == 1

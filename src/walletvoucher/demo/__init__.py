@@ -253,13 +253,18 @@ def _other_methods(rng: RandomSource) -> list[tuple[DemoItem, tuple[Event, ...]]
 
 
 RendererHook = Callable[[Sequence[DemoItem], Path, list[dict[str, Any]]], dict[str, str]]
+"""Adds files and entry keys for the demo items; returns top-level index keys."""
+PageHook = Callable[[Sequence[DemoItem], Path, dict[str, Any]], dict[str, str]]
+"""Runs once every renderer has: sees the whole index (e.g. to write the gallery); returns top-level keys."""
 
 
-def write_demo(out_dir: Path, *, renderers: Sequence[RendererHook] = ()) -> dict[str, Any]:
+def write_demo(
+    out_dir: Path, *, renderers: Sequence[RendererHook] = (), pages: Sequence[PageHook] = ()
+) -> dict[str, Any]:
     """Write the demo into *out_dir* and return the index (also written to ``index.json``).
 
-    *renderers* add wallet passes and links to the entries; the command line passes the Apple and
-    Google renderers.
+    *renderers* add wallet passes, links and previews to the entries; *pages* then see the whole
+    index (the gallery, ``index.html``). The command line passes all of them.
     """
     out_dir.mkdir(parents=True, exist_ok=True)
     story = build_story()
@@ -267,6 +272,8 @@ def write_demo(out_dir: Path, *, renderers: Sequence[RendererHook] = ()) -> dict
     index: dict[str, Any] = {"format": "walletvoucher-demo/1", "clock": CLOCK.isoformat(), "entries": entries}
     for hook in renderers:
         index.update(hook(story.items, out_dir, entries))
+    for page in pages:
+        index.update(page(story.items, out_dir, index))
     (out_dir / "index.json").write_text(
         json.dumps(index, indent=2, ensure_ascii=False, sort_keys=True) + "\n", encoding="utf-8"
     )
@@ -359,4 +366,14 @@ def _write_code_images(story: DemoStory, out_dir: Path) -> list[dict[str, Any]]:
     return entries
 
 
-__all__ = ["CLOCK", "DEMO_SCAN_KEY", "DemoItem", "DemoStory", "build_story", "demo_program", "write_demo"]
+__all__ = [
+    "CLOCK",
+    "DEMO_SCAN_KEY",
+    "DemoItem",
+    "DemoStory",
+    "PageHook",
+    "RendererHook",
+    "build_story",
+    "demo_program",
+    "write_demo",
+]

@@ -1,0 +1,258 @@
+"""Google Wallet, front of the pass: drawn from the class and object, as the Wallet app lays them out.
+
+Loyalty card: the round program logo and the issuer name, the program name, the points (label and
+balance) with the secondary points beside them, the barcode with its alternate text on white, and the
+hero image along the bottom. Offer: the title image and provider, the title, the validity, the barcode.
+Text colour is picked for contrast with the pass colour, as Google does. An object whose state is not
+``ACTIVE`` (``COMPLETED``, ``EXPIRED``, ``INACTIVE``) is dimmed grey with its state across it.
+
+Images are URLs in the objects; a preview never fetches them: pass their bytes in ``images`` (URL ->
+PNG). A logo not given becomes a monogram; a hero image not given leaves its slot out.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from PIL import Image, ImageDraw
+
+from walletvoucher.codes import Symbology
+from walletvoucher.preview._canvas import (
+    BLACK,
+    RGB,
+    WHITE,
+    Box,
+    Pen,
+    barcode_image,
+    grey_out,
+    monogram,
+    open_image,
+    parse_colour,
+    paste_fit,
+    readable_on,
+    round_corners,
+    to_png,
+)
+from walletvoucher.preview._picture import Picture, parse_date, show_date
+
+WIDTH = 375
+PAD = 16
+RADIUS = 20
+HERO_RATIO = 1032 / 336
+"""Google's recommended hero image size (width / height)."""
+DEFAULT_BACKGROUND: RGB = (66, 133, 244)
+TYPES: dict[str, Symbology] = {
+    "QR_CODE": Symbology.QR,
+    "CODE_128": Symbology.CODE_128,
+    "EAN_13": Symbology.EAN_13,
+    "UPC_A": Symbology.UPC_A,
+    "PDF_417": Symbology.PDF417,
+    "AZTEC": Symbology.AZTEC,
+}
+"""Google's barcode types -> the symbology our writers draw them in (``TEXT_ONLY`` shows the text)."""
+
+
+class _View:
+    """A class and an object read in one language; the object's fields win over the class's."""
+
+    def __init__(
+        self,
+        class_body: Mapping[str, Any],
+        object_body: Mapping[str, Any],
+        language: str | None,
+        images: Mapping[str, bytes],
+    ) -> None:
+        self.cls, self.obj, self.lang, self.images = class_body, object_body, language, images
+
+    def get(self, name: str) -> Any:
+        return self.obj.get(name, self.cls.get(name))
+
+    def text(self, name: str, body: Mapping[str, Any] | None = None) -> str:
+        """``localizedName`` in the chosen language, else ``name``."""
+        sources = [body] if body is not None else [self.obj, self.cls]
+        for source in sources:
+            localized = source.get("localized" + name[0].upper() + name[1:])
+            found = _pick_localized(localized, self.lang)
+            if found:
+                return found
+            plain = source.get(name)
+            if isinstance(plain, str) and plain:
+                return plain
+        return ""
+
+    def image(self, name: str) -> Image.Image | None:
+        value = self.get(name)
+        uri = value.get("sourceUri", {}).get("uri") if isinstance(value, dict) else None
+        return open_image(self.images.get(uri)) if isinstance(uri, str) else None
+
+    @property
+    def is_offer(self) -> bool:
+        return "title" in self.cls or "provider" in self.cls
+
+
+def _pick_localized(localized: object, language: str | None) -> str | None:
+    if not isinstance(localized, dict):
+        return None
+    values = [v for v in localized.get("translatedValues") or [] if isinstance(v, dict)]
+    if language:
+        wanted = language.lower()
+        exact = [v for v in values if str(v.get("language", "")).lower() == wanted]
+        base = [v for v in values if str(v.get("language", "")).lower().split("-")[0] == wanted.split("-")[0]]
+        for entry in exact + base:
+            if isinstance(entry.get("value"), str):
+                return str(entry["value"])
+    default = localized.get("defaultValue")
+    return (
+        str(default["value"]) if isinstance(default, dict) and isinstance(default.get("value"), str) else None
+    )
+
+
+def balance_text(points: object) -> str:
+    """A ``LoyaltyPointsBalance`` as shown: string, int, double or money.
+
+    >>> balance_text({"balance": {"string": "7/10"}}), balance_text({"balance": {"int": 2}})
+    ('7/10', '2')
+    >>> balance_text({"balance": {"money": {"micros": "4500000", "currencyCode": "USD"}}})
+    '4.50 USD'
+    """
+    balance = points.get("balance") if isinstance(points, dict) else None
+    if not isinstance(balance, dict):
+        return ""
+    if isinstance(balance.get("string"), str):
+        return str(balance["string"])
+    for key in ("int", "double"):
+        if isinstance(balance.get(key), (int, float, str)):
+            return str(balance[key])
+    money = balance.get("money")
+    if isinstance(money, dict):
+        try:
+            return f"{int(money.get('micros', 0)) / 1_000_000:.2f} {money.get('currencyCode', '')}".strip()
+        except (TypeError, ValueError):
+            return ""
+    return ""
+
+
+def draw_google(
+    class_body: Mapping[str, Any],
+    object_body: Mapping[str, Any],
+    *,
+    language: str | None = None,
+    images: Mapping[str, bytes] | None = None,
+    scale: int = 2,
+) -> Picture:
+    """Draw the front of a Google pass (see :func:`walletvoucher.preview.preview_google`)."""
+    view = _View(class_body, object_body, language, images or {})
+    background = parse_colour(view.get("hexBackgroundColor"), DEFAULT_BACKGROUND)
+    fg = readable_on(background)
+    pen = Pen(Image.new("RGBA", (WIDTH * scale, 1200 * scale), (*background, 255)), scale)
+    regions: dict[str, Box] = {}
+    issuer = view.text("provider") if view.is_offer else ""
+    issuer = issuer or view.text("issuerName")
+    logo = view.image("titleImage" if view.is_offer else "programLogo") or view.image("programLogo")
+    logo_box = pen.box(PAD, PAD, PAD + 40, PAD + 40)
+    if logo is not None:
+        _round_logo(pen, logo, logo_box)
+    else:
+        monogram(pen, logo_box, issuer, fg, background, circle=True)
+    regions["logo"] = logo_box
+    regions["logo_text"] = pen.text(
+        PAD + 52, PAD + 26, issuer, size=15, fill=fg, max_width=WIDTH - PAD * 2 - 52
+    )
+    pen.draw.line(pen.box(0, 72, WIDTH, 72), fill=_mix(fg, background), width=max(1, pen.scale // 2))
+    title = view.text("title") if view.is_offer else view.text("programName")
+    pen.text(PAD, 108, title, size=22, fill=fg, max_width=WIDTH - 2 * PAD)
+    y = _offer_row(pen, view, fg) if view.is_offer else _points_row(pen, view, fg, regions)
+    y = _barcode(pen, view, y, regions)
+    y = _hero(pen, view, y, regions)
+    height = round(max(y, 360))
+    card = round_corners(pen.image.crop((0, 0, WIDTH * scale, height * scale)), RADIUS * scale)
+    pen = Pen(card, scale)
+    regions["card"] = (0, 0, card.width, card.height)
+    state = view.obj.get("state")
+    if isinstance(state, str) and state.upper() != "ACTIVE":
+        regions["status"] = grey_out(pen, state.upper(), RADIUS * scale)
+    return Picture(png=to_png(pen.image), size=pen.image.size, regions=regions)
+
+
+def _mix(a: RGB, b: RGB) -> RGB:
+    return (round(a[0] * 0.3 + b[0] * 0.7), round(a[1] * 0.3 + b[1] * 0.7), round(a[2] * 0.3 + b[2] * 0.7))
+
+
+def _round_logo(pen: Pen, logo: Image.Image, box: Box) -> None:
+    side = box[2] - box[0]
+    tile = Image.new("RGBA", (side, side), (255, 255, 255, 255))
+    paste_fit(tile, logo, (0, 0, side, side), cover=True)
+    mask = Image.new("L", (side, side), 0)
+    ImageDraw.Draw(mask).ellipse((0, 0, side - 1, side - 1), fill=255)
+    pen.image.paste(tile, (box[0], box[1]), mask)
+
+
+def _points_row(pen: Pen, view: _View, fg: RGB, regions: dict[str, Box]) -> float:
+    columns = [view.obj.get("loyaltyPoints"), view.obj.get("secondaryLoyaltyPoints")]
+    shown = [p for p in columns if isinstance(p, dict)]
+    half = (WIDTH - 2 * PAD) / 2
+    for index, points in enumerate(shown):
+        x = PAD + half * index
+        pen.text(x, 140, view.text("label", points), size=12, fill=fg, max_width=half - 8)
+        pen.text(x, 168, balance_text(points), size=24, fill=fg, max_width=half - 8, bold=True)
+    if shown:
+        regions["points"] = pen.box(PAD, 124, WIDTH - PAD, 176)
+    return 180 if shown else 124
+
+
+def _offer_row(pen: Pen, view: _View, fg: RGB) -> float:
+    interval = view.obj.get("validTimeInterval")
+    end = interval.get("end") if isinstance(interval, dict) else None
+    moment = parse_date(end.get("date")) if isinstance(end, dict) else None
+    if moment is None:
+        return 124
+    pen.text(PAD, 140, "Valid until", size=12, fill=fg, max_width=WIDTH - 2 * PAD)
+    pen.text(PAD, 164, show_date(moment, with_time=False), size=18, fill=fg, max_width=WIDTH - 2 * PAD)
+    return 176
+
+
+def _barcode(pen: Pen, view: _View, y: float, regions: dict[str, Box]) -> float:
+    barcode = view.obj.get("barcode")
+    if not isinstance(barcode, dict) or not isinstance(barcode.get("value"), str):
+        return y
+    value, alt = str(barcode["value"]), barcode.get("alternateText")
+    symbology = TYPES.get(str(barcode.get("type")))
+    square = symbology in (Symbology.QR, Symbology.AZTEC)
+    limit = (pen.px(180), pen.px(180)) if square else (pen.px(300), pen.px(96))
+    image = barcode_image(value, symbology, limit) if symbology is not None else None
+    caption = alt if isinstance(alt, str) and alt else None
+    inner_w = image.width / pen.scale if image is not None else 240
+    inner_h = image.height / pen.scale if image is not None else 36
+    box_w, box_h = inner_w + 20, inner_h + 20 + (20 if caption else 0)
+    left, top = (WIDTH - box_w) / 2, y + 14
+    pen.draw.rounded_rectangle(pen.box(left, top, left + box_w, top + box_h), radius=pen.px(12), fill=WHITE)
+    if image is not None:
+        pen.image.paste(image, (pen.px(left + 10), pen.px(top + 10)))
+    else:
+        pen.text(
+            WIDTH / 2,
+            top + 10 + inner_h / 2,
+            value,
+            size=18,
+            fill=BLACK,
+            max_width=box_w - 20,
+            align="center",
+            anchor="lm",
+            bold=True,
+        )
+    if caption:
+        pen.text(
+            WIDTH / 2, top + box_h - 10, caption, size=12, fill=BLACK, max_width=box_w - 12, align="center"
+        )
+    regions["barcode"] = pen.box(left, top, left + box_w, top + box_h)
+    return top + box_h + 16
+
+
+def _hero(pen: Pen, view: _View, y: float, regions: dict[str, Box]) -> float:
+    hero = view.image("heroImage")
+    if hero is None:
+        return y + 8
+    box = pen.box(0, y, WIDTH, y + WIDTH / HERO_RATIO)
+    regions["hero"] = paste_fit(pen.image, hero, box, cover=True)
+    return y + WIDTH / HERO_RATIO
