@@ -63,7 +63,7 @@ class _Reader:
 
     def quoted(self) -> str:
         self.expect('"')
-        out = []
+        out: list[str] = []
         while True:
             if self.pos >= len(self.text):
                 raise StringsSyntaxError("unterminated string")
