@@ -53,6 +53,8 @@ STRIP_SLOTS: tuple[tuple[int, int], ...] = ((375, 123), (375, 144))
 """The strip slots Wallet may show a strip in (points): every strip is drawn to survive both."""
 MIN_STAMP_CELL = 16.0
 """Smallest room per stamp, in points, before the strip switches to the compact ``n/goal`` form."""
+MAX_MARKS = 4
+"""Marks kept on a monogram's initial."""
 _MARGIN = 0.06  # of the height, inside the safe area
 
 _SUPERSAMPLE = 2
@@ -244,7 +246,8 @@ def strip_images(design: StripDesign, filled: int, style: str) -> Mapping[str, b
 def first_grapheme(word: str) -> str:
     """The first user-perceived character of ``word``: a base character and the marks on it.
 
-    A leading combining mark (which has nothing to sit on) is skipped.
+    A leading combining mark (which has nothing to sit on) is skipped; at most
+    :data:`MAX_MARKS` marks are kept (hostile text can stack thousands).
 
     >>> first_grapheme("\u0301Ünal"), first_grapheme("क्षत्रिय"), first_grapheme("e\u0301cole") == "e\u0301"
     ('Ü', 'क्', True)
@@ -255,7 +258,7 @@ def first_grapheme(word: str) -> str:
     if not chars:
         return ""
     out = chars[0]
-    for ch in chars[1:]:
+    for ch in chars[1:MAX_MARKS + 1]:
         if not (_is_mark(ch) or ch in "\u200d\ufe0f"):
             break
         out += ch

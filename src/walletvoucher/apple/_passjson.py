@@ -376,7 +376,7 @@ def _barcode(fmt: str, message: str, alt: str) -> dict[str, Any]:
                          field="code", value=message[:40], fix="shorten the code or use a QR code")
     if not _fits(message, "utf-8"):
         raise AppleError("contains a lone surrogate, which no barcode can carry", field="code",
-                         value=message.encode("utf-8", "backslashreplace").decode("ascii"),
+                         value=message.encode("ascii", "backslashreplace").decode("ascii"),
                          fix="give well-formed Unicode text")
     return {"format": fmt, "message": message, "messageEncoding": encoding, "altText": alt}
 

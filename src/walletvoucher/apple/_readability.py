@@ -90,6 +90,14 @@ def front_length_warnings(
     return notes
 
 
+def _width(text: str, size: int) -> float:
+    """The widest line of ``text`` at ``size`` (Pillow measures one line at a time); 0 if unmeasurable."""
+    try:
+        return max(text_width(line, size) for line in text.splitlines() or [""])
+    except (RuntimeError, OSError, ValueError):  # a layout engine refusing odd text: no advice, no failure
+        return 0.0
+
+
 def _too_long(where: str, key: Any, size: int, width: float, table: Mapping[str, Mapping[str, str]],
               languages: list[str]) -> list[str]:
     if not isinstance(key, str):
@@ -97,7 +105,7 @@ def _too_long(where: str, key: Any, size: int, width: float, table: Mapping[str,
     notes = []
     for lang in languages:
         shown = table.get(key, {}).get(lang, key)
-        needed = text_width(shown, size) / _SLACK
+        needed = _width(shown, size) / _SLACK
         if needed > width:
             notes.append(f"{where} in {lang!r} ({shown[:40]!r}) needs about {needed:.0f} pt, the front shows "
                          f"{width:.0f} pt, so Wallet cuts it. Fix: shorten it or move it to the back")

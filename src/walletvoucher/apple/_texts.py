@@ -109,6 +109,6 @@ class PassTexts:
 def _check_text(role: str, text: str) -> str:
     if any(unicodedata.category(ch) == "Cs" for ch in text):
         raise AppleError("contains a lone surrogate, which no pass file can carry", field=role,
-                         value=text.encode("utf-8", "backslashreplace").decode("ascii"),
+                         value=text.encode("ascii", "backslashreplace").decode("ascii"),
                          fix="give well-formed Unicode text")
     return text
