@@ -18,6 +18,7 @@ import json
 from datetime import datetime, timedelta, timezone
 
 import attrs
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -111,6 +112,7 @@ def _expected(program: Program, card: StampCard, lang: str) -> dict[str, str]:
     return out
 
 
+@pytest.mark.filterwarnings("ignore::walletvoucher.errors.AppleWalletWarning")  # advice on random text
 @settings(max_examples=250, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(program=programs(),
        member=st.sampled_from(["Member", "Reward", "Stamps", "M-42", "100", "Details", "CARD-0001"]),
@@ -140,6 +142,7 @@ def test_any_text_renders_to_strings_that_resolve_to_the_right_text(
         assert fallback[path] == text.rstrip(WORD_JOINER), path
 
 
+@pytest.mark.filterwarnings("ignore::walletvoucher.errors.AppleWalletWarning")
 @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(program=programs(),
        labels=st.dictionaries(st.sampled_from(["reward", "member", "redeem_link"]), texts, max_size=3))

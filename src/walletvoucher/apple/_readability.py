@@ -13,6 +13,7 @@ These are warnings, not errors: Wallet opens the pass, the customer just cannot 
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Mapping
 from typing import Any
 
@@ -90,6 +91,7 @@ def front_length_warnings(
     return notes
 
 
+@functools.lru_cache(maxsize=4096)
 def _width(text: str, size: int) -> float:
     """The widest line of ``text`` at ``size`` (Pillow measures one line at a time); 0 if unmeasurable."""
     try:
