@@ -21,9 +21,11 @@ from tests.apple.wallet_strings import WORD_JOINER, lproj_tables, parse_strings,
 from walletvoucher.apple import (
     AppleOptions,
     AppleSigner,
+    TestChain,
     build_pass_content,
     render_pass,
     render_pass_strings,
+    verify_pkpass,
 )
 from walletvoucher.errors import AppleError, PassContentWarning
 from walletvoucher.model import Brand, LocalizedText, Program, RedemptionMethod, Reward, StampCard, Validity
@@ -398,3 +400,20 @@ def test_pass_json_can_be_written_in_another_language(signer: AppleSigner, optio
     assert resolve(rendered.pass_json, tables, "zh-Hans")["headerFields.stamps.label"] == "印章"
     assert resolve(rendered.pass_json, tables, "de")["description"] == "บัตรกาแฟ"
     assert not re.search(WORD_JOINER, rendered.pass_json["description"])
+
+
+def test_hostile_texts_render_a_pass_that_verifies_and_resolves(
+    signer: AppleSigner, options: AppleOptions, chain: TestChain
+) -> None:
+    nasty = 'Line\u2028sep\u2029para "q" \\ %@ 100% \n/* x */ // y = ;'
+    program = attrs.evolve(make_program(), stamp_label=LocalizedText(
+        default=nasty, translations={"zh-Hans": f"印章{nasty}", "th": "แสตมป์\u2028"}))
+    rendered = render_pass(card_with(program, 4), signer=signer, options=options, at=AT)
+    report = verify_pkpass(rendered.pkpass, ca=[chain.root], at=AT)
+    assert report.ok, report.problems
+    files = unzip(rendered.pkpass)
+    text = files["zh-Hans.lproj/pass.strings"][2:].decode("utf-16-le")
+    assert "\u2028" not in text and "\\U2028" in text
+    shown = resolve(rendered.pass_json, lproj_tables(files), "zh-Hans")
+    assert shown["headerFields.stamps.label"] == f"印章{nasty}"
+    assert wallet_format(shown["headerFields.stamps.changeMessage"], "5/10") == f"印章{nasty}: 5/10"

@@ -9,8 +9,10 @@ the files and names the folders.
 Encoding: **UTF-16 with a byte-order mark** (little-endian, ``FF FE``), the encoding Apple's
 "Pass Design and Creation" recommends for ``.strings`` files and the one every ``.strings``
 reader (iOS, macOS ``plutil``, older Wallet versions) accepts. Quotes, backslashes, newlines,
-carriage returns and tabs are escaped; everything else is written as is (UTF-16 carries any
-character; lone surrogates are refused before a file is written).
+carriage returns and tabs are escaped, and so are the Unicode line and paragraph separators
+(U+2028 and U+2029, written as ``\\U2028`` escapes) so that every entry stays on one line for
+line-based readers; everything else is written as is (UTF-16 carries any character; lone
+surrogates are refused before a file is written).
 
 Folder names: Apple names localisations ``en``, ``en-GB``, ``zh-Hans``, ``zh-Hant``,
 ``zh-HK``, ``pt-BR``, ``es-419``: language in lower case, script in title case, region in upper
@@ -26,7 +28,8 @@ from collections.abc import Mapping
 
 from walletvoucher.errors import AppleError
 
-_ESCAPES = {"\\": "\\\\", '"': '\\"', "\n": "\\n", "\r": "\\r", "\t": "\\t"}
+_ESCAPES = {"\\": "\\\\", '"': '\\"', "\n": "\\n", "\r": "\\r", "\t": "\\t",
+            "\u2028": "\\U2028", "\u2029": "\\U2029"}
 BOM = b"\xff\xfe"
 """The UTF-16 little-endian byte-order mark every pass.strings starts with."""
 
