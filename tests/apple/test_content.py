@@ -177,3 +177,19 @@ def test_lone_surrogates_in_texts_are_a_library_error(options: AppleOptions) -> 
     program = attrs.evolve(make_program(), reward=Reward(title="Free \ud800 coffee", description="x"))
     with pytest.raises(AppleError, match=r"reward\.title"):
         build_pass_content(card_with(program, 1), options=options, at=AT)
+
+
+@pytest.mark.parametrize("name", [3, "", "Kahve\x00", "Kahve\ud800"])
+def test_organization_name_must_be_plain_text(options: AppleOptions, name: object) -> None:
+    with pytest.raises(AppleError, match="organization_name"):
+        attrs.evolve(options, organization_name=name)
+
+
+def test_an_organization_name_that_reads_like_a_label_stays_as_given(options: AppleOptions) -> None:
+    from tests.apple.wallet_strings import lproj_tables, resolve
+
+    content = build_pass_content(card_with(make_program(), 2), options=attrs.evolve(
+        options, organization_name="Reward"), at=AT)
+    shown = resolve(content.pass_json, lproj_tables(content.files), "zh-Hans")
+    assert shown["organizationName"] == "Reward"
+    assert shown["secondaryFields.reward.label"] == "奖励"

@@ -133,10 +133,20 @@ def _label_name(language: str, name: object) -> str:
 
 
 def _label_text(language: str, name: str, text: object) -> str:
+    return _plain_text(f"labels[{language!r}][{name!r}]", text)
+
+
+def _optional_text(instance: object, attribute: Any, value: object) -> None:
+    if value is not None:
+        _plain_text(attribute.name, value)
+
+
+def _plain_text(field: str, text: object) -> str:
     if (not isinstance(text, str) or not text.strip()
             or any(unicodedata.category(ch) in ("Cc", "Cs") for ch in text)):
-        raise AppleError("must be non-empty text without control characters",
-                         field=f"labels[{language!r}][{name!r}]", value=text, fix="give the shown wording")
+        shown = text.encode("ascii", "backslashreplace").decode("ascii") if isinstance(text, str) else text
+        raise AppleError("must be non-empty text without control characters", field=field, value=shown,
+                         fix="give the shown wording")
     return text
 
 
@@ -168,7 +178,7 @@ class AppleOptions:
 
     pass_type_identifier: str = attrs.field(validator=_ident("pass."))
     team_identifier: str = attrs.field(validator=_ident(""))
-    organization_name: str | None = None
+    organization_name: str | None = attrs.field(default=None, validator=_optional_text)
     web_service_url: str | None = attrs.field(default=None, validator=_https)
     authentication_token: str | None = attrs.field(default=None, validator=_token, repr=False)
     locations: tuple[Location, ...] = attrs.field(default=(), converter=_to_locations, validator=_locations)
