@@ -180,7 +180,7 @@ def test_lone_surrogates_in_texts_are_a_library_error(options: AppleOptions) -> 
 
 
 @pytest.mark.parametrize("name", [3, "", "Kahve\x00", "Kahve\ud800"])
-def test_organization_name_must_be_plain_text(options: AppleOptions, name: object) -> None:
+def test_organization_name_must_be_plain_text(options: AppleOptions, name: Any) -> None:
     with pytest.raises(AppleError, match="organization_name"):
         attrs.evolve(options, organization_name=name)
 
