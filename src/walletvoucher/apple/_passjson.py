@@ -6,7 +6,9 @@ A :class:`~walletvoucher.StampCard` becomes a ``storeCard``:
   the stamps, the barcode is a QR of the card's serial so a scanner or kiosk can stamp it;
 - reward ready (the card holds an active voucher, ``options.voucher_on_card``): the primary
   field shows the reward, the barcode is the voucher's code; after redemption the same card
-  (same serial number) returns to collecting.
+  (same serial number) returns to collecting;
+- holding a voucher that is not valid yet: a "Valid from" date field and a
+  :class:`PassContentWarning` (render and push again once it is valid).
 
 A :class:`~walletvoucher.Voucher` shown as its own pass becomes a ``coupon`` with
 ``expirationDate`` and ``voided`` (redeemed or voided).
@@ -14,7 +16,14 @@ A :class:`~walletvoucher.Voucher` shown as its own pass becomes a ``coupon`` wit
 Barcodes by redemption method: Redeem Code -> the code in its symbology (EAN-13 / UPC-A fall
 back to Code 128 with the same digits and a :class:`BarcodeFallbackWarning`; TEXT shows no
 barcode); Staff-Scan -> QR of the signed scan token; Self-Redeem -> no barcode, the redeem
-link on the back.
+link on the back (``<a href='...'>`` with the link HTML-escaped and its text translated per lproj).
+``messageEncoding`` is ``iso-8859-1`` when the code fits it and ``utf-8`` otherwise, and the
+format's capacity is counted in bytes of that encoding.
+
+Texts: which key each shown text gets is :mod:`._texts`' job (every text its own translation);
+``changeMessage`` texts have their ``%`` doubled so ``%@`` is the only placeholder. Amounts are
+JSON numbers a double holds exactly (:func:`json_amount`). Content that reads badly (contrast,
+length, labels without a translation) is reported by :mod:`._readability` as warnings.
 """
 
 from __future__ import annotations
