@@ -50,10 +50,10 @@ Warnings (Python :mod:`warnings`; the pass is still valid, and the texts are als
 
     AppleWalletWarning (UserWarning)
     ├── BarcodeFallbackWarning               EAN-13 / UPC-A shown as Code 128 (Wallet has no EAN format)
-    ├── CertificateExpiringWarning           pass-type or WWDR certificate expires within 30 days
-    └── PassContentWarning                   content that will read badly: low contrast, a front text
-                                             longer than the front shows, a voucher not yet valid,
-                                             labels without a translation in a language
+    ├── PassContentWarning                   content that will read badly: low contrast, a front text
+    │                                        longer than the front shows, a voucher not yet valid,
+    │                                        labels without a translation in a language
+    └── CertificateExpiringWarning           pass-type or WWDR certificate expires within 30 days
 
 Every message names the field, the value received and what to do. Secrets (keys,
 passwords, tokens) are never put into a message: pass ``secret=True`` and the value is
