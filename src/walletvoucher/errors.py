@@ -55,6 +55,9 @@ Warnings (Python :mod:`warnings`; the pass is still valid, and the texts are als
 
     AppleWalletWarning (UserWarning)
     ├── BarcodeFallbackWarning               EAN-13 / UPC-A shown as Code 128 (Wallet has no EAN format)
+    ├── PassContentWarning                   content that will read badly: low contrast, a front text
+    │                                        longer than the front shows, a voucher not yet valid,
+    │                                        labels without a translation in a language
     └── CertificateExpiringWarning           pass-type or WWDR certificate expires within 30 days
     GoogleWalletWarning (UserWarning)
     └── RecommendedLengthWarning             a text over Google's recommended length (may be cut off)
@@ -247,6 +250,11 @@ class BarcodeFallbackWarning(AppleWalletWarning):
 
 class CertificateExpiringWarning(AppleWalletWarning):
     """The pass-type or WWDR certificate expires within the warning window (30 days by default)."""
+
+
+class PassContentWarning(AppleWalletWarning):
+    """The pass is valid but will read badly: near-equal colours, a cut-off front text, a voucher
+    that is not valid yet, or walletvoucher's own labels shown in English in a language."""
 
 
 # --- Google Wallet (walletvoucher.google) ----------------------------------------------------

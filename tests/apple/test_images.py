@@ -5,10 +5,10 @@ from __future__ import annotations
 import io
 
 import pytest
-from PIL import Image
+from PIL import Image, ImageChops
 
 from walletvoucher.apple import STRIP_SIZES, StripDesign, stamp_layout, strip_images
-from walletvoucher.apple._images import icon_images, logo_images
+from walletvoucher.apple._images import _monogram, icon_images, initials, is_compact, logo_images
 from walletvoucher.errors import AppleImageError
 
 BG, STAMP = (30, 58, 95), (242, 193, 78)
@@ -110,3 +110,159 @@ def test_supplied_artwork_is_fitted() -> None:
 def test_unreadable_artwork_is_an_apple_image_error() -> None:
     with pytest.raises(AppleImageError, match="icon"):
         icon_images("K", BG, STAMP, b"\x89PNG\r\n\x1a\nnot really")
+
+
+# --- stamps survive both strip slots (pixels sampled, stamps found without the layout code) ------------
+
+def _stamp_mask(
+    image: Image.Image, colour: tuple[int, int, int] = STAMP, tol: int = 40
+) -> set[tuple[int, int]]:
+    """Pixels within ``tol`` of ``colour`` in every channel."""
+    channels = []
+    for band, want in zip(image.convert("RGB").split(), colour, strict=True):
+        channels.append(band.point(lambda v, w=want: 255 if abs(v - w) <= tol else 0))
+    mask = ImageChops.logical_and(ImageChops.logical_and(channels[0].convert("1"), channels[1].convert("1")),
+                                  channels[2].convert("1"))
+    width = image.width
+    return {(i % width, i // width) for i, v in enumerate(mask.convert("L").tobytes()) if v}
+
+
+def _blobs(mask: set[tuple[int, int]]) -> list[set[tuple[int, int]]]:
+    """8-connected components of a pixel set (runs per row, joined with union-find)."""
+    rows: dict[int, list[int]] = {}
+    for x, y in mask:
+        rows.setdefault(y, []).append(x)
+    runs: list[tuple[int, int, int]] = []  # (y, first x, last x)
+    parent: list[int] = []
+
+    def find(i: int) -> int:
+        while parent[i] != i:
+            parent[i] = parent[parent[i]]
+            i = parent[i]
+        return i
+
+    previous: list[int] = []
+    for y in sorted(rows):
+        xs = sorted(rows[y])
+        current = []
+        start = xs[0]
+        for a, b in zip(xs, [*xs[1:], None], strict=True):
+            if b is None or b != a + 1:
+                runs.append((y, start, a))
+                parent.append(len(runs) - 1)
+                current.append(len(runs) - 1)
+                for j in previous:
+                    py, p0, p1 = runs[j]
+                    if py == y - 1 and p0 <= a + 1 and p1 >= start - 1:
+                        parent[find(j)] = find(len(runs) - 1)
+                start = b if b is not None else start
+        previous = current
+    blobs: dict[int, set[tuple[int, int]]] = {}
+    for i, (y, x0, x1) in enumerate(runs):
+        blobs.setdefault(find(i), set()).update((x, y) for x in range(x0, x1 + 1))
+    return [blob for blob in blobs.values() if len(blob) > 8]  # drop anti-aliasing specks
+
+
+def _stamps_seen(image: Image.Image) -> tuple[int, int]:
+    """(filled, total) stamps: a filled disc covers its own centre, an outline ring does not.
+
+    Fails when a stamp touches the image edge (it was cut)."""
+    mask = _stamp_mask(image)
+    filled = total = 0
+    for blob in _blobs(mask):
+        xs, ys = [p[0] for p in blob], [p[1] for p in blob]
+        assert min(xs) > 0 and min(ys) > 0 and max(xs) < image.width - 1 and max(ys) < image.height - 1, \
+            "a stamp touches the edge: it was cut"
+        centre = (round(sum(xs) / len(xs)), round(sum(ys) / len(ys)))
+        total += 1
+        filled += centre in mask
+    return filled, total
+
+
+def _in_slot(image: Image.Image, slot: tuple[int, int]) -> Image.Image:
+    """What Wallet shows of ``image`` in a slot of another aspect ratio: scaled to fill, centred, cropped."""
+    density = image.width / 375
+    want = (round(slot[0] * density), round(slot[1] * density))
+    scale = max(want[0] / image.width, want[1] / image.height)
+    scaled = image.resize((round(image.width * scale), round(image.height * scale)), Image.Resampling.LANCZOS)
+    left, top = (scaled.width - want[0]) // 2, (scaled.height - want[1]) // 2
+    return scaled.crop((left, top, left + want[0], top + want[1]))
+
+
+@pytest.mark.parametrize(("goal", "filled"), [(5, 2), (10, 1), (10, 10), (12, 7), (50, 37), (100, 63)])
+@pytest.mark.parametrize("style", ["storeCard", "coupon"])
+def test_no_stamp_is_lost_in_either_slot(goal: int, filled: int, style: str) -> None:
+    design = StripDesign(goal=goal, background=BG, stamp=STAMP)
+    scale = "strip@3x.png" if goal >= 50 else "strip@2x.png"  # thin rings stay whole at 3x
+    image = Image.open(io.BytesIO(strip_images(design, filled, style)[scale]))
+    assert _stamps_seen(image) == (filled, goal)
+    for slot in ((375, 123), (375, 144)):
+        assert _stamps_seen(_in_slot(image, slot)) == (filled, goal), slot
+
+
+def test_the_demo_card_keeps_stamps_1_and_10_when_shown_in_a_144_slot() -> None:
+    image = Image.open(io.BytesIO(strip_images(StripDesign(goal=10, background=BG, stamp=STAMP), 10,
+                                               "storeCard")["strip@2x.png"]))
+    cropped = _in_slot(image, (375, 144))
+    assert _stamps_seen(cropped) == (10, 10)
+
+
+@pytest.mark.parametrize(("goal", "filled", "style"), [
+    (1000, 370, "storeCard"), (1000, 370, "coupon"), (1000, 0, "storeCard"), (500, 500, "coupon"),
+    (10**6, 1, "storeCard"),
+])
+def test_large_goals_show_a_count_and_a_progress_bar_in_either_slot(
+    goal: int, filled: int, style: str
+) -> None:
+    assert is_compact(goal)
+    design = StripDesign(goal=goal, background=BG, stamp=STAMP)
+    image = Image.open(io.BytesIO(strip_images(design, filled, style)["strip@2x.png"]))
+    for shown in (image, _in_slot(image, (375, 123)), _in_slot(image, (375, 144))):
+        blobs = sorted(_blobs(_stamp_mask(shown)), key=lambda b: -max(y for _, y in b))
+        bar = blobs[0]  # the lowest shape is the bar: its outline, or outline and fill
+        xs = [x for x, _ in bar]
+        ys = sorted({y for _, y in bar})
+        assert min(xs) > 0 and max(xs) < shown.width - 1  # the whole bar is on show
+        middle = ys[len(ys) // 2]
+        row = sorted(x for x, y in bar if y == middle)
+        inner = (row[-1] - row[0]) * 0.97
+        share = (len(row) - (row[-1] - row[0]) * 0.03) / inner if filled else 0.0
+        assert abs(share - filled / goal) < 0.03, (share, filled / goal)
+        assert len(blobs) >= 3  # and digits above it
+
+
+def test_goals_up_to_a_hundred_are_drawn_as_stamps() -> None:
+    assert not any(is_compact(goal) for goal in (1, 10, 50, 100))
+
+
+def test_a_wide_stamp_icon_keeps_its_aspect_ratio() -> None:
+    red = (200, 10, 10)
+    design = StripDesign(goal=5, background=BG, stamp=STAMP, stamp_icon=_png((200, 50), red))
+    image = Image.open(io.BytesIO(strip_images(design, 2, "storeCard")["strip@3x.png"]))
+    icons = _blobs(_stamp_mask(image, red, 20))
+    assert len(icons) == 2
+    for blob in icons:
+        width = max(x for x, _ in blob) - min(x for x, _ in blob) + 1
+        height = max(y for _, y in blob) - min(y for _, y in blob) + 1
+        assert 3.6 < width / height < 4.4, (width, height)
+
+
+# --- monograms draw every script ----------------------------------------------------------------
+
+def _ink(png: bytes) -> set[tuple[int, int]]:
+    return _stamp_mask(Image.open(io.BytesIO(png)).convert("RGB"), (255, 255, 255), 70)
+
+
+@pytest.mark.parametrize("name", ["咖啡 店", "กาแฟ", "कॉफ़ी", "قهوة", "Жар-птица", "Über", "\u0301Über", "ß"])
+def test_monogram_initials_draw_real_glyphs_not_missing_glyph_boxes(name: str) -> None:
+    white, navy = (255, 255, 255), (30, 58, 95)
+    drawn = _ink(icon_images(name, navy, white, None)["icon@3x.png"])
+    box = _ink(_monogram("\ue000", 87, navy, white))  # a private-use character: the font's .notdef box
+    assert len(drawn) > 60  # ink
+    assert len(drawn ^ box) > 0.5 * len(box), name  # not the box
+
+
+def test_initials_take_the_first_grapheme_of_each_word() -> None:
+    assert initials("\u0301Über Café") == "ÜC"
+    assert initials("कॉफ़ी हाउस") == "कॉहा"  # consonant + vowel sign: one grapheme each
+    assert initials("咖啡") == "咖"

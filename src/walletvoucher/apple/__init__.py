@@ -15,7 +15,14 @@ Low level: ``build_pass_json`` (the dict), ``check_pass_json`` (the rules),
 """
 
 from walletvoucher.apple._bundle import build_manifest, zip_bundle
-from walletvoucher.apple._images import STRIP_SIZES, StripDesign, stamp_layout, strip_images
+from walletvoucher.apple._images import (
+    STRIP_SIZES,
+    StripDesign,
+    is_compact,
+    safe_area,
+    stamp_layout,
+    strip_images,
+)
 from walletvoucher.apple._options import AppleOptions, Location
 from walletvoucher.apple._passjson import (
     BARCODE_FORMATS,
@@ -27,7 +34,7 @@ from walletvoucher.apple._passjson import (
 from walletvoucher.apple._render import RenderedPass, render_pass, render_pkpass
 from walletvoucher.apple._rules import Problem, check_pass_json, validate_pass_json
 from walletvoucher.apple._sign import AppleSigner, sign_manifest
-from walletvoucher.apple._strings import render_pass_strings
+from walletvoucher.apple._strings import apple_language, render_pass_strings
 from walletvoucher.apple._testchain import TestChain, mint_test_chain
 from walletvoucher.apple._verify import VerifyReport, verify_pkpass
 from walletvoucher.keys import load_apple_signer
@@ -44,15 +51,18 @@ __all__ = [
     "StripDesign",
     "TestChain",
     "VerifyReport",
+    "apple_language",
     "build_manifest",
     "build_pass_content",
     "build_pass_json",
     "check_pass_json",
+    "is_compact",
     "load_apple_signer",
     "mint_test_chain",
     "render_pass",
     "render_pass_strings",
     "render_pkpass",
+    "safe_area",
     "sign_manifest",
     "stamp_layout",
     "strip_images",

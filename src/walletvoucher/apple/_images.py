@@ -6,9 +6,25 @@ Sizes (points; @2x and @3x multiply them), from Apple's "Pass Design and Creatio
 - ``logo.png``  at most 160 x 50 (top-left of the pass)
 - ``strip.png`` 375 x 123 behind a store card's primary field, 375 x 144 on a coupon
 
+**Which strip size we ship, and why.** A store card gets Apple's 375 x 123 ("all other
+styles"), a coupon 375 x 144 (coupons, gift cards). But a store card is also the style for gift
+cards, and Wallet may show a store card's strip in a 144-high slot: it scales the 123-high
+image up to 144 and crops its sides (about 27 pt each side at 375 wide); a 144-high strip in a
+123-high slot loses about 10 pt at top and bottom. So every strip is drawn inside its
+**safe area** (:func:`safe_area`): the central part of the image that survives both aspect
+ratios (for 375 x 123 the middle 320 pt; for 375 x 144 the middle 123 pt of height), with a
+small margin. Background colour fills the rest, so whichever way Wallet crops, no stamp is cut.
+
 The strip draws the card's stamps: one circle per stamp of the goal, filled (the brand's
-foreground colour, or the business's stamp icon) for collected ones, an outline for the rest.
-Strips depend only on the design and the count, so they are cached (``strip_images``).
+foreground colour, or the business's stamp icon, kept at its aspect ratio) for collected ones,
+an outline for the rest, in as many rows as make the stamps largest. When even the best rows
+would make a stamp smaller than :data:`MIN_STAMP_CELL` points (goals above about 120), the strip
+shows the count instead, ``37/1000`` over a progress bar (:func:`is_compact`). Strips depend only
+on the design and the count, so they are cached (``strip_images``).
+
+Generated icons and logos are a monogram of the brand's initials drawn with the Noto fonts of
+:mod:`walletvoucher._fonts` (Latin, Cyrillic, Greek, Chinese, Devanagari, Thai, Arabic), one
+grapheme per word, so no initial shows a missing-glyph box.
 """
 
 from __future__ import annotations
@@ -16,12 +32,14 @@ from __future__ import annotations
 import functools
 import io
 import math
+import unicodedata
 from collections.abc import Mapping
 from types import MappingProxyType
 
 import attrs
-from PIL import Image, ImageDraw, ImageFont
+from PIL import Image, ImageDraw
 
+from walletvoucher._fonts import draw_text, text_width
 from walletvoucher.errors import AppleImageError
 
 RGB = tuple[int, int, int]
@@ -31,6 +49,13 @@ ICON_SIZE = (29, 29)
 LOGO_MAX = (160, 50)
 STRIP_SIZES: dict[str, tuple[int, int]] = {"storeCard": (375, 123), "coupon": (375, 144)}
 """Strip size in points per pass style."""
+STRIP_SLOTS: tuple[tuple[int, int], ...] = ((375, 123), (375, 144))
+"""The strip slots Wallet may show a strip in (points): every strip is drawn to survive both."""
+MIN_STAMP_CELL = 16.0
+"""Smallest room per stamp, in points, before the strip switches to the compact ``n/goal`` form."""
+MAX_MARKS = 4
+"""Marks kept on a monogram's initial."""
+_MARGIN = 0.06  # of the height, inside the safe area
 
 _SUPERSAMPLE = 2
 
@@ -64,29 +89,83 @@ class StripDesign:
     stamp_icon: bytes | None = attrs.field(default=None, repr=False)
 
 
+def safe_area(size: tuple[int, int]) -> tuple[float, float, float, float]:
+    """``(left, top, right, bottom)`` of an image of ``size`` that every slot of :data:`STRIP_SLOTS` shows.
+
+    Wallet fills a slot of another aspect ratio by scaling the image and cropping what sticks
+    out (centred); this is what is left in every case, less a small margin.
+
+    >>> [round(v, 1) for v in safe_area((375, 123))]
+    [34.7, 7.4, 340.3, 115.6]
+    >>> [round(v, 1) for v in safe_area((375, 144))]
+    [7.4, 17.9, 367.6, 126.1]
+    """
+    width, height = size
+    left, top, right, bottom = 0.0, 0.0, float(width), float(height)
+    for slot_w, slot_h in STRIP_SLOTS:
+        slot = slot_w / slot_h
+        if width / height > slot:
+            cut = (width - height * slot) / 2
+            left, right = max(left, cut), min(right, width - cut)
+        else:
+            cut = (height - width / slot) / 2
+            top, bottom = max(top, cut), min(bottom, height - cut)
+    margin = _MARGIN * (bottom - top)
+    return (left + margin, top + margin, right - margin, bottom - margin)
+
+
+def _best_rows(goal: int, width: float, height: float) -> tuple[int, float]:
+    """Rows that make the stamps largest, and the cell size then."""
+    best = (1, 0.0)
+    for rows in range(1, min(goal, 64) + 1):
+        cell = min(width / math.ceil(goal / rows), height / rows)
+        if cell > best[1]:
+            best = (rows, cell)
+    return best
+
+
+def is_compact(goal: int) -> bool:
+    """Whether a goal is too large for one circle per stamp (then the strip shows ``n/goal``).
+
+    >>> is_compact(10), is_compact(100), is_compact(1000)
+    (False, False, True)
+    """
+    left, top, right, bottom = safe_area(STRIP_SIZES["storeCard"])
+    return _best_rows(goal, right - left, bottom - top)[1] < MIN_STAMP_CELL
+
+
 def stamp_layout(goal: int, size: tuple[int, int]) -> list[tuple[float, float, float]]:
     """Centres and radius ``(x, y, r)`` of each stamp, in pixels of an image of ``size``.
 
-    Up to 10 stamps sit in one row; more are spread over as few rows as fit.
+    Stamps fill the :func:`safe_area` in as many rows as make them largest (centred rows);
+    a compact goal (:func:`is_compact`) has no circles, so the list is empty.
 
-    >>> [round(x) for x, _, _ in stamp_layout(3, (300, 100))]
-    [50, 150, 250]
+    >>> [round(x) for x, _, _ in stamp_layout(3, (375, 123))]
+    [86, 188, 289]
     """
-    width, height = size
-    rows = max(1, math.ceil(goal / 10))
+    if goal < 1 or is_compact(goal):
+        return []
+    left, top, right, bottom = safe_area(size)
+    width, height = right - left, bottom - top
+    rows, cell = _best_rows(goal, width, height)
     per_row = math.ceil(goal / rows)
-    cell = min(width / per_row, height / rows)
+    rows = math.ceil(goal / per_row)
     radius = cell * 0.4
-    top = (height - rows * cell) / 2
+    y0 = top + (height - rows * cell) / 2
     spots = []
     for index in range(goal):
         row, col = divmod(index, per_row)
         in_row = min(per_row, goal - row * per_row)
-        left = (width - in_row * (width / per_row)) / 2
-        x = left + (col + 0.5) * (width / per_row)
-        y = top + (row + 0.5) * cell
-        spots.append((x, y, radius))
+        x0 = left + (width - in_row * cell) / 2
+        spots.append((x0 + (col + 0.5) * cell, y0 + (row + 0.5) * cell, radius))
     return spots
+
+
+def progress_bar(size: tuple[int, int]) -> tuple[float, float, float, float]:
+    """The box of the compact strip's progress bar (the lower third of the safe area)."""
+    left, top, right, bottom = safe_area(size)
+    height = bottom - top
+    return (left, top + height * 0.72, right, top + height * 0.92)
 
 
 def _open(data: bytes, field: str) -> Image.Image:
@@ -105,19 +184,49 @@ def draw_strip(design: StripDesign, filled: int, size: tuple[int, int]) -> bytes
     """Draw one strip PNG of ``size`` pixels with ``filled`` of ``design.goal`` stamps filled."""
     big = (size[0] * _SUPERSAMPLE, size[1] * _SUPERSAMPLE)
     canvas = Image.new("RGB", big, design.background)
+    if is_compact(design.goal):
+        _draw_compact(canvas, design, filled)
+    else:
+        _draw_stamps(canvas, design, filled)
+    return _png(canvas.resize(size, Image.Resampling.LANCZOS))
+
+
+def _draw_stamps(canvas: Image.Image, design: StripDesign, filled: int) -> None:
     draw = ImageDraw.Draw(canvas)
     icon = _open(design.stamp_icon, "stamp_icon") if design.stamp_icon else None
-    for index, (x, y, r) in enumerate(stamp_layout(design.goal, big)):
+    for index, (x, y, r) in enumerate(stamp_layout(design.goal, canvas.size)):
         box = (x - r, y - r, x + r, y + r)
         if index >= filled:
             draw.ellipse(box, outline=design.stamp, width=max(2, round(r * 0.12)))
         elif icon is None:
             draw.ellipse(box, fill=design.stamp)
         else:
-            side = max(1, round(2 * r))
-            stamp = icon.resize((side, side), Image.Resampling.LANCZOS)
-            canvas.paste(stamp, (round(x - r), round(y - r)), stamp)
-    return _png(canvas.resize(size, Image.Resampling.LANCZOS))
+            stamp = _contain(icon, max(1, round(2 * r)))
+            canvas.paste(stamp, (round(x - stamp.width / 2), round(y - stamp.height / 2)), stamp)
+
+
+def _contain(image: Image.Image, side: int) -> Image.Image:
+    """Scale ``image`` to fit a ``side`` square, keeping its aspect ratio (a wide icon stays wide)."""
+    ratio = side / max(image.width, image.height)
+    fitted = (max(1, round(image.width * ratio)), max(1, round(image.height * ratio)))
+    return image.resize(fitted, Image.Resampling.LANCZOS)
+
+
+def _draw_compact(canvas: Image.Image, design: StripDesign, filled: int) -> None:
+    draw = ImageDraw.Draw(canvas)
+    left, top, right, _bottom = safe_area(canvas.size)
+    bar = progress_bar(canvas.size)
+    text = f"{filled}/{design.goal}"
+    size = max(1, round((bar[1] - top) * 0.7))
+    while size > 4 and text_width(text, size, bold=True) > right - left:
+        size = max(4, size * 9 // 10)
+    x = (left + right - text_width(text, size, bold=True)) / 2
+    draw_text(draw, (x, (top + bar[1]) / 2), text, size=size, fill=design.stamp, bold=True, anchor="lm")
+    outline = max(2, round((bar[3] - bar[1]) * 0.15))
+    draw.rectangle(bar, outline=design.stamp, width=outline)
+    if filled:
+        share = (bar[2] - bar[0]) * filled / design.goal
+        draw.rectangle((bar[0], bar[1], bar[0] + share, bar[3]), fill=design.stamp)
 
 
 @functools.lru_cache(maxsize=512)
@@ -134,22 +243,42 @@ def strip_images(design: StripDesign, filled: int, style: str) -> Mapping[str, b
     })
 
 
-def _font(size: int) -> ImageFont.FreeTypeFont | ImageFont.ImageFont:
-    try:
-        return ImageFont.load_default(size=size)
-    except (OSError, ImportError):  # pragma: no cover - Pillow without FreeType
-        return ImageFont.load_default()
+def first_grapheme(word: str) -> str:
+    """The first user-perceived character of ``word``: a base character and the marks on it.
+
+    A leading combining mark (which has nothing to sit on) is skipped; at most
+    :data:`MAX_MARKS` marks are kept (hostile text can stack thousands).
+
+    >>> first_grapheme("\u0301Ünal"), first_grapheme("क्षत्रिय"), first_grapheme("e\u0301cole") == "e\u0301"
+    ('Ü', 'क्', True)
+    """
+    chars = list(word)
+    while chars and _is_mark(chars[0]):
+        chars.pop(0)
+    if not chars:
+        return ""
+    out = chars[0]
+    for ch in chars[1:MAX_MARKS + 1]:
+        if not (_is_mark(ch) or ch in "\u200d\ufe0f"):
+            break
+        out += ch
+    return out
+
+
+def _is_mark(ch: str) -> bool:
+    return unicodedata.category(ch).startswith("M")
 
 
 def initials(name: str) -> str:
-    """One or two letters for a monogram.
+    """One or two initials for a monogram: the first grapheme of the first two words.
 
-    >>> initials("Kahve Dünyası"), initials("bean")
-    ('KD', 'B')
+    >>> initials("Kahve Dünyası"), initials("bean"), initials("咖啡 店"), initials("über")
+    ('KD', 'B', '咖店', 'Ü')
     """
-    words = [w for w in name.split() if w[:1].isalnum()]
-    letters = "".join(w[0] for w in words[:2]) or name.strip()[:1] or "?"
-    return letters.upper()
+    graphemes = [first_grapheme(w) for w in name.split()]
+    letters = [g for g in graphemes if g and (g[0].isalnum() or unicodedata.category(g[0]).startswith("L"))]
+    picked = "".join(letters[:2]) or next((g for g in graphemes if g), "") or "?"
+    return unicodedata.normalize("NFC", picked.upper())
 
 
 def _monogram(text: str, side: int, background: RGB, foreground: RGB) -> bytes:
@@ -157,8 +286,11 @@ def _monogram(text: str, side: int, background: RGB, foreground: RGB) -> bytes:
     canvas = Image.new("RGBA", (big, big), (0, 0, 0, 0))
     draw = ImageDraw.Draw(canvas)
     draw.rounded_rectangle((0, 0, big - 1, big - 1), radius=big // 5, fill=(*background, 255))
-    font = _font(round(big * (0.5 if len(text) < 2 else 0.4)))
-    draw.text((big / 2, big / 2), text, fill=(*foreground, 255), font=font, anchor="mm")
+    size = round(big * (0.5 if len(text) < 2 else 0.4))
+    while size > 8 and text_width(text, size, bold=True) > big * 0.8:
+        size = size * 9 // 10
+    x = (big - text_width(text, size, bold=True)) / 2
+    draw_text(draw, (x, big / 2), text, size=size, fill=(*foreground, 255), bold=True, anchor="lm")
     return _png(canvas.resize((side, side), Image.Resampling.LANCZOS))
 
 

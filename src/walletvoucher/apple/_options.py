@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+import unicodedata
+import urllib.parse
+from collections.abc import Iterable, Mapping
 from typing import Any
 
 import attrs
 
+from walletvoucher.apple._labels import LABEL_NAMES
+from walletvoucher.apple._strings import apple_language
 from walletvoucher.codes import ScanKey
 from walletvoucher.errors import AppleError
 from walletvoucher.model import LocalizedText
@@ -14,6 +18,9 @@ from walletvoucher.model._i18n import to_optional_text
 
 MAX_LOCATIONS = 10
 MIN_TOKEN_LENGTH = 16
+MAX_LINK_LENGTH = 2000
+"""Longest redeem link accepted (links longer than this are not opened reliably)."""
+_LINK_FORBIDDEN = frozenset("\"'<>`\\{}|^")
 
 
 def _finite_range(low: float, high: float) -> Any:
@@ -61,9 +68,86 @@ def _to_locations(value: Iterable[Location]) -> tuple[Location, ...]:
 
 def _link(instance: object, attribute: Any, value: str | None) -> None:
     _https(instance, attribute, value)
-    if value is not None and "{serial}" not in value:
-        raise AppleError("must contain {serial}", field=attribute.name, value=value,
+    if value is None:
+        return
+    if value.count("{serial}") != 1:
+        raise AppleError("must contain {serial} exactly once", field=attribute.name, value=value,
                          fix="write it like 'https://example.com/redeem/{serial}'")
+    bare = value.replace("{serial}", "")
+    why = _link_problem(bare)
+    if why is not None:
+        raise AppleError(why, field=attribute.name, value=value,
+                         fix="give a plain https URL such as 'https://example.com/redeem/{serial}'; "
+                             "percent-encode spaces, quotes and angle brackets (%20, %22, %3C)")
+
+
+def _link_problem(url: str) -> str | None:
+    if len(url) > MAX_LINK_LENGTH:
+        return f"is {len(url)} characters long, at most {MAX_LINK_LENGTH} are allowed"
+    bad = next((ch for ch in url if ch in _LINK_FORBIDDEN or ch.isspace()
+                or unicodedata.category(ch)[0] in "CZ"), None)
+    if bad is not None:
+        return f"contains {bad!r}, which a link must not carry unencoded"
+    try:
+        host = urllib.parse.urlsplit(url).hostname
+    except ValueError:
+        host = None
+    return None if host else "has no host name"
+
+
+def _to_language(value: str | None) -> str | None:
+    return None if value is None else apple_language(value)
+
+
+def _to_labels(value: Any) -> tuple[tuple[str, str, str], ...]:
+    if value is None:
+        return ()
+    if isinstance(value, tuple) and all(isinstance(t, tuple) and len(t) == 3 for t in value):
+        value = _nest(value)  # the stored form, e.g. from attrs.evolve
+    if not isinstance(value, Mapping):
+        raise AppleError("must map a language to {label name: text}", field="labels", value=value,
+                         fix="give e.g. {'sw': {'reward': 'Zawadi'}}")
+    out = []
+    for language, words in value.items():
+        lproj = apple_language(language)
+        if not isinstance(words, Mapping):
+            raise AppleError("must map a label name to its text", field=f"labels[{language!r}]",
+                             value=words, fix="give e.g. {'reward': 'Zawadi'}")
+        for name, text in words.items():
+            out.append((lproj, _label_name(language, name), _label_text(language, name, text)))
+    return tuple(sorted(out))
+
+
+def _nest(triples: tuple[tuple[str, str, str], ...]) -> dict[str, dict[str, str]]:
+    out: dict[str, dict[str, str]] = {}
+    for lproj, name, text in triples:
+        out.setdefault(lproj, {})[name] = text
+    return out
+
+
+def _label_name(language: str, name: object) -> str:
+    if name not in LABEL_NAMES:
+        raise AppleError("is not one of walletvoucher's labels", field=f"labels[{language!r}]", value=name,
+                         fix=f"use the names {sorted(LABEL_NAMES)}")
+    return str(name)
+
+
+def _label_text(language: str, name: str, text: object) -> str:
+    return _plain_text(f"labels[{language!r}][{name!r}]", text)
+
+
+def _optional_text(instance: object, attribute: Any, value: object) -> None:
+    if value is not None:
+        _plain_text(attribute.name, value)
+
+
+def _plain_text(field: str, text: object) -> str:
+    if (not isinstance(text, str) or not text.strip()
+            or any(unicodedata.category(ch) in ("Cc", "Cs") for ch in text)):
+        shown = text.encode("ascii", "backslashreplace").decode("ascii") if isinstance(text, str) else text
+        raise AppleError("must be non-empty text without control characters", field=field, value=shown,
+                         fix="give the shown wording")
+    return text
 
 
 def _ident(prefix: str) -> Any:
@@ -85,20 +169,25 @@ class AppleOptions:
 
     ``language`` picks the language pass.json's own texts are written in (default: the
     program's default language); every language the program has gets its ``pass.strings``.
-    ``scan_key`` signs Staff-Scan tokens; ``redeem_link`` is where Self-Redeem vouchers go.
+    ``scan_key`` signs Staff-Scan tokens; ``redeem_link`` is where Self-Redeem vouchers go: an
+    https URL with ``{serial}`` once, no spaces, quotes or angle brackets (percent-encode them),
+    at most 2000 characters. ``labels`` gives walletvoucher's own words in languages it does not
+    ship, or other wording: ``{"sw": {"reward": "Zawadi", "member": "Mwanachama"}}`` (names in
+    ``walletvoucher.apple._labels.LABEL_NAMES``); it is kept as sorted ``(lproj, name, text)``.
     """
 
     pass_type_identifier: str = attrs.field(validator=_ident("pass."))
     team_identifier: str = attrs.field(validator=_ident(""))
-    organization_name: str | None = None
+    organization_name: str | None = attrs.field(default=None, validator=_optional_text)
     web_service_url: str | None = attrs.field(default=None, validator=_https)
     authentication_token: str | None = attrs.field(default=None, validator=_token, repr=False)
     locations: tuple[Location, ...] = attrs.field(default=(), converter=_to_locations, validator=_locations)
     sharing_prohibited: bool = False
     scan_key: ScanKey | None = attrs.field(default=None, repr=False)
     redeem_link: str | None = attrs.field(default=None, validator=_link)
-    language: str | None = None
+    language: str | None = attrs.field(default=None, converter=_to_language)
     voucher_on_card: bool = True
+    labels: tuple[tuple[str, str, str], ...] = attrs.field(default=None, converter=_to_labels)
 
     def __attrs_post_init__(self) -> None:
         if (self.web_service_url is None) != (self.authentication_token is None):
@@ -107,5 +196,17 @@ class AppleOptions:
                              fix="give both, or neither")
 
     def link_for(self, serial: str) -> str | None:
-        """The Self-Redeem link for a voucher serial, or None."""
-        return None if self.redeem_link is None else self.redeem_link.replace("{serial}", serial)
+        """The Self-Redeem link for a voucher serial (percent-encoded into the URL), or None.
+
+        >>> AppleOptions(pass_type_identifier="pass.x.y", team_identifier="T",
+        ...              redeem_link="https://example.com/r/{serial}").link_for("V 1/2")
+        'https://example.com/r/V%201%2F2'
+        """
+        if self.redeem_link is None:
+            return None
+        return self.redeem_link.replace("{serial}", urllib.parse.quote(serial, safe=""))
+
+    @property
+    def label_overrides(self) -> dict[tuple[str, str], str]:
+        """``labels`` as ``{(lproj, name): text}``."""
+        return {(lproj, name): text for lproj, name, text in self.labels}

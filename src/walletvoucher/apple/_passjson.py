@@ -6,7 +6,9 @@ A :class:`~walletvoucher.StampCard` becomes a ``storeCard``:
   the stamps, the barcode is a QR of the card's serial so a scanner or kiosk can stamp it;
 - reward ready (the card holds an active voucher, ``options.voucher_on_card``): the primary
   field shows the reward, the barcode is the voucher's code; after redemption the same card
-  (same serial number) returns to collecting.
+  (same serial number) returns to collecting;
+- holding a voucher that is not valid yet: a "Valid from" date field and a
+  :class:`PassContentWarning` (render and push again once it is valid).
 
 A :class:`~walletvoucher.Voucher` shown as its own pass becomes a ``coupon`` with
 ``expirationDate`` and ``voided`` (redeemed or voided).
@@ -14,25 +16,36 @@ A :class:`~walletvoucher.Voucher` shown as its own pass becomes a ``coupon`` wit
 Barcodes by redemption method: Redeem Code -> the code in its symbology (EAN-13 / UPC-A fall
 back to Code 128 with the same digits and a :class:`BarcodeFallbackWarning`; TEXT shows no
 barcode); Staff-Scan -> QR of the signed scan token; Self-Redeem -> no barcode, the redeem
-link on the back.
+link on the back (``<a href='...'>`` with the link HTML-escaped and its text translated per lproj).
+``messageEncoding`` is ``iso-8859-1`` when the code fits it and ``utf-8`` otherwise, and the
+format's capacity is counted in bytes of that encoding.
+
+Texts: which key each shown text gets is :mod:`._texts`' job (every text its own translation);
+``changeMessage`` texts have their ``%`` doubled so ``%@`` is the only placeholder. Amounts are
+JSON numbers a double holds exactly (:func:`json_amount`). Content that reads badly (contrast,
+length, labels without a translation) is reported by :mod:`._readability` as warnings.
 """
 
 from __future__ import annotations
 
+import html
 import warnings
-from collections.abc import Callable
 from datetime import datetime
+from decimal import Decimal
 from typing import Any
 
 import attrs
 
 from walletvoucher.apple._images import StripDesign, icon_images, logo_images, strip_images
-from walletvoucher.apple._labels import label
+from walletvoucher.apple._labels import has_labels, label
 from walletvoucher.apple._options import AppleOptions
-from walletvoucher.apple._strings import lproj_name, render_pass_strings
+from walletvoucher.apple._readability import contrast_warnings, front_length_warnings
+from walletvoucher.apple._strings import apple_language
+from walletvoucher.apple._texts import PassTexts, escape_format, lproj_languages
 from walletvoucher.codes import Symbology, issue_scan_token
-from walletvoucher.errors import AppleError, BarcodeFallbackWarning
-from walletvoucher.model import LocalizedText, Program, RedemptionMethod, StampCard, Voucher, VoucherStatus
+from walletvoucher.codes._pos import AZTEC_MAX_BYTES, CODE_128_MAX_CHARS, PDF417_MAX_BYTES, QR_MAX_BYTES
+from walletvoucher.errors import AppleError, AppleWalletWarning, BarcodeFallbackWarning, PassContentWarning
+from walletvoucher.model import Money, Program, RedemptionMethod, StampCard, Voucher, VoucherStatus
 
 #: The business's symbology -> Apple's barcode format (None: Apple cannot draw it natively).
 BARCODE_FORMATS: dict[Symbology, str | None] = {
@@ -46,7 +59,18 @@ BARCODE_FORMATS: dict[Symbology, str | None] = {
 }
 #: Symbologies Apple cannot draw, shown as Code 128 carrying the same digits.
 FALLBACK_TO_CODE128 = frozenset({Symbology.EAN_13, Symbology.UPC_A})
-_ENCODING = "iso-8859-1"
+#: How much each Apple format carries, counted in bytes of the declared ``messageEncoding``
+#: (Code 128: characters, and only ASCII).
+BARCODE_CAPACITY: dict[str, int] = {
+    "PKBarcodeFormatQR": QR_MAX_BYTES,
+    "PKBarcodeFormatPDF417": PDF417_MAX_BYTES,
+    "PKBarcodeFormatAztec": AZTEC_MAX_BYTES,
+    "PKBarcodeFormatCode128": CODE_128_MAX_CHARS,
+}
+MAX_SAFE_INTEGER = 2**53
+"""JSON readers that hold numbers as doubles (JavaScript, Swift's JSONSerialization) are exact below this."""
+MAX_AMOUNT_DIGITS = 15
+"""A decimal of at most 15 significant digits survives the trip through a double unchanged."""
 
 
 def w3c_date(moment: datetime, zone: Any = None) -> str:
@@ -64,32 +88,6 @@ def w3c_date(moment: datetime, zone: Any = None) -> str:
     return text[:-6] + "Z" if text.endswith("+00:00") else text
 
 
-class _Texts:
-    """Collects every shown text: pass.json gets the base language, pass.strings the rest."""
-
-    def __init__(self, base: str, languages: tuple[str, ...]) -> None:
-        self.base = base
-        self.languages = languages
-        self.table: dict[str, dict[str, str]] = {}
-
-    def add(self, make: Callable[[str], str]) -> str:
-        key = make(self.base)
-        self.table.setdefault(key, {lang: make(lang) for lang in self.languages})
-        return key
-
-    def text(self, text: LocalizedText) -> str:
-        return self.add(text.get)
-
-    def label(self, name: str) -> str:
-        return self.add(lambda lang: label(name, lang))
-
-    def files(self) -> dict[str, bytes]:
-        return {
-            lproj_name(lang): render_pass_strings({k: v[lang] for k, v in self.table.items()})
-            for lang in self.languages
-        }
-
-
 @attrs.frozen(kw_only=True)
 class PassContent:
     """Everything of a pass except manifest and signature: pass.json, files and warnings."""
@@ -104,17 +102,33 @@ class _Build:
         self.program = program
         self.options = options
         self.at = at
-        self.texts = _Texts(options.language or program.default_language, program.languages)
+        languages = lproj_languages(program.languages)
+        base = options.language or apple_language(program.default_language)
+        self.texts = PassTexts(base, languages)
         self.warnings: list[str] = []
 
     # --- shared ------------------------------------------------------------------------
+
+    def warn(self, note: str, category: type[AppleWalletWarning] = PassContentWarning) -> None:
+        warnings.warn(note, category, stacklevel=6)
+        self.warnings.append(note)
+
+    def label(self, name: str) -> str:
+        overrides = self.options.label_overrides
+        return self.texts.add(f"label.{name}", lambda lproj: label(name, lproj, overrides))
 
     def field(self, key: str, label_text: str, value: Any, **extra: Any) -> dict[str, Any]:
         return {"key": key, "label": label_text, "value": value, **extra}
 
     def date_field(self, key: str, label_name: str, moment: datetime) -> dict[str, Any]:
-        return self.field(key, self.texts.label(label_name), w3c_date(moment, self.program.zone),
+        return self.field(key, self.label(label_name), w3c_date(moment, self.program.zone),
                           dateStyle="PKDateStyleMedium", timeStyle="PKDateStyleShort")
+
+    def reserve_common(self, serial: str) -> None:
+        """Untranslated values keep their exact keys: reserve them before any translated text."""
+        self.texts.reserve("serialNumber", serial)
+        if self.options.organization_name is not None:
+            self.texts.reserve("organization_name", self.options.organization_name)
 
     def top(self, serial: str) -> dict[str, Any]:
         brand, opts = self.program.brand, self.options
@@ -123,9 +137,9 @@ class _Build:
             "passTypeIdentifier": opts.pass_type_identifier,
             "teamIdentifier": opts.team_identifier,
             "serialNumber": serial,
-            "organizationName": opts.organization_name or self.texts.text(brand.name),
-            "description": self.texts.text(self.program.name),
-            "logoText": self.texts.text(brand.name),
+            "organizationName": opts.organization_name or self.texts.text("brand.name", brand.name),
+            "description": self.texts.text("program.name", self.program.name),
+            "logoText": self.texts.text("brand.name", brand.name),
             "foregroundColor": brand.foreground.css_rgb,
             "backgroundColor": brand.background.css_rgb,
             "labelColor": brand.label.css_rgb,
@@ -136,33 +150,47 @@ class _Build:
             doc["webServiceURL"] = opts.web_service_url
             doc["authenticationToken"] = opts.authentication_token
         if opts.locations:
-            doc["locations"] = [self.location(loc) for loc in opts.locations]
+            doc["locations"] = [self.location(index, loc) for index, loc in enumerate(opts.locations)]
         return doc
 
-    def location(self, loc: Any) -> dict[str, Any]:
+    def location(self, index: int, loc: Any) -> dict[str, Any]:
         out: dict[str, Any] = {"latitude": float(loc.latitude), "longitude": float(loc.longitude)}
         if loc.relevant_text is not None:
-            out["relevantText"] = self.texts.text(loc.relevant_text)
+            out["relevantText"] = self.texts.text(f"locations[{index}].relevant_text", loc.relevant_text)
         return out
 
     def reward_back(self, voucher: Voucher | None) -> list[dict[str, Any]]:
         reward = voucher.reward if voucher else self.program.reward
-        back = [self.field("details", self.texts.label("details"), self.texts.text(reward.description))]
+        details = self.texts.text("reward.description", reward.description)
+        back = [self.field("details", self.label("details"), details)]
         if reward.terms is not None:
-            back.append(self.field("terms", self.texts.label("terms"), self.texts.text(reward.terms)))
+            terms = self.texts.text("reward.terms", reward.terms)
+            back.append(self.field("terms", self.label("terms"), terms))
         if voucher is not None:
-            back.append(self.field("how", self.texts.label("how"),
-                                   self.texts.label(f"how_{voucher.method.value}")))
-            self_redeem = voucher.method is RedemptionMethod.SELF_REDEEM
-            link = self.options.link_for(voucher.serial) if self_redeem else None
-            if self_redeem and link is None:
-                raise AppleError("a Self-Redeem voucher needs a redeem link", field="redeem_link", value=None,
-                                 fix="set AppleOptions(redeem_link='https://example.com/redeem/{serial}')")
+            back.append(self.field("how", self.label("how"), self.label(f"how_{voucher.method.value}")))
+            link = self.redeem_link(voucher)
             if link is not None:
-                text = self.texts.label("redeem_link")
-                anchor = f"<a href='{link}'>{text}</a>"
-                back.append(self.field("redeem_link", text, link, attributedValue=anchor))
+                back.append(self.link_field(link))
         return back
+
+    def redeem_link(self, voucher: Voucher) -> str | None:
+        if voucher.method is not RedemptionMethod.SELF_REDEEM:
+            return None
+        link = self.options.link_for(voucher.serial)
+        if link is None:
+            raise AppleError("a Self-Redeem voucher needs a redeem link", field="redeem_link", value=None,
+                             fix="set AppleOptions(redeem_link='https://example.com/redeem/{serial}')")
+        return link
+
+    def link_field(self, link: str) -> dict[str, Any]:
+        overrides = self.options.label_overrides
+        href = html.escape(link, quote=True)
+
+        def anchor(lproj: str) -> str:
+            return f"<a href='{href}'>{html.escape(label('redeem_link', lproj, overrides))}</a>"
+
+        return self.field("redeem_link", self.label("redeem_link"), link,
+                          attributedValue=self.texts.add("redeem_link.attributedValue", anchor))
 
     def voucher_barcode(self, voucher: Voucher) -> dict[str, Any] | None:
         if voucher.method is RedemptionMethod.STAFF_SCAN:
@@ -180,10 +208,9 @@ class _Build:
         if apple is not None:
             return _barcode(apple, value, value)
         if symbology in FALLBACK_TO_CODE128:
-            note = (f"Apple Wallet cannot show {symbology.name} barcodes; the code {value!r} is shown as "
-                    "Code 128 carrying the same digits, with the digits as text below it")
-            warnings.warn(note, BarcodeFallbackWarning, stacklevel=6)
-            self.warnings.append(note)
+            self.warn(f"Apple Wallet cannot show {symbology.name} barcodes; the code {value!r} is shown as "
+                      "Code 128 carrying the same digits, with the digits as text below it",
+                      BarcodeFallbackWarning)
             return _barcode("PKBarcodeFormatCode128", value, value)
         return None  # Symbology.TEXT: the code is shown as a field only
 
@@ -196,28 +223,59 @@ class _Build:
                 **strip_images(design, filled, style)}
 
     def content(self, doc: dict[str, Any], style: str, filled: int) -> PassContent:
+        for note in self.readability(doc, style):
+            self.warn(note)
         files = {**self.images(style, filled), **self.texts.files()}
         return PassContent(pass_json=doc, files=files, warnings=tuple(self.warnings))
+
+    def readability(self, doc: dict[str, Any], style: str) -> list[str]:
+        brand = self.program.brand
+        notes = contrast_warnings(foreground=brand.foreground.rgb, background=brand.background.rgb,
+                                  label=brand.label.rgb)
+        notes += front_length_warnings(doc, style, self.texts.table)
+        overridden = {lproj for lproj, _, _ in self.options.labels}
+        notes += [f"walletvoucher has no built-in labels in {lproj!r}; they show in English there. Fix: "
+                  f"give AppleOptions(labels={{{lproj!r}: {{...}}}}) with your wording"
+                  for lproj in self.texts.languages if not has_labels(lproj) and lproj not in overridden]
+        return notes
+
+    def reserve_voucher(self, voucher: Voucher) -> None:
+        self.texts.reserve("voucher.serial", voucher.serial)
+        if voucher.code is not None:
+            self.texts.reserve("voucher.code", voucher.code.value)
+        self_redeem = voucher.method is RedemptionMethod.SELF_REDEEM
+        link = self.options.link_for(voucher.serial) if self_redeem else None
+        if link is not None:
+            self.texts.reserve("redeem_link", link)
 
     # --- store card ----------------------------------------------------------------------
 
     def card(self, card: StampCard) -> PassContent:
         voucher = card.open_voucher(self.at) if self.options.voucher_on_card else None
+        pending = self.pending_voucher(card) if voucher is None else None
+        self.reserve_card(card, voucher)
         stamp_label = self.program.stamp_label
-        stamps = self.field("stamps", self.texts.text(stamp_label), card.progress,
-                            changeMessage=self.texts.add(lambda lang: f"{stamp_label.get(lang)}: %@"))
-        reward_title = self.texts.text(self.program.reward.title)
-        member = self.field("member", self.texts.label("member"), card.member_id)
-        lifetime = self.field("lifetime", self.texts.label("lifetime"), card.lifetime_stamps)
+        stamps = self.field("stamps", self.texts.text("stamp_label", stamp_label), card.progress,
+                            changeMessage=self.texts.add("stamp_label.changeMessage", lambda lproj: (
+                                f"{escape_format(stamp_label.get(self.texts.tag(lproj)))}: %@")))
+        member = self.field("member", self.label("member"), card.member_id)
+        lifetime = self.field("lifetime", self.label("lifetime"), card.lifetime_stamps)
         body: dict[str, Any] = {"headerFields": [stamps], "auxiliaryFields": [member]}
         barcode: dict[str, Any] | None = _barcode("PKBarcodeFormatQR", card.serial, card.serial)
         if voucher is None:
-            body["secondaryFields"] = [self.field("reward", self.texts.label("reward"), reward_title)]
+            reward_title = self.texts.text("reward.title", self.program.reward.title)
+            body["secondaryFields"] = [self.field("reward", self.label("reward"), reward_title)]
+            if pending is not None:
+                from_field = self.date_field("valid_from", "valid_from", pending.valid_from)
+                body["secondaryFields"].append(from_field)
             body["backFields"] = [*self.reward_back(None), lifetime]
         else:
-            ready = self.texts.add(lambda lang: f"{label('reward_ready', lang)}: %@")
-            body["primaryFields"] = [self.field("reward", self.texts.label("reward_ready"),
-                                                self.texts.text(voucher.reward.title), changeMessage=ready)]
+            overrides = self.options.label_overrides
+            ready = self.texts.add("label.reward_ready.changeMessage", lambda lproj: (
+                f"{escape_format(label('reward_ready', lproj, overrides))}: %@"))
+            body["primaryFields"] = [self.field("reward", self.label("reward_ready"),
+                                                self.texts.text("reward.title", voucher.reward.title),
+                                                changeMessage=ready)]
             body["secondaryFields"] = self.voucher_fields(voucher)
             body["backFields"] = [*self.reward_back(voucher), lifetime]
             barcode = self.voucher_barcode(voucher) or barcode
@@ -227,10 +285,31 @@ class _Build:
             doc["barcodes"] = [barcode]
         return self.content(doc, "storeCard", card.stamps)
 
+    def reserve_card(self, card: StampCard, voucher: Voucher | None) -> None:
+        self.reserve_common(card.serial)
+        self.texts.reserve("member_id", card.member_id)
+        self.texts.reserve("progress", card.progress)
+        if voucher is not None:
+            self.reserve_voucher(voucher)
+
+    def pending_voucher(self, card: StampCard) -> Voucher | None:
+        """A voucher the card holds that is not valid yet: the pass says from when, and the caller is told."""
+        pending = next((v for v in card.vouchers if v.status_at(self.at) is VoucherStatus.ISSUED), None)
+        if pending is not None:
+            self._not_yet_valid(pending)
+        return pending
+
+    def _not_yet_valid(self, voucher: Voucher) -> None:
+        self.warn(f"voucher {voucher.serial!r} is not valid until {voucher.valid_from.isoformat()}; the pass "
+                  "shows 'Valid from' with that date. Fix: render and push the pass again at that time so it "
+                  "shows the code")
+
     def voucher_fields(self, voucher: Voucher) -> list[dict[str, Any]]:
         fields = []
         if voucher.code is not None:
-            fields.append(self.field("code", self.texts.label("code"), voucher.code.value))
+            fields.append(self.field("code", self.label("code"), voucher.code.value))
+        if voucher.status_at(self.at) is VoucherStatus.ISSUED:
+            fields.append(self.date_field("valid_from", "valid_from", voucher.valid_from))
         if voucher.expires_at is not None:
             fields.append(self.date_field("expires", "valid_until", voucher.expires_at))
         return fields
@@ -239,18 +318,21 @@ class _Build:
 
     def coupon(self, voucher: Voucher) -> PassContent:
         status = voucher.status_at(self.at)
-        title = self.texts.text(voucher.reward.title)
+        self.reserve_common(voucher.serial)
+        self.reserve_voucher(voucher)
+        if status is VoucherStatus.ISSUED:
+            self._not_yet_valid(voucher)
+        title = self.texts.text("reward.title", voucher.reward.title)
         body: dict[str, Any] = {
-            "primaryFields": [self.field("reward", self.texts.label("reward"), title)],
+            "primaryFields": [self.field("reward", self.label("reward"), title)],
             "secondaryFields": self.voucher_fields(voucher),
             "backFields": self.reward_back(voucher),
         }
         if status in (VoucherStatus.REDEEMED, VoucherStatus.VOIDED):
-            body["headerFields"] = [self.field("status", self.texts.label("status"),
-                                               self.texts.label(status.value))]
+            body["headerFields"] = [self.field("status", self.label("status"), self.label(status.value))]
         if voucher.reward.value is not None:
             money = voucher.reward.value
-            body["auxiliaryFields"] = [self.field("value", self.texts.label("value"), float(money.amount),
+            body["auxiliaryFields"] = [self.field("value", self.label("value"), json_amount(money),
                                                   currencyCode=money.currency)]
         doc = self.top(voucher.serial)
         doc["coupon"] = body
@@ -264,8 +346,56 @@ class _Build:
         return self.content(doc, "coupon", self.program.goal)
 
 
+def json_amount(money: Money) -> int | float:
+    """A monetary amount as a JSON number that every reader holds exactly.
+
+    Whole amounts become integers, others floats whose shortest form is the amount's own decimal
+    digits. Amounts of more than 15 significant digits, or of 2**53 or more, are refused: a double
+    (JavaScript, Swift) cannot hold them exactly.
+
+    >>> json_amount(Money(amount="4.50", currency="EUR")), json_amount(Money(amount="12000", currency="UZS"))
+    (4.5, 12000)
+    """
+    amount = money.amount
+    digits = amount.normalize().as_tuple().digits
+    if len(digits) > MAX_AMOUNT_DIGITS or abs(amount) >= MAX_SAFE_INTEGER:
+        raise AppleError(f"has more than {MAX_AMOUNT_DIGITS} significant digits or is 2**53 or more, which "
+                         "JSON readers cannot hold exactly", field="reward.value.amount", value=str(amount),
+                         fix="give an amount such as '4.50' (at most 15 digits)")
+    if amount == amount.to_integral_value():
+        return int(amount)
+    number = float(amount)
+    assert Decimal(repr(number)) == amount  # guaranteed for 15 significant digits
+    return number
+
+
 def _barcode(fmt: str, message: str, alt: str) -> dict[str, Any]:
-    return {"format": fmt, "message": message, "messageEncoding": _ENCODING, "altText": alt}
+    """A barcode dict whose ``messageEncoding`` carries the message, within the format's capacity.
+
+    ISO-8859-1 when every character fits it (what Wallet and scanners expect by default), UTF-8
+    otherwise (Chinese, Cyrillic, emoji). The capacity is counted in bytes of that encoding.
+    """
+    encoding = "iso-8859-1" if _fits(message, "iso-8859-1") else "utf-8"
+    if fmt == "PKBarcodeFormatCode128" and not message.isascii():
+        raise AppleError("Code 128 carries only ASCII characters", field="code", value=message,
+                         fix="use a QR, PDF417 or Aztec symbology for this code")
+    size = len(message.encode(encoding, "surrogatepass"))
+    if size > BARCODE_CAPACITY[fmt]:
+        raise AppleError(f"is {size} bytes in {encoding}; {fmt} carries at most {BARCODE_CAPACITY[fmt]}",
+                         field="code", value=message[:40], fix="shorten the code or use a QR code")
+    if not _fits(message, "utf-8"):
+        raise AppleError("contains a lone surrogate, which no barcode can carry", field="code",
+                         value=message.encode("ascii", "backslashreplace").decode("ascii"),
+                         fix="give well-formed Unicode text")
+    return {"format": fmt, "message": message, "messageEncoding": encoding, "altText": alt}
+
+
+def _fits(text: str, encoding: str) -> bool:
+    try:
+        text.encode(encoding)
+    except UnicodeEncodeError:
+        return False
+    return True
 
 
 def build_pass_content(

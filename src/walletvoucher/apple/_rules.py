@@ -9,8 +9,11 @@ Each rule has a short name (shown in every problem) so a report says *which* rul
 ``field-shape``          every field is an object with a string ``key`` and a ``value``
 ``field-key-unique``     field keys are unique across the whole pass (back fields included)
 ``field-count``          no more fields in an area than the style shows
-``change-message``       a ``changeMessage`` contains ``%@``
+``change-message``       a ``changeMessage`` has exactly one ``%@`` and no other ``%`` Wallet
+                         would substitute (a literal percent sign is written ``%%``)
 ``currency-number``      ``currencyCode`` only on a numeric value
+``safe-number``          numeric values are finite and below 2**53 in magnitude, so every JSON
+                         reader holds them exactly
 ``color``                colours written as ``rgb(r, g, b)`` with 0-255 channels
 ``w3c-date``             dates like ``2026-05-07T10:30:00+02:00`` or ``...Z``: no milliseconds,
                          never without a zone
@@ -18,13 +21,16 @@ Each rule has a short name (shown in every problem) so a report says *which* rul
 ``locations``            at most 10, each with numeric latitude and longitude
 ``web-service``          ``webServiceURL`` is https and comes with an ``authenticationToken``
                          of 16+ characters (and the other way round)
-``barcode``              known format, a string message and ``messageEncoding``
+``barcode``              known format, a string message and ``messageEncoding``; the message
+                         can be written in that encoding (e.g. Chinese needs ``utf-8``)
 ``boolean``              ``voided`` and ``sharingProhibited`` are true/false
 =======================  ===========================================================
 """
 
 from __future__ import annotations
 
+import codecs
+import math
 import re
 from collections.abc import Iterator, Mapping
 from typing import Any
@@ -41,6 +47,7 @@ BARCODE_FORMATS = frozenset(
 REQUIRED = ("description", "organizationName", "passTypeIdentifier", "serialNumber", "teamIdentifier")
 MAX_LOCATIONS = 10
 MIN_TOKEN_LENGTH = 16
+MAX_SAFE_INTEGER = 2**53
 
 # (header, primary, secondary, auxiliary, secondary+auxiliary) per style; None = no extra limit.
 _LIMITS: dict[str, tuple[int, int, int, int, int | None]] = {
@@ -144,13 +151,29 @@ def _field(where: str, field: Any, seen: set[str]) -> Iterator[Problem]:
         yield Problem("field-key-unique", where, f"key {key!r} is used twice")
     seen.add(key)
     message = field.get("changeMessage")
-    if message is not None and (not isinstance(message, str) or "%@" not in message):
-        yield Problem("change-message", f"{where}.changeMessage", f"must contain %@, got {message!r}")
+    if message is not None and not _one_placeholder(message):
+        yield Problem("change-message", f"{where}.changeMessage",
+                      f"must contain %@ once and no other unescaped %, got {message!r}")
     value = field["value"]
+    if _unsafe_number(value):
+        yield Problem("safe-number", f"{where}.value", f"must be finite and below 2**53, got {value!r}")
     if "currencyCode" in field and (not isinstance(value, (int, float)) or isinstance(value, bool)):
         yield Problem("currency-number", f"{where}.currencyCode", f"value must be a number, got {value!r}")
     if ("dateStyle" in field or "timeStyle" in field) and not _is_w3c(value):
         yield Problem("w3c-date", f"{where}.value", f"must be a W3C date with a zone, got {value!r}")
+
+
+def _one_placeholder(message: Any) -> bool:
+    if not isinstance(message, str):
+        return False
+    rest = message.replace("%%", "")
+    return rest.count("%") == 1 and "%@" in rest
+
+
+def _unsafe_number(value: Any) -> bool:
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        return False
+    return not math.isfinite(value) or abs(value) >= MAX_SAFE_INTEGER
 
 
 def _counts(style: str, counts: Mapping[str, int]) -> Iterator[Problem]:
@@ -225,8 +248,21 @@ def _barcodes(doc: Mapping[str, Any]) -> Iterator[Problem]:
             continue
         if code.get("format") not in BARCODE_FORMATS:
             yield Problem("barcode", f"{where}.format", f"unknown format {code.get('format')!r}")
-        if not isinstance(code.get("message"), str) or not isinstance(code.get("messageEncoding"), str):
+        message, encoding = code.get("message"), code.get("messageEncoding")
+        if not isinstance(message, str) or not isinstance(encoding, str):
             yield Problem("barcode", where, "needs a string message and messageEncoding")
+        elif not _encodes(message, encoding):
+            yield Problem("barcode", f"{where}.messageEncoding",
+                          f"{encoding!r} cannot carry the message; declare 'utf-8'")
+
+
+def _encodes(message: str, encoding: str) -> bool:
+    try:
+        codecs.lookup(encoding)
+        message.encode(encoding)
+    except (LookupError, UnicodeError):
+        return False
+    return True
 
 
 def _booleans(doc: Mapping[str, Any]) -> Iterator[Problem]:
