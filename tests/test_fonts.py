@@ -65,3 +65,13 @@ def test_mixed_text_is_split_into_runs_and_drawn_with_each_font() -> None:
     width = draw_text(ImageDraw.Draw(image), (5, 60), text, size=32, fill="black", bold=True)
     assert width == pytest.approx(text_width(text, 32, bold=True))
     assert image.convert("L").getextrema()[0] < 64 and width > 200
+
+
+HOSTILE = ["two\nlines", "tab\tand\rreturn", "para\u2029graph", "lone \ud800 surrogate", "\x1b[31m"]
+
+
+@pytest.mark.parametrize("text", HOSTILE)
+def test_control_characters_and_lone_surrogates_draw_on_one_line(text: str) -> None:
+    image = Image.new("L", (400, 60), 0)
+    width = draw_text(ImageDraw.Draw(image), (5, 40), text, size=20, fill=255)
+    assert width == pytest.approx(text_width(text, 20)) and width > 0

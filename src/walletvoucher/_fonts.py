@@ -93,10 +93,23 @@ class Run:
     text: str
 
 
+def _drawable(char: str) -> str:
+    """What is drawn for *char* on one line: line breaks and other controls as a space, a lone
+    surrogate (which no font can shape) as U+FFFD."""
+    if 0xD800 <= ord(char) <= 0xDFFF:
+        return "\ufffd"
+    if unicodedata.category(char) in {"Cc", "Zl", "Zp"}:
+        return " "
+    return char
+
+
 def split_runs(text: str) -> tuple[Run, ...]:
-    """Cut *text* into runs of one script; spaces and combining marks stay with the run before them."""
+    """Cut *text* into runs of one script; spaces and combining marks stay with the run before them.
+
+    Text is drawn on one line: a newline or other control character becomes a space.
+    """
     runs: list[Run] = []
-    for char in text:
+    for char in map(_drawable, text):
         script = script_of(char)
         if runs and (script is None or script is runs[-1].script):
             runs[-1] = Run(runs[-1].script, runs[-1].text + char)
