@@ -29,7 +29,8 @@
     │   ├── CertificateFormatError           not a PEM/DER certificate, key or PKCS#12 (or wrong password)
     │   ├── KeyMismatchError                 the private key does not belong to the certificate
     │   ├── PassTypeMismatchError            certificate UID / OU differ from pass type id / team id
-    │   ├── CertificateExpiredError          outside its validity window at the time given
+    │   ├── CertificateExpiredError          past its validity window at the time given
+    │   ├── CertificateNotYetValidError      before its validity window at the time given
     │   └── WrongWWDRError                   the WWDR certificate did not issue it (G1/G4 mix-up)
     ├── AppleError                           Apple Wallet rendering, signing and verifying
     │   ├── PassJsonError                    pass.json breaks a rule (``.problems`` names each rule)
@@ -203,7 +204,11 @@ class PassTypeMismatchError(KeyLoadError):
 
 
 class CertificateExpiredError(KeyLoadError):
-    """The certificate is expired (or not yet valid) at the time given."""
+    """The certificate has expired at the time given."""
+
+
+class CertificateNotYetValidError(KeyLoadError):
+    """The certificate is not valid yet at the time given (check the clock passed as ``at=``)."""
 
 
 class WrongWWDRError(KeyLoadError):
