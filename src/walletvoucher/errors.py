@@ -86,7 +86,7 @@ class WalletVoucherError(Exception):
         self.field = field
         self.value = None if (value is _MISSING or secret) else value
         self.fix = fix
-        shown = "'<redacted>'" if secret else ("" if value is _MISSING else repr(value))
+        shown = "'<redacted>'" if secret else ("" if value is _MISSING else _safe_repr(value))
         head = ""
         if field is not None:
             head = f"{field}={shown}: " if shown else f"{field}: "
@@ -94,6 +94,14 @@ class WalletVoucherError(Exception):
         if fix:
             text += f". Fix: {fix}"
         super().__init__(text)
+
+
+def _safe_repr(value: Any) -> str:
+    # repr() itself can fail on hostile values: an int of more than 4300 digits, a deep structure.
+    try:
+        return repr(value)
+    except (ValueError, RecursionError):
+        return f"<{type(value).__name__}>"
 
 
 class ValidationError(WalletVoucherError, ValueError):

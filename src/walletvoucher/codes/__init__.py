@@ -9,13 +9,14 @@ from walletvoucher.codes._crockford import (
     normalize_code,
 )
 from walletvoucher.codes._images import encode_symbol, render_png, render_svg
-from walletvoucher.codes._pool import CodePool, CodeSource
+from walletvoucher.codes._pool import CodeBatchSource, CodePool, CodeSource
 from walletvoucher.codes._pos import ean13_check_digit, pos_code, upca_check_digit
 from walletvoucher.codes._scan import ScanClaims, ScanKey, issue_scan_token, verify_scan_token
 from walletvoucher.codes._symbology import CodeOrigin, RedeemCode, Symbology
 
 __all__ = [
     "ALPHABET",
+    "CodeBatchSource",
     "CodeOrigin",
     "CodePool",
     "CodeSource",
