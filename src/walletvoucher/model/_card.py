@@ -72,19 +72,40 @@ class VoucherResult:
     events: tuple[Event, ...]
 
 
-def _voucher_tuple(value: Iterable[Voucher]) -> tuple[Voucher, ...]:
-    if type(value) is tuple:
+class Vouchers(tuple[Voucher, ...]):
+    """A tuple of vouchers that has been checked: evolving a card does not check them all again.
+
+    Equal to, and printed like, a plain tuple.
+    """
+
+    __slots__ = ()
+
+    def plus(self, voucher: Voucher) -> Vouchers:
+        """These vouchers and one more (checked)."""
+        _check_voucher(voucher)
+        return Vouchers((*self, voucher))
+
+    def without(self, serial: str) -> Vouchers:
+        """These vouchers but the one with *serial*."""
+        return Vouchers(v for v in self if v.serial != serial)
+
+
+def _check_voucher(value: object) -> None:
+    if not isinstance(value, Voucher):
+        raise ValidationError("must hold Voucher objects only", field="vouchers",
+                              value=type(value).__name__, fix="pass Voucher objects")
+
+
+def _voucher_tuple(value: Iterable[Voucher]) -> Vouchers:
+    if isinstance(value, Vouchers):
         return value
     if not isinstance(value, Iterable) or isinstance(value, (str, bytes)):
         raise ValidationError("must be a sequence of Vouchers", field="vouchers", value=type(value).__name__,
                               fix="pass a tuple of the card's open vouchers")
-    return tuple(value)
-
-
-def _vouchers(instance: object, attribute: Any, value: tuple[Voucher, ...]) -> None:
-    if not all(type(v) is Voucher for v in value) and not all(isinstance(v, Voucher) for v in value):
-        raise ValidationError("must hold Voucher objects only", field="vouchers",
-                              value=sorted({type(v).__name__ for v in value}), fix="pass Voucher objects")
+    items = tuple(value)
+    for item in items:
+        _check_voucher(item)
+    return Vouchers(items)
 
 
 def _program(instance: object, attribute: Any, value: Program) -> None:
@@ -122,7 +143,7 @@ class StampCard:
     cycle: int = attrs.field(default=1, validator=non_negative)
     lifetime_stamps: int = attrs.field(default=0, validator=non_negative)
     vouchers_issued: int = attrs.field(default=0, validator=non_negative)
-    vouchers: tuple[Voucher, ...] = attrs.field(default=(), converter=_voucher_tuple, validator=_vouchers)
+    vouchers: tuple[Voucher, ...] = attrs.field(default=(), converter=_voucher_tuple)
     last_stamp_at: datetime | None = attrs.field(default=None, validator=aware)
     stamp_day: date | None = attrs.field(default=None, validator=instance_of(date, optional=True))
     stamps_on_day: int = attrs.field(default=0, validator=non_negative)
@@ -257,8 +278,10 @@ class StampCard:
                 needed.append(card.program)
             return code
 
-        self._derive(stamp, dry)  # every rule and every voucher checked; nothing taken yet
-        supplied: Iterator[RedeemCode] = iter(_take_codes(needed, codes, random))
+        if codes is None:  # generated codes: nothing to give back if a later step fails
+            return self._derive(stamp, lambda card: _generated(card, dry, random))
+        self._derive(stamp, dry)  # every rule and every voucher checked; no code taken yet
+        supplied: Iterator[RedeemCode] = iter(_take_codes(needed, codes))
         return self._derive(stamp, lambda card: next(supplied) if card._needs_code() else None)
 
     def _derive(self, stamp: Event, code_for: CodeFor) -> tuple[tuple[Event, ...], StampCard]:
@@ -440,15 +463,18 @@ class StampCard:
 
 
 
-def _take_codes(
-    programs: list[Program], codes: CodeSource | None, random: RandomSource | None
-) -> list[RedeemCode]:
+def _generated(card: StampCard, check: CodeFor, random: RandomSource | None) -> RedeemCode | None:
+    """A generated code for the card's next voucher, once *check* says one can be made."""
+    if check(card) is None:
+        return None
+    assert random is not None  # the check raised otherwise
+    return generate_code(random, symbology=card.program.code_symbology)
+
+
+def _take_codes(programs: list[Program], codes: CodeSource) -> list[RedeemCode]:
     """The codes for vouchers of *programs*, all at once from a pool (all or none)."""
     if not programs:
         return []
-    if codes is None:
-        assert random is not None  # checked in the dry run
-        return [generate_code(random, symbology=p.code_symbology) for p in programs]
     if isinstance(codes, CodeBatchSource):
         taken = list(codes.take(len(programs)))
     else:  # a plain CodeSource cannot give codes back: asked only once the call is known to succeed

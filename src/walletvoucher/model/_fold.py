@@ -24,7 +24,7 @@ from typing import Any
 import attrs
 
 from walletvoucher.errors import ReplayError, WalletVoucherError
-from walletvoucher.model._card import StampCard
+from walletvoucher.model._card import StampCard, Vouchers
 from walletvoucher.model._events import Event, EventType
 from walletvoucher.model._program import Program
 from walletvoucher.model._validate import local_date
@@ -159,7 +159,7 @@ def _apply_voucher_issued(card: StampCard, event: Event, programs: ProgramLookup
     _check_issued(card, event, voucher)
     return attrs.evolve(
         card,
-        vouchers=(*card.vouchers, voucher),
+        vouchers=_held(card).plus(voucher),
         vouchers_issued=card.vouchers_issued + 1,
         _awaiting=EventType.CYCLE_STARTED,
     )
@@ -200,7 +200,12 @@ def _apply_voucher_final(card: StampCard, event: Event, programs: ProgramLookup)
     serial = event.data["voucher"]
     voucher = card.voucher(serial)  # UnknownVoucher for a voucher the card does not hold
     _check_final(voucher, event)
-    return attrs.evolve(card, vouchers=tuple(v for v in card.vouchers if v.serial != serial))
+    return attrs.evolve(card, vouchers=_held(card).without(serial))
+
+
+def _held(card: StampCard) -> Vouchers:
+    held = card.vouchers
+    return held if isinstance(held, Vouchers) else Vouchers(held)
 
 
 def _check_final(voucher: Voucher, event: Event) -> None:
