@@ -348,7 +348,7 @@ class StampCard:
             raise EarnPolicyViolation(
                 f"is more than the {limit:,} stamps allowed at once",
                 field="count",
-                value=count if count < 10**12 else f"{count:.3e}",
+                value=count if count < 10**12 else f"about 2**{count.bit_length()}",
                 fix=f"add at most {limit}"
                 + ("" if self.program.earn_policy and self.program.earn_policy.max_per_call else
                    " per call, or raise EarnPolicy(max_per_call=...)"),

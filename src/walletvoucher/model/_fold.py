@@ -267,7 +267,7 @@ def replay(events: Iterable[Event], programs: Iterable[Program]) -> StampCard:
     """
     events = _event_list(events)
     known = _known_programs(programs)
-    first = events[0] if events else None
+    first = events[0] if events and isinstance(events[0], Event) else None
     if first is None or first.type is not EventType.CARD_ISSUED:
         raise ReplayError(
             "must start with card_issued",
