@@ -35,6 +35,7 @@ from walletvoucher.codes import (
     CodePool,
     RedeemCode,
     ScanKey,
+    codes_match,
     generate_code,
     issue_scan_token,
     normalize_code,
@@ -244,6 +245,15 @@ def test_normalize_code_upper_cases_ascii_only() -> None:
         normalize_code("ßßßßßßßßßß")  # str.upper() would make it 'SSSS...'
     with pytest.raises(CodeError, match="far longer"):
         normalize_code("0" * 100_000)
+
+
+def test_normalize_code_refuses_more_symbols_than_any_code_so_its_output_matches_itself() -> None:
+    with pytest.raises(CodeError, match="more than any redeem code"):
+        normalize_code("0" * 801)
+    with pytest.raises(ValidationError, match="longer than 64"):
+        generate_code(bytes, groups=10, group_size=10)
+    longest = generate_code(lambda n: bytes(range(n)), groups=16, group_size=4).value
+    assert codes_match(longest, normalize_code(longest))
 
 
 def test_a_huge_number_in_an_error_message_does_not_break_the_message() -> None:

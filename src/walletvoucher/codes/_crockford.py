@@ -16,7 +16,9 @@ from walletvoucher.errors import CheckCharacterError, CodeError, ValidationError
 ALPHABET = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
 _INDEX = {ch: i for i, ch in enumerate(ALPHABET)}
 _TYPOS = str.maketrans({"O": "0", "I": "1", "L": "1"})
-_MAX_TYPED = 1000  # far above any code (64 groups of 64): bounds the work on hostile input
+MAX_SYMBOLS = 64
+"""The longest generated code, in symbols (a code is typed at a till: 12 is the default)."""
+_MAX_TYPED = 1000  # characters read from what a person typed: bounds the work on hostile input
 
 RandomSource = Callable[[int], bytes]
 """Returns *n* random bytes, e.g. :func:`secrets.token_bytes` or :func:`os.urandom`."""
@@ -55,11 +57,18 @@ def generate_code(
     '0123-4567-89AB'
     """
     for name, number in (("groups", groups), ("group_size", group_size)):
-        if not isinstance(number, int) or isinstance(number, bool) or not 1 <= number <= 64:
+        if not isinstance(number, int) or isinstance(number, bool) or not 1 <= number <= MAX_SYMBOLS:
             raise ValidationError(
-                "must be a whole number from 1 to 64", field=name, value=number,
+                f"must be a whole number from 1 to {MAX_SYMBOLS}", field=name, value=number,
                 fix="e.g. groups=3, group_size=4",
             )
+    if groups * group_size > MAX_SYMBOLS:
+        raise ValidationError(
+            f"makes codes longer than {MAX_SYMBOLS} symbols",
+            field="groups*group_size",
+            value=groups * group_size,
+            fix="use a shorter code, e.g. groups=3, group_size=4",
+        )
     if groups < 1 or group_size < 2 or groups * group_size < 6:
         raise ValidationError(
             "too short to be safe",
@@ -99,6 +108,13 @@ def normalize_code(text: str) -> str:
 (expected 'B'), most likely a typo. Fix: ask the customer to read the code again
     """
     raw = _canonical_symbols(text)
+    if len(raw) > MAX_SYMBOLS:
+        raise CodeError(
+            f"has {len(raw)} symbols, more than any redeem code ({MAX_SYMBOLS})",
+            field="code",
+            value=text[:40] + "...",
+            fix="type the code shown on the voucher",
+        )
     if len(raw) < 2:
         raise CodeError(
             "is too short to be a redeem code",
