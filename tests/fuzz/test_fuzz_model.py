@@ -23,6 +23,7 @@ from collections.abc import Callable
 from datetime import datetime, timedelta, timezone
 from typing import Any, TypeVar
 
+import attrs
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -347,3 +348,36 @@ def test_a_billion_stamps_and_far_expiries_stay_within_time_and_memory() -> None
     assert _peak_bytes(lambda: card.add_stamps(10**9, at=T0)) < MEMORY_LIMIT
     ancient = datetime(1, 1, 1, tzinfo=timezone.utc)
     assert _peak_bytes(lambda: issue_scan_token("C-1", expires_at=ancient, key=KEY)) < MEMORY_LIMIT
+
+
+# --- constructors with a wrong value in one field ---------------------------------------------------------
+
+_BRAND = Brand(name="Kahve", foreground="#FFFFFF", background="#1E3A5F", label="#F2C14E")
+_REWARD = Reward(title="Free coffee", description="Any size")
+_VALID: dict[type, dict[str, Any]] = {
+    Program: {"id": "coffee", "name": "Coffee card", "brand": _BRAND, "goal": 10, "reward": _REWARD,
+              "redemption": RedemptionMethod.SELF_REDEEM},
+    Reward: {"title": "Free coffee", "description": "Any size"},
+    Brand: {"name": "Kahve", "foreground": "#FFFFFF", "background": "#1E3A5F", "label": "#F2C14E"},
+    Validity: {"days": 3},
+    EarnPolicy: {"max_per_day": 3},
+    Voucher: {"serial": "C1-1", "card_serial": "C1", "program_id": "coffee", "program_version": 1,
+              "reward": _REWARD, "method": RedemptionMethod.SELF_REDEEM, "issued_at": T0, "valid_from": T0},
+    StampCard: {"serial": "C1", "member_id": "m", "issued_at": T0,
+                "program": _program(3, Overflow.CARRY_OVER, RedemptionMethod.SELF_REDEEM)},
+    ScanKey: {"key_id": "k1", "secret": b"0123456789abcdef"},
+}
+junk = st.one_of(
+    st.none(), st.integers(), st.floats(), st.text(max_size=20), st.binary(max_size=20),
+    st.lists(st.integers(), max_size=3), st.dictionaries(st.text(max_size=5), st.integers(), max_size=3),
+    st.datetimes(), st.timedeltas(), st.just(object()), st.sampled_from(list(RedemptionMethod)),
+)
+
+
+@FUZZ
+@given(kind=st.sampled_from(sorted(_VALID, key=lambda k: k.__name__)), data=st.data())
+def test_a_wrong_value_in_any_field_is_a_library_error(kind: type, data: st.DataObject) -> None:
+    kwargs = dict(_VALID[kind])
+    fields = sorted({*kwargs, *(a.name for a in attrs.fields(kind) if not a.name.startswith("_"))})
+    kwargs[data.draw(st.sampled_from(fields))] = data.draw(junk)
+    _library_errors_only(lambda: kind(**kwargs))
