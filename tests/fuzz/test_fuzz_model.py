@@ -52,7 +52,7 @@ from walletvoucher.codes import (
     pos_code,
     verify_scan_token,
 )
-from walletvoucher.errors import WalletVoucherError
+from walletvoucher.errors import ReplayError, WalletVoucherError
 
 T = TypeVar("T")
 T0 = datetime(2026, 5, 7, 10, 30, tzinfo=timezone.utc)
@@ -381,3 +381,52 @@ def test_a_wrong_value_in_any_field_is_a_library_error(kind: type, data: st.Data
     fields = sorted({*kwargs, *(a.name for a in attrs.fields(kind) if not a.name.startswith("_"))})
     kwargs[data.draw(st.sampled_from(fields))] = data.draw(junk)
     _library_errors_only(lambda: kind(**kwargs))
+
+
+# --- live transitions at any time ---------------------------------------------------------------------
+
+any_time = st.builds(
+    lambda moment, hours: moment.replace(tzinfo=timezone(timedelta(hours=hours))),
+    st.datetimes(min_value=datetime(1, 1, 1), max_value=datetime(9999, 12, 31, 23, 59)),
+    st.integers(-12, 14),
+)
+
+
+@FUZZ
+@given(
+    zone=st.sampled_from(["UTC", "Asia/Tashkent", "America/New_York", "Pacific/Kiritimati"]),
+    days=st.none() | st.integers(1, 10**6),
+    delay=st.timedeltas(min_value=timedelta(0), max_value=timedelta(days=10**5)),
+    interval=st.none() | st.timedeltas(min_value=timedelta(seconds=1), max_value=timedelta(days=10**8)),
+    per_day=st.none() | st.integers(1, 50),
+    steps=st.lists(st.tuples(st.sampled_from("srve"), st.integers(1, 30), any_time), max_size=6),
+)
+def test_live_transitions_at_any_time_raise_only_their_own_library_errors(
+    zone: str, days: int | None, delay: timedelta, interval: timedelta | None, per_day: int | None,
+    steps: list[tuple[str, int, datetime]],
+) -> None:
+    program = Program(id="coffee", name="Coffee card", goal=5, timezone=zone,
+                      redemption=RedemptionMethod.SELF_REDEEM, brand=_BRAND, reward=_REWARD,
+                      validity=Validity(days=days, start_delay=delay),
+                      earn_policy=EarnPolicy(min_interval=interval, max_per_day=per_day))
+    steps = sorted(steps, key=lambda step: step[2])  # mostly in time order, so cards make progress
+    card, log = StampCard.issue(program, serial="CARD1", member_id="m", at=steps[0][2] if steps else T0)
+    events = list(log)
+    for action, n, at in steps:
+        try:
+            if action == "s":
+                result = card.add_stamps(n, at=at)
+                card, events = result.card, events + list(result.events)
+            elif action == "e":
+                card, expired = card.expire_vouchers(at=at)
+                events += expired
+            elif card.vouchers:
+                serial = card.vouchers[n % len(card.vouchers)].serial
+                outcome = (card.redeem(serial, SelfRedeem(), at=at) if action == "r"
+                           else card.void_voucher(serial, "fuzz", at=at))
+                card, events = outcome.card, events + list(outcome.events)
+        except ReplayError:
+            raise
+        except WalletVoucherError:
+            continue
+    assert replay(events_from_json(events_to_json(events)), [program]) == card

@@ -47,6 +47,7 @@ from walletvoucher.errors import (
     EarnPolicyViolation,
     ReplayError,
     ScanTokenMalformed,
+    TransitionError,
     ValidationError,
     WalletVoucherError,
 )
@@ -293,6 +294,25 @@ def test_daily_limits_at_the_ends_of_the_calendar_are_validation_errors(zone: st
                               serial="C1", member_id="m", at=at)
     with pytest.raises(ValidationError, match="1 or 9999"):
         card.add_stamps(1, at=at)
+
+
+def test_a_live_stamp_whose_day_does_not_exist_is_a_validation_error_not_a_replay_error() -> None:
+    at = datetime(1, 1, 1, tzinfo=timezone(timedelta(hours=5)))
+    card, _ = StampCard.issue(make_program(timezone="Asia/Tokyo"), serial="C1", member_id="m", at=at)
+    with pytest.raises(ValidationError, match="1 or 9999") as info:
+        card.add_stamps(1, at=at)
+    assert not isinstance(info.value, ReplayError)
+
+
+def test_transitions_on_a_card_folded_only_halfway_through_a_goal_say_so() -> None:
+    card, _ = _issue(make_program(goal=2))
+    events = card.add_stamps(2, at=T0).events
+    halfway = fold(card, events[:2])  # stamp_added and goal_reached, not yet the voucher
+    for transition in (lambda: halfway.add_stamps(1, at=T0), lambda: halfway.expire_vouchers(at=T0),
+                       lambda: halfway.change_program(halfway.program.revise(goal=3), at=T0)):
+        with pytest.raises(TransitionError, match="voucher_issued must come next"):
+            transition()
+    assert fold(halfway, events[2:]) == card.add_stamps(2, at=T0).card
 
 
 def test_a_min_interval_reaching_past_9999_is_a_policy_violation_not_an_overflow() -> None:

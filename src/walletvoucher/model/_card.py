@@ -224,16 +224,19 @@ class StampCard:
 
     def redeem(self, voucher_serial: str, proof: Proof, *, at: datetime) -> VoucherResult:
         """Redeem one of the card's vouchers; the card stays the same card and keeps collecting."""
+        self._check_at_rest()
         done, events = self.voucher(voucher_serial).redeem(proof, at=at)
         return VoucherResult(card=fold(self, events), voucher=done, events=events)
 
     def void_voucher(self, voucher_serial: str, reason: str, *, at: datetime) -> VoucherResult:
         """Void one of the card's vouchers."""
+        self._check_at_rest()
         done, events = self.voucher(voucher_serial).void(reason, at=at)
         return VoucherResult(card=fold(self, events), voucher=done, events=events)
 
     def expire_vouchers(self, *, at: datetime) -> tuple[StampCard, tuple[Event, ...]]:
         """Expire every voucher whose validity has ended."""
+        self._check_at_rest()
         events = tuple(
             e for v in self.vouchers if v.status_at(at) is VoucherStatus.EXPIRED for e in v.expire(at=at)[1]
         )
@@ -242,6 +245,7 @@ class StampCard:
     def change_program(self, program: Program, *, at: datetime) -> tuple[StampCard, tuple[Event, ...]]:
         """Move the card to a new version of its program, from its next cycle on."""
         check_at(at)
+        self._check_at_rest()
         if not isinstance(program, Program):
             raise ValidationError("must be a Program", field="program", value=type(program).__name__,
                                   fix="pass the new version, e.g. program.revise(goal=8)")
@@ -336,6 +340,7 @@ class StampCard:
             )
 
     def _check_policy(self, count: int, at: datetime) -> None:
+        local_date(at, self.program.zone)  # the stamp's day must exist in the program's time zone
         if self.last_stamp_at is not None and at < self.last_stamp_at:
             raise ValidationError(
                 "is before the card's last stamp",
