@@ -14,7 +14,7 @@ up a code from a :class:`~walletvoucher.codes.CodePool`.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Iterator
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from typing import Any
 
 import attrs
@@ -373,7 +373,7 @@ class StampCard:
                     fix=f"in {self.program.timezone}, try again tomorrow",
                 )
 
-    def _check_interval(self, interval: Any, at: datetime) -> None:
+    def _check_interval(self, interval: timedelta, at: datetime) -> None:
         assert self.last_stamp_at is not None
         try:
             wait: datetime | None = self.last_stamp_at + interval

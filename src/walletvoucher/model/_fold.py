@@ -28,7 +28,7 @@ from walletvoucher.model._card import StampCard, Vouchers
 from walletvoucher.model._events import Event, EventType
 from walletvoucher.model._program import Program
 from walletvoucher.model._validate import local_date
-from walletvoucher.model._voucher import Voucher, VoucherStatus
+from walletvoucher.model._voucher import Voucher
 
 ProgramLookup = Callable[[str, int], Program]
 
@@ -219,8 +219,6 @@ def _check_final(voucher: Voucher, event: Event) -> None:
         by = event.data["by"]
         if not isinstance(by, str) or not by.strip() or len(by) > 120:
             raise ReplayError("must name who redeemed", field="voucher_redeemed.by", value=None, fix=_FIX)
-    if voucher.status_at(event.at) is VoucherStatus.REDEEMED:  # pragma: no cover - held vouchers are open
-        raise ReplayError("was already redeemed", field="voucher", value=voucher.serial, fix=_FIX)
 
 
 def _apply_program_changed(card: StampCard, event: Event, programs: ProgramLookup) -> StampCard:
