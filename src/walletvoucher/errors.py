@@ -29,7 +29,8 @@
     │   ├── CertificateFormatError           not a PEM/DER certificate, key or PKCS#12 (or wrong password)
     │   ├── KeyMismatchError                 the private key does not belong to the certificate
     │   ├── PassTypeMismatchError            certificate UID / OU differ from pass type id / team id
-    │   ├── CertificateExpiredError          outside its validity window at the time given
+    │   ├── CertificateExpiredError          past its validity window at the time given
+    │   ├── CertificateNotYetValidError      before its validity window at the time given
     │   └── WrongWWDRError                   the WWDR certificate did not issue it (G1/G4 mix-up)
     ├── AppleError                           Apple Wallet rendering, signing and verifying
     │   ├── PassJsonError                    pass.json breaks a rule (``.problems`` names each rule)
@@ -95,7 +96,7 @@ class WalletVoucherError(Exception):
         self.field = field
         self.value = None if (value is _MISSING or secret) else value
         self.fix = fix
-        shown = "'<redacted>'" if secret else ("" if value is _MISSING else repr(value))
+        shown = "'<redacted>'" if secret else ("" if value is _MISSING else _safe_repr(value))
         head = ""
         if field is not None:
             head = f"{field}={shown}: " if shown else f"{field}: "
@@ -103,6 +104,14 @@ class WalletVoucherError(Exception):
         if fix:
             text += f". Fix: {fix}"
         super().__init__(text)
+
+
+def _safe_repr(value: Any) -> str:
+    # repr() itself can fail on hostile values: an int of more than 4300 digits, a deep structure.
+    try:
+        return repr(value)
+    except (ValueError, RecursionError):
+        return f"<{type(value).__name__}>"
 
 
 class ValidationError(WalletVoucherError, ValueError):
@@ -213,7 +222,11 @@ class PassTypeMismatchError(KeyLoadError):
 
 
 class CertificateExpiredError(KeyLoadError):
-    """The certificate is expired (or not yet valid) at the time given."""
+    """The certificate has expired at the time given."""
+
+
+class CertificateNotYetValidError(KeyLoadError):
+    """The certificate is not valid yet at the time given (check the clock passed as ``at=``)."""
 
 
 class WrongWWDRError(KeyLoadError):

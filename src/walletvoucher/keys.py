@@ -12,28 +12,29 @@ import warnings
 from collections.abc import Mapping
 from datetime import datetime, timedelta
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Union
+from typing import Any, Union
 
+import attrs
 from cryptography import x509
-from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from cryptography.hazmat.primitives.serialization import pkcs12
-from cryptography.x509.oid import NameOID
 
+from walletvoucher._signers import (
+    GOOGLE_TOKEN_URI,
+    WWDR_HINT,
+    AppleSigner,
+    ServiceAccountCredentials,
+    SigningKey,
+    check_aware,
+    check_dates,
+)
 from walletvoucher.errors import (
-    CertificateExpiredError,
     CertificateExpiringWarning,
     CertificateFormatError,
-    KeyMismatchError,
-    PassTypeMismatchError,
     ServiceAccountKeyError,
-    WrongWWDRError,
+    ValidationError,
 )
-from walletvoucher.google._credentials import GOOGLE_TOKEN_URI, ServiceAccountCredentials
-
-if TYPE_CHECKING:
-    from walletvoucher.apple._sign import AppleSigner, SigningKey
 
 # --- Apple signing material (owned by the Apple renderer work) -------------------------------
 
@@ -41,27 +42,35 @@ PathOrBytes = Union[str, "os.PathLike[str]", bytes]
 """A file path (``str`` or ``Path``) or the file's bytes."""
 
 _EXPIRY_WARNING = timedelta(days=30)
-_WWDR_HINT = (
-    "download the WWDR intermediate that issued your certificate from "
-    "https://www.apple.com/certificateauthority/ (pass certificates issued since 2022 need "
-    "'Worldwide Developer Relations - G4'; the old G1 expired in February 2023)"
-)
 
 
 def _read(source: PathOrBytes, field: str) -> bytes:
-    if isinstance(source, bytes):
-        return source
+    if isinstance(source, (bytes, bytearray, memoryview)):
+        return bytes(source)
+    if not isinstance(source, (str, os.PathLike)):
+        raise CertificateFormatError(
+            "must be a path or the file's bytes", field=field, value=type(source).__name__,
+            fix="give a str or Path naming the file, or its bytes",
+        )
     path = Path(os.fspath(source))
     try:
         return path.read_bytes()
-    except OSError as exc:
+    except (OSError, ValueError) as exc:  # ValueError: a NUL in the path
+        reason = exc.strerror if isinstance(exc, OSError) else str(exc)
         raise CertificateFormatError(
-            f"cannot read file: {exc.strerror}", field=field, value=str(path), fix="check the path"
+            f"cannot read file: {reason}", field=field, value=str(path), fix="check the path"
         ) from exc
 
 
 def _password_bytes(password: str | bytes | None) -> bytes | None:
-    return password.encode("utf-8") if isinstance(password, str) else password
+    if password is None or isinstance(password, bytes):
+        return password
+    if isinstance(password, str):
+        return password.encode("utf-8", "surrogatepass")
+    raise CertificateFormatError(
+        "must be text or bytes", field="password", secret=True,
+        fix="pass the password as a str (e.g. from os.environ) or bytes",
+    )
 
 
 def load_certificate(source: PathOrBytes, *, field: str = "certificate") -> x509.Certificate:
@@ -135,73 +144,14 @@ def load_pkcs12(
     return bundle.cert.certificate, _signing_key(bundle.key), extra
 
 
-def _attr(name: x509.Name, oid: x509.ObjectIdentifier) -> str | None:
-    values = name.get_attributes_for_oid(oid)
-    return str(values[0].value) if values else None
-
-
-def _check_key(cert: x509.Certificate, key: SigningKey) -> None:
-    spki = serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo
-    if cert.public_key().public_bytes(*spki) != key.public_key().public_bytes(*spki):
-        raise KeyMismatchError(
-            "the private key does not belong to the certificate", field="key",
-            fix="use the key generated with the CSR for this certificate (export both from Keychain as .p12)",
-        )
-
-
-def _check_identity(cert: x509.Certificate, pass_type_identifier: str, team_identifier: str) -> None:
-    uid = _attr(cert.subject, NameOID.USER_ID)
-    if uid != pass_type_identifier:
-        raise PassTypeMismatchError(
-            f"the certificate is for pass type {uid!r}",
-            field="pass_type_identifier",
-            value=pass_type_identifier,
-            fix="render with the certificate's pass type identifier, or load that pass type's certificate",
-        )
-    ou = _attr(cert.subject, NameOID.ORGANIZATIONAL_UNIT_NAME)
-    if ou != team_identifier:
-        raise PassTypeMismatchError(
-            f"the certificate belongs to team {ou!r}", field="team_identifier",
-            value=team_identifier, fix="use the team identifier shown in the certificate's OU",
-        )
-
-
-def _check_dates(cert: x509.Certificate, field: str, at: datetime, warn_within: timedelta) -> list[str]:
-    start, end = cert.not_valid_before_utc, cert.not_valid_after_utc
-    if at < start:
-        raise CertificateExpiredError(
-            f"not valid before {start.isoformat()}", field=field, value=at.isoformat(),
-            fix="check the clock passed as at=, or wait until the certificate is valid",
-        )
-    if at >= end:
-        raise CertificateExpiredError(
-            f"expired on {end.isoformat()}", field=field, value=at.isoformat(),
-            fix="create a new certificate in Apple's developer portal (see certs.example/README.md)",
-        )
+def _expiry_notes(cert: x509.Certificate, field: str, at: datetime, warn_within: timedelta) -> list[str]:
+    check_dates(cert, field, at)
+    end = cert.not_valid_after_utc
     if end - at <= warn_within:
         text = f"{field} expires on {end.isoformat()}; renew it in Apple's developer portal"
         warnings.warn(text, CertificateExpiringWarning, stacklevel=4)
         return [text]
     return []
-
-
-def _check_wwdr(cert: x509.Certificate, wwdr: x509.Certificate) -> None:
-    issuer_gen = _attr(cert.issuer, NameOID.ORGANIZATIONAL_UNIT_NAME)
-    given_gen = _attr(wwdr.subject, NameOID.ORGANIZATIONAL_UNIT_NAME)
-    if cert.issuer != wwdr.subject:
-        mixup = f" (WWDR {given_gen} given, {issuer_gen} needed)" if issuer_gen != given_gen else ""
-        raise WrongWWDRError(
-            f"the certificate was issued by {cert.issuer.rfc4514_string()!r}, "
-            f"not by the WWDR certificate given{mixup}",
-            field="wwdr", value=wwdr.subject.rfc4514_string(), fix=_WWDR_HINT,
-        )
-    try:
-        cert.verify_directly_issued_by(wwdr)
-    except (ValueError, TypeError, InvalidSignature) as exc:
-        raise WrongWWDRError(
-            "the WWDR certificate has the right name but did not sign the certificate",
-            field="wwdr", value=wwdr.subject.rfc4514_string(), fix=_WWDR_HINT,
-        ) from exc
 
 
 def load_apple_signer(
@@ -227,19 +177,19 @@ def load_apple_signer(
     >>> #     wwdr="AppleWWDRCAG4.cer", pass_type_identifier="pass.com.example.loyalty",
     >>> #     team_identifier="ABCDE12345", at=datetime.now(timezone.utc))
     """
-    from walletvoucher.apple._sign import AppleSigner  # apple imports keys: import late
-
+    check_aware(at)
+    if not isinstance(warn_within, timedelta):
+        raise ValidationError(
+            "must be a timedelta", field="warn_within", value=warn_within, fix="e.g. timedelta(days=30)"
+        )
     cert, signing_key, extra = _load_pair(certificate, key, p12, password)
-    wwdr_cert = _pick_wwdr(cert, wwdr, extra)
-    _check_key(cert, signing_key)
-    _check_identity(cert, pass_type_identifier, team_identifier)
-    _check_wwdr(cert, wwdr_cert)
-    notes = _check_dates(cert, "certificate", at, warn_within)
-    notes += _check_dates(wwdr_cert, "wwdr", at, warn_within)
-    return AppleSigner(
+    signer = AppleSigner(  # checks key, identity and WWDR
         pass_type_identifier=pass_type_identifier, team_identifier=team_identifier,
-        certificate=cert, key=signing_key, wwdr=wwdr_cert, warnings=tuple(notes),
+        certificate=cert, key=signing_key, wwdr=_pick_wwdr(cert, wwdr, extra),
     )
+    notes = _expiry_notes(signer.certificate, "certificate", at, warn_within)
+    notes += _expiry_notes(signer.wwdr, "wwdr", at, warn_within)
+    return attrs.evolve(signer, warnings=tuple(notes)) if notes else signer
 
 
 def _load_pair(
@@ -272,7 +222,7 @@ def _pick_wwdr(
         if candidate.subject == cert.issuer:
             return candidate
     raise CertificateFormatError(
-        "no WWDR intermediate certificate given", field="wwdr", fix=_WWDR_HINT,
+        "no WWDR intermediate certificate given", field="wwdr", fix=WWDR_HINT,
     )
 
 
@@ -292,7 +242,15 @@ def load_service_account(source: str | os.PathLike[str] | Mapping[str, Any]) -> 
     Raises :class:`~walletvoucher.errors.ServiceAccountKeyError` naming the field that is wrong;
     the private key is never shown.
     """
-    info = _read_service_account(source) if isinstance(source, (str, os.PathLike)) else dict(source)
+    if isinstance(source, (str, os.PathLike)):
+        info = _read_service_account(source)
+    elif isinstance(source, Mapping):
+        info = dict(source)
+    else:
+        raise ServiceAccountKeyError(
+            "must be a path to the JSON key file or its parsed dict", field="service_account",
+            value=type(source).__name__, fix="give the path of the JSON key, or json.load() of it",
+        )
     for name in _SERVICE_ACCOUNT_FIELDS:
         if not isinstance(info.get(name), str) or not info[name]:
             raise ServiceAccountKeyError(
@@ -319,14 +277,15 @@ def load_service_account(source: str | os.PathLike[str] | Mapping[str, Any]) -> 
 def _read_service_account(path: str | os.PathLike[str]) -> dict[str, Any]:
     try:
         text = Path(path).read_text(encoding="utf-8")
-    except OSError as exc:
+    except (OSError, ValueError) as exc:  # ValueError: not UTF-8, or a NUL in the path
+        reason = exc.strerror if isinstance(exc, OSError) else "not UTF-8 text"
         raise ServiceAccountKeyError(
-            f"cannot be read ({exc.strerror})", field="service_account_path", value=str(path),
+            f"cannot be read ({reason})", field="service_account_path", value=str(path),
             fix="give the path of the service-account JSON key file",
         ) from exc
     try:
         data = json.loads(text)
-    except ValueError as exc:
+    except (ValueError, RecursionError) as exc:
         raise ServiceAccountKeyError(
             "is not JSON", field="service_account_path", value=str(path),
             fix="give the JSON key file itself, not a P12 key or a copy with the quoting changed",
@@ -341,7 +300,7 @@ def _read_service_account(path: str | os.PathLike[str]) -> dict[str, Any]:
 
 def _load_rsa_private_key(pem: str) -> rsa.RSAPrivateKey:
     try:
-        key = serialization.load_pem_private_key(pem.encode("utf-8"), password=None)
+        key = serialization.load_pem_private_key(pem.encode("utf-8", "surrogatepass"), password=None)
     except (ValueError, TypeError) as exc:
         raise ServiceAccountKeyError(
             "is not a PEM private key", field="service_account.private_key", secret=True,

@@ -18,6 +18,7 @@ from walletvoucher.errors import (
     CertificateExpiredError,
     CertificateExpiringWarning,
     CertificateFormatError,
+    CertificateNotYetValidError,
     KeyLoadError,
     KeyMismatchError,
     PassTypeMismatchError,
@@ -116,7 +117,7 @@ def test_expired_and_not_yet_valid(chain: TestChain, chain_files: dict[str, Path
     files = {k: chain_files[k] for k in ("certificate", "key", "wwdr")}
     with pytest.raises(CertificateExpiredError, match="expired"):
         _load(**files, at=chain.certificate.not_valid_after_utc + timedelta(seconds=1))
-    with pytest.raises(CertificateExpiredError, match="not valid before"):
+    with pytest.raises(CertificateNotYetValidError, match="not valid before"):
         _load(**files, at=chain.certificate.not_valid_before_utc - timedelta(seconds=1))
 
 

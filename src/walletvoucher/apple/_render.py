@@ -22,7 +22,8 @@ class RenderedPass:
     """A signed pass: the ``.pkpass`` bytes, the pass.json it carries and any warnings."""
 
     pkpass: bytes = attrs.field(repr=lambda b: f"<{len(b)} bytes>")
-    pass_json: dict[str, Any]
+    # The repr names the pass only: pass.json carries the authentication token and scan tokens.
+    pass_json: dict[str, Any] = attrs.field(repr=lambda d: f"<pass.json {d.get('serialNumber')!r}>")
     warnings: tuple[str, ...] = ()
 
 
@@ -59,7 +60,7 @@ def render_pass(
     files = {"pass.json": pass_json_bytes(content.pass_json), **content.files}
     manifest = build_manifest(files)
     files["manifest.json"] = manifest
-    files["signature"] = sign_manifest(manifest, signer)
+    files["signature"] = sign_manifest(manifest, signer, at=at)
     return RenderedPass(pkpass=zip_bundle(files), pass_json=content.pass_json, warnings=content.warnings)
 
 

@@ -57,8 +57,8 @@ _LIMITS: dict[str, tuple[int, int, int, int, int | None]] = {
     "eventTicket": (3, 1, 4, 4, None),
     "boardingPass": (3, 2, 5, 5, None),
 }
-_RGB = re.compile(r"^rgb\(\s*(\d{1,3})\s*,\s*(\d{1,3})\s*,\s*(\d{1,3})\s*\)$")
-_W3C = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2})?(Z|[+-]\d{2}:\d{2})$")
+_RGB = re.compile(r"^rgb\(\s*(\d{1,3})\s*,\s*(\d{1,3})\s*,\s*(\d{1,3})\s*\)\Z")
+_W3C = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2})?(Z|[+-]\d{2}:\d{2})\Z")
 _COLORS = ("foregroundColor", "backgroundColor", "labelColor")
 _DATES = ("expirationDate", "relevantDate")
 

@@ -1,47 +1,33 @@
-"""Signing the manifest: a detached, DER-encoded PKCS#7 signature. Pure, given key objects."""
+"""Signing the manifest: a detached, DER-encoded PKCS#7 signature. Pure, given key objects.
+
+:class:`AppleSigner` lives in :mod:`walletvoucher._signers` (below the renderers, so key loading
+can build it); it is re-exported here and from :mod:`walletvoucher.apple`.
+"""
 
 from __future__ import annotations
 
-from typing import TypeAlias, Union
+from datetime import datetime
 
-import attrs
-from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from cryptography.hazmat.primitives.serialization import pkcs7
 
-SigningKey: TypeAlias = Union[rsa.RSAPrivateKey, ec.EllipticCurvePrivateKey]  # noqa: UP007 (3.10 runtime)
+from walletvoucher._signers import AppleSigner, SigningKey
+
+__all__ = ["AppleSigner", "SigningKey", "sign_manifest"]
 
 
-@attrs.frozen(kw_only=True)
-class AppleSigner:
-    """Everything needed to sign passes of one pass type. The key is never shown in the repr.
-
-    Build one with :func:`walletvoucher.keys.load_apple_signer` (which checks that the pieces
-    fit together) or directly from key objects you already hold (no checks).
-    ``warnings`` holds the texts of any warnings raised while loading (e.g. expiring soon).
-    """
-
-    pass_type_identifier: str
-    team_identifier: str
-    certificate: x509.Certificate = attrs.field(repr=False)
-    key: SigningKey = attrs.field(repr=False)
-    wwdr: x509.Certificate = attrs.field(repr=False)
-    warnings: tuple[str, ...] = ()
-
-    @property
-    def subject(self) -> str:
-        """The pass-type certificate's subject, RFC 4514 form (for reports)."""
-        return self.certificate.subject.rfc4514_string()
-
-
-def sign_manifest(manifest: bytes, signer: AppleSigner) -> bytes:
+def sign_manifest(manifest: bytes, signer: AppleSigner, *, at: datetime | None = None) -> bytes:
     """Return the detached DER PKCS#7 signature of ``manifest`` (SHA-256, binary, signing time).
 
-    The WWDR intermediate is embedded next to the signer's certificate, as Wallet requires.
+    The WWDR intermediate is embedded next to the signer's certificate, as Wallet requires. With
+    ``at`` (``render_pass`` passes its clock) the certificate and the WWDR intermediate must be
+    valid at that time: :class:`~walletvoucher.errors.CertificateExpiredError` or
+    :class:`~walletvoucher.errors.CertificateNotYetValidError` otherwise.
 
-    >>> # signature = sign_manifest(manifest_bytes, signer)   # bytes for the file "signature"
+    >>> # signature = sign_manifest(manifest_bytes, signer, at=now)   # bytes for the file "signature"
     """
+    if at is not None:
+        signer.check_valid_at(at)
     builder = (
         pkcs7.PKCS7SignatureBuilder()
         .set_data(manifest)

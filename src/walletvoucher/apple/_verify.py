@@ -32,8 +32,8 @@ from walletvoucher.errors import InvalidPkpassError
 MAX_BUNDLE_BYTES = 50 * 1024 * 1024
 MAX_ENTRIES = 500
 MAX_ENTRY_BYTES = 20 * 1024 * 1024
-_NAME = re.compile(r"^(?:[A-Za-z0-9_-]+(?:-[A-Za-z0-9]+)*\.lproj/)?[A-Za-z0-9_.@-]+$")
-_IMAGE = re.compile(r"^(?:[^/]+\.lproj/)?(icon|logo|strip|thumbnail|background|footer)(?:@([23])x)?\.png$")
+_NAME = re.compile(r"^(?:[A-Za-z0-9_-]+(?:-[A-Za-z0-9]+)*\.lproj/)?[A-Za-z0-9_.@-]+\Z")
+_IMAGE = re.compile(r"^(?:[^/]+\.lproj/)?(icon|logo|strip|thumbnail|background|footer)(?:@([23])x)?\.png\Z")
 _OID_SIGNED_DATA = "1.2.840.113549.1.7.2"
 _OID_MESSAGE_DIGEST = "1.2.840.113549.1.9.4"
 _OID_SIGNING_TIME = "1.2.840.113549.1.9.5"
@@ -414,4 +414,4 @@ def _check_strings(files: dict[str, bytes]) -> Iterator[Problem]:
                 yield Problem("strings", f"{name}:{number}", "not a '\"key\" = \"value\";' line")
 
 
-_STRING_LINE = re.compile(r'^\s*"(?:[^"\\]|\\.)*"\s*=\s*"(?:[^"\\]|\\.)*"\s*;\s*$|^\s*(?://.*|/\*.*\*/)\s*$')
+_STRING_LINE = re.compile(r'^\s*"(?:[^"\\]|\\.)*"\s*=\s*"(?:[^"\\]|\\.)*"\s*;\s*\Z|^\s*(?://.*|/\*.*\*/)\s*\Z')

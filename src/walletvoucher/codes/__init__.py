@@ -14,7 +14,7 @@ from walletvoucher.codes._crockford import (
     generate_code,
     normalize_code,
 )
-from walletvoucher.codes._pool import CodePool, CodeSource
+from walletvoucher.codes._pool import CodeBatchSource, CodePool, CodeSource
 from walletvoucher.codes._pos import ean13_check_digit, pos_code, upca_check_digit
 from walletvoucher.codes._scan import ScanClaims, ScanKey, issue_scan_token, verify_scan_token
 from walletvoucher.codes._symbology import CodeOrigin, RedeemCode, Symbology
@@ -34,6 +34,7 @@ def __getattr__(name: str) -> Any:
 
 __all__ = [
     "ALPHABET",
+    "CodeBatchSource",
     "CodeOrigin",
     "CodePool",
     "CodeSource",

@@ -16,6 +16,9 @@ from walletvoucher.errors import CheckCharacterError, CodeError, ValidationError
 ALPHABET = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
 _INDEX = {ch: i for i, ch in enumerate(ALPHABET)}
 _TYPOS = str.maketrans({"O": "0", "I": "1", "L": "1"})
+MAX_SYMBOLS = 64
+"""The longest generated code, in symbols (a code is typed at a till: 12 is the default)."""
+_MAX_TYPED = 1000  # characters read from what a person typed: bounds the work on hostile input
 
 RandomSource = Callable[[int], bytes]
 """Returns *n* random bytes, e.g. :func:`secrets.token_bytes` or :func:`os.urandom`."""
@@ -53,6 +56,19 @@ def generate_code(
     >>> generate_code(fake_random).value
     '0123-4567-89AB'
     """
+    for name, number in (("groups", groups), ("group_size", group_size)):
+        if not isinstance(number, int) or isinstance(number, bool) or not 1 <= number <= MAX_SYMBOLS:
+            raise ValidationError(
+                f"must be a whole number from 1 to {MAX_SYMBOLS}", field=name, value=number,
+                fix="e.g. groups=3, group_size=4",
+            )
+    if groups * group_size > MAX_SYMBOLS:
+        raise ValidationError(
+            f"makes codes longer than {MAX_SYMBOLS} symbols",
+            field="groups*group_size",
+            value=groups * group_size,
+            fix="use a shorter code, e.g. groups=3, group_size=4",
+        )
     if groups < 1 or group_size < 2 or groups * group_size < 6:
         raise ValidationError(
             "too short to be safe",
@@ -61,7 +77,13 @@ def generate_code(
             fix="use at least 6 characters, e.g. groups=3, group_size=4",
         )
     length = groups * group_size - 1
-    data = "".join(ALPHABET[b & 31] for b in random(length))
+    produced = random(length) if callable(random) else None
+    if not isinstance(produced, (bytes, bytearray)):
+        raise ValidationError(
+            "must be a function returning random bytes", field="random", value=type(produced).__name__,
+            fix="pass a function like secrets.token_bytes",
+        )
+    data = "".join(ALPHABET[b & 31] for b in produced)
     if len(data) != length:
         raise ValidationError(
             "random source returned too few bytes",
@@ -86,6 +108,13 @@ def normalize_code(text: str) -> str:
 (expected 'B'), most likely a typo. Fix: ask the customer to read the code again
     """
     raw = _canonical_symbols(text)
+    if len(raw) > MAX_SYMBOLS:
+        raise CodeError(
+            f"has {len(raw)} symbols, more than any redeem code ({MAX_SYMBOLS})",
+            field="code",
+            value=text[:40] + "...",
+            fix="type the code shown on the voucher",
+        )
     if len(raw) < 2:
         raise CodeError(
             "is too short to be a redeem code",
@@ -106,11 +135,23 @@ def normalize_code(text: str) -> str:
 
 
 def _canonical_symbols(text: str) -> str:
-    raw = "".join(text.split()).replace("-", "").upper().translate(_TYPOS)
+    if not isinstance(text, str):
+        raise CodeError(
+            f"must be text, not {type(text).__name__}", field="code", value=repr(text)[:80],
+            fix="pass the code as the customer typed it (a str)",
+        )
+    if len(text) > _MAX_TYPED:
+        raise CodeError(
+            f"is {len(text)} characters, far longer than a redeem code", field="code",
+            value=text[:40] + "...", fix="type the code shown on the voucher",
+        )
+    typed = "".join(text.split()).replace("-", "")
+    # Upper-case only ASCII: str.upper() maps 'ß' to 'SS' and 'ﬁ' to 'FI', which are not code symbols.
+    raw = "".join(ch.upper() if ch.isascii() else ch for ch in typed).translate(_TYPOS)
     bad = sorted({ch for ch in raw if ch not in _INDEX})
     if bad:
         raise CodeError(
-            f"contains characters that are not in redeem codes: {''.join(bad)!r}",
+            f"contains characters that are not in redeem codes: {''.join(bad[:10])!r}",
             field="code",
             value=text,
             fix="use only digits and the letters A-Z without I, L, O, U",

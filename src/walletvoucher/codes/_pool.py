@@ -29,6 +29,19 @@ class CodeSource(Protocol):
         ...
 
 
+@runtime_checkable
+class CodeBatchSource(CodeSource, Protocol):
+    """A code source that can hand out several codes at once, all or none.
+
+    The model asks for every code an ``add_stamps`` call needs in one :meth:`take`, after it has
+    decided the call succeeds, so a failed call never uses up codes.
+    """
+
+    def take(self, count: int) -> tuple[RedeemCode, ...]:
+        """Return *count* codes no other voucher has been given, or raise and hand out none."""
+        ...
+
+
 class CodePool:
     """Codes exported from the POS, handed out once each, in the order given; thread-safe.
 
@@ -103,6 +116,28 @@ class CodePool:
             code = self._pending.popleft()
             self._issued.append(code)
             return code
+
+    def take(self, count: int) -> tuple[RedeemCode, ...]:
+        """Hand out *count* codes at once, or none: raise :class:`CodePoolEmpty` if fewer are left.
+
+        >>> pool = CodePool(["A1", "A2"], Symbology.CODE_128)
+        >>> [c.value for c in pool.take(2)], pool.remaining
+        (['A1', 'A2'], 0)
+        """
+        if not isinstance(count, int) or isinstance(count, bool) or count < 0:
+            raise CodeError("must be a whole number of 0 or more", field="count", value=count,
+                            fix="ask for the number of codes needed")
+        with self._lock:
+            if len(self._pending) < count:
+                raise CodePoolEmpty(
+                    f"{count} codes are needed but {len(self._pending)} of {len(self._codes)} are left",
+                    field="pool",
+                    value=self._symbology.value,
+                    fix="import more codes from the POS",
+                )
+            taken = tuple(self._pending.popleft() for _ in range(count))
+            self._issued.extend(taken)
+            return taken
 
     def __len__(self) -> int:
         """Total number of codes, handed out or not."""

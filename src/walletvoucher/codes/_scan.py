@@ -32,12 +32,15 @@ from walletvoucher.errors import (
 
 _PREFIX = "wv1"
 _SIG_BYTES = 16
-_PART = re.compile(r"^[A-Za-z0-9_-]{1,40}$")
-_SERIAL = re.compile(r"^[A-Za-z0-9_-][A-Za-z0-9_-]{0,63}$")
+_PART = re.compile(r"[A-Za-z0-9_-]{1,40}")
+_SERIAL = re.compile(r"[A-Za-z0-9_-]{1,64}")
+_EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
+_LAST = datetime(9999, 12, 31, 23, 59, 59, tzinfo=timezone.utc)
+_LAST_SECOND = int(_LAST.timestamp())
 
 
 def _check_key_id(instance: object, attribute: attrs.Attribute[str], value: str) -> None:
-    if not _PART.match(value):
+    if not isinstance(value, str) or not _PART.fullmatch(value):
         raise ValidationError(
             "must be 1-40 characters of A-Z a-z 0-9 _ -",
             field="key_id",
@@ -97,17 +100,32 @@ def _sign(key: ScanKey, body: str) -> str:
 def _encode_expiry(expires_at: datetime | None) -> str:
     if expires_at is None:
         return "-"
-    if expires_at.tzinfo is None:
+    if not isinstance(expires_at, datetime) or expires_at.tzinfo is None or expires_at.utcoffset() is None:
         raise ValidationError(
-            "must be timezone-aware",
+            "must be a timezone-aware datetime or None",
             field="expires_at",
             value=expires_at,
             fix="pass datetime(..., tzinfo=timezone.utc)",
+        )
+    if expires_at < _EPOCH:
+        raise ValidationError(
+            "is before 1970: a token that expired before it was made",
+            field="expires_at",
+            value=expires_at.isoformat(),
+            fix="give the voucher's real expiry, or None for a token that never expires",
+        )
+    if expires_at > _LAST:
+        raise ValidationError(
+            "is after the end of year 9999 (UTC)",
+            field="expires_at",
+            value=expires_at.isoformat(),
+            fix="give the voucher's real expiry, or None for a token that never expires",
         )
     return _to_base36(int(expires_at.timestamp()))
 
 
 def _to_base36(number: int) -> str:
+    """Base 36 of a non-negative int (the caller checks the sign)."""
     digits = "0123456789abcdefghijklmnopqrstuvwxyz"
     out = ""
     while True:
@@ -124,7 +142,12 @@ def issue_scan_token(voucher_serial: str, *, expires_at: datetime | None, key: S
     >>> issue_scan_token("CARD1-1", expires_at=None, key=key)
     'wv1.k1.CARD1-1.-.pfTRXIG2bgEMAkJObaGWYg'
     """
-    if not _SERIAL.match(voucher_serial):
+    if not isinstance(key, ScanKey):
+        raise ValidationError(
+            f"must be a ScanKey, not {type(key).__name__}", field="key", value=type(key).__name__,
+            fix="pass ScanKey(key_id=..., secret=...)",
+        )
+    if not isinstance(voucher_serial, str) or not _SERIAL.fullmatch(voucher_serial):
         raise ValidationError(
             "must be 1-64 characters of A-Z a-z 0-9 _ -",
             field="voucher_serial",
@@ -147,9 +170,14 @@ def verify_scan_token(token: str, *, keys: Iterable[ScanKey], at: datetime) -> S
     >>> verify_scan_token(token, keys=[key], at=datetime(2026, 5, 7, tzinfo=timezone.utc)).voucher_serial
     'CARD1-1'
     """
+    if not isinstance(at, datetime) or at.tzinfo is None or at.utcoffset() is None:
+        raise ValidationError(
+            "must be a timezone-aware datetime", field="at", value=at,
+            fix="pass datetime(..., tzinfo=timezone.utc)",
+        )
     parts = _split(token)
     _, key_id, serial, expiry, signature = parts
-    key = _find_key(keys, key_id)
+    key = _find_key(_keys(keys), key_id)
     if not hmac.compare_digest(_sign(key, ".".join(parts[:4])), signature):
         raise ScanTokenTampered(
             "signature does not match the payload",
@@ -173,9 +201,10 @@ def _split(token: str) -> list[str]:
     ok = (
         len(parts) == 5
         and parts[0] == _PREFIX
-        and _PART.match(parts[1]) is not None
-        and _SERIAL.match(parts[2]) is not None
+        and _PART.fullmatch(parts[1]) is not None
+        and _SERIAL.fullmatch(parts[2]) is not None
         and re.fullmatch(r"-|[0-9a-z]{1,12}", parts[3]) is not None
+        and (parts[3] == "-" or int(parts[3], 36) <= _LAST_SECOND)
         and re.fullmatch(r"[A-Za-z0-9_-]{22}", parts[4]) is not None
     )
     if not ok:
@@ -186,6 +215,20 @@ def _split(token: str) -> list[str]:
             fix="scan the voucher's Staff-Scan QR code",
         )
     return parts
+
+
+def _keys(keys: Iterable[ScanKey]) -> tuple[ScanKey, ...]:
+    try:
+        held = tuple(keys)
+    except TypeError:
+        held = (keys,)  # type: ignore[assignment]
+    for key in held:
+        if not isinstance(key, ScanKey):
+            raise ValidationError(
+                f"must be ScanKey objects, not {type(key).__name__}", field="keys", value=type(key).__name__,
+                fix="pass keys=[ScanKey(...), ...]",
+            )
+    return held
 
 
 def _find_key(keys: Iterable[ScanKey], key_id: str) -> ScanKey:

@@ -7,6 +7,8 @@ vocabulary (Apple's ``PKBarcodeFormat*``, Google's ``QR_CODE``...).
 from __future__ import annotations
 
 import enum
+from collections.abc import Mapping
+from typing import Any
 
 import attrs
 
@@ -35,8 +37,21 @@ class CodeOrigin(enum.Enum):
 
 
 def _non_empty(instance: object, attribute: attrs.Attribute[str], value: str) -> None:
-    if not value:
-        raise ValidationError("must not be empty", field=attribute.name, value=value, fix="give the code")
+    if not isinstance(value, str) or not value:
+        raise ValidationError(
+            "must be non-empty text", field=attribute.name, value=value, fix="give the code"
+        )
+
+
+def _member(kind: type[enum.Enum]) -> Any:
+    def check(instance: object, attribute: attrs.Attribute[Any], value: object) -> None:
+        if not isinstance(value, kind):
+            raise ValidationError(
+                f"must be a {kind.__name__}", field=attribute.name, value=value,
+                fix=f"use one of {', '.join(m.name for m in kind)}",
+            )
+
+    return check
 
 
 @attrs.frozen(kw_only=True)
@@ -50,19 +65,26 @@ class RedeemCode:
     '7K3M-9QXP-4'
     """
 
-    value: str = attrs.field(validator=[attrs.validators.instance_of(str), _non_empty])
-    symbology: Symbology = attrs.field(validator=attrs.validators.instance_of(Symbology))
-    origin: CodeOrigin = attrs.field(validator=attrs.validators.instance_of(CodeOrigin))
+    value: str = attrs.field(validator=_non_empty)
+    symbology: Symbology = attrs.field(validator=_member(Symbology))
+    origin: CodeOrigin = attrs.field(validator=_member(CodeOrigin))
 
     def to_dict(self) -> dict[str, str]:
         """A JSON-ready dict."""
         return {"value": self.value, "symbology": self.symbology.value, "origin": self.origin.value}
 
     @classmethod
-    def from_dict(cls, data: dict[str, str]) -> RedeemCode:
-        """Rebuild from :meth:`to_dict` output."""
-        return cls(
-            value=data["value"],
-            symbology=Symbology(data["symbology"]),
-            origin=CodeOrigin(data["origin"]),
-        )
+    def from_dict(cls, data: Mapping[str, str]) -> RedeemCode:
+        """Rebuild from :meth:`to_dict` output; anything else raises :class:`ValidationError`."""
+        if not isinstance(data, Mapping):
+            raise ValidationError("must be an object", field="code", value=type(data).__name__,
+                                  fix="pass what RedeemCode.to_dict() produced")
+        try:
+            symbology, origin = Symbology(data.get("symbology")), CodeOrigin(data.get("origin"))
+        except (ValueError, TypeError):
+            raise ValidationError(
+                "names an unknown symbology or origin", field="code",
+                value=(data.get("symbology"), data.get("origin")),
+                fix="pass what RedeemCode.to_dict() produced",
+            ) from None
+        return cls(value=data.get("value", ""), symbology=symbology, origin=origin)

@@ -8,9 +8,9 @@ from typing import Any
 import attrs
 
 from walletvoucher.errors import ValidationError
-from walletvoucher.model._i18n import LocalizedText, to_text
+from walletvoucher.model._i18n import LocalizedText, is_text, to_text
 
-_HEX = re.compile(r"^#?([0-9a-fA-F]{6})$")
+_HEX = re.compile(r"#?([0-9a-fA-F]{6})")
 _PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
 
 
@@ -35,7 +35,7 @@ class Color:
     @classmethod
     def parse(cls, text: str) -> Color:
         """Parse ``#RRGGBB`` (the ``#`` is optional)."""
-        match = _HEX.match(text) if isinstance(text, str) else None
+        match = _HEX.fullmatch(text) if isinstance(text, str) else None
         if not match:
             raise ValidationError(
                 "is not a #RRGGBB colour",
@@ -63,8 +63,21 @@ class Color:
 
 
 def to_color(value: Color | str) -> Color:
-    """Converter: accept ``#RRGGBB`` strings."""
-    return Color.parse(value) if isinstance(value, str) else value
+    """Converter: accept ``#RRGGBB`` strings (other types are left to the validator)."""
+    if isinstance(value, str):
+        try:
+            return Color.parse(value)
+        except ValidationError:
+            pass  # the validator names the field
+    return value  # type: ignore[return-value]
+
+
+def _is_color(instance: object, attribute: attrs.Attribute[Any], value: object) -> None:
+    if not isinstance(value, Color):
+        raise ValidationError(
+            "is not a #RRGGBB colour", field=attribute.name, value=repr(value)[:80],
+            fix="write colours as '#RRGGBB', e.g. '#1E3A5F', or pass a Color",
+        )
 
 
 def _png(instance: object, attribute: Any, value: bytes | None) -> None:
@@ -92,10 +105,10 @@ class Brand:
     '#1E3A5F'
     """
 
-    name: LocalizedText = attrs.field(converter=to_text)
-    foreground: Color = attrs.field(converter=to_color)
-    background: Color = attrs.field(converter=to_color)
-    label: Color = attrs.field(converter=to_color)
+    name: LocalizedText = attrs.field(converter=to_text, validator=is_text)
+    foreground: Color = attrs.field(converter=to_color, validator=_is_color)
+    background: Color = attrs.field(converter=to_color, validator=_is_color)
+    label: Color = attrs.field(converter=to_color, validator=_is_color)
     logo: bytes | None = attrs.field(default=None, validator=_png, repr=_short_bytes)
     icon: bytes | None = attrs.field(default=None, validator=_png, repr=_short_bytes)
     stamp_icon: bytes | None = attrs.field(default=None, validator=_png, repr=_short_bytes)

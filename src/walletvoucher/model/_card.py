@@ -1,33 +1,57 @@
 """Stamp cards: collect stamps towards the goal; each goal reached issues a Smart Voucher.
 
 Every transition is written in two steps, as event sourcing does: *decide* checks the rules and
-returns the events, *apply* folds events into a new card. :func:`replay` uses the same *apply*, so a
-card rebuilt from stored events is equal to the card the transitions returned.
+returns the events, *apply* (:mod:`walletvoucher.model._fold`) folds events into a new card.
+:func:`replay` uses the same *apply*, so a card rebuilt from stored events is equal to the card the
+transitions returned, and *apply* checks that every derived event (``goal_reached``,
+``voucher_issued``, ``cycle_started``) is exactly what *decide* derives from the command before it.
+
+``add_stamps`` decides in two passes: a dry run that checks every rule and every voucher (with
+placeholder codes), then the real run with codes taken all at once, so a call that fails never uses
+up a code from a :class:`~walletvoucher.codes.CodePool`.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Mapping
-from datetime import date, datetime
+from collections.abc import Callable, Iterable, Iterator
+from datetime import date, datetime, timedelta
 from typing import Any
 
 import attrs
 
-from walletvoucher.codes import CodeSource, RandomSource, RedeemCode, Symbology, generate_code
+from walletvoucher.codes import (
+    CodeBatchSource,
+    CodeOrigin,
+    CodeSource,
+    RandomSource,
+    RedeemCode,
+    Symbology,
+    generate_code,
+)
 from walletvoucher.errors import (
     EarnPolicyViolation,
-    ReplayError,
+    TransitionError,
     UnknownVoucher,
     ValidationError,
 )
 from walletvoucher.model._events import Event, EventType
 from walletvoucher.model._program import Overflow, Program, RedemptionMethod
-from walletvoucher.model._validate import aware, check_at, identifier, non_negative
+from walletvoucher.model._validate import (
+    aware,
+    check_at,
+    identifier,
+    instance_of,
+    local_date,
+    non_negative,
+)
 from walletvoucher.model._voucher import Proof, Voucher, VoucherStatus
 
 _GENERATED_SYMBOLOGIES = frozenset(
     {Symbology.QR, Symbology.CODE_128, Symbology.PDF417, Symbology.AZTEC, Symbology.TEXT}
 )
+
+CodeFor = Callable[["StampCard"], "RedeemCode | None"]
+"""Gives the code for the voucher the card is about to issue (None for methods without codes)."""
 
 
 @attrs.frozen(kw_only=True)
@@ -48,8 +72,40 @@ class VoucherResult:
     events: tuple[Event, ...]
 
 
-def _voucher_tuple(value: Iterable[Voucher]) -> tuple[Voucher, ...]:
-    return tuple(value)
+class Vouchers(tuple[Voucher, ...]):
+    """A tuple of vouchers that has been checked: evolving a card does not check them all again.
+
+    Equal to, and printed like, a plain tuple.
+    """
+
+    __slots__ = ()
+
+    def plus(self, voucher: Voucher) -> Vouchers:
+        """These vouchers and one more (checked)."""
+        _check_voucher(voucher)
+        return Vouchers((*self, voucher))
+
+    def without(self, serial: str) -> Vouchers:
+        """These vouchers but the one with *serial*."""
+        return Vouchers(v for v in self if v.serial != serial)
+
+
+def _check_voucher(value: object) -> None:
+    if not isinstance(value, Voucher):
+        raise ValidationError("must hold Voucher objects only", field="vouchers",
+                              value=type(value).__name__, fix="pass Voucher objects")
+
+
+def _voucher_tuple(value: Iterable[Voucher]) -> Vouchers:
+    if isinstance(value, Vouchers):
+        return value
+    if not isinstance(value, Iterable) or isinstance(value, (str, bytes)):
+        raise ValidationError("must be a sequence of Vouchers", field="vouchers", value=type(value).__name__,
+                              fix="pass a tuple of the card's open vouchers")
+    items = tuple(value)
+    for item in items:
+        _check_voucher(item)
+    return Vouchers(items)
 
 
 def _program(instance: object, attribute: Any, value: Program) -> None:
@@ -89,9 +145,13 @@ class StampCard:
     vouchers_issued: int = attrs.field(default=0, validator=non_negative)
     vouchers: tuple[Voucher, ...] = attrs.field(default=(), converter=_voucher_tuple)
     last_stamp_at: datetime | None = attrs.field(default=None, validator=aware)
-    stamp_day: date | None = None
+    stamp_day: date | None = attrs.field(default=None, validator=instance_of(date, optional=True))
     stamps_on_day: int = attrs.field(default=0, validator=non_negative)
-    next_program: Program | None = None
+    next_program: Program | None = attrs.field(default=None, validator=instance_of(Program, optional=True))
+    _awaiting: EventType | None = attrs.field(
+        default=None, repr=False, alias="_awaiting", validator=instance_of(EventType, optional=True)
+    )
+    """The derived event that must come next while a goal is being settled (None: at rest)."""
 
     # --- reading -------------------------------------------------------------------------
 
@@ -151,10 +211,12 @@ class StampCard:
 
         *source* says who gave the stamps (``"staff"``, ``"kiosk"``, ``"scanner"``...). Redeem Code
         programs need codes: a *codes* source (POS codes) or a *random* source (generated codes).
-        The earn policy is checked first: a stamp that breaks it raises and changes nothing.
+        The earn policy is checked first: a stamp that breaks it raises and changes nothing. One call
+        adds at most ``program.max_stamps_per_call`` stamps (10,000 unless the earn policy says
+        otherwise). Codes are taken only once the call is known to succeed, all at once from a
+        :class:`~walletvoucher.codes.CodePool`, so a failed call leaves the pool as it was.
         """
-        events = self._decide_stamps(count, at=at, source=source, codes=codes, random=random)
-        card = fold(self, events)
+        events, card = self._decide_stamps(count, at=at, source=source, codes=codes, random=random)
         issued = tuple(
             Voucher.from_json(e.data["voucher"]) for e in events if e.type is EventType.VOUCHER_ISSUED
         )
@@ -162,16 +224,19 @@ class StampCard:
 
     def redeem(self, voucher_serial: str, proof: Proof, *, at: datetime) -> VoucherResult:
         """Redeem one of the card's vouchers; the card stays the same card and keeps collecting."""
+        self._check_at_rest()
         done, events = self.voucher(voucher_serial).redeem(proof, at=at)
         return VoucherResult(card=fold(self, events), voucher=done, events=events)
 
     def void_voucher(self, voucher_serial: str, reason: str, *, at: datetime) -> VoucherResult:
         """Void one of the card's vouchers."""
+        self._check_at_rest()
         done, events = self.voucher(voucher_serial).void(reason, at=at)
         return VoucherResult(card=fold(self, events), voucher=done, events=events)
 
     def expire_vouchers(self, *, at: datetime) -> tuple[StampCard, tuple[Event, ...]]:
         """Expire every voucher whose validity has ended."""
+        self._check_at_rest()
         events = tuple(
             e for v in self.vouchers if v.status_at(at) is VoucherStatus.EXPIRED for e in v.expire(at=at)[1]
         )
@@ -180,6 +245,10 @@ class StampCard:
     def change_program(self, program: Program, *, at: datetime) -> tuple[StampCard, tuple[Event, ...]]:
         """Move the card to a new version of its program, from its next cycle on."""
         check_at(at)
+        self._check_at_rest()
+        if not isinstance(program, Program):
+            raise ValidationError("must be a Program", field="program", value=type(program).__name__,
+                                  fix="pass the new version, e.g. program.revise(goal=8)")
         if program.id != self.program.id or program.version <= self.program.version:
             raise ValidationError(
                 "must be a newer version of the card's program",
@@ -199,49 +268,79 @@ class StampCard:
 
     def _decide_stamps(
         self, count: int, *, at: datetime, source: str, codes: CodeSource | None, random: RandomSource | None
-    ) -> tuple[Event, ...]:
+    ) -> tuple[tuple[Event, ...], StampCard]:
         check_at(at)
+        self._check_at_rest()
         self._check_count(count, source)
         self._check_policy(count, at)
-        events = [self._event(EventType.STAMP_ADDED, at, count=count, source=source)]
+        stamp = self._event(EventType.STAMP_ADDED, at, count=count, source=source)
+        needed: list[Program] = []
+
+        def dry(card: StampCard) -> RedeemCode | None:
+            code = card._placeholder_code(codes, random)
+            if code is not None:
+                needed.append(card.program)
+            return code
+
+        if codes is None:  # generated codes: nothing to give back if a later step fails
+            return self._derive(stamp, lambda card: _generated(card, dry, random))
+        self._derive(stamp, dry)  # every rule and every voucher checked; no code taken yet
+        supplied: Iterator[RedeemCode] = iter(_take_codes(needed, codes))
+        return self._derive(stamp, lambda card: next(supplied) if card._needs_code() else None)
+
+    def _derive(self, stamp: Event, code_for: CodeFor) -> tuple[tuple[Event, ...], StampCard]:
+        """The stamp event, then one goal_reached/voucher_issued/cycle_started step per goal reached."""
+        events = [stamp]
         card = fold(self, events)
-        total = self.stamps + count
-        while total >= card.goal:
-            goal = card.goal
-            voucher = card._new_voucher(at, codes, random)
-            carried = total - goal if card.program.overflow is Overflow.CARRY_OVER else 0
-            step = [
-                card._event(EventType.GOAL_REACHED, at, cycle=card.cycle, goal=goal),
-                card._event(EventType.VOUCHER_ISSUED, at, voucher=voucher.to_json()),
-                card._event(
-                    EventType.CYCLE_STARTED,
-                    at,
-                    cycle=card.cycle + 1,
-                    stamps=carried,
-                    program_version=(card.next_program or card.program).version,
-                ),
-            ]
+        while card._awaiting is EventType.GOAL_REACHED:
+            step = card._goal_step(stamp.at, code_for(card))
             events += step
-            card, total = fold(card, step), carried
-        return tuple(events)
+            card = fold(card, step)
+        return tuple(events), card
+
+    def _goal_step(self, at: datetime, code: RedeemCode | None) -> list[Event]:
+        voucher = self._new_voucher(at, code)
+        return [
+            self._event(EventType.GOAL_REACHED, at, **self._goal_facts()),
+            self._event(EventType.VOUCHER_ISSUED, at, voucher=voucher.to_json()),
+            self._event(EventType.CYCLE_STARTED, at, **self._next_cycle_facts()),
+        ]
+
+    def _goal_facts(self) -> dict[str, Any]:
+        return {"cycle": self.cycle, "goal": self.goal}
+
+    def _next_cycle_facts(self) -> dict[str, Any]:
+        carried = self.stamps - self.goal if self.program.overflow is Overflow.CARRY_OVER else 0
+        version = (self.next_program or self.program).version
+        return {"cycle": self.cycle + 1, "stamps": carried, "program_version": version}
+
+    def _check_at_rest(self) -> None:
+        if self._awaiting is not None:
+            raise TransitionError(
+                f"is in the middle of reaching its goal ({self._awaiting.value} must come next)",
+                field="card",
+                value=self.serial,
+                fix="fold the card's complete events (a transition's events belong together)",
+            )
 
     def _check_count(self, count: int, source: str) -> None:
         if not isinstance(count, int) or isinstance(count, bool) or count < 1:
             raise ValidationError(
                 "must be a whole number of 1 or more",
                 field="count",
-                value=count,
+                value=count if isinstance(count, int) and count > -10**9 else type(count).__name__,
                 fix="add at least one stamp",
             )
-        if not isinstance(source, str) or not source.strip():
+        if not isinstance(source, str) or not source.strip() or len(source) > 120:
             raise ValidationError(
-                "must name who gave the stamps",
+                "must name who gave the stamps (1-120 characters)",
                 field="source",
-                value=source,
+                value=source if isinstance(source, str) and len(source) <= 120 else type(source).__name__,
                 fix="e.g. 'staff', 'kiosk', 'scanner'",
             )
 
     def _check_policy(self, count: int, at: datetime) -> None:
+        local_date(at, self.program.zone)  # the stamp's day must exist in the program's time zone
         if self.last_stamp_at is not None and at < self.last_stamp_at:
             raise ValidationError(
                 "is before the card's last stamp",
@@ -249,25 +348,21 @@ class StampCard:
                 value=at.isoformat(),
                 fix=f"stamps must come in time order; the last was {self.last_stamp_at.isoformat()}",
             )
+        limit = self.program.max_stamps_per_call
+        if count > limit:
+            raise EarnPolicyViolation(
+                f"is more than the {limit:,} stamps allowed at once",
+                field="count",
+                value=count if count < 10**12 else f"about 2**{count.bit_length()}",
+                fix=f"add at most {limit}"
+                + ("" if self.program.earn_policy and self.program.earn_policy.max_per_call else
+                   " per call, or raise EarnPolicy(max_per_call=...)"),
+            )
         policy = self.program.earn_policy
         if policy is None:
             return
-        if policy.max_per_call is not None and count > policy.max_per_call:
-            raise EarnPolicyViolation(
-                f"is more than the {policy.max_per_call} stamps allowed at once",
-                field="count",
-                value=count,
-                fix=f"add at most {policy.max_per_call}",
-            )
         if policy.min_interval is not None and self.last_stamp_at is not None:
-            wait = self.last_stamp_at + policy.min_interval
-            if at < wait:
-                raise EarnPolicyViolation(
-                    "is too soon after the last stamp",
-                    field="at",
-                    value=at.isoformat(),
-                    fix=f"the next stamp can be added from {wait.isoformat()}",
-                )
+            self._check_interval(policy.min_interval, at)
         if policy.max_per_day is not None:
             today = self._stamps_today(at) + count
             if today > policy.max_per_day:
@@ -278,10 +373,26 @@ class StampCard:
                     fix=f"in {self.program.timezone}, try again tomorrow",
                 )
 
-    def _stamps_today(self, at: datetime) -> int:
-        return self.stamps_on_day if self.stamp_day == at.astimezone(self.program.zone).date() else 0
+    def _check_interval(self, interval: timedelta, at: datetime) -> None:
+        assert self.last_stamp_at is not None
+        try:
+            wait: datetime | None = self.last_stamp_at + interval
+        except OverflowError:
+            wait = None  # after year 9999: never
+        if wait is None or at < wait:
+            raise EarnPolicyViolation(
+                "is too soon after the last stamp",
+                field="at",
+                value=at.isoformat(),
+                fix=f"the next stamp can be added from {wait.isoformat()}"
+                if wait
+                else "the earn policy's min_interval reaches past year 9999: no stamp can follow",
+            )
 
-    def _new_voucher(self, at: datetime, codes: CodeSource | None, random: RandomSource | None) -> Voucher:
+    def _stamps_today(self, at: datetime) -> int:
+        return self.stamps_on_day if self.stamp_day == local_date(at, self.program.zone) else 0
+
+    def _new_voucher(self, at: datetime, code: RedeemCode | None) -> Voucher:
         program = self.program
         valid_from, expires_at = program.validity.window(at)
         return Voucher(
@@ -291,20 +402,24 @@ class StampCard:
             program_version=program.version,
             reward=program.reward,
             method=program.redemption,
-            code=self._new_code(codes, random),
+            code=code,
             status=VoucherStatus.ISSUED if valid_from > at else VoucherStatus.ACTIVE,
             issued_at=at,
             valid_from=valid_from,
             expires_at=expires_at,
         )
 
-    def _new_code(self, codes: CodeSource | None, random: RandomSource | None) -> RedeemCode | None:
-        if self.program.redemption is not RedemptionMethod.REDEEM_CODE:
+    def _needs_code(self) -> bool:
+        return self.program.redemption is RedemptionMethod.REDEEM_CODE
+
+    def _placeholder_code(self, codes: CodeSource | None, random: RandomSource | None) -> RedeemCode | None:
+        """Check that a code can be had for the next voucher; stand in for it during the dry run."""
+        if not self._needs_code():
             return None
-        if codes is not None:
-            return self._checked_code(codes)
         symbology = self.program.code_symbology
-        if random is None or symbology not in _GENERATED_SYMBOLOGIES:
+        if codes is not None:
+            self._check_source(codes)
+        elif random is None or symbology not in _GENERATED_SYMBOLOGIES:
             raise ValidationError(
                 "a Redeem Code program needs codes to issue its voucher",
                 field="codes",
@@ -312,9 +427,15 @@ class StampCard:
                 fix="pass codes=CodePool(...) of POS codes"
                 + ("" if symbology not in _GENERATED_SYMBOLOGIES else ", or random=secrets.token_bytes"),
             )
-        return generate_code(random, symbology=symbology)
+        elif not callable(random):
+            raise ValidationError("must be a function returning random bytes", field="random",
+                                  value=type(random).__name__, fix="pass random=secrets.token_bytes")
+        return RedeemCode(value="?", symbology=symbology, origin=CodeOrigin.POS)
 
-    def _checked_code(self, codes: CodeSource) -> RedeemCode:
+    def _check_source(self, codes: CodeSource) -> None:
+        if not callable(getattr(codes, "next_code", None)):
+            raise ValidationError("must hand out codes (a CodePool or any object with next_code())",
+                                  field="codes", value=type(codes).__name__, fix="pass codes=CodePool(...)")
         wanted = self.program.code_symbology
         pool_symbology = getattr(codes, "symbology", wanted)
         if pool_symbology is not wanted:
@@ -324,7 +445,6 @@ class StampCard:
                 value=pool_symbology,
                 fix=f"use a code pool of {wanted.value} codes for program {self.program.id!r}",
             )
-        return codes.next_code()
 
     def _event(self, kind: EventType, at: datetime, **data: Any) -> Event:
         return Event(type=kind, at=at, card_serial=self.serial, data=data)
@@ -346,134 +466,36 @@ class StampCard:
         }
 
 
-# --- apply ---------------------------------------------------------------------------------
-
-ProgramLookup = Callable[[str, int], Program]
 
 
-def _programs(card: StampCard, *extra: Program) -> ProgramLookup:
-    known = {(p.id, p.version): p for p in (card.program, card.next_program, *extra) if p is not None}
-
-    def lookup(program_id: str, version: int) -> Program:
-        try:
-            return known[(program_id, version)]
-        except KeyError:
-            raise ReplayError(
-                "program version is not known",
-                field="program",
-                value=(program_id, version),
-                fix="pass every program version the card has used to replay()",
-            ) from None
-
-    return lookup
+def _generated(card: StampCard, check: CodeFor, random: RandomSource | None) -> RedeemCode | None:
+    """A generated code for the card's next voucher, once *check* says one can be made."""
+    if check(card) is None:
+        return None
+    assert random is not None  # the check raised otherwise
+    return generate_code(random, symbology=card.program.code_symbology)
 
 
-def fold(card: StampCard, events: Iterable[Event], programs: ProgramLookup | None = None) -> StampCard:
-    """Apply *events* to *card* in order (the *apply* half of every transition)."""
-    for event in events:
-        if event.card_serial != card.serial:
-            raise ReplayError(
-                "belongs to another card",
-                field="event.card_serial",
-                value=event.card_serial,
-                fix=f"replay only the events of card {card.serial!r}",
+def _take_codes(programs: list[Program], codes: CodeSource) -> list[RedeemCode]:
+    """The codes for vouchers of *programs*, all at once from a pool (all or none)."""
+    if not programs:
+        return []
+    if isinstance(codes, CodeBatchSource):
+        taken = list(codes.take(len(programs)))
+    else:  # a plain CodeSource cannot give codes back: asked only once the call is known to succeed
+        taken = [codes.next_code() for _ in programs]
+    if len(taken) != len(programs):
+        raise ValidationError(f"handed out {len(taken)} codes, {len(programs)} were asked for",
+                              field="codes", value=len(taken), fix="hand out exactly the codes asked for")
+    for program, code in zip(programs, taken, strict=True):
+        if not isinstance(code, RedeemCode) or code.symbology is not program.code_symbology:
+            raise ValidationError(
+                f"handed out {code!r}, not a {program.code_symbology.value} RedeemCode",
+                field="codes", value=type(code).__name__, fix="hand out codes made with pos_code(...)",
             )
-        card = _APPLY[event.type](card, event, programs or _programs(card))
-    return card
+    return taken
 
 
-def _apply_stamp(card: StampCard, event: Event, programs: ProgramLookup) -> StampCard:
-    count: int = event.data["count"]
-    day = event.at.astimezone(card.program.zone).date()
-    on_day = card._stamps_today(event.at) + count
-    return attrs.evolve(
-        card,
-        stamps=card.stamps + count,
-        lifetime_stamps=card.lifetime_stamps + count,
-        last_stamp_at=event.at,
-        stamp_day=day,
-        stamps_on_day=on_day,
-    )
+from walletvoucher.model._fold import _programs, fold, replay  # noqa: E402  (the apply half imports StampCard)
 
-
-def _apply_goal(card: StampCard, event: Event, programs: ProgramLookup) -> StampCard:
-    # The stamps stay until cycle_started says how many carry over.
-    return card
-
-
-def _apply_voucher_issued(card: StampCard, event: Event, programs: ProgramLookup) -> StampCard:
-    voucher = Voucher.from_json(dict(event.data["voucher"]))
-    return attrs.evolve(card, vouchers=(*card.vouchers, voucher), vouchers_issued=card.vouchers_issued + 1)
-
-
-def _apply_cycle(card: StampCard, event: Event, programs: ProgramLookup) -> StampCard:
-    version: int = event.data["program_version"]
-    program = card.program if version == card.program.version else programs(card.program.id, version)
-    return attrs.evolve(
-        card, program=program, next_program=None, cycle=event.data["cycle"], stamps=event.data["stamps"]
-    )
-
-
-def _apply_voucher_final(card: StampCard, event: Event, programs: ProgramLookup) -> StampCard:
-    serial = event.data["voucher"]
-    card.voucher(serial)  # raises UnknownVoucher for an event about a voucher the card does not hold
-    return attrs.evolve(card, vouchers=tuple(v for v in card.vouchers if v.serial != serial))
-
-
-def _apply_program_changed(card: StampCard, event: Event, programs: ProgramLookup) -> StampCard:
-    return attrs.evolve(card, next_program=programs(event.data["program_id"], event.data["program_version"]))
-
-
-def _apply_issued(card: StampCard, event: Event, programs: ProgramLookup) -> StampCard:
-    raise ReplayError(
-        "card_issued can only be the first event",
-        field="event.type",
-        value=event.type.value,
-        fix="replay each card's events in the order they were stored",
-    )
-
-
-_APPLY: Mapping[EventType, Callable[[StampCard, Event, ProgramLookup], StampCard]] = {
-    EventType.CARD_ISSUED: _apply_issued,
-    EventType.STAMP_ADDED: _apply_stamp,
-    EventType.GOAL_REACHED: _apply_goal,
-    EventType.VOUCHER_ISSUED: _apply_voucher_issued,
-    EventType.CYCLE_STARTED: _apply_cycle,
-    EventType.VOUCHER_REDEEMED: _apply_voucher_final,
-    EventType.VOUCHER_EXPIRED: _apply_voucher_final,
-    EventType.VOUCHER_VOIDED: _apply_voucher_final,
-    EventType.PROGRAM_CHANGED: _apply_program_changed,
-}
-
-
-def replay(events: Iterable[Event], programs: Iterable[Program]) -> StampCard:
-    """Rebuild a card from its stored events; the result equals the card the transitions returned.
-
-    *programs* holds every program version the card has used.
-    """
-    events = list(events)
-    if not events or events[0].type is not EventType.CARD_ISSUED:
-        raise ReplayError(
-            "must start with card_issued",
-            field="events",
-            value=events[0].type.value if events else None,
-            fix="replay the card's whole event history from its first event",
-        )
-    first = events[0]
-    known = {(p.id, p.version): p for p in programs}
-    key = (first.data["program_id"], first.data["program_version"])
-    if key not in known:
-        raise ReplayError(
-            "program version is not known",
-            field="program",
-            value=key,
-            fix="pass every program version the card has used to replay()",
-        )
-    card = StampCard(
-        serial=first.card_serial, member_id=first.data["member_id"], program=known[key], issued_at=first.at
-    )
-
-    def lookup(program_id: str, version: int) -> Program:
-        return _programs(card, *known.values())(program_id, version)
-
-    return fold(card, events[1:], programs=lookup)
+__all__ = ["StampCard", "StampResult", "VoucherResult", "fold", "replay"]

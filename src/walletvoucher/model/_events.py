@@ -11,8 +11,11 @@ from typing import Any
 
 import attrs
 
-from walletvoucher.errors import ReplayError
-from walletvoucher.model._validate import aware
+from walletvoucher.errors import ReplayError, ValidationError
+from walletvoucher.model._validate import aware, identifier, instance_of
+
+MAX_LOG_CHARS = 50_000_000
+"""The longest event log text :func:`events_from_json` reads (a card's lifetime is far shorter)."""
 
 
 class EventType(enum.Enum):
@@ -31,7 +34,24 @@ class EventType(enum.Enum):
 
 def _freeze(data: Mapping[str, Any]) -> Mapping[str, Any]:
     # A JSON round trip both checks that the data is JSON-ready and detaches it from the caller.
-    return MappingProxyType(json.loads(json.dumps(dict(data), sort_keys=True)))
+    if not isinstance(data, Mapping):
+        raise ValidationError("must be a JSON object", field="data", value=type(data).__name__,
+                              fix="give the event's facts as a dict")
+    try:
+        return MappingProxyType(json.loads(json.dumps(dict(data), sort_keys=True, allow_nan=False)))
+    except (TypeError, ValueError, RecursionError) as exc:
+        raise ValidationError(
+            f"is not JSON-ready ({type(exc).__name__})", field="data", value=_preview(data),
+            fix="give the event's facts as JSON types (str, int, list, dict, bool, None)",
+        ) from None
+
+
+def _preview(raw: object) -> str:
+    try:
+        text = repr(raw)
+    except (RecursionError, ValueError):  # too deep, or an int with too many digits to print
+        text = f"<{type(raw).__name__}>"
+    return text if len(text) <= 120 else text[:117] + "..."
 
 
 @attrs.frozen(kw_only=True)
@@ -45,9 +65,9 @@ class Event:
     True
     """
 
-    type: EventType = attrs.field(validator=attrs.validators.instance_of(EventType))
+    type: EventType = attrs.field(validator=instance_of(EventType))
     at: datetime = attrs.field(validator=aware)
-    card_serial: str
+    card_serial: str = attrs.field(validator=identifier)
     data: Mapping[str, Any] = attrs.field(
         factory=dict, converter=_freeze, hash=False, eq=attrs.cmp_using(eq=lambda a, b: dict(a) == dict(b))
     )
@@ -63,7 +83,13 @@ class Event:
 
     @classmethod
     def from_json(cls, raw: Mapping[str, Any]) -> Event:
-        """Rebuild an event from :meth:`to_json` output (or its JSON text parsed)."""
+        """Rebuild an event from :meth:`to_json` output (or its JSON text parsed).
+
+        Anything else raises :class:`~walletvoucher.errors.ReplayError`.
+        """
+        if not isinstance(raw, Mapping):
+            raise ReplayError("is not an event (not a JSON object)", field="event", value=_preview(raw),
+                              fix="pass what Event.to_json() produced")
         try:
             return cls(
                 type=EventType(raw["type"]),
@@ -71,11 +97,12 @@ class Event:
                 card_serial=raw["card_serial"],
                 data=raw.get("data", {}),
             )
-        except (KeyError, ValueError, TypeError) as exc:
+        except (KeyError, ValueError, TypeError) as exc:  # ValidationError is a ValueError
+            reason = f"missing {exc}" if isinstance(exc, KeyError) else str(exc)[:200]
             raise ReplayError(
-                f"is not an event ({exc})",
+                f"is not an event ({reason})",
                 field="event",
-                value=dict(raw),
+                value=_preview(raw),
                 fix="pass what Event.to_json() produced",
             ) from exc
 
@@ -86,16 +113,29 @@ def events_to_json(events: tuple[Event, ...] | list[Event]) -> str:
 
 
 def events_from_json(text: str) -> tuple[Event, ...]:
-    """Parse what :func:`events_to_json` wrote."""
+    """Parse what :func:`events_to_json` wrote; anything else raises :class:`ReplayError`.
+
+    The events are checked one by one; :func:`~walletvoucher.model.replay` checks that they follow
+    from each other.
+    """
+    if not isinstance(text, (str, bytes, bytearray)):
+        raise ReplayError("must be JSON text", field="events", value=type(text).__name__,
+                          fix="pass the text events_to_json() wrote")
+    if len(text) > MAX_LOG_CHARS:
+        raise ReplayError(
+            f"is {len(text)} characters, more than the {MAX_LOG_CHARS} an event log may have",
+            field="events", value=len(text), fix="store and replay each card's events separately",
+        )
     try:
         raw = json.loads(text)
-    except json.JSONDecodeError as exc:
+    except (ValueError, RecursionError) as exc:  # JSONDecodeError, bad UTF-8, huge ints, deep nesting
+        reason = exc.msg if isinstance(exc, json.JSONDecodeError) else type(exc).__name__
         raise ReplayError(
-            f"is not JSON ({exc.msg})",
+            f"is not JSON ({reason})",
             field="events",
-            value=text[:40],
+            value=_preview(text[:40]),
             fix="pass the text events_to_json() wrote",
-        ) from exc
+        ) from None
     if not isinstance(raw, list):
         raise ReplayError(
             "must be a JSON array of events",

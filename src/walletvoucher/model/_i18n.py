@@ -11,12 +11,12 @@ import attrs
 
 from walletvoucher.errors import ValidationError
 
-_LANG = re.compile(r"^[a-z]{2,3}(-[A-Za-z0-9]{2,8})*$")
+_LANG = re.compile(r"[a-z]{2,3}(-[A-Za-z0-9]{2,8}){0,8}")
 
 
 def check_language(tag: str, field: str = "language") -> str:
     """Check a BCP 47 language tag such as ``en``, ``zh-Hans``, ``hi``, ``th``, ``uz``."""
-    if not isinstance(tag, str) or not _LANG.match(tag):
+    if not isinstance(tag, str) or len(tag) > 80 or not _LANG.fullmatch(tag):
         raise ValidationError(
             "is not a BCP 47 language tag",
             field=field,
@@ -27,8 +27,23 @@ def check_language(tag: str, field: str = "language") -> str:
 
 
 def _pairs(value: Mapping[str, str] | Iterable[tuple[str, str]]) -> tuple[tuple[str, str], ...]:
-    items = value.items() if isinstance(value, Mapping) else value
-    return tuple(sorted((str(k), v) for k, v in items))
+    try:
+        items = value.items() if isinstance(value, Mapping) else value
+        pairs = [(k, v) for k, v in items]
+    except (TypeError, ValueError):
+        raise ValidationError(
+            "must map language tags to texts", field="translations", value=type(value).__name__,
+            fix="pass a dict such as {'zh-Hans': '咖啡卡'}",
+        ) from None
+    for lang, text in pairs:
+        check_language(lang, field="translations")
+        _check_text(f"translations[{lang!r}]", text)
+    if len({lang for lang, _ in pairs}) != len(pairs):
+        raise ValidationError(
+            "names a language twice", field="translations", value=sorted(lang for lang, _ in pairs),
+            fix="give each language once",
+        )
+    return tuple(sorted(pairs))
 
 
 def _check_text(field: str, value: object) -> None:
@@ -87,7 +102,10 @@ class LocalizedText:
     @classmethod
     def from_json(cls, data: Mapping[str, Any]) -> LocalizedText:
         """Rebuild from :meth:`to_json` output."""
-        return cls(default=data["default"], translations=data.get("translations", {}))
+        if not isinstance(data, Mapping):
+            raise ValidationError("must be an object", field="text", value=type(data).__name__,
+                                  fix="pass what LocalizedText.to_json() produced")
+        return cls(default=data.get("default", ""), translations=data.get("translations", {}))
 
 
 Text = str | LocalizedText
@@ -95,8 +113,23 @@ Text = str | LocalizedText
 
 
 def to_text(value: Text) -> LocalizedText:
-    """Converter: wrap a ``str`` into a :class:`LocalizedText`."""
+    """Converter: wrap a ``str`` into a :class:`LocalizedText` (other types are left to the validator)."""
     return LocalizedText(default=value) if isinstance(value, str) else value
+
+
+def is_text(instance: object, attribute: attrs.Attribute[Any], value: object) -> None:
+    """Validator: a :class:`LocalizedText`; else a ValidationError naming the field."""
+    if not isinstance(value, LocalizedText):
+        raise ValidationError(
+            f"must be text or LocalizedText, not {type(value).__name__}", field=attribute.name,
+            value=repr(value)[:80], fix="pass a str or LocalizedText(default=..., translations={...})",
+        )
+
+
+def is_optional_text(instance: object, attribute: attrs.Attribute[Any], value: object) -> None:
+    """Validator: None or a :class:`LocalizedText`."""
+    if value is not None:
+        is_text(instance, attribute, value)
 
 
 def to_optional_text(value: Text | None) -> LocalizedText | None:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import enum
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from datetime import datetime, timedelta
 from decimal import Decimal, InvalidOperation
 from typing import Any
@@ -14,8 +14,21 @@ import attrs
 from walletvoucher.codes import Symbology
 from walletvoucher.errors import ValidationError
 from walletvoucher.model._brand import Brand
-from walletvoucher.model._i18n import LocalizedText, check_language, to_optional_text, to_text
-from walletvoucher.model._validate import aware, identifier, positive
+from walletvoucher.model._i18n import (
+    LocalizedText,
+    check_language,
+    is_optional_text,
+    is_text,
+    to_optional_text,
+    to_text,
+)
+from walletvoucher.model._validate import aware, identifier, instance_of, positive, shift
+
+DEFAULT_MAX_STAMPS_PER_CALL = 10_000
+"""Stamps one ``add_stamps`` call may add when the earn policy sets no ``max_per_call``."""
+MAX_STAMPS_PER_CALL_LIMIT = 1_000_000
+"""The highest ``EarnPolicy.max_per_call`` accepted: every goal reached issues a voucher."""
+_MAX_DAYS = (datetime.max - datetime.min).days
 
 # ISO 4217 active codes (2025 list), excluding funds and precious-metal codes.
 _CURRENCIES = frozenset(
@@ -30,9 +43,14 @@ _CURRENCIES = frozenset(
 
 
 def _to_decimal(value: Decimal | int | str) -> Decimal:
+    if not isinstance(value, (Decimal, int, float, str)) or isinstance(value, bool):
+        raise ValidationError(
+            f"must be a Decimal or a str, not {type(value).__name__}", field="amount",
+            value=repr(value)[:80], fix="give the amount as a Decimal or a string such as '4.50'",
+        )
     try:
         return Decimal(str(value)) if not isinstance(value, Decimal) else value
-    except InvalidOperation:
+    except (InvalidOperation, ValueError):
         raise ValidationError(
             "is not a number",
             field="amount",
@@ -64,7 +82,7 @@ class Money:
 
     @currency.validator
     def _check_currency(self, attribute: Any, value: str) -> None:
-        if value not in _CURRENCIES:
+        if not isinstance(value, str) or value not in _CURRENCIES:
             raise ValidationError(
                 "is not an ISO 4217 currency code",
                 field="currency",
@@ -77,10 +95,12 @@ class Money:
 class Reward:
     """What the customer gets when the goal is reached."""
 
-    title: LocalizedText = attrs.field(converter=to_text)
-    description: LocalizedText = attrs.field(converter=to_text)
-    value: Money | None = attrs.field(default=None)
-    terms: LocalizedText | None = attrs.field(default=None, converter=to_optional_text)
+    title: LocalizedText = attrs.field(converter=to_text, validator=is_text)
+    description: LocalizedText = attrs.field(converter=to_text, validator=is_text)
+    value: Money | None = attrs.field(default=None, validator=instance_of(Money, optional=True))
+    terms: LocalizedText | None = attrs.field(
+        default=None, converter=to_optional_text, validator=is_optional_text
+    )
 
     def to_json(self) -> dict[str, Any]:
         """A JSON-ready dict (rebuild with :meth:`from_json`)."""
@@ -94,14 +114,22 @@ class Reward:
         }
 
     @classmethod
-    def from_json(cls, raw: dict[str, Any]) -> Reward:
+    def from_json(cls, raw: Mapping[str, Any]) -> Reward:
         """Rebuild from :meth:`to_json` output."""
+        if not isinstance(raw, Mapping):
+            raise ValidationError("must be an object", field="reward", value=type(raw).__name__,
+                                  fix="pass what Reward.to_json() produced")
         value = raw.get("value")
+        if value is not None and not isinstance(value, Mapping):
+            raise ValidationError("must be an object", field="reward.value", value=type(value).__name__,
+                                  fix="pass what Reward.to_json() produced")
         return cls(
-            title=LocalizedText.from_json(raw["title"]),
-            description=LocalizedText.from_json(raw["description"]),
+            title=LocalizedText.from_json(raw.get("title")),  # type: ignore[arg-type]
+            description=LocalizedText.from_json(raw.get("description")),  # type: ignore[arg-type]
             terms=LocalizedText.from_json(raw["terms"]) if raw.get("terms") else None,
-            value=Money(amount=value["amount"], currency=value["currency"]) if value else None,
+            value=Money(amount=value.get("amount", ""), currency=value.get("currency", ""))
+            if value
+            else None,
         )
 
     def texts(self) -> Iterator[LocalizedText]:
@@ -135,7 +163,7 @@ class Validity:
 
     days: int | None = attrs.field(default=None, validator=positive)
     until: datetime | None = attrs.field(default=None, validator=aware)
-    start_delay: timedelta = attrs.field(default=timedelta(0))
+    start_delay: timedelta = attrs.field(default=timedelta(0), validator=instance_of(timedelta))
 
     def __attrs_post_init__(self) -> None:
         if self.days is not None and self.until is not None:
@@ -144,6 +172,13 @@ class Validity:
                 field="validity",
                 value=(self.days, self.until),
                 fix="use Validity.for_days(...) or Validity.fixed(...)",
+            )
+        if self.days is not None and self.days > _MAX_DAYS:
+            raise ValidationError(
+                f"must be at most {_MAX_DAYS} (the calendar's span)",
+                field="days",
+                value=self.days,
+                fix="use Validity.unlimited() for vouchers that never expire",
             )
         if self.start_delay < timedelta(0):
             raise ValidationError(
@@ -169,10 +204,13 @@ class Validity:
         return cls(until=until, start_delay=start_delay)
 
     def window(self, issued_at: datetime) -> tuple[datetime, datetime | None]:
-        """``(valid_from, expires_at)`` for a voucher issued at *issued_at*."""
-        valid_from = issued_at + self.start_delay
+        """``(valid_from, expires_at)`` for a voucher issued at *issued_at*.
+
+        A window that would end past year 9999 raises :class:`~walletvoucher.errors.ValidationError`.
+        """
+        valid_from = shift(issued_at, self.start_delay, "validity.start_delay")
         if self.days is not None:
-            return valid_from, valid_from + timedelta(days=self.days)
+            return valid_from, shift(valid_from, timedelta(days=self.days), "validity.days")
         return valid_from, self.until
 
 
@@ -188,11 +226,30 @@ class EarnPolicy:
     """Limits on earning stamps; a stamp that breaks one raises and changes nothing.
 
     ``max_per_day`` counts stamps per card per calendar day in the program's time zone.
+    ``max_per_call`` bounds one ``add_stamps`` call; without it (or without a policy) the bound is
+    :data:`DEFAULT_MAX_STAMPS_PER_CALL` (10,000), and it may be raised up to 1,000,000.
     """
 
-    min_interval: timedelta | None = attrs.field(default=None)
+    min_interval: timedelta | None = attrs.field(
+        default=None, validator=instance_of(timedelta, optional=True, hint="give e.g. timedelta(minutes=5)")
+    )
     max_per_day: int | None = attrs.field(default=None, validator=positive)
     max_per_call: int | None = attrs.field(default=None, validator=positive)
+
+    @max_per_call.validator
+    def _check_per_call(self, attribute: Any, value: int | None) -> None:
+        if value is not None and value > MAX_STAMPS_PER_CALL_LIMIT:
+            raise ValidationError(
+                f"must be at most {MAX_STAMPS_PER_CALL_LIMIT:,}",
+                field="max_per_call",
+                value=value,
+                fix="every goal reached issues a voucher: keep one call's stamps within a million",
+            )
+
+    @property
+    def per_call_limit(self) -> int:
+        """The most stamps one ``add_stamps`` call may add."""
+        return self.max_per_call if self.max_per_call is not None else DEFAULT_MAX_STAMPS_PER_CALL
 
     @min_interval.validator
     def _check_interval(self, attribute: Any, value: timedelta | None) -> None:
@@ -208,7 +265,7 @@ class EarnPolicy:
 def _check_zone(instance: object, attribute: Any, value: str) -> None:
     try:
         ZoneInfo(value)
-    except (ZoneInfoNotFoundError, ValueError, TypeError):
+    except (ZoneInfoNotFoundError, ValueError, TypeError, OSError):
         raise ValidationError(
             "is not an IANA time zone",
             field="timezone",
@@ -236,19 +293,23 @@ class Program:
     """
 
     id: str = attrs.field(validator=identifier)
-    name: LocalizedText = attrs.field(converter=to_text)
-    brand: Brand = attrs.field(validator=attrs.validators.instance_of(Brand))
+    name: LocalizedText = attrs.field(converter=to_text, validator=is_text)
+    brand: Brand = attrs.field(validator=instance_of(Brand))
     goal: int = attrs.field(validator=positive)
-    reward: Reward = attrs.field(validator=attrs.validators.instance_of(Reward))
-    redemption: RedemptionMethod = attrs.field(validator=attrs.validators.instance_of(RedemptionMethod))
-    validity: Validity = attrs.field(factory=Validity)
+    reward: Reward = attrs.field(validator=instance_of(Reward))
+    redemption: RedemptionMethod = attrs.field(validator=instance_of(RedemptionMethod))
+    validity: Validity = attrs.field(factory=Validity, validator=instance_of(Validity))
     version: int = attrs.field(default=1, validator=positive)
     default_language: str = attrs.field(default="en", validator=_check_language)
     timezone: str = attrs.field(default="UTC", validator=_check_zone)
-    earn_policy: EarnPolicy | None = attrs.field(default=None)
-    overflow: Overflow = attrs.field(default=Overflow.CARRY_OVER)
-    code_symbology: Symbology = attrs.field(default=Symbology.QR)
-    stamp_label: LocalizedText = attrs.field(default=LocalizedText(default="Stamps"), converter=to_text)
+    earn_policy: EarnPolicy | None = attrs.field(
+        default=None, validator=instance_of(EarnPolicy, optional=True)
+    )
+    overflow: Overflow = attrs.field(default=Overflow.CARRY_OVER, validator=instance_of(Overflow))
+    code_symbology: Symbology = attrs.field(default=Symbology.QR, validator=instance_of(Symbology))
+    stamp_label: LocalizedText = attrs.field(
+        default=LocalizedText(default="Stamps"), converter=to_text, validator=is_text
+    )
 
     def texts(self) -> Iterator[LocalizedText]:
         """Every localisable text of the program."""
@@ -273,4 +334,16 @@ class Program:
 
         ``program.revise(goal=8)`` returns version 2 with a goal of 8; validators run again.
         """
+        allowed = {a.name for a in attrs.fields(Program)} - {"version"}
+        unknown = sorted(set(changes) - allowed)
+        if unknown:
+            raise ValidationError(
+                "are not fields a revision can change", field="changes", value=unknown,
+                fix="change goal, reward, validity... (the version is counted for you)",
+            )
         return attrs.evolve(self, version=self.version + 1, **changes)
+
+    @property
+    def max_stamps_per_call(self) -> int:
+        """The most stamps one ``add_stamps`` call may add (the earn policy's, else 10,000)."""
+        return self.earn_policy.per_call_limit if self.earn_policy else DEFAULT_MAX_STAMPS_PER_CALL

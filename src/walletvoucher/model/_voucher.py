@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import enum
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from datetime import datetime
 from typing import Any
 
@@ -13,6 +13,7 @@ import attrs
 from walletvoucher.codes import CodeOrigin, RedeemCode, ScanKey, codes_match, verify_scan_token
 from walletvoucher.errors import (
     ProofMismatch,
+    ReplayError,
     TransitionError,
     ValidationError,
     VoucherAlreadyRedeemed,
@@ -23,7 +24,14 @@ from walletvoucher.errors import (
 )
 from walletvoucher.model._events import Event, EventType
 from walletvoucher.model._program import RedemptionMethod, Reward
-from walletvoucher.model._validate import aware, check_at, identifier, positive
+from walletvoucher.model._validate import (
+    aware,
+    check_at,
+    identifier,
+    instance_of,
+    optional_text,
+    positive,
+)
 
 
 class VoucherStatus(enum.Enum):
@@ -62,25 +70,32 @@ class SelfRedeem:
 class CodeEntry:
     """Proof for a Redeem Code voucher: the code as staff typed or scanned it into the POS."""
 
-    code: str
+    code: str = attrs.field(validator=instance_of(str, hint="pass the code as typed or scanned (a str)"))
     by: str = attrs.field(default="pos", validator=_by)
 
 
 def _key_tuple(value: Iterable[ScanKey]) -> tuple[ScanKey, ...]:
-    return tuple(value)
+    keys = tuple(value) if isinstance(value, Iterable) and not isinstance(value, (str, bytes)) else (value,)
+    for key in keys:
+        if not isinstance(key, ScanKey):
+            raise ValidationError(
+                f"must be ScanKey objects, not {type(key).__name__}", field="keys", value=type(key).__name__,
+                fix="pass keys=[ScanKey(...)]",
+            )
+    return keys
 
 
 @attrs.frozen(kw_only=True)
 class StaffScan:
     """Proof for a Staff-Scan voucher: the scanned token, checked with the business's keys."""
 
-    token: str = attrs.field(repr=False)
+    token: str = attrs.field(repr=False, validator=instance_of(str, hint="pass the scanned text"))
     keys: tuple[ScanKey, ...] = attrs.field(converter=_key_tuple, repr=False)
     by: str = attrs.field(default="staff", validator=_by)
 
 
 Proof = SelfRedeem | CodeEntry | StaffScan
-_SERIAL = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
+_SERIAL = re.compile(r"[A-Za-z0-9_-]{1,64}")
 _PROOF_FOR = {
     RedemptionMethod.SELF_REDEEM: SelfRedeem,
     RedemptionMethod.STAFF_SCAN: StaffScan,
@@ -89,7 +104,7 @@ _PROOF_FOR = {
 
 
 def _serial(instance: object, attribute: Any, value: str) -> None:
-    if not isinstance(value, str) or not _SERIAL.match(value):
+    if not isinstance(value, str) or not _SERIAL.fullmatch(value):
         raise ValidationError(
             "must be 1-64 characters of A-Z a-z 0-9 _ -",
             field=attribute.name,
@@ -110,16 +125,16 @@ class Voucher:
     card_serial: str = attrs.field(validator=identifier)
     program_id: str = attrs.field(validator=identifier)
     program_version: int = attrs.field(validator=positive)
-    reward: Reward
-    method: RedemptionMethod
-    code: RedeemCode | None = None
-    status: VoucherStatus = VoucherStatus.ISSUED
+    reward: Reward = attrs.field(validator=instance_of(Reward))
+    method: RedemptionMethod = attrs.field(validator=instance_of(RedemptionMethod))
+    code: RedeemCode | None = attrs.field(default=None, validator=instance_of(RedeemCode, optional=True))
+    status: VoucherStatus = attrs.field(default=VoucherStatus.ISSUED, validator=instance_of(VoucherStatus))
     issued_at: datetime = attrs.field(validator=aware)
     valid_from: datetime = attrs.field(validator=aware)
     expires_at: datetime | None = attrs.field(default=None, validator=aware)
     redeemed_at: datetime | None = attrs.field(default=None, validator=aware)
-    redeemed_by: str | None = None
-    void_reason: str | None = None
+    redeemed_by: str | None = attrs.field(default=None, validator=optional_text)
+    void_reason: str | None = attrs.field(default=None, validator=optional_text)
 
     def __attrs_post_init__(self) -> None:
         if (self.method is RedemptionMethod.REDEEM_CODE) != (self.code is not None):
@@ -295,8 +310,24 @@ class Voucher:
         }
 
     @classmethod
-    def from_json(cls, raw: dict[str, Any]) -> Voucher:
-        """Rebuild a voucher from :meth:`to_json` output."""
+    def from_json(cls, raw: Mapping[str, Any]) -> Voucher:
+        """Rebuild a voucher from :meth:`to_json` output; anything else raises :class:`ReplayError`."""
+        if not isinstance(raw, Mapping):
+            raise ReplayError("is not a voucher (not a JSON object)", field="voucher",
+                              value=type(raw).__name__, fix="pass what Voucher.to_json() produced")
+        try:
+            return cls._from_mapping(raw)
+        except (KeyError, ValueError, TypeError) as exc:  # ValidationError is a ValueError
+            reason = f"missing {exc}" if isinstance(exc, KeyError) else str(exc)[:200]
+            raise ReplayError(
+                f"is not a voucher ({reason})",
+                field="voucher",
+                value=_serial_preview(raw.get("serial")),
+                fix="pass what Voucher.to_json() produced",
+            ) from exc
+
+    @classmethod
+    def _from_mapping(cls, raw: Mapping[str, Any]) -> Voucher:
         return cls(
             serial=raw["serial"],
             card_serial=raw["card_serial"],
@@ -313,6 +344,10 @@ class Voucher:
             redeemed_by=raw.get("redeemed_by"),
             void_reason=raw.get("void_reason"),
         )
+
+
+def _serial_preview(serial: object) -> str:
+    return serial[:64] if isinstance(serial, str) else f"<{type(serial).__name__}>"
 
 
 def _iso(value: datetime | None) -> str | None:

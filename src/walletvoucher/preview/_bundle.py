@@ -24,7 +24,7 @@ MAX_ENTRIES = 500
 MAX_ENTRY_BYTES = 10 * 1024 * 1024
 MAX_TOTAL_BYTES = 60 * 1024 * 1024
 _WANTED = re.compile(
-    r"^(?:([A-Za-z0-9_-]{1,40})\.lproj/)?(pass\.json|pass\.strings|[A-Za-z0-9_@-]{1,40}\.png)$"
+    r"^(?:([A-Za-z0-9_-]{1,40})\.lproj/)?(pass\.json|pass\.strings|[A-Za-z0-9_@-]{1,40}\.png)\Z"
 )
 _STRING = r'"((?:[^"\\]|\\.)*)"'
 _PAIR = re.compile(_STRING + r"\s*=\s*" + _STRING + r"\s*;")

@@ -28,8 +28,8 @@ BLACK: RGB = (0, 0, 0)
 MAX_IMAGE_PIXELS = 4096 * 4096
 """Artwork larger than this is treated as missing (a decompression bomb costs nothing to send)."""
 
-_RGB = re.compile(r"^\s*rgba?\(\s*(\d{1,3})\s*,\s*(\d{1,3})\s*,\s*(\d{1,3})\s*(?:,\s*[\d.]+\s*)?\)\s*$")
-_HEX = re.compile(r"^\s*#([0-9a-fA-F]{6}|[0-9a-fA-F]{3})\s*$")
+_RGB = re.compile(r"^\s*rgba?\(\s*(\d{1,3})\s*,\s*(\d{1,3})\s*,\s*(\d{1,3})\s*(?:,\s*[\d.]+\s*)?\)\s*\Z")
+_HEX = re.compile(r"^\s*#([0-9a-fA-F]{6}|[0-9a-fA-F]{3})\s*\Z")
 
 
 def parse_colour(text: object, default: RGB) -> RGB:

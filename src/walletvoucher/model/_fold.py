@@ -1,0 +1,322 @@
+"""The *apply* half of every card transition, and :func:`replay`, which rebuilds a card from its log.
+
+Applying an event checks that it may happen to the card as it stands, so a log that was changed
+after it was written cannot rebuild a card the transitions would not have made:
+
+- ``stamp_added`` is the command: its count and time are checked as ``add_stamps`` checks them
+  (a whole number within the per-call limit, in time order, within the earn policy).
+- ``goal_reached``, ``voucher_issued`` and ``cycle_started`` are *derived*: each must be exactly
+  what ``add_stamps`` derives from the stamps before it, at the command's time. Only the voucher's
+  code is taken from the log (it came from a random source or a POS pool), and it must have the
+  program's symbology. A forged voucher, a goal without the stamps, a wrong carry-over, or a
+  stamp_added whose derived events are missing, all raise :class:`~walletvoucher.errors.ReplayError`.
+- ``voucher_redeemed``, ``voucher_expired`` and ``voucher_voided`` must name a voucher the card
+  holds, in a state that allows the change at that time.
+
+Every failure is a :class:`~walletvoucher.errors.ReplayError` (never ``KeyError``/``TypeError``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Mapping
+from typing import Any
+
+import attrs
+
+from walletvoucher.errors import ReplayError, WalletVoucherError
+from walletvoucher.model._card import StampCard, Vouchers
+from walletvoucher.model._events import Event, EventType
+from walletvoucher.model._program import Program
+from walletvoucher.model._validate import local_date
+from walletvoucher.model._voucher import Voucher
+
+ProgramLookup = Callable[[str, int], Program]
+
+_FIX = "replay the card's events exactly as the transitions returned them; a changed log cannot be replayed"
+
+
+def _programs(card: StampCard, *extra: Program) -> ProgramLookup:
+    known = {(p.id, p.version): p for p in (card.program, card.next_program, *extra) if p is not None}
+
+    def lookup(program_id: str, version: int) -> Program:
+        key = (program_id, version)
+        if not isinstance(program_id, str) or not isinstance(version, int) or key not in known:
+            raise ReplayError(
+                "program version is not known",
+                field="program",
+                value=key if isinstance(program_id, str) and isinstance(version, int) else None,
+                fix="pass every program version the card has used to replay()",
+            )
+        return known[key]
+
+    return lookup
+
+
+def fold(card: StampCard, events: Iterable[Event], programs: ProgramLookup | None = None) -> StampCard:
+    """Apply *events* to *card* in order (the *apply* half of every transition).
+
+    Each event is checked against the card as it stands; one that could not have happened raises
+    :class:`~walletvoucher.errors.ReplayError`.
+    """
+    for event in events:
+        if not isinstance(event, Event):
+            raise ReplayError("is not an Event", field="event", value=type(event).__name__,
+                              fix="pass Event objects (events_from_json() makes them from JSON)")
+        if event.card_serial != card.serial:
+            raise ReplayError(
+                "belongs to another card",
+                field="event.card_serial",
+                value=event.card_serial,
+                fix=f"replay only the events of card {card.serial!r}",
+            )
+        card = _apply(card, event, programs or _programs(card))
+    return card
+
+
+def _apply(card: StampCard, event: Event, programs: ProgramLookup) -> StampCard:
+    try:
+        return _APPLY[event.type](card, event, programs)
+    except ReplayError:
+        raise
+    except (WalletVoucherError, KeyError, TypeError, ValueError, AttributeError) as exc:
+        reason = f"missing {exc}" if isinstance(exc, KeyError) else str(exc)[:300]
+        raise ReplayError(
+            f"{event.type.value} at {event.at.isoformat()} does not follow from the card's state ({reason})",
+            field="event",
+            value=event.type.value,
+            fix=_FIX,
+        ) from exc
+
+
+def _expect(card: StampCard, event: Event, awaiting: EventType | None) -> None:
+    if card._awaiting is not awaiting:
+        wanted = card._awaiting.value if card._awaiting else "a command (stamp_added, voucher_redeemed...)"
+        raise ReplayError(
+            f"cannot come here: {wanted} must come next",
+            field="event.type",
+            value=event.type.value,
+            fix=_FIX,
+        )
+
+
+def _expect_derived(card: StampCard, event: Event, awaiting: EventType, facts: Mapping[str, Any]) -> None:
+    _expect(card, event, awaiting)
+    if event.at != card.last_stamp_at:
+        raise ReplayError(
+            "is not at the time of the stamps it follows from",
+            field=f"{event.type.value}.at",
+            value=event.at.isoformat(),
+            fix=_FIX,
+        )
+    if dict(event.data) != dict(facts):
+        raise ReplayError(
+            f"says {_preview(event.data)} but the stamps give {_preview(facts)}",
+            field=f"{event.type.value}.data",
+            value=event.type.value,
+            fix=_FIX,
+        )
+
+
+def _preview(data: Mapping[str, Any]) -> str:
+    text = str(dict(data))
+    return text if len(text) <= 200 else text[:197] + "..."
+
+
+def _apply_stamp(card: StampCard, event: Event, programs: ProgramLookup) -> StampCard:
+    _expect(card, event, None)
+    count, source = event.data["count"], event.data["source"]
+    card._check_count(count, source)
+    card._check_policy(count, event.at)
+    stamped = attrs.evolve(
+        card,
+        stamps=card.stamps + count,
+        lifetime_stamps=card.lifetime_stamps + count,
+        last_stamp_at=event.at,
+        stamp_day=local_date(event.at, card.program.zone),
+        stamps_on_day=card._stamps_today(event.at) + count,
+    )
+    return _settle(stamped)
+
+
+def _settle(card: StampCard) -> StampCard:
+    """A card whose stamps reach the goal awaits goal_reached; otherwise it is at rest."""
+    awaiting = EventType.GOAL_REACHED if card.stamps >= card.goal else None
+    return card if card._awaiting is awaiting else attrs.evolve(card, _awaiting=awaiting)
+
+
+def _apply_goal(card: StampCard, event: Event, programs: ProgramLookup) -> StampCard:
+    # The stamps stay until cycle_started says how many carry over.
+    _expect_derived(card, event, EventType.GOAL_REACHED, card._goal_facts())
+    return attrs.evolve(card, _awaiting=EventType.VOUCHER_ISSUED)
+
+
+def _apply_voucher_issued(card: StampCard, event: Event, programs: ProgramLookup) -> StampCard:
+    _expect(card, event, EventType.VOUCHER_ISSUED)
+    if set(event.data) != {"voucher"}:
+        raise ReplayError("must carry exactly the voucher", field="voucher_issued.data",
+                          value=sorted(event.data), fix=_FIX)
+    voucher = Voucher.from_json(event.data["voucher"])
+    _check_issued(card, event, voucher)
+    return attrs.evolve(
+        card,
+        vouchers=_held(card).plus(voucher),
+        vouchers_issued=card.vouchers_issued + 1,
+        _awaiting=EventType.CYCLE_STARTED,
+    )
+
+
+def _check_issued(card: StampCard, event: Event, voucher: Voucher) -> None:
+    if event.at != card.last_stamp_at:
+        raise ReplayError("is not at the time of the stamps it follows from", field="voucher_issued.at",
+                          value=event.at.isoformat(), fix=_FIX)
+    symbology = card.program.code_symbology
+    if voucher.code is not None and voucher.code.symbology is not symbology:
+        raise ReplayError(f"has a {voucher.code.symbology.value} code; the program shows {symbology.value}",
+                          field="voucher.code", value=voucher.serial, fix=_FIX)
+    expected = card._new_voucher(event.at, voucher.code)
+    if voucher != expected:
+        names = [f.name for f in attrs.fields(Voucher)]
+        wrong = [n for n in names if getattr(voucher, n) != getattr(expected, n)]
+        raise ReplayError(
+            f"is not the voucher the stamps earn (differs in {', '.join(wrong)})",
+            field="voucher",
+            value=voucher.serial,
+            fix=_FIX,
+        )
+
+
+def _apply_cycle(card: StampCard, event: Event, programs: ProgramLookup) -> StampCard:
+    _expect_derived(card, event, EventType.CYCLE_STARTED, card._next_cycle_facts())
+    version: int = event.data["program_version"]
+    program = card.program if version == card.program.version else programs(card.program.id, version)
+    started = attrs.evolve(
+        card, program=program, next_program=None, cycle=event.data["cycle"], stamps=event.data["stamps"],
+    )
+    return _settle(started)
+
+
+def _apply_voucher_final(card: StampCard, event: Event, programs: ProgramLookup) -> StampCard:
+    _expect(card, event, None)
+    serial = event.data["voucher"]
+    voucher = card.voucher(serial)  # UnknownVoucher for a voucher the card does not hold
+    _check_final(voucher, event)
+    return attrs.evolve(card, vouchers=_held(card).without(serial))
+
+
+def _held(card: StampCard) -> Vouchers:
+    held = card.vouchers
+    return held if isinstance(held, Vouchers) else Vouchers(held)
+
+
+def _check_final(voucher: Voucher, event: Event) -> None:
+    """The voucher's own transition must allow the change at the event's time."""
+    if event.type is EventType.VOUCHER_EXPIRED:
+        voucher.expire(at=event.at)
+    elif event.type is EventType.VOUCHER_VOIDED:
+        voucher.void(event.data["reason"], at=event.at)
+    else:
+        voucher._check_redeemable(event.at)
+        by = event.data["by"]
+        if not isinstance(by, str) or not by.strip() or len(by) > 120:
+            raise ReplayError("must name who redeemed", field="voucher_redeemed.by", value=None, fix=_FIX)
+
+
+def _apply_program_changed(card: StampCard, event: Event, programs: ProgramLookup) -> StampCard:
+    _expect(card, event, None)
+    program_id, version = event.data["program_id"], event.data["program_version"]
+    if program_id != card.program.id or not isinstance(version, int) or version <= card.program.version:
+        raise ReplayError(
+            "must name a newer version of the card's program",
+            field="program_changed.data",
+            value=(str(program_id)[:56], version if isinstance(version, int) else None),
+            fix=_FIX,
+        )
+    return attrs.evolve(card, next_program=programs(program_id, version))
+
+
+def _apply_issued(card: StampCard, event: Event, programs: ProgramLookup) -> StampCard:
+    raise ReplayError(
+        "card_issued can only be the first event",
+        field="event.type",
+        value=event.type.value,
+        fix="replay each card's events in the order they were stored",
+    )
+
+
+_APPLY: Mapping[EventType, Callable[[StampCard, Event, ProgramLookup], StampCard]] = {
+    EventType.CARD_ISSUED: _apply_issued,
+    EventType.STAMP_ADDED: _apply_stamp,
+    EventType.GOAL_REACHED: _apply_goal,
+    EventType.VOUCHER_ISSUED: _apply_voucher_issued,
+    EventType.CYCLE_STARTED: _apply_cycle,
+    EventType.VOUCHER_REDEEMED: _apply_voucher_final,
+    EventType.VOUCHER_EXPIRED: _apply_voucher_final,
+    EventType.VOUCHER_VOIDED: _apply_voucher_final,
+    EventType.PROGRAM_CHANGED: _apply_program_changed,
+}
+
+
+def replay(events: Iterable[Event], programs: Iterable[Program]) -> StampCard:
+    """Rebuild a card from its stored events; the result equals the card the transitions returned.
+
+    *programs* holds every program version the card has used. A log that does not rebuild a card
+    the transitions could have made (malformed, reordered, forged, cut short in the middle of a
+    goal) raises :class:`~walletvoucher.errors.ReplayError`.
+    """
+    events = _event_list(events)
+    known = _known_programs(programs)
+    first = events[0] if events and isinstance(events[0], Event) else None
+    if first is None or first.type is not EventType.CARD_ISSUED:
+        raise ReplayError(
+            "must start with card_issued",
+            field="events",
+            value=first.type.value if first else None,
+            fix="replay the card's whole event history from its first event",
+        )
+    card = _issued_card(first, known)
+
+    def lookup(program_id: str, version: int) -> Program:
+        return _programs(card, *known.values())(program_id, version)
+
+    card = fold(card, events[1:], programs=lookup)
+    if card._awaiting is not None:
+        raise ReplayError(
+            f"ends in the middle of reaching a goal: {card._awaiting.value} is missing",
+            field="events",
+            value=events[-1].type.value,
+            fix="replay the card's complete log (a transition's events are stored together)",
+        )
+    return card
+
+
+def _event_list(events: Iterable[Event]) -> list[Event]:
+    if isinstance(events, (str, bytes)) or not isinstance(events, Iterable):
+        raise ReplayError("must be a sequence of Events", field="events", value=type(events).__name__,
+                          fix="pass events_from_json(text), or the Event objects the transitions returned")
+    return list(events)
+
+
+def _known_programs(programs: Iterable[Program]) -> dict[tuple[str, int], Program]:
+    listed = list(programs) if isinstance(programs, Iterable) else [programs]
+    if not all(isinstance(p, Program) for p in listed):
+        raise ReplayError("must be Program objects", field="programs", value=None,
+                          fix="pass every program version the card has used")
+    return {(p.id, p.version): p for p in listed}
+
+
+def _issued_card(first: Event, known: Mapping[tuple[str, int], Program]) -> StampCard:
+    data = first.data
+    key = (data.get("program_id"), data.get("program_version"))
+    if not isinstance(key[0], str) or not isinstance(key[1], int) or key not in known:
+        raise ReplayError(
+            "program version is not known",
+            field="program",
+            value=key if isinstance(key[0], str) and isinstance(key[1], int) else None,
+            fix="pass every program version the card has used to replay()",
+        )
+    try:
+        return StampCard(serial=first.card_serial, member_id=data.get("member_id", ""),
+                         program=known[key], issued_at=first.at)  # type: ignore[index]
+    except WalletVoucherError as exc:
+        raise ReplayError(f"card_issued is not a card ({exc})", field="card_issued", value=None,
+                          fix=_FIX) from exc
