@@ -34,7 +34,8 @@
     ├── AppleError                           Apple Wallet rendering, signing and verifying
     │   ├── PassJsonError                    pass.json breaks a rule (``.problems`` names each rule)
     │   ├── AppleImageError                  artwork that is not a PNG or cannot fit the slot
-    │   └── InvalidPkpassError               ``verify_pkpass(...).raise_for_problems()``
+    │   ├── InvalidPkpassError               ``verify_pkpass(...).raise_for_problems()``
+    │   └── PkpassReadError                  ``verify_pkpass(path)``: the file cannot be read
     └── GoogleError                          Google Wallet objects, save links and the REST API
         ├── GoogleOptionsError (also ValidationError)  issuer id, URL templates, origins, missing scan key
         ├── SaveLinkTooLong                  the save JWT is over Google's 1800-character limit
@@ -228,6 +229,10 @@ class InvalidPkpassError(AppleError):
     def __init__(self, message: str, *, problems: tuple[tuple[str, str, str], ...] = (), **kw: Any) -> None:
         super().__init__(message, **kw)
         self.problems = problems
+
+
+class PkpassReadError(AppleError):
+    """A .pkpass given to ``verify_pkpass`` that cannot be read at all (missing file, not bytes or a path)."""
 
 
 class AppleWalletWarning(UserWarning):

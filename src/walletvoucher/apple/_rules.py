@@ -223,7 +223,7 @@ def _barcodes(doc: Mapping[str, Any]) -> Iterator[Problem]:
         if not isinstance(code, Mapping):
             yield Problem("barcode", where, "must be an object")
             continue
-        if code.get("format") not in BARCODE_FORMATS:
+        if not isinstance(code.get("format"), str) or code["format"] not in BARCODE_FORMATS:
             yield Problem("barcode", f"{where}.format", f"unknown format {code.get('format')!r}")
         if not isinstance(code.get("message"), str) or not isinstance(code.get("messageEncoding"), str):
             yield Problem("barcode", where, "needs a string message and messageEncoding")
