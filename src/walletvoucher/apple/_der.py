@@ -59,7 +59,8 @@ def read_one(data: bytes, offset: int = 0) -> tuple[Tlv, int]:
 
 def read_all(data: bytes) -> list[Tlv]:
     """Every element in ``data``, in order; more than ``MAX_CHILDREN`` raise ValueError."""
-    out, pos = [], 0
+    out: list[Tlv] = []
+    pos = 0
     while pos < len(data):
         if len(out) == MAX_CHILDREN:
             raise ValueError(f"more than {MAX_CHILDREN} elements in one DER container")

@@ -261,7 +261,8 @@ def _check_identity(found: SignatureFindings, doc: dict[str, Any]) -> Iterator[P
     pairs = ((found.pass_type_identifier, "passTypeIdentifier"), (found.team_identifier, "teamIdentifier"))
     for value, key in pairs:
         if value != doc.get(key):
-            yield Problem("signer-identity", key, f"pass.json says {doc.get(key)!r}, the certificate {value!r}")
+            why = f"pass.json says {doc.get(key)!r}, the certificate {value!r}"
+            yield Problem("signer-identity", key, why)
 
 
 def png_size(data: bytes) -> tuple[int, int] | None:

@@ -71,7 +71,8 @@ def check_signature(
 ) -> SignatureFindings:
     """Check the signature over ``manifest`` and its chain; append what is wrong to ``problems``."""
     if len(signature) > MAX_SIGNATURE_BYTES:
-        problems.append(Problem("signature", "signature", f"{len(signature)} bytes, over {MAX_SIGNATURE_BYTES}"))
+        why = f"{len(signature)} bytes, over {MAX_SIGNATURE_BYTES}"
+        problems.append(Problem("signature", "signature", why))
         return SignatureFindings()
     try:
         signed = _parse_signed_data(signature)
@@ -184,7 +185,8 @@ def _check_chain(
     anchors = [root for root in roots if _is_self_signed_ca(root)]
     pool = [c for c in embedded if c != signer]
     if _issuer_of(signer, pool) is None:
-        problems.append(Problem("chain", "signature", "the WWDR intermediate that issued the signer is not embedded"))
+        why = "the WWDR intermediate that issued the signer is not embedded"
+        problems.append(Problem("chain", "signature", why))
     chain = _build_chain(signer, pool, anchors)
     problems.extend(_validity(chain, now))
     anchored = chain[-1] in anchors

@@ -84,8 +84,7 @@ def read_zip(data: bytes, limits: ZipLimits, problems: list[Problem]) -> dict[st
         problems.append(Problem("zip", "/", str(fault)))
         return None
     readable = [e for e in entries if _readable(e, limits, problems)]
-    readable = _without_overlaps(readable, data, problems)
-    return _inflate_all(data, readable, limits, problems)
+    return _inflate_all(data, _without_overlaps(readable, data, problems), limits, problems)
 
 
 # --- end record and central directory -----------------------------------------------------------
@@ -190,8 +189,11 @@ def _data_span(data: bytes, entry: _Entry) -> tuple[int, int] | str:
     return start, start + entry.compressed
 
 
-def _without_overlaps(entries: list[_Entry], data: bytes, problems: list[Problem]) -> list[tuple[_Entry, int, int]]:
-    spans: list[tuple[_Entry, int, int]] = []
+_Span = tuple[_Entry, int, int]
+
+
+def _without_overlaps(entries: list[_Entry], data: bytes, problems: list[Problem]) -> list[_Span]:
+    spans: list[_Span] = []
     for entry in entries:
         span = _data_span(data, entry)
         if isinstance(span, str):
@@ -199,10 +201,11 @@ def _without_overlaps(entries: list[_Entry], data: bytes, problems: list[Problem
         else:
             spans.append((entry, *span))
     spans.sort(key=lambda item: item[0].offset)
-    kept: list[tuple[_Entry, int, int]] = []
+    kept: list[_Span] = []
     for item in spans:
         if kept and item[0].offset < kept[-1][2]:
-            problems.append(Problem("zip", item[0].name, f"shares bytes with {kept[-1][0].name} (zip bomb trick)"))
+            why = f"shares bytes with {kept[-1][0].name} (the overlapping-entry zip bomb)"
+            problems.append(Problem("zip", item[0].name, why))
             continue
         kept.append(item)
     return kept
@@ -212,7 +215,7 @@ def _without_overlaps(entries: list[_Entry], data: bytes, problems: list[Problem
 
 
 def _inflate_all(
-    data: bytes, spans: list[tuple[_Entry, int, int]], limits: ZipLimits, problems: list[Problem]
+    data: bytes, spans: list[_Span], limits: ZipLimits, problems: list[Problem]
 ) -> dict[str, bytes]:
     files: dict[str, bytes] = {}
     budget = limits.max_total_bytes
