@@ -1,4 +1,4 @@
-"""``walletvoucher verify A.pkpass [B.pkpass ...]``: check passes and report every problem.
+"""walletvoucher verify A.pkpass [B.pkpass ...]: check passes and report every problem.
 
 Each file is checked for its zip layout, manifest hashes, signature, certificate chain, signer
 against pass.json, pass.json rules, images and pass.strings. Files are read with size caps, so
