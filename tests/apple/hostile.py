@@ -42,13 +42,17 @@ def deflate(content: bytes) -> bytes:
     return packer.compress(content) + packer.flush()
 
 
-def deflated_zeros(count: int, chunk: int = 1 << 22) -> bytes:
-    """``count`` zero bytes deflated, compressed a chunk at a time (a bomb's payload)."""
+def deflated_zeros(megabytes: int) -> bytes:
+    """``megabytes`` MiB of zeros deflated (a bomb's payload), made without compressing them all.
+
+    After a full flush the compressor forgets its history, so every further megabyte of zeros
+    compresses to the same bytes: the payload is the first block and that one repeated.
+    """
     packer = zlib.compressobj(9, zlib.DEFLATED, -15)
-    zeros = bytes(chunk)
-    parts = [packer.compress(zeros) for _ in range(count // chunk)]
-    parts.append(packer.compress(bytes(count % chunk)))
-    return b"".join([*parts, packer.flush()])
+    zeros = bytes(1 << 20)
+    first = packer.compress(zeros) + packer.flush(zlib.Z_FULL_FLUSH)
+    again = packer.compress(zeros) + packer.flush(zlib.Z_FULL_FLUSH)
+    return first + again * (megabytes - 1) + packer.flush()
 
 
 def local_header(entry: RawEntry) -> bytes:

@@ -18,7 +18,7 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 from cryptography.x509.oid import NameOID
 
-from tests.apple.helpers import AT, PASS_TYPE, TEAM, card_with, make_program, unzip
+from tests.apple.helpers import AT, PASS_TYPE, TEAM, card_with, make_program, openssl_verify, unzip
 from tests.apple.hostile import RawEntry, build_zip, deflate, deflated_zeros, der, local_header, measured
 from walletvoucher.apple import (
     AppleOptions,
@@ -247,14 +247,14 @@ def test_a_local_header_that_disagrees_with_the_central_directory_is_refused() -
 
 
 def test_a_deflate_bomb_is_stopped_at_the_entry_cap_without_trusting_the_declared_size() -> None:
-    bomb = RawEntry(name=b"strip.png", content=b"", size=10, crc=0, stored=deflated_zeros(200 * MEGABYTE))
+    bomb = RawEntry(name=b"strip.png", content=b"", size=10, crc=0, stored=deflated_zeros(2048))
     report = _hostile(build_zip([bomb]))
     assert any(p.startswith("strip.png: unpacks to over") for p in _problems(report, "zip"))
 
 
 def test_many_entries_are_capped_in_total_not_only_each() -> None:
     each = 15 * MEGABYTE  # under the per-entry cap; four of them are over the total cap
-    payload = deflated_zeros(each)
+    payload = deflated_zeros(15)
     zeros_crc = zlib.crc32(bytes(each))
     entries = [RawEntry(name=f"{c}.png".encode(), size=each, crc=zeros_crc, stored=payload) for c in "abcd"]
     report = _hostile(build_zip(entries))
@@ -346,7 +346,9 @@ def _signature_with(certificates: list[bytes], oid: bytes = bytes.fromhex("2a864
     signer_info = der(0x30, der(0x02, b"\x01") + der(0x30, der(0x30, b"") + der(0x02, b"\x03"))
                       + der(0x30, der(0x06, bytes.fromhex("608648016503040201"))) + der(0xA0, b"")
                       + der(0x30, b"") + der(0x04, b"sig"))
-    signed_data = der(0x30, der(0x02, b"\x01") + der(0x31, b"") + der(0x30, der(0x06, b"\x2a"))
+    sha256 = der(0x30, der(0x06, bytes.fromhex("608648016503040201")))
+    signed_data = der(0x30, der(0x02, b"\x01") + der(0x31, sha256)
+                      + der(0x30, der(0x06, bytes.fromhex("2a864886f70d010701")))
                       + der(0xA0, b"".join(certificates)) + der(0x31, signer_info))
     return der(0x30, der(0x06, oid) + der(0xA0, signed_data))
 
@@ -373,6 +375,41 @@ def test_a_certificate_with_an_unreadable_key_is_a_problem_not_a_value_error(
     files["signature"] = files["signature"].replace(cert, broken)
     report = _hostile(zip_bundle(files), ca=[chain.root])
     assert any("cannot be read" in p for p in _problems(report, "signature"))
+
+
+def test_a_signature_algorithm_that_does_not_fit_the_key_is_refused(pkpass: bytes, chain: TestChain) -> None:
+    files = unzip(pkpass)
+    rsa_algorithm = der(0x30, der(0x06, bytes.fromhex("2a864886f70d010101")) + der(0x05, b""))
+    dsa_sha256 = der(0x30, der(0x06, bytes.fromhex("608648016503040302")) + der(0x05, b""))
+    head, found, tail = files["signature"].rpartition(rsa_algorithm)  # the signer info's, after the certs
+    assert found and len(tail) == 4 + 256
+    files["signature"] = head + dsa_sha256 + tail
+    report = _hostile(zip_bundle(files), ca=[chain.root])
+    assert [p.where for p in report.problems] == ["signatureAlgorithm"]
+
+
+def test_a_signed_data_of_the_wrong_shape_is_refused_as_openssl_refuses_it(
+    pkpass: bytes, chain: TestChain, chain_files: dict[str, Path], tmp_path: Path
+) -> None:
+    files = unzip(pkpass)
+    signature = files["signature"]
+    digest_set = signature.index(bytes.fromhex("310f300d0609608648016503040201"))  # digestAlgorithms
+    signer_algorithm = signature.rindex(bytes.fromhex("300d06092a864886f70d0101010500"))
+    for offset, new in ((digest_set, 0x30), (signer_algorithm, 0x31)):
+        changed = {**files, "signature": signature[:offset] + bytes([new]) + signature[offset + 1:]}
+        assert openssl_verify(changed, chain_files["root"], tmp_path).returncode != 0
+        assert _problems(_hostile(zip_bundle(changed), ca=[chain.root]), "signature")
+
+
+def test_a_certificate_of_an_unknown_x509_version_is_a_problem_not_invalid_version(
+    pkpass: bytes, chain: TestChain
+) -> None:
+    cert = chain.wwdr.public_bytes(serialization.Encoding.DER)
+    version_at = cert.index(bytes.fromhex("a003020102")) + 4  # [0] { INTEGER 2 }: X.509 v3
+    files = unzip(pkpass)
+    files["signature"] = files["signature"].replace(cert, cert[:version_at] + b"\x03" + cert[version_at + 1:])
+    report = _hostile(zip_bundle(files), ca=[chain.root])
+    assert any("not a valid X509 version" in p for p in _problems(report, "signature"))
 
 
 def test_a_long_oid_is_refused_in_linear_time(pkpass: bytes) -> None:

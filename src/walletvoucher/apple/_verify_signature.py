@@ -30,14 +30,22 @@ MAX_CERTIFICATES = 8
 """The signer, WWDR, perhaps a root: a handful at most."""
 MAX_CHAIN = 5
 _OID_SIGNED_DATA = "1.2.840.113549.1.7.2"
+_OID_DATA = "1.2.840.113549.1.7.1"
+_DATA_OID_CONTENT = bytes.fromhex("2a864886f70d010701")
+_OID_CONTENT_TYPE = "1.2.840.113549.1.9.3"
 _OID_MESSAGE_DIGEST = "1.2.840.113549.1.9.4"
 _OID_SIGNING_TIME = "1.2.840.113549.1.9.5"
+_SINGLE_VALUED = {_OID_CONTENT_TYPE: _der.OID, "1.2.840.113549.1.9.4": _der.OCTET_STRING}
 _DIGESTS: dict[str, hashes.HashAlgorithm] = {
     "2.16.840.1.101.3.4.2.1": hashes.SHA256(),
     "2.16.840.1.101.3.4.2.2": hashes.SHA384(),
     "2.16.840.1.101.3.4.2.3": hashes.SHA512(),
     "1.3.14.3.2.26": hashes.SHA1(),
 }
+_RSA_SIGNATURES = frozenset({"1.2.840.113549.1.1.1", "1.2.840.113549.1.1.5", "1.2.840.113549.1.1.11",
+                             "1.2.840.113549.1.1.12", "1.2.840.113549.1.1.13"})
+_EC_SIGNATURES = frozenset({"1.2.840.10045.4.1", "1.2.840.10045.4.3.2", "1.2.840.10045.4.3.3",
+                            "1.2.840.10045.4.3.4"})
 
 
 @attrs.frozen(kw_only=True)
@@ -57,6 +65,7 @@ class _SignedData:
     issuer: bytes
     serial: int
     digest_oid: str
+    signature_oid: str
     signed_attrs: bytes  # re-tagged as SET, what the signature covers
     attributes: dict[str, bytes]
     signature: bytes
@@ -76,12 +85,12 @@ def check_signature(
         return SignatureFindings()
     try:
         signed = _parse_signed_data(signature)
-    except (ValueError, IndexError) as exc:
+    except (ValueError, IndexError, x509.InvalidVersion) as exc:  # InvalidVersion is no ValueError
         problems.append(Problem("signature", "signature", f"not a DER PKCS#7 SignedData ({exc})"))
         return SignatureFindings()
     try:
         return _check_signed(signed, manifest, roots, now, problems)
-    except (ValueError, UnsupportedAlgorithm) as exc:
+    except (ValueError, UnsupportedAlgorithm, x509.InvalidVersion) as exc:
         why = f"a certificate or key in the signature cannot be read ({exc})"
         problems.append(Problem("signature", "signature", why))
         return SignatureFindings()
@@ -117,38 +126,81 @@ def _attribute(name: x509.Name, oid: x509.ObjectIdentifier) -> str | None:
 
 
 def _parse_signed_data(blob: bytes) -> _SignedData:
+    """Take a detached CMS SignedData apart, checking the tag of every part it reads (RFC 5652)."""
     info, end = _der.read_one(blob)
     if end != len(blob):
         raise ValueError("trailing bytes after the signature")
-    content_type, explicit = _der.expect(info, _der.SEQUENCE, "ContentInfo").children()[:2]
-    if _der.decode_oid(_der.expect(content_type, _der.OID, "contentType").content) != _OID_SIGNED_DATA:
+    content_type, explicit = _shape(_der.expect(info, _der.SEQUENCE, "ContentInfo"), (_der.OID, 0xA0))
+    if _der.decode_oid(content_type.content) != _OID_SIGNED_DATA:
         raise ValueError("not a CMS SignedData")
-    parts = _der.expect(explicit.children()[0], _der.SEQUENCE, "SignedData").children()
-    embedded = [c for p in parts if p.tag == 0xA0 for c in p.children()]
+    (signed_data,) = _shape(explicit, (_der.SEQUENCE,))
+    parts = _der.expect(signed_data, _der.SEQUENCE, "SignedData").children()
+    if not 4 <= len(parts) <= 6 or [p.tag for p in parts[:3]] != [_der.INTEGER, _der.SET, _der.SEQUENCE]:
+        raise ValueError("SignedData does not have the shape version, digestAlgorithms, encapContentInfo")
+    if [p.tag for p in parts[3:-1]] not in ([], [0xA0], [0xA1], [0xA0, 0xA1]):
+        raise ValueError("SignedData holds something other than certificates and CRLs")
+    (encap_type,) = _shape(parts[2], (_der.OID,))  # no eContent: the signature is detached
+    if _der.decode_oid(encap_type.content) != _OID_DATA:
+        raise ValueError("the signed content type is not id-data")
+    embedded = [c for p in parts[3:-1] if p.tag == 0xA0 for c in p.children()]
     if len(embedded) > MAX_CERTIFICATES:
         raise ValueError(f"{len(embedded)} certificates embedded, over {MAX_CERTIFICATES}")
     certs = tuple(x509.load_der_x509_certificate(c.raw) for c in embedded)
-    encap = _der.expect(parts[2], _der.SEQUENCE, "encapContentInfo").children()
-    if len(encap) > 1:
-        raise ValueError("the signature embeds its content: it must be detached")
     signer_infos = _der.expect(parts[-1], _der.SET, "signerInfos").children()
     if len(signer_infos) != 1:
         raise ValueError(f"expected one signer, found {len(signer_infos)}")
-    return _signer_info(certs, signer_infos[0].children())
+    digests = {_algorithm(a) for a in parts[1].children()}
+    return _signer_info(certs, digests, _der.expect(signer_infos[0], _der.SEQUENCE, "SignerInfo"))
 
 
-def _signer_info(certs: tuple[x509.Certificate, ...], fields: list[_der.Tlv]) -> _SignedData:
-    sid = _der.expect(fields[1], _der.SEQUENCE, "issuerAndSerialNumber").children()
-    digest_oid = _der.decode_oid(fields[2].children()[0].content)
-    attrs_tlv = _der.expect(fields[3], 0xA0, "signedAttrs")
+_SIGNER_INFO = (_der.INTEGER, _der.SEQUENCE, _der.SEQUENCE, 0xA0, _der.SEQUENCE, _der.OCTET_STRING)
+
+
+def _signer_info(certs: tuple[x509.Certificate, ...], digests: set[str], info: _der.Tlv) -> _SignedData:
+    _, sid, digest, attrs_tlv, algorithm, signature = _shape(info, _SIGNER_INFO, optional=1)[:6]
+    issuer, serial = _shape(sid, (_der.SEQUENCE, _der.INTEGER))
+    digest_oid = _algorithm(digest)
+    if digest_oid not in digests:
+        raise ValueError("the signer's digest algorithm is not listed in digestAlgorithms")
+    attributes = _attributes(attrs_tlv)
+    signature_oid = _algorithm(algorithm)
+    return _SignedData(certs, issuer.raw, int.from_bytes(serial.content, "big", signed=True), digest_oid,
+                       signature_oid, bytes([_der.SET]) + attrs_tlv.raw[1:], attributes, signature.content)
+
+
+def _attributes(signed_attrs: _der.Tlv) -> dict[str, bytes]:
+    """The signed attributes by OID; contentType must say id-data, messageDigest be an OCTET STRING."""
     attributes: dict[str, bytes] = {}
-    for attribute in attrs_tlv.children():
-        oid, values = attribute.children()[:2]
-        attributes[_der.decode_oid(oid.content)] = values.children()[0].content
-    signed = bytes([_der.SET]) + attrs_tlv.raw[1:]
-    signature = _der.expect(fields[5], _der.OCTET_STRING, "signature").content
-    return _SignedData(certs, sid[0].raw, int.from_bytes(sid[1].content, "big", signed=True),
-                       digest_oid, signed, attributes, signature)
+    for attribute in signed_attrs.children():
+        oid_tlv, values = _shape(_der.expect(attribute, _der.SEQUENCE, "Attribute"), (_der.OID, _der.SET))
+        oid = _der.decode_oid(oid_tlv.content)
+        if oid in attributes:
+            raise ValueError(f"signed attribute {oid} appears twice")
+        value = values.children()
+        if len(value) != 1 and oid in _SINGLE_VALUED:
+            raise ValueError(f"signed attribute {oid} must have exactly one value")
+        attributes[oid] = value[0].content if value else b""
+        if oid in _SINGLE_VALUED and value[0].tag != _SINGLE_VALUED[oid]:
+            raise ValueError(f"signed attribute {oid} has the wrong type")
+    if attributes.get(_OID_CONTENT_TYPE) != _DATA_OID_CONTENT:
+        raise ValueError("the signed attributes do not say the content type is id-data")
+    return attributes
+
+
+def _algorithm(tlv: _der.Tlv) -> str:
+    """The OID of an AlgorithmIdentifier: SEQUENCE { OID, optional parameters }."""
+    return _der.decode_oid(_shape(_der.expect(tlv, _der.SEQUENCE, "AlgorithmIdentifier"), (_der.OID,),
+                                  optional=1)[0].content)
+
+
+def _shape(tlv: _der.Tlv, tags: tuple[int, ...], *, optional: int = 0) -> list[_der.Tlv]:
+    """The children of ``tlv``, which must carry ``tags`` in order (plus up to ``optional`` more)."""
+    children = tlv.children()
+    if not len(tags) <= len(children) <= len(tags) + optional:
+        raise ValueError(f"expected {len(tags)} elements in a DER 0x{tlv.tag:02x}, found {len(children)}")
+    for child, tag in zip(children, tags, strict=False):  # the optional ones are not checked here
+        _der.expect(child, tag, f"element of 0x{tlv.tag:02x}")
+    return children
 
 
 def _check_digest_and_signature(
@@ -163,6 +215,11 @@ def _check_digest_and_signature(
     if signed.attributes.get(_OID_MESSAGE_DIGEST) != digest.finalize():
         yield Problem("signature", "manifest.json", "the signature does not cover this manifest (changed)")
     key = signer.public_key()
+    allowed = _RSA_SIGNATURES if isinstance(key, rsa.RSAPublicKey) else _EC_SIGNATURES
+    if signed.signature_oid not in allowed:
+        why = f"signature algorithm {signed.signature_oid} does not fit the signer's {type(key).__name__}"
+        yield Problem("signature", "signatureAlgorithm", why)
+        return
     try:
         if isinstance(key, rsa.RSAPublicKey):
             key.verify(signed.signature, signed.signed_attrs, padding.PKCS1v15(), algorithm)
