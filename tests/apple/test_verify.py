@@ -320,6 +320,18 @@ def test_huge_or_non_json_numbers_are_a_problem_not_a_value_error(
     assert "number" in problem
 
 
+@pytest.mark.parametrize("key", ["locations", "barcodes", "storeCard"])
+def test_a_pass_json_with_a_huge_list_is_refused_before_every_element_is_checked(
+    pkpass: bytes, signer: AppleSigner, key: str
+) -> None:
+    files = unzip(pkpass)
+    doc = json.loads(files["pass.json"])
+    doc[key] = {"backFields": [{}] * 300_000} if key == "storeCard" else [1] * 300_000
+    files["pass.json"] = json.dumps(doc).encode()
+    report = _hostile(_resigned(files, signer))
+    assert _problems(report, "pass-json") == ["pass.json: cannot be read: more than 10000 values"]
+
+
 def test_a_hostile_manifest_is_a_problem(pkpass: bytes) -> None:
     files = unzip(pkpass)
     hostile = (b"[" * 100_000, b'{"a": ' + b"9" * 10_000 + b"}", b"\xff\xfe", b"[]", b'{"pass.json": 1}')

@@ -14,6 +14,9 @@ MAX_JSON_BYTES = 1024 * 1024
 """pass.json and manifest.json are a few kilobytes; a megabyte is far beyond any real pass."""
 MAX_JSON_DEPTH = 32
 """Nesting of objects and arrays; pass.json needs about six levels."""
+MAX_JSON_VALUES = 10_000
+"""Values (objects, arrays, strings, numbers...) in one document; a pass.json holds a few hundred.
+Past this, checking every rule on every element would take longer than a hostile file deserves."""
 MAX_NUMBER_CHARS = 40
 """Digits (and sign, point, exponent) of one JSON number; enough for any double and 128-bit integer."""
 SHOWN_CHARS = 200
@@ -33,6 +36,10 @@ def load_json(data: bytes) -> Any:
 
     >>> load_json(b'{"a": [1, 2.5]}')
     {'a': [1, 2.5]}
+    >>> load_json(b"[" + b"0," * 20_000 + b"0]")
+    Traceback (most recent call last):
+    ...
+    walletvoucher.apple._untrusted.JsonRejected: more than 10000 values
     >>> load_json(b"[" * 100 + b"]" * 100)
     Traceback (most recent call last):
     ...
@@ -46,11 +53,27 @@ def load_json(data: bytes) -> Any:
         raise JsonRejected(f"not UTF-8 ({exc.reason} at byte {exc.start})") from None
     _check_depth(text)
     try:
-        return json.loads(text, parse_int=_int, parse_float=_float, parse_constant=_constant)
+        value = json.loads(text, parse_int=_int, parse_float=_float, parse_constant=_constant)
     except json.JSONDecodeError as exc:
         raise JsonRejected(f"not JSON ({exc.msg} at line {exc.lineno} column {exc.colno})") from None
     except RecursionError:  # pragma: no cover - _check_depth already refused it
         raise JsonRejected(f"nested deeper than {MAX_JSON_DEPTH} levels") from None
+    _check_count(value)
+    return value
+
+
+def _check_count(value: Any) -> None:
+    """Refuse more than MAX_JSON_VALUES values, counting no further than the limit."""
+    pending, seen = [value], 0
+    while pending:
+        item = pending.pop()
+        seen += 1
+        if seen > MAX_JSON_VALUES:
+            raise JsonRejected(f"more than {MAX_JSON_VALUES} values")
+        if isinstance(item, dict):
+            pending.extend(item.values())
+        elif isinstance(item, list):
+            pending.extend(item)
 
 
 def _check_depth(text: str) -> None:
