@@ -25,12 +25,16 @@ import attrs
 from cryptography import x509
 
 from walletvoucher.apple._untrusted import shown
-from walletvoucher.apple._verify import NOT_CHECKED, VerifyReport, verify_pkpass
+from walletvoucher.apple._verify import VerifyReport, verify_pkpass
 from walletvoucher.errors import KeyLoadError, PkpassReadError
 from walletvoucher.keys import load_certificate
 
 EXIT_OK, EXIT_INVALID, EXIT_USAGE = 0, 1, 2
 JSON_FORMAT = "walletvoucher-verify/1"
+NOT_CHECKED_NOTE = (
+    "note: chain not checked against a trusted root: anyone can make a chain like this one. "
+    "Give --ca ROOT.pem (Apple Root CA for real passes, the test root for passes from a test chain)"
+)
 
 
 @attrs.frozen
@@ -100,10 +104,9 @@ def _print_text(results: list[_Result]) -> None:
         if result.report is None:
             _emit(f"{name}: error: {result.error}. Fix: check the path", sys.stderr)
         else:
-            _emit(f"{name}: {result.report}", sys.stdout)
-    unchecked = [r for r in results if r.report is not None and r.report.ok and not r.report.chain_checked]
-    if unchecked:
-        _emit(f"note: {len(unchecked)} file(s) passed every check but the {NOT_CHECKED}", sys.stdout)
+            _emit(f"{name}: {result.report.text(note=False)}", sys.stdout)
+    if any(r.report is not None and not r.report.chain_checked for r in results):
+        _emit(NOT_CHECKED_NOTE, sys.stdout)
 
 
 def _document(results: list[_Result], roots: list[x509.Certificate]) -> dict[str, Any]:

@@ -94,11 +94,16 @@ class VerifyReport:
         return "valid" if self.chain_checked else "unchecked"
 
     def __str__(self) -> str:
+        return self.text()
+
+    def text(self, *, note: bool = True) -> str:
+        """The report for a terminal: a status line, one line per problem and, unless ``note`` is
+        false, a line saying that the chain was not checked when it was not."""
         head = f"{_STATUS_TEXT[self.status]}: {len(self.files)} files; signer: {self.signer or '?'}"
         if self.status == "valid":
             return f"{head}; chain checked against a trusted root"
         lines = [head, *(f"  {p}" for p in self.problems)]
-        if not self.chain_checked:
+        if note and not self.chain_checked:
             lines.append(f"  {NOT_CHECKED}")
         return "\n".join(lines)
 
@@ -162,7 +167,7 @@ def verify_pkpass(
     problems.extend(_check_strings(files))
     return VerifyReport(
         problems=_tidy(problems), files=tuple(sorted(files)), pass_json=doc,
-        signer=shown(found.signer) if found.signer else None, signing_time=found.signing_time,
+        signer=shown(found.signer, 400) if found.signer else None, signing_time=found.signing_time,
         chain_checked=found.chain_checked,
     )
 
