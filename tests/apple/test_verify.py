@@ -353,6 +353,31 @@ def test_a_list_where_a_string_belongs_is_a_problem_not_a_type_error(
     assert _problems(report, "barcode") and _problems(report, "required-key")
 
 
+ENCODINGS = ["utf-8\x00", "\x00", "\ud800", "rot13", "undefined", "idna", "x" * 5000]
+
+
+@pytest.mark.parametrize("encoding", ENCODINGS)
+def test_a_hostile_message_encoding_is_a_problem_not_an_exception(
+    pkpass: bytes, signer: AppleSigner, encoding: str
+) -> None:
+    files = unzip(pkpass)
+    doc = json.loads(files["pass.json"])
+    doc["barcodes"][0]["messageEncoding"] = encoding
+    doc["barcodes"][0]["message"] = "咖啡\ud800"
+    files["pass.json"] = json.dumps(doc).encode()
+    report = _hostile(_resigned(files, signer))
+    assert not _problems(report, "internal")
+
+
+def test_a_rule_that_raises_is_reported_not_raised(pkpass: bytes, monkeypatch: pytest.MonkeyPatch) -> None:
+    def choke(doc: object) -> list[object]:
+        raise ValueError("embedded null character")
+
+    monkeypatch.setattr("walletvoucher.apple._verify.check_pass_json", choke)
+    assert _problems(_hostile(pkpass), "internal") == [
+        "pass.json: a rule could not check this content (ValueError: embedded null character)"]
+
+
 def _signature_with(certificates: list[bytes], oid: bytes = bytes.fromhex("2a864886f70d010702")) -> bytes:
     """A hand-made SignedData embedding ``certificates`` (DER, not checked) and one signer."""
     signer_info = der(0x30, der(0x02, b"\x01") + der(0x30, der(0x30, b"") + der(0x02, b"\x03"))

@@ -95,6 +95,7 @@ def check(data: bytes, chain: TestChain | None = None) -> VerifyReport:
     assert all(c.isprintable() or c == "\n" for c in text), text
     json.dumps(report.as_dict(), ensure_ascii=False).encode("utf-8")  # no lone surrogate survives
     assert report.ok == (report.status != "invalid")
+    assert not [p for p in report.problems if p.rule == "internal"], "a pass.json rule raised"
     return report
 
 

@@ -160,7 +160,7 @@ def verify_pkpass(
     if "signature" in files and "manifest.json" in files:
         found = check_signature(files["manifest.json"], files["signature"], roots, now, problems)
     if doc is not None:
-        problems.extend(check_pass_json(doc))
+        problems.extend(_pass_json_rules(doc))
         if found.signer is not None:
             problems.extend(_check_identity(found, doc))
         problems.extend(_check_images(files, doc))
@@ -217,6 +217,20 @@ def _tidy(problems: list[Problem]) -> tuple[Problem, ...]:
 
 
 # --- pass.json and manifest -----------------------------------------------------------------------------
+
+
+def _pass_json_rules(doc: dict[str, Any]) -> list[Problem]:
+    """The pass.json rules; a rule that chokes on hostile content is reported, never raised.
+
+    The rules are shared with rendering and grow; this edge keeps verify's promise (a report,
+    never an exception) even if one of them meets a value it did not expect. The fuzz suite
+    fails on any ``internal`` problem, so such a rule is still found and fixed.
+    """
+    try:
+        return check_pass_json(doc)
+    except (TypeError, ValueError, LookupError, AttributeError) as exc:
+        why = f"a rule could not check this content ({type(exc).__name__}: {exc})"
+        return [Problem("internal", "pass.json", why)]
 
 
 def _load_pass_json(files: dict[str, bytes], problems: list[Problem]) -> dict[str, Any] | None:
@@ -337,4 +351,4 @@ def _check_strings_file(name: str, data: bytes) -> Iterator[Problem]:
         yield Problem("strings", name, f"{len(bad) - _MAX_BAD_LINES} more lines that are not key = value")
 
 
-_STRING_LINE = re.compile(r'^\s*"(?:[^"\\]|\\.)*"\s*=\s*"(?:[^"\\]|\\.)*"\s*;\s*$|^\s*(?://.*|/\*.*\*/)\s*$')
+_STRING_LINE = re.compile(r'^\s*"(?:[^"\\]|\\.)*"\s*=\s*"(?:[^"\\]|\\.)*"\s*;\s*\Z|^\s*(?://.*|/\*.*\*/)\s*\Z')
