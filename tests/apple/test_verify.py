@@ -587,8 +587,9 @@ def test_a_path_that_cannot_be_read_is_a_library_error(tmp_path: Path) -> None:
 def test_a_naive_at_or_a_wrong_ca_is_a_library_error(pkpass: bytes) -> None:
     with pytest.raises(ValidationError, match="at="):
         verify_pkpass(pkpass, at=datetime(2026, 5, 7))
-    with pytest.raises(ValidationError, match="ca="):
-        verify_pkpass(pkpass, ca=["root.pem"], at=AT)  # type: ignore[list-item]
+    for ca in (["root.pem"], 5, b"-----BEGIN CERTIFICATE-----"):
+        with pytest.raises(ValidationError, match="ca="):
+            verify_pkpass(pkpass, ca=ca, at=AT)  # type: ignore[arg-type]
 
 
 # --- the command line ------------------------------------------------------------------------------------

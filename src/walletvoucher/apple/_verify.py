@@ -15,7 +15,7 @@ import hashlib
 import os
 import re
 import struct
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from datetime import datetime, timezone
 from typing import Any, Union
 
@@ -71,7 +71,8 @@ class VerifyReport:
     signed by anyone. ``status`` says both at once: ``"valid"``, ``"unchecked"`` (no problems, but
     the chain was not checked against a trusted root) or ``"invalid"``.
     ``raise_for_problems()`` raises :class:`~walletvoucher.errors.InvalidPkpassError` listing them.
-    Every text taken from the file (names, values, certificate subjects) is escaped.
+    Every text taken from the file (names, values, certificate subjects) is escaped in
+    ``problems`` and ``signer``; ``pass_json`` is the parsed document as it is.
     """
 
     problems: tuple[Problem, ...]
@@ -186,7 +187,9 @@ def _clock(at: datetime | None) -> datetime:
 
 def _roots(ca: Sequence[x509.Certificate] | x509.Certificate) -> tuple[x509.Certificate, ...]:
     roots = (ca,) if isinstance(ca, x509.Certificate) else ca
-    if isinstance(roots, (str, bytes)) or not all(isinstance(r, x509.Certificate) for r in roots):
+    if not isinstance(roots, Iterable) or isinstance(roots, (str, bytes)) or not all(
+        isinstance(r, x509.Certificate) for r in roots
+    ):
         raise ValidationError("must be a list of x509.Certificate", field="ca", value=ca,
                               fix="load the root with walletvoucher.keys.load_certificate(path)")
     return tuple(roots)
