@@ -11,6 +11,7 @@ chain ends in a WWDR look-alike. Every issuer on the way must be a CA (basicCons
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterator, Sequence
 from datetime import datetime, timezone
 
@@ -297,7 +298,10 @@ def _issuer_of(cert: x509.Certificate, candidates: Sequence[x509.Certificate]) -
     return next((c for c in candidates if _is_ca(c) and _issued_by(cert, c)), None)
 
 
+@functools.lru_cache(maxsize=64)
 def _issued_by(cert: x509.Certificate, candidate: x509.Certificate) -> bool:
+    """Did ``candidate`` sign ``cert``? Cached: the chain builder asks some pairs twice, and a
+    hostile bundle's certificates may carry keys that are slow to verify with."""
     if candidate.subject != cert.issuer:
         return False
     try:
