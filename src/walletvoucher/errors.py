@@ -41,6 +41,8 @@
     │   ├── ServiceConfigError (also ValidationError)  token secret, base URL, config file, environment
     │   └── ApnsError                        APNs refused the provider itself (certificate, token, topic)
     ├── PreviewError                         a pass that cannot be pictured (no pass.json, not a zip)
+    │   ├── InvalidPkpassError               ``verify_pkpass(...).raise_for_problems()``
+    │   └── PkpassReadError                  ``verify_pkpass(path)``: the file cannot be read
     └── GoogleError                          Google Wallet objects, save links and the REST API
         ├── GoogleOptionsError (also ValidationError)  issuer id, URL templates, origins, missing scan key
         ├── SaveLinkTooLong                  the save JWT is over Google's 1800-character limit
@@ -251,6 +253,10 @@ class InvalidPkpassError(AppleError):
     def __init__(self, message: str, *, problems: tuple[tuple[str, str, str], ...] = (), **kw: Any) -> None:
         super().__init__(message, **kw)
         self.problems = problems
+
+
+class PkpassReadError(AppleError):
+    """A .pkpass given to ``verify_pkpass`` that cannot be read at all (missing file, not bytes or a path)."""
 
 
 class AppleWalletWarning(UserWarning):

@@ -8,7 +8,7 @@ Recipe layer::
     options = AppleOptions(pass_type_identifier=..., team_identifier=...,
                            redeem_link="https://example.com/redeem/{serial}", scan_key=scan_key)
     Path("card.pkpass").write_bytes(render_pkpass(card, signer=signer, options=options, at=now))
-    verify_pkpass(Path("card.pkpass").read_bytes(), ca=[root]).raise_for_problems()
+    verify_pkpass("card.pkpass", ca=[root]).raise_for_problems()   # a path or the bytes
 
 Low level: ``build_pass_json`` (the dict), ``check_pass_json`` (the rules),
 ``build_manifest`` / ``sign_manifest`` / ``zip_bundle`` (the bundle), ``strip_images``.

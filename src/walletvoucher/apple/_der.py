@@ -2,6 +2,8 @@
 
 It parses, it never verifies: the signature checks are done by ``cryptography``. Every
 malformed input raises :class:`ValueError` (untrusted bytes from a .pkpass land here).
+Work is linear in the input: no recursion (callers walk the levels they need), at most
+``MAX_CHILDREN`` elements in one constructed element, and OIDs of at most ``MAX_OID_BYTES``.
 """
 
 from __future__ import annotations
@@ -14,6 +16,8 @@ OID = 0x06
 OCTET_STRING = 0x04
 INTEGER = 0x02
 MAX_DEPTH_BYTES = 4  # lengths above 4 GiB are refused
+MAX_CHILDREN = 64  # a SignedData has a handful of parts, a few certificates and attributes
+MAX_OID_BYTES = 64  # real OIDs are under 30 bytes; a 2.25 UUID OID is about 20
 
 
 @attrs.frozen
@@ -54,9 +58,12 @@ def read_one(data: bytes, offset: int = 0) -> tuple[Tlv, int]:
 
 
 def read_all(data: bytes) -> list[Tlv]:
-    """Every element in ``data``, in order."""
-    out, pos = [], 0
+    """Every element in ``data``, in order; more than ``MAX_CHILDREN`` raise ValueError."""
+    out: list[Tlv] = []
+    pos = 0
     while pos < len(data):
+        if len(out) == MAX_CHILDREN:
+            raise ValueError(f"more than {MAX_CHILDREN} elements in one DER container")
         tlv, pos = read_one(data, pos)
         out.append(tlv)
     return out
@@ -74,9 +81,17 @@ def decode_oid(content: bytes) -> str:
 
     >>> decode_oid(bytes.fromhex("2a864886f70d010702"))
     '1.2.840.113549.1.7.2'
+    >>> decode_oid(b"\\x81" * 100_000)
+    Traceback (most recent call last):
+    ...
+    ValueError: OID of 100000 bytes, over 64
     """
     if not content:
         raise ValueError("empty OID")
+    if len(content) > MAX_OID_BYTES:
+        raise ValueError(f"OID of {len(content)} bytes, over {MAX_OID_BYTES}")
+    if content[-1] & 0x80:
+        raise ValueError("OID ends inside a sub-identifier")
     parts: list[int] = []
     value = 0
     for byte in content:

@@ -246,7 +246,7 @@ def _barcodes(doc: Mapping[str, Any]) -> Iterator[Problem]:
         if not isinstance(code, Mapping):
             yield Problem("barcode", where, "must be an object")
             continue
-        if code.get("format") not in BARCODE_FORMATS:
+        if not isinstance(code.get("format"), str) or code["format"] not in BARCODE_FORMATS:
             yield Problem("barcode", f"{where}.format", f"unknown format {code.get('format')!r}")
         message, encoding = code.get("message"), code.get("messageEncoding")
         if not isinstance(message, str) or not isinstance(encoding, str):
@@ -260,7 +260,7 @@ def _encodes(message: str, encoding: str) -> bool:
     try:
         codecs.lookup(encoding)
         message.encode(encoding)
-    except (LookupError, UnicodeError):
+    except (LookupError, ValueError):  # ValueError: a NUL in the name
         return False
     return True
 

@@ -1,48 +1,48 @@
 """Verify a .pkpass without trusting it: zip layout, manifest, signature, chain, pass.json, images.
 
-Every problem is collected (not just the first) with the rule it breaks. Reads are bounded
-(bundle size, entry count, entry size) and entry names are checked before anything else, so
-no path can point outside the bundle; nothing is ever written to disk.
+Safe for untrusted uploads. Every problem is collected (not just the first) with the rule it
+breaks, and nothing the file contains can raise anything but a problem in the report. All work
+before the signature check is bounded: the zip reader (``_zipread``) counts entries from the end
+record, checks names in linear time and caps the unpacked bytes in total; JSON is parsed with a
+cap on size, depth and number length (``_untrusted``); the DER reader is linear and the
+certificates are capped (``_verify_signature``). Text from the file is escaped in every problem,
+so printing a report cannot drive a terminal. Nothing is ever written to disk.
 """
 
 from __future__ import annotations
 
 import hashlib
-import io
-import json
+import os
 import re
-import zipfile
-from collections.abc import Iterator, Sequence
+import struct
+from collections.abc import Iterable, Iterator, Sequence
 from datetime import datetime, timezone
-from typing import Any
+from typing import Any, Union
 
 import attrs
 from cryptography import x509
-from cryptography.exceptions import InvalidSignature
-from cryptography.hazmat.primitives import hashes
-from cryptography.hazmat.primitives.asymmetric import ec, padding, rsa
-from cryptography.x509.oid import NameOID
-from PIL import Image
 
-from walletvoucher.apple import _der
 from walletvoucher.apple._images import ICON_SIZE, LOGO_MAX, STRIP_SIZES
 from walletvoucher.apple._rules import STYLES, Problem, check_pass_json
-from walletvoucher.errors import InvalidPkpassError
+from walletvoucher.apple._untrusted import MAX_JSON_BYTES, JsonRejected, load_json, shown
+from walletvoucher.apple._verify_signature import SignatureFindings, check_signature
+from walletvoucher.apple._zipread import ZipLimits, read_zip
+from walletvoucher.errors import InvalidPkpassError, PkpassReadError, ValidationError
 
-MAX_BUNDLE_BYTES = 50 * 1024 * 1024
-MAX_ENTRIES = 500
-MAX_ENTRY_BYTES = 20 * 1024 * 1024
-_NAME = re.compile(r"^(?:[A-Za-z0-9_-]+(?:-[A-Za-z0-9]+)*\.lproj/)?[A-Za-z0-9_.@-]+\Z")
-_IMAGE = re.compile(r"^(?:[^/]+\.lproj/)?(icon|logo|strip|thumbnail|background|footer)(?:@([23])x)?\.png\Z")
-_OID_SIGNED_DATA = "1.2.840.113549.1.7.2"
-_OID_MESSAGE_DIGEST = "1.2.840.113549.1.9.4"
-_OID_SIGNING_TIME = "1.2.840.113549.1.9.5"
-_DIGESTS: dict[str, hashes.HashAlgorithm] = {
-    "2.16.840.1.101.3.4.2.1": hashes.SHA256(),
-    "2.16.840.1.101.3.4.2.2": hashes.SHA384(),
-    "2.16.840.1.101.3.4.2.3": hashes.SHA512(),
-    "1.3.14.3.2.26": hashes.SHA1(),
-}
+LIMITS = ZipLimits()
+MAX_BUNDLE_BYTES = LIMITS.max_archive_bytes
+MAX_ENTRIES = LIMITS.max_entries
+MAX_ENTRY_BYTES = LIMITS.max_entry_bytes
+MAX_UNPACKED_BYTES = LIMITS.max_total_bytes
+MAX_PROBLEMS = 200
+"""A report lists at most this many problems (then says how many more there were)."""
+_MAX_BAD_LINES = 10
+
+PkpassSource = Union[bytes, bytearray, memoryview, str, "os.PathLike[str]"]
+"""The bundle's bytes, or the path of a .pkpass file."""
+
+_IMAGE = re.compile(r"(?:[^/]+\.lproj/)?(icon|logo|strip|thumbnail|background|footer)(?:@([23])x)?\.png")
+_PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 # (exact?, width, height) in points
 _IMAGE_SIZES: dict[str, tuple[bool, int, int]] = {
     "icon": (True, *ICON_SIZE),
@@ -51,14 +51,28 @@ _IMAGE_SIZES: dict[str, tuple[bool, int, int]] = {
     "background": (False, 180, 220),
     "footer": (False, 286, 15),
 }
+_STATUS_TEXT = {
+    "valid": "OK",
+    "unchecked": "OK BUT CHAIN NOT CHECKED",
+    "invalid": "INVALID",
+}
+NOT_CHECKED = (
+    "chain not checked against a trusted root: without one, anyone can make a chain like this; "
+    "give ca=[root] (command line: --ca ROOT.pem; Apple Root CA for real passes)"
+)
 
 
 @attrs.frozen(kw_only=True)
 class VerifyReport:
     """What ``verify_pkpass`` found: every problem, plus what it could read.
 
-    ``ok`` is true when there are no problems. ``raise_for_problems()`` raises
-    :class:`~walletvoucher.errors.InvalidPkpassError` listing them.
+    ``ok`` is true when there are no problems. ``chain_checked`` is true only when the signer's
+    chain ends in a self-signed root given as ``ca``: without it, an ``ok`` pass may have been
+    signed by anyone. ``status`` says both at once: ``"valid"``, ``"unchecked"`` (no problems, but
+    the chain was not checked against a trusted root) or ``"invalid"``.
+    ``raise_for_problems()`` raises :class:`~walletvoucher.errors.InvalidPkpassError` listing them.
+    Every text taken from the file (names, values, certificate subjects) is escaped in
+    ``problems`` and ``signer``; ``pass_json`` is the parsed document as it is.
     """
 
     problems: tuple[Problem, ...]
@@ -66,17 +80,43 @@ class VerifyReport:
     signer: str | None = None
     signing_time: datetime | None = None
     pass_json: dict[str, Any] | None = attrs.field(default=None, repr=False)
+    chain_checked: bool = False
 
     @property
     def ok(self) -> bool:
-        """No problems found."""
+        """No problems found (see ``chain_checked`` for whether the signer is trusted)."""
         return not self.problems
 
+    @property
+    def status(self) -> str:
+        """``"valid"``, ``"unchecked"`` (no problems, chain not checked) or ``"invalid"``."""
+        if not self.ok:
+            return "invalid"
+        return "valid" if self.chain_checked else "unchecked"
+
     def __str__(self) -> str:
-        head = f"{len(self.files)} files; signer: {self.signer or '?'}"
-        if self.ok:
-            return f"OK: {head}"
-        return "\n".join([f"INVALID: {head}", *(f"  {p}" for p in self.problems)])
+        return self.text()
+
+    def text(self, *, note: bool = True) -> str:
+        """The report for a terminal: a status line, one line per problem and, unless ``note`` is
+        false, a line saying that the chain was not checked when it was not."""
+        head = f"{_STATUS_TEXT[self.status]}: {len(self.files)} files; signer: {self.signer or '?'}"
+        if self.status == "valid":
+            return f"{head}; chain checked against a trusted root"
+        lines = [head, *(f"  {p}" for p in self.problems)]
+        if note and not self.chain_checked:
+            lines.append(f"  {NOT_CHECKED}")
+        return "\n".join(lines)
+
+    def as_dict(self) -> dict[str, Any]:
+        """The report as JSON-ready data (what ``walletvoucher verify --json`` prints)."""
+        return {
+            "status": self.status, "ok": self.ok, "chain_checked": self.chain_checked,
+            "signer": self.signer,
+            "signing_time": self.signing_time.isoformat() if self.signing_time else None,
+            "files": list(self.files),
+            "problems": [{"rule": p.rule, "where": p.where, "why": p.why} for p in self.problems],
+        }
 
     def raise_for_problems(self) -> None:
         """Raise :class:`InvalidPkpassError` if any problem was found."""
@@ -89,87 +129,111 @@ class VerifyReport:
 
 
 def verify_pkpass(
-    data: bytes,
+    data: PkpassSource,
     *,
-    ca: Sequence[x509.Certificate] = (),
+    ca: Sequence[x509.Certificate] | x509.Certificate = (),
     at: datetime | None = None,
 ) -> VerifyReport:
     """Check a .pkpass: layout, manifest hashes, signature and chain, signer, pass.json, images.
 
-    ``ca`` are trusted roots (the chain must end in one of them; without any, the chain is
-    checked up to the WWDR certificate in the bundle only). ``at`` is "now" for certificate
-    validity (default: the current time).
+    ``data`` is the bundle's bytes or a path (read with a size cap). ``ca`` are trusted
+    self-signed roots: the chain must end in one of them, and only then is
+    ``report.chain_checked`` true. Without ``ca`` the signature is still checked, but anyone can
+    make a chain like the pass's: the report's ``status`` is then ``"unchecked"``. ``at`` is "now"
+    for certificate validity (timezone-aware; default: the current time).
+
+    A malformed or hostile file never raises: every fault is a problem in the report. A path that
+    cannot be read raises :class:`~walletvoucher.errors.PkpassReadError`, a naive ``at`` or a
+    ``ca`` that is not certificates a :class:`~walletvoucher.errors.ValidationError`.
 
     >>> verify_pkpass(b"not a zip").problems[0].rule
     'zip'
     """
-    now = at or datetime.now(timezone.utc)
+    now = _clock(at)
+    roots = _roots(ca)
     problems: list[Problem] = []
-    files = _read_zip(data, problems)
+    files = read_zip(_read_source(data), LIMITS, problems)
     if files is None:
-        return VerifyReport(problems=tuple(problems))
+        return VerifyReport(problems=_tidy(problems))
     doc = _load_pass_json(files, problems)
     _check_manifest(files, problems)
-    signer, signed_at = _check_signature(files, ca, now, problems)
+    found = SignatureFindings()
+    if "signature" in files and "manifest.json" in files:
+        found = check_signature(files["manifest.json"], files["signature"], roots, now, problems)
     if doc is not None:
-        problems.extend(check_pass_json(doc))
-        if signer is not None:
-            problems.extend(_check_identity(signer, doc))
+        problems.extend(_pass_json_rules(doc))
+        if found.signer is not None:
+            problems.extend(_check_identity(found, doc))
         problems.extend(_check_images(files, doc))
     problems.extend(_check_strings(files))
     return VerifyReport(
-        problems=tuple(problems), files=tuple(sorted(files)), pass_json=doc,
-        signer=signer.subject.rfc4514_string() if signer else None, signing_time=signed_at,
+        problems=_tidy(problems), files=tuple(sorted(files)), pass_json=doc,
+        signer=shown(found.signer, 400) if found.signer else None, signing_time=found.signing_time,
+        chain_checked=found.chain_checked,
     )
 
 
-# --- zip -------------------------------------------------------------------------------------
+# --- arguments --------------------------------------------------------------------------------------
 
 
-def _read_zip(data: bytes, problems: list[Problem]) -> dict[str, bytes] | None:
-    if len(data) > MAX_BUNDLE_BYTES:
-        problems.append(Problem("zip", "/", f"bundle is {len(data)} bytes, over {MAX_BUNDLE_BYTES}"))
-        return None
+def _clock(at: datetime | None) -> datetime:
+    if at is None:
+        return datetime.now(timezone.utc)
+    if not isinstance(at, datetime) or at.tzinfo is None or at.utcoffset() is None:
+        raise ValidationError("must be a timezone-aware datetime", field="at", value=at,
+                              fix="pass e.g. datetime.now(timezone.utc), or leave it out for now")
+    return at
+
+
+def _roots(ca: Sequence[x509.Certificate] | x509.Certificate) -> tuple[x509.Certificate, ...]:
+    roots = (ca,) if isinstance(ca, x509.Certificate) else ca
+    if not isinstance(roots, Iterable) or isinstance(roots, (str, bytes)) or not all(
+        isinstance(r, x509.Certificate) for r in roots
+    ):
+        raise ValidationError("must be a list of x509.Certificate", field="ca", value=ca,
+                              fix="load the root with walletvoucher.keys.load_certificate(path)")
+    return tuple(roots)
+
+
+def _read_source(data: PkpassSource) -> bytes:
+    if isinstance(data, bytes):
+        return data
+    if isinstance(data, (bytearray, memoryview)):
+        return bytes(data)
+    if not isinstance(data, (str, os.PathLike)):
+        raise PkpassReadError("must be the .pkpass bytes or a path", field="data", value=type(data).__name__,
+                              fix="pass Path('card.pkpass') or its bytes")
+    path = os.fspath(data)
     try:
-        archive = zipfile.ZipFile(io.BytesIO(data))
-        infos = archive.infolist()
-    except (zipfile.BadZipFile, OSError, ValueError) as exc:
-        problems.append(Problem("zip", "/", f"not a zip archive ({exc})"))
-        return None
-    if len(infos) > MAX_ENTRIES:
-        problems.append(Problem("zip", "/", f"{len(infos)} entries, over {MAX_ENTRIES}"))
-        return None
-    files: dict[str, bytes] = {}
-    for info in infos:
-        content = _read_entry(archive, info, problems)
-        if content is not None:
-            if info.filename in files:
-                problems.append(Problem("zip", info.filename, "appears twice"))
-            files[info.filename] = content
-    return files
+        with open(path, "rb") as handle:
+            return handle.read(MAX_BUNDLE_BYTES + 1)
+    except OSError as exc:
+        raise PkpassReadError(f"cannot read the file ({exc.strerror})", field="data", value=str(path),
+                              fix="give the path of a .pkpass file") from exc
 
 
-def _read_entry(archive: zipfile.ZipFile, info: zipfile.ZipInfo, problems: list[Problem]) -> bytes | None:
-    name = info.filename
-    if info.is_dir():
-        return None
-    if not _NAME.match(name) or ".." in name.split("/"):
-        shown = name if name.isprintable() else repr(name)
-        problems.append(Problem("zip", shown, "entry name is not a plain file or xx.lproj/file path"))
-        return None
-    if info.file_size > MAX_ENTRY_BYTES:
-        problems.append(Problem("zip", name, f"{info.file_size} bytes, over {MAX_ENTRY_BYTES}"))
-        return None
+def _tidy(problems: list[Problem]) -> tuple[Problem, ...]:
+    kept = [Problem(p.rule, shown(p.where), shown(p.why, 400)) for p in problems[:MAX_PROBLEMS]]
+    if len(problems) > MAX_PROBLEMS:
+        kept.append(Problem("too-many", "/", f"{len(problems) - MAX_PROBLEMS} more problems not listed"))
+    return tuple(kept)
+
+
+# --- pass.json and manifest -----------------------------------------------------------------------------
+
+
+def _pass_json_rules(doc: dict[str, Any]) -> list[Problem]:
+    """The pass.json rules; a rule that chokes on hostile content is reported, never raised.
+
+    The rules are shared with rendering and grow; this edge keeps verify's promise (a report,
+    never an exception) even if one of them meets a value it did not expect. The fuzz suite
+    fails on any ``internal`` problem, so such a rule is still found and fixed.
+    """
     try:
-        with archive.open(info) as handle:
-            content = handle.read(MAX_ENTRY_BYTES + 1)
-    except (zipfile.BadZipFile, OSError, ValueError, NotImplementedError, EOFError) as exc:
-        problems.append(Problem("zip", name, f"cannot be read ({exc})"))
-        return None
-    if len(content) > MAX_ENTRY_BYTES:
-        problems.append(Problem("zip", name, f"over {MAX_ENTRY_BYTES} bytes"))
-        return None
-    return content
+        return check_pass_json(doc)
+    except (TypeError, ValueError, LookupError, AttributeError) as exc:
+        why = f"a rule could not check this content ({type(exc).__name__}: {exc})"
+        return [Problem("internal", "pass.json", why)]
 
 
 def _load_pass_json(files: dict[str, bytes], problems: list[Problem]) -> dict[str, Any] | None:
@@ -179,9 +243,9 @@ def _load_pass_json(files: dict[str, bytes], problems: list[Problem]) -> dict[st
     if "pass.json" not in files:
         return None
     try:
-        doc = json.loads(files["pass.json"].decode("utf-8"))
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-        problems.append(Problem("pass-json", "pass.json", f"not UTF-8 JSON ({exc})"))
+        doc = load_json(files["pass.json"])
+    except JsonRejected as exc:
+        problems.append(Problem("pass-json", "pass.json", f"cannot be read: {exc}"))
         return None
     if not isinstance(doc, dict):
         problems.append(Problem("pass-json", "pass.json", "must be a JSON object"))
@@ -189,16 +253,13 @@ def _load_pass_json(files: dict[str, bytes], problems: list[Problem]) -> dict[st
     return doc
 
 
-# --- manifest ----------------------------------------------------------------------------------
-
-
 def _check_manifest(files: dict[str, bytes], problems: list[Problem]) -> None:
     if "manifest.json" not in files:
         return
     try:
-        manifest = json.loads(files["manifest.json"].decode("utf-8"))
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-        problems.append(Problem("manifest", "manifest.json", f"not UTF-8 JSON ({exc})"))
+        manifest = load_json(files["manifest.json"])
+    except JsonRejected as exc:
+        problems.append(Problem("manifest", "manifest.json", f"cannot be read: {exc}"))
         return
     if not isinstance(manifest, dict) or not all(isinstance(v, str) for v in manifest.values()):
         problems.append(Problem("manifest", "manifest.json", "must map file names to SHA-1 hex strings"))
@@ -215,171 +276,42 @@ def _check_manifest(files: dict[str, bytes], problems: list[Problem]) -> None:
             problems.append(Problem("manifest", name, "is listed in manifest.json but missing"))
 
 
-# --- signature ---------------------------------------------------------------------------------
-
-
-@attrs.frozen
-class _SignedData:
-    certificates: tuple[x509.Certificate, ...]
-    issuer: bytes
-    serial: int
-    digest_oid: str
-    signed_attrs: bytes  # re-tagged as SET, what the signature covers
-    attributes: dict[str, bytes]
-    signature: bytes
-
-
-def _parse_signed_data(blob: bytes) -> _SignedData:
-    info, end = _der.read_one(blob)
-    if end != len(blob):
-        raise ValueError("trailing bytes after the signature")
-    content_type, explicit = _der.expect(info, _der.SEQUENCE, "ContentInfo").children()[:2]
-    if _der.decode_oid(_der.expect(content_type, _der.OID, "contentType").content) != _OID_SIGNED_DATA:
-        raise ValueError("not a CMS SignedData")
-    parts = _der.expect(explicit.children()[0], _der.SEQUENCE, "SignedData").children()
-    certs = tuple(
-        x509.load_der_x509_certificate(c.raw) for p in parts if p.tag == 0xA0 for c in p.children()
-    )
-    encap = _der.expect(parts[2], _der.SEQUENCE, "encapContentInfo").children()
-    if len(encap) > 1:
-        raise ValueError("the signature embeds its content: it must be detached")
-    signer_infos = _der.expect(parts[-1], _der.SET, "signerInfos").children()
-    if len(signer_infos) != 1:
-        raise ValueError(f"expected one signer, found {len(signer_infos)}")
-    return _signer_info(certs, signer_infos[0].children())
-
-
-def _signer_info(certs: tuple[x509.Certificate, ...], fields: list[_der.Tlv]) -> _SignedData:
-    sid = _der.expect(fields[1], _der.SEQUENCE, "issuerAndSerialNumber").children()
-    digest_oid = _der.decode_oid(fields[2].children()[0].content)
-    attrs_tlv = _der.expect(fields[3], 0xA0, "signedAttrs")
-    attributes: dict[str, bytes] = {}
-    for attribute in attrs_tlv.children():
-        oid, values = attribute.children()[:2]
-        attributes[_der.decode_oid(oid.content)] = values.children()[0].content
-    signed = bytes([_der.SET]) + attrs_tlv.raw[1:]
-    signature = _der.expect(fields[5], _der.OCTET_STRING, "signature").content
-    return _SignedData(certs, sid[0].raw, int.from_bytes(sid[1].content, "big", signed=True),
-                       digest_oid, signed, attributes, signature)
-
-
-def _check_signature(
-    files: dict[str, bytes], ca: Sequence[x509.Certificate], now: datetime, problems: list[Problem]
-) -> tuple[x509.Certificate | None, datetime | None]:
-    if "signature" not in files or "manifest.json" not in files:
-        return None, None
-    try:
-        signed = _parse_signed_data(files["signature"])
-    except (ValueError, IndexError) as exc:
-        problems.append(Problem("signature", "signature", f"not a DER PKCS#7 SignedData ({exc})"))
-        return None, None
-    signer = next((c for c in signed.certificates if c.serial_number == signed.serial
-                   and c.issuer.public_bytes() == signed.issuer), None)
-    if signer is None:
-        problems.append(Problem("signature", "signature", "the signer's certificate is not embedded"))
-        return None, None
-    problems.extend(_check_digest_and_signature(signed, signer, files["manifest.json"]))
-    problems.extend(_check_chain(signer, signed.certificates, ca, now))
-    return signer, _signing_time(signed.attributes.get(_OID_SIGNING_TIME))
-
-
-def _check_digest_and_signature(
-    signed: _SignedData, signer: x509.Certificate, manifest: bytes
-) -> Iterator[Problem]:
-    algorithm = _DIGESTS.get(signed.digest_oid)
-    if algorithm is None:
-        yield Problem("signature", "digestAlgorithm", f"unsupported digest {signed.digest_oid}")
-        return
-    digest = hashes.Hash(algorithm)
-    digest.update(manifest)
-    if signed.attributes.get(_OID_MESSAGE_DIGEST) != digest.finalize():
-        yield Problem("signature", "manifest.json", "the signature does not cover this manifest (changed)")
-    key = signer.public_key()
-    try:
-        if isinstance(key, rsa.RSAPublicKey):
-            key.verify(signed.signature, signed.signed_attrs, padding.PKCS1v15(), algorithm)
-        elif isinstance(key, ec.EllipticCurvePublicKey):
-            key.verify(signed.signature, signed.signed_attrs, ec.ECDSA(algorithm))
-        else:
-            yield Problem("signature", "signer", f"unsupported key type {type(key).__name__}")
-    except InvalidSignature:
-        yield Problem("signature", "signature", "the signature does not verify with the signer's key")
-
-
-def _check_chain(
-    signer: x509.Certificate, certs: Sequence[x509.Certificate], ca: Sequence[x509.Certificate], now: datetime
-) -> Iterator[Problem]:
-    chain = [signer]
-    pool = [c for c in certs if c != signer]
-    while len(chain) < 5:
-        issuer = _issuer_of(chain[-1], [*pool, *ca])
-        if issuer is None or issuer in chain:
-            break
-        chain.append(issuer)
-    for cert in chain:
-        if not cert.not_valid_before_utc <= now <= cert.not_valid_after_utc:
-            yield Problem("chain", cert.subject.rfc4514_string(),
-                          f"not valid at {now.isoformat()} (valid {cert.not_valid_before_utc.isoformat()} "
-                          f"to {cert.not_valid_after_utc.isoformat()})")
-    if len(chain) < 2:
-        yield Problem("chain", "signature", "the WWDR intermediate certificate is not embedded")
-    if ca and chain[-1] not in ca:
-        top = chain[-1].subject.rfc4514_string()
-        yield Problem("chain", top, "the chain does not end in a trusted --ca root")
-
-
-def _issuer_of(cert: x509.Certificate, candidates: Sequence[x509.Certificate]) -> x509.Certificate | None:
-    for candidate in candidates:
-        if candidate.subject != cert.issuer:
-            continue
-        try:
-            cert.verify_directly_issued_by(candidate)
-        except (ValueError, TypeError, InvalidSignature):
-            continue
-        return candidate
-    return None
-
-
-def _signing_time(value: bytes | None) -> datetime | None:
-    if value is None:
-        return None
-    try:
-        text = value.decode("ascii")
-        fmt = "%y%m%d%H%M%SZ" if len(text) == 13 else "%Y%m%d%H%M%SZ"
-        return datetime.strptime(text, fmt).replace(tzinfo=timezone.utc)
-    except (UnicodeDecodeError, ValueError):
-        return None
-
-
 # --- identity, images, strings -----------------------------------------------------------------
 
 
-def _check_identity(signer: x509.Certificate, doc: dict[str, Any]) -> Iterator[Problem]:
-    pairs = ((NameOID.USER_ID, "passTypeIdentifier"), (NameOID.ORGANIZATIONAL_UNIT_NAME, "teamIdentifier"))
-    for oid, key in pairs:
-        values = signer.subject.get_attributes_for_oid(oid)
-        found = str(values[0].value) if values else None
-        if found != doc.get(key):
-            why = f"pass.json says {doc.get(key)!r}, the certificate {found!r}"
+def _check_identity(found: SignatureFindings, doc: dict[str, Any]) -> Iterator[Problem]:
+    pairs = ((found.pass_type_identifier, "passTypeIdentifier"), (found.team_identifier, "teamIdentifier"))
+    for value, key in pairs:
+        if value != doc.get(key):
+            why = f"pass.json says {doc.get(key)!r}, the certificate {value!r}"
             yield Problem("signer-identity", key, why)
+
+
+def png_size(data: bytes) -> tuple[int, int] | None:
+    """Width and height from a PNG's header (its IHDR chunk), or None when it is not a PNG.
+
+    Nothing is decoded, so an image of any claimed size costs nothing to check.
+
+    >>> png_size(b"\\x89PNG\\r\\n\\x1a\\n" + b"\\x00\\x00\\x00\\rIHDR" + bytes([0, 0, 0, 58, 0, 0, 0, 29]))
+    (58, 29)
+    """
+    if len(data) < 24 or not data.startswith(_PNG_SIGNATURE) or data[12:16] != b"IHDR":
+        return None
+    width, height = struct.unpack(">II", data[16:24])
+    return width, height
 
 
 def _check_images(files: dict[str, bytes], doc: dict[str, Any]) -> Iterator[Problem]:
     style = next((s for s in STYLES if s in doc), None)
     for name, data in files.items():
-        match = _IMAGE.match(name)
+        match = _IMAGE.fullmatch(name)
         if not match:
             continue
-        base, scale = match.group(1), int(match.group(2) or 1)
-        try:
-            with Image.open(io.BytesIO(data)) as image:
-                size, fmt = image.size, image.format
-        except (OSError, ValueError, Image.DecompressionBombError) as exc:
-            yield Problem("image", name, f"not a readable image ({exc})")
+        size = png_size(data)
+        if size is None:
+            yield Problem("image", name, "must be a PNG image (no PNG header)")
             continue
-        if fmt != "PNG":
-            yield Problem("image", name, f"must be PNG, is {fmt}")
-        yield from _check_size(name, base, scale, size, style)
+        yield from _check_size(name, match.group(1), int(match.group(2) or 1), size, style)
 
 
 def _check_size(
@@ -402,16 +334,24 @@ def _check_size(
 
 def _check_strings(files: dict[str, bytes]) -> Iterator[Problem]:
     for name, data in files.items():
-        if not name.endswith("/pass.strings"):
-            continue
-        try:
-            text = data.decode("utf-16") if data[:2] in (b"\xff\xfe", b"\xfe\xff") else data.decode("utf-8")
-        except UnicodeDecodeError:
-            yield Problem("strings", name, "must be UTF-8 or UTF-16 (with a byte-order mark)")
-            continue
-        for number, line in enumerate(text.splitlines(), 1):
-            if line.strip() and not _STRING_LINE.match(line):
-                yield Problem("strings", f"{name}:{number}", "not a '\"key\" = \"value\";' line")
+        if name.endswith("/pass.strings"):
+            yield from _check_strings_file(name, data)
+
+
+def _check_strings_file(name: str, data: bytes) -> Iterator[Problem]:
+    if len(data) > MAX_JSON_BYTES:
+        yield Problem("strings", name, f"{len(data)} bytes, over {MAX_JSON_BYTES}")
+        return
+    try:
+        text = data.decode("utf-16") if data[:2] in (b"\xff\xfe", b"\xfe\xff") else data.decode("utf-8")
+    except UnicodeDecodeError:
+        yield Problem("strings", name, "must be UTF-8 or UTF-16 (with a byte-order mark)")
+        return
+    bad = [n for n, line in enumerate(text.splitlines(), 1) if line.strip() and not _STRING_LINE.match(line)]
+    for number in bad[:_MAX_BAD_LINES]:
+        yield Problem("strings", f"{name}:{number}", "not a '\"key\" = \"value\";' line")
+    if len(bad) > _MAX_BAD_LINES:
+        yield Problem("strings", name, f"{len(bad) - _MAX_BAD_LINES} more lines that are not key = value")
 
 
 _STRING_LINE = re.compile(r'^\s*"(?:[^"\\]|\\.)*"\s*=\s*"(?:[^"\\]|\\.)*"\s*;\s*\Z|^\s*(?://.*|/\*.*\*/)\s*\Z')
