@@ -45,6 +45,17 @@
             ├── GoogleConflict               insert of an id that exists
             ├── GoogleBadRequest             unknown field, missing class, class not approved
             └── GoogleUnavailable            429 / 5xx still failing after the retries
+    StoreError                               the wallet store (walletvoucher.store)
+    ├── UnknownCard                          no card with that serial
+    ├── DuplicateSerial                      a card or voucher serial that is already stored
+    ├── StaleVersion                         the card kept changing under us through every retry
+    ├── IdempotencyKeyReused                 the same idempotency key with a different request
+    ├── UnknownProgram                       a program id/version the wallet was not opened with
+    ├── UnknownCodePool                      no code pool with that name
+    ├── StoreUrlError                        a database URL the store cannot use
+    ├── SchemaTooNew                         the database was migrated by a newer walletvoucher
+    └── DatabaseUnavailable                  the database cannot be reached or opened
+        └── DatabaseReadOnly                 the database refuses writes
 
 Warnings (Python :mod:`warnings`; the pass is still valid, and the texts are also returned)::
 
@@ -301,3 +312,51 @@ class GoogleUnavailable(GoogleApiError):
 
 class ServiceAccountKeyError(KeyLoadError):
     """A Google service-account JSON key that is missing, malformed or not an RSA key."""
+
+
+# --- The wallet store (walletvoucher.store) --------------------------------------------------
+# StoreError is drawn under WalletVoucherError; it hangs off the base class directly.
+
+
+class StoreError(WalletVoucherError):
+    """The wallet store could not do what was asked; nothing was written."""
+
+
+class UnknownCard(StoreError):
+    """No card with that serial is stored."""
+
+
+class DuplicateSerial(StoreError):
+    """A card (or voucher) serial that is already stored: serials are unique."""
+
+
+class StaleVersion(StoreError):
+    """The card changed under every attempt (optimistic concurrency) until the retries ran out."""
+
+
+class IdempotencyKeyReused(StoreError):
+    """An idempotency key already used for a different request."""
+
+
+class UnknownProgram(StoreError):
+    """A program id or version the wallet was not opened with."""
+
+
+class UnknownCodePool(StoreError):
+    """No code pool with that name has been imported."""
+
+
+class StoreUrlError(StoreError, ValidationError):
+    """A database URL the store does not understand."""
+
+
+class SchemaTooNew(StoreError):
+    """The database's schema was written by a newer walletvoucher than this one."""
+
+
+class DatabaseUnavailable(StoreError):
+    """The database cannot be reached or opened (server down, wrong host, missing directory)."""
+
+
+class DatabaseReadOnly(DatabaseUnavailable):
+    """The database accepts reads but refuses writes (read-only file, replica, read-only role)."""
