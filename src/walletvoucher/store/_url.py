@@ -13,7 +13,8 @@ from walletvoucher.store._engine import Database
 def connect(url: str | os.PathLike[str]) -> Database:
     """``sqlite:///relative.db``, ``sqlite:////absolute.db``, a plain path, or ``postgresql://...``.
 
-    ``?mode=ro`` on a SQLite URL opens it read-only.
+    ``?mode=ro`` on a SQLite URL opens it read-only; ``?timeout=5`` sets how many seconds a writer
+    waits for another process's write lock (30 by default).
     """
     if isinstance(url, os.PathLike):
         url = os.fspath(url)
@@ -34,8 +35,9 @@ def connect(url: str | os.PathLike[str]) -> Database:
     if scheme == "sqlite":
         parts = urlsplit(url)
         path = parts.path[1:] if parts.path.startswith("/") else parts.path
-        read_only = parse_qs(parts.query).get("mode") == ["ro"]
-        return SqliteDatabase(path or ":memory:", read_only=read_only)
+        query = parse_qs(parts.query)
+        read_only = query.get("mode") == ["ro"]
+        return SqliteDatabase(path or ":memory:", read_only=read_only, busy_timeout=_timeout(query))
     if scheme:
         raise StoreUrlError(
             "uses a scheme the store does not know",
@@ -44,3 +46,19 @@ def connect(url: str | os.PathLike[str]) -> Database:
             fix='use "sqlite:///path.db" or "postgresql://user@host/db"',
         )
     return SqliteDatabase(str(Path(url)))
+
+
+def _timeout(query: dict[str, list[str]]) -> float:
+    raw = query.get("timeout", ["30"])[-1]
+    try:
+        value = float(raw)
+    except ValueError:
+        value = -1.0
+    if not 0 <= value <= 3600:
+        raise StoreUrlError(
+            "must be a number of seconds from 0 to 3600",
+            field="timeout",
+            value=raw,
+            fix='e.g. "sqlite:///wallet.db?timeout=5"',
+        )
+    return value

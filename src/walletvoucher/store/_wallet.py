@@ -111,6 +111,8 @@ class Wallet:
         self._cache: OrderedDict[str, tuple[StampCard, int]] = OrderedDict()
         self._cache_size = cache_size
         self._jitter = _random.Random(os.getpid())  # retry backoff only; never reaches stored data
+        self.conflicts = 0
+        """How many times a transition of this wallet lost a race and was retried (for monitoring)."""
         self.pools = CodePools(db)
         """Code pools: import POS codes, read how many are left."""
         self.outbox = Outbox(db)
@@ -413,12 +415,14 @@ class Wallet:
                     if key is not None:
                         self._store_result(tx, key, fingerprint, action, serial, version, decision, at)
             except Conflict:
+                self.conflicts += 1
                 self._cache.pop(serial, None)
                 self._backoff(attempt)
                 continue
             except UniqueViolation as exc:
                 if exc.what.startswith(("cards", "vouchers")):
                     raise _duplicate(serial, exc.what) from None
+                self.conflicts += 1
                 self._cache.pop(serial, None)
                 self._backoff(attempt)
                 continue
