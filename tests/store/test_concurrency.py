@@ -12,12 +12,11 @@ import time
 from collections import Counter
 from typing import Any
 
-from walletvoucher import SelfRedeem
-from walletvoucher.store import Wallet
-
 from tests.store import _workers
 from tests.store._programs import coffee
 from tests.store.conftest import FIGURES, NOW
+from walletvoucher import SelfRedeem
+from walletvoucher.store import Wallet
 
 PROCESSES = 8
 _ctx = multiprocessing.get_context("spawn")
@@ -57,7 +56,9 @@ def test_eight_processes_redeem_one_voucher_exactly_once(url: str, engine: str, 
     )
 
 
-def test_eight_processes_stamp_one_card_without_losing_a_stamp(url: str, engine: str, programs: list[Any]) -> None:
+def test_eight_processes_stamp_one_card_without_losing_a_stamp(
+    url: str, engine: str, programs: list[Any]
+) -> None:
     per_process = 100
     with Wallet.open(url, programs=programs) as wallet:
         wallet.issue_card(coffee(), serial="C1", member_id="m-1", at=NOW)
@@ -73,13 +74,15 @@ def test_eight_processes_stamp_one_card_without_losing_a_stamp(url: str, engine:
         assert wallet.card_info("C1").version == 1 + total + 3 * (total // 10)
     retries = sum(r[2] for r in reports)
     FIGURES.append(
-        f"[{engine}] {PROCESSES} processes x {per_process} stamps on one card: {card.lifetime_stamps} lifetime "
-        f"stamps, {card.vouchers_issued} vouchers, {retries} retries, {elapsed:.2f} s "
-        f"({total / elapsed:.0f} stamps/s)"
+        f"[{engine}] {PROCESSES} processes x {per_process} stamps on one card: "
+        f"{card.lifetime_stamps} lifetime stamps, {card.vouchers_issued} vouchers, {retries} retries, "
+        f"{elapsed:.2f} s ({total / elapsed:.0f} stamps/s)"
     )
 
 
-def test_eight_processes_draw_a_pool_of_1000_codes_once_each(url: str, engine: str, programs: list[Any]) -> None:
+def test_eight_processes_draw_a_pool_of_1000_codes_once_each(
+    url: str, engine: str, programs: list[Any]
+) -> None:
     codes = [f"POS-{n:04d}" for n in range(1000)]
     with Wallet.open(url, programs=programs) as wallet:
         assert wallet.pools.import_codes("pos-export", codes, symbology="code128") == 1000
@@ -92,12 +95,15 @@ def test_eight_processes_draw_a_pool_of_1000_codes_once_each(url: str, engine: s
         stored = wallet.vouchers(card_serial=None, limit=5000)
         assert sorted(v.code.value for v in stored if v.code) == codes
     FIGURES.append(
-        f"[{engine}] {PROCESSES} processes draw a pool of 1000 codes: {len(set(handed))} distinct codes handed "
-        f"out, {sum(1 for r in reports if r[0] == 'empty')} processes then got CodePoolEmpty, {elapsed:.2f} s"
+        f"[{engine}] {PROCESSES} processes draw a pool of 1000 codes: {len(set(handed))} distinct codes "
+        f"handed out, {sum(1 for r in reports if r[0] == 'empty')} processes then got CodePoolEmpty, "
+        f"{elapsed:.2f} s"
     )
 
 
-def test_sigkill_inside_a_transition_leaves_the_store_as_before(url: str, engine: str, programs: list[Any]) -> None:
+def test_sigkill_inside_a_transition_leaves_the_store_as_before(
+    url: str, engine: str, programs: list[Any]
+) -> None:
     with Wallet.open(url, programs=programs) as wallet:
         wallet.pools.import_codes("pos-export", ["K-1", "K-2"], symbology="code128")
         wallet.issue_card("pos", serial="K1", member_id="m-1", at=NOW)

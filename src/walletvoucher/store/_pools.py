@@ -57,12 +57,13 @@ class CodePools:
         self._db = db
 
     def import_codes(
-        self, name: str, codes: Iterable[str], *, symbology: Symbology | str, low_stock: int = 0
+        self, name: str, codes: Iterable[str], *, symbology: Symbology | str, low_stock: int | None = None
     ) -> int:
         """Add POS codes to the pool *name* (created on first import); return how many were new.
 
         Every code is validated for *symbology*; codes already in the pool are skipped, so importing
-        the same export twice is harmless.
+        the same export twice is harmless. *low_stock* sets the threshold under which
+        :attr:`PoolStatus.low` turns true (kept from earlier imports when None; 0 for a new pool).
         """
         symbology = _symbology(symbology)
         _check_name(name)
@@ -94,7 +95,7 @@ class CodePools:
         *,
         symbology: Symbology | str,
         column: int | str = 0,
-        low_stock: int = 0,
+        low_stock: int | None = None,
     ) -> int:
         """Import the codes in one column (by index or header name) of a CSV export."""
         if isinstance(source, (str, os.PathLike)):
@@ -125,12 +126,12 @@ class CodePools:
         with self._db.read() as tx:
             return tuple(str(r[0]) for r in tx.rows("SELECT name FROM code_pools ORDER BY name"))
 
-    def _ensure_pool(self, tx: Tx, name: str, symbology: Symbology, low_stock: int) -> None:
+    def _ensure_pool(self, tx: Tx, name: str, symbology: Symbology, low_stock: int | None) -> None:
         row = tx.one("SELECT symbology FROM code_pools WHERE name = ?", (name,))
         if row is None:
             tx.run(
                 "INSERT INTO code_pools (name, symbology, low_stock) VALUES (?, ?, ?)",
-                (name, symbology.value, low_stock),
+                (name, symbology.value, low_stock or 0),
             )
         elif row[0] != symbology.value:
             raise CodeError(
@@ -139,7 +140,7 @@ class CodePools:
                 value=symbology.value,
                 fix=f"import {row[0]} codes into {name!r}, or use a new pool name",
             )
-        else:
+        elif low_stock is not None:
             tx.run("UPDATE code_pools SET low_stock = ? WHERE name = ?", (low_stock, name))
 
 
@@ -177,7 +178,9 @@ def _check_name(name: str) -> None:
         )
 
 
-def _check_low_stock(low_stock: int) -> None:
+def _check_low_stock(low_stock: int | None) -> None:
+    if low_stock is None:
+        return
     if not isinstance(low_stock, int) or isinstance(low_stock, bool) or low_stock < 0:
         raise ValidationError(
             "must be a whole number of 0 or more",
