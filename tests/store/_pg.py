@@ -63,9 +63,9 @@ class PostgresCluster:
         return f"postgresql://postgres@127.0.0.1:{self.port}/{database}"
 
     def stop(self) -> None:
-        """Stop the server (fast shutdown) and delete its directory."""
+        """Stop the server (immediate: the directory is thrown away anyway) and delete its directory."""
         try:
-            self._run("pg_ctl", "-D", str(self.data), "-w", "-m", "fast", "stop")
+            self._run("pg_ctl", "-D", str(self.data), "-w", "-m", "immediate", "stop")
         finally:
             shutil.rmtree(self.root, ignore_errors=True)
 

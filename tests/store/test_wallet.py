@@ -136,8 +136,11 @@ def test_a_card_with_many_events_loads_the_same_from_a_snapshot(url: str, progra
         wallet.issue_card(coffee(), serial="C1", member_id="m-1", at=NOW)
         for n in range(40):
             wallet.stamp("C1", 1 + n % 4, at=NOW + timedelta(minutes=n))
+            if n == 20:  # a snapshot taken while the card waits for its next program version
+                wallet.change_program("C1", coffee().revise(goal=5), at=NOW + timedelta(minutes=n))
         wallet.redeem("C1-1", SelfRedeem(), at=NOW + timedelta(hours=1))
         live = wallet.card("C1")
+        assert live.program.version == 2
     with Wallet.open(url, programs=programs, snapshot_every=7) as fresh:
         assert fresh.card("C1") == live
         assert replay([e.event for e in fresh.journal(limit=10_000)], programs) == live
@@ -162,3 +165,12 @@ def test_idempotent_redeem_and_issue_replay_their_results(wallet: Wallet) -> Non
     first = wallet.redeem("C1-1", SelfRedeem(), at=NOW, idempotency_key="redeem-1")
     assert wallet.redeem("C1-1", SelfRedeem(), at=NOW, idempotency_key="redeem-1") == first
     assert wallet.counts().vouchers == {"redeemed": 1}
+
+
+def test_idempotency_keys_must_be_short_text(wallet: Wallet) -> None:
+    wallet.issue_card(coffee(), serial="C1", member_id="m-1", at=NOW)
+    for bad in ("", "k" * 201, 42):
+        with pytest.raises(Exception, match="idempotency_key") as err:
+            wallet.stamp("C1", 1, at=NOW, idempotency_key=bad)  # type: ignore[arg-type]
+        assert type(err.value).__name__ == "ValidationError"
+    assert wallet.card("C1").lifetime_stamps == 0

@@ -402,6 +402,8 @@ class Wallet:
         request: Mapping[str, Any],
     ) -> Any:
         to_us(at)
+        if key is not None:
+            _check_key(key)
         fingerprint = _fingerprint(action, locate, request) if key is not None else ""
         for attempt in range(self._retries + 1):
             serial = locate if isinstance(locate, str) else ""
@@ -715,6 +717,16 @@ def _fingerprint(action: str, locate: object, request: Mapping[str, Any]) -> str
 
 def _dumps(value: Any) -> str:
     return json.dumps(value, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
+
+
+def _check_key(key: object) -> None:
+    if not isinstance(key, str) or not 1 <= len(key) <= 200:
+        raise ValidationError(
+            "must be text of 1 to 200 characters",
+            field="idempotency_key",
+            value=key if not isinstance(key, str) else f"{key[:20]}... ({len(key)} characters)",
+            fix="use one short key per request, e.g. 'till-1/receipt-881'",
+        )
 
 
 def _unknown_card(serial: str) -> UnknownCard:
