@@ -73,3 +73,14 @@ def stall_inside_transition(url: str, serial: str, pool: str, queue: Any) -> Non
     with Wallet.open(url, programs=all_programs(), effects=[stall]) as wallet:
         wallet.stamp(serial, 1, at=NOW, source="till", pool=pool)
     queue.put(("finished", os.getpid()))  # never reached: the test kills us inside the hook
+
+
+def stamp_with_key(url: str, serial: str, key: str, barrier: Any, queue: Any) -> None:
+    """Send the same stamp request, with the same idempotency key, as every other worker."""
+    with Wallet.open(url, programs=all_programs(), retries=200) as wallet:
+        barrier.wait()
+        try:
+            result = wallet.stamp(serial, 12, at=NOW, source="kiosk", idempotency_key=key)
+            queue.put(("ok", result.card.lifetime_stamps, [v.serial for v in result.vouchers]))
+        except Exception as exc:
+            queue.put((f"error {type(exc).__name__}: {exc}", None, []))

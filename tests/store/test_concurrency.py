@@ -139,3 +139,17 @@ def test_redeem_after_a_concurrent_redemption_says_already_redeemed(url: str, pr
             assert type(exc).__name__ == "VoucherAlreadyRedeemed"
         else:
             raise AssertionError("a voucher was redeemed twice")
+
+
+def test_eight_processes_retrying_one_request_stamp_once(url: str, engine: str, programs: list[Any]) -> None:
+    with Wallet.open(url, programs=programs) as wallet:
+        wallet.issue_card(coffee(), serial="C1", member_id="m-1", at=NOW)
+    reports, elapsed = _run(_workers.stamp_with_key, lambda i: (url, "C1", "kiosk-7/request-42"))
+    assert reports == [("ok", 12, ["C1-1"])] * PROCESSES, reports
+    with Wallet.open(url, programs=programs) as wallet:
+        assert wallet.card("C1").lifetime_stamps == 12
+        assert wallet.counts().events == 1 + 4
+    FIGURES.append(
+        f"[{engine}] {PROCESSES} processes send one request with one idempotency key: stamped once, "
+        f"{PROCESSES} identical results, {elapsed:.2f} s"
+    )
