@@ -419,28 +419,24 @@ class Wallet:
                     self._append(tx, action, before, version, decision, at)
                     if key is not None:
                         self._store_result(tx, key, fingerprint, action, serial, version, decision, at)
-            except Conflict:
-                self.conflicts += 1
-                self._cache.pop(serial, None)
-                self._backoff(attempt)
-                continue
-            except UniqueViolation as exc:
-                if exc.what.startswith(("cards", "vouchers")):
+            except (Conflict, UniqueViolation) as exc:
+                if isinstance(exc, UniqueViolation) and exc.what.startswith(("cards", "vouchers")):
                     raise _duplicate(serial, exc.what) from None
-                self.conflicts += 1
-                self._cache.pop(serial, None)
-                self._backoff(attempt)
+                self._lost_race(serial, attempt)
                 continue
             self._remember(serial, decision.card, version + len(decision.events))
             return decision.result
         raise StaleVersion(
             f"kept changing through {self._retries} retries",
             field="card",
-            value=locate if isinstance(locate, str) else None,
+            value=serial or None,
             fix="the card is under heavy contention: retry the call later, or raise Wallet.open(retries=...)",
         )
 
-    def _backoff(self, attempt: int) -> None:
+    def _lost_race(self, serial: str, attempt: int) -> None:
+        """Another writer committed first: forget the cached card and wait a little (jittered, growing)."""
+        self.conflicts += 1
+        self._cache.pop(serial, None)
         time.sleep(min(0.05, 0.0005 * 2 ** min(attempt, 8)) * (0.5 + self._jitter.random()))
 
     def _load(self, tx: Tx, serial: str) -> tuple[StampCard, int]:
