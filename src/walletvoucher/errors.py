@@ -35,6 +35,17 @@
     │   ├── PassJsonError                    pass.json breaks a rule (``.problems`` names each rule)
     │   ├── AppleImageError                  artwork that is not a PNG or cannot fit the slot
     │   └── InvalidPkpassError               ``verify_pkpass(...).raise_for_problems()``
+    ├── StoreError                           the wallet store (walletvoucher.store); nothing was written
+    │   ├── UnknownCard                      no card with that serial
+    │   ├── DuplicateSerial                  a card or voucher serial that is already stored
+    │   ├── StaleVersion                     the card kept changing under us through every retry
+    │   ├── IdempotencyKeyReused             the same idempotency key with a different request
+    │   ├── UnknownProgram                   a program id/version the wallet was not opened with
+    │   ├── UnknownCodePool                  no code pool with that name
+    │   ├── StoreUrlError (also ValidationError)  a database URL the store cannot use
+    │   ├── SchemaTooNew                     the database was migrated by a newer walletvoucher
+    │   └── DatabaseUnavailable              the database cannot be reached or opened
+    │       └── DatabaseReadOnly             the database refuses writes
     └── GoogleError                          Google Wallet objects, save links and the REST API
         ├── GoogleOptionsError (also ValidationError)  issuer id, URL templates, origins, missing scan key
         ├── SaveLinkTooLong                  the save JWT is over Google's 1800-character limit
@@ -45,17 +56,6 @@
             ├── GoogleConflict               insert of an id that exists
             ├── GoogleBadRequest             unknown field, missing class, class not approved
             └── GoogleUnavailable            429 / 5xx still failing after the retries
-    StoreError                               the wallet store (walletvoucher.store)
-    ├── UnknownCard                          no card with that serial
-    ├── DuplicateSerial                      a card or voucher serial that is already stored
-    ├── StaleVersion                         the card kept changing under us through every retry
-    ├── IdempotencyKeyReused                 the same idempotency key with a different request
-    ├── UnknownProgram                       a program id/version the wallet was not opened with
-    ├── UnknownCodePool                      no code pool with that name
-    ├── StoreUrlError                        a database URL the store cannot use
-    ├── SchemaTooNew                         the database was migrated by a newer walletvoucher
-    └── DatabaseUnavailable                  the database cannot be reached or opened
-        └── DatabaseReadOnly                 the database refuses writes
 
 Warnings (Python :mod:`warnings`; the pass is still valid, and the texts are also returned)::
 
@@ -315,7 +315,6 @@ class ServiceAccountKeyError(KeyLoadError):
 
 
 # --- The wallet store (walletvoucher.store) --------------------------------------------------
-# StoreError is drawn under WalletVoucherError; it hangs off the base class directly.
 
 
 class StoreError(WalletVoucherError):
