@@ -174,3 +174,19 @@ def test_idempotency_keys_must_be_short_text(wallet: Wallet) -> None:
             wallet.stamp("C1", 1, at=NOW, idempotency_key=bad)  # type: ignore[arg-type]
         assert type(err.value).__name__ == "ValidationError"
     assert wallet.card("C1").lifetime_stamps == 0
+
+
+def test_snapshots_are_written_and_cover_every_field_of_the_card(url: str, programs: list[Any]) -> None:
+    from walletvoucher.store import _snapshot
+    from walletvoucher.store._url import connect
+
+    assert _snapshot.supported(), "the model's card gained a field the snapshot does not store"
+    with Wallet.open(url, programs=programs, snapshot_every=4) as wallet:
+        wallet.issue_card(coffee(), serial="C1", member_id="m-1", at=NOW)
+        wallet.stamp("C1", 10, at=NOW)  # version 1 -> 5: crosses 4
+    db = connect(url)
+    try:
+        with db.read() as tx:
+            assert tx.rows("SELECT serial, version FROM snapshots") == [("C1", 5)]
+    finally:
+        db.close()

@@ -3,7 +3,9 @@
 Loading a card is "latest snapshot, then fold the events after it". A snapshot is only an
 optimisation: if the model gains a field this module does not know, :func:`supported` turns snapshots
 off (cards are replayed from their first event) instead of writing incomplete ones, and a snapshot
-that cannot be read is ignored the same way.
+that cannot be read is ignored the same way. Fields in ``_AT_REST`` are bookkeeping that is at its
+default whenever a transition has finished (the model's "half-way through a goal" marker); they are
+not stored, and a card where one is not at its default is not snapshotted.
 """
 
 from __future__ import annotations
@@ -26,9 +28,18 @@ _FIELDS = frozenset(
 )  # fmt: skip
 
 
+_AT_REST = frozenset({"_awaiting"})
+
+
 def supported() -> bool:
     """Whether this module knows every field of the model's card."""
-    return {f.name for f in attrs.fields(StampCard)} == _FIELDS
+    names = {f.name for f in attrs.fields(StampCard)}
+    return _FIELDS <= names <= _FIELDS | _AT_REST
+
+
+def at_rest(card: StampCard) -> bool:
+    """Whether every ``_AT_REST`` field of *card* holds its default (so the snapshot is complete)."""
+    return all(getattr(card, f.name) == f.default for f in attrs.fields(StampCard) if f.name in _AT_REST)
 
 
 def dump(card: StampCard) -> str:

@@ -540,6 +540,8 @@ class Wallet:
                 )
 
     def _write_snapshot(self, tx: Tx, card: StampCard, version: int) -> None:
+        if not _snapshot.supported() or not _snapshot.at_rest(card):
+            return
         tx.run(
             "INSERT INTO snapshots (serial, version, data) VALUES (?, ?, ?) ON CONFLICT (serial) DO UPDATE"
             " SET version = excluded.version, data = excluded.data",
