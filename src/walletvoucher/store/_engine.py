@@ -1,0 +1,80 @@
+"""One small interface over both databases: transactions, statements, and errors in our own terms.
+
+Statements are written once with ``?`` placeholders; the PostgreSQL engine turns them into psycopg's
+``%s``. The three places where the engines honestly differ are named here and nowhere else:
+
+- how a writer starts (SQLite ``BEGIN IMMEDIATE`` takes the single write lock up front; PostgreSQL
+  starts a READ COMMITTED transaction and relies on row locks and unique constraints),
+- ``FOR UPDATE SKIP LOCKED`` when a writer takes a code or an outbox message (PostgreSQL only: SQLite
+  has one writer at a time, so there is nothing to skip),
+- the journal lock that keeps global positions committed in order (a transaction-scoped advisory lock
+  on PostgreSQL; SQLite's write lock already does it).
+"""
+
+from __future__ import annotations
+
+import abc
+from collections.abc import Iterator, Sequence
+from contextlib import AbstractContextManager
+from typing import Any
+
+Row = tuple[Any, ...]
+Params = Sequence[Any]
+
+
+class Conflict(Exception):
+    """Another writer got there first (version moved, serialisation failure, lock timeout): retry."""
+
+
+class UniqueViolation(Exception):
+    """A unique constraint refused a row; ``what`` names the table or constraint when known."""
+
+    def __init__(self, what: str) -> None:
+        super().__init__(what)
+        self.what = what
+
+
+class Tx(abc.ABC):
+    """An open transaction: run statements and fetch rows."""
+
+    @abc.abstractmethod
+    def run(self, sql: str, params: Params = ()) -> int:
+        """Execute one statement; return the number of rows it changed."""
+
+    @abc.abstractmethod
+    def rows(self, sql: str, params: Params = ()) -> list[Row]:
+        """Execute a query and return every row."""
+
+    def one(self, sql: str, params: Params = ()) -> Row | None:
+        """The first row of a query, or None."""
+        found = self.rows(sql, params)
+        return found[0] if found else None
+
+
+class Database(abc.ABC):
+    """A connection to one store database (one per process; not shared between threads)."""
+
+    dialect: str
+    skip_locked: str = ""
+
+    @abc.abstractmethod
+    def write(self) -> AbstractContextManager[Tx]:
+        """A transaction that may write; commits on success, rolls back on any exception."""
+
+    @abc.abstractmethod
+    def read(self) -> AbstractContextManager[Tx]:
+        """A read-only transaction that sees one consistent state."""
+
+    def lock_journal(self, tx: Tx) -> None:
+        """Hold the journal until commit so positions become visible in order (no-op by default)."""
+        del tx  # SQLite: the write lock taken by BEGIN IMMEDIATE already orders positions
+
+    @abc.abstractmethod
+    def close(self) -> None:
+        """Close the connection."""
+
+
+def iter_chunks(items: Sequence[Any], size: int) -> Iterator[Sequence[Any]]:
+    """*items* in slices of at most *size*."""
+    for start in range(0, len(items), size):
+        yield items[start : start + size]

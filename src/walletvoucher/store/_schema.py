@@ -1,0 +1,130 @@
+"""The store's tables, created on first open and moved forward by an ordered list of migrations.
+
+``schema_version`` holds one row per migration applied. Opening a database applies the migrations it
+lacks, in order, in one transaction (so two processes opening a new database at once do not both
+create it). A database whose version is above :data:`SCHEMA_VERSION` was written by a newer
+walletvoucher and is refused with :class:`~walletvoucher.errors.SchemaTooNew` rather than guessed at.
+
+To add tables, append a :class:`Migration` with the next version; never edit a released one.
+Statements may use ``{pk}`` for an auto-numbered primary key (SQLite ``INTEGER PRIMARY KEY
+AUTOINCREMENT``: numbers are never reused; PostgreSQL an identity column). Times are stored as
+integer microseconds since the Unix epoch (UTC), which compare and index the same on both engines.
+"""
+
+from __future__ import annotations
+
+import attrs
+
+from walletvoucher.errors import SchemaTooNew
+from walletvoucher.store._engine import Database, Tx
+
+_PK = {
+    "sqlite": "INTEGER PRIMARY KEY AUTOINCREMENT",
+    "postgres": "BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY",
+}
+_MIGRATION_LOCK = 0x77765F736368656D  # "wv_schem"
+
+
+@attrs.frozen(kw_only=True)
+class Migration:
+    """One forward step of the schema."""
+
+    version: int
+    description: str
+    statements: tuple[str, ...]
+
+
+MIGRATIONS: tuple[Migration, ...] = (
+    Migration(
+        version=1,
+        description="cards, events, snapshots, vouchers, idempotency keys, code pools, outbox",
+        statements=(
+            """CREATE TABLE cards (
+                serial TEXT PRIMARY KEY, member_id TEXT NOT NULL, program_id TEXT NOT NULL,
+                program_version INTEGER NOT NULL, version INTEGER NOT NULL,
+                last_position BIGINT NOT NULL, issued_at BIGINT NOT NULL, updated_at BIGINT NOT NULL)""",
+            "CREATE INDEX cards_member ON cards (member_id)",
+            """CREATE TABLE events (
+                position {pk}, serial TEXT NOT NULL, version INTEGER NOT NULL, type TEXT NOT NULL,
+                at BIGINT NOT NULL, data TEXT NOT NULL, UNIQUE (serial, version))""",
+            """CREATE TABLE snapshots (
+                serial TEXT PRIMARY KEY, version INTEGER NOT NULL, data TEXT NOT NULL)""",
+            """CREATE TABLE vouchers (
+                serial TEXT PRIMARY KEY, card_serial TEXT NOT NULL, state TEXT NOT NULL,
+                valid_from BIGINT NOT NULL, expires_at BIGINT, data TEXT NOT NULL,
+                updated_at BIGINT NOT NULL)""",
+            "CREATE INDEX vouchers_state_expiry ON vouchers (state, expires_at)",
+            "CREATE INDEX vouchers_card ON vouchers (card_serial)",
+            """CREATE TABLE idempotency (
+                key TEXT PRIMARY KEY, fingerprint TEXT NOT NULL, result TEXT NOT NULL,
+                created_at BIGINT NOT NULL)""",
+            """CREATE TABLE code_pools (
+                name TEXT PRIMARY KEY, symbology TEXT NOT NULL, low_stock INTEGER NOT NULL)""",
+            """CREATE TABLE pool_codes (
+                id {pk}, pool TEXT NOT NULL, value TEXT NOT NULL, taken_by TEXT, taken_at BIGINT,
+                UNIQUE (pool, value))""",
+            "CREATE INDEX pool_codes_free ON pool_codes (pool, id) WHERE taken_by IS NULL",
+            """CREATE TABLE outbox (
+                id {pk}, topic TEXT NOT NULL, payload TEXT NOT NULL, created_at BIGINT NOT NULL,
+                available_at BIGINT NOT NULL, attempts INTEGER NOT NULL DEFAULT 0, last_error TEXT,
+                done_at BIGINT)""",
+            "CREATE INDEX outbox_ready ON outbox (available_at, id) WHERE done_at IS NULL",
+        ),
+    ),
+)
+
+SCHEMA_VERSION = MIGRATIONS[-1].version
+"""The schema version this walletvoucher writes."""
+
+
+def current_version(tx: Tx) -> int:
+    """The highest migration applied (0 for a new database)."""
+    row = tx.one("SELECT MAX(version) FROM schema_version")
+    return int(row[0]) if row and row[0] is not None else 0
+
+
+def migrate(db: Database, *, at_us: int, migrations: tuple[Migration, ...] = MIGRATIONS) -> int:
+    """Bring *db* up to the last of *migrations*; return the version it is at.
+
+    An up-to-date database is only read (so a read-only one opens). Raises
+    :class:`~walletvoucher.errors.SchemaTooNew` for a database ahead of the code.
+    """
+    last = migrations[-1].version
+    with db.read() as tx:
+        found = current_version(tx) if _has_version_table(tx, db.dialect) else 0
+    _refuse_newer(found, last)
+    if found == last:
+        return found
+    with db.write() as tx:
+        if db.dialect == "postgres":
+            tx.rows("SELECT pg_advisory_xact_lock(?)", (_MIGRATION_LOCK,))
+        tx.run(
+            "CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL, applied_at BIGINT NOT NULL)"
+        )
+        found = current_version(tx)
+        _refuse_newer(found, last)
+        for step in migrations:
+            if step.version > found:
+                for statement in step.statements:
+                    tx.run(statement.format(pk=_PK[db.dialect]))
+                tx.run(
+                    "INSERT INTO schema_version (version, applied_at) VALUES (?, ?)", (step.version, at_us)
+                )
+    return last
+
+
+def _refuse_newer(found: int, known: int) -> None:
+    if found > known:
+        raise SchemaTooNew(
+            f"is newer than this walletvoucher understands (it knows up to {known})",
+            field="schema_version",
+            value=found,
+            fix="upgrade walletvoucher to the version that migrated this database",
+        )
+
+
+def _has_version_table(tx: Tx, dialect: str) -> bool:
+    if dialect == "postgres":
+        row = tx.one("SELECT to_regclass('schema_version') IS NOT NULL")
+        return bool(row and row[0])
+    return tx.one("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'schema_version'") is not None

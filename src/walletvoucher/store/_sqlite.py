@@ -1,0 +1,129 @@
+"""The SQLite engine (stdlib :mod:`sqlite3`): WAL, a busy timeout, ``BEGIN IMMEDIATE`` for writers.
+
+SQLite allows one writer at a time. Taking the write lock when the transaction starts (``BEGIN
+IMMEDIATE``) rather than at its first write is the honest way to serialise writers: a transition then
+loads, decides and appends under the lock, so it never works from a state another process is about to
+change, and a waiting writer queues on the busy timeout instead of failing half-way with SQLITE_BUSY.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+from walletvoucher.errors import DatabaseReadOnly, DatabaseUnavailable
+from walletvoucher.store._engine import Conflict, Database, Params, Row, Tx, UniqueViolation
+
+
+class _SqliteTx(Tx):
+    def __init__(self, conn: sqlite3.Connection) -> None:
+        self._conn = conn
+
+    def run(self, sql: str, params: Params = ()) -> int:
+        with _translated(self._conn):
+            return self._conn.execute(sql, tuple(params)).rowcount
+
+    def rows(self, sql: str, params: Params = ()) -> list[Row]:
+        with _translated(self._conn):
+            return [tuple(row) for row in self._conn.execute(sql, tuple(params)).fetchall()]
+
+
+class SqliteDatabase(Database):
+    """A SQLite file (or ``:memory:``) opened in autocommit mode with explicit transactions."""
+
+    dialect = "sqlite"
+
+    def __init__(self, target: str, *, busy_timeout: float = 30.0, read_only: bool = False) -> None:
+        self.target = target
+        uri = target.startswith("file:")
+        if not uri and target != ":memory:":
+            folder = Path(target).expanduser().resolve().parent
+            if not folder.is_dir():
+                raise DatabaseUnavailable(
+                    "is in a folder that does not exist",
+                    field="url",
+                    value=target,
+                    fix=f"create {str(folder)!r} first, or give another path",
+                )
+        if read_only and not uri:
+            target, uri = f"file:{Path(target).expanduser().resolve()}?mode=ro", True
+        try:
+            self._conn = sqlite3.connect(target, timeout=busy_timeout, isolation_level=None, uri=uri)
+            self._conn.execute(f"PRAGMA busy_timeout = {int(busy_timeout * 1000)}")
+            if not read_only:
+                self._conn.execute("PRAGMA journal_mode = WAL")
+            self._conn.execute("PRAGMA synchronous = NORMAL")
+        except sqlite3.Error as exc:
+            raise DatabaseUnavailable(
+                f"cannot be opened ({exc})",
+                field="url",
+                value=self.target,
+                fix="check the path, its permissions and that the file is a SQLite database",
+            ) from exc
+
+    @contextmanager
+    def write(self) -> Iterator[Tx]:
+        with self._transaction("BEGIN IMMEDIATE") as tx:
+            yield tx
+
+    @contextmanager
+    def read(self) -> Iterator[Tx]:
+        with self._transaction("BEGIN") as tx:
+            yield tx
+
+    @contextmanager
+    def _transaction(self, begin: str) -> Iterator[Tx]:
+        with _translated(self._conn):
+            self._conn.execute(begin)
+        try:
+            yield _SqliteTx(self._conn)
+        except BaseException:
+            if self._conn.in_transaction:
+                self._conn.execute("ROLLBACK")
+            raise
+        with _translated(self._conn):
+            self._conn.execute("COMMIT")
+
+    def close(self) -> None:
+        self._conn.close()
+
+
+@contextmanager
+def _translated(conn: sqlite3.Connection) -> Iterator[None]:
+    """sqlite3's exceptions in the store's terms."""
+    try:
+        yield
+    except sqlite3.IntegrityError as exc:
+        text = str(exc)
+        if "UNIQUE" in text or "PRIMARY KEY" in text:
+            raise UniqueViolation(text.rsplit(":", 1)[-1].strip()) from exc
+        raise
+    except sqlite3.OperationalError as exc:
+        text = str(exc).lower()
+        if "locked" in text or "busy" in text:
+            raise Conflict(text) from exc
+        if "readonly" in text or "read-only" in text:
+            raise DatabaseReadOnly(
+                "refuses writes",
+                field="url",
+                value=_name(conn),
+                fix="open a writable copy, or check the file's permissions (and its folder's, for the WAL)",
+            ) from exc
+        if "unable to open" in text or "disk i/o" in text or "not a database" in text:
+            raise DatabaseUnavailable(
+                f"cannot be used ({exc})",
+                field="url",
+                value=_name(conn),
+                fix="check the path, its permissions and free disk space",
+            ) from exc
+        raise
+
+
+def _name(conn: sqlite3.Connection) -> str:
+    try:
+        row = conn.execute("PRAGMA database_list").fetchone()
+        return str(row[2]) if row else "?"
+    except sqlite3.Error:
+        return "?"

@@ -1,0 +1,746 @@
+"""The wallet: load → decide → append → commit, one transaction per transition, on either engine.
+
+Every write goes through :meth:`Wallet._transition`: inside one write transaction it checks the
+idempotency key, loads the card (cache or snapshot, then the events after it), lets the model decide
+(drawing pool codes in the same transaction), appends the events only if the card is still at the
+version it was loaded at, updates the voucher and snapshot tables, writes the effect hooks' outbox
+messages and the idempotency record, and commits. A version conflict rolls everything back (codes
+included) and retries with a fresh load, a bounded number of times.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import random as _random
+import time
+from collections import OrderedDict
+from collections.abc import Callable, Iterable, Mapping
+from datetime import datetime
+from typing import Any
+
+import attrs
+
+from walletvoucher.codes import RandomSource
+from walletvoucher.errors import (
+    DuplicateSerial,
+    IdempotencyKeyReused,
+    StaleVersion,
+    UnknownCard,
+    UnknownVoucher,
+    ValidationError,
+)
+from walletvoucher.model import (
+    Event,
+    EventType,
+    Program,
+    Proof,
+    StampCard,
+    StampResult,
+    Voucher,
+    VoucherResult,
+    VoucherStatus,
+    fold,
+    replay,
+)
+from walletvoucher.store import _snapshot
+from walletvoucher.store._engine import Conflict, Database, Tx, UniqueViolation
+from walletvoucher.store._outbox import Outbox
+from walletvoucher.store._pools import CodePools, PoolCodes
+from walletvoucher.store._programs import ProgramRegistry
+from walletvoucher.store._schema import migrate
+from walletvoucher.store._types import (
+    CardInfo,
+    Change,
+    Counts,
+    Effect,
+    JournalEntry,
+    Message,
+    from_us,
+    to_us,
+)
+from walletvoucher.store._url import connect
+
+_FINAL_STATE = {
+    EventType.VOUCHER_REDEEMED: "redeemed",
+    EventType.VOUCHER_EXPIRED: "expired",
+    EventType.VOUCHER_VOIDED: "voided",
+}
+
+
+@attrs.frozen(kw_only=True)
+class _Decision:
+    card: StampCard
+    events: tuple[Event, ...]
+    result: Any
+    finals: Mapping[str, Voucher] = attrs.field(factory=dict)
+    voucher: Voucher | None = None
+
+
+Decide = Callable[[Tx, "StampCard | None"], _Decision]
+
+
+class Wallet:
+    """Cards, vouchers and codes kept consistent across processes (SQLite or PostgreSQL).
+
+    Open one per process (it holds one connection; it is not shared between threads)::
+
+        wallet = Wallet.open("sqlite:///wallet.db", programs=[coffee])
+        card = wallet.issue_card("coffee", serial="CARD-1", member_id="m-42", at=now)
+        result = wallet.stamp("CARD-1", 3, at=now, source="till-1", idempotency_key="till-1/7781")
+    """
+
+    def __init__(
+        self,
+        db: Database,
+        *,
+        programs: Iterable[Program],
+        effects: Iterable[Effect] = (),
+        random: RandomSource | None = None,
+        retries: int = 30,
+        snapshot_every: int = 100,
+        cache_size: int = 1024,
+    ) -> None:
+        self._db = db
+        self._programs = programs if isinstance(programs, ProgramRegistry) else ProgramRegistry(programs)
+        self._effects = tuple(effects)
+        self._random = random
+        self._retries = retries
+        self._snapshot_every = snapshot_every if _snapshot.supported() else 0
+        self._cache: OrderedDict[str, tuple[StampCard, int]] = OrderedDict()
+        self._cache_size = cache_size
+        self._jitter = _random.Random(os.getpid())  # retry backoff only; never reaches stored data
+        self.conflicts = 0
+        """How many times a transition of this wallet lost a race and was retried (for monitoring)."""
+        self.pools = CodePools(db)
+        """Code pools: import POS codes, read how many are left."""
+        self.outbox = Outbox(db)
+        """Messages the effect hooks wrote, for a worker to claim, complete or retry."""
+
+    @classmethod
+    def open(
+        cls,
+        url: str | os.PathLike[str],
+        *,
+        programs: Iterable[Program],
+        effects: Iterable[Effect] = (),
+        random: RandomSource | None = None,
+        retries: int = 30,
+        snapshot_every: int = 100,
+        at: datetime | None = None,
+    ) -> Wallet:
+        """Connect, create or migrate the schema, and return the wallet.
+
+        *url*: ``"sqlite:///wallet.db"`` (or a path) or ``"postgresql://user@host/db"`` (needs the
+        ``postgres`` extra). *programs*: every program version the cards use. *effects*: hooks called
+        in each transition's transaction that return outbox messages. *random*: the source of
+        generated redeem codes (per call ``random=`` overrides it). *retries*: how many times a
+        transition that lost a race is retried before :class:`~walletvoucher.errors.StaleVersion`.
+        *snapshot_every*: store a snapshot each time a card's version crosses a multiple of this
+        (0: never write or read snapshots). *at*: the time recorded for schema migrations (defaults
+        to the epoch, keeping the core clock-free).
+        """
+        db = connect(url)
+        try:
+            migrate(db, at_us=to_us(at) if at is not None else 0)
+        except BaseException:
+            db.close()
+            raise
+        return cls(
+            db,
+            programs=programs,
+            effects=effects,
+            random=random,
+            retries=retries,
+            snapshot_every=snapshot_every,
+        )
+
+    def close(self) -> None:
+        """Close the connection."""
+        self._db.close()
+
+    def __enter__(self) -> Wallet:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    @property
+    def dialect(self) -> str:
+        """``"sqlite"`` or ``"postgres"``."""
+        return self._db.dialect
+
+    # --- transitions -----------------------------------------------------------------------
+
+    def issue_card(
+        self,
+        program: Program | str,
+        *,
+        serial: str,
+        member_id: str,
+        at: datetime,
+        idempotency_key: str | None = None,
+    ) -> StampCard:
+        """Issue and store a new card; a serial already stored raises :class:`DuplicateSerial`."""
+        chosen = self._programs.get(program) if isinstance(program, str) else self._programs.check(program)
+
+        def decide(tx: Tx, before: StampCard | None) -> _Decision:
+            card, events = StampCard.issue(chosen, serial=serial, member_id=member_id, at=at)
+            return _Decision(card=card, events=events, result=card)
+
+        request = {"program": [chosen.id, chosen.version], "member_id": member_id}
+        result: StampCard = self._transition(
+            "issue", serial, decide, at=at, key=idempotency_key, request=request
+        )
+        return result
+
+    def stamp(
+        self,
+        serial: str,
+        count: int = 1,
+        *,
+        at: datetime,
+        source: str = "staff",
+        pool: str | None = None,
+        random: RandomSource | None = None,
+        idempotency_key: str | None = None,
+    ) -> StampResult:
+        """Add stamps to a stored card (see :meth:`StampCard.add_stamps`).
+
+        Redeem Code programs take their vouchers' codes from the stored *pool* when one is named,
+        otherwise generate them from *random* (or the wallet's ``random``).
+        """
+
+        def decide(tx: Tx, before: StampCard | None) -> _Decision:
+            assert before is not None
+            codes = PoolCodes(tx, self._db, pool, taken_by=serial, at_us=to_us(at)) if pool else None
+            r = before.add_stamps(count, at=at, source=source, codes=codes, random=random or self._random)
+            return _Decision(card=r.card, events=r.events, result=r)
+
+        request = {"count": count, "source": source, "pool": pool}
+        result: StampResult = self._transition(
+            "stamp", serial, decide, at=at, key=idempotency_key, request=request
+        )
+        return result
+
+    def redeem(
+        self, voucher_serial: str, proof: Proof, *, at: datetime, idempotency_key: str | None = None
+    ) -> VoucherResult:
+        """Redeem a stored voucher, once: a second redemption raises ``VoucherAlreadyRedeemed``."""
+
+        def decide(tx: Tx, before: StampCard | None) -> _Decision:
+            assert before is not None
+            try:
+                r = before.redeem(voucher_serial, proof, at=at)
+            except UnknownVoucher:
+                _raise_from_final(tx, voucher_serial, lambda v: v.redeem(proof, at=at))
+                raise
+            return _Decision(
+                card=r.card, events=r.events, result=r, finals={voucher_serial: r.voucher}, voucher=r.voucher
+            )
+
+        request = {"voucher": voucher_serial, "proof": _proof_facts(proof)}
+        result: VoucherResult = self._transition(
+            "redeem", _by_voucher(voucher_serial), decide, at=at, key=idempotency_key, request=request
+        )
+        return result
+
+    def void(
+        self, voucher_serial: str, reason: str, *, at: datetime, idempotency_key: str | None = None
+    ) -> VoucherResult:
+        """Void a stored voucher (fraud, refund, mistake)."""
+
+        def decide(tx: Tx, before: StampCard | None) -> _Decision:
+            assert before is not None
+            try:
+                r = before.void_voucher(voucher_serial, reason, at=at)
+            except UnknownVoucher:
+                _raise_from_final(tx, voucher_serial, lambda v: v.void(reason, at=at))
+                raise
+            return _Decision(
+                card=r.card, events=r.events, result=r, finals={voucher_serial: r.voucher}, voucher=r.voucher
+            )
+
+        request = {"voucher": voucher_serial, "reason": reason}
+        result: VoucherResult = self._transition(
+            "void", _by_voucher(voucher_serial), decide, at=at, key=idempotency_key, request=request
+        )
+        return result
+
+    def expire_due(self, *, at: datetime) -> tuple[Event, ...]:
+        """Expire every stored voucher whose validity has ended by *at*; return the events written."""
+        with self._db.read() as tx:
+            serials = [
+                str(r[0])
+                for r in tx.rows(
+                    "SELECT DISTINCT card_serial FROM vouchers WHERE state = 'open'"
+                    " AND expires_at IS NOT NULL AND expires_at <= ? ORDER BY card_serial",
+                    (to_us(at),),
+                )
+            ]
+        events: list[Event] = []
+        for serial in serials:
+            events += self._transition("expire", serial, _decide_expiry(at), at=at, key=None, request={})
+        return tuple(events)
+
+    def change_program(self, serial: str, program: Program, *, at: datetime) -> StampCard:
+        """Move a stored card to a newer (registered) version of its program, from its next cycle."""
+        chosen = self._programs.check(program)
+
+        def decide(tx: Tx, before: StampCard | None) -> _Decision:
+            assert before is not None
+            card, events = before.change_program(chosen, at=at)
+            return _Decision(card=card, events=events, result=card)
+
+        result: StampCard = self._transition("change_program", serial, decide, at=at, key=None, request={})
+        return result
+
+    # --- queries -----------------------------------------------------------------------------
+
+    def card(self, serial: str) -> StampCard:
+        """The stored card with this serial, as of the last commit."""
+        with self._db.read() as tx:
+            card, version = self._load(tx, serial)
+        self._remember(serial, card, version)
+        return card
+
+    def card_info(self, serial: str) -> CardInfo:
+        """The card's bookkeeping: version and the global position of its last event."""
+        with self._db.read() as tx:
+            row = tx.one(
+                "SELECT serial, member_id, program_id, program_version, version, last_position, updated_at"
+                " FROM cards WHERE serial = ?",
+                (serial,),
+            )
+        if row is None:
+            raise _unknown_card(serial)
+        return CardInfo(
+            serial=row[0], member_id=row[1], program_id=row[2], program_version=int(row[3]),
+            version=int(row[4]), last_position=int(row[5]), updated_at=from_us(int(row[6])),
+        )  # fmt: skip
+
+    def cards_of(self, member_id: str) -> tuple[StampCard, ...]:
+        """Every stored card of a member, by serial."""
+        with self._db.read() as tx:
+            serials = [
+                str(r[0])
+                for r in tx.rows("SELECT serial FROM cards WHERE member_id = ? ORDER BY serial", (member_id,))
+            ]
+            return tuple(self._load(tx, s)[0] for s in serials)
+
+    def vouchers(
+        self,
+        status: VoucherStatus | None = None,
+        *,
+        at: datetime | None = None,
+        expires_from: datetime | None = None,
+        expires_before: datetime | None = None,
+        card_serial: str | None = None,
+        limit: int = 1000,
+    ) -> tuple[Voucher, ...]:
+        """Stored vouchers, by serial, filtered by status and an expiry window ``[from, before)``.
+
+        ``REDEEMED``, ``VOIDED`` and ``EXPIRED`` are the recorded final states (run :meth:`expire_due`
+        to record expiries). ``ACTIVE`` and ``ISSUED`` depend on the time and need *at*: open vouchers
+        valid at *at*, or not valid yet.
+        """
+        where, params = _voucher_filter(status, at, expires_from, expires_before, card_serial)
+        with self._db.read() as tx:
+            rows = tx.rows(
+                f"SELECT data FROM vouchers WHERE {where} ORDER BY serial LIMIT ?", (*params, limit)
+            )
+        return tuple(Voucher.from_json(json.loads(r[0])) for r in rows)
+
+    def journal(self, since: int = 0, *, limit: int = 1000) -> tuple[JournalEntry, ...]:
+        """Stored events after global position *since*, in position order (follow it by position)."""
+        with self._db.read() as tx:
+            rows = tx.rows(
+                "SELECT position, version, data FROM events WHERE position > ? ORDER BY position LIMIT ?",
+                (since, limit),
+            )
+        return tuple(
+            JournalEntry(position=int(r[0]), version=int(r[1]), event=Event.from_json(json.loads(r[2])))
+            for r in rows
+        )
+
+    def counts(self) -> Counts:
+        """How many cards, events, vouchers (by state), pending outbox messages and free codes."""
+        with self._db.read() as tx:
+
+            def one(sql: str) -> int:
+                return int((tx.one(sql) or (0,))[0])
+
+            states = {
+                str(r[0]): int(r[1]) for r in tx.rows("SELECT state, COUNT(*) FROM vouchers GROUP BY state")
+            }
+            return Counts(
+                cards=one("SELECT COUNT(*) FROM cards"),
+                events=one("SELECT COUNT(*) FROM events"),
+                vouchers=states,
+                outbox_pending=one("SELECT COUNT(*) FROM outbox WHERE done_at IS NULL"),
+                codes_remaining=one("SELECT COUNT(*) FROM pool_codes WHERE taken_by IS NULL"),
+            )
+
+    def snapshot(self, serial: str) -> int:
+        """Store a snapshot of the card now; return the version it was taken at."""
+        with self._db.write() as tx:
+            card, version = self._load(tx, serial)
+            self._write_snapshot(tx, card, version)
+        return version
+
+    # --- the transaction ------------------------------------------------------------------------
+
+    def _transition(
+        self,
+        action: str,
+        locate: str | Callable[[Tx], str],
+        decide: Decide,
+        *,
+        at: datetime,
+        key: str | None,
+        request: Mapping[str, Any],
+    ) -> Any:
+        to_us(at)
+        if key is not None:
+            _check_key(key)
+        fingerprint = _fingerprint(action, locate, request) if key is not None else ""
+        for attempt in range(self._retries + 1):
+            serial = locate if isinstance(locate, str) else ""
+            try:
+                with self._db.write() as tx:
+                    if key is not None:
+                        stored = self._idempotent(tx, key, fingerprint)
+                        if stored is not None:
+                            return self._replayed(tx, stored)
+                    serial = locate if isinstance(locate, str) else locate(tx)
+                    before, version = (None, 0) if action == "issue" else self._load(tx, serial)
+                    decision = decide(tx, before)
+                    self._append(tx, action, before, version, decision, at)
+                    if key is not None:
+                        self._store_result(tx, key, fingerprint, action, serial, version, decision, at)
+            except (Conflict, UniqueViolation) as exc:
+                if isinstance(exc, UniqueViolation) and exc.what.startswith(("cards", "vouchers")):
+                    raise _duplicate(serial, exc.what) from None
+                self._lost_race(serial, attempt)
+                continue
+            self._remember(serial, decision.card, version + len(decision.events))
+            return decision.result
+        raise StaleVersion(
+            f"kept changing through {self._retries} retries",
+            field="card",
+            value=serial or None,
+            fix="the card is under heavy contention: retry the call later, or raise Wallet.open(retries=...)",
+        )
+
+    def _lost_race(self, serial: str, attempt: int) -> None:
+        """Another writer committed first: forget the cached card and wait a little (jittered, growing)."""
+        self.conflicts += 1
+        self._cache.pop(serial, None)
+        time.sleep(min(0.05, 0.0005 * 2 ** min(attempt, 8)) * (0.5 + self._jitter.random()))
+
+    def _load(self, tx: Tx, serial: str) -> tuple[StampCard, int]:
+        row = tx.one("SELECT version FROM cards WHERE serial = ?", (serial,))
+        if row is None:
+            raise _unknown_card(serial)
+        version = int(row[0])
+        return self._rebuild(tx, serial, version), version
+
+    def _rebuild(self, tx: Tx, serial: str, version: int) -> StampCard:
+        cached = self._cache.get(serial)
+        if cached is not None and cached[1] == version:
+            self._cache.move_to_end(serial)
+            return cached[0]
+        base, base_version = cached if cached is not None and cached[1] < version else (None, 0)
+        if base is None:
+            base, base_version = self._snapshot_at_most(tx, serial, version)
+        rows = tx.rows(
+            "SELECT data FROM events WHERE serial = ? AND version > ? AND version <= ? ORDER BY version",
+            (serial, base_version, version),
+        )
+        events = [Event.from_json(json.loads(r[0])) for r in rows]
+        if base is None:
+            self._programs.get(events[0].data["program_id"], events[0].data["program_version"])
+            return replay(events, self._programs)
+        return fold(base, events, programs=self._programs.lookup)
+
+    def _snapshot_at_most(self, tx: Tx, serial: str, version: int) -> tuple[StampCard | None, int]:
+        if not self._snapshot_every:  # snapshots off: replay from the first event
+            return None, 0
+        row = tx.one(
+            "SELECT version, data FROM snapshots WHERE serial = ? AND version <= ?", (serial, version)
+        )
+        if row is None:
+            return None, 0
+        card = _snapshot.load(str(row[1]), self._programs)
+        return (card, int(row[0])) if card is not None else (None, 0)
+
+    def _append(
+        self, tx: Tx, action: str, before: StampCard | None, version: int, decision: _Decision, at: datetime
+    ) -> None:
+        if not decision.events:
+            return
+        card, new_version, now = decision.card, version + len(decision.events), to_us(at)
+        if before is None:
+            tx.run(
+                "INSERT INTO cards (serial, member_id, program_id, program_version, version, last_position,"
+                " issued_at, updated_at) VALUES (?, ?, ?, ?, ?, 0, ?, ?)",
+                (card.serial, card.member_id, card.program.id, card.program.version, new_version,
+                 to_us(card.issued_at), now),
+            )  # fmt: skip
+        elif (
+            tx.run(
+                "UPDATE cards SET version = ?, program_version = ?, updated_at = ?"
+                " WHERE serial = ? AND version = ?",
+                (new_version, card.program.version, now, card.serial, version),
+            )
+            != 1
+        ):
+            raise Conflict(f"card {card.serial} moved past version {version}")
+        positions = self._insert_events(tx, card.serial, version, decision.events)
+        self._project_vouchers(tx, decision, now)
+        if self._snapshot_every and new_version // self._snapshot_every > version // self._snapshot_every:
+            self._write_snapshot(tx, card, new_version)
+        change = Change(
+            action=action, before=before, card=card, events=decision.events, positions=positions, at=at
+        )
+        for effect in self._effects:
+            for message in effect(change):
+                self._write_message(tx, message, now)
+
+    def _insert_events(self, tx: Tx, serial: str, version: int, events: tuple[Event, ...]) -> tuple[int, ...]:
+        self._db.lock_journal(tx)
+        positions = []
+        for offset, event in enumerate(events, start=1):
+            row = tx.one(
+                "INSERT INTO events (serial, version, type, at, data) VALUES (?, ?, ?, ?, ?)"
+                " RETURNING position",
+                (serial, version + offset, event.type.value, to_us(event.at), _dumps(event.to_json())),
+            )
+            assert row is not None
+            positions.append(int(row[0]))
+        tx.run("UPDATE cards SET last_position = ? WHERE serial = ?", (positions[-1], serial))
+        return tuple(positions)
+
+    def _project_vouchers(self, tx: Tx, decision: _Decision, now: int) -> None:
+        for event in decision.events:
+            if event.type is EventType.VOUCHER_ISSUED:
+                v = Voucher.from_json(dict(event.data["voucher"]))
+                tx.run(
+                    "INSERT INTO vouchers (serial, card_serial, state, valid_from, expires_at, data,"
+                    " updated_at) VALUES (?, ?, 'open', ?, ?, ?, ?)",
+                    (v.serial, v.card_serial, to_us(v.valid_from),
+                     to_us(v.expires_at) if v.expires_at else None, _dumps(v.to_json()), now),
+                )  # fmt: skip
+            elif event.type in _FINAL_STATE:
+                serial = event.data["voucher"]
+                tx.run(
+                    "UPDATE vouchers SET state = ?, data = ?, updated_at = ? WHERE serial = ?",
+                    (_FINAL_STATE[event.type], _dumps(decision.finals[serial].to_json()), now, serial),
+                )
+
+    def _write_snapshot(self, tx: Tx, card: StampCard, version: int) -> None:
+        if not _snapshot.supported() or not _snapshot.at_rest(card):
+            return
+        tx.run(
+            "INSERT INTO snapshots (serial, version, data) VALUES (?, ?, ?) ON CONFLICT (serial) DO UPDATE"
+            " SET version = excluded.version, data = excluded.data",
+            (card.serial, version, _snapshot.dump(card)),
+        )
+
+    def _write_message(self, tx: Tx, message: Message, now: int) -> None:
+        if not isinstance(message, Message):
+            raise ValidationError(
+                "must return Message objects",
+                field="effects",
+                value=type(message).__name__,
+                fix="return e.g. [Message(topic='apple.push', payload={...})] from the effect hook",
+            )
+        available = to_us(message.available_at) if message.available_at else now
+        tx.run(
+            "INSERT INTO outbox (topic, payload, created_at, available_at) VALUES (?, ?, ?, ?)",
+            (message.topic, _dumps(dict(message.payload)), now, available),
+        )
+
+    def _remember(self, serial: str, card: StampCard, version: int) -> None:
+        if not serial or self._cache_size <= 0:
+            return
+        self._cache[serial] = (card, version)
+        self._cache.move_to_end(serial)
+        while len(self._cache) > self._cache_size:
+            self._cache.popitem(last=False)
+
+    # --- idempotency ----------------------------------------------------------------------------
+
+    def _idempotent(self, tx: Tx, key: str, fingerprint: str) -> dict[str, Any] | None:
+        row = tx.one("SELECT fingerprint, result FROM idempotency WHERE key = ?", (key,))
+        if row is None:
+            return None
+        if row[0] != fingerprint:
+            raise IdempotencyKeyReused(
+                "was already used for a different request",
+                field="idempotency_key",
+                value=key,
+                fix="use a new key for every distinct request; reuse a key only to retry the same request",
+            )
+        stored: dict[str, Any] = json.loads(row[1])
+        return stored
+
+    def _store_result(
+        self,
+        tx: Tx,
+        key: str,
+        fingerprint: str,
+        action: str,
+        serial: str,
+        version: int,
+        decision: _Decision,
+        at: datetime,
+    ) -> None:
+        result = {
+            "action": action,
+            "serial": serial,
+            "version": version + len(decision.events),
+            "events": [e.to_json() for e in decision.events],
+            "voucher": decision.voucher.to_json() if decision.voucher else None,
+        }
+        tx.run(
+            "INSERT INTO idempotency (key, fingerprint, result, created_at) VALUES (?, ?, ?, ?)",
+            (key, fingerprint, _dumps(result), to_us(at)),
+        )
+
+    def _replayed(self, tx: Tx, stored: Mapping[str, Any]) -> Any:
+        card = self._rebuild(tx, stored["serial"], int(stored["version"]))
+        events = tuple(Event.from_json(e) for e in stored["events"])
+        action = stored["action"]
+        if action == "stamp":
+            vouchers = tuple(
+                Voucher.from_json(dict(e.data["voucher"]))
+                for e in events
+                if e.type is EventType.VOUCHER_ISSUED
+            )
+            return StampResult(card=card, vouchers=vouchers, events=events)
+        if action in ("redeem", "void"):
+            return VoucherResult(card=card, voucher=Voucher.from_json(stored["voucher"]), events=events)
+        return card
+
+
+# --- helpers ------------------------------------------------------------------------------------
+
+
+def _decide_expiry(at: datetime) -> Decide:
+    def decide(tx: Tx, before: StampCard | None) -> _Decision:
+        assert before is not None
+        due = [v for v in before.vouchers if v.status_at(at) is VoucherStatus.EXPIRED]
+        card, events = before.expire_vouchers(at=at)
+        finals = {v.serial: v.expire(at=at)[0] for v in due}
+        return _Decision(card=card, events=events, result=events, finals=finals)
+
+    return decide
+
+
+def _by_voucher(voucher_serial: str) -> Callable[[Tx], str]:
+    def locate(tx: Tx) -> str:
+        row = tx.one("SELECT card_serial FROM vouchers WHERE serial = ?", (voucher_serial,))
+        if row is None:
+            raise UnknownVoucher(
+                "is not a stored voucher",
+                field="voucher",
+                value=voucher_serial,
+                fix="check the serial printed on the voucher (e.g. 'CARD-1-1')",
+            )
+        return str(row[0])
+
+    return locate
+
+
+def _raise_from_final(tx: Tx, voucher_serial: str, attempt: Callable[[Voucher], object]) -> None:
+    """A voucher gone from the card is final: let the model say why it cannot be used again."""
+    row = tx.one("SELECT data FROM vouchers WHERE serial = ? AND state <> 'open'", (voucher_serial,))
+    if row is not None:
+        attempt(Voucher.from_json(json.loads(row[0])))
+
+
+def _voucher_filter(
+    status: VoucherStatus | None,
+    at: datetime | None,
+    expires_from: datetime | None,
+    expires_before: datetime | None,
+    card_serial: str | None,
+) -> tuple[str, list[Any]]:
+    clauses, params = ["1 = 1"], []  # type: tuple[list[str], list[Any]]
+    if status in (VoucherStatus.ACTIVE, VoucherStatus.ISSUED):
+        if at is None:
+            raise ValidationError(
+                "depends on the time",
+                field="status",
+                value=status.value,
+                fix="pass at= with ACTIVE or ISSUED",
+            )
+        now = to_us(at)
+        if status is VoucherStatus.ACTIVE:
+            clauses.append("state = 'open' AND valid_from <= ? AND (expires_at IS NULL OR expires_at > ?)")
+            params += [now, now]
+        else:
+            clauses.append("state = 'open' AND valid_from > ?")
+            params.append(now)
+    elif status is not None:
+        clauses.append("state = ?")
+        params.append(status.value)
+    if expires_from is not None:
+        clauses.append("expires_at >= ?")
+        params.append(to_us(expires_from))
+    if expires_before is not None:
+        clauses.append("expires_at < ?")
+        params.append(to_us(expires_before))
+    if card_serial is not None:
+        clauses.append("card_serial = ?")
+        params.append(card_serial)
+    return " AND ".join(clauses), params
+
+
+def _proof_facts(proof: Proof) -> dict[str, Any]:
+    facts = {"kind": type(proof).__name__, "by": getattr(proof, "by", None)}
+    for name in ("code", "token"):
+        if hasattr(proof, name):
+            facts[name] = hashlib.sha256(str(getattr(proof, name)).encode()).hexdigest()
+    return facts
+
+
+def _fingerprint(action: str, locate: object, request: Mapping[str, Any]) -> str:
+    target = locate if isinstance(locate, str) else None
+    text = json.dumps({"action": action, "target": target, **request}, sort_keys=True, default=str)
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+def _dumps(value: Any) -> str:
+    return json.dumps(value, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
+
+
+def _check_key(key: object) -> None:
+    if not isinstance(key, str) or not 1 <= len(key) <= 200:
+        raise ValidationError(
+            "must be text of 1 to 200 characters",
+            field="idempotency_key",
+            value=key if not isinstance(key, str) else f"{key[:20]}... ({len(key)} characters)",
+            fix="use one short key per request, e.g. 'till-1/receipt-881'",
+        )
+
+
+def _unknown_card(serial: str) -> UnknownCard:
+    return UnknownCard(
+        "is not a stored card",
+        field="serial",
+        value=serial,
+        fix="check the serial, or issue the card first with wallet.issue_card(...)",
+    )
+
+
+def _duplicate(serial: str, what: str) -> DuplicateSerial:
+    field = "voucher" if what.startswith("vouchers") else "serial"
+    return DuplicateSerial(
+        "is already stored",
+        field=field,
+        value=serial,
+        fix="serials are unique: choose a new serial, or load the stored card with wallet.card(serial)",
+    )
