@@ -13,6 +13,8 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
+from walletvoucher.apple._pieces import memo_by_content
+
 _ESCAPES = {"\\": "\\\\", '"': '\\"', "\n": "\\n", "\r": "\\r", "\t": "\\t"}
 
 
@@ -25,6 +27,7 @@ def escape_string(text: str) -> str:
     return "".join(_ESCAPES.get(ch, ch) for ch in text)
 
 
+@memo_by_content(256)  # the same texts for every card of a design: render them once
 def render_pass_strings(entries: Mapping[str, str]) -> bytes:
     r"""Render ``{key: translation}`` as a UTF-8 ``pass.strings`` file, sorted by key.
 
