@@ -13,11 +13,11 @@ def build_parser() -> argparse.ArgumentParser:
         prog="walletvoucher", description="Stamp cards and Smart Vouchers for Apple Wallet and Google Wallet."
     )
     sub = parser.add_subparsers(dest="command", required=True)
-    from walletvoucher import _demo_cli
+    from walletvoucher import _batch_cli, _demo_cli
     from walletvoucher.apple import _cli as apple_cli
     from walletvoucher.google import _cli as google_cli
 
-    for module in (_demo_cli, apple_cli, google_cli):
+    for module in (_demo_cli, apple_cli, google_cli, _batch_cli):
         module.add_commands(sub)
     return parser
 

@@ -35,6 +35,7 @@
     │   ├── PassJsonError                    pass.json breaks a rule (``.problems`` names each rule)
     │   ├── AppleImageError                  artwork that is not a PNG or cannot fit the slot
     │   └── InvalidPkpassError               ``verify_pkpass(...).raise_for_problems()``
+    ├── BatchError                           render_many / ``walletvoucher batch``: output, names, input
     └── GoogleError                          Google Wallet objects, save links and the REST API
         ├── GoogleOptionsError (also ValidationError)  issuer id, URL templates, origins, missing scan key
         ├── SaveLinkTooLong                  the save JWT is over Google's 1800-character limit
@@ -243,6 +244,10 @@ class CertificateExpiringWarning(AppleWalletWarning):
 
 
 # --- Google Wallet (walletvoucher.google) ----------------------------------------------------
+
+
+class BatchError(WalletVoucherError):
+    """A batch that cannot start, or one item of it that cannot be read or written."""
 
 
 class GoogleError(WalletVoucherError):
