@@ -13,7 +13,7 @@ from typing import Any
 
 import pytest
 from cryptography import x509
-from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 from hypothesis import given, settings
@@ -38,6 +38,7 @@ from walletvoucher.apple._render import pass_json_bytes
 from walletvoucher.apple._rules import validate_pass_json
 from walletvoucher.apple._strings import render_pass_strings
 from walletvoucher.apple._testchain import TestChain
+from walletvoucher.codes import Symbology
 from walletvoucher.model import RedemptionMethod, StampCard, Voucher
 
 _OID_SIGNING_TIME = bytes.fromhex("06092a864886f70d010905")
@@ -52,7 +53,8 @@ def reference_pkpass(item: StampCard | Voucher, *, signer: AppleSigner, options:
     """
     content = build_pass_content(item, options=options, at=at, program=program)
     validate_pass_json(content.pass_json)
-    files = {"pass.json": json.dumps(content.pass_json, ensure_ascii=False, indent=2).encode(), **content.files}
+    pass_json = json.dumps(content.pass_json, ensure_ascii=False, indent=2).encode()
+    files = {"pass.json": pass_json, **content.files}
     manifest = build_manifest(files)
     files["manifest.json"] = manifest
     signature = sign_manifest_at(manifest, signer, at=at)
@@ -70,7 +72,7 @@ def reference_pkpass(item: StampCard | Voucher, *, signer: AppleSigner, options:
 def _items() -> list[tuple[str, StampCard | Voucher, Any]]:
     program = make_program()
     card, voucher = ready_card(program)
-    ean = make_program(symbology=__import__("walletvoucher").codes.Symbology.EAN_13)
+    ean = make_program(symbology=Symbology.EAN_13)
     _, ean_voucher = ready_card(ean)
     self_redeem = make_program(RedemptionMethod.SELF_REDEEM, translated=False)
     return [
@@ -138,7 +140,7 @@ def _ec_signer(tmp_path: Path) -> tuple[AppleSigner, Path]:
             .public_key(key.public_key()).serial_number(2).not_valid_before(start).not_valid_after(end)
             .sign(ca_key, hashes.SHA256()))
     root = tmp_path / "ec-root.pem"
-    root.write_bytes(ca.public_bytes(__import__("cryptography").hazmat.primitives.serialization.Encoding.PEM))
+    root.write_bytes(ca.public_bytes(serialization.Encoding.PEM))
     return AppleSigner(pass_type_identifier=PASS_TYPE, team_identifier=TEAM, certificate=leaf, key=key,
                        wwdr=ca), root
 
@@ -251,7 +253,7 @@ def test_second_card_of_a_design_reuses_every_shared_file(signer: AppleSigner, o
 
 def test_pass_strings_are_rendered_once_per_text_content() -> None:
     assert render_pass_strings({"Stamps": "印章"}) is render_pass_strings({"Stamps": "印章"})
-    assert render_pass_strings({"Stamps": "Shtamplar"}) == '"Stamps" = "Shtamplar";\n'.encode()
+    assert render_pass_strings({"Stamps": "Shtamplar"}) == b'"Stamps" = "Shtamplar";\n'
 
 
 def test_memo_by_content_renders_unhashable_content_directly() -> None:
