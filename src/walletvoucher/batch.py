@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import collections
 import concurrent.futures
+import gc
 import multiprocessing
 import os
 import re
@@ -140,6 +141,7 @@ _WORKER_JOB: _Job | None = None  # set once per worker process by _start_worker,
 def _start_worker(material: _SignerMaterial, options: AppleOptions, at: datetime) -> None:
     global _WORKER_JOB
     _WORKER_JOB = _Job(signer=material.load(), options=options, at=at)
+    gc.freeze()  # what a worker holds from here on lives as long as it: keep it out of every GC pass
 
 
 def _render_chunk(chunk: list[tuple[int, BatchInput]]) -> list[_Rendered]:
