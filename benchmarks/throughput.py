@@ -184,10 +184,11 @@ def batch_child(count: int, workers: int, out: Path) -> None:
     failed = sum(not r.ok for r in render_many(cards(count), signer=signer, options=options, at=AT, out=out,
                                                 workers=workers))
     seconds = time.perf_counter() - start
-    own = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-    kids = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+    own = resource.getrusage(resource.RUSAGE_SELF)
+    kids = resource.getrusage(resource.RUSAGE_CHILDREN)
     print(json.dumps({"count": count, "workers": workers, "seconds": seconds, "failed": failed,
-                      "rss_kib": own, "worker_rss_kib": kids}))
+                      "rss_kib": own.ru_maxrss, "worker_rss_kib": kids.ru_maxrss,
+                      "cpu_s": own.ru_utime + own.ru_stime, "worker_cpu_s": kids.ru_utime + kids.ru_stime}))
 
 
 def batches(sizes: list[int], workers: list[int], sample: int) -> list[str]:
@@ -204,8 +205,11 @@ def batches(sizes: list[int], workers: list[int], sample: int) -> list[str]:
             rate = count / figures["seconds"]
             worker_rss = f"{figures['worker_rss_kib'] / 1024:.0f} MiB" if w > 1 else "-"
             rss = f"{figures['rss_kib'] / 1024:.0f} MiB"
+            cpu = f"CPU µs/pass: batch process {figures['cpu_s'] / count * 1e6:.0f}"
+            if w > 1:
+                cpu += f", workers {figures['worker_cpu_s'] / count * 1e6:.0f}"
             rows.append(f"| batch {count:,} passes, {w} worker(s) | {rate:,.0f} /s | peak RSS {rss}, workers "
-                        f"{worker_rss}; {figures['failed']} failed; openssl {checked}/{sample} ok |")
+                        f"{worker_rss}; {cpu}; {figures['failed']} failed; openssl {checked}/{sample} ok |")
             print(rows[-1], file=sys.stderr)
     return rows
 

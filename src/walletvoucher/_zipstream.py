@@ -47,13 +47,13 @@ class ZipStream:
         self._count = 0
         self._force_zip64 = force_zip64
 
-    def add(self, name: str, data: bytes) -> None:
-        """Write one STORED member."""
+    def add(self, name: str, data: bytes, *, crc: int | None = None) -> None:
+        """Write one STORED member; ``crc`` is its CRC-32 when already known (e.g. from a worker)."""
         try:
             raw, flags = name.encode("ascii"), 0
         except UnicodeEncodeError:
             raw, flags = name.encode("utf-8"), _UTF8_NAME
-        crc, size = zlib.crc32(data), len(data)
+        crc, size = zlib.crc32(data) if crc is None else crc, len(data)
         if size >= _MAX32:
             raise ValueError(f"{name}: {size} bytes is too large for one member")
         fixed = (flags, 0, 0, _DOS_DATE, crc, size, size, len(raw))

@@ -25,6 +25,7 @@ import multiprocessing
 import os
 import re
 import warnings
+import zlib
 from collections.abc import Iterable, Iterator
 from datetime import datetime
 from pathlib import Path
@@ -96,6 +97,7 @@ class _Rendered:
     index: int
     name: str
     pkpass: bytes | None = attrs.field(default=None, repr=False)
+    crc: int = 0
     error: str | None = None
     warnings: tuple[str, ...] = ()
 
@@ -164,7 +166,8 @@ def _render_one(job: _Job, index: int, entry: BatchInput) -> _Rendered:
                                    program=wrapped.program)
     except Exception as exc:
         return _Rendered(index=index, name=name, error=f"{type(exc).__name__}: {exc}")
-    return _Rendered(index=index, name=name, pkpass=rendered.pkpass, warnings=rendered.warnings)
+    return _Rendered(index=index, name=name, pkpass=rendered.pkpass, crc=zlib.crc32(rendered.pkpass),
+                     warnings=rendered.warnings)
 
 
 class _Sink:
@@ -194,13 +197,13 @@ class _Sink:
             return BatchResult(index=done.index, name=done.name, error=done.error)
         member = f"{done.name}.pkpass"
         try:
-            self._put(member, done.pkpass)
+            self._put(member, done.pkpass, done.crc)
         except (BatchError, OSError) as exc:
             return BatchResult(index=done.index, name=done.name, error=f"{type(exc).__name__}: {exc}")
         return BatchResult(index=done.index, name=done.name, path=member, size=len(done.pkpass),
                            warnings=done.warnings)
 
-    def _put(self, member: str, data: bytes) -> None:
+    def _put(self, member: str, data: bytes, crc: int) -> None:
         if self._zip is None:
             with (self._dir / member).open("xb") as f:  # never overwrite: duplicate names fail
                 f.write(data)
@@ -209,7 +212,7 @@ class _Sink:
             raise BatchError("was already written in this batch", field="name", value=member,
                              fix="give every item a unique name (serials are unique per pass type)")
         self._names.add(member)
-        self._zip.add(member, data)
+        self._zip.add(member, data, crc=crc)
 
     def close(self) -> None:
         if self._zip is not None and self._file is not None:
