@@ -18,6 +18,7 @@ signing time.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import threading
 import weakref
@@ -93,7 +94,7 @@ class CmsTemplate:
     def sign(self, manifest: bytes, key: _Key, at: datetime) -> bytes:
         """The DER SignedData of ``manifest`` signed by ``key`` at ``at``."""
         digest = hashlib.sha256(manifest).digest()
-        time_attr = tlv(0x30, _OID_SIGNING_TIME + tlv(0x31, encode_time(at)))
+        time_attr = _time_attribute(at)
         digest_attr = tlv(0x30, _OID_MESSAGE_DIGEST + tlv(0x31, tlv(0x04, digest)))
         attrs_der = b"".join(_replace(a, time_attr, digest_attr) for a in self.attributes)
         value = _sign_bytes(key, tlv(0x31, attrs_der))
@@ -101,6 +102,11 @@ class CmsTemplate:
                           + tlv(0x04, value))
         signed_data = tlv(0x30, self.head + tlv(0x31, signer_info))
         return tlv(0x30, self.outer_oid + tlv(0xA0, signed_data))
+
+
+@functools.lru_cache(maxsize=64)  # a batch signs thousands of passes at one clock
+def _time_attribute(at: datetime) -> bytes:
+    return tlv(0x30, _OID_SIGNING_TIME + tlv(0x31, encode_time(at)))
 
 
 def _replace(attribute: bytes, time_attr: bytes, digest_attr: bytes) -> bytes:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 from datetime import datetime
-from json.encoder import encode_basestring
+from json.encoder import encode_basestring as _quote  # the C escaper json.dumps uses
 from typing import Any
 
 import attrs
@@ -51,25 +51,28 @@ def pass_json_bytes(doc: dict[str, Any]) -> bytes:
 def _encode(value: Any, indent: str) -> str:
     kind = type(value)
     if kind is str:
-        return str(encode_basestring(value))
+        return str(_quote(value))
     if kind is dict:
-        if not value:
-            return "{}"
-        inner = indent + "  "
-        parts = [_key(k) + ": " + _encode(v, inner) for k, v in value.items()]
-        return "{\n" + inner + (",\n" + inner).join(parts) + "\n" + indent + "}"
+        return _encode_dict(value, indent) if value else "{}"
     if kind is list:
-        if not value:
-            return "[]"
-        inner = indent + "  "
-        return "[\n" + inner + (",\n" + inner).join([_encode(v, inner) for v in value]) + "\n" + indent + "]"
+        return _encode_list(value, indent) if value else "[]"
     return _scalar(value)
 
 
-def _key(key: Any) -> str:
-    if type(key) is not str:
-        raise TypeError("non-string key: let json convert it")
-    return str(encode_basestring(key))
+def _encode_dict(value: dict[Any, Any], indent: str) -> str:
+    inner = indent + "  "
+    parts = []
+    for key, item in value.items():
+        if type(key) is not str:
+            raise TypeError("non-string key: let json convert it")
+        parts.append(_quote(key) + ": " + (_quote(item) if type(item) is str else _encode(item, inner)))
+    return "{\n" + inner + (",\n" + inner).join(parts) + "\n" + indent + "}"
+
+
+def _encode_list(value: list[Any], indent: str) -> str:
+    inner = indent + "  "
+    parts = [_quote(item) if type(item) is str else _encode(item, inner) for item in value]
+    return "[\n" + inner + (",\n" + inner).join(parts) + "\n" + indent + "]"
 
 
 def _scalar(value: Any) -> str:
