@@ -21,7 +21,7 @@ from tests.apple.helpers import (
     ready_card,
     unzip,
 )
-from walletvoucher._zipstream import ZipStream
+from walletvoucher._zipstream import NameSet, ZipStream
 from walletvoucher.apple import AppleOptions, AppleSigner, mint_test_chain, verify_pkpass
 from walletvoucher.apple._testchain import TestChain
 from walletvoucher.batch import BatchItem, _SignerMaterial, render_many
@@ -218,3 +218,10 @@ def test_batch_command_says_what_to_fix_when_it_cannot_start(tmp_path: Path,
                    "--pass-type-identifier", PASS_TYPE, "--team-identifier", TEAM])
     assert status == 2
     assert "MODULE:NAME" in capsys.readouterr().err
+
+
+def test_zip_name_set_finds_every_repeat_among_many_names() -> None:
+    seen = NameSet()
+    assert all(seen.add(f"CARD-{i:07d}.pkpass") for i in range(50_000))
+    assert not any(seen.add(f"CARD-{i:07d}.pkpass") for i in range(0, 50_000, 997))
+    assert len(seen) == 50_000

@@ -35,7 +35,7 @@ import attrs
 from cryptography import x509
 from cryptography.hazmat.primitives import serialization
 
-from walletvoucher._zipstream import ZipStream
+from walletvoucher._zipstream import NameSet, ZipStream
 from walletvoucher.apple import AppleOptions, AppleSigner, render_pass
 from walletvoucher.errors import BatchError
 from walletvoucher.model import Program, StampCard, Voucher
@@ -176,7 +176,7 @@ class _Sink:
     def __init__(self, out: Path) -> None:
         self._zip: ZipStream | None = None
         self._file: BinaryIO | None = None
-        self._names: set[str] = set()
+        self._names = NameSet()  # 16 bytes a name at most: memory stays flat in practice
         self._dir = out
         if out.suffix.lower() == ".zip":
             try:
@@ -208,10 +208,9 @@ class _Sink:
             with (self._dir / member).open("xb") as f:  # never overwrite: duplicate names fail
                 f.write(data)
             return
-        if member in self._names:
+        if not self._names.add(member):
             raise BatchError("was already written in this batch", field="name", value=member,
                              fix="give every item a unique name (serials are unique per pass type)")
-        self._names.add(member)
         self._zip.add(member, data, crc=crc)
 
     def close(self) -> None:
