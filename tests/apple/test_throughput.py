@@ -268,3 +268,20 @@ def test_memo_by_content_renders_unhashable_content_directly() -> None:
 
     assert render({"a": ["unhashable"]}) == b"ok" and render({"a": ["unhashable"]}) == b"ok"
     assert len(seen) == 2
+
+
+def test_a_forked_child_renders_with_the_inherited_caches(signer: AppleSigner, options: AppleOptions,
+                                                          tmp_path: Path) -> None:
+    import multiprocessing
+
+    card = card_with(make_program(), 5)
+    expected = render_pass(card, signer=signer, options=options, at=AT).pkpass
+    out = tmp_path / "child.pkpass"
+
+    def child() -> None:
+        out.write_bytes(render_pass(card, signer=signer, options=options, at=AT).pkpass)
+
+    process = multiprocessing.get_context("fork").Process(target=child)
+    process.start()
+    process.join(60)
+    assert process.exitcode == 0 and out.read_bytes() == expected

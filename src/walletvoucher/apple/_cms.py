@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import functools
 import hashlib
+import os
 import threading
 import weakref
 from collections import OrderedDict
@@ -202,7 +203,14 @@ class _TemplateCache:
         return made
 
 
+    def renew_lock(self) -> None:
+        """A fresh lock, for a child made by ``fork``."""
+        self._lock = threading.Lock()
+
+
 _TEMPLATES = _TemplateCache(TEMPLATE_CACHE_SIZE)
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_TEMPLATES.renew_lock)
 
 
 def cms_template(signer: AppleSigner) -> CmsTemplate:

@@ -18,6 +18,7 @@ secret and nothing crosses processes: each worker process fills its own.
 from __future__ import annotations
 
 import functools
+import os
 import threading
 from collections import OrderedDict
 from collections.abc import Callable, Mapping
@@ -83,6 +84,10 @@ class EntryCache:
             return {"entries": len(self._items), "bytes": self._bytes, "hits": self._hits,
                     "misses": self._misses}
 
+    def renew_lock(self) -> None:
+        """A fresh lock: for a child made by ``fork`` (the parent's lock may have been held)."""
+        self._lock = threading.Lock()
+
     def clear(self) -> None:
         """Forget every entry."""
         with self._lock:
@@ -92,6 +97,8 @@ class EntryCache:
 
 SHARED_ENTRIES = EntryCache()
 """The cache :func:`walletvoucher.apple.render_pass` uses unless given one (bounded, content-keyed)."""
+if hasattr(os, "register_at_fork"):  # a forked child gets the entries (immutable) and a new lock
+    os.register_at_fork(after_in_child=SHARED_ENTRIES.renew_lock)
 
 
 _Render = TypeVar("_Render", bound=Callable[[Mapping[str, str]], bytes])
