@@ -248,6 +248,11 @@ def render_many(
     ``chunk`` items at a time, with at most ``window`` chunks in flight (default two per
     worker). ``at`` is the render clock of every pass. Existing files are never overwritten:
     an item whose file exists fails. Stop iterating early and the rest is not rendered.
+    Arguments are checked, and ``out`` created, when iteration starts (it is a generator).
+
+    Workers are started with ``spawn`` (never ``fork``), so, as with any Python
+    multiprocessing, a script that calls this with ``workers > 1`` must do so under
+    ``if __name__ == "__main__":``.
     """
     count = _check_counts(workers, chunk, window)
     sink = _Sink(Path(out))
