@@ -225,3 +225,18 @@ def test_zip_name_set_finds_every_repeat_among_many_names() -> None:
     assert all(seen.add(f"CARD-{i:07d}.pkpass") for i in range(50_000))
     assert not any(seen.add(f"CARD-{i:07d}.pkpass") for i in range(0, 50_000, 997))
     assert len(seen) == 50_000
+
+
+def test_barcode_fallback_warnings_are_kept_on_the_result(signer: AppleSigner, options: AppleOptions,
+                                                          tmp_path: Path) -> None:
+    import warnings
+
+    from walletvoucher.codes import Symbology
+
+    program = make_program(symbology=Symbology.EAN_13)
+    _, voucher = ready_card(program)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # nothing escapes to the caller
+        (result,) = render_many([BatchItem(item=voucher, program=program)], signer=signer, options=options,
+                                at=AT, out=tmp_path / "o", workers=1)
+    assert result.ok and "Code 128" in result.warnings[0]

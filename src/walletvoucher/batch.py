@@ -149,7 +149,13 @@ def _start_worker(material: _SignerMaterial, options: AppleOptions, at: datetime
 def _render_chunk(chunk: list[tuple[int, BatchInput]]) -> list[_Rendered]:
     if _WORKER_JOB is None:  # pragma: no cover - the pool always runs _start_worker first
         raise RuntimeError("worker not started")
-    return [_render_one(_WORKER_JOB, index, entry) for index, entry in chunk]
+    return _render_part(_WORKER_JOB, chunk)
+
+
+def _render_part(job: _Job, part: list[tuple[int, BatchInput]]) -> list[_Rendered]:
+    with warnings.catch_warnings():  # once a chunk: the texts are kept in each result instead
+        warnings.simplefilter("ignore")
+        return [_render_one(job, index, entry) for index, entry in part]
 
 
 def _render_one(job: _Job, index: int, entry: BatchInput) -> _Rendered:
@@ -160,10 +166,8 @@ def _render_one(job: _Job, index: int, entry: BatchInput) -> _Rendered:
         if wrapped.problem is not None or wrapped.item is None:
             raise BatchError(wrapped.problem or "nothing to render", field="item", value=name,
                              fix="correct this item of the input")
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")  # kept in the result instead
-            rendered = render_pass(wrapped.item, signer=job.signer, options=job.options, at=job.at,
-                                   program=wrapped.program)
+        rendered = render_pass(wrapped.item, signer=job.signer, options=job.options, at=job.at,
+                               program=wrapped.program)
     except Exception as exc:
         return _Rendered(index=index, name=name, error=f"{type(exc).__name__}: {exc}")
     return _Rendered(index=index, name=name, pkpass=rendered.pkpass, crc=zlib.crc32(rendered.pkpass),
@@ -260,8 +264,8 @@ def render_many(
         if count[0] == 1:
             job = _Job(signer=signer, options=options, at=at)
             for part in _chunks(items, chunk):
-                for index, entry in part:
-                    yield sink.write(_render_one(job, index, entry))
+                for rendered in _render_part(job, part):
+                    yield sink.write(rendered)
         else:
             yield from _pooled(items, sink, _SignerMaterial.of(signer), options, at, count)
     finally:
