@@ -285,3 +285,13 @@ def test_a_forked_child_renders_with_the_inherited_caches(signer: AppleSigner, o
     process.start()
     process.join(60)
     assert process.exitcode == 0 and out.read_bytes() == expected
+
+
+def test_memo_by_content_keys_on_further_options_too() -> None:
+    @memo_by_content(4)
+    def render(entries: Any, encoding: str = "utf-8") -> bytes:
+        return "".join(entries.values()).encode(encoding)
+
+    assert render({"a": "é"}) == "é".encode()
+    assert render({"a": "é"}, encoding="utf-16") == "é".encode("utf-16")
+    assert render({"a": "é"}, "utf-16") is render({"a": "é"}, "utf-16")

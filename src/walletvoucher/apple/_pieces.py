@@ -22,7 +22,7 @@ import os
 import threading
 from collections import OrderedDict
 from collections.abc import Callable, Mapping
-from typing import TypeVar, cast
+from typing import Any, TypeVar, cast
 
 from walletvoucher.apple._bundle import ZipEntry, make_entry
 
@@ -101,15 +101,16 @@ if hasattr(os, "register_at_fork"):  # a forked child gets the entries (immutabl
     os.register_at_fork(after_in_child=SHARED_ENTRIES.renew_lock)
 
 
-_Render = TypeVar("_Render", bound=Callable[[Mapping[str, str]], bytes])
+_Render = TypeVar("_Render", bound=Callable[..., bytes])
 
 
 def memo_by_content(maxsize: int) -> Callable[[_Render], _Render]:
-    """Remember a ``Mapping[str, str] -> bytes`` renderer's output per distinct mapping content.
+    """Remember a ``(Mapping[str, str], *hashable options) -> bytes`` renderer's output per content.
 
     For files that are the same for every card of a design (``pass.strings``): the key is the
-    mapping's items, so equal texts share one result and any change of text is a new key.
-    Results are immutable bytes; the cache is a bounded, thread-safe ``functools.lru_cache``.
+    mapping's items and any further (hashable) arguments, so equal texts share one result and
+    any change of text or option is a new key. Results are immutable bytes; the cache is a
+    bounded, thread-safe ``functools.lru_cache``. Unhashable arguments are passed straight on.
 
     >>> calls = []
     >>> @memo_by_content(8)
@@ -122,15 +123,16 @@ def memo_by_content(maxsize: int) -> Callable[[_Render], _Render]:
 
     def wrap(render: _Render) -> _Render:
         @functools.lru_cache(maxsize=maxsize)
-        def cached(items: tuple[tuple[str, str], ...]) -> bytes:
-            return render(dict(items))
+        def cached(items: tuple[tuple[str, str], ...], args: tuple[Any, ...],
+                   kwargs: tuple[tuple[str, Any], ...]) -> bytes:
+            return render(dict(items), *args, **dict(kwargs))
 
         @functools.wraps(render)
-        def memo(entries: Mapping[str, str]) -> bytes:
+        def memo(entries: Mapping[str, str], *args: Any, **kwargs: Any) -> bytes:
             try:
-                return cached(tuple(entries.items()))
+                return cached(tuple(entries.items()), args, tuple(sorted(kwargs.items())))
             except TypeError:  # unhashable content: render it directly
-                return render(entries)
+                return render(entries, *args, **kwargs)
 
         return cast(_Render, memo)
 
