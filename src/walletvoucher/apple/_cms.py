@@ -221,9 +221,14 @@ def cms_template(signer: AppleSigner) -> CmsTemplate:
 def sign_manifest_at(manifest: bytes, signer: AppleSigner, *, at: datetime) -> bytes:
     """Detached DER PKCS#7 signature of ``manifest`` with signing time ``at``; deterministic for RSA.
 
-    Same bytes as :func:`walletvoucher.apple.sign_manifest` made at the same second.
+    Same bytes as :func:`walletvoucher.apple.sign_manifest` made at the same second. Like
+    ``sign_manifest(..., at=at)``, it first asks a signer that can check its certificates'
+    validity window (``check_valid_at``) to do so at ``at``.
 
     >>> # signature = sign_manifest_at(manifest, signer, at=now)
     """
+    check_valid_at = getattr(signer, "check_valid_at", None)
+    if check_valid_at is not None:
+        check_valid_at(at)
     return cms_template(signer).sign(manifest, signer.key, at)
 
