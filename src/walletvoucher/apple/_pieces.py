@@ -26,8 +26,8 @@ from typing import Any, TypeVar, cast
 
 from walletvoucher.apple._bundle import ZipEntry, make_entry
 
-DEFAULT_MAX_ENTRIES = 2048
-DEFAULT_MAX_BYTES = 64 * 1024 * 1024
+DEFAULT_MAX_ENTRIES = 1024
+DEFAULT_MAX_BYTES = 16 * 1024 * 1024  # artwork of a design is ~100 kB with its zip records
 
 
 class EntryCache:
