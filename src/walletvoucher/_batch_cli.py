@@ -35,13 +35,32 @@ from walletvoucher.errors import BatchError, WalletVoucherError
 from walletvoucher.model import Program, StampCard, Voucher
 
 EXIT_OK, EXIT_FAILURES, EXIT_USAGE = 0, 1, 2
+DESCRIPTION = """\
+Render and sign many Apple Wallet passes: one line of ITEMS.jsonl in, one .pkpass out.
+
+Each line is a card or a voucher exactly as its to_json() writes it (blank lines and lines
+starting with # are skipped). Programs are Python objects: --programs shop.programs:ALL
+imports ALL (a Program or a list of them) from shop/programs.py under --app-dir, and each
+line is matched to its program by program_id and program_version. A line that cannot be
+read fails on its own; the batch goes on.
+
+Passes go into a directory (never overwriting a file) or, when --out ends in .zip, into a
+new zip. A progress bar shows on a terminal; the summary (count, failures, passes/s) goes
+to stdout and each failure to stderr. Exit status: 0 all written, 1 some failed, 2 the
+batch could not start.
+
+example:
+  walletvoucher batch members.jsonl --programs shop.programs:ALL --out passes.zip \\
+      --p12 Certificates.p12 --password-env P12_PASSWORD --wwdr AppleWWDRCAG4.cer \\
+      --pass-type-identifier pass.com.example.coffee --team-identifier ABCDE12345
+"""
 ProgramIndex = Mapping[tuple[str, int], Program]
 
 
 def add_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     """Register ``batch``."""
     parser = sub.add_parser("batch", help="render and sign many Apple passes (JSON lines in, .pkpass out)",
-                            description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+                            description=DESCRIPTION, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("input", type=Path, metavar="ITEMS.jsonl")
     parser.add_argument("--programs", required=True, metavar="MODULE:NAME",
                         help="a Program or a list of Programs to import")
