@@ -37,6 +37,7 @@ def test_readme_python_blocks_run_in_order(tmp_path: Path, monkeypatch: pytest.M
             continue
         assert main(argv) == 0, line
     assert (tmp_path / "card-7.png").read_bytes().startswith(b"\x89PNG")
+    assert len(list((tmp_path / "passes").glob("*.pkpass"))) == 20
 
 
 def test_readme_has_examples_for_model_apple_and_google() -> None:

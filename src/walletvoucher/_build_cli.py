@@ -104,7 +104,8 @@ def _item(loaded: ProgramFile, args: argparse.Namespace, at: datetime) -> StampC
     return result.card if args.card else result.vouchers[0]
 
 
-def _password(signing: AppleSigning, ask: bool) -> str | None:
+def key_password(signing: AppleSigning, *, ask: bool) -> str | None:
+    """The key's password: prompted for with *ask*, else from the environment variable the file names."""
     if ask:
         return getpass.getpass(f"password for {signing.key or signing.p12}: ")
     return os.environ.get(signing.password_env)
@@ -113,18 +114,11 @@ def _password(signing: AppleSigning, ask: bool) -> str | None:
 def _write_pkpass(
     loaded: ProgramFile, item: StampCard | Voucher, args: argparse.Namespace, at: datetime
 ) -> None:
-    from walletvoucher.apple import AppleOptions, render_pkpass
-    from walletvoucher.keys import load_apple_signer
+    from walletvoucher.apple import render_pkpass
 
-    signing = _need(loaded.apple, loaded, "apple")
-    signer = load_apple_signer(
-        pass_type_identifier=signing.pass_type_identifier, team_identifier=signing.team_identifier,
-        certificate=signing.certificate, key=signing.key, p12=signing.p12, wwdr=signing.wwdr,
-        password=_password(signing, args.ask_password), at=at,
-    )
-    options = AppleOptions(pass_type_identifier=signing.pass_type_identifier,
-                           team_identifier=signing.team_identifier, **dict(signing.options))
-    data = render_pkpass(item, signer=signer, options=options, at=at, program=loaded.program)
+    signing = need_table(loaded.apple, loaded, "apple")
+    signer = signing.load_signer(at=at, password=key_password(signing, ask=args.ask_password))
+    data = render_pkpass(item, signer=signer, options=signing.apple_options(), at=at, program=loaded.program)
     args.pkpass.parent.mkdir(parents=True, exist_ok=True)
     args.pkpass.write_bytes(data)
 
@@ -133,13 +127,14 @@ def _google_link(loaded: ProgramFile, item: StampCard | Voucher, at: datetime) -
     from walletvoucher.google import GoogleOptions, save_link
     from walletvoucher.keys import load_service_account
 
-    setup = _need(loaded.google, loaded, "google")
+    setup = need_table(loaded.google, loaded, "google")
     credentials = load_service_account(setup.service_account)
     options = GoogleOptions(**dict(setup.options))
     return save_link(item, credentials=credentials, options=options, at=at, program=loaded.program).url
 
 
-def _need(part: T | None, loaded: ProgramFile, table: str) -> T:
+def need_table(part: T | None, loaded: ProgramFile, table: str) -> T:
+    """*part* of the program file, or a :class:`ProgramFileError` saying which table to add."""
     if part is None:
         raise ProgramFileError(
             "has no such table", field=f"{loaded.path}: [{table}]", value=None,

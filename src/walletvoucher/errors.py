@@ -53,6 +53,7 @@
     │   ├── SchemaTooNew                     the database was migrated by a newer walletvoucher
     │   └── DatabaseUnavailable              the database cannot be reached or opened
     │       └── DatabaseReadOnly             the database refuses writes
+    ├── BatchError                           render_many / ``walletvoucher batch``: output, names, input
     └── GoogleError                          Google Wallet objects, save links and the REST API
         ├── GoogleOptionsError (also ValidationError)  issuer id, URL templates, origins, missing scan key
         ├── SaveLinkTooLong                  the save JWT is over Google's 1800-character limit
@@ -287,6 +288,10 @@ class PassContentWarning(AppleWalletWarning):
 
 
 # --- Google Wallet (walletvoucher.google) ----------------------------------------------------
+
+
+class BatchError(WalletVoucherError):
+    """A batch that cannot start, or one item of it that cannot be read or written."""
 
 
 class GoogleError(WalletVoucherError):

@@ -47,7 +47,7 @@ import sys
 from collections.abc import Callable, Mapping
 from datetime import datetime, timedelta
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import attrs
 
@@ -64,6 +64,10 @@ from walletvoucher.model import (
     Reward,
     Validity,
 )
+
+if TYPE_CHECKING:
+    from walletvoucher._signers import AppleSigner
+    from walletvoucher.apple import AppleOptions
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -89,6 +93,23 @@ class AppleSigning:
     wwdr: Path | None = None
     password_env: str = "WALLETVOUCHER_KEY_PASSWORD"
     options: Mapping[str, Any] = attrs.field(factory=dict)
+
+    def load_signer(self, *, at: datetime, password: str | None) -> AppleSigner:
+        """Load and check the signing material (see :func:`walletvoucher.keys.load_apple_signer`)."""
+        from walletvoucher.keys import load_apple_signer
+
+        return load_apple_signer(
+            pass_type_identifier=self.pass_type_identifier, team_identifier=self.team_identifier,
+            certificate=self.certificate, key=self.key, p12=self.p12, wwdr=self.wwdr,
+            password=password, at=at,
+        )
+
+    def apple_options(self) -> AppleOptions:
+        """The :class:`~walletvoucher.apple.AppleOptions` the file describes."""
+        from walletvoucher.apple import AppleOptions
+
+        return AppleOptions(pass_type_identifier=self.pass_type_identifier,
+                            team_identifier=self.team_identifier, **dict(self.options))
 
 
 @attrs.frozen(kw_only=True)

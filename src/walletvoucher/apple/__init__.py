@@ -12,9 +12,13 @@ Recipe layer::
 
 Low level: ``build_pass_json`` (the dict), ``check_pass_json`` (the rules),
 ``build_manifest`` / ``sign_manifest`` / ``zip_bundle`` (the bundle), ``strip_images``.
+Speed: ``sign_manifest_at`` (the signature around the signer's cached DER parts, signing
+time ``at``) and ``EntryCache`` (each distinct file hashed and compressed once); many passes
+at once: :func:`walletvoucher.batch.render_many`.
 """
 
 from walletvoucher.apple._bundle import build_manifest, zip_bundle
+from walletvoucher.apple._cms import sign_manifest_at
 from walletvoucher.apple._images import (
     STRIP_SIZES,
     StripDesign,
@@ -31,6 +35,7 @@ from walletvoucher.apple._passjson import (
     build_pass_json,
     w3c_date,
 )
+from walletvoucher.apple._pieces import EntryCache
 from walletvoucher.apple._render import RenderedPass, render_pass, render_pkpass
 from walletvoucher.apple._rules import Problem, check_pass_json, validate_pass_json
 from walletvoucher.apple._sign import AppleSigner, sign_manifest
@@ -44,6 +49,7 @@ __all__ = [
     "STRIP_SIZES",
     "AppleOptions",
     "AppleSigner",
+    "EntryCache",
     "Location",
     "PassContent",
     "Problem",
@@ -64,6 +70,7 @@ __all__ = [
     "render_pkpass",
     "safe_area",
     "sign_manifest",
+    "sign_manifest_at",
     "stamp_layout",
     "strip_images",
     "validate_pass_json",

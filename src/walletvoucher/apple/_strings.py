@@ -26,6 +26,7 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 
+from walletvoucher.apple._pieces import memo_by_content
 from walletvoucher.errors import AppleError
 
 _ESCAPES = {"\\": "\\\\", '"': '\\"', "\n": "\\n", "\r": "\\r", "\t": "\\t",
@@ -69,6 +70,7 @@ def escape_string(text: str) -> str:
     return "".join(_ESCAPES.get(ch, ch) for ch in text)
 
 
+@memo_by_content(256)  # the same texts for every card of a design: render them once
 def render_pass_strings(entries: Mapping[str, str]) -> bytes:
     r"""Render ``{key: translation}`` as a UTF-16 (BOM) ``pass.strings`` file, sorted by key.
 
