@@ -313,7 +313,7 @@ def test_huge_or_non_json_numbers_are_a_problem_not_a_value_error(
     pkpass: bytes, signer: AppleSigner, number: str
 ) -> None:
     files = unzip(pkpass)
-    old, new = b'"formatVersion": 1', f'"formatVersion": {number}'.encode()
+    old, new = b'"formatVersion":1', f'"formatVersion":{number}'.encode()
     files["pass.json"] = files["pass.json"].replace(old, new)
     assert number.encode() in files["pass.json"]
     [problem] = _problems(_hostile(_resigned(files, signer)), "pass-json")

@@ -10,6 +10,7 @@ language missing here shows them in English unless the caller gives its own word
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Mapping
 
 _LABELS: dict[str, dict[str, str]] = {
@@ -130,6 +131,7 @@ LABEL_LANGUAGES = frozenset(_LABELS["reward"])
 _NEAREST = {"zh-HK": "zh-Hant"}
 
 
+@functools.lru_cache(maxsize=256)  # a pure function of the name, asked for on every label
 def _table_language(lproj: str) -> str | None:
     for candidate in (lproj, _NEAREST.get(lproj, ""), lproj.split("-")[0]):
         if candidate in LABEL_LANGUAGES:

@@ -56,6 +56,11 @@ def contrast_ratio(a: RGB, b: RGB) -> float:
     >>> round(contrast_ratio((255, 255, 255), (0, 0, 0)), 1), contrast_ratio((9, 9, 9), (9, 9, 9))
     (21.0, 1.0)
     """
+    return _contrast(tuple(a), tuple(b))
+
+
+@functools.lru_cache(maxsize=256)  # a brand's colours are the same on every pass
+def _contrast(a: RGB, b: RGB) -> float:
     high, low = sorted((relative_luminance(a), relative_luminance(b)), reverse=True)
     return (high + 0.05) / (low + 0.05)
 

@@ -23,6 +23,7 @@ to use instead.
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Mapping
 
@@ -88,7 +89,14 @@ def apple_language(tag: str) -> str:
     >>> apple_language("en-gb"), apple_language("zh-CN"), apple_language("zh-Hant-HK"), apple_language("iw")
     ('en-GB', 'zh-Hans', 'zh-HK', 'he')
     """
-    parts = _SPLIT.split(tag) if isinstance(tag, str) else [""]
+    if not isinstance(tag, str):
+        raise AppleError("is not a language Apple Wallet knows", field="language", value=tag, fix=_FIX)
+    return _apple_language(tag)
+
+
+@functools.lru_cache(maxsize=256)  # a pure function of the tag, asked for on every render
+def _apple_language(tag: str) -> str:
+    parts = _SPLIT.split(tag)
     language = _RENAMED.get(parts[0].lower(), parts[0].lower())
     if language not in _LANGUAGES:
         raise AppleError("is not a language Apple Wallet knows", field="language", value=tag, fix=_FIX)

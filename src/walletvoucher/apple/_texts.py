@@ -23,7 +23,6 @@ the key itself.
 
 from __future__ import annotations
 
-import unicodedata
 from collections.abc import Callable, Mapping
 
 from walletvoucher.apple._strings import apple_language, render_pass_strings
@@ -107,8 +106,10 @@ class PassTexts:
 
 
 def _check_text(role: str, text: str) -> str:
-    if any(unicodedata.category(ch) == "Cs" for ch in text):
+    try:
+        text.encode("utf-8")  # fails exactly on a lone surrogate, at C speed
+    except UnicodeEncodeError as exc:
         raise AppleError("contains a lone surrogate, which no pass file can carry", field=role,
                          value=text.encode("ascii", "backslashreplace").decode("ascii"),
-                         fix="give well-formed Unicode text")
+                         fix="give well-formed Unicode text") from exc
     return text

@@ -22,7 +22,7 @@ text as in the discovery document ``walletobjects.v1.json``):
 from __future__ import annotations
 
 from collections.abc import Iterator, Mapping
-from typing import Any
+from typing import Any, TypeGuard
 
 import attrs
 
@@ -73,7 +73,7 @@ def recommended_length_warnings(body: Mapping[str, Any]) -> tuple[str, ...]:
 
 def _texts(body: Any, path: tuple[str, ...], where: str = "") -> Iterator[tuple[str, str | None, str]]:
     """``(where, language, text)`` for the field at ``path`` and its ``localized*`` twin."""
-    if not isinstance(body, Mapping):
+    if not _is_mapping(body):
         return
     head, rest = path[0], path[1:]
     if not rest:
@@ -87,12 +87,21 @@ def _texts(body: Any, path: tuple[str, ...], where: str = "") -> Iterator[tuple[
         yield from _texts(child, rest, f"{where}{head}.")
 
 
+def _is_mapping(value: Any) -> TypeGuard[Mapping[str, Any]]:
+    # dict first: the builders make plain dicts, and isinstance against the Mapping ABC is slow
+    kind = type(value)
+    return kind is dict or (kind not in _NOT_MAPPINGS and isinstance(value, Mapping))
+
+
+_NOT_MAPPINGS = frozenset({type(None), str, int, float, bool, list})
+
+
 def _field(body: Mapping[str, Any], name: str, where: str) -> Iterator[tuple[str, str | None, str]]:
     value = body.get(name)
     if isinstance(value, str):
         yield f"{where}{name}", None, value
     localized = body.get("localized" + name[0].upper() + name[1:])
-    if isinstance(localized, Mapping):
+    if _is_mapping(localized):
         for item in localized.get("translatedValues") or ():
-            if isinstance(item, Mapping) and isinstance(item.get("value"), str):
+            if _is_mapping(item) and isinstance(item.get("value"), str):
                 yield f"{where}{name}", str(item.get("language")), item["value"]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import enum
+import functools
 from collections.abc import Iterator, Mapping
 from datetime import datetime, timedelta
 from decimal import Decimal, InvalidOperation
@@ -318,7 +319,7 @@ class Program:
         yield self.stamp_label
         yield from self.reward.texts()
 
-    @property
+    @functools.cached_property
     def languages(self) -> tuple[str, ...]:
         """The default language first, then every language any of its texts is translated into."""
         found = {lang for text in self.texts() for lang in text.languages} - {self.default_language}
