@@ -317,9 +317,12 @@ class GoogleApiError(GoogleError):
         field: str | None = None,
         value: Any = _MISSING,
         fix: str | None = None,
+        retry_after: float | None = None,
     ) -> None:
         self.status = status
         self.reason = reason
+        self.retry_after = retry_after
+        """Seconds Google asked to wait (``Retry-After`` of a 429/5xx, capped by the client), or None."""
         super().__init__(message, field=field, value=value, fix=fix)
 
 

@@ -367,7 +367,13 @@ class WalletRestClient:
     ) -> GoogleApiError:
         if isinstance(outcome, str):
             return unreachable(method, what, attempts, outcome)
-        return api_error(outcome, method, what, attempts, secrets=(token,))
+        return api_error(outcome, method, what, attempts, secrets=(token,), retry_after=self._asked(outcome))
+
+    def _asked(self, response: requests.Response) -> float | None:
+        """The wait a ``Retry-After`` header asked for (either form), capped by ``max_delay``."""
+        header = response.headers.get("Retry-After")
+        wait = retry_after_seconds(header, self._now()) if header is not None else None
+        return None if wait is None else float(min(wait, self._max_delay))
 
 
 def message_id_for(event: Event, *, sequence: int | None = None) -> str:
