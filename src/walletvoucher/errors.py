@@ -322,7 +322,7 @@ class GoogleApiError(GoogleError):
         self.status = status
         self.reason = reason
         self.retry_after = retry_after
-        """Seconds Google asked to wait (``Retry-After`` of a 429/5xx, capped by the client), or None."""
+        """Seconds a 429/5xx asked to wait (``Retry-After``, either form, uncapped), or None."""
         super().__init__(message, field=field, value=value, fix=fix)
 
 

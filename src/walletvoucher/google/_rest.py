@@ -370,10 +370,9 @@ class WalletRestClient:
         return api_error(outcome, method, what, attempts, secrets=(token,), retry_after=self._asked(outcome))
 
     def _asked(self, response: requests.Response) -> float | None:
-        """The wait a ``Retry-After`` header asked for (either form), capped by ``max_delay``."""
+        """The wait a ``Retry-After`` header asked for (either form), as given: the caller caps it."""
         header = response.headers.get("Retry-After")
-        wait = retry_after_seconds(header, self._now()) if header is not None else None
-        return None if wait is None else float(min(wait, self._max_delay))
+        return retry_after_seconds(header, self._now()) if header is not None else None
 
 
 def message_id_for(event: Event, *, sequence: int | None = None) -> str:

@@ -129,10 +129,8 @@ def sync_retry_delay(
     """
     hinted = getattr(error, "retry_after", None)
     if isinstance(hinted, (int, float)) and hinted >= 0:
-        wait = timedelta(seconds=float(hinted))
-    else:
-        wait = base * (2 ** min(max(attempts, 1) - 1, 20))
-    return min(wait, cap)
+        return timedelta(seconds=min(float(hinted), cap.total_seconds()))
+    return min(base * (2 ** min(max(attempts, 1) - 1, 20)), cap)
 
 
 OptionsFor = Callable[[Program], GoogleOptions]
