@@ -79,7 +79,8 @@ def drain(wallet: Wallet, sync: GoogleSync, at: datetime) -> list[str]:
             sync(message, at)
         except Exception as exc:  # the worker's contract: any exception means "retry later"
             errors.append(str(exc))
-            wallet.outbox.retry(message.id, error=str(exc), at=at, delay=sync_retry_delay(exc, message.attempts))
+            delay = sync_retry_delay(exc, message.attempts)
+            wallet.outbox.retry(message.id, error=str(exc), at=at, delay=delay)
         else:
             wallet.outbox.complete(message.id, at=at)
     return errors
@@ -386,11 +387,11 @@ def test_save_link_after_the_class_is_recorded_carries_only_the_object(
     sync = _sync(wallet, rest)
     card = wallet.issue_card(coffee(), serial="C1", member_id="m-1", at=NOW)
     link = sync.save_link(card, credentials=credentials, at=NOW)
-    claims = jwt.decode(link.jwt, credentials.private_key.public_key(), algorithms=["RS256"], audience="google")
+    public = credentials.private_key.public_key()
+    claims = jwt.decode(link.jwt, public, algorithms=["RS256"], audience="google")
     assert link.mode.value == "object" and set(claims["payload"]) == {"loyaltyObjects"}
     [obj] = claims["payload"]["loyaltyObjects"]
     assert obj["classId"] in fake_api.store["loyaltyClass"]  # inserted through REST, recorded
     assert schema_errors(obj, "LoyaltyObject") == []
     sync.save_link(card, credentials=credentials, at=NOW)
     assert [m for m, p, _ in fake_api.requests if "loyaltyClass" in p] == ["POST"]  # once
-
