@@ -395,3 +395,34 @@ def test_save_link_after_the_class_is_recorded_carries_only_the_object(
     assert schema_errors(obj, "LoyaltyObject") == []
     sync.save_link(card, credentials=credentials, at=NOW)
     assert [m for m, p, _ in fake_api.requests if "loyaltyClass" in p] == ["POST"]  # once
+
+
+# --- the effect ------------------------------------------------------------------------------------
+
+
+def test_the_effect_queues_what_each_change_asks_for(wallet: Wallet) -> None:
+    wallet.issue_card(tea(), serial="T1", member_id="m-1", at=NOW)
+    voucher = wallet.stamp("T1", 3, at=NOW).vouchers[0]
+    wallet.void(voucher.serial, "refund", at=NOW)
+    stamp, void = wallet.outbox.claim(at=NOW)
+    [issued] = [e for e in wallet.journal() if e.event.type is EventType.VOUCHER_ISSUED]
+    assert dict(stamp.payload) == {
+        "serial": "T1",
+        "action": "stamp",
+        "key": f"T1@{wallet.journal()[-2].position}",  # the stamp's last event (the void's is last)
+        "notify": True,
+        "vouchers": [voucher.serial],
+        "messages": [{"id": message_id_for(issued.event, sequence=issued.position), "voucher": "T1-1"}],
+    }
+    assert void.payload["action"] == "void" and void.payload["notify"] is False
+    assert void.payload["vouchers"] == [voucher.serial] and void.payload["messages"] == []
+
+
+def test_the_handler_refuses_a_message_of_another_topic(wallet: Wallet, rest: WalletRestClient) -> None:
+    from walletvoucher.errors import ValidationError
+    from walletvoucher.store import OutboxMessage
+
+    other = OutboxMessage(id=1, topic="apple.push", payload={"serial": "T1"}, created_at=NOW, attempts=1,
+                          last_error=None)  # fmt: skip
+    with pytest.raises(ValidationError, match=r"not a google\.sync message"):
+        _sync(wallet, rest)(other, NOW)
