@@ -238,6 +238,17 @@ def test_the_fourth_stamp_within_24_hours_updates_without_notifying(
     assert len(fake_api.notifications) == 4
 
 
+def test_an_object_inserted_by_the_sync_takes_no_notification(
+    wallet: Wallet, rest: WalletRestClient, fake_api: FakeWalletApi
+) -> None:
+    sync = _sync(wallet, rest)
+    wallet.issue_card(tea(), serial="T1", member_id="m-1", at=NOW)  # never saved: no object yet
+    wallet.stamp("T1", at=NOW)
+    drain(wallet, sync, NOW)
+    assert stored(fake_api)["loyaltyPoints"]["balance"] == {"string": "1/3"}  # inserted
+    assert fake_api.notifications == [] and wallet.google.notifications_left(CARD, at=NOW) == 3
+
+
 def test_a_retried_sync_keeps_its_notification_slot(wallet: Wallet) -> None:
     records = wallet.google
     assert records.take_notification("obj", key="C1@1", at=NOW)

@@ -239,7 +239,7 @@ class WalletRestClient:
         resource: Resource,
         body: Mapping[str, Any],
         *,
-        notify: bool = False,
+        notify: bool | Callable[[], bool] = False,
         keep: Iterable[str] = ("messages",),
     ) -> dict[str, Any]:
         """Bring a class or object to exactly ``body``: what the new state no longer has is removed.
@@ -248,6 +248,9 @@ class WalletRestClient:
         set (by default the messages added with :meth:`add_message`), and updates (PUT); inserts
         when the resource does not exist yet. This is the call for a state change that drops
         fields: a redeemed voucher loses its barcode, a card back to collecting its reward link.
+
+        ``notify`` may be a function, asked only when an existing resource is updated (an insert
+        notifies nobody): e.g. one that takes a slot of the pass's notification budget.
         """
         resource_id = _body_id(body)
         try:
@@ -258,7 +261,8 @@ class WalletRestClient:
             except GoogleConflict:  # inserted meanwhile by someone else: replace that
                 current = self.get(resource, resource_id)
         kept = {name: current[name] for name in keep if name in current and name not in body}
-        return self.update(resource, resource_id, {**kept, **body}, notify=notify)
+        wanted = notify() if callable(notify) else notify
+        return self.update(resource, resource_id, {**kept, **body}, notify=wanted)
 
     def add_message(
         self,

@@ -130,7 +130,7 @@ def sync_retry_delay(
     hinted = getattr(error, "retry_after", None)
     if isinstance(hinted, (int, float)) and hinted >= 0:
         return timedelta(seconds=min(float(hinted), cap.total_seconds()))
-    return min(base * (2 ** min(max(attempts, 1) - 1, 20)), cap)
+    return min(base * (1 << min(max(attempts, 1) - 1, 20)), cap)
 
 
 OptionsFor = Callable[[Program], GoogleOptions]
@@ -199,9 +199,11 @@ class GoogleSync:
         if separate:
             self._sync_offers(card, options, vouchers, at)
         body = loyalty_object(card, options, at=at, link_offers=separate)
-        notify = notify_key is not None and self._wallet.google.take_notification(
-            body["id"], key=notify_key, at=at
-        )
+
+        def notify() -> bool:  # asked only when the object exists: an insert notifies nobody
+            records = self._wallet.google
+            return notify_key is not None and records.take_notification(body["id"], key=notify_key, at=at)
+
         stored = self._rest.replace(Resource.LOYALTY_OBJECT, body, notify=notify)
         for wanted in messages:
             self._add_reward_message(card, options, wanted, at)
