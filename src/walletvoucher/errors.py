@@ -57,6 +57,7 @@
         ├── GoogleOptionsError (also ValidationError)  issuer id, URL templates, origins, missing scan key
         ├── SaveLinkTooLong                  the save JWT is over Google's 1800-character limit
         ├── SaveLinkInvalid                  a save link that fails offline verification
+        ├── GoogleCallbackInvalid            a save/delete callback whose signature or content fails
         └── GoogleApiError                   the Wallet REST API said no (status, reason, fix)
             ├── GoogleAuthError              token refused, service account not authorised
             ├── GoogleNotFound               no such class or object (or wrong issuer id)
@@ -303,6 +304,10 @@ class SaveLinkTooLong(GoogleError):
 
 class SaveLinkInvalid(GoogleError):
     """A save link that fails offline verification (signature, claims, payload or length)."""
+
+
+class GoogleCallbackInvalid(GoogleError):
+    """A save/delete callback that is not Google's, not for this issuer, expired or malformed."""
 
 
 class GoogleApiError(GoogleError):
