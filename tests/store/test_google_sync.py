@@ -23,6 +23,7 @@ from tests.store._programs import coffee, tea
 from tests.store.conftest import NOW
 from walletvoucher import CodeEntry, SelfRedeem
 from walletvoucher.google import (
+    Resource,
     ServiceAccountCredentials,
     VoucherDisplay,
     WalletRestClient,
@@ -131,6 +132,9 @@ def test_redemption_removes_the_barcode_and_the_card_goes_back_to_collecting(
     assert ready["barcode"]["value"] == voucher.code.value  # type: ignore[union-attr]
     assert ready["secondaryLoyaltyPoints"]["balance"] == {"int": 1}
     assert [m["header"] for m in ready["messages"]] == ["Free tea"]
+    rest.add_message(
+        Resource.LOYALTY_OBJECT, CARD, {"header": "Open late", "body": "Till 22h"}, message_id="ours"
+    )
 
     wallet.redeem(voucher.serial, CodeEntry(code=voucher.code.value), at=NOW + timedelta(hours=1))  # type: ignore[union-attr]
     drain(wallet, sync, NOW + timedelta(hours=1))
@@ -138,7 +142,7 @@ def test_redemption_removes_the_barcode_and_the_card_goes_back_to_collecting(
     assert after["barcode"]["value"] == "T1"  # the redeem code is gone, not merely patched over
     assert "secondaryLoyaltyPoints" not in after
     assert after["loyaltyPoints"]["balance"] == {"string": "0/3"}
-    assert [m["header"] for m in after["messages"]] == ["Free tea"]  # kept by the replace
+    assert [m["header"] for m in after["messages"]] == ["Open late"]  # "reward ready" went with the reward
     assert fake_api.notifications == [("loyaltyObject", CARD)]  # the redemption does not notify
 
 

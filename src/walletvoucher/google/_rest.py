@@ -241,6 +241,7 @@ class WalletRestClient:
         *,
         notify: bool | Callable[[], bool] = False,
         keep: Iterable[str] = ("messages",),
+        drop_messages: Iterable[str] = (),
     ) -> dict[str, Any]:
         """Bring a class or object to exactly ``body``: what the new state no longer has is removed.
 
@@ -251,6 +252,8 @@ class WalletRestClient:
 
         ``notify`` may be a function, asked only when an existing resource is updated (an insert
         notifies nobody): e.g. one that takes a slot of the pass's notification budget.
+        ``drop_messages``: ids of kept messages that no longer apply (a "reward ready" message
+        once the reward is used), left out.
         """
         resource_id = _body_id(body)
         try:
@@ -261,6 +264,10 @@ class WalletRestClient:
             except GoogleConflict:  # inserted meanwhile by someone else: replace that
                 current = self.get(resource, resource_id)
         kept = {name: current[name] for name in keep if name in current and name not in body}
+        dropped = frozenset(drop_messages)
+        if dropped and isinstance(kept.get("messages"), list):
+            left = [m for m in kept["messages"] if not (isinstance(m, dict) and m.get("id") in dropped)]
+            kept = {k: v for k, v in kept.items() if k != "messages"} | ({"messages": left} if left else {})
         wanted = notify() if callable(notify) else notify
         return self.update(resource, resource_id, {**kept, **body}, notify=wanted)
 

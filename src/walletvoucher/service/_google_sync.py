@@ -204,10 +204,22 @@ class GoogleSync:
             records = self._wallet.google
             return notify_key is not None and records.take_notification(body["id"], key=notify_key, at=at)
 
-        stored = self._rest.replace(Resource.LOYALTY_OBJECT, body, notify=notify)
+        stored = self._rest.replace(
+            Resource.LOYALTY_OBJECT,
+            body,
+            notify=notify,
+            drop_messages=self._stale_messages(card, body["id"], at),
+        )
         for wanted in messages:
             self._add_reward_message(card, options, wanted, at)
         return stored
+
+    def _stale_messages(self, card: StampCard, object_id: str, at: datetime) -> list[str]:
+        """Our "reward ready" messages whose voucher is no longer open: the full replace drops them."""
+        open_now = {v.serial for v in card.vouchers if not v.status_at(at).is_final}
+        return [
+            m for m, voucher in self._wallet.google.messages(object_id).items() if voucher not in open_now
+        ]
 
     def ensure_class(
         self, resource: Resource, body: Mapping[str, Any], program: Program, *, at: datetime
@@ -256,7 +268,8 @@ class GoogleSync:
     def _sync_offers(
         self, card: StampCard, options: GoogleOptions, serials: Iterable[str], at: datetime
     ) -> None:
-        wanted = set(serials)
+        """The offers this change touched, and every open one (the card links them all)."""
+        wanted = set(serials) | {v.serial for v in card.vouchers if not v.status_at(at).is_final}
         if not wanted:
             return
         stored = {v.serial: v for v in self._wallet.vouchers(card_serial=card.serial, limit=10_000)}
@@ -281,6 +294,7 @@ class GoogleSync:
             if localized is not None:
                 message[field] = localized
         object_id = card_object_id(card.serial, program.id, options)
+        self._wallet.google.record_message(object_id, wanted["id"], voucher=voucher.serial, at=at)
         self._rest.add_message(Resource.LOYALTY_OBJECT, object_id, message, message_id=wanted["id"])
 
 

@@ -1,4 +1,4 @@
-"""What the Google sync must remember between runs: classes inserted, and each pass's notification budget.
+"""What the Google sync must remember between runs: classes inserted, messages added, notification budgets.
 
 The store knows nothing of Google's vocabulary: a class is an id, the program version it was inserted
 for and a digest of the body sent; a notification is an object id, the key of the sync that used it
@@ -80,6 +80,25 @@ class GoogleRecords:
                 " WHERE google_classes.program_version <= excluded.program_version",
                 (class_id, program_version, digest, to_us(at)),
             )
+
+    # --- messages added to objects --------------------------------------------------------------
+
+    def record_message(self, object_id: str, message_id: str, *, voucher: str, at: datetime) -> None:
+        """Remember that a message about *voucher* was added to the object (to remove it later)."""
+        with self._db.write() as tx:
+            tx.run(
+                "INSERT INTO google_messages (object_id, message_id, voucher, added_at) VALUES (?, ?, ?, ?)"
+                " ON CONFLICT (object_id, message_id) DO NOTHING",
+                (object_id, message_id, voucher, to_us(at)),
+            )
+
+    def messages(self, object_id: str) -> dict[str, str]:
+        """The messages recorded for the object: message id -> voucher serial."""
+        with self._db.read() as tx:
+            rows = tx.rows(
+                "SELECT message_id, voucher FROM google_messages WHERE object_id = ?", (object_id,)
+            )
+        return {str(r[0]): str(r[1]) for r in rows}
 
     # --- notification budget -------------------------------------------------------------------
 

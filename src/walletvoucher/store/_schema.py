@@ -76,7 +76,7 @@ MIGRATIONS: tuple[Migration, ...] = (
     ),
     Migration(
         version=3,
-        description="Google sync: classes inserted per program version, notification budget per object",
+        description="Google sync: classes per program version, notification budget, reward messages",
         statements=(
             """CREATE TABLE google_classes (
                 class_id TEXT PRIMARY KEY, program_version INTEGER NOT NULL, digest TEXT NOT NULL,
@@ -87,6 +87,9 @@ MIGRATIONS: tuple[Migration, ...] = (
                 object_id TEXT NOT NULL, sync_key TEXT NOT NULL, sent_at BIGINT NOT NULL,
                 PRIMARY KEY (object_id, sync_key))""",
             "CREATE INDEX google_notifications_window ON google_notifications (object_id, sent_at)",
+            """CREATE TABLE google_messages (
+                object_id TEXT NOT NULL, message_id TEXT NOT NULL, voucher TEXT NOT NULL,
+                added_at BIGINT NOT NULL, PRIMARY KEY (object_id, message_id))""",
         ),
     ),
 )
