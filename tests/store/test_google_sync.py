@@ -218,6 +218,29 @@ def test_messages_handled_out_of_order_converge_on_the_current_card(
     assert stored(fake_api)["loyaltyPoints"]["balance"] == {"string": "2/3"}
 
 
+def test_a_change_committed_while_the_object_is_sent_is_sent_too(
+    url: str, programs: list[Any], wallet: Wallet, rest: WalletRestClient, fake_api: FakeWalletApi
+) -> None:
+    sync = _sync(wallet, rest)
+    issue_saved(wallet, sync, tea(), "T1")
+    wallet.stamp("T1", at=NOW)
+    original = fake_api.api
+
+    def stamp_while_putting(method: str, path: str, auth: str | None, body: Any) -> Any:
+        if method == "PUT" and not getattr(stamp_while_putting, "done", False):
+            stamp_while_putting.done = True  # type: ignore[attr-defined]
+            with Wallet.open(url, programs=programs, effects=[google_sync_effect()]) as other:  # another till
+                other.stamp("T1", at=NOW)
+        return original(method, path, auth, body)
+
+    fake_api.api = stamp_while_putting  # type: ignore[method-assign]
+    [first] = wallet.outbox.claim(at=NOW, limit=1)
+    sync(first, NOW)  # sent 1/3, saw version move, sent 2/3
+    assert stored(fake_api)["loyaltyPoints"]["balance"] == {"string": "2/3"}
+    puts = [body.get("notifyPreference") for method, _, body in fake_api.requests if method == "PUT"]
+    assert puts == ["NOTIFY_ON_UPDATE", None]  # the second pass does not notify again
+
+
 # --- the notification budget --------------------------------------------------------------------
 
 

@@ -134,6 +134,7 @@ def sync_retry_delay(
 
 
 OptionsFor = Callable[[Program], GoogleOptions]
+_PASSES = 3
 
 
 class GoogleSync:
@@ -191,28 +192,39 @@ class GoogleSync:
         *notify_key* asks to notify the holder, within the budget (the key identifies the change, so
         a retry reuses its slot). *messages* (``{"id", "voucher"}``) are added once each, while their
         voucher is still open.
+
+        Two workers may send the same card at once, the older state last. So after sending, the card's
+        version is read again: if a change was committed meanwhile, the card is sent again (up to three
+        passes; a change still newer has its own message queued).
         """
-        card = self._wallet.card(serial)
-        options = self._options(card.program)
+        touched, key = set(vouchers), notify_key
+        for _ in range(_PASSES):
+            version = self._wallet.card_info(serial).version
+            card = self._wallet.card(serial)
+            options = self._options(card.program)
+            stored = self._send(card, options, touched, key, at)
+            key = None  # a later pass sends a change committed meanwhile, without notifying again
+            if self._wallet.card_info(serial).version == version:
+                break  # nothing committed while we sent: what Google holds is current
+        for wanted in messages:
+            self._add_reward_message(card, options, wanted, at)
+        return stored
+
+    def _send(
+        self, card: StampCard, options: GoogleOptions, touched: set[str], notify_key: str | None, at: datetime
+    ) -> dict[str, Any]:
         self.ensure_class(Resource.LOYALTY_CLASS, loyalty_class(card.program, options), card.program, at=at)
         separate = options.voucher_display is VoucherDisplay.SEPARATE
         if separate:
-            self._sync_offers(card, options, vouchers, at)
+            self._sync_offers(card, options, touched, at)
         body = loyalty_object(card, options, at=at, link_offers=separate)
 
         def notify() -> bool:  # asked only when the object exists: an insert notifies nobody
             records = self._wallet.google
             return notify_key is not None and records.take_notification(body["id"], key=notify_key, at=at)
 
-        stored = self._rest.replace(
-            Resource.LOYALTY_OBJECT,
-            body,
-            notify=notify,
-            drop_messages=self._stale_messages(card, body["id"], at),
-        )
-        for wanted in messages:
-            self._add_reward_message(card, options, wanted, at)
-        return stored
+        drop = self._stale_messages(card, body["id"], at)
+        return self._rest.replace(Resource.LOYALTY_OBJECT, body, notify=notify, drop_messages=drop)
 
     def _stale_messages(self, card: StampCard, object_id: str, at: datetime) -> list[str]:
         """Our "reward ready" messages whose voucher is no longer open: the full replace drops them."""
