@@ -58,6 +58,7 @@
         ├── GoogleOptionsError (also ValidationError)  issuer id, URL templates, origins, missing scan key
         ├── SaveLinkTooLong                  the save JWT is over Google's 1800-character limit
         ├── SaveLinkInvalid                  a save link that fails offline verification
+        ├── GoogleCallbackInvalid            a save/delete callback whose signature or content fails
         └── GoogleApiError                   the Wallet REST API said no (status, reason, fix)
             ├── GoogleAuthError              token refused, service account not authorised
             ├── GoogleNotFound               no such class or object (or wrong issuer id)
@@ -310,6 +311,10 @@ class SaveLinkInvalid(GoogleError):
     """A save link that fails offline verification (signature, claims, payload or length)."""
 
 
+class GoogleCallbackInvalid(GoogleError):
+    """A save/delete callback that is not Google's, not for this issuer, expired or malformed."""
+
+
 class GoogleApiError(GoogleError):
     """The Google Wallet REST API refused a request; ``status`` and ``reason`` are Google's."""
 
@@ -322,9 +327,12 @@ class GoogleApiError(GoogleError):
         field: str | None = None,
         value: Any = _MISSING,
         fix: str | None = None,
+        retry_after: float | None = None,
     ) -> None:
         self.status = status
         self.reason = reason
+        self.retry_after = retry_after
+        """Seconds a 429/5xx asked to wait (``Retry-After``, either form, uncapped), or None."""
         super().__init__(message, field=field, value=value, fix=fix)
 
 

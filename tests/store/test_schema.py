@@ -19,8 +19,9 @@ def test_first_open_creates_the_schema_and_reopening_keeps_data(url: str, progra
     db = connect(url)
     try:
         with db.read() as tx:
-            assert current_version(tx) == SCHEMA_VERSION == len(MIGRATIONS)
-            assert len(tx.rows("SELECT version FROM schema_version")) == 1
+            assert current_version(tx) == SCHEMA_VERSION == MIGRATIONS[-1].version
+            versions = [r[0] for r in tx.rows("SELECT version FROM schema_version ORDER BY version")]
+            assert versions == [step.version for step in MIGRATIONS]
     finally:
         db.close()
 
@@ -39,6 +40,62 @@ def test_a_later_migration_is_applied_once_in_order(url: str, programs: list[Any
         with db.write() as tx:
             tx.run("INSERT INTO devices (device, serial) VALUES (?, ?)", ("d1", "C1"))
             assert tx.rows("SELECT id, device FROM devices") == [(1, "d1")]
-            assert [r[0] for r in tx.rows("SELECT version FROM schema_version ORDER BY version")] == [1, 2]
+            versions = [r[0] for r in tx.rows("SELECT version FROM schema_version ORDER BY version")]
+            assert versions == [m.version for m in (*MIGRATIONS, step)]
     finally:
         db.close()
+
+
+def test_migration_versions_increase() -> None:
+    versions = [step.version for step in MIGRATIONS]
+    assert versions == sorted(set(versions)) and versions[0] == 1
+
+
+def _placeholder(version: int) -> Migration:
+    """A stand-in for a migration written on another branch (the Apple web service's version 2)."""
+    return Migration(
+        version=version,
+        description="placeholder for a parallel branch's tables",
+        statements=(f"CREATE TABLE placeholder_{version} (id {{pk}}, note TEXT)",),
+    )
+
+
+def _versions(url: str) -> list[int]:
+    db = connect(url)
+    try:
+        with db.read() as tx:
+            return [int(r[0]) for r in tx.rows("SELECT version FROM schema_version ORDER BY version")]
+    finally:
+        db.close()
+
+
+def test_a_migration_merged_below_one_already_applied_is_still_applied(url: str) -> None:
+    # This branch's databases have 1 and 3; once version 2 is merged in, opening applies 2 as well.
+    google = next(step for step in MIGRATIONS if step.version == 3)
+    first = next(step for step in MIGRATIONS if step.version == 1)
+    db = connect(url)
+    try:
+        assert migrate(db, at_us=1, migrations=(first, google)) == 3
+        assert migrate(db, at_us=2, migrations=(first, _placeholder(2), google)) == 3
+        with db.write() as tx:
+            tx.run("INSERT INTO placeholder_2 (note) VALUES (?)", ("made",))
+            tx.run(
+                "INSERT INTO google_classes (class_id, program_version, digest, recorded_at)"
+                " VALUES (?, 1, ?, 0)",
+                ("c", "d"),
+            )
+    finally:
+        db.close()
+    assert _versions(url) == [1, 2, 3]
+
+
+def test_the_google_migration_applies_after_a_parallel_version_2(url: str) -> None:
+    google = next(step for step in MIGRATIONS if step.version == 3)
+    first = next(step for step in MIGRATIONS if step.version == 1)
+    db = connect(url)
+    try:
+        assert migrate(db, at_us=1, migrations=(first, _placeholder(2))) == 2
+        assert migrate(db, at_us=2, migrations=(first, _placeholder(2), google)) == 3
+    finally:
+        db.close()
+    assert _versions(url) == [1, 2, 3]

@@ -5,6 +5,7 @@ The recipe is :func:`save_link`; the builders (:func:`loyalty_class`, :func:`loy
 :class:`WalletRestClient` keeps saved passes current.
 """
 
+from walletvoucher.google._callbacks import CALLBACK_KEYS_URL, GoogleCallback, verify_callback
 from walletvoucher.google._credentials import ServiceAccountCredentials
 from walletvoucher.google._ids import make_id, sanitize_suffix
 from walletvoucher.google._lengths import RECOMMENDED_LENGTHS, LengthRule, recommended_length_warnings
@@ -48,6 +49,7 @@ from walletvoucher.google._verify import LinkReport, verify_save_link
 
 __all__ = [
     "BARCODE_TYPES",
+    "CALLBACK_KEYS_URL",
     "DEFAULT_BASE_URL",
     "MAX_LINK_LENGTH",
     "NOTIFY_ON_UPDATE",
@@ -55,6 +57,7 @@ __all__ = [
     "RECOMMENDED_LENGTHS",
     "SAVE_URL_PREFIX",
     "WALLET_SCOPE",
+    "GoogleCallback",
     "GoogleOptions",
     "LengthRule",
     "LinkMode",
@@ -86,5 +89,6 @@ __all__ = [
     "save_url",
     "sign_save_jwt",
     "stamp_balance",
+    "verify_callback",
     "verify_save_link",
 ]

@@ -41,6 +41,7 @@ def save_link(
     at: datetime,
     program: Program | None = None,
     rest: WalletRestClient | None = None,
+    class_exists: bool = False,
 ) -> SaveLink:
     """An "Add to Google Wallet" link for a card (loyalty pass) or a voucher (offer pass).
 
@@ -56,6 +57,14 @@ def save_link(
     :class:`~walletvoucher.errors.RecommendedLengthWarning` and kept in ``link.warnings``.
     ``ReviewStatus.DRAFT`` is refused: a draft class cannot have objects.
 
+    ``class_exists=True`` says the class was already inserted (once per program version, e.g.
+    by :class:`walletvoucher.service.GoogleSync`, which records it in the store): the JWT then
+    carries only the object, which names its class by ``classId`` (:data:`LinkMode.OBJECT`;
+    Google's JWT guide encodes a new object of an existing class as ``payload:
+    {"loyaltyObjects": [object]}``). A class translated into five languages no longer counts
+    against the 1800 characters. Only when the object alone is too long, and ``rest`` is given,
+    is the object replaced through the REST API and the link made by id.
+
     A voucher needs its ``program`` (brand, colours, languages); ``at`` is the render clock
     and the JWT's ``iat``.
 
@@ -65,11 +74,13 @@ def save_link(
     _check_not_client_id(options, credentials)
     pieces = render_pieces(item, options=options, at=at, program=program)
     notes = pieces.length_warnings()
-    full = pieces.link(credentials, options, at, by_id=False)
+    full = pieces.link(credentials, options, at, by_id=False, with_class=not class_exists)
     if full.length <= MAX_LINK_LENGTH or rest is None:
-        link = check_link_length(full, what=f"{pieces.object_id} with its class")
+        what = pieces.object_id if class_exists else f"{pieces.object_id} with its class"
+        link = check_link_length(full, what=what)
     else:
-        rest.upsert(pieces.kinds[0], pieces.class_body)  # patch: keeps class settings made elsewhere
+        if not class_exists:
+            rest.upsert(pieces.kinds[0], pieces.class_body)  # patch: keeps class settings made elsewhere
         rest.replace(pieces.kinds[1], pieces.object_body)  # the object is all ours: exactly this state
         link = check_link_length(pieces.link(credentials, options, at, by_id=True), what=pieces.object_id)
     for note in notes:
@@ -95,15 +106,24 @@ class Pieces:
         return str(self.object_body["id"])
 
     def link(
-        self, credentials: ServiceAccountCredentials, options: GoogleOptions, at: datetime, *, by_id: bool
+        self,
+        credentials: ServiceAccountCredentials,
+        options: GoogleOptions,
+        at: datetime,
+        *,
+        by_id: bool,
+        with_class: bool = True,
     ) -> SaveLink:
-        """The signed link, with the full class and object or only the object's id; unchecked length."""
+        """The signed link: class and object, the object alone (``with_class=False``), or only the
+        object's id (``by_id=True``); length unchecked."""
         if by_id:
-            payload = _payload(self.kinds, [], [{"id": self.object_id}])
+            payload, mode = _payload(self.kinds, [], [{"id": self.object_id}]), LinkMode.BY_ID
+        elif with_class:
+            payload, mode = _payload(self.kinds, [self.class_body], [self.object_body]), LinkMode.FULL
         else:
-            payload = _payload(self.kinds, [self.class_body], [self.object_body])
+            payload, mode = _payload(self.kinds, [], [self.object_body]), LinkMode.OBJECT
         token = sign_save_jwt(payload, credentials=credentials, origins=options.origins, at=at)
-        return SaveLink(url=save_url(token), jwt=token, mode=LinkMode.BY_ID if by_id else LinkMode.FULL)
+        return SaveLink(url=save_url(token), jwt=token, mode=mode)
 
 
 def render_pieces(

@@ -239,8 +239,9 @@ class WalletRestClient:
         resource: Resource,
         body: Mapping[str, Any],
         *,
-        notify: bool = False,
+        notify: bool | Callable[[], bool] = False,
         keep: Iterable[str] = ("messages",),
+        drop_messages: Iterable[str] = (),
     ) -> dict[str, Any]:
         """Bring a class or object to exactly ``body``: what the new state no longer has is removed.
 
@@ -248,6 +249,11 @@ class WalletRestClient:
         set (by default the messages added with :meth:`add_message`), and updates (PUT); inserts
         when the resource does not exist yet. This is the call for a state change that drops
         fields: a redeemed voucher loses its barcode, a card back to collecting its reward link.
+
+        ``notify`` may be a function, asked only when an existing resource is updated (an insert
+        notifies nobody): e.g. one that takes a slot of the pass's notification budget.
+        ``drop_messages``: ids of kept messages that no longer apply (a "reward ready" message
+        once the reward is used), left out.
         """
         resource_id = _body_id(body)
         try:
@@ -258,7 +264,12 @@ class WalletRestClient:
             except GoogleConflict:  # inserted meanwhile by someone else: replace that
                 current = self.get(resource, resource_id)
         kept = {name: current[name] for name in keep if name in current and name not in body}
-        return self.update(resource, resource_id, {**kept, **body}, notify=notify)
+        dropped = frozenset(drop_messages)
+        if dropped and isinstance(kept.get("messages"), list):
+            left = [m for m in kept["messages"] if not (isinstance(m, dict) and m.get("id") in dropped)]
+            kept = {k: v for k, v in kept.items() if k != "messages"} | ({"messages": left} if left else {})
+        wanted = notify() if callable(notify) else notify
+        return self.update(resource, resource_id, {**kept, **body}, notify=wanted)
 
     def add_message(
         self,
@@ -367,7 +378,12 @@ class WalletRestClient:
     ) -> GoogleApiError:
         if isinstance(outcome, str):
             return unreachable(method, what, attempts, outcome)
-        return api_error(outcome, method, what, attempts, secrets=(token,))
+        return api_error(outcome, method, what, attempts, secrets=(token,), retry_after=self._asked(outcome))
+
+    def _asked(self, response: requests.Response) -> float | None:
+        """The wait a ``Retry-After`` header asked for (either form), as given: the caller caps it."""
+        header = response.headers.get("Retry-After")
+        return retry_after_seconds(header, self._now()) if header is not None else None
 
 
 def message_id_for(event: Event, *, sequence: int | None = None) -> str:

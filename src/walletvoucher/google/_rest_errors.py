@@ -172,16 +172,25 @@ def _google_error(response: requests.Response, secrets: Iterable[str]) -> tuple[
 
 
 def api_error(
-    response: requests.Response, method: str, what: str, attempts: int, secrets: Iterable[str] = ()
+    response: requests.Response,
+    method: str,
+    what: str,
+    attempts: int,
+    secrets: Iterable[str] = (),
+    retry_after: float | None = None,
 ) -> GoogleApiError:
-    """The library error for Google's refusal, with the fix; secrets in the body redacted."""
+    """The library error for Google's refusal, with the fix; secrets in the body redacted.
+
+    *retry_after* (the seconds a 429/5xx asked for) is kept on the error for a caller that retries
+    later, e.g. the outbox worker."""
     message, reason = _google_error(response, tuple(secrets))
     status = response.status_code
     cls, fix = classify(status, message, reason)
     text = f"{method} failed with HTTP {status} ({reason or 'no reason'}): {message}"
     if status in RETRY_STATUSES:
         text += f" after {attempts} attempts"
-    return cls(text, status=status, reason=reason, field="id", value=what, fix=fix)
+    wait = retry_after if status in RETRY_STATUSES else None
+    return cls(text, status=status, reason=reason, field="id", value=what, fix=fix, retry_after=wait)
 
 
 def classify(status: int, message: str, reason: str | None) -> tuple[type[GoogleApiError], str]:

@@ -48,6 +48,9 @@ class LinkMode(enum.Enum):
     """Classes and objects in full, inside the JWT: nothing to insert beforehand."""
     BY_ID = "by_id"
     """Only ``{"id": ...}``: the class and object were inserted through the REST API first."""
+    OBJECT = "object"
+    """The object in full, its class only by ``classId``: the class was inserted before (REST), and
+    Google creates the object from the JWT (``payload: {"loyaltyObjects": [object]}``)."""
 
 
 @attrs.frozen(kw_only=True)

@@ -10,9 +10,19 @@ Framework-neutral core (no web framework, no HTTP client imported)::
 The store implements :class:`PassUpdateStore`; :class:`MemoryPassStore` is an in-memory one for
 the demo server and tests. The ASGI app is :func:`walletvoucher.service.asgi.create_app` and the
 push client :class:`walletvoucher.service.apns.ApnsClient` (both need the ``server`` extra).
+
+Google objects follow the card through the store's outbox: :func:`google_sync_effect` queues a
+``google.sync`` message with every change, and :class:`GoogleSync` (the handler for that topic)
+brings the object to the card's current state with a full replace.
 """
 
 from walletvoucher.service._cache import PassCache, PassRenderer
+from walletvoucher.service._google_sync import (
+    GOOGLE_SYNC_TOPIC,
+    GoogleSync,
+    google_sync_effect,
+    sync_retry_delay,
+)
 from walletvoucher.service._memory import MemoryPassStore
 from walletvoucher.service._protocol import PassState, PassUpdateStore, UpdatedSerials, next_last_modified
 from walletvoucher.service._tokens import PassTokens, updatable_options
@@ -25,6 +35,8 @@ from walletvoucher.service._webservice import (
 )
 
 __all__ = [
+    "GOOGLE_SYNC_TOPIC",
+    "GoogleSync",
     "LogSink",
     "MemoryPassStore",
     "PassCache",
@@ -36,7 +48,9 @@ __all__ = [
     "ServiceRequest",
     "ServiceResponse",
     "UpdatedSerials",
+    "google_sync_effect",
     "http_date",
     "next_last_modified",
+    "sync_retry_delay",
     "updatable_options",
 ]

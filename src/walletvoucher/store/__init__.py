@@ -20,6 +20,7 @@ Why hand-written SQL over ``sqlite3`` and psycopg 3, rather than a library:
   statements this package holds, and hide the transaction boundary that the guarantees rest on.
 """
 
+from walletvoucher.store._google import GoogleRecords, RecordedClass
 from walletvoucher.store._outbox import Outbox
 from walletvoucher.store._pools import CodePools, PoolCodes
 from walletvoucher.store._programs import ProgramRegistry
@@ -44,6 +45,7 @@ __all__ = [
     "CodePools",
     "Counts",
     "Effect",
+    "GoogleRecords",
     "JournalEntry",
     "Message",
     "Migration",
@@ -52,5 +54,6 @@ __all__ = [
     "PoolCodes",
     "PoolStatus",
     "ProgramRegistry",
+    "RecordedClass",
     "Wallet",
 ]

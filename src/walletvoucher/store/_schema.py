@@ -6,6 +6,9 @@ create it). A database whose version is above :data:`SCHEMA_VERSION` was written
 walletvoucher and is refused with :class:`~walletvoucher.errors.SchemaTooNew` rather than guessed at.
 
 To add tables, append a :class:`Migration` with the next version; never edit a released one.
+Versions must increase but need not be consecutive (the Google sync's version 3 was written beside
+the Apple web service's version 2, and the tables of one never refer to the other): a database gets
+every step it has not recorded, in list order, so one that already has 3 still gets 2.
 Statements may use ``{pk}`` for an auto-numbered primary key (SQLite ``INTEGER PRIMARY KEY
 AUTOINCREMENT``: numbers are never reused; PostgreSQL an identity column). Times are stored as
 integer microseconds since the Unix epoch (UTC), which compare and index the same on both engines.
@@ -71,6 +74,24 @@ MIGRATIONS: tuple[Migration, ...] = (
             "CREATE INDEX outbox_ready ON outbox (available_at, id) WHERE done_at IS NULL",
         ),
     ),
+    Migration(
+        version=3,
+        description="Google sync: classes per program version, notification budget, reward messages",
+        statements=(
+            """CREATE TABLE google_classes (
+                class_id TEXT PRIMARY KEY, program_version INTEGER NOT NULL, digest TEXT NOT NULL,
+                recorded_at BIGINT NOT NULL)""",
+            """CREATE TABLE google_objects (
+                object_id TEXT PRIMARY KEY, notifications INTEGER NOT NULL DEFAULT 0)""",
+            """CREATE TABLE google_notifications (
+                object_id TEXT NOT NULL, sync_key TEXT NOT NULL, sent_at BIGINT NOT NULL,
+                PRIMARY KEY (object_id, sync_key))""",
+            "CREATE INDEX google_notifications_window ON google_notifications (object_id, sent_at)",
+            """CREATE TABLE google_messages (
+                object_id TEXT NOT NULL, message_id TEXT NOT NULL, voucher TEXT NOT NULL,
+                added_at BIGINT NOT NULL, PRIMARY KEY (object_id, message_id))""",
+        ),
+    ),
 )
 
 SCHEMA_VERSION = MIGRATIONS[-1].version
@@ -91,26 +112,31 @@ def migrate(db: Database, *, at_us: int, migrations: tuple[Migration, ...] = MIG
     """
     last = migrations[-1].version
     with db.read() as tx:
-        found = current_version(tx) if _has_version_table(tx, db.dialect) else 0
-    _refuse_newer(found, last)
-    if found == last:
-        return found
+        applied = _applied(tx) if _has_version_table(tx, db.dialect) else set()
+    _refuse_newer(max(applied, default=0), last)
+    if {step.version for step in migrations} <= applied:
+        return last
     with db.write() as tx:
         if db.dialect == "postgres":
             tx.rows("SELECT pg_advisory_xact_lock(?)", (_MIGRATION_LOCK,))
         tx.run(
             "CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL, applied_at BIGINT NOT NULL)"
         )
-        found = current_version(tx)
-        _refuse_newer(found, last)
+        applied = _applied(tx)
+        _refuse_newer(max(applied, default=0), last)
         for step in migrations:
-            if step.version > found:
+            if step.version not in applied:
                 for statement in step.statements:
                     tx.run(statement.format(pk=_PK[db.dialect]))
                 tx.run(
                     "INSERT INTO schema_version (version, applied_at) VALUES (?, ?)", (step.version, at_us)
                 )
     return last
+
+
+def _applied(tx: Tx) -> set[int]:
+    """Every migration version recorded in ``schema_version``."""
+    return {int(r[0]) for r in tx.rows("SELECT version FROM schema_version")}
 
 
 def _refuse_newer(found: int, known: int) -> None:

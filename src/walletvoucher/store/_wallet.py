@@ -46,6 +46,7 @@ from walletvoucher.model import (
 )
 from walletvoucher.store import _snapshot
 from walletvoucher.store._engine import Conflict, Database, Tx, UniqueViolation
+from walletvoucher.store._google import GoogleRecords
 from walletvoucher.store._outbox import Outbox
 from walletvoucher.store._pools import CodePools, PoolCodes
 from walletvoucher.store._programs import ProgramRegistry
@@ -117,6 +118,8 @@ class Wallet:
         """Code pools: import POS codes, read how many are left."""
         self.outbox = Outbox(db)
         """Messages the effect hooks wrote, for a worker to claim, complete or retry."""
+        self.google = GoogleRecords(db)
+        """The Google sync's bookkeeping: classes inserted, notifications per pass."""
 
     @classmethod
     def open(
