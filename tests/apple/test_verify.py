@@ -289,9 +289,9 @@ def test_a_huge_entry_name_is_refused_in_linear_time() -> None:
     report = _hostile(build_zip([RawEntry(name=name, content=b"x")]))
     [problem] = _problems(report, "zip")
     assert "entry name of 64001 bytes" in problem and len(problem) < 400
-    start = time.perf_counter()
+    start = time.process_time()
     assert not is_bundle_name(name, max_bytes=10 * len(name))  # the pattern alone, no length cap
-    assert time.perf_counter() - start < 0.1
+    assert time.process_time() - start < 0.1
 
 
 def test_a_truncated_pass_is_a_problem(pkpass: bytes) -> None:

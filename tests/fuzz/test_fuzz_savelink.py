@@ -62,12 +62,12 @@ assert verify_save_link(VALID, key=KEY).ok
 
 
 def _check(url: Any) -> LinkReport | None:
-    start = time.perf_counter()
+    start = time.process_time()
     try:
         report = verify_save_link(url, key=KEY)
     except WalletVoucherError:
         report = None  # a library error is allowed; anything else fails the test
-    elapsed = time.perf_counter() - start
+    elapsed = time.process_time() - start
     assert elapsed < 1.0, f"{elapsed:.2f} s for an input of {len(url) if isinstance(url, str) else '?'}"
     if report is not None:
         for line in report.lines():

@@ -68,10 +68,10 @@ def _issue(program: Program | None = None) -> tuple[StampCard, list[Event]]:
 
 def test_add_stamps_of_a_billion_raises_quickly_with_the_limit_and_the_fix() -> None:
     card, _ = _issue(make_program(goal=1))
-    start = time.perf_counter()
+    start = time.process_time()
     with pytest.raises(EarnPolicyViolation, match="10,000 stamps allowed at once") as info:
         card.add_stamps(10**9, at=T0)
-    assert time.perf_counter() - start < 1.0  # a safety bound: it must not try to build the vouchers
+    assert time.process_time() - start < 1.0  # a safety bound: it must not try to build the vouchers
     assert "EarnPolicy(max_per_call=...)" in str(info.value)
 
 
@@ -107,10 +107,10 @@ def test_a_card_of_a_default_program_takes_exactly_the_default_limit() -> None:
     ],
 )
 def test_issue_scan_token_with_an_expiry_outside_1970_9999_raises_at_once(expires_at: datetime) -> None:
-    start = time.perf_counter()
+    start = time.process_time()
     with pytest.raises(ValidationError, match="expires_at"):
         issue_scan_token("CARD1-1", expires_at=expires_at, key=KEY)
-    assert time.perf_counter() - start < 1.0
+    assert time.process_time() - start < 1.0
 
 
 def test_scan_tokens_at_the_ends_of_the_range_round_trip() -> None:

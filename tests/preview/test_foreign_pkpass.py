@@ -80,18 +80,18 @@ def test_a_zip_bomb_entry_is_skipped_in_bounded_time() -> None:
     bomb = b"\0" * (MAX_ENTRY_BYTES * 3)
     data = _zip({"pass.json": json.dumps(FOREIGN_PASS).encode(), "strip@2x.png": bomb, "icon.png": bomb})
     assert len(data) < 200_000
-    start = time.monotonic()
+    start = time.process_time()
     bundle = read_bundle(data)
-    assert "strip@2x.png" not in bundle.files and time.monotonic() - start < 1.0  # a safety bound
+    assert "strip@2x.png" not in bundle.files and time.process_time() - start < 1.0  # a safety bound
 
 
 def test_an_image_with_huge_dimensions_is_treated_as_missing() -> None:
     out = io.BytesIO()
     Image.new("1", (20000, 20000), 0).save(out, format="PNG")
     files = {"pass.json": json.dumps({"storeCard": {}}).encode(), "strip@2x.png": out.getvalue()}
-    start = time.monotonic()
+    start = time.process_time()
     picture = preview_pkpass(_zip(files))
-    assert png_image(picture).size[0] == 750 and time.monotonic() - start < 2.0
+    assert png_image(picture).size[0] == 750 and time.process_time() - start < 2.0
 
 
 def test_hostile_entry_names_are_never_read() -> None:
