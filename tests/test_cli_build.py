@@ -265,3 +265,13 @@ def test_a_link_too_long_for_google_says_why_and_the_remedy(
                                  "--at", AT.isoformat(), "--google-link")
     assert status == 1 and stdout == ""
     assert "1800" in stderr and "REST" in stderr and len(stderr.strip().splitlines()) == 1
+
+
+def test_demo_writes_its_key_files_for_the_owner_only_and_refuses_a_file_as_out(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert run(capsys, "demo", "--out", str(tmp_path / "d"))[0] == 0
+    for key in ("google/service-account.json", "apple/pass.key"):
+        assert stat.S_IMODE((tmp_path / "d" / key).stat().st_mode) == 0o600, key
+    status, _, stderr = run(capsys, "demo", "--out", str(tmp_path / "d" / "index.json"))
+    assert status == 2 and "directory" in stderr and "Traceback" not in stderr

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import sys
 import textwrap
 from pathlib import Path
 from typing import Any
@@ -19,6 +20,10 @@ PAGES: tuple[PageHook, ...] = (write_gallery,)
 
 def _run(args: argparse.Namespace) -> int:
     out = Path(args.out)
+    if out.exists() and not out.is_dir():
+        print(f"walletvoucher demo: {out} is a file; give --out a directory (it is created if missing)",
+              file=sys.stderr)
+        return 2
     index = write_demo(out, renderers=RENDERERS, pages=PAGES)
     print(
         "\n".join(textwrap.fill(line, width=100, subsequent_indent=" " * 13) for line in summary(out, index))

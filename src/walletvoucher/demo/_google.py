@@ -7,6 +7,7 @@ links, so anyone can verify them with ``walletvoucher verify-link URL --service-
 from __future__ import annotations
 
 import json
+import os
 import secrets
 from collections.abc import Sequence
 from pathlib import Path
@@ -96,11 +97,16 @@ def _write_key(path: Path) -> ServiceAccountCredentials:
         "token_uri": GOOGLE_TOKEN_URI,
         "note": "THROWAWAY demo key, published on purpose so anyone can verify the demo links",
     }
-    _write_json(path, info)
+    _write_json(path, info, private=True)
     return load_service_account(info)
 
 
-def _write_json(path: Path, data: Any) -> None:
+def _write_json(path: Path, data: Any, *, private: bool = False) -> None:
+    """Write JSON; a key file (*private*) is created readable by its owner only (0600)."""
     path.parent.mkdir(parents=True, exist_ok=True)
     text = json.dumps(data, indent=2, sort_keys=True, ensure_ascii=False) + "\n"
-    path.write_text(text, encoding="utf-8")
+    if private and path.exists():
+        path.chmod(0o600)
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600 if private else 0o644)
+    with os.fdopen(fd, "w", encoding="utf-8") as handle:
+        handle.write(text)
