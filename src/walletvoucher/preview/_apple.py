@@ -22,9 +22,10 @@ from walletvoucher.preview._canvas import (
     BLACK,
     RGB,
     WHITE,
+    BarcodeStyle,
     Box,
     Pen,
-    barcode_image,
+    barcode_box,
     grey_out,
     monogram,
     open_image,
@@ -230,37 +231,15 @@ def _row_fit(pen: Pen, row: list[tuple[str, str]]) -> tuple[int, list[float]]:
     return 11, [room / len(row)] * len(row)
 
 
+_BARCODE = BarcodeStyle(square=170, pad=8, radius=8, margin=16, fallback=(200, 40), text_size=15)
+
+
 def _barcode(pen: Pen, view: _View, y: float, regions: dict[str, Box]) -> float:
     barcode = view.barcode()
     if barcode is None:
         return y
-    message, alt = str(barcode["message"]), barcode.get("altText")
-    symbology = FORMATS.get(str(barcode.get("format")))
-    square = symbology in (Symbology.QR, Symbology.AZTEC)
-    limit = (pen.px(170), pen.px(170)) if square else (pen.px(300), pen.px(96))
-    image = barcode_image(message, symbology, limit) if symbology is not None else None
-    caption = alt if isinstance(alt, str) and alt else None
-    inner_w = image.width / pen.scale if image is not None else 200
-    inner_h = image.height / pen.scale if image is not None else 40
-    box_w, box_h = inner_w + 16, inner_h + 16 + (20 if caption else 0)
-    left, top = (WIDTH - box_w) / 2, y + 16
-    pen.draw.rounded_rectangle(pen.box(left, top, left + box_w, top + box_h), radius=pen.px(8), fill=WHITE)
-    if image is not None:
-        pen.image.paste(image, (pen.px(left + 8), pen.px(top + 8)))
-    else:
-        pen.text(
-            WIDTH / 2,
-            top + 8 + inner_h / 2,
-            message,
-            size=15,
-            fill=BLACK,
-            max_width=box_w - 16,
-            align="center",
-            anchor="lm",
-        )
-    if caption:
-        pen.text(
-            WIDTH / 2, top + box_h - 8, caption, size=12, fill=BLACK, max_width=box_w - 12, align="center"
-        )
-    regions["barcode"] = pen.box(left, top, left + box_w, top + box_h)
-    return top + box_h
+    regions["barcode"], bottom = barcode_box(
+        pen, value=str(barcode["message"]), symbology=FORMATS.get(str(barcode.get("format"))),
+        alt=barcode.get("altText"), top=y, width=WIDTH, style=_BARCODE,
+    )
+    return bottom

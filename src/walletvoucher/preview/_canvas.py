@@ -179,6 +179,49 @@ def barcode_image(value: str, symbology: Symbology, max_size: tuple[int, int]) -
     return Image.open(io.BytesIO(write_png(symbol, module))).convert("RGB")
 
 
+@attrs.frozen(kw_only=True)
+class BarcodeStyle:
+    """How a wallet frames its barcode: the white box's padding and corner, the code's largest size,
+    and the value's text size when the code cannot be drawn (points)."""
+
+    square: int
+    pad: float
+    radius: int
+    margin: float
+    fallback: tuple[float, float]
+    text_size: int
+    bold: bool = False
+
+
+def barcode_box(
+    pen: Pen, *, value: str, symbology: Symbology | None, alt: object, top: float, width: float,
+    style: BarcodeStyle,
+) -> tuple[Box, float]:
+    """Draw the code (or its value, when it cannot be drawn) in a white box centred on *width*.
+
+    The alt text, when there is one, goes under the code as the wallets show it. Returns the box in
+    pixels and its bottom in points.
+    """
+    square = symbology in (Symbology.QR, Symbology.AZTEC)
+    limit = (pen.px(style.square), pen.px(style.square)) if square else (pen.px(300), pen.px(96))
+    image = barcode_image(value, symbology, limit) if symbology is not None else None
+    caption = alt if isinstance(alt, str) and alt else None
+    inner_w, inner_h = (image.width / pen.scale, image.height / pen.scale) if image else style.fallback
+    box_w, box_h = inner_w + 2 * style.pad, inner_h + 2 * style.pad + (20 if caption else 0)
+    left, top = (width - box_w) / 2, top + style.margin
+    pen.draw.rounded_rectangle(pen.box(left, top, left + box_w, top + box_h), radius=pen.px(style.radius),
+                               fill=WHITE)
+    if image is not None:
+        pen.image.paste(image, (pen.px(left + style.pad), pen.px(top + style.pad)))
+    else:
+        pen.text(width / 2, top + style.pad + inner_h / 2, value, size=style.text_size, fill=BLACK,
+                 max_width=box_w - 2 * style.pad, align="center", anchor="lm", bold=style.bold)
+    if caption:
+        pen.text(width / 2, top + box_h - style.pad, caption, size=12, fill=BLACK, max_width=box_w - 12,
+                 align="center")
+    return pen.box(left, top, left + box_w, top + box_h), top + box_h
+
+
 def round_corners(image: Image.Image, radius: int) -> Image.Image:
     """*image* with its corners cut round (transparent): the shape of a pass."""
     mask = Image.new("L", image.size, 0)

@@ -19,12 +19,11 @@ from PIL import Image, ImageDraw
 
 from walletvoucher.codes import Symbology
 from walletvoucher.preview._canvas import (
-    BLACK,
     RGB,
-    WHITE,
+    BarcodeStyle,
     Box,
     Pen,
-    barcode_image,
+    barcode_box,
     grey_out,
     monogram,
     open_image,
@@ -212,41 +211,18 @@ def _offer_row(pen: Pen, view: _View, fg: RGB) -> float:
     return 176
 
 
+_BARCODE = BarcodeStyle(square=180, pad=10, radius=12, margin=14, fallback=(240, 36), text_size=18, bold=True)
+
+
 def _barcode(pen: Pen, view: _View, y: float, regions: dict[str, Box]) -> float:
     barcode = view.obj.get("barcode")
     if not isinstance(barcode, dict) or not isinstance(barcode.get("value"), str):
         return y
-    value, alt = str(barcode["value"]), barcode.get("alternateText")
-    symbology = TYPES.get(str(barcode.get("type")))
-    square = symbology in (Symbology.QR, Symbology.AZTEC)
-    limit = (pen.px(180), pen.px(180)) if square else (pen.px(300), pen.px(96))
-    image = barcode_image(value, symbology, limit) if symbology is not None else None
-    caption = alt if isinstance(alt, str) and alt else None
-    inner_w = image.width / pen.scale if image is not None else 240
-    inner_h = image.height / pen.scale if image is not None else 36
-    box_w, box_h = inner_w + 20, inner_h + 20 + (20 if caption else 0)
-    left, top = (WIDTH - box_w) / 2, y + 14
-    pen.draw.rounded_rectangle(pen.box(left, top, left + box_w, top + box_h), radius=pen.px(12), fill=WHITE)
-    if image is not None:
-        pen.image.paste(image, (pen.px(left + 10), pen.px(top + 10)))
-    else:
-        pen.text(
-            WIDTH / 2,
-            top + 10 + inner_h / 2,
-            value,
-            size=18,
-            fill=BLACK,
-            max_width=box_w - 20,
-            align="center",
-            anchor="lm",
-            bold=True,
-        )
-    if caption:
-        pen.text(
-            WIDTH / 2, top + box_h - 10, caption, size=12, fill=BLACK, max_width=box_w - 12, align="center"
-        )
-    regions["barcode"] = pen.box(left, top, left + box_w, top + box_h)
-    return top + box_h + 16
+    regions["barcode"], bottom = barcode_box(
+        pen, value=str(barcode["value"]), symbology=TYPES.get(str(barcode.get("type"))),
+        alt=barcode.get("alternateText"), top=y, width=WIDTH, style=_BARCODE,
+    )
+    return bottom + 16
 
 
 def _hero(pen: Pen, view: _View, y: float, regions: dict[str, Box]) -> float:
