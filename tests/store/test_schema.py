@@ -20,7 +20,7 @@ def test_first_open_creates_the_schema_and_reopening_keeps_data(url: str, progra
     try:
         with db.read() as tx:
             assert current_version(tx) == SCHEMA_VERSION == len(MIGRATIONS)
-            assert len(tx.rows("SELECT version FROM schema_version")) == 1
+            assert len(tx.rows("SELECT version FROM schema_version")) == len(MIGRATIONS)
     finally:
         db.close()
 
@@ -39,6 +39,7 @@ def test_a_later_migration_is_applied_once_in_order(url: str, programs: list[Any
         with db.write() as tx:
             tx.run("INSERT INTO devices (device, serial) VALUES (?, ?)", ("d1", "C1"))
             assert tx.rows("SELECT id, device FROM devices") == [(1, "d1")]
-            assert [r[0] for r in tx.rows("SELECT version FROM schema_version ORDER BY version")] == [1, 2]
+            applied = [r[0] for r in tx.rows("SELECT version FROM schema_version ORDER BY version")]
+            assert applied == [*range(1, SCHEMA_VERSION + 2)]
     finally:
         db.close()

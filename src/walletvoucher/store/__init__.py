@@ -21,6 +21,7 @@ Why hand-written SQL over ``sqlite3`` and psycopg 3, rather than a library:
 """
 
 from walletvoucher.store._outbox import Outbox
+from walletvoucher.store._passes import PUSH_TOPIC, PassActivity, PassMark, PassUpdates, next_last_modified
 from walletvoucher.store._pools import CodePools, PoolCodes
 from walletvoucher.store._programs import ProgramRegistry
 from walletvoucher.store._schema import MIGRATIONS, SCHEMA_VERSION, Migration
@@ -38,6 +39,7 @@ from walletvoucher.store._wallet import Wallet
 
 __all__ = [
     "MIGRATIONS",
+    "PUSH_TOPIC",
     "SCHEMA_VERSION",
     "CardInfo",
     "Change",
@@ -49,8 +51,12 @@ __all__ = [
     "Migration",
     "Outbox",
     "OutboxMessage",
+    "PassActivity",
+    "PassMark",
+    "PassUpdates",
     "PoolCodes",
     "PoolStatus",
     "ProgramRegistry",
     "Wallet",
+    "next_last_modified",
 ]
