@@ -7,14 +7,17 @@ Framework-neutral core (no web framework, no HTTP client imported)::
     service = PassWebService(pass_type_identifier=..., store=store, tokens=tokens, render=render)
     response = service.handle(ServiceRequest(method=..., path=..., headers=..., body=...), at=now)
 
-The store implements :class:`PassUpdateStore`; :class:`MemoryPassStore` is an in-memory one for
-the demo server and tests. The ASGI app is :func:`walletvoucher.service.asgi.create_app` and the
-push client :class:`walletvoucher.service.apns.ApnsClient` (both need the ``server`` extra).
+Storage is the :class:`PassUpdateStore` Protocol; :class:`StorePassUpdates` implements it over the
+wallet store (:class:`~walletvoucher.store.Wallet`, SQLite or PostgreSQL), whose transitions mark
+the passes they change and queue ``apple.push`` in the same transaction. :func:`drain_outbox` is the
+outbox worker (``walletvoucher worker``). The ASGI app is :func:`walletvoucher.service.asgi.create_app`,
+the push client :class:`walletvoucher.service.apns.ApnsClient` and the worker's handler
+:class:`~walletvoucher.service.apns.ApplePushHandler` (these need the ``server`` extra).
 """
 
 from walletvoucher.service._cache import PassCache, PassRenderer
-from walletvoucher.service._memory import MemoryPassStore
 from walletvoucher.service._protocol import PassState, PassUpdateStore, UpdatedSerials, next_last_modified
+from walletvoucher.service._stored import StorePassUpdates, WalletPerThread, store_renderer, stored_pass
 from walletvoucher.service._tokens import PassTokens, updatable_options
 from walletvoucher.service._webservice import (
     LogSink,
@@ -23,10 +26,12 @@ from walletvoucher.service._webservice import (
     ServiceResponse,
     http_date,
 )
+from walletvoucher.service._worker import DrainReport, Handler, backoff_delay, drain_outbox
 
 __all__ = [
+    "DrainReport",
+    "Handler",
     "LogSink",
-    "MemoryPassStore",
     "PassCache",
     "PassRenderer",
     "PassState",
@@ -35,8 +40,14 @@ __all__ = [
     "PassWebService",
     "ServiceRequest",
     "ServiceResponse",
+    "StorePassUpdates",
     "UpdatedSerials",
+    "WalletPerThread",
+    "backoff_delay",
+    "drain_outbox",
     "http_date",
     "next_last_modified",
+    "store_renderer",
+    "stored_pass",
     "updatable_options",
 ]
