@@ -15,7 +15,7 @@ from pathlib import Path
 import httpx
 
 from walletvoucher.apple import AppleSigner
-from walletvoucher.service import MemoryPassStore, PassTokens, PassWebService
+from walletvoucher.service import PassTokens, PassWebService, StorePassUpdates
 from walletvoucher.service.apns import ApnsClient, PushReport, notify_pass_updated
 from walletvoucher.service.asgi import create_app
 
@@ -27,7 +27,7 @@ PUSH_TOKEN = "c0ffee" * 10 + "abcd"
 
 
 def test_stamp_reaches_the_phone(
-    store: MemoryPassStore,
+    store: StorePassUpdates,
     cards: Cards,
     tokens: PassTokens,
     signer: AppleSigner,
@@ -38,7 +38,7 @@ def test_stamp_reaches_the_phone(
     tmp_path: Path,
 ) -> None:
     service = PassWebService(pass_type_identifier=PASS_TYPE, store=store, tokens=tokens, render=cards.render)
-    cards.issue("CARD-9", store)
+    cards.issue("CARD-9")
     certfile, keyfile = server_cert
     with (
         UvicornThread(create_app(service), certfile=certfile, keyfile=keyfile) as web,
@@ -52,7 +52,7 @@ def test_stamp_reaches_the_phone(
         assert registered.status_code == 201
         tag = phone.get(REG).json()["lastUpdated"]
 
-        cards.stamp("CARD-9", 4, store, at=NOW + timedelta(minutes=2))
+        cards.stamp("CARD-9", 4, at=NOW + timedelta(minutes=2))
 
         async def push() -> PushReport:
             async with ApnsClient(

@@ -60,11 +60,16 @@ def test_bad_config_files_name_the_problem(tmp_path: Path, text: str, match: str
 def test_missing_setting_is_named(tmp_path: Path) -> None:
     config = load_config(None, {"WALLETVOUCHER_PASS_TYPE_IDENTIFIER": PASS_TYPE})
     with pytest.raises(ServiceConfigError, match="team_identifier"):
-        build_configured(config, at=NOW)
+        build_configured(config, at=NOW, db="sqlite:///unused.db")
 
 
-def test_configured_service_loads_the_signing_material(chain_files: dict[str, Path]) -> None:
-    env = {
+def test_configured_service_needs_a_store(chain_files: dict[str, Path]) -> None:
+    with pytest.raises(ServiceConfigError, match="--db"):
+        build_configured(load_config(None, _configured_env(chain_files)), at=NOW, db=None)
+
+
+def _configured_env(chain_files: dict[str, Path]) -> dict[str, str]:
+    return {
         "WALLETVOUCHER_PASS_TYPE_IDENTIFIER": PASS_TYPE,
         "WALLETVOUCHER_TEAM_IDENTIFIER": TEAM,
         "WALLETVOUCHER_PUBLIC_URL": "https://wallet.example.com/passkit",
@@ -73,21 +78,29 @@ def test_configured_service_loads_the_signing_material(chain_files: dict[str, Pa
         "WALLETVOUCHER_KEY": str(chain_files["key"]),
         "WALLETVOUCHER_WWDR": str(chain_files["wwdr"]),
     }
-    served = build_configured(load_config(None, env), at=NOW)
-    assert served.service.pass_type_identifier == PASS_TYPE and not served.demo
+
+
+def test_configured_service_loads_the_signing_material(chain_files: dict[str, Path], tmp_path: Path) -> None:
+    env = _configured_env(chain_files)
+    served = build_configured(load_config(None, env), at=NOW, db=f"sqlite:///{tmp_path / 'w.db'}")
+    try:
+        assert served.service.pass_type_identifier == PASS_TYPE and not served.demo
+        assert served.service.store.pass_state("NONE") is None
+    finally:
+        served.wallets.close()
 
 
 def test_serve_starts_in_demo_mode_on_a_fresh_machine(tmp_path: Path) -> None:
     port = free_port()
     code = "import sys; from walletvoucher.cli import main; sys.exit(main())"
     args = ["serve", "--host", "127.0.0.1", "--port", str(port), "--state-dir", str(tmp_path),
-            "--db", "sqlite:///wallet.db"]
+            "--db", f"sqlite:///{tmp_path / 'wallet.db'}"]
     env = {"PATH": "/usr/bin:/bin", "PYTHONPATH": ":".join(sys.path)}
     proc = subprocess.Popen([sys.executable, "-c", code, *args], stdout=subprocess.PIPE,
                             stderr=subprocess.STDOUT, text=True, env=env)
     try:
         lines = _read_until(proc, "try: curl")
-        assert any("--db sqlite:///wallet.db" in line and "not wired" in line for line in lines)
+        assert any(line.startswith("wallet store: sqlite:///") for line in lines)
         curl = lines[-1]
         token = re.search(r"ApplePass ([\w-]+)", curl).group(1)  # type: ignore[union-attr]
         url = re.search(r"(https://\S+/v1/passes/\S+)", curl).group(1)  # type: ignore[union-attr]

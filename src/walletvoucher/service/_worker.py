@@ -45,7 +45,7 @@ def backoff_delay(attempts: int, *, base: timedelta, cap: timedelta) -> timedelt
     >>> [backoff_delay(n, base=timedelta(seconds=5), cap=timedelta(minutes=1)).seconds for n in (1, 2, 3, 9)]
     [5, 10, 20, 60]
     """
-    factor: int = 2 ** min(max(attempts - 1, 0), 40)
+    factor: int = 2 ** min(max(attempts - 1, 0), 30)
     grown: timedelta = base * factor if base * factor < cap else cap
     return grown
 
