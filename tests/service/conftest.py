@@ -150,7 +150,8 @@ class Cards:
     ) -> None:
         self.wallets, self.signer, self.tokens, self.base_url = wallets, signer, tokens, base_url
         self.renders: list[PassState] = []
-        base = AppleOptions(pass_type_identifier=PASS_TYPE, team_identifier=TEAM)
+        base = AppleOptions(pass_type_identifier=PASS_TYPE, team_identifier=TEAM,
+                            redeem_link="https://wallet.example.com/redeem/{serial}")
         self._render = store_renderer(wallets, signer=signer, options=base, web_service_url=base_url,
                                       tokens=tokens)
 
