@@ -74,6 +74,14 @@ def server_cert(tls_ca: trustme.CA, tmp_path_factory: pytest.TempPathFactory) ->
     return certfile, keyfile
 
 
+@pytest.fixture(scope="session")
+def tls_ca_file(tls_ca: trustme.CA, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The test CA's certificate as a PEM file (for a subprocess that must trust the loopback servers)."""
+    path = tmp_path_factory.mktemp("ca") / "ca.pem"
+    tls_ca.cert_pem.write_to_path(str(path))
+    return path
+
+
 @pytest.fixture
 def trust(tls_ca: trustme.CA) -> ssl.SSLContext:
     """A client TLS context trusting only the test CA."""
