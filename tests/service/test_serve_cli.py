@@ -10,17 +10,20 @@ import subprocess
 import sys
 import time
 import zipfile
+from datetime import timedelta
 from pathlib import Path
 
 import httpx
 import pytest
 
 from walletvoucher.errors import ServiceConfigError
+from walletvoucher.service import PassTokens
 from walletvoucher.service._config import load_config
 from walletvoucher.service._serve import DEMO_PASS_TYPE, build_configured
+from walletvoucher.store import Wallet
 
-from .conftest import NOW, PASS_TYPE, TEAM
-from .servers import free_port
+from .conftest import NOW, PASS_TYPE, TEAM, coffee_program
+from .servers import ApnsStandIn, free_port
 
 
 def test_environment_wins_over_the_file(tmp_path: Path) -> None:
@@ -138,6 +141,62 @@ def _get(url: str, token: str, context: ssl.SSLContext) -> httpx.Response:
     while True:
         try:
             return httpx.get(url, headers={"Authorization": f"ApplePass {token}"}, verify=context, timeout=10)
+        except httpx.ConnectError:
+            if time.monotonic() > deadline:
+                raise
+            time.sleep(0.1)
+
+
+def test_serve_with_worker_pushes_what_the_store_queued(
+    tmp_path: Path,
+    chain_files: dict[str, Path],
+    server_cert: tuple[Path, Path],
+    tls_ca_file: Path,
+    apns_server: ApnsStandIn,
+) -> None:
+    url = f"sqlite:///{tmp_path / 'wallet.db'}"
+    wallet = Wallet.open(url, programs=[coffee_program()])
+    wallet.issue_card("coffee", serial="CARD-1", member_id="m-1", at=NOW)
+    port = free_port()
+    certfile, keyfile = server_cert
+    env = {"PATH": "/usr/bin:/bin", "PYTHONPATH": ":".join(sys.path), **_configured_env(chain_files)}
+    code = "import sys; from walletvoucher.cli import main; sys.exit(main())"
+    args = ["serve", "--host", "127.0.0.1", "--port", str(port), "--db", url, "--worker",
+            "--apns-url", apns_server.url, "--apns-ca", str(tls_ca_file),
+            "--tls-cert", str(certfile), "--tls-key", str(keyfile)]
+    proc = subprocess.Popen([sys.executable, "-c", code, *args], stdout=subprocess.PIPE,
+                            stderr=subprocess.STDOUT, text=True, env=env)
+    try:
+        lines = _read_until(proc, "worker:")
+        assert any(line.startswith(f"wallet store: {url}") for line in lines)
+        context = ssl.create_default_context(cafile=str(tls_ca_file))
+        token = PassTokens(b"s" * 40).token_for("CARD-1")
+        register = f"https://127.0.0.1:{port}/v1/devices/phone/registrations/{PASS_TYPE}/CARD-1"
+        answer = _post(register, token, context, {"pushToken": "ef" * 32})
+        assert answer.status_code == 201
+        wallet.stamp("CARD-1", 2, at=NOW + timedelta(minutes=1))
+        deadline = time.monotonic() + 30
+        while not apns_server.seen and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert [s.path for s in apns_server.seen] == [f"/3/device/{'ef' * 32}"]
+    finally:
+        proc.terminate()
+        proc.wait(timeout=30)
+        assert proc.stdout is not None
+        proc.stdout.close()
+    deadline = time.monotonic() + 10
+    while wallet.outbox.pending() and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert wallet.outbox.pending() == 0
+    wallet.close()
+
+
+def _post(url: str, token: str, context: ssl.SSLContext, body: dict[str, str]) -> httpx.Response:
+    deadline = time.monotonic() + 30
+    while True:
+        try:
+            return httpx.post(url, headers={"Authorization": f"ApplePass {token}"}, json=body, verify=context,
+                              timeout=10)
         except httpx.ConnectError:
             if time.monotonic() > deadline:
                 raise
