@@ -17,9 +17,9 @@ import httpx
 import pytest
 
 from walletvoucher.errors import ServiceConfigError
-from walletvoucher.service import PassTokens
+from walletvoucher.service import PassTokens, ServiceRequest
 from walletvoucher.service._config import load_config
-from walletvoucher.service._serve import DEMO_PASS_TYPE, build_configured
+from walletvoucher.service._serve import DEMO_PASS_TYPE, build_configured, build_demo
 from walletvoucher.store import Wallet
 
 from .conftest import NOW, PASS_TYPE, TEAM, coffee_program
@@ -201,3 +201,24 @@ def _post(url: str, token: str, context: ssl.SSLContext, body: dict[str, str]) -
             if time.monotonic() > deadline:
                 raise
             time.sleep(0.1)
+
+
+def test_demo_vouchers_of_every_method_render_as_their_own_passes(tmp_path: Path) -> None:
+    served = build_demo(host="127.0.0.1", port=8443, state_dir=tmp_path, at=NOW)
+    try:
+        wallet = served.wallets()
+        for serial in ("DEMO-EN-1", "DEMO-CARD-2", "DEMO-CARD-3"):  # Self-Redeem, Self-Redeem, Staff-Scan
+            card = wallet.card(serial)
+            (voucher, *_) = wallet.stamp(serial, card.program.goal - card.stamps, at=NOW + timedelta(days=1),
+                                         source="till").vouchers
+            token = served.service.tokens.token_for(voucher.serial)
+            answer = served.service.handle(
+                ServiceRequest(method="GET", path=f"/v1/passes/{DEMO_PASS_TYPE}/{voucher.serial}",
+                               headers={"authorization": f"ApplePass {token}"}),
+                at=NOW + timedelta(days=1),
+            )
+            assert answer.status == 200, serial
+            with zipfile.ZipFile(io.BytesIO(answer.body)) as bundle:
+                assert "coupon" in json.loads(bundle.read("pass.json"))
+    finally:
+        served.wallets.close()

@@ -22,6 +22,7 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 
 from walletvoucher.apple import AppleOptions, AppleSigner, mint_test_chain
+from walletvoucher.codes import ScanKey
 from walletvoucher.errors import ServiceConfigError, UnknownCard
 from walletvoucher.keys import load_apple_signer
 from walletvoucher.model import Program, StampCard
@@ -55,9 +56,14 @@ class Served:
 
 
 def _service(
-    wallets: WalletPerThread, *, signer: AppleSigner, tokens: PassTokens, public_url: str
+    wallets: WalletPerThread,
+    *,
+    signer: AppleSigner,
+    tokens: PassTokens,
+    public_url: str,
+    options: AppleOptions | None = None,
 ) -> PassWebService:
-    options = AppleOptions(
+    options = options or AppleOptions(
         pass_type_identifier=signer.pass_type_identifier, team_identifier=signer.team_identifier
     )
     render = store_renderer(
@@ -163,7 +169,13 @@ def build_demo(
     programs = list({(c.program.id, c.program.version): c.program for c in cards.values()}.values())
     wallets = WalletPerThread(db or f"sqlite:///{state_dir / 'demo-wallet.db'}", programs=programs)
     seed_demo(wallets(), cards, at=at)
-    service = _service(wallets, signer=signer, tokens=tokens, public_url=public_url)
+    options = AppleOptions(  # so the demo's Self-Redeem and Staff-Scan vouchers render as passes too
+        pass_type_identifier=DEMO_PASS_TYPE,
+        team_identifier=DEMO_TEAM,
+        redeem_link=f"{public_url}/redeem/{{serial}}",
+        scan_key=ScanKey(key_id="demo", secret=random(32)),
+    )
+    service = _service(wallets, signer=signer, tokens=tokens, public_url=public_url, options=options)
     cert, key = write_self_signed(state_dir / "tls", host=host, at=at)
     return Served(
         service=service,
