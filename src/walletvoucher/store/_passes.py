@@ -26,6 +26,7 @@ without the card changing at all.
 
 from __future__ import annotations
 
+import json
 from datetime import datetime, timedelta
 
 import attrs
@@ -99,27 +100,28 @@ def changed_passes(change: Change) -> tuple[tuple[str, str], ...]:
     return tuple(found.items())
 
 
-def record_change(tx: Tx, change: Change, *, version: int, position: int) -> tuple[str, ...]:
-    """Mark every pass *change* touched; return the serials that have devices to push to."""
-    pushes = []
+def record_change(tx: Tx, change: Change, *, version: int, position: int) -> None:
+    """Mark every pass *change* touched, and queue ``apple.push`` for those with registered devices.
+
+    Two statements per pass, whatever the registrations: the mark is one upsert (the one-second
+    rule of :func:`next_last_modified` computed in SQL), and the push one conditional insert.
+    """
+    at_us = to_us(change.at.replace(microsecond=0))
     for serial, kind in changed_passes(change):
-        _mark(tx, serial, change.card.serial, kind, version=version, at=change.at, position=position)
-        if tx.one("SELECT 1 FROM registrations WHERE serial = ? LIMIT 1", (serial,)) is not None:
-            pushes.append(serial)
-    return tuple(pushes)
-
-
-def _mark(
-    tx: Tx, serial: str, card_serial: str, kind: str, *, version: int, at: datetime, position: int
-) -> None:
-    row = tx.one("SELECT last_modified FROM pass_updates WHERE serial = ?", (serial,))
-    modified = next_last_modified(from_us(int(row[0])) if row else None, at)
-    tx.run(
-        "INSERT INTO pass_updates (serial, card_serial, kind, version, last_modified, update_position)"
-        " VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (serial) DO UPDATE SET version = excluded.version,"
-        " last_modified = excluded.last_modified, update_position = excluded.update_position",
-        (serial, card_serial, kind, version, to_us(modified), position),
-    )
+        tx.run(
+            "INSERT INTO pass_updates (serial, card_serial, kind, version, last_modified, update_position)"
+            " VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (serial) DO UPDATE SET version = excluded.version,"
+            " last_modified = CASE WHEN excluded.last_modified > pass_updates.last_modified"
+            " THEN excluded.last_modified ELSE pass_updates.last_modified + 1000000 END,"
+            " update_position = excluded.update_position",
+            (serial, change.card.serial, kind, version, at_us, position),
+        )
+        tx.run(
+            "INSERT INTO outbox (topic, payload, created_at, available_at) SELECT ?, ?, ?, ?"
+            " WHERE EXISTS (SELECT 1 FROM registrations WHERE serial = ?)",
+            (PUSH_TOPIC, json.dumps({"serial": serial}, ensure_ascii=False), to_us(change.at),
+             to_us(change.at), serial),
+        )
 
 
 class PassUpdates:

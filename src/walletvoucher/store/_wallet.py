@@ -47,7 +47,7 @@ from walletvoucher.model import (
 from walletvoucher.store import _snapshot
 from walletvoucher.store._engine import Conflict, Database, Tx, UniqueViolation
 from walletvoucher.store._outbox import Outbox
-from walletvoucher.store._passes import PUSH_TOPIC, PassUpdates, record_change
+from walletvoucher.store._passes import PassUpdates, record_change
 from walletvoucher.store._pools import CodePools, PoolCodes
 from walletvoucher.store._programs import ProgramRegistry
 from walletvoucher.store._schema import migrate
@@ -527,8 +527,7 @@ class Wallet:
         change = Change(
             action=action, before=before, card=card, events=decision.events, positions=positions, at=at
         )
-        for serial in record_change(tx, change, version=new_version, position=positions[-1]):
-            self._write_message(tx, Message(topic=PUSH_TOPIC, payload={"serial": serial}), now)
+        record_change(tx, change, version=new_version, position=positions[-1])
         for effect in self._effects:
             for message in effect(change):
                 self._write_message(tx, message, now)
