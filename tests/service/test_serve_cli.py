@@ -222,3 +222,13 @@ def test_demo_vouchers_of_every_method_render_as_their_own_passes(tmp_path: Path
                 assert "coupon" in json.loads(bundle.read("pass.json"))
     finally:
         served.wallets.close()
+
+
+def test_demo_worker_without_an_apns_stand_in_is_refused(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from walletvoucher.cli import main
+
+    assert main(["serve", "--worker", "--state-dir", str(tmp_path), "--port", str(free_port())]) == 2
+    err = capsys.readouterr().err
+    assert "--worker" in err and "--apns-url" in err and "Traceback" not in err

@@ -82,8 +82,13 @@ def run_serve(args: argparse.Namespace) -> int:
             served = build_demo(host=args.host, port=args.port, state_dir=state, at=now, db=args.db)
         else:
             served = build_configured(config, at=now, db=args.db, programs=_programs(args.program))
+    except WalletVoucherError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    try:
         _check_worker(args, served)
     except WalletVoucherError as exc:
+        served.wallets.close()
         print(f"error: {exc}", file=sys.stderr)
         return EXIT_USAGE
     _report(args, served)
