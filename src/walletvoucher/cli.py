@@ -27,9 +27,11 @@ def build_parser() -> argparse.ArgumentParser:
     from walletvoucher.apple import _cli as apple_cli
     from walletvoucher.google import _cli as google_cli
     from walletvoucher.service import _cli as service_cli
+    from walletvoucher.service import _worker_cli as worker_cli
 
     for module in (
         _demo_cli, _build_cli, apple_cli, google_cli, _preview_cli, _batch_cli, _certs_cli, service_cli,
+        worker_cli,
     ):
         module.add_commands(sub)
     return parser

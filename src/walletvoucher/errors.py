@@ -40,7 +40,8 @@
     ├── ProgramFileError (also ValidationError)  a program file that cannot be built: file, key, fix
     ├── ServiceError                         the pass-update web service and APNs pushes
     │   ├── ServiceConfigError (also ValidationError)  token secret, base URL, config file, environment
-    │   └── ApnsError                        APNs refused the provider itself (certificate, token, topic)
+    │   ├── ApnsError                        APNs refused the provider itself (certificate, token, topic)
+    │   └── PushNotDelivered                 pushes still failing after the retries (APNs down, 429, 5xx)
     ├── PreviewError                         a pass that cannot be pictured (no pass.json, not a zip)
     ├── StoreError                           the wallet store (walletvoucher.store); nothing was written
     │   ├── UnknownCard                      no card with that serial
@@ -393,6 +394,13 @@ class ApnsError(ServiceError):
         self.status = status
         self.reason = reason
         super().__init__(message, field=field, value=value, fix=fix)
+class PushNotDelivered(ServiceError):
+    """Some pass-update pushes still failed after the client's retries (APNs unreachable, 429, 5xx).
+
+    The outbox worker gives the message back and sends it again later.
+    """
+
+
 class PreviewError(WalletVoucherError):
     """A pass that cannot be pictured: not a zip, no readable pass.json, or a wallet we do not draw."""
 # --- The wallet store (walletvoucher.store) --------------------------------------------------

@@ -1,13 +1,15 @@
 """Fixtures for the pass-update service tests: a card, a signer, a store, TLS material, servers.
 
-``store`` is the in-memory :class:`MemoryPassStore`; once the real store implements
-:class:`PassUpdateStore`, this fixture is the one place to switch (or parametrise) it.
+``store`` is the real wallet store behind :class:`StorePassUpdates`: SQLite in a temporary
+directory by default; a test that asks for the ``engine`` fixture runs on SQLite and on the
+PostgreSQL server the suite starts. ``wallets`` opens one wallet per thread (uvicorn runs the
+service in a thread pool); ``wallet`` is the test thread's own.
 """
 
 from __future__ import annotations
 
+import itertools
 import ssl
-import warnings
 from collections.abc import Iterator
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
@@ -16,9 +18,9 @@ import pytest
 import trustme
 
 from walletvoucher import Brand, Program, RedemptionMethod, Reward, StampCard, Validity
-from walletvoucher.apple import AppleOptions, AppleSigner, TestChain, mint_test_chain, render_pkpass
-from walletvoucher.errors import AppleWalletWarning
-from walletvoucher.service import MemoryPassStore, PassState, PassTokens, updatable_options
+from walletvoucher.apple import AppleOptions, AppleSigner, TestChain, mint_test_chain
+from walletvoucher.service import PassState, PassTokens, StorePassUpdates, WalletPerThread, store_renderer
+from walletvoucher.store import Wallet
 
 from .servers import ApnsStandIn
 
@@ -72,6 +74,14 @@ def server_cert(tls_ca: trustme.CA, tmp_path_factory: pytest.TempPathFactory) ->
     return certfile, keyfile
 
 
+@pytest.fixture(scope="session")
+def tls_ca_file(tls_ca: trustme.CA, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The test CA's certificate as a PEM file (for a subprocess that must trust the loopback servers)."""
+    path = tmp_path_factory.mktemp("ca") / "ca.pem"
+    tls_ca.cert_pem.write_to_path(str(path))
+    return path
+
+
 @pytest.fixture
 def trust(tls_ca: trustme.CA) -> ssl.SSLContext:
     """A client TLS context trusting only the test CA."""
@@ -85,9 +95,47 @@ def tokens() -> PassTokens:
     return PassTokens(SECRET)
 
 
+_databases = itertools.count(1)
+
+
+@pytest.fixture(params=["sqlite", "postgres"])
+def engine(request: pytest.FixtureRequest) -> str:
+    """Parametrise a test over both engines by asking for this fixture."""
+    return str(request.param)
+
+
 @pytest.fixture
-def store() -> MemoryPassStore:
-    return MemoryPassStore()
+def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    """A fresh database: PostgreSQL when the test runs with ``engine == "postgres"``, else SQLite."""
+    engine = request.getfixturevalue("engine") if "engine" in request.fixturenames else "sqlite"
+    if engine == "sqlite":
+        return f"sqlite:///{tmp_path / 'wallet.db'}"
+    import psycopg
+
+    cluster = request.getfixturevalue("postgres")
+    name = f"service_{next(_databases)}"
+    with psycopg.connect(cluster.url(), autocommit=True) as conn:
+        conn.execute(f"CREATE DATABASE {name}")
+    return str(cluster.url(name))
+
+
+@pytest.fixture
+def wallets(db_url: str) -> Iterator[WalletPerThread]:
+    opener = WalletPerThread(db_url, programs=[coffee_program()])
+    try:
+        yield opener
+    finally:
+        opener.close()
+
+
+@pytest.fixture
+def wallet(wallets: WalletPerThread) -> Wallet:
+    return wallets()
+
+
+@pytest.fixture
+def store(wallets: WalletPerThread) -> StorePassUpdates:
+    return StorePassUpdates(wallets)
 
 
 def coffee_program() -> Program:
@@ -103,39 +151,32 @@ def coffee_program() -> Program:
 
 
 class Cards:
-    """The cards the tests change, and the renderer the service is given (counts its calls)."""
+    """Cards changed through the wallet store, and the store renderer the service is given (counted)."""
 
-    def __init__(self, signer: AppleSigner, tokens: PassTokens, base_url: str) -> None:
-        self.signer, self.tokens, self.base_url = signer, tokens, base_url
-        self.by_serial: dict[str, StampCard] = {}
+    def __init__(
+        self, wallets: WalletPerThread, signer: AppleSigner, tokens: PassTokens, base_url: str
+    ) -> None:
+        self.wallets, self.signer, self.tokens, self.base_url = wallets, signer, tokens, base_url
         self.renders: list[PassState] = []
+        base = AppleOptions(pass_type_identifier=PASS_TYPE, team_identifier=TEAM,
+                            redeem_link="https://wallet.example.com/redeem/{serial}")
+        self._render = store_renderer(wallets, signer=signer, options=base, web_service_url=base_url,
+                                      tokens=tokens)
 
-    def issue(self, serial: str, store: MemoryPassStore, *, at: datetime = NOW) -> StampCard:
-        card, _ = StampCard.issue(coffee_program(), serial=serial, member_id=f"m-{serial}", at=at)
-        self.by_serial[serial] = card
-        store.mark_updated(serial, at=at)
-        return card
+    def issue(self, serial: str, *, at: datetime = NOW) -> StampCard:
+        return self.wallets().issue_card("coffee", serial=serial, member_id=f"m-{serial}", at=at)
 
-    def stamp(self, serial: str, count: int, store: MemoryPassStore, *, at: datetime) -> StampCard:
-        result = self.by_serial[serial].add_stamps(count, at=at, source="till")
-        self.by_serial[serial] = result.card
-        store.mark_updated(serial, at=at)
-        return result.card
+    def stamp(self, serial: str, count: int, *, at: datetime) -> StampCard:
+        return self.wallets().stamp(serial, count, at=at, source="till").card
 
     def render(self, state: PassState) -> bytes:
         self.renders.append(state)
-        base = AppleOptions(pass_type_identifier=PASS_TYPE, team_identifier=TEAM)
-        options = updatable_options(base, state.serial, web_service_url=self.base_url, tokens=self.tokens)
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", AppleWalletWarning)
-            return render_pkpass(
-                self.by_serial[state.serial], signer=self.signer, options=options, at=state.last_modified
-            )
+        return self._render(state)
 
 
 @pytest.fixture
-def cards(signer: AppleSigner, tokens: PassTokens) -> Cards:
-    return Cards(signer, tokens, "https://wallet.example.com/passkit")
+def cards(wallets: WalletPerThread, signer: AppleSigner, tokens: PassTokens) -> Cards:
+    return Cards(wallets, signer, tokens, "https://wallet.example.com/passkit")
 
 
 @pytest.fixture

@@ -15,7 +15,7 @@ from cryptography.hazmat.primitives.asymmetric import ec
 
 from walletvoucher.apple import AppleSigner
 from walletvoucher.errors import ApnsError, KeyLoadError, ServiceConfigError
-from walletvoucher.service import MemoryPassStore
+from walletvoucher.service import StorePassUpdates
 from walletvoucher.service.apns import (
     PRODUCTION,
     SANDBOX,
@@ -24,6 +24,7 @@ from walletvoucher.service.apns import (
     ProviderToken,
     notify_pass_updated,
 )
+from walletvoucher.store import Wallet
 
 from .conftest import NOW, PASS_TYPE
 from .servers import ApnsStandIn
@@ -105,10 +106,13 @@ def test_stand_in_refuses_a_client_without_the_pass_certificate(
 
 
 def test_410_and_bad_device_token_are_reported_and_removed(
-    apns_server: ApnsStandIn, signer: AppleSigner, trust: ssl.SSLContext
+    apns_server: ApnsStandIn,
+    signer: AppleSigner,
+    trust: ssl.SSLContext,
+    store: StorePassUpdates,
+    wallet: Wallet,
 ) -> None:
-    store = MemoryPassStore()
-    store.mark_updated("CARD-1", at=NOW)
+    wallet.issue_card("coffee", serial="CARD-1", member_id="m-1", at=NOW)
     gone, bad, alive = tokens(3)
     for device, token in (("d1", gone), ("d2", bad), ("d3", alive)):
         store.register_device(device, "CARD-1", token, at=NOW)

@@ -13,15 +13,20 @@ import pytest
 from walletvoucher.errors import ServiceConfigError
 from walletvoucher.service import (
     LogSink,
-    MemoryPassStore,
     PassCache,
     PassState,
     PassTokens,
     PassWebService,
     ServiceRequest,
+    StorePassUpdates,
 )
+from walletvoucher.store import Wallet
 
 from .conftest import NOW, PASS_TYPE, SECRET
+
+
+def issue(wallet: Wallet, serial: str = "CARD-1") -> None:
+    wallet.issue_card("coffee", serial=serial, member_id="m-1", at=NOW)
 
 
 def slow_render(calls: list[PassState]):  # type: ignore[no-untyped-def]
@@ -33,7 +38,7 @@ def slow_render(calls: list[PassState]):  # type: ignore[no-untyped-def]
     return render
 
 
-def make_service(store: MemoryPassStore, calls: list[PassState], **kw: object) -> PassWebService:
+def make_service(store: StorePassUpdates, calls: list[PassState], **kw: object) -> PassWebService:
     return PassWebService(
         pass_type_identifier=PASS_TYPE,
         store=store,
@@ -52,9 +57,9 @@ def get_pass(service: PassWebService, serial: str) -> bytes:
     return response.body
 
 
-def test_a_thousand_concurrent_fetches_render_a_version_once() -> None:
-    store, calls = MemoryPassStore(), []
-    store.mark_updated("CARD-1", at=NOW)
+def test_a_thousand_concurrent_fetches_render_a_version_once(store: StorePassUpdates, wallet: Wallet) -> None:
+    calls: list[PassState] = []
+    issue(wallet)
     service = make_service(store, calls)
     bodies: list[bytes] = []
     threads = [
@@ -64,14 +69,15 @@ def test_a_thousand_concurrent_fetches_render_a_version_once() -> None:
         thread.start()
     for thread in threads:
         thread.join()
-    assert len(calls) == 1 and set(bodies) == {b"CARD-1@1"}
-    store.mark_updated("CARD-1", at=NOW)
-    assert get_pass(service, "CARD-1") == b"CARD-1@2" and len(calls) == 2
+    version = wallet.card_info("CARD-1").version
+    assert len(calls) == 1 and set(bodies) == {f"CARD-1@{version}".encode()}
+    wallet.stamp("CARD-1", at=NOW)
+    assert get_pass(service, "CARD-1") == f"CARD-1@{version + 1}".encode() and len(calls) == 2
 
 
-def test_without_cache_every_fetch_renders() -> None:
-    store, calls = MemoryPassStore(), []
-    store.mark_updated("CARD-1", at=NOW)
+def test_without_cache_every_fetch_renders(store: StorePassUpdates, wallet: Wallet) -> None:
+    calls: list[PassState] = []
+    issue(wallet)
     service = make_service(store, calls, cache_entries=0)
     for _ in range(3):
         get_pass(service, "CARD-1")
@@ -90,9 +96,11 @@ def test_cache_is_bounded_least_recently_used() -> None:
         PassCache(lambda s: b"", max_entries=-1)
 
 
-def test_log_messages_are_bounded_in_size_and_count(caplog: pytest.LogCaptureFixture) -> None:
+def test_log_messages_are_bounded_in_size_and_count(
+    caplog: pytest.LogCaptureFixture, store: StorePassUpdates
+) -> None:
     sink = LogSink(max_chars=50, per_request=3, per_window=5, window_seconds=60)
-    service = make_service(MemoryPassStore(), [], log=sink)
+    service = make_service(store, [], log=sink)
     body = json.dumps({"logs": ["a" * 500 + "\nFORGED line", "two", "three", "four"]}).encode()
     with caplog.at_level(logging.WARNING, logger="walletvoucher.service"):
         for _ in range(3):
@@ -109,9 +117,8 @@ def test_log_messages_are_bounded_in_size_and_count(caplog: pytest.LogCaptureFix
 
 
 @pytest.mark.parametrize("body", [b"not json", b"[]", b'{"pushToken": 5}', b'{"pushToken": ""}', b"\xff"])
-def test_malformed_registration_body_is_400(body: bytes) -> None:
-    store = MemoryPassStore()
-    store.mark_updated("CARD-1", at=NOW)
+def test_malformed_registration_body_is_400(body: bytes, store: StorePassUpdates, wallet: Wallet) -> None:
+    issue(wallet)
     service = make_service(store, [])
     headers = {"authorization": f"ApplePass {PassTokens(SECRET).token_for('CARD-1')}"}
     path = f"/v1/devices/dev/registrations/{PASS_TYPE}/CARD-1"
@@ -120,16 +127,15 @@ def test_malformed_registration_body_is_400(body: bytes) -> None:
     assert store.push_tokens("CARD-1") == ()
 
 
-def test_wrong_method_on_a_known_path_is_405() -> None:
-    service = make_service(MemoryPassStore(), [])
+def test_wrong_method_on_a_known_path_is_405(store: StorePassUpdates) -> None:
+    service = make_service(store, [])
     response = service.handle(ServiceRequest(method="PUT", path="/v1/log"), at=NOW)
     assert response.status == 405 and response.header("Allow") == "POST"
 
 
 @pytest.mark.parametrize("tag", ["abc", "-1", "9" * 40, "１２"])
-def test_a_tag_we_did_not_issue_lists_everything(tag: str) -> None:
-    store = MemoryPassStore()
-    store.mark_updated("CARD-1", at=NOW)
+def test_a_tag_we_did_not_issue_lists_everything(tag: str, store: StorePassUpdates, wallet: Wallet) -> None:
+    issue(wallet)
     store.register_device("dev", "CARD-1", "push", at=NOW)
     service = make_service(store, [])
     path = f"/v1/devices/dev/registrations/{PASS_TYPE}"
@@ -139,19 +145,20 @@ def test_a_tag_we_did_not_issue_lists_everything(tag: str) -> None:
     assert json.loads(response.body)["serialNumbers"] == ["CARD-1"]
 
 
-def test_unknown_device_gets_204() -> None:
-    store = MemoryPassStore()
-    store.mark_updated("CARD-1", at=NOW)
+def test_unknown_device_gets_204(store: StorePassUpdates, wallet: Wallet) -> None:
+    issue(wallet)
     response = make_service(store, []).handle(
         ServiceRequest(method="GET", path=f"/v1/devices/nobody/registrations/{PASS_TYPE}"), at=NOW
     )
     assert response.status == 204
 
 
-def test_two_changes_in_one_second_still_look_modified() -> None:
-    store = MemoryPassStore()
-    first = store.mark_updated("CARD-1", at=NOW)
-    second = store.mark_updated("CARD-1", at=NOW + timedelta(milliseconds=300))
+def test_two_changes_in_one_second_still_look_modified(store: StorePassUpdates, wallet: Wallet) -> None:
+    issue(wallet)
+    first = store.pass_state("CARD-1")
+    wallet.stamp("CARD-1", at=NOW + timedelta(milliseconds=300))
+    second = store.pass_state("CARD-1")
+    assert first is not None and second is not None
     assert second.last_modified - first.last_modified == timedelta(seconds=1)
 
 
@@ -171,8 +178,10 @@ def test_tokens_differ_per_serial_and_per_secret() -> None:
     assert not one.check_header("A", None) and not one.check_header("A", "ApplePass ")
 
 
-def test_log_messages_cannot_forge_log_lines(caplog: pytest.LogCaptureFixture) -> None:
-    service = make_service(MemoryPassStore(), [])
+def test_log_messages_cannot_forge_log_lines(
+    caplog: pytest.LogCaptureFixture, store: StorePassUpdates
+) -> None:
+    service = make_service(store, [])
     body = json.dumps({"logs": ["bad\nINFO admin logged in\x1b[31m"]}).encode()
     with caplog.at_level(logging.WARNING, logger="walletvoucher.service"):
         service.handle(ServiceRequest(method="POST", path="/v1/log", body=body), at=NOW)
@@ -181,7 +190,7 @@ def test_log_messages_cannot_forge_log_lines(caplog: pytest.LogCaptureFixture) -
     assert "bad\\nINFO admin logged in\\x1b[31m" in message
 
 
-def test_app_mounted_under_a_prefix_serves_apple_paths() -> None:
+def test_app_mounted_under_a_prefix_serves_apple_paths(store: StorePassUpdates, wallet: Wallet) -> None:
     import asyncio
 
     import httpx
@@ -190,8 +199,7 @@ def test_app_mounted_under_a_prefix_serves_apple_paths() -> None:
 
     from walletvoucher.service.asgi import create_app
 
-    store = MemoryPassStore()
-    store.mark_updated("CARD-1", at=NOW)
+    issue(wallet)
     outer = Starlette(routes=[Mount("/passkit", create_app(make_service(store, []), clock=lambda: NOW))])
     headers = {"Authorization": f"ApplePass {PassTokens(SECRET).token_for('CARD-1')}"}
 
@@ -200,5 +208,6 @@ def test_app_mounted_under_a_prefix_serves_apple_paths() -> None:
         async with httpx.AsyncClient(transport=transport, base_url="https://wallet.example") as client:
             return await client.get(path, headers=headers)
 
-    assert asyncio.run(fetch(f"/passkit/v1/passes/{PASS_TYPE}/CARD-1")).content == b"CARD-1@1"
+    expected = f"CARD-1@{wallet.card_info('CARD-1').version}".encode()
+    assert asyncio.run(fetch(f"/passkit/v1/passes/{PASS_TYPE}/CARD-1")).content == expected
     assert asyncio.run(fetch(f"/v1/passes/{PASS_TYPE}/CARD-1")).status_code == 404

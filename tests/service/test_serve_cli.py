@@ -10,17 +10,20 @@ import subprocess
 import sys
 import time
 import zipfile
+from datetime import timedelta
 from pathlib import Path
 
 import httpx
 import pytest
 
 from walletvoucher.errors import ServiceConfigError
+from walletvoucher.service import PassTokens, ServiceRequest
 from walletvoucher.service._config import load_config
-from walletvoucher.service._serve import DEMO_PASS_TYPE, build_configured
+from walletvoucher.service._serve import DEMO_PASS_TYPE, build_configured, build_demo
+from walletvoucher.store import Wallet
 
-from .conftest import NOW, PASS_TYPE, TEAM
-from .servers import free_port
+from .conftest import NOW, PASS_TYPE, TEAM, coffee_program
+from .servers import ApnsStandIn, free_port
 
 
 def test_environment_wins_over_the_file(tmp_path: Path) -> None:
@@ -60,11 +63,16 @@ def test_bad_config_files_name_the_problem(tmp_path: Path, text: str, match: str
 def test_missing_setting_is_named(tmp_path: Path) -> None:
     config = load_config(None, {"WALLETVOUCHER_PASS_TYPE_IDENTIFIER": PASS_TYPE})
     with pytest.raises(ServiceConfigError, match="team_identifier"):
-        build_configured(config, at=NOW)
+        build_configured(config, at=NOW, db="sqlite:///unused.db")
 
 
-def test_configured_service_loads_the_signing_material(chain_files: dict[str, Path]) -> None:
-    env = {
+def test_configured_service_needs_a_store(chain_files: dict[str, Path]) -> None:
+    with pytest.raises(ServiceConfigError, match="--db"):
+        build_configured(load_config(None, _configured_env(chain_files)), at=NOW, db=None)
+
+
+def _configured_env(chain_files: dict[str, Path]) -> dict[str, str]:
+    return {
         "WALLETVOUCHER_PASS_TYPE_IDENTIFIER": PASS_TYPE,
         "WALLETVOUCHER_TEAM_IDENTIFIER": TEAM,
         "WALLETVOUCHER_PUBLIC_URL": "https://wallet.example.com/passkit",
@@ -73,21 +81,29 @@ def test_configured_service_loads_the_signing_material(chain_files: dict[str, Pa
         "WALLETVOUCHER_KEY": str(chain_files["key"]),
         "WALLETVOUCHER_WWDR": str(chain_files["wwdr"]),
     }
-    served = build_configured(load_config(None, env), at=NOW)
-    assert served.service.pass_type_identifier == PASS_TYPE and not served.demo
+
+
+def test_configured_service_loads_the_signing_material(chain_files: dict[str, Path], tmp_path: Path) -> None:
+    env = _configured_env(chain_files)
+    served = build_configured(load_config(None, env), at=NOW, db=f"sqlite:///{tmp_path / 'w.db'}")
+    try:
+        assert served.service.pass_type_identifier == PASS_TYPE and not served.demo
+        assert served.service.store.pass_state("NONE") is None
+    finally:
+        served.wallets.close()
 
 
 def test_serve_starts_in_demo_mode_on_a_fresh_machine(tmp_path: Path) -> None:
     port = free_port()
     code = "import sys; from walletvoucher.cli import main; sys.exit(main())"
     args = ["serve", "--host", "127.0.0.1", "--port", str(port), "--state-dir", str(tmp_path),
-            "--db", "sqlite:///wallet.db"]
+            "--db", f"sqlite:///{tmp_path / 'wallet.db'}"]
     env = {"PATH": "/usr/bin:/bin", "PYTHONPATH": ":".join(sys.path)}
     proc = subprocess.Popen([sys.executable, "-c", code, *args], stdout=subprocess.PIPE,
                             stderr=subprocess.STDOUT, text=True, env=env)
     try:
         lines = _read_until(proc, "try: curl")
-        assert any("--db sqlite:///wallet.db" in line and "not wired" in line for line in lines)
+        assert any(line.startswith("wallet store: sqlite:///") for line in lines)
         curl = lines[-1]
         token = re.search(r"ApplePass ([\w-]+)", curl).group(1)  # type: ignore[union-attr]
         url = re.search(r"(https://\S+/v1/passes/\S+)", curl).group(1)  # type: ignore[union-attr]
@@ -129,3 +145,90 @@ def _get(url: str, token: str, context: ssl.SSLContext) -> httpx.Response:
             if time.monotonic() > deadline:
                 raise
             time.sleep(0.1)
+
+
+def test_serve_with_worker_pushes_what_the_store_queued(
+    tmp_path: Path,
+    chain_files: dict[str, Path],
+    server_cert: tuple[Path, Path],
+    tls_ca_file: Path,
+    apns_server: ApnsStandIn,
+) -> None:
+    url = f"sqlite:///{tmp_path / 'wallet.db'}"
+    wallet = Wallet.open(url, programs=[coffee_program()])
+    wallet.issue_card("coffee", serial="CARD-1", member_id="m-1", at=NOW)
+    port = free_port()
+    certfile, keyfile = server_cert
+    env = {"PATH": "/usr/bin:/bin", "PYTHONPATH": ":".join(sys.path), **_configured_env(chain_files)}
+    code = "import sys; from walletvoucher.cli import main; sys.exit(main())"
+    args = ["serve", "--host", "127.0.0.1", "--port", str(port), "--db", url, "--worker",
+            "--apns-url", apns_server.url, "--apns-ca", str(tls_ca_file),
+            "--tls-cert", str(certfile), "--tls-key", str(keyfile)]
+    proc = subprocess.Popen([sys.executable, "-c", code, *args], stdout=subprocess.PIPE,
+                            stderr=subprocess.STDOUT, text=True, env=env)
+    try:
+        lines = _read_until(proc, "worker:")
+        assert any(line.startswith(f"wallet store: {url}") for line in lines)
+        context = ssl.create_default_context(cafile=str(tls_ca_file))
+        token = PassTokens(b"s" * 40).token_for("CARD-1")
+        register = f"https://127.0.0.1:{port}/v1/devices/phone/registrations/{PASS_TYPE}/CARD-1"
+        answer = _post(register, token, context, {"pushToken": "ef" * 32})
+        assert answer.status_code == 201
+        wallet.stamp("CARD-1", 2, at=NOW + timedelta(minutes=1))
+        deadline = time.monotonic() + 30
+        while not apns_server.seen and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert [s.path for s in apns_server.seen] == [f"/3/device/{'ef' * 32}"]
+    finally:
+        proc.terminate()
+        proc.wait(timeout=30)
+        assert proc.stdout is not None
+        proc.stdout.close()
+    deadline = time.monotonic() + 10
+    while wallet.outbox.pending() and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert wallet.outbox.pending() == 0
+    wallet.close()
+
+
+def _post(url: str, token: str, context: ssl.SSLContext, body: dict[str, str]) -> httpx.Response:
+    deadline = time.monotonic() + 30
+    while True:
+        try:
+            return httpx.post(url, headers={"Authorization": f"ApplePass {token}"}, json=body, verify=context,
+                              timeout=10)
+        except httpx.ConnectError:
+            if time.monotonic() > deadline:
+                raise
+            time.sleep(0.1)
+
+
+def test_demo_vouchers_of_every_method_render_as_their_own_passes(tmp_path: Path) -> None:
+    served = build_demo(host="127.0.0.1", port=8443, state_dir=tmp_path, at=NOW)
+    try:
+        wallet = served.wallets()
+        for serial in ("DEMO-EN-1", "DEMO-CARD-2", "DEMO-CARD-3"):  # Self-Redeem, Self-Redeem, Staff-Scan
+            card = wallet.card(serial)
+            (voucher, *_) = wallet.stamp(serial, card.program.goal - card.stamps, at=NOW + timedelta(days=1),
+                                         source="till").vouchers
+            token = served.service.tokens.token_for(voucher.serial)
+            answer = served.service.handle(
+                ServiceRequest(method="GET", path=f"/v1/passes/{DEMO_PASS_TYPE}/{voucher.serial}",
+                               headers={"authorization": f"ApplePass {token}"}),
+                at=NOW + timedelta(days=1),
+            )
+            assert answer.status == 200, serial
+            with zipfile.ZipFile(io.BytesIO(answer.body)) as bundle:
+                assert "coupon" in json.loads(bundle.read("pass.json"))
+    finally:
+        served.wallets.close()
+
+
+def test_demo_worker_without_an_apns_stand_in_is_refused(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from walletvoucher.cli import main
+
+    assert main(["serve", "--worker", "--state-dir", str(tmp_path), "--port", str(free_port())]) == 2
+    err = capsys.readouterr().err
+    assert "--worker" in err and "--apns-url" in err and "Traceback" not in err

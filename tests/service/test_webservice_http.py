@@ -14,7 +14,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from walletvoucher.service import MemoryPassStore, PassTokens, PassWebService
+from walletvoucher.service import PassTokens, PassWebService, StorePassUpdates
 from walletvoucher.service.asgi import create_app
 
 from .conftest import NOW, PASS_TYPE, Cards
@@ -40,7 +40,7 @@ def clock() -> Clock:
 
 @pytest.fixture
 def served(
-    store: MemoryPassStore, tokens: PassTokens, cards: Cards, clock: Clock, server_cert: tuple[Path, Path]
+    store: StorePassUpdates, tokens: PassTokens, cards: Cards, clock: Clock, server_cert: tuple[Path, Path]
 ) -> Iterator[UvicornThread]:
     service = PassWebService(pass_type_identifier=PASS_TYPE, store=store, tokens=tokens, render=cards.render)
     certfile, keyfile = server_cert
@@ -94,14 +94,14 @@ def openssl_verify(pkpass: bytes, root: Path, tmp_path: Path) -> None:
 
 def test_iphone_registers_lists_fetches_and_unregisters(
     iphone: httpx.Client,
-    store: MemoryPassStore,
+    store: StorePassUpdates,
     cards: Cards,
     tokens: PassTokens,
     clock: Clock,
     chain_files: dict[str, Path],
     tmp_path: Path,
 ) -> None:
-    cards.issue("CARD-1", store)
+    cards.issue("CARD-1")
     first = iphone.post(f"{REG}/CARD-1", headers=auth(tokens, "CARD-1"), json={"pushToken": PUSH})
     assert first.status_code == 201
     again = iphone.post(f"{REG}/CARD-1", headers=auth(tokens, "CARD-1"), json={"pushToken": PUSH})
@@ -130,7 +130,7 @@ def test_iphone_registers_lists_fetches_and_unregisters(
 
     later = NOW + timedelta(minutes=5)
     clock.now = later
-    cards.stamp("CARD-1", 3, store, at=later)
+    cards.stamp("CARD-1", 3, at=later)
     changed = iphone.get(REG, params={"passesUpdatedSince": tag})
     assert changed.status_code == 200 and changed.json()["serialNumbers"] == ["CARD-1"]
     assert int(changed.json()["lastUpdated"]) > int(tag)
@@ -152,25 +152,25 @@ def test_iphone_registers_lists_fetches_and_unregisters(
 
 def test_device_that_missed_updates_gets_every_changed_serial(
     iphone: httpx.Client,
-    store: MemoryPassStore,
+    store: StorePassUpdates,
     cards: Cards,
     tokens: PassTokens,
 ) -> None:
     for serial in ("A-1", "A-2", "A-3", "A-4"):
-        cards.issue(serial, store)
+        cards.issue(serial)
         iphone.post(f"{REG}/{serial}", headers=auth(tokens, serial), json={"pushToken": PUSH})
     tag = iphone.get(REG).json()["lastUpdated"]
     for serial in ("A-3", "A-1", "A-2"):
-        cards.stamp(serial, 1, store, at=NOW + timedelta(minutes=1))
+        cards.stamp(serial, 1, at=NOW + timedelta(minutes=1))
     answer = iphone.get(REG, params={"passesUpdatedSince": tag}).json()
     assert sorted(answer["serialNumbers"]) == ["A-1", "A-2", "A-3"]
 
 
 def test_wrong_or_missing_token_is_401(
-    iphone: httpx.Client, store: MemoryPassStore, cards: Cards, tokens: PassTokens
+    iphone: httpx.Client, store: StorePassUpdates, cards: Cards, tokens: PassTokens
 ) -> None:
-    cards.issue("CARD-1", store)
-    cards.issue("CARD-2", store)
+    cards.issue("CARD-1")
+    cards.issue("CARD-2")
     other = auth(tokens, "CARD-2")
     assert iphone.post(f"{REG}/CARD-1", headers=other, json={"pushToken": PUSH}).status_code == 401
     assert iphone.post(f"{REG}/CARD-1", json={"pushToken": PUSH}).status_code == 401
@@ -197,9 +197,9 @@ def test_unknown_paths_are_404(iphone: httpx.Client, path: str) -> None:
 
 
 def test_oversize_body_is_413_without_reading_it(
-    iphone: httpx.Client, store: MemoryPassStore, cards: Cards, tokens: PassTokens
+    iphone: httpx.Client, store: StorePassUpdates, cards: Cards, tokens: PassTokens
 ) -> None:
-    cards.issue("CARD-1", store)
+    cards.issue("CARD-1")
     huge = b'{"logs": ["' + b"x" * 200_000 + b'"]}'
     assert iphone.post("/v1/log", content=huge).status_code == 413
     big_register = json.dumps({"pushToken": "p" * 10_000}).encode()

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import itertools
-from collections.abc import Iterator
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
@@ -19,16 +18,6 @@ FIGURES: list[str] = []
 """Concurrency figures recorded by the tests; printed in pytest's terminal summary."""
 
 _databases = itertools.count(1)
-
-
-@pytest.fixture(scope="session")
-def postgres() -> Iterator[PostgresCluster]:
-    """One PostgreSQL 18 server for the session, on 127.0.0.1, in a temporary directory."""
-    cluster = PostgresCluster()
-    try:
-        yield cluster
-    finally:
-        cluster.stop()
 
 
 def _fresh_database(cluster: PostgresCluster) -> str:

@@ -7,9 +7,12 @@ Framework-neutral core (no web framework, no HTTP client imported)::
     service = PassWebService(pass_type_identifier=..., store=store, tokens=tokens, render=render)
     response = service.handle(ServiceRequest(method=..., path=..., headers=..., body=...), at=now)
 
-The store implements :class:`PassUpdateStore`; :class:`MemoryPassStore` is an in-memory one for
-the demo server and tests. The ASGI app is :func:`walletvoucher.service.asgi.create_app` and the
-push client :class:`walletvoucher.service.apns.ApnsClient` (both need the ``server`` extra).
+Storage is the :class:`PassUpdateStore` Protocol; :class:`StorePassUpdates` implements it over the
+wallet store (:class:`~walletvoucher.store.Wallet`, SQLite or PostgreSQL), whose transitions mark
+the passes they change and queue ``apple.push`` in the same transaction. :func:`drain_outbox` is the
+outbox worker (``walletvoucher worker``). The ASGI app is :func:`walletvoucher.service.asgi.create_app`,
+the push client :class:`walletvoucher.service.apns.ApnsClient` and the worker's handler
+:class:`~walletvoucher.service.apns.ApplePushHandler` (these need the ``server`` extra).
 
 Google objects follow the card through the store's outbox: :func:`google_sync_effect` queues a
 ``google.sync`` message with every change, and :class:`GoogleSync` (the handler for that topic)
@@ -23,8 +26,8 @@ from walletvoucher.service._google_sync import (
     google_sync_effect,
     sync_retry_delay,
 )
-from walletvoucher.service._memory import MemoryPassStore
 from walletvoucher.service._protocol import PassState, PassUpdateStore, UpdatedSerials, next_last_modified
+from walletvoucher.service._stored import StorePassUpdates, WalletPerThread, store_renderer, stored_pass
 from walletvoucher.service._tokens import PassTokens, updatable_options
 from walletvoucher.service._webservice import (
     LogSink,
@@ -33,12 +36,14 @@ from walletvoucher.service._webservice import (
     ServiceResponse,
     http_date,
 )
+from walletvoucher.service._worker import DrainReport, Handler, backoff_delay, drain_outbox
 
 __all__ = [
     "GOOGLE_SYNC_TOPIC",
+    "DrainReport",
     "GoogleSync",
+    "Handler",
     "LogSink",
-    "MemoryPassStore",
     "PassCache",
     "PassRenderer",
     "PassState",
@@ -47,10 +52,16 @@ __all__ = [
     "PassWebService",
     "ServiceRequest",
     "ServiceResponse",
+    "StorePassUpdates",
     "UpdatedSerials",
+    "WalletPerThread",
+    "backoff_delay",
+    "drain_outbox",
     "google_sync_effect",
     "http_date",
     "next_last_modified",
+    "store_renderer",
+    "stored_pass",
     "sync_retry_delay",
     "updatable_options",
 ]

@@ -1,8 +1,10 @@
 """``walletvoucher serve``: run the PassKit web service with uvicorn.
 
 With no configuration it starts in demo mode (minted test chain, self-signed TLS certificate,
-the demo's cards in memory) so it runs with one command on a fresh machine. Settings come from
-``--config FILE.toml`` and ``WALLETVOUCHER_*`` environment variables (see the ``_config`` module).
+the demo's cards in a SQLite store in the state directory, or in ``--db``) so it runs with one
+command on a fresh machine. Settings come from ``--config FILE.toml`` and ``WALLETVOUCHER_*``
+environment variables (see the ``_config`` module). ``--worker`` also drains the store's outbox
+(pass-update pushes) in a background thread, as ``walletvoucher worker`` does.
 """
 
 from __future__ import annotations
@@ -11,16 +13,21 @@ import argparse
 import os
 import sys
 import tempfile
+import threading
+from contextlib import contextmanager
 from datetime import datetime, timezone
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
-from walletvoucher.errors import WalletVoucherError
+from walletvoucher.errors import ServiceConfigError, WalletVoucherError
+from walletvoucher.service._worker_cli import add_apns_arguments
+
+if TYPE_CHECKING:
+    from collections.abc import Iterator
+
+    from walletvoucher.service._serve import Served
 
 EXIT_OK, EXIT_USAGE = 0, 2
-DB_PENDING = (
-    "--db {db}: the wallet store is not wired into the service yet; registrations and "
-    "update marks are kept in memory for this run"
-)
 
 
 def add_commands(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -37,6 +44,10 @@ def add_commands(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=8080)
     parser.add_argument("--db", default=None, metavar="URL", help="wallet store, e.g. sqlite:///wallet.db")
+    parser.add_argument("--program", type=Path, action="append", default=[], metavar="FILE.toml",
+                        help="a program file whose cards the store holds (repeat for each program)")
+    parser.add_argument("--worker", action="store_true", help="also send the queued pushes (background)")
+    add_apns_arguments(parser)
     parser.add_argument("--config", type=Path, default=None, metavar="FILE.toml")
     parser.add_argument("--tls-cert", type=Path, default=None, help="serve https with this certificate")
     parser.add_argument("--tls-key", type=Path, default=None)
@@ -68,32 +79,84 @@ def run_serve(args: argparse.Namespace) -> int:
         config = load_config(args.config, os.environ)
         if config.demo:
             state = args.state_dir or Path(tempfile.mkdtemp(prefix="walletvoucher-serve-"))
-            served = build_demo(host=args.host, port=args.port, state_dir=state, at=now)
+            served = build_demo(host=args.host, port=args.port, state_dir=state, at=now, db=args.db)
         else:
-            served = build_configured(config, at=now)
+            served = build_configured(config, at=now, db=args.db, programs=_programs(args.program))
     except WalletVoucherError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    try:
+        _check_worker(args, served)
+    except WalletVoucherError as exc:
+        served.wallets.close()
         print(f"error: {exc}", file=sys.stderr)
         return EXIT_USAGE
     _report(args, served)
     cert = args.tls_cert or served.tls_cert
     key = args.tls_key or served.tls_key
-    uvicorn.run(
-        create_app(served.service),
-        host=args.host,
-        port=args.port,
-        log_level="info",
-        ssl_certfile=None if cert is None else str(cert),
-        ssl_keyfile=None if key is None else str(key),
-    )
+    try:
+        with _background_worker(args, served):
+            uvicorn.run(
+                create_app(served.service),
+                host=args.host,
+                port=args.port,
+                log_level="info",
+                ssl_certfile=None if cert is None else str(cert),
+                ssl_keyfile=None if key is None else str(key),
+            )
+    finally:
+        served.wallets.close()
     return EXIT_OK
+
+
+def _programs(paths: list[Path]) -> list[Any]:
+    from walletvoucher.programfile import load_program_file
+
+    return [load_program_file(path).program for path in paths]
+
+
+def _check_worker(args: argparse.Namespace, served: Served) -> None:
+    if args.worker and served.demo and args.apns_url is None:
+        raise ServiceConfigError(
+            "cannot push demo passes through Apple's APNs (they are signed by a test chain)",
+            field="--worker",
+            fix="give --apns-url (and --apns-ca) of an APNs stand-in, or configure real certificates",
+        )
+
+
+@contextmanager
+def _background_worker(args: argparse.Namespace, served: Served) -> Iterator[None]:
+    """With ``--worker``: drain the outbox in a thread (its own wallet) while the server runs."""
+    if not args.worker:
+        yield
+        return
+    from walletvoucher.service._worker_cli import push_handler, run_loop
+
+    stop = threading.Event()
+
+    def work() -> None:
+        wallet = served.wallets()
+        handler = push_handler(wallet, served.signer, args)
+        try:
+            run_loop(wallet, {"apple.push": handler}, stop=stop, interval=1.0)
+        finally:
+            handler.close()
+
+    thread = threading.Thread(target=work, name="walletvoucher-worker", daemon=True)
+    thread.start()
+    print("worker: sending queued pushes in the background", flush=True)
+    try:
+        yield
+    finally:
+        stop.set()
+        thread.join(timeout=30)
 
 
 def _report(args: argparse.Namespace, served: object) -> None:
     from walletvoucher.service._serve import Served
 
     assert isinstance(served, Served)
-    if args.db is not None:
-        print(DB_PENDING.format(db=args.db))
+    print(f"wallet store: {_shown_url(served.wallets.url)}")
     print(f"webServiceURL: {served.public_url}", flush=True)
     if served.demo:
         print(f"demo mode: test chain root {served.root_ca}, TLS certificate {served.tls_cert}")
@@ -105,3 +168,9 @@ def _report(args: argparse.Namespace, served: object) -> None:
             f" -o {serial}.pkpass",
             flush=True,
         )
+
+
+def _shown_url(url: object) -> str:
+    from walletvoucher.store._postgres import redact
+
+    return redact(str(url))

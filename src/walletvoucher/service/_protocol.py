@@ -22,12 +22,15 @@ The service treats the tag as opaque towards Wallet (it is sent as a decimal str
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Protocol
 
 import attrs
 
 from walletvoucher.model._validate import aware
+from walletvoucher.store import next_last_modified
+
+__all__ = ["PassState", "PassUpdateStore", "UpdatedSerials", "next_last_modified"]
 
 
 @attrs.frozen(kw_only=True)
@@ -55,22 +58,6 @@ class UpdatedSerials:
 
     serials: tuple[str, ...]
     last_updated: int
-
-
-def next_last_modified(previous: datetime | None, at: datetime) -> datetime:
-    """The ``last_modified`` for a change made at *at*: whole seconds, > *previous* by a second or more.
-
-    >>> from datetime import datetime, timezone
-    >>> t = datetime(2026, 5, 7, 10, 30, 0, 400000, tzinfo=timezone.utc)
-    >>> first = next_last_modified(None, t); first.isoformat()
-    '2026-05-07T10:30:00+00:00'
-    >>> next_last_modified(first, t).isoformat()       # same second: pushed one second on
-    '2026-05-07T10:30:01+00:00'
-    """
-    candidate = at.replace(microsecond=0)
-    if previous is not None and candidate <= previous:
-        candidate = previous.replace(microsecond=0) + timedelta(seconds=1)
-    return candidate
 
 
 class PassUpdateStore(Protocol):

@@ -1,16 +1,17 @@
-"""Assemble what ``walletvoucher serve`` runs: signer, tokens, store, renderer, ASGI app.
+"""Assemble what ``walletvoucher serve`` runs: signer, tokens, wallet store, renderer, ASGI app.
 
-In **demo mode** (nothing configured) everything is minted on the spot: a test chain shaped
-like Apple's (Wallet will not install its passes; ``openssl`` verifies them), a random token
-secret, a self-signed TLS certificate for the host, and the demo's cards in an in-memory store.
+Registrations and update marks live in the wallet store (``--db``), and passes are rendered from
+the cards stored there. In **demo mode** (nothing configured) everything is minted on the spot: a
+test chain shaped like Apple's (Wallet will not install its passes; ``openssl`` verifies them), a
+random token secret, a self-signed TLS certificate for the host, and the demo's cards issued into
+a SQLite store in the state directory (or the ``--db`` given).
 """
 
 from __future__ import annotations
 
 import ipaddress
 import secrets
-import warnings
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime, timedelta
 from pathlib import Path
 
@@ -20,15 +21,16 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 
-from walletvoucher.apple import AppleOptions, AppleSigner, mint_test_chain, render_pkpass
-from walletvoucher.errors import AppleWalletWarning
+from walletvoucher.apple import AppleOptions, AppleSigner, mint_test_chain
+from walletvoucher.codes import ScanKey
+from walletvoucher.errors import ServiceConfigError, UnknownCard
 from walletvoucher.keys import load_apple_signer
-from walletvoucher.model import StampCard
+from walletvoucher.model import Program, StampCard
 from walletvoucher.service._config import ServiceConfig
-from walletvoucher.service._memory import MemoryPassStore
-from walletvoucher.service._protocol import PassState
-from walletvoucher.service._tokens import PassTokens, updatable_options
+from walletvoucher.service._stored import StorePassUpdates, WalletPerThread, store_renderer
+from walletvoucher.service._tokens import PassTokens
 from walletvoucher.service._webservice import PassWebService
+from walletvoucher.store import Wallet
 
 DEMO_PASS_TYPE = "pass.com.example.walletvoucher.demo"
 DEMO_TEAM = "DEMOTEAM01"
@@ -37,43 +39,73 @@ _SPAN = timedelta(days=3650)
 
 @attrs.frozen(kw_only=True)
 class Served:
-    """A ready service plus what the CLI tells the user (and, in demo mode, the TLS files)."""
+    """A ready service plus what the CLI tells the user (and, in demo mode, the TLS files).
+
+    ``wallets`` opens the store once per thread; close it when the server stops.
+    """
 
     service: PassWebService
     public_url: str
     demo: bool
+    wallets: WalletPerThread
+    signer: AppleSigner
     tls_cert: Path | None = None
     tls_key: Path | None = None
     root_ca: Path | None = None
     serials: tuple[str, ...] = ()
 
 
-def card_renderer(
-    cards: Mapping[str, StampCard],
+def _service(
+    wallets: WalletPerThread,
     *,
     signer: AppleSigner,
-    options: AppleOptions,
-    public_url: str,
     tokens: PassTokens,
-) -> Callable[[PassState], bytes]:
-    """A :data:`PassRenderer` drawing ``cards[serial]`` with its webServiceURL and derived token."""
-
-    def render(state: PassState) -> bytes:
-        opts = updatable_options(options, state.serial, web_service_url=public_url, tokens=tokens)
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", AppleWalletWarning)
-            return render_pkpass(cards[state.serial], signer=signer, options=opts, at=state.last_modified)
-
-    return render
-
-
-def build_configured(config: ServiceConfig, *, at: datetime) -> Served:
-    """The service from real signing material; registrations kept in memory until the store lands."""
-    config.check()
-    assert (
-        config.pass_type_identifier and config.team_identifier and config.public_url and config.token_secret
+    public_url: str,
+    options: AppleOptions | None = None,
+) -> PassWebService:
+    options = options or AppleOptions(
+        pass_type_identifier=signer.pass_type_identifier, team_identifier=signer.team_identifier
     )
-    signer = load_apple_signer(
+    render = store_renderer(
+        wallets, signer=signer, options=options, web_service_url=public_url, tokens=tokens
+    )
+    return PassWebService(
+        pass_type_identifier=signer.pass_type_identifier,
+        store=StorePassUpdates(wallets),
+        tokens=tokens,
+        render=render,
+    )
+
+
+def build_configured(
+    config: ServiceConfig, *, at: datetime, db: str | None, programs: Sequence[Program] = ()
+) -> Served:
+    """The service from real signing material, over the wallet store at *db* (cards of *programs*)."""
+    config.check()
+    assert config.public_url and config.token_secret
+    if db is None:
+        raise ServiceConfigError(
+            "is required outside demo mode",
+            field="--db",
+            fix="give the wallet store the cards live in, e.g. --db sqlite:///wallet.db",
+        )
+    signer = load_signer(config, at=at)
+    tokens = PassTokens(config.token_secret.encode("utf-8"))
+    wallets = WalletPerThread(db, programs=programs)
+    wallets()  # open (and migrate) now, so a bad URL fails before the server starts
+    service = _service(wallets, signer=signer, tokens=tokens, public_url=config.public_url)
+    return Served(service=service, public_url=config.public_url, demo=False, wallets=wallets, signer=signer)
+
+
+def load_signer(config: ServiceConfig, *, at: datetime) -> AppleSigner:
+    """The Pass Type ID signer from the configuration (also the APNs client certificate)."""
+    if not config.pass_type_identifier or not config.team_identifier:
+        raise ServiceConfigError(
+            "is required to sign passes and push",
+            field="pass_type_identifier" if not config.pass_type_identifier else "team_identifier",
+            fix="set it in the [service] table or WALLETVOUCHER_PASS_TYPE_IDENTIFIER / _TEAM_IDENTIFIER",
+        )
+    return load_apple_signer(
         pass_type_identifier=config.pass_type_identifier,
         team_identifier=config.team_identifier,
         at=at,
@@ -83,19 +115,27 @@ def build_configured(config: ServiceConfig, *, at: datetime) -> Served:
         p12=config.p12,
         password=config.p12_password or config.key_password,
     )
-    tokens = PassTokens(config.token_secret.encode("utf-8"))
-    options = AppleOptions(
-        pass_type_identifier=signer.pass_type_identifier, team_identifier=signer.team_identifier
-    )
-    cards: dict[str, StampCard] = {}
-    render = card_renderer(cards, signer=signer, options=options, public_url=config.public_url, tokens=tokens)
-    service = PassWebService(
-        pass_type_identifier=signer.pass_type_identifier,
-        store=MemoryPassStore(),
-        tokens=tokens,
-        render=render,
-    )
-    return Served(service=service, public_url=config.public_url, demo=False)
+
+
+def demo_cards() -> dict[str, StampCard]:
+    """The demo story's cards, each as it ends the story."""
+    from walletvoucher.demo import build_story  # the demo's cards; only demo mode needs them
+
+    return {item.card.serial: item.card for item in build_story().items}
+
+
+def seed_demo(wallet: Wallet, cards: Mapping[str, StampCard], *, at: datetime) -> None:
+    """Issue the demo's cards into *wallet* (those not stored yet), each with its stamps short of the goal."""
+    for serial, card in cards.items():
+        try:
+            wallet.card_info(serial)
+            continue
+        except UnknownCard:
+            pass
+        wallet.issue_card(card.program, serial=serial, member_id=card.member_id, at=at)
+        count = min(card.stamps, card.program.goal - 1)
+        if count:
+            wallet.stamp(serial, count, at=at, source="demo")
 
 
 def build_demo(
@@ -104,11 +144,10 @@ def build_demo(
     port: int,
     state_dir: Path,
     at: datetime,
+    db: str | None = None,
     random: Callable[[int], bytes] = secrets.token_bytes,
 ) -> Served:
-    """Demo mode: minted chain and TLS certificate in *state_dir*, the demo's cards in memory."""
-    from walletvoucher.demo import build_story  # the demo's cards; only demo mode needs them
-
+    """Demo mode: minted chain and TLS certificate in *state_dir*, the demo's cards in a store there."""
     chain = mint_test_chain(
         pass_type_identifier=DEMO_PASS_TYPE,
         team_identifier=DEMO_TEAM,
@@ -126,18 +165,24 @@ def build_demo(
     )
     tokens = PassTokens(random(32))
     public_url = f"https://{_url_host(host)}:{port}"
-    store = MemoryPassStore()
-    cards = {item.card.serial: item.card for item in build_story().items}
-    for serial in cards:
-        store.mark_updated(serial, at=at)
-    options = AppleOptions(pass_type_identifier=DEMO_PASS_TYPE, team_identifier=DEMO_TEAM)
-    render = card_renderer(cards, signer=signer, options=options, public_url=public_url, tokens=tokens)
-    service = PassWebService(pass_type_identifier=DEMO_PASS_TYPE, store=store, tokens=tokens, render=render)
+    cards = demo_cards()
+    programs = list({(c.program.id, c.program.version): c.program for c in cards.values()}.values())
+    wallets = WalletPerThread(db or f"sqlite:///{state_dir / 'demo-wallet.db'}", programs=programs)
+    seed_demo(wallets(), cards, at=at)
+    options = AppleOptions(  # so the demo's Self-Redeem and Staff-Scan vouchers render as passes too
+        pass_type_identifier=DEMO_PASS_TYPE,
+        team_identifier=DEMO_TEAM,
+        redeem_link=f"{public_url}/redeem/{{serial}}",
+        scan_key=ScanKey(key_id="demo", secret=random(32)),
+    )
+    service = _service(wallets, signer=signer, tokens=tokens, public_url=public_url, options=options)
     cert, key = write_self_signed(state_dir / "tls", host=host, at=at)
     return Served(
         service=service,
         public_url=public_url,
         demo=True,
+        wallets=wallets,
+        signer=signer,
         tls_cert=cert,
         tls_key=key,
         root_ca=files["root"],

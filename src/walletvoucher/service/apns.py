@@ -38,8 +38,15 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 
 from walletvoucher.apple import AppleSigner
-from walletvoucher.errors import ApnsError, KeyLoadError, ServiceConfigError
+from walletvoucher.errors import (
+    ApnsError,
+    KeyLoadError,
+    PushNotDelivered,
+    ServiceConfigError,
+    ValidationError,
+)
 from walletvoucher.service._protocol import PassUpdateStore
+from walletvoucher.store import OutboxMessage
 
 PRODUCTION = "https://api.push.apple.com"
 SANDBOX = "https://api.sandbox.push.apple.com"
@@ -329,3 +336,54 @@ async def notify_pass_updated(
     for token in report.unregistered:
         store.remove_push_token(token, at=at)
     return report
+
+
+class ApplePushHandler:
+    """The outbox worker's handler for ``apple.push``: push to every device of the message's serial.
+
+    Runs the async :class:`ApnsClient` on a private event loop, so the synchronous worker
+    (:func:`walletvoucher.service.drain_outbox`) can call it, and every message shares the client's
+    one HTTP/2 connection. Registrations APNs reports dead (410 ``Unregistered``,
+    ``BadDeviceToken``) are removed (recorded as ``card_removed``). Pushes that still fail after the
+    client's own retries raise :class:`~walletvoucher.errors.PushNotDelivered`, so the worker
+    keeps the message and tries again later; a provider refusal raises
+    :class:`~walletvoucher.errors.ApnsError` the same way. Close it with :meth:`close`.
+
+    >>> # handlers = {"apple.push": ApplePushHandler(StorePassUpdates(wallet), apns)}
+    """
+
+    def __init__(self, store: PassUpdateStore, apns: ApnsClient) -> None:
+        self.store = store
+        self.apns = apns
+        self._loop = asyncio.new_event_loop()
+        self.reports: list[PushReport] = []
+        """The last reports (at most 100), newest last: for monitoring and tests."""
+
+    def __call__(self, message: OutboxMessage, at: datetime) -> None:
+        serial = message.payload.get("serial")
+        if not isinstance(serial, str) or not serial:
+            raise ValidationError(
+                "must carry the pass's serial",
+                field="payload.serial",
+                value=serial,
+                fix='queue apple.push messages as {"serial": "CARD-1"}',
+            )
+        report = self._loop.run_until_complete(
+            notify_pass_updated(serial, store=self.store, apns=self.apns, at=at)
+        )
+        self.reports = [*self.reports[-99:], report]
+        if report.failed:
+            first = report.failed[0]
+            raise PushNotDelivered(
+                f"{len(report.failed)} of {len(report.failed) + len(report.delivered)} pushes failed"
+                f" (first: {first.status} {first.reason})",
+                field="serial",
+                value=serial,
+                fix="APNs is unreachable or throttling; the outbox worker retries later",
+            )
+
+    def close(self) -> None:
+        """Close the APNs connection and the private event loop."""
+        if not self._loop.is_closed():
+            self._loop.run_until_complete(self.apns.aclose())
+            self._loop.close()

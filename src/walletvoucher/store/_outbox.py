@@ -8,6 +8,7 @@ messages (``FOR UPDATE SKIP LOCKED``).
 from __future__ import annotations
 
 import json
+from collections.abc import Iterable
 from datetime import datetime, timedelta
 from types import MappingProxyType
 
@@ -23,18 +24,31 @@ class Outbox:
         self._db = db
 
     def claim(
-        self, *, at: datetime, limit: int = 10, lease: timedelta = timedelta(seconds=60)
+        self,
+        *,
+        at: datetime,
+        limit: int = 10,
+        lease: timedelta = timedelta(seconds=60),
+        topics: Iterable[str] | None = None,
     ) -> tuple[OutboxMessage, ...]:
-        """Take up to *limit* messages that are due at *at*, oldest first, for *lease*."""
+        """Take up to *limit* messages that are due at *at*, oldest first, for *lease*.
+
+        *topics* limits the claim to those topics (a worker takes only what it can handle; the rest
+        stay pending for a worker that can).
+        """
         now = to_us(at)
         _positive(limit, "limit")
+        wanted = None if topics is None else sorted(set(topics))
+        only = "" if wanted is None else f" AND topic IN ({', '.join('?' * len(wanted)) or 'NULL'})"
         with self._db.write() as tx:
             rows = tx.rows(
                 "UPDATE outbox SET available_at = ?, attempts = attempts + 1 WHERE id IN ("
-                "SELECT id FROM outbox WHERE done_at IS NULL AND available_at <= ? ORDER BY id LIMIT ?"
+                "SELECT id FROM outbox WHERE done_at IS NULL AND available_at <= ?"
+                + only
+                + " ORDER BY id LIMIT ?"
                 + self._db.skip_locked
                 + ") RETURNING id, topic, payload, created_at, attempts, last_error",
-                (now + int(lease.total_seconds() * 1_000_000), now, limit),
+                (now + int(lease.total_seconds() * 1_000_000), now, *(wanted or ()), limit),
             )
         return tuple(
             OutboxMessage(

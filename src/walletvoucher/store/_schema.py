@@ -75,6 +75,27 @@ MIGRATIONS: tuple[Migration, ...] = (
         ),
     ),
     Migration(
+        version=2,
+        description="pass update marks, device registrations, card_saved/card_removed activity",
+        statements=(
+            """CREATE TABLE pass_updates (
+                serial TEXT PRIMARY KEY, card_serial TEXT NOT NULL, kind TEXT NOT NULL,
+                version INTEGER NOT NULL, last_modified BIGINT NOT NULL, update_position BIGINT NOT NULL)""",
+            "CREATE INDEX pass_updates_position ON pass_updates (update_position)",
+            """INSERT INTO pass_updates (serial, card_serial, kind, version, last_modified, update_position)
+                SELECT serial, serial, 'card', version, (updated_at / 1000000) * 1000000, last_position
+                FROM cards""",
+            """CREATE TABLE registrations (
+                device TEXT NOT NULL, serial TEXT NOT NULL, push_token TEXT NOT NULL,
+                created BIGINT NOT NULL, PRIMARY KEY (device, serial))""",
+            "CREATE INDEX registrations_serial ON registrations (serial)",
+            "CREATE INDEX registrations_token ON registrations (push_token)",
+            """CREATE TABLE pass_activity (
+                position {pk}, type TEXT NOT NULL, serial TEXT NOT NULL, device TEXT NOT NULL,
+                at BIGINT NOT NULL, reason TEXT NOT NULL)""",
+        ),
+    ),
+    Migration(
         version=3,
         description="Google sync: classes per program version, notification budget, reward messages",
         statements=(

@@ -50,7 +50,11 @@ class SqliteDatabase(Database):
         if read_only and not uri:
             target, uri = f"file:{Path(target).expanduser().resolve()}?mode=ro", True
         try:
-            self._conn = sqlite3.connect(target, timeout=busy_timeout, isolation_level=None, uri=uri)
+            # check_same_thread off: a wallet may be handed to another thread (and closed by the one
+            # that opened it, e.g. WalletPerThread.close); it is still never used by two at once.
+            self._conn = sqlite3.connect(
+                target, timeout=busy_timeout, isolation_level=None, uri=uri, check_same_thread=False
+            )
             self._conn.execute(f"PRAGMA busy_timeout = {int(busy_timeout * 1000)}")
             if not read_only:
                 self._conn.execute("PRAGMA journal_mode = WAL")

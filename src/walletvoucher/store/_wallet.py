@@ -48,6 +48,7 @@ from walletvoucher.store import _snapshot
 from walletvoucher.store._engine import Conflict, Database, Tx, UniqueViolation
 from walletvoucher.store._google import GoogleRecords
 from walletvoucher.store._outbox import Outbox
+from walletvoucher.store._passes import PassUpdates, record_change
 from walletvoucher.store._pools import CodePools, PoolCodes
 from walletvoucher.store._programs import ProgramRegistry
 from walletvoucher.store._schema import migrate
@@ -118,6 +119,8 @@ class Wallet:
         """Code pools: import POS codes, read how many are left."""
         self.outbox = Outbox(db)
         """Messages the effect hooks wrote, for a worker to claim, complete or retry."""
+        self.passes = PassUpdates(db)
+        """Pass update marks and device registrations (what the Apple web service reads and writes)."""
         self.google = GoogleRecords(db)
         """The Google sync's bookkeeping: classes inserted, notifications per pass."""
 
@@ -301,11 +304,20 @@ class Wallet:
 
     # --- queries -----------------------------------------------------------------------------
 
-    def card(self, serial: str) -> StampCard:
-        """The stored card with this serial, as of the last commit."""
+    def card(self, serial: str, *, version: int | None = None) -> StampCard:
+        """The stored card with this serial, as of the last commit (or as it was at *version*)."""
         with self._db.read() as tx:
-            card, version = self._load(tx, serial)
-        self._remember(serial, card, version)
+            card, current = self._load(tx, serial)
+            if version is not None and version != current:
+                if not isinstance(version, int) or not 1 <= version < current:
+                    raise ValidationError(
+                        f"must be a version the card has had (1 to {current})",
+                        field="version",
+                        value=version,
+                        fix="pass a version from wallet.card_info(serial).version or a pass update mark",
+                    )
+                return self._rebuild_without_cache(tx, serial, version)
+        self._remember(serial, card, current)
         return card
 
     def card_info(self, serial: str) -> CardInfo:
@@ -467,6 +479,17 @@ class Wallet:
             return replay(events, self._programs)
         return fold(base, events, programs=self._programs.lookup)
 
+    def _rebuild_without_cache(self, tx: Tx, serial: str, version: int) -> StampCard:
+        base, base_version = self._snapshot_at_most(tx, serial, version)
+        rows = tx.rows(
+            "SELECT data FROM events WHERE serial = ? AND version > ? AND version <= ? ORDER BY version",
+            (serial, base_version, version),
+        )
+        events = [Event.from_json(json.loads(r[0])) for r in rows]
+        if base is None:
+            return replay(events, self._programs)
+        return fold(base, events, programs=self._programs.lookup)
+
     def _snapshot_at_most(self, tx: Tx, serial: str, version: int) -> tuple[StampCard | None, int]:
         if not self._snapshot_every:  # snapshots off: replay from the first event
             return None, 0
@@ -507,6 +530,7 @@ class Wallet:
         change = Change(
             action=action, before=before, card=card, events=decision.events, positions=positions, at=at
         )
+        record_change(tx, change, version=new_version, position=positions[-1])
         for effect in self._effects:
             for message in effect(change):
                 self._write_message(tx, message, now)

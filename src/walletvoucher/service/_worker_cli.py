@@ -1,0 +1,111 @@
+"""``walletvoucher worker``: drain the wallet store's outbox (pass-update pushes) until stopped.
+
+``--once`` drains what is due and exits (for cron or a test); otherwise it drains every
+``--interval`` seconds. The APNs client authenticates with the Pass Type ID certificate from the
+same configuration as ``serve`` (``--config FILE.toml`` and ``WALLETVOUCHER_*`` variables).
+``serve --worker`` runs the same loop in a background thread.
+"""
+
+from __future__ import annotations
+
+import argparse
+import ssl
+import sys
+import threading
+from collections.abc import Callable, Mapping
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from walletvoucher.errors import ServiceConfigError
+
+if TYPE_CHECKING:
+    from walletvoucher.apple import AppleSigner
+    from walletvoucher.service._worker import Handler
+    from walletvoucher.service.apns import ApplePushHandler
+    from walletvoucher.store import Wallet
+
+EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
+
+
+def add_commands(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    """Register ``worker`` on the ``walletvoucher`` command line."""
+    parser = subparsers.add_parser(
+        "worker",
+        help="send what the wallet store queued (pass-update pushes) with retries",
+        description="Drain the wallet store's outbox: pass-update pushes through APNs, retried with\n"
+        "capped backoff. Signing material comes from --config FILE.toml and WALLETVOUCHER_* variables.",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument("--db", required=True, metavar="URL", help="wallet store, e.g. sqlite:///wallet.db")
+    parser.add_argument("--once", action="store_true", help="drain what is due now, then exit")
+    parser.add_argument("--interval", type=float, default=1.0, help="seconds between drains (default 1)")
+    parser.add_argument("--config", type=Path, default=None, metavar="FILE.toml")
+    add_apns_arguments(parser)
+    parser.set_defaults(run=run_worker)
+
+
+def add_apns_arguments(parser: argparse.ArgumentParser) -> None:
+    """``--apns`` host choice, and ``--apns-url`` / ``--apns-ca`` for a stand-in (tests, demos)."""
+    parser.add_argument("--apns", choices=("production", "sandbox"), default="production")
+    parser.add_argument("--apns-url", default=None, help="push to this server instead of Apple's")
+    parser.add_argument("--apns-ca", type=Path, default=None, help="trust this CA for --apns-url")
+
+
+def push_handler(wallet: Callable[[], Wallet] | Wallet, signer: AppleSigner,
+                 args: argparse.Namespace) -> ApplePushHandler:
+    """The ``apple.push`` handler for these arguments (host, stand-in URL, CA)."""
+    from walletvoucher.service._stored import StorePassUpdates
+    from walletvoucher.service.apns import ApnsClient, ApplePushHandler
+
+    verify = None
+    if args.apns_ca is not None:
+        verify = ssl.create_default_context(ssl.Purpose.SERVER_AUTH, cafile=str(args.apns_ca))
+    apns = ApnsClient(topic=signer.pass_type_identifier, signer=signer, environment=args.apns,
+                      base_url=args.apns_url, verify=verify, max_attempts=3, backoff_cap=5.0)
+    return ApplePushHandler(StorePassUpdates(wallet), apns)
+
+
+def run_loop(wallet: Wallet, handlers: Mapping[str, Handler], *, stop: threading.Event,
+             interval: float, once: bool = False) -> int:
+    """Drain every *interval* seconds until *stop* is set (or once); return how many were completed."""
+    from walletvoucher.service._worker import drain_outbox
+
+    completed = 0
+    while True:
+        report = drain_outbox(wallet, handlers, at=datetime.now(timezone.utc))
+        completed += report.completed
+        for error in report.errors:
+            print(f"walletvoucher worker: will retry {error}", file=sys.stderr, flush=True)
+        if once or stop.wait(interval):
+            return completed
+
+
+def run_worker(args: argparse.Namespace) -> int:
+    """Open the store, build the APNs handler from the configuration, drain."""
+    import os
+
+    try:
+        from walletvoucher.service._config import load_config
+        from walletvoucher.service._serve import load_signer
+        from walletvoucher.store import Wallet
+    except ImportError as exc:
+        print(f'error: {exc.name} is missing; install the server extra: pip install "walletvoucher[server]"',
+              file=sys.stderr)
+        return EXIT_USAGE
+    if args.interval <= 0:
+        raise ServiceConfigError("must be above 0", field="--interval", value=args.interval,
+                                 fix="give the seconds between drains, e.g. --interval 1")
+    config = load_config(args.config, os.environ)
+    signer = load_signer(config, at=datetime.now(timezone.utc))
+    with Wallet.open(args.db, programs=()) as wallet:
+        handler = push_handler(wallet, signer, args)
+        try:
+            done = run_loop(wallet, {"apple.push": handler}, stop=threading.Event(),
+                            interval=args.interval, once=args.once)
+        finally:
+            handler.close()
+        pending = wallet.outbox.pending()
+    if args.once:
+        print(f"sent {done} message(s); {pending} pending", flush=True)
+    return EXIT_OK

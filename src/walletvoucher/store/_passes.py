@@ -1,0 +1,238 @@
+"""Passes that follow the card: update marks written by every transition, and device registrations.
+
+**Marks.** Every transition marks the passes it changed, inside its own transaction: the card's
+serial always, and a voucher's own serial whenever its state changed (issued, redeemed, expired,
+voided), so a voucher shown as a separate pass (Apple coupon) follows too. A mark is one row per
+serial in ``pass_updates``:
+
+- ``version``: the card's version after the transition (grows on every change; the web service's
+  render cache is keyed by it),
+- ``last_modified``: whole seconds, at least one second after the previous mark
+  (:func:`next_last_modified`: HTTP dates have one-second resolution),
+- ``update_position``: the transition's last **journal position**. Positions are handed out while
+  the journal is locked until commit (SQLite's write lock; an advisory lock on PostgreSQL), so they
+  become visible in order and "serials changed since tag N" never skips a slower commit.
+
+When devices are registered for a marked serial, an outbox message ``apple.push`` with payload
+``{"serial": ...}`` is written in the same transaction; a worker sends the pushes after the commit,
+so a crash in between loses nothing. Serials nobody registered for queue nothing.
+
+**Registrations** ``(device, serial) -> push_token`` are written by the web service. Saving and
+removing a pass are recorded as :class:`PassActivity` (``card_saved`` / ``card_removed``) in their
+own log, followed by position like the journal. They are facts about devices, not transitions of
+the card: the card's events and ``replay`` never see them, and APNs can remove a registration
+without the card changing at all.
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime, timedelta
+
+import attrs
+
+from walletvoucher.model import EventType
+from walletvoucher.store._engine import Database, Tx, UniqueViolation
+from walletvoucher.store._types import Change, from_us, to_us
+
+PUSH_TOPIC = "apple.push"
+"""The outbox topic of pass-update pushes; the payload is ``{"serial": <serial>}``."""
+
+CARD_SAVED, CARD_REMOVED = "card_saved", "card_removed"
+_VOUCHER_EVENTS = frozenset(
+    {
+        EventType.VOUCHER_ISSUED,
+        EventType.VOUCHER_REDEEMED,
+        EventType.VOUCHER_EXPIRED,
+        EventType.VOUCHER_VOIDED,
+    }
+)
+
+
+def next_last_modified(previous: datetime | None, at: datetime) -> datetime:
+    """The ``last_modified`` for a change made at *at*: whole seconds, > *previous* by a second or more.
+
+    >>> from datetime import datetime, timezone
+    >>> t = datetime(2026, 5, 7, 10, 30, 0, 400000, tzinfo=timezone.utc)
+    >>> first = next_last_modified(None, t); first.isoformat()
+    '2026-05-07T10:30:00+00:00'
+    >>> next_last_modified(first, t).isoformat()       # same second: pushed one second on
+    '2026-05-07T10:30:01+00:00'
+    """
+    candidate = at.replace(microsecond=0)
+    if previous is not None and candidate <= previous:
+        candidate = previous.replace(microsecond=0) + timedelta(seconds=1)
+    return candidate
+
+
+@attrs.frozen(kw_only=True)
+class PassMark:
+    """The current update mark of one pass (a card, or a voucher shown as its own pass)."""
+
+    serial: str
+    card_serial: str
+    kind: str
+    """``"card"`` or ``"voucher"``."""
+    version: int
+    last_modified: datetime
+    position: int
+
+
+@attrs.frozen(kw_only=True)
+class PassActivity:
+    """A device saved (``card_saved``) or removed (``card_removed``) a pass; ``reason``: who removed it."""
+
+    position: int
+    type: str
+    serial: str
+    device: str
+    at: datetime
+    reason: str = ""
+
+
+def changed_passes(change: Change) -> tuple[tuple[str, str], ...]:
+    """``(serial, kind)`` of every pass a transition changed: the card, then each voucher touched."""
+    found = {change.card.serial: "card"}
+    for event in change.events:
+        if event.type in _VOUCHER_EVENTS:
+            ref = event.data["voucher"]
+            found.setdefault(str(ref["serial"] if isinstance(ref, dict) else ref), "voucher")
+    return tuple(found.items())
+
+
+def record_change(tx: Tx, change: Change, *, version: int, position: int) -> None:
+    """Mark every pass *change* touched, and queue ``apple.push`` for those with registered devices.
+
+    Two statements per pass, whatever the registrations: the mark is one upsert (the one-second
+    rule of :func:`next_last_modified` computed in SQL), and the push one conditional insert.
+    """
+    at_us = to_us(change.at.replace(microsecond=0))
+    for serial, kind in changed_passes(change):
+        tx.run(
+            "INSERT INTO pass_updates (serial, card_serial, kind, version, last_modified, update_position)"
+            " VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (serial) DO UPDATE SET version = excluded.version,"
+            " last_modified = CASE WHEN excluded.last_modified > pass_updates.last_modified"
+            " THEN excluded.last_modified ELSE pass_updates.last_modified + 1000000 END,"
+            " update_position = excluded.update_position",
+            (serial, change.card.serial, kind, version, at_us, position),
+        )
+        tx.run(
+            "INSERT INTO outbox (topic, payload, created_at, available_at) SELECT ?, ?, ?, ?"
+            " WHERE EXISTS (SELECT 1 FROM registrations WHERE serial = ?)",
+            (PUSH_TOPIC, json.dumps({"serial": serial}, ensure_ascii=False), to_us(change.at),
+             to_us(change.at), serial),
+        )
+
+
+class PassUpdates:
+    """Registrations and update marks (``wallet.passes``); every method is one short transaction.
+
+    The web service reaches it through :class:`walletvoucher.service.StorePassUpdates`.
+    """
+
+    def __init__(self, db: Database) -> None:
+        self._db = db
+
+    def mark(self, serial: str) -> PassMark | None:
+        """The current mark of *serial*, or None when no transition has marked it."""
+        with self._db.read() as tx:
+            row = tx.one(
+                "SELECT serial, card_serial, kind, version, last_modified, update_position"
+                " FROM pass_updates WHERE serial = ?",
+                (serial,),
+            )
+        if row is None:
+            return None
+        return PassMark(
+            serial=row[0], card_serial=row[1], kind=row[2], version=int(row[3]),
+            last_modified=from_us(int(row[4])), position=int(row[5]),
+        )  # fmt: skip
+
+    def register(self, device: str, serial: str, push_token: str, *, at: datetime) -> bool:
+        """Record a registration (or refresh its push token); True when it is new (``card_saved``)."""
+        now = to_us(at)
+        try:
+            with self._db.write() as tx:
+                tx.run(
+                    "INSERT INTO registrations (device, serial, push_token, created) VALUES (?, ?, ?, ?)",
+                    (device, serial, push_token, now),
+                )
+                self._log(tx, CARD_SAVED, serial, device, now, "")
+            return True
+        except UniqueViolation:
+            with self._db.write() as tx:
+                tx.run(
+                    "UPDATE registrations SET push_token = ? WHERE device = ? AND serial = ?",
+                    (push_token, device, serial),
+                )
+            return False
+
+    def unregister(self, device: str, serial: str, *, at: datetime, reason: str = "device") -> bool:
+        """Delete a registration; True if there was one (``card_removed``)."""
+        with self._db.write() as tx:
+            gone = tx.run("DELETE FROM registrations WHERE device = ? AND serial = ?", (device, serial))
+            if gone:
+                self._log(tx, CARD_REMOVED, serial, device, to_us(at), reason)
+        return gone > 0
+
+    def remove_push_token(self, push_token: str, *, at: datetime, reason: str = "apns") -> int:
+        """Delete every registration using a dead push token; return how many (each ``card_removed``)."""
+        with self._db.write() as tx:
+            rows = tx.rows(
+                "SELECT device, serial FROM registrations WHERE push_token = ? ORDER BY device, serial",
+                (push_token,),
+            )
+            tx.run("DELETE FROM registrations WHERE push_token = ?", (push_token,))
+            for device, serial in rows:
+                self._log(tx, CARD_REMOVED, serial, device, to_us(at), reason)
+        return len(rows)
+
+    def updated_since(self, device: str, since: int | None) -> tuple[tuple[str, ...], int]:
+        """The serials *device* registered whose position is above *since*, and the highest position."""
+        floor = -1 if since is None else since
+        with self._db.read() as tx:
+            rows = tx.rows(
+                "SELECT p.serial, p.update_position FROM registrations r JOIN pass_updates p"
+                " ON p.serial = r.serial WHERE r.device = ? AND p.update_position > ?"
+                " ORDER BY p.update_position, p.serial",
+                (device, floor),
+            )
+        last = int(rows[-1][1]) if rows else max(floor, 0)
+        return tuple(str(r[0]) for r in rows), last
+
+    def push_tokens(self, serial: str) -> tuple[str, ...]:
+        """The distinct push tokens of the devices registered for *serial*."""
+        with self._db.read() as tx:
+            rows = tx.rows(
+                "SELECT DISTINCT push_token FROM registrations WHERE serial = ? ORDER BY push_token",
+                (serial,),
+            )
+        return tuple(str(r[0]) for r in rows)
+
+    def registered(self, serial: str) -> int:
+        """How many devices are registered for *serial*."""
+        with self._db.read() as tx:
+            row = tx.one("SELECT COUNT(*) FROM registrations WHERE serial = ?", (serial,))
+        return int(row[0]) if row else 0
+
+    def activity(self, since: int = 0, *, limit: int = 1000) -> tuple[PassActivity, ...]:
+        """``card_saved`` / ``card_removed`` after position *since*, in order (follow it by position)."""
+        with self._db.read() as tx:
+            rows = tx.rows(
+                "SELECT position, type, serial, device, at, reason FROM pass_activity WHERE position > ?"
+                " ORDER BY position LIMIT ?",
+                (since, limit),
+            )
+        return tuple(
+            PassActivity(position=int(r[0]), type=r[1], serial=r[2], device=r[3], at=from_us(int(r[4])),
+                         reason=r[5])
+            for r in rows
+        )  # fmt: skip
+
+    def _log(self, tx: Tx, kind: str, serial: str, device: str, at_us: int, reason: str) -> None:
+        self._db.lock_journal(tx)  # positions commit in order, as the journal's do
+        tx.run(
+            "INSERT INTO pass_activity (type, serial, device, at, reason) VALUES (?, ?, ?, ?, ?)",
+            (kind, serial, device, at_us, reason),
+        )
+
