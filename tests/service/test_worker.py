@@ -20,7 +20,7 @@ from pathlib import Path
 import pytest
 
 from walletvoucher.apple import AppleSigner
-from walletvoucher.errors import ValidationError
+from walletvoucher.errors import GoogleUnavailable, ValidationError
 from walletvoucher.service import StorePassUpdates, drain_outbox
 from walletvoucher.service.apns import ApnsClient, ApplePushHandler
 from walletvoucher.store import PUSH_TOPIC, OutboxMessage, Wallet
@@ -124,6 +124,26 @@ def test_retries_back_off_and_stop_growing_at_the_cap(wallet: Wallet) -> None:
     assert gaps == [1, 2, 4, 8, 8, 8, 8, 8, 8]
     (message,) = wallet.outbox.claim(at=at + timedelta(seconds=8), limit=5)
     assert message.last_error == "RuntimeError: still down" and message.attempts == len(tried) + 1
+
+
+@pytest.mark.parametrize(("retry_after", "gap"), [(20.0, 20), (86_400.0, 30)])
+def test_a_server_asking_to_wait_is_honoured_up_to_the_cap(
+    wallet: Wallet, retry_after: float, gap: int
+) -> None:
+    held_card(wallet)
+    wallet.stamp("CARD-1", at=LATER)
+    tried: list[datetime] = []
+
+    def throttled(message: OutboxMessage, at: datetime) -> None:
+        tried.append(at)
+        raise GoogleUnavailable("429 Too Many Requests", status=429, retry_after=retry_after)
+
+    at = LATER
+    for _ in range(45):  # drain every second: the second attempt waits for Retry-After, capped
+        drain_outbox(wallet, {"apple.push": throttled}, at=at, backoff=timedelta(seconds=1),
+                     backoff_cap=timedelta(seconds=30))
+        at += timedelta(seconds=1)
+    assert (tried[1] - tried[0]).seconds == gap
 
 
 def test_topics_without_a_handler_stay_pending(wallet: Wallet) -> None:

@@ -464,3 +464,67 @@ def test_the_handler_refuses_a_message_of_another_topic(wallet: Wallet, rest: Wa
                           last_error=None)  # fmt: skip
     with pytest.raises(ValidationError, match=r"not a google\.sync message"):
         _sync(wallet, rest)(other, NOW)
+
+
+# --- the worker command -------------------------------------------------------------------------
+
+WORKER_PROGRAM = """
+[program]
+id = "tea"
+name = "Tea card"
+goal = 3
+redemption = "redeem_code"
+validity = {{ days = 30 }}
+
+[brand]
+name = "Kahve"
+foreground = "#FFFFFF"
+background = "#1E3A5F"
+label = "#F2C14E"
+
+[reward]
+title = "Free tea"
+description = "Any pot"
+
+[google]
+issuer_id = "{issuer}"
+service_account = "sa.json"
+origins = ["https://shop.example.com"]
+logo_url = "https://cdn.example.com/logo.png"
+"""
+
+
+def test_the_worker_command_keeps_google_objects_in_step(
+    url: str, wallet: Wallet, fake_api: FakeWalletApi, rsa_key: rsa.RSAPrivateKey, tmp_path: Any,
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str],
+) -> None:
+    import json
+
+    from cryptography.hazmat.primitives import serialization
+
+    from walletvoucher.apple import mint_test_chain
+    from walletvoucher.cli import main
+
+    chain = mint_test_chain(pass_type_identifier="pass.com.example.tea", team_identifier="ABCDE12345",
+                            at=datetime.now(NOW.tzinfo), backdate=timedelta(days=1))
+    files = chain.write(tmp_path / "chain")
+    settings = {"PASS_TYPE_IDENTIFIER": "pass.com.example.tea", "TEAM_IDENTIFIER": "ABCDE12345",
+                "CERTIFICATE": files["certificate"], "KEY": files["key"], "WWDR": files["wwdr"]}
+    for name, value in settings.items():
+        monkeypatch.setenv(f"WALLETVOUCHER_{name}", str(value))
+    pem = rsa_key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+                                serialization.NoEncryption()).decode()
+    (tmp_path / "sa.json").write_text(json.dumps({
+        "type": "service_account", "project_id": "p", "private_key_id": "k1", "private_key": pem,
+        "client_email": "wallet@wallet-demo.iam.gserviceaccount.com", "client_id": "1",
+        "token_uri": fake_api.token_uri,
+    }))
+    (tmp_path / "tea.toml").write_text(WORKER_PROGRAM.format(issuer=ISSUER), encoding="utf-8")
+    wallet.issue_card("tea", serial="T1", member_id="m-1", at=NOW)
+    wallet.stamp("T1", 2, at=NOW)
+    assert wallet.outbox.pending() == 1
+    status = main(["worker", "--db", url, "--once", "--program", str(tmp_path / "tea.toml"),
+                   "--google-api-url", fake_api.base_url])
+    assert status == 0, capsys.readouterr().err
+    assert "sent 1 message(s); 0 pending" in capsys.readouterr().out
+    assert stored(fake_api)["loyaltyPoints"]["balance"] == {"string": "2/3"}

@@ -43,6 +43,7 @@ from walletvoucher.google._recipe import render_pieces, save_link
 from walletvoucher.google._rest import Resource, WalletRestClient, message_id_for
 from walletvoucher.google._savelink import SaveLink
 from walletvoucher.model import Event, EventType, Program, StampCard, Voucher
+from walletvoucher.service._worker import retry_delay
 from walletvoucher.store import Change, Effect, Message, OutboxMessage, Wallet
 
 __all__ = ["GOOGLE_SYNC_TOPIC", "GoogleSync", "google_sync_effect", "sync_retry_delay"]
@@ -127,10 +128,7 @@ def sync_retry_delay(
     >>> sync_retry_delay(RuntimeError("down"), 3)
     datetime.timedelta(seconds=120)
     """
-    hinted = getattr(error, "retry_after", None)
-    if isinstance(hinted, (int, float)) and hinted >= 0:
-        return timedelta(seconds=min(float(hinted), cap.total_seconds()))
-    return min(base * (1 << min(max(attempts, 1) - 1, 20)), cap)
+    return retry_delay(error, attempts, base=base, cap=cap)
 
 
 OptionsFor = Callable[[Program], GoogleOptions]

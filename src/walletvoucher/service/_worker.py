@@ -63,9 +63,10 @@ def drain_outbox(
 ) -> DrainReport:
     """Perform up to *limit* due messages of the topics in *handlers*, *batch* per claim.
 
-    A handler that raises leaves its message in the outbox, due again after
-    :func:`backoff_delay` (from *backoff*, capped at *backoff_cap*), with the error recorded as
-    ``last_error``. Returns how many were completed and retried.
+    A handler that raises leaves its message in the outbox, due again after :func:`retry_delay`
+    (the server's ``Retry-After`` when the error carries one, else :func:`backoff_delay` from
+    *backoff*; capped at *backoff_cap*), with the error recorded as ``last_error``.
+    Returns how many were completed and retried.
     """
     _check_handlers(handlers)
     completed, retried, errors = 0, 0, []
@@ -73,12 +74,13 @@ def drain_outbox(
         size = min(batch, limit - completed - retried)
         claimed = wallet.outbox.claim(at=at, limit=size, lease=lease, topics=handlers)
         for message in claimed:
-            error = _perform(handlers[message.topic], message, at)
-            if error is None:
+            failure = _perform(handlers[message.topic], message, at)
+            if failure is None:
                 wallet.outbox.complete(message.id, at=at)
                 completed += 1
                 continue
-            delay = backoff_delay(message.attempts, base=backoff, cap=backoff_cap)
+            error, exc = failure
+            delay = retry_delay(exc, message.attempts, base=backoff, cap=backoff_cap)
             wallet.outbox.retry(message.id, error=error, at=at, delay=delay)
             retried += 1
             errors.append(f"#{message.id} {message.topic}: {error}")
@@ -87,14 +89,32 @@ def drain_outbox(
     return DrainReport(completed=completed, retried=retried, errors=tuple(errors))
 
 
-def _perform(handler: Handler, message: OutboxMessage, at: datetime) -> str | None:
+def retry_delay(error: BaseException, attempts: int, *, base: timedelta, cap: timedelta) -> timedelta:
+    """The wait before retrying after *error*: what the server asked for (an error's ``retry_after``
+    in seconds, e.g. Google's or APNs' ``Retry-After``) when it said, else :func:`backoff_delay`;
+    never more than *cap*.
+
+    >>> from walletvoucher.errors import GoogleUnavailable
+    >>> retry_delay(GoogleUnavailable("429", status=429, retry_after=120.0), 1,
+    ...             base=timedelta(seconds=5), cap=timedelta(hours=1)).seconds
+    120
+    >>> retry_delay(RuntimeError("down"), 3, base=timedelta(seconds=5), cap=timedelta(hours=1)).seconds
+    20
+    """
+    hinted = getattr(error, "retry_after", None)
+    if isinstance(hinted, (int, float)) and not isinstance(hinted, bool) and 0 <= hinted < 1e9:
+        return min(timedelta(seconds=float(hinted)), cap)
+    return backoff_delay(attempts, base=base, cap=cap)
+
+
+def _perform(handler: Handler, message: OutboxMessage, at: datetime) -> tuple[str, Exception] | None:
     try:
         handler(message, at)
     except Exception as exc:  # any failure of a handler means "retry later"
         text = f"{type(exc).__name__}: {exc}"[:MAX_ERROR_CHARS]
         _logger.warning("outbox message %d (%s) failed, attempt %d: %s", message.id, message.topic,
                         message.attempts, text)
-        return text
+        return text, exc
     return None
 
 

@@ -21,6 +21,8 @@ from walletvoucher.errors import ServiceConfigError
 
 if TYPE_CHECKING:
     from walletvoucher.apple import AppleSigner
+    from walletvoucher.programfile import ProgramFile
+    from walletvoucher.service._google_sync import GoogleSync
     from walletvoucher.service._worker import Handler
     from walletvoucher.service.apns import ApplePushHandler
     from walletvoucher.store import Wallet
@@ -41,6 +43,10 @@ def add_commands(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]
     parser.add_argument("--once", action="store_true", help="drain what is due now, then exit")
     parser.add_argument("--interval", type=float, default=1.0, help="seconds between drains (default 1)")
     parser.add_argument("--config", type=Path, default=None, metavar="FILE.toml")
+    parser.add_argument("--program", type=Path, action="append", default=[], metavar="PROGRAM.toml",
+                        help="a program file (repeatable); with a [google] table the worker also keeps "
+                        "that program's Google objects in step (topic google.sync)")
+    parser.add_argument("--google-api-url", default=None, help="talk to this Wallet API instead of Google's")
     add_apns_arguments(parser)
     parser.set_defaults(run=run_worker)
 
@@ -66,6 +72,30 @@ def push_handler(wallet: Callable[[], Wallet] | Wallet, signer: AppleSigner,
     return ApplePushHandler(StorePassUpdates(wallet), apns)
 
 
+def google_handler(wallet: Wallet, loaded: list[ProgramFile], *, api_url: str | None) -> GoogleSync | None:
+    """The ``google.sync`` handler for the program files that have a ``[google]`` table (or None).
+
+    One service account serves every program (Google issues one per issuer); the REST client makes
+    one attempt per message, so a failure goes back to the outbox, which honours ``Retry-After``.
+    """
+    from walletvoucher.google import GoogleOptions, WalletRestClient
+    from walletvoucher.keys import load_service_account
+    from walletvoucher.service._google_sync import GoogleSync
+
+    setups = {file.program.id: file.google for file in loaded if file.google is not None}
+    if not setups:
+        return None
+    accounts = sorted({str(setup.service_account.resolve()) for setup in setups.values()})
+    if len(accounts) > 1:
+        raise ServiceConfigError("name different service accounts", field="[google] service_account",
+                                 value=accounts, fix="use one issuer's service account for every program")
+    credentials = load_service_account(accounts[0])
+    rest = (WalletRestClient.from_service_account(credentials, max_attempts=1) if api_url is None else
+            WalletRestClient.from_service_account(credentials, max_attempts=1, base_url=api_url))
+    options = {program_id: GoogleOptions(**dict(setup.options)) for program_id, setup in setups.items()}
+    return GoogleSync(wallet, rest, lambda program: options[program.id])
+
+
 def run_loop(wallet: Wallet, handlers: Mapping[str, Handler], *, stop: threading.Event,
              interval: float, once: bool = False) -> int:
     """Drain every *interval* seconds until *stop* is set (or once); return how many were completed."""
@@ -86,7 +116,9 @@ def run_worker(args: argparse.Namespace) -> int:
     import os
 
     try:
+        from walletvoucher.programfile import load_program_file
         from walletvoucher.service._config import load_config
+        from walletvoucher.service._google_sync import GOOGLE_SYNC_TOPIC
         from walletvoucher.service._serve import load_signer
         from walletvoucher.store import Wallet
     except ImportError as exc:
@@ -98,11 +130,15 @@ def run_worker(args: argparse.Namespace) -> int:
                                  fix="give the seconds between drains, e.g. --interval 1")
     config = load_config(args.config, os.environ)
     signer = load_signer(config, at=datetime.now(timezone.utc))
-    with Wallet.open(args.db, programs=()) as wallet:
+    loaded = [load_program_file(path) for path in args.program]
+    with Wallet.open(args.db, programs=[file.program for file in loaded]) as wallet:
         handler = push_handler(wallet, signer, args)
+        handlers: dict[str, Handler] = {"apple.push": handler}
+        google = google_handler(wallet, loaded, api_url=args.google_api_url)
+        if google is not None:
+            handlers[GOOGLE_SYNC_TOPIC] = google
         try:
-            done = run_loop(wallet, {"apple.push": handler}, stop=threading.Event(),
-                            interval=args.interval, once=args.once)
+            done = run_loop(wallet, handlers, stop=threading.Event(), interval=args.interval, once=args.once)
         finally:
             handler.close()
         pending = wallet.outbox.pending()
