@@ -46,7 +46,8 @@ def add_commands(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]
     parser.add_argument("--db", default=None, metavar="URL", help="wallet store, e.g. sqlite:///wallet.db")
     parser.add_argument("--program", type=Path, action="append", default=[], metavar="FILE.toml",
                         help="a program file whose cards the store holds (repeat for each program)")
-    parser.add_argument("--worker", action="store_true", help="also send the queued pushes (background)")
+    parser.add_argument("--worker", action="store_true",
+                        help="also send the queued pushes and Google updates (background)")
     add_apns_arguments(parser)
     parser.add_argument("--config", type=Path, default=None, metavar="FILE.toml")
     parser.add_argument("--tls-cert", type=Path, default=None, help="serve https with this certificate")
@@ -130,15 +131,23 @@ def _background_worker(args: argparse.Namespace, served: Served) -> Iterator[Non
     if not args.worker:
         yield
         return
-    from walletvoucher.service._worker_cli import push_handler, run_loop
+    from walletvoucher.programfile import load_program_file
+    from walletvoucher.service._google_sync import GOOGLE_SYNC_TOPIC
+    from walletvoucher.service._worker import Handler
+    from walletvoucher.service._worker_cli import google_handler, push_handler, run_loop
 
     stop = threading.Event()
+    loaded = [load_program_file(path) for path in args.program]
 
     def work() -> None:
         wallet = served.wallets()
         handler = push_handler(wallet, served.signer, args)
+        handlers: dict[str, Handler] = {"apple.push": handler}
+        google = google_handler(wallet, loaded, api_url=None)  # program files with a [google] table
+        if google is not None:
+            handlers[GOOGLE_SYNC_TOPIC] = google
         try:
-            run_loop(wallet, {"apple.push": handler}, stop=stop, interval=1.0)
+            run_loop(wallet, handlers, stop=stop, interval=1.0)
         finally:
             handler.close()
 
