@@ -13,10 +13,12 @@ import zipfile
 from datetime import timedelta
 from pathlib import Path
 
+import attrs
 import httpx
 import pytest
 
 from walletvoucher.errors import ServiceConfigError
+from walletvoucher.model import RedemptionMethod
 from walletvoucher.service import PassTokens, ServiceRequest
 from walletvoucher.service._config import load_config
 from walletvoucher.service._serve import DEMO_PASS_TYPE, build_configured, build_demo
@@ -232,3 +234,40 @@ def test_demo_worker_without_an_apns_stand_in_is_refused(
     assert main(["serve", "--worker", "--state-dir", str(tmp_path), "--port", str(free_port())]) == 2
     err = capsys.readouterr().err
     assert "--worker" in err and "--apns-url" in err and "Traceback" not in err
+
+
+@pytest.mark.parametrize("method", [RedemptionMethod.SELF_REDEEM, RedemptionMethod.STAFF_SCAN])
+def test_configured_service_renders_every_voucher_kind_as_its_own_pass(
+    chain_files: dict[str, Path], tmp_path: Path, method: RedemptionMethod
+) -> None:
+    env = {**_configured_env(chain_files), "WALLETVOUCHER_REDEEM_LINK": "https://wallet.example.com/r/{serial}",
+           "WALLETVOUCHER_SCAN_KEY_ID": "till-1", "WALLETVOUCHER_SCAN_KEY_SECRET": "k" * 32}  # fmt: skip
+    program = attrs.evolve(coffee_program(), redemption=method, goal=1)
+    served = build_configured(load_config(None, env), at=NOW, db=f"sqlite:///{tmp_path / 'w.db'}",
+                              programs=[program])
+    try:
+        wallet = served.wallets()
+        wallet.issue_card(program, serial="CARD-9", member_id="m-9", at=NOW)
+        voucher = wallet.stamp("CARD-9", 1, at=NOW).vouchers[0]
+        token = PassTokens(("s" * 40).encode()).token_for(voucher.serial)
+        response = served.service.handle(ServiceRequest(
+            method="GET", path=f"/v1/passes/{PASS_TYPE}/{voucher.serial}",
+            headers={"authorization": f"ApplePass {token}"}), at=NOW)
+        assert response.status == 200
+        with zipfile.ZipFile(io.BytesIO(response.body)) as bundle:
+            doc = json.loads(bundle.read("pass.json"))
+        assert doc["serialNumber"] == voucher.serial and "coupon" in doc
+        if method is RedemptionMethod.SELF_REDEEM:
+            assert "wallet.example.com/r/" in json.dumps(doc)
+        else:  # the signed Staff-Scan token is the barcode
+            assert doc["barcodes"][0]["message"].startswith(f"wv1.till-1.{voucher.serial}.")
+    finally:
+        served.wallets.close()
+
+
+def test_a_scan_key_secret_without_its_id_is_a_config_error(
+    chain_files: dict[str, Path], tmp_path: Path
+) -> None:
+    env = {**_configured_env(chain_files), "WALLETVOUCHER_SCAN_KEY_SECRET": "k" * 32}
+    with pytest.raises(ServiceConfigError, match="scan_key_id"):
+        build_configured(load_config(None, env), at=NOW, db=f"sqlite:///{tmp_path / 'w.db'}")

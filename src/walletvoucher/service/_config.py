@@ -10,7 +10,10 @@
     certificate = "certs/pass.pem"                       # or p12 = "certs/Certificates.p12"
     key = "certs/pass.key"
     wwdr = "certs/AppleWWDRCAG4.cer"
-    # token_secret: only from the environment (WALLETVOUCHER_TOKEN_SECRET), never in a file
+    redeem_link = "https://wallet.example.com/redeem/{serial}"   # Self-Redeem vouchers' link
+    scan_key_id = "till-2026"                            # Staff-Scan vouchers: the scanners' key id
+    # token_secret and scan_key_secret: only from the environment (WALLETVOUCHER_TOKEN_SECRET,
+    # WALLETVOUCHER_SCAN_KEY_SECRET), never in a file
 
 Every key can also come from ``WALLETVOUCHER_<KEY>`` (upper case), e.g.
 ``WALLETVOUCHER_PUBLIC_URL``; ``WALLETVOUCHER_KEY_PASSWORD`` / ``WALLETVOUCHER_P12_PASSWORD``
@@ -34,8 +37,9 @@ else:  # pragma: no cover - Python 3.10
     import tomli as tomllib  # type: ignore[import-not-found, no-redef, unused-ignore]
 
 ENV_PREFIX = "WALLETVOUCHER_"
-FILE_KEYS = ("pass_type_identifier", "team_identifier", "public_url", "certificate", "key", "wwdr", "p12")
-SECRET_KEYS = ("token_secret", "key_password", "p12_password")
+FILE_KEYS = ("pass_type_identifier", "team_identifier", "public_url", "certificate", "key", "wwdr", "p12",
+             "redeem_link", "scan_key_id")
+SECRET_KEYS = ("token_secret", "key_password", "p12_password", "scan_key_secret")
 
 
 @attrs.frozen(kw_only=True)
@@ -52,6 +56,9 @@ class ServiceConfig:
     token_secret: str | None = attrs.field(default=None, repr=False)
     key_password: str | None = attrs.field(default=None, repr=False)
     p12_password: str | None = attrs.field(default=None, repr=False)
+    redeem_link: str | None = None  # Self-Redeem vouchers' link, with {serial}
+    scan_key_id: str | None = None  # Staff-Scan vouchers: the scanners' key id ...
+    scan_key_secret: str | None = attrs.field(default=None, repr=False)  # ... and its shared secret
 
     @property
     def demo(self) -> bool:

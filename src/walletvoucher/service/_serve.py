@@ -93,8 +93,22 @@ def build_configured(
     tokens = PassTokens(config.token_secret.encode("utf-8"))
     wallets = WalletPerThread(db, programs=programs)
     wallets()  # open (and migrate) now, so a bad URL fails before the server starts
-    service = _service(wallets, signer=signer, tokens=tokens, public_url=config.public_url)
+    service = _service(wallets, signer=signer, tokens=tokens, public_url=config.public_url,
+                       options=configured_options(config, signer))
     return Served(service=service, public_url=config.public_url, demo=False, wallets=wallets, signer=signer)
+
+
+def configured_options(config: ServiceConfig, signer: AppleSigner) -> AppleOptions:
+    """The passes' options: the redeem link and the scan key, when set, so every voucher renders."""
+    scan_key = None
+    if config.scan_key_secret is not None:
+        if not config.scan_key_id:
+            raise ServiceConfigError("is required with a scan key secret", field="scan_key_id",
+                                     fix="name the key, e.g. scan_key_id = \"till-2026\"")
+        scan_key = ScanKey(key_id=config.scan_key_id, secret=config.scan_key_secret.encode("utf-8"))
+    return AppleOptions(pass_type_identifier=signer.pass_type_identifier,
+                        team_identifier=signer.team_identifier, redeem_link=config.redeem_link,
+                        scan_key=scan_key)
 
 
 def load_signer(config: ServiceConfig, *, at: datetime) -> AppleSigner:
