@@ -210,30 +210,34 @@ def batch_child(count: int, workers: int, out: Path) -> None:
                       "cpu_s": own.ru_utime + own.ru_stime, "worker_cpu_s": kids.ru_utime + kids.ru_stime}))
 
 
-def batches(sizes: list[int], workers: list[int], sample: int) -> list[str]:
+def batches(sizes: list[int], workers: list[int], sample: int, kinds: list[str]) -> list[str]:
     rows = []
-    for count in sizes:
-        for w in workers:
-            with tempfile.TemporaryDirectory(prefix="wv-bench-") as tmp_name:
-                tmp = Path(tmp_name)
-                out = tmp / "passes.zip"
-                command = [sys.executable, __file__, "--batch-child", str(count), str(w), str(out)]
-                child = subprocess.run(command, capture_output=True, text=True, check=True)
-                figures = json.loads(child.stdout.strip().splitlines()[-1])
-                checked = _check_sample(out, tmp / "chain" / "root-ca.pem", tmp, sample)
-            rate = count / figures["seconds"]
-            worker_rss = f"{figures['worker_rss_kib'] / 1024:.0f} MiB" if w > 1 else "-"
-            rss = f"{figures['rss_kib'] / 1024:.0f} MiB"
-            cpu = f"CPU µs/pass: batch process {figures['cpu_s'] / count * 1e6:.0f}"
-            if w > 1:
-                cpu += f", workers {figures['worker_cpu_s'] / count * 1e6:.0f}"
-            rows.append(f"| batch {count:,} passes, {w} worker(s) | {rate:,.0f} /s | peak RSS {rss}, workers "
-                        f"{worker_rss}; {cpu}; {figures['failed']} failed; openssl {checked}/{sample} ok |")
-            print(rows[-1], file=sys.stderr)
+    for count, kind, w in ((c, k, w) for c in sizes for k in kinds for w in workers):
+        with tempfile.TemporaryDirectory(prefix="wv-bench-") as tmp_name:
+            tmp = Path(tmp_name)
+            out = tmp / ("passes.zip" if kind == "zip" else "passes")
+            command = [sys.executable, __file__, "--batch-child", str(count), str(w), str(out)]
+            child = subprocess.run(command, capture_output=True, text=True, check=True)
+            figures = json.loads(child.stdout.strip().splitlines()[-1])
+            checked = _check_sample(out, tmp / "chain" / "root-ca.pem", tmp, sample)
+        rate = count / figures["seconds"]
+        worker_rss = f"{figures['worker_rss_kib'] / 1024:.0f} MiB" if w > 1 else "-"
+        rss = f"{figures['rss_kib'] / 1024:.0f} MiB"
+        cpu = f"CPU µs/pass: batch process {figures['cpu_s'] / count * 1e6:.0f}"
+        if w > 1:
+            cpu += f", workers {figures['worker_cpu_s'] / count * 1e6:.0f}"
+        rows.append(f"| batch {count:,} passes into a {kind}, {w} worker(s) | {rate:,.0f} /s "
+                    f"| peak RSS {rss}, workers "
+                    f"{worker_rss}; {cpu}; {figures['failed']} failed; openssl {checked}/{sample} ok |")
+        print(rows[-1], file=sys.stderr)
     return rows
 
 
 def _check_sample(out: Path, root: Path, tmp: Path, sample: int) -> int:
+    if out.is_dir():
+        files = sorted(out.iterdir())
+        picked_files = random.Random(9).sample(files, min(sample, len(files)))
+        return sum(openssl_ok(path.read_bytes(), root, tmp) for path in picked_files)
     with zipfile.ZipFile(out) as archive:
         names = archive.namelist()
         picked = random.Random(9).sample(names, min(sample, len(names)))
@@ -247,6 +251,7 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=300, help="calls per timed block")
     parser.add_argument("--sample", type=int, default=10, help="passes per batch checked with openssl")
     parser.add_argument("--workers", default="1,2")
+    parser.add_argument("--outputs", default="zip,dir", help="batch outputs to measure: zip, dir or both")
     parser.add_argument("--sizes", default=None, help="batch sizes, e.g. 1000,10000")
     parser.add_argument("--profile", action="store_true")
     parser.add_argument("--no-batches", action="store_true", help="per-core figures only")
@@ -265,7 +270,8 @@ def main() -> None:
     print("| what | rate | notes |\n| --- | --- | --- |")
     print("\n".join(rows))
     if not args.no_batches:
-        rows += batches(sizes, [int(w) for w in args.workers.split(",")], args.sample)
+        rows += batches(sizes, [int(w) for w in args.workers.split(",")], args.sample,
+                        args.outputs.split(","))
     print("\n".join(rows[4:]))
 
 

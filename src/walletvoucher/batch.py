@@ -100,6 +100,7 @@ class _Rendered:
     crc: int = 0
     error: str | None = None
     warnings: tuple[str, ...] = ()
+    written: int | None = None  # bytes the worker wrote itself into the output directory
 
 
 @attrs.frozen(kw_only=True)
@@ -135,14 +136,16 @@ class _Job:
     signer: AppleSigner
     options: AppleOptions
     at: datetime
+    directory: Path | None = None  # where each pass is written by whoever renders it (directory output)
 
 
 _WORKER_JOB: _Job | None = None  # set once per worker process by _start_worker, read by _render_chunk
 
 
-def _start_worker(material: _SignerMaterial, options: AppleOptions, at: datetime) -> None:
+def _start_worker(material: _SignerMaterial, options: AppleOptions, at: datetime,
+                  directory: Path | None) -> None:
     global _WORKER_JOB
-    _WORKER_JOB = _Job(signer=material.load(), options=options, at=at)
+    _WORKER_JOB = _Job(signer=material.load(), options=options, at=at, directory=directory)
     gc.freeze()  # what a worker holds from here on lives as long as it: keep it out of every GC pass
 
 
@@ -170,6 +173,13 @@ def _render_one(job: _Job, index: int, entry: BatchInput) -> _Rendered:
                                program=wrapped.program)
     except Exception as exc:
         return _Rendered(index=index, name=name, error=f"{type(exc).__name__}: {exc}")
+    if job.directory is not None:  # write here: the pass never travels back to the parent process
+        try:
+            with (job.directory / f"{name}.pkpass").open("xb") as f:  # never overwrite
+                f.write(rendered.pkpass)
+        except OSError as exc:
+            return _Rendered(index=index, name=name, error=f"{type(exc).__name__}: {exc}")
+        return _Rendered(index=index, name=name, written=len(rendered.pkpass), warnings=rendered.warnings)
     return _Rendered(index=index, name=name, pkpass=rendered.pkpass, crc=zlib.crc32(rendered.pkpass),
                      warnings=rendered.warnings)
 
@@ -196,10 +206,18 @@ class _Sink:
                 raise BatchError(f"cannot create the directory: {exc.strerror}", field="out", value=str(out),
                                  fix="name a writable directory (or a path ending in .zip)") from exc
 
+    @property
+    def directory(self) -> Path | None:
+        """The output directory, when passes go into one (each renderer then writes its own)."""
+        return self._dir if self._zip is None else None
+
     def write(self, done: _Rendered) -> BatchResult:
+        member = f"{done.name}.pkpass"
+        if done.written is not None:
+            return BatchResult(index=done.index, name=done.name, path=member, size=done.written,
+                               warnings=done.warnings)
         if done.pkpass is None:
             return BatchResult(index=done.index, name=done.name, error=done.error)
-        member = f"{done.name}.pkpass"
         try:
             self._put(member, done.pkpass, done.crc)
         except (BatchError, OSError) as exc:
@@ -208,10 +226,7 @@ class _Sink:
                            warnings=done.warnings)
 
     def _put(self, member: str, data: bytes, crc: int) -> None:
-        if self._zip is None:
-            with (self._dir / member).open("xb") as f:  # never overwrite: duplicate names fail
-                f.write(data)
-            return
+        assert self._zip is not None  # directory output is written by the renderers themselves
         if not self._names.add(member):
             raise BatchError("was already written in this batch", field="name", value=member,
                              fix="give every item a unique name (serials are unique per pass type)")
@@ -262,7 +277,7 @@ def render_many(
     sink = _Sink(Path(out))
     try:
         if count[0] == 1:
-            job = _Job(signer=signer, options=options, at=at)
+            job = _Job(signer=signer, options=options, at=at, directory=sink.directory)
             for part in _chunks(items, chunk):
                 for rendered in _render_part(job, part):
                     yield sink.write(rendered)
@@ -289,7 +304,7 @@ def _pooled(items: Iterable[BatchInput], sink: _Sink, material: _SignerMaterial,
     pending = collections.deque()
     with concurrent.futures.ProcessPoolExecutor(max_workers=workers, mp_context=context,
                                                 initializer=_start_worker,
-                                                initargs=(material, options, at)) as pool:
+                                                initargs=(material, options, at, sink.directory)) as pool:
         for part in _chunks(items, size):
             pending.append((part, pool.submit(_render_chunk, part)))
             if len(pending) >= window:
