@@ -234,43 +234,42 @@ class Wallet:
         self, voucher_serial: str, proof: Proof, *, at: datetime, idempotency_key: str | None = None
     ) -> VoucherResult:
         """Redeem a stored voucher, once: a second redemption raises ``VoucherAlreadyRedeemed``."""
-
-        def decide(tx: Tx, before: StampCard | None) -> _Decision:
-            assert before is not None
-            try:
-                r = before.redeem(voucher_serial, proof, at=at)
-            except UnknownVoucher:
-                _raise_from_final(tx, voucher_serial, lambda v: v.redeem(proof, at=at))
-                raise
-            return _Decision(
-                card=r.card, events=r.events, result=r, finals={voucher_serial: r.voucher}, voucher=r.voucher
-            )
-
-        request = {"voucher": voucher_serial, "proof": _proof_facts(proof)}
-        result: VoucherResult = self._transition(
-            "redeem", _by_voucher(voucher_serial), decide, at=at, key=idempotency_key, request=request
+        return self._voucher_transition(
+            "redeem", voucher_serial, lambda card: card.redeem(voucher_serial, proof, at=at),
+            lambda voucher: voucher.redeem(proof, at=at),
+            {"voucher": voucher_serial, "proof": _proof_facts(proof)}, at=at, key=idempotency_key,
         )
-        return result
 
     def void(
         self, voucher_serial: str, reason: str, *, at: datetime, idempotency_key: str | None = None
     ) -> VoucherResult:
         """Void a stored voucher (fraud, refund, mistake)."""
+        return self._voucher_transition(
+            "void", voucher_serial, lambda card: card.void_voucher(voucher_serial, reason, at=at),
+            lambda voucher: voucher.void(reason, at=at),
+            {"voucher": voucher_serial, "reason": reason}, at=at, key=idempotency_key,
+        )
+
+    def _voucher_transition(
+        self, action: str, voucher_serial: str, on_card: Callable[[StampCard], VoucherResult],
+        on_final: Callable[[Voucher], object], request: dict[str, Any], *, at: datetime, key: str | None,
+    ) -> VoucherResult:
+        """One transition of a voucher found through its card. A voucher no longer on the card is
+        final: *on_final* lets the model say why it cannot be used again (already redeemed, voided)."""
 
         def decide(tx: Tx, before: StampCard | None) -> _Decision:
             assert before is not None
             try:
-                r = before.void_voucher(voucher_serial, reason, at=at)
+                r = on_card(before)
             except UnknownVoucher:
-                _raise_from_final(tx, voucher_serial, lambda v: v.void(reason, at=at))
+                _raise_from_final(tx, voucher_serial, on_final)
                 raise
             return _Decision(
                 card=r.card, events=r.events, result=r, finals={voucher_serial: r.voucher}, voucher=r.voucher
             )
 
-        request = {"voucher": voucher_serial, "reason": reason}
         result: VoucherResult = self._transition(
-            "void", _by_voucher(voucher_serial), decide, at=at, key=idempotency_key, request=request
+            action, _by_voucher(voucher_serial), decide, at=at, key=key, request=request
         )
         return result
 
