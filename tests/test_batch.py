@@ -104,6 +104,18 @@ def test_two_workers_write_the_same_bytes_as_one(signer: AppleSigner, options: A
         assert archive.testzip() is None
         for result in one:
             assert archive.read(f"{result.name}.pkpass") == (tmp_path / "one" / str(result.path)).read_bytes()
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["one", "two.zip"]  # the workers' spool is gone
+
+
+def test_two_workers_write_a_directory_themselves_and_never_overwrite(
+    signer: AppleSigner, options: AppleOptions, tmp_path: Path
+) -> None:
+    items = [*cards(5), *cards(1)]  # the last repeats C-0: its file exists, so it fails on its own
+    results = list(render_many(items, signer=signer, options=options, at=AT, out=tmp_path / "d",
+                               workers=2, chunk=2))
+    assert [r.ok for r in results] == [True] * 5 + [False] and "exists" in (results[5].error or "")
+    written = sorted(p.name for p in (tmp_path / "d").iterdir())
+    assert written == sorted(f"{r.name}.pkpass" for r in results[:5])
 
 
 def test_a_failure_inside_a_worker_is_reported_on_its_item(signer: AppleSigner, options: AppleOptions,

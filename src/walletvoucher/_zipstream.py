@@ -16,6 +16,7 @@ import shutil
 import struct
 import tempfile
 import zlib
+from collections.abc import Callable
 from typing import BinaryIO
 
 _LOCAL = struct.Struct("<4s2B4HL2L2H")
@@ -51,17 +52,35 @@ class ZipStream:
 
     def add(self, name: str, data: bytes, *, crc: int | None = None) -> None:
         """Write one STORED member; ``crc`` is its CRC-32 when already known (e.g. from a worker)."""
+        self._member(name, len(data), zlib.crc32(data) if crc is None else crc,
+                     lambda: self._out.write(data))
+
+    def add_file(self, name: str, source: BinaryIO, *, size: int, crc: int) -> None:
+        """Write one STORED member copied from *source* (*size* bytes, CRC-32 *crc*) in small blocks,
+        so the member's bytes are never held in memory whole."""
+
+        def copy() -> None:
+            left = size
+            while left:
+                block = source.read(min(left, 1 << 16))
+                if not block:
+                    raise ValueError(f"{name}: the source ended {left} bytes early")
+                self._out.write(block)
+                left -= len(block)
+
+        self._member(name, size, crc, copy)
+
+    def _member(self, name: str, size: int, crc: int, write_body: Callable[[], object]) -> None:
         try:
             raw, flags = name.encode("ascii"), 0
         except UnicodeEncodeError:
             raw, flags = name.encode("utf-8"), _UTF8_NAME
-        crc, size = zlib.crc32(data) if crc is None else crc, len(data)
         if size >= _MAX32:
             raise ValueError(f"{name}: {size} bytes is too large for one member")
         fixed = (flags, 0, 0, _DOS_DATE, crc, size, size, len(raw))
         header = _LOCAL.pack(b"PK\x03\x04", 20, 0, *fixed, 0)
         self._out.write(header + raw)
-        self._out.write(data)
+        write_body()
         far = self._offset >= _MAX32 or self._force_zip64
         extra = _EXTRA64.pack(1, 8, self._offset) if far else b""
         offset = _MAX32 if far else self._offset

@@ -24,6 +24,8 @@ import gc
 import multiprocessing
 import os
 import re
+import shutil
+import tempfile
 import warnings
 import zlib
 from collections.abc import Iterable, Iterator
@@ -137,15 +139,16 @@ class _Job:
     options: AppleOptions
     at: datetime
     directory: Path | None = None  # where each pass is written by whoever renders it (directory output)
+    spool: bool = False  # directory is a spool: files named by index, with their CRC, for the zip writer
 
 
 _WORKER_JOB: _Job | None = None  # set once per worker process by _start_worker, read by _render_chunk
 
 
 def _start_worker(material: _SignerMaterial, options: AppleOptions, at: datetime,
-                  directory: Path | None) -> None:
+                  directory: Path | None, spool: bool) -> None:
     global _WORKER_JOB
-    _WORKER_JOB = _Job(signer=material.load(), options=options, at=at, directory=directory)
+    _WORKER_JOB = _Job(signer=material.load(), options=options, at=at, directory=directory, spool=spool)
     gc.freeze()  # what a worker holds from here on lives as long as it: keep it out of every GC pass
 
 
@@ -174,12 +177,15 @@ def _render_one(job: _Job, index: int, entry: BatchInput) -> _Rendered:
     except Exception as exc:
         return _Rendered(index=index, name=name, error=f"{type(exc).__name__}: {exc}")
     if job.directory is not None:  # write here: the pass never travels back to the parent process
+        target = job.directory / (f"{index}.spool" if job.spool else f"{name}.pkpass")
         try:
-            with (job.directory / f"{name}.pkpass").open("xb") as f:  # never overwrite
+            with target.open("xb") as f:  # never overwrite
                 f.write(rendered.pkpass)
         except OSError as exc:
             return _Rendered(index=index, name=name, error=f"{type(exc).__name__}: {exc}")
-        return _Rendered(index=index, name=name, written=len(rendered.pkpass), warnings=rendered.warnings)
+        crc = zlib.crc32(rendered.pkpass) if job.spool else 0
+        return _Rendered(index=index, name=name, written=len(rendered.pkpass), crc=crc,
+                         warnings=rendered.warnings)
     return _Rendered(index=index, name=name, pkpass=rendered.pkpass, crc=zlib.crc32(rendered.pkpass),
                      warnings=rendered.warnings)
 
@@ -192,6 +198,7 @@ class _Sink:
         self._file: BinaryIO | None = None
         self._names = NameSet()  # 16 bytes a name at most: memory stays flat in practice
         self._dir = out
+        self._spool: Path | None = None
         if out.suffix.lower() == ".zip":
             try:
                 self._file = out.open("xb")
@@ -211,8 +218,17 @@ class _Sink:
         """The output directory, when passes go into one (each renderer then writes its own)."""
         return self._dir if self._zip is None else None
 
+    def spool(self) -> Path:
+        """A directory beside the zip where workers leave their passes for :meth:`write` to copy in:
+        passes then never cross a pipe whole, so the writer's memory stays flat."""
+        if self._spool is None:
+            self._spool = Path(tempfile.mkdtemp(prefix=".walletvoucher-spool-", dir=self._dir.parent))
+        return self._spool
+
     def write(self, done: _Rendered) -> BatchResult:
         member = f"{done.name}.pkpass"
+        if done.written is not None and self._zip is not None:
+            return self._write_spooled(member, done)
         if done.written is not None:
             return BatchResult(index=done.index, name=done.name, path=member, size=done.written,
                                warnings=done.warnings)
@@ -223,6 +239,22 @@ class _Sink:
         except (BatchError, OSError) as exc:
             return BatchResult(index=done.index, name=done.name, error=f"{type(exc).__name__}: {exc}")
         return BatchResult(index=done.index, name=done.name, path=member, size=len(done.pkpass),
+                           warnings=done.warnings)
+
+    def _write_spooled(self, member: str, done: _Rendered) -> BatchResult:
+        assert self._zip is not None and self._spool is not None and done.written is not None
+        part = self._spool / f"{done.index}.spool"
+        try:
+            if not self._names.add(member):
+                raise BatchError("was already written in this batch", field="name", value=member,
+                                 fix="give every item a unique name (serials are unique per pass type)")
+            with part.open("rb") as source:
+                self._zip.add_file(member, source, size=done.written, crc=done.crc)
+        except (BatchError, OSError, ValueError) as exc:
+            return BatchResult(index=done.index, name=done.name, error=f"{type(exc).__name__}: {exc}")
+        finally:
+            part.unlink(missing_ok=True)
+        return BatchResult(index=done.index, name=done.name, path=member, size=done.written,
                            warnings=done.warnings)
 
     def _put(self, member: str, data: bytes, crc: int) -> None:
@@ -236,6 +268,8 @@ class _Sink:
         if self._zip is not None and self._file is not None:
             self._zip.close()
             self._file.close()
+        if self._spool is not None:
+            shutil.rmtree(self._spool, ignore_errors=True)
 
 
 def _chunks(items: Iterable[BatchInput], size: int) -> Iterator[list[tuple[int, BatchInput]]]:
@@ -304,13 +338,19 @@ def _pooled(items: Iterable[BatchInput], sink: _Sink, material: _SignerMaterial,
     pending = collections.deque()
     with concurrent.futures.ProcessPoolExecutor(max_workers=workers, mp_context=context,
                                                 initializer=_start_worker,
-                                                initargs=(material, options, at, sink.directory)) as pool:
+                                                initargs=(material, options, at, *_output(sink))) as pool:
         for part in _chunks(items, size):
             pending.append((part, pool.submit(_render_chunk, part)))
             if len(pending) >= window:
                 yield from _drain(pending.popleft(), sink)
         while pending:
             yield from _drain(pending.popleft(), sink)
+
+
+def _output(sink: _Sink) -> tuple[Path, bool]:
+    """Where workers write: the output directory itself, or a spool beside the zip."""
+    directory = sink.directory
+    return (directory, False) if directory is not None else (sink.spool(), True)
 
 
 def _drain(task: tuple[list[tuple[int, BatchInput]], concurrent.futures.Future[Any]],
