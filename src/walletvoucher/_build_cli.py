@@ -124,12 +124,12 @@ def _write_pkpass(
 
 
 def _google_link(loaded: ProgramFile, item: StampCard | Voucher, at: datetime) -> str:
-    from walletvoucher.google import GoogleOptions, save_link
+    from walletvoucher.google import save_link
     from walletvoucher.keys import load_service_account
 
     setup = need_table(loaded.google, loaded, "google")
     credentials = load_service_account(setup.service_account)
-    options = GoogleOptions(**dict(setup.options))
+    options = setup.google_options()
     return save_link(item, credentials=credentials, options=options, at=at, program=loaded.program).url
 
 

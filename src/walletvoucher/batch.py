@@ -227,42 +227,33 @@ class _Sink:
 
     def write(self, done: _Rendered) -> BatchResult:
         member = f"{done.name}.pkpass"
-        if done.written is not None and self._zip is not None:
-            return self._write_spooled(member, done)
-        if done.written is not None:
-            return BatchResult(index=done.index, name=done.name, path=member, size=done.written,
-                               warnings=done.warnings)
-        if done.pkpass is None:
+        size = done.written if done.written is not None else len(done.pkpass or b"")
+        if done.written is None and done.pkpass is None:
             return BatchResult(index=done.index, name=done.name, error=done.error)
-        try:
-            self._put(member, done.pkpass, done.crc)
-        except (BatchError, OSError) as exc:
-            return BatchResult(index=done.index, name=done.name, error=f"{type(exc).__name__}: {exc}")
-        return BatchResult(index=done.index, name=done.name, path=member, size=len(done.pkpass),
-                           warnings=done.warnings)
+        if self._zip is not None:
+            try:
+                self._add(member, done)
+            except (BatchError, OSError, ValueError) as exc:
+                return BatchResult(index=done.index, name=done.name, error=f"{type(exc).__name__}: {exc}")
+        return BatchResult(index=done.index, name=done.name, path=member, size=size, warnings=done.warnings)
 
-    def _write_spooled(self, member: str, done: _Rendered) -> BatchResult:
-        assert self._zip is not None and self._spool is not None and done.written is not None
-        part = self._spool / f"{done.index}.spool"
+    def _add(self, member: str, done: _Rendered) -> None:
+        """Put one pass into the zip: from memory (in-process), or from the workers' spool."""
+        assert self._zip is not None  # directory output is written by the renderers themselves
+        part = None if done.pkpass is not None or self._spool is None else self._spool / f"{done.index}.spool"
         try:
             if not self._names.add(member):
                 raise BatchError("was already written in this batch", field="name", value=member,
                                  fix="give every item a unique name (serials are unique per pass type)")
+            if done.pkpass is not None:
+                self._zip.add(member, done.pkpass, crc=done.crc)
+                return
+            assert part is not None and done.written is not None
             with part.open("rb") as source:
                 self._zip.add_file(member, source, size=done.written, crc=done.crc)
-        except (BatchError, OSError, ValueError) as exc:
-            return BatchResult(index=done.index, name=done.name, error=f"{type(exc).__name__}: {exc}")
         finally:
-            part.unlink(missing_ok=True)
-        return BatchResult(index=done.index, name=done.name, path=member, size=done.written,
-                           warnings=done.warnings)
-
-    def _put(self, member: str, data: bytes, crc: int) -> None:
-        assert self._zip is not None  # directory output is written by the renderers themselves
-        if not self._names.add(member):
-            raise BatchError("was already written in this batch", field="name", value=member,
-                             fix="give every item a unique name (serials are unique per pass type)")
-        self._zip.add(member, data, crc=crc)
+            if part is not None:
+                part.unlink(missing_ok=True)
 
     def close(self) -> None:
         if self._zip is not None and self._file is not None:

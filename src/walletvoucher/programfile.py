@@ -68,6 +68,7 @@ from walletvoucher.model import (
 if TYPE_CHECKING:
     from walletvoucher._signers import AppleSigner
     from walletvoucher.apple import AppleOptions
+    from walletvoucher.google import GoogleOptions
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -118,6 +119,12 @@ class GoogleSetup:
 
     service_account: Path
     options: Mapping[str, Any]
+
+    def google_options(self) -> GoogleOptions:
+        """The :class:`~walletvoucher.google.GoogleOptions` the file describes."""
+        from walletvoucher.google import GoogleOptions
+
+        return GoogleOptions(**dict(self.options))
 
 
 @attrs.frozen(kw_only=True)

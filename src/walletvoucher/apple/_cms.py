@@ -29,11 +29,11 @@ from typing import TYPE_CHECKING, TypeAlias, Union
 
 import attrs
 from cryptography import x509
-from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import ec, padding, rsa
-from cryptography.hazmat.primitives.serialization import pkcs7
 
 from walletvoucher.apple import _der
+from walletvoucher.apple._sign import sign_manifest
 from walletvoucher.errors import AppleError
 
 if TYPE_CHECKING:  # the signer's home may move; only its attributes are used here
@@ -131,14 +131,7 @@ def _sign_bytes(key: _Key, data: bytes) -> bytes:
 
 def builder_signature(manifest: bytes, signer: AppleSigner) -> bytes:
     """The signature exactly as ``cryptography``'s builder makes it (wall-clock signing time)."""
-    builder = (
-        pkcs7.PKCS7SignatureBuilder()
-        .set_data(manifest)
-        .add_signer(signer.certificate, signer.key, hashes.SHA256())
-        .add_certificate(signer.wwdr)
-    )
-    options = [pkcs7.PKCS7Options.DetachedSignature, pkcs7.PKCS7Options.Binary]
-    return builder.sign(serialization.Encoding.DER, options)
+    return sign_manifest(manifest, signer)
 
 
 def parse_template(signature: bytes) -> CmsTemplate:

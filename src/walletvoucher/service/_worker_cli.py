@@ -78,7 +78,7 @@ def google_handler(wallet: Wallet, loaded: list[ProgramFile], *, api_url: str | 
     One service account serves every program (Google issues one per issuer); the REST client makes
     one attempt per message, so a failure goes back to the outbox, which honours ``Retry-After``.
     """
-    from walletvoucher.google import GoogleOptions, WalletRestClient
+    from walletvoucher.google import WalletRestClient
     from walletvoucher.keys import load_service_account
     from walletvoucher.service._google_sync import GoogleSync
 
@@ -92,7 +92,7 @@ def google_handler(wallet: Wallet, loaded: list[ProgramFile], *, api_url: str | 
     credentials = load_service_account(accounts[0])
     rest = (WalletRestClient.from_service_account(credentials, max_attempts=1) if api_url is None else
             WalletRestClient.from_service_account(credentials, max_attempts=1, base_url=api_url))
-    options = {program_id: GoogleOptions(**dict(setup.options)) for program_id, setup in setups.items()}
+    options = {program_id: setup.google_options() for program_id, setup in setups.items()}
     return GoogleSync(wallet, rest, lambda program: options[program.id])
 
 
