@@ -23,7 +23,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--version", action="version", version=f"walletvoucher {__version__}")
     sub = parser.add_subparsers(dest="command", required=True)
-    from walletvoucher import _batch_cli, _build_cli, _certs_cli, _demo_cli, _preview_cli
+    from walletvoucher import _batch_cli, _build_cli, _certs_cli, _demo_cli, _poster_cli, _preview_cli
     from walletvoucher.apple import _cli as apple_cli
     from walletvoucher.google import _cli as google_cli
     from walletvoucher.service import _cli as service_cli
@@ -31,7 +31,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     for module in (
         _demo_cli, _build_cli, apple_cli, google_cli, _preview_cli, _batch_cli, _certs_cli, service_cli,
-        worker_cli,
+        worker_cli, _poster_cli,
     ):
         module.add_commands(sub)
     return parser

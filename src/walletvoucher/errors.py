@@ -43,6 +43,7 @@
     │   ├── ApnsError                        APNs refused the provider itself (certificate, token, topic)
     │   └── PushNotDelivered                 pushes still failing after the retries (APNs down, 429, 5xx)
     ├── PreviewError                         a pass that cannot be pictured (no pass.json, not a zip)
+    ├── PosterError (also ValidationError)   a join poster that cannot be made (URL, size, format)
     ├── StoreError                           the wallet store (walletvoucher.store); nothing was written
     │   ├── UnknownCard                      no card with that serial
     │   ├── DuplicateSerial                  a card or voucher serial that is already stored
@@ -404,6 +405,10 @@ class PushNotDelivered(ServiceError):
 class PreviewError(WalletVoucherError):
     """A pass that cannot be pictured: not a zip, no readable pass.json, or a wallet we do not draw."""
 # --- The wallet store (walletvoucher.store) --------------------------------------------------
+
+
+class PosterError(ValidationError):
+    """A join poster that cannot be made: a URL that is no web address, a size or format we lack."""
 
 
 class StoreError(WalletVoucherError):
