@@ -112,7 +112,7 @@ def test_every_card_and_voucher_has_a_pass_and_a_save_link_or_a_reason(
     assert (out / index["apple_root_ca"]).is_file() and (out / index["google_service_account"]).is_file()
 
 
-def test_the_demo_prints_a_join_poster_whose_qr_opens_serves_join_page(demo: tuple[Path, dict[str, Any]]) -> None:
+def test_the_demo_prints_a_poster_whose_qr_opens_the_join_page(demo: tuple[Path, dict[str, Any]]) -> None:
     import pypdf
 
     out, index = demo

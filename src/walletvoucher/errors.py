@@ -41,7 +41,8 @@
     ├── ServiceError                         the pass-update web service and APNs pushes
     │   ├── ServiceConfigError (also ValidationError)  token secret, base URL, config file, environment
     │   ├── ApnsError                        APNs refused the provider itself (certificate, token, topic)
-    │   └── PushNotDelivered                 pushes still failing after the retries (APNs down, 429, 5xx)
+    │   ├── PushNotDelivered                 pushes still failing after the retries (APNs down, 429, 5xx)
+    │   └── WebhookNotDelivered              a webhook receiver did not answer 2xx (the worker retries)
     ├── PreviewError                         a pass that cannot be pictured (no pass.json, not a zip)
     ├── PosterError (also ValidationError)   a join poster that cannot be made (URL, size, format)
     ├── StoreError                           the wallet store (walletvoucher.store); nothing was written
@@ -400,6 +401,18 @@ class PushNotDelivered(ServiceError):
 
     The outbox worker gives the message back and sends it again later.
     """
+
+
+class WebhookNotDelivered(ServiceError):
+    """A webhook receiver did not take a delivery (unreachable, or an answer other than 2xx).
+
+    ``retry_after`` is the receiver's ``Retry-After`` in seconds when it sent one; the outbox worker
+    gives the message back and sends it again later.
+    """
+
+    def __init__(self, message: str, *, retry_after: float | None = None, fix: str | None = None) -> None:
+        self.retry_after = retry_after
+        super().__init__(message, fix=fix)
 
 
 class PreviewError(WalletVoucherError):

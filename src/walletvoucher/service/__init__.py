@@ -16,7 +16,8 @@ the push client :class:`walletvoucher.service.apns.ApnsClient` and the worker's 
 
 Google objects follow the card through the store's outbox: :func:`google_sync_effect` queues a
 ``google.sync`` message with every change, and :class:`GoogleSync` (the handler for that topic)
-brings the object to the card's current state with a full replace.
+brings the object to the card's current state with a full replace. :class:`Webhooks` queues signed
+webhooks (Standard Webhooks) for the merchant's backend the same way, and its sender delivers them.
 """
 
 from walletvoucher.service._cache import PassCache, PassRenderer
@@ -29,6 +30,14 @@ from walletvoucher.service._google_sync import (
 from walletvoucher.service._protocol import PassState, PassUpdateStore, UpdatedSerials, next_last_modified
 from walletvoucher.service._stored import StorePassUpdates, WalletPerThread, store_renderer, stored_pass
 from walletvoucher.service._tokens import PassTokens, updatable_options
+from walletvoucher.service._webhooks import (
+    WEBHOOK_EVENTS,
+    WEBHOOK_TOPIC,
+    WebhookEndpoint,
+    Webhooks,
+    WebhookSender,
+    load_webhooks,
+)
 from walletvoucher.service._webservice import (
     LogSink,
     PassWebService,
@@ -40,6 +49,8 @@ from walletvoucher.service._worker import DrainReport, Handler, backoff_delay, d
 
 __all__ = [
     "GOOGLE_SYNC_TOPIC",
+    "WEBHOOK_EVENTS",
+    "WEBHOOK_TOPIC",
     "DrainReport",
     "GoogleSync",
     "Handler",
@@ -55,10 +66,14 @@ __all__ = [
     "StorePassUpdates",
     "UpdatedSerials",
     "WalletPerThread",
+    "WebhookEndpoint",
+    "WebhookSender",
+    "Webhooks",
     "backoff_delay",
     "drain_outbox",
     "google_sync_effect",
     "http_date",
+    "load_webhooks",
     "next_last_modified",
     "store_renderer",
     "stored_pass",

@@ -22,7 +22,14 @@ Why hand-written SQL over ``sqlite3`` and psycopg 3, rather than a library:
 
 from walletvoucher.store._google import GoogleRecords, RecordedClass
 from walletvoucher.store._outbox import Outbox
-from walletvoucher.store._passes import PUSH_TOPIC, PassActivity, PassMark, PassUpdates, next_last_modified
+from walletvoucher.store._passes import (
+    PUSH_TOPIC,
+    ActivityEffect,
+    PassActivity,
+    PassMark,
+    PassUpdates,
+    next_last_modified,
+)
 from walletvoucher.store._pools import CodePools, PoolCodes
 from walletvoucher.store._programs import ProgramRegistry
 from walletvoucher.store._schema import MIGRATIONS, SCHEMA_VERSION, Migration
@@ -42,6 +49,7 @@ __all__ = [
     "MIGRATIONS",
     "PUSH_TOPIC",
     "SCHEMA_VERSION",
+    "ActivityEffect",
     "CardInfo",
     "Change",
     "CodePools",

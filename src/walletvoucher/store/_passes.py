@@ -27,13 +27,15 @@ without the card changing at all.
 from __future__ import annotations
 
 import json
+from collections.abc import Callable, Iterable
 from datetime import datetime, timedelta
 
 import attrs
 
+from walletvoucher.errors import ValidationError
 from walletvoucher.model import EventType
 from walletvoucher.store._engine import Database, Tx, UniqueViolation
-from walletvoucher.store._types import Change, from_us, to_us
+from walletvoucher.store._types import Change, Message, from_us, to_us
 
 PUSH_TOPIC = "apple.push"
 """The outbox topic of pass-update pushes; the payload is ``{"serial": <serial>}``."""
@@ -124,14 +126,42 @@ def record_change(tx: Tx, change: Change, *, version: int, position: int) -> Non
         )
 
 
+ActivityEffect = Callable[[PassActivity], Iterable[Message]]
+"""A hook on device activity: given a ``card_saved`` / ``card_removed``, the outbox messages that must
+follow it (e.g. a webhook), written in the same transaction as the activity row."""
+
+
+def write_message(tx: Tx, message: Message, now: int, *, hook: str = "effects") -> None:
+    """Insert *message* into the outbox inside *tx* (due at its ``available_at``, else *now*)."""
+    if not isinstance(message, Message):
+        raise ValidationError(
+            "must return Message objects",
+            field=hook,
+            value=type(message).__name__,
+            fix="return e.g. [Message(topic='apple.push', payload={...})] from the hook",
+        )
+    available = to_us(message.available_at) if message.available_at else now
+    tx.run(
+        "INSERT INTO outbox (topic, payload, created_at, available_at) VALUES (?, ?, ?, ?)",
+        (message.topic, _compact(dict(message.payload)), now, available),
+    )
+
+
+def _compact(value: object) -> str:
+    return json.dumps(value, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
+
+
 class PassUpdates:
     """Registrations and update marks (``wallet.passes``); every method is one short transaction.
 
     The web service reaches it through :class:`walletvoucher.service.StorePassUpdates`.
+    *activity_effects* are called with every ``card_saved`` / ``card_removed`` inside its transaction
+    and return outbox messages (see :data:`ActivityEffect`).
     """
 
-    def __init__(self, db: Database) -> None:
+    def __init__(self, db: Database, *, activity_effects: Iterable[ActivityEffect] = ()) -> None:
         self._db = db
+        self._activity_effects = tuple(activity_effects)
 
     def mark(self, serial: str) -> PassMark | None:
         """The current mark of *serial*, or None when no transition has marked it."""
@@ -231,8 +261,16 @@ class PassUpdates:
 
     def _log(self, tx: Tx, kind: str, serial: str, device: str, at_us: int, reason: str) -> None:
         self._db.lock_journal(tx)  # positions commit in order, as the journal's do
-        tx.run(
-            "INSERT INTO pass_activity (type, serial, device, at, reason) VALUES (?, ?, ?, ?, ?)",
+        row = tx.one(
+            "INSERT INTO pass_activity (type, serial, device, at, reason) VALUES (?, ?, ?, ?, ?)"
+            " RETURNING position",
             (kind, serial, device, at_us, reason),
         )
+        if not self._activity_effects or row is None:
+            return
+        activity = PassActivity(position=int(row[0]), type=kind, serial=serial, device=device,
+                                at=from_us(at_us), reason=reason)
+        for hook in self._activity_effects:
+            for message in hook(activity):
+                write_message(tx, message, at_us, hook="activity_effects")
 
