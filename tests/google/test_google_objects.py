@@ -25,6 +25,7 @@ from walletvoucher.google import (
     BARCODE_TYPES,
     GoogleOptions,
     ReviewStatus,
+    ScanDisplay,
     VoucherDisplay,
     loyalty_class,
     loyalty_object,
@@ -107,10 +108,11 @@ def test_barcode_vocabulary_covers_every_symbology() -> None:
     assert BARCODE_TYPES[Symbology.PDF417] == "PDF_417"
 
 
-def test_staff_scan_voucher_on_card_carries_a_signed_scan_token() -> None:
+def test_staff_scan_voucher_on_card_carries_a_signed_scan_token_when_static() -> None:
     program = make_program(RedemptionMethod.STAFF_SCAN)
     voucher = make_voucher(program)
-    body = loyalty_object(make_card(program, vouchers=(voucher,)), make_options(), at=AT)
+    options = make_options(scan_display=ScanDisplay.STATIC)
+    body = loyalty_object(make_card(program, vouchers=(voucher,)), options, at=AT)
     assert body["barcode"]["type"] == "QR_CODE"
     claims = verify_scan_token(body["barcode"]["value"], keys=[SCAN_KEY], at=AT)
     assert claims.voucher_serial == voucher.serial

@@ -24,7 +24,7 @@ from walletvoucher.google._objects import (
     offer_object_id,
     stamp_balance,
 )
-from walletvoucher.google._options import GoogleOptions, ReviewStatus, VoucherDisplay
+from walletvoucher.google._options import GoogleOptions, ReviewStatus, ScanDisplay, VoucherDisplay
 from walletvoucher.google._recipe import save_link
 from walletvoucher.google._rest import (
     DEFAULT_BASE_URL,
@@ -66,6 +66,7 @@ __all__ = [
     "Resource",
     "ReviewStatus",
     "SaveLink",
+    "ScanDisplay",
     "ServiceAccountCredentials",
     "ServiceAccountTokenSource",
     "TokenSource",

@@ -33,6 +33,19 @@ class VoucherDisplay(enum.Enum):
     """The card keeps its own barcode; each voucher is its own offer pass."""
 
 
+class ScanDisplay(enum.Enum):
+    """How a Staff-Scan voucher's code is shown in Google Wallet."""
+
+    ROTATING = "rotating"
+    """A ``rotatingBarcode`` (TOTP, a new value every 30 s): a screenshot is stale within a minute.
+    The object carries its TOTP key, so it goes through the REST API and the link carries its id."""
+    ROTATING_WITH_STATIC = "rotating_with_static"
+    """Rotating, plus the signed static token as ``barcode`` for Google Wallet versions that cannot
+    rotate (a screenshot of that one stays valid until redeemed)."""
+    STATIC = "static"
+    """The signed static token only (the object may travel inside a save link)."""
+
+
 _Check = Callable[[Any, "attrs.Attribute[Any]", Any], None]
 
 
@@ -110,7 +123,10 @@ class GoogleOptions:
     """Where a Self-Redeem voucher is redeemed, e.g. ``https://shop.example.com/redeem/{serial}``."""
     homepage_url: str | None = attrs.field(default=None, validator=_https)
     scan_key: ScanKey | None = attrs.field(default=None, repr=False)
-    """Signs the Staff-Scan tokens shown as QR codes."""
+    """Signs the Staff-Scan tokens shown as QR codes, and derives each voucher's rotating-code key."""
+    scan_display: ScanDisplay = attrs.field(default=ScanDisplay.ROTATING,
+                                            validator=attrs.validators.instance_of(ScanDisplay))
+    """Rotating codes for Staff-Scan vouchers by default (see :class:`ScanDisplay`)."""
     review_status: ReviewStatus = ReviewStatus.UNDER_REVIEW
     voucher_display: VoucherDisplay = VoucherDisplay.ON_CARD
     rewards_label: LocalizedText = attrs.field(default=LocalizedText(default="Rewards"), converter=_text)

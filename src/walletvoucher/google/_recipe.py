@@ -55,7 +55,9 @@ def save_link(
     Texts over Google's recommended lengths (issuer name, program name, provider, title,
     labels, link text, account id) are raised as
     :class:`~walletvoucher.errors.RecommendedLengthWarning` and kept in ``link.warnings``.
-    ``ReviewStatus.DRAFT`` is refused: a draft class cannot have objects.
+    ``ReviewStatus.DRAFT`` is refused: a draft class cannot have objects. A Staff-Scan voucher shown
+    with a rotating code (the default, :class:`~walletvoucher.google.ScanDisplay`) always goes by id
+    through ``rest``: its object holds the code's TOTP key, which never travels in a JWT.
 
     ``class_exists=True`` says the class was already inserted (once per program version, e.g.
     by :class:`walletvoucher.service.GoogleSync`, which records it in the store): the JWT then
@@ -74,11 +76,15 @@ def save_link(
     _check_not_client_id(options, credentials)
     pieces = render_pieces(item, options=options, at=at, program=program)
     notes = pieces.length_warnings()
-    full = pieces.link(credentials, options, at, by_id=False, with_class=not class_exists)
-    if full.length <= MAX_LINK_LENGTH or rest is None:
+    secret = pieces.holds_secret
+    if secret and rest is None:
+        raise _secret_in_link(pieces, field="rest")
+    full = None if secret else pieces.link(credentials, options, at, by_id=False, with_class=not class_exists)
+    if full is not None and (full.length <= MAX_LINK_LENGTH or rest is None):
         what = pieces.object_id if class_exists else f"{pieces.object_id} with its class"
         link = check_link_length(full, what=what)
     else:
+        assert rest is not None
         if not class_exists:
             rest.upsert(pieces.kinds[0], pieces.class_body)  # patch: keeps class settings made elsewhere
         rest.replace(pieces.kinds[1], pieces.object_body)  # the object is all ours: exactly this state
@@ -101,6 +107,11 @@ class Pieces:
         return recommended_length_warnings(self.class_body) + recommended_length_warnings(self.object_body)
 
     @property
+    def holds_secret(self) -> bool:
+        """Whether the object carries a rotating code's TOTP key (it may then go by id only)."""
+        return "rotatingBarcode" in self.object_body
+
+    @property
     def object_id(self) -> str:
         """The object's id (what a by-id JWT carries)."""
         return str(self.object_body["id"])
@@ -115,7 +126,10 @@ class Pieces:
         with_class: bool = True,
     ) -> SaveLink:
         """The signed link: class and object, the object alone (``with_class=False``), or only the
-        object's id (``by_id=True``); length unchecked."""
+        object's id (``by_id=True``); length unchecked. An object holding a rotating code's key
+        goes by id only (:class:`~walletvoucher.errors.GoogleOptionsError` otherwise)."""
+        if self.holds_secret and not by_id:
+            raise _secret_in_link(self, field="by_id")
         if by_id:
             payload, mode = _payload(self.kinds, [], [{"id": self.object_id}]), LinkMode.BY_ID
         elif with_class:
@@ -161,6 +175,15 @@ def _program_for(voucher: Voucher, program: Program | None) -> Program:
             fix=f"pass program=card.program (program id {voucher.program_id!r})",
         )
     return program
+
+
+def _secret_in_link(pieces: Pieces, *, field: str) -> GoogleOptionsError:
+    return GoogleOptionsError(
+        f"is needed: {pieces.object_id} shows a rotating Staff-Scan code whose TOTP key must not travel "
+        "in a save link", field=field, value=None,
+        fix="insert the object through the REST API (rest=WalletRestClient(...)) and link it by id, or "
+        "use GoogleOptions(scan_display=ScanDisplay.STATIC)",
+    )  # fmt: skip
 
 
 def _check_not_client_id(options: GoogleOptions, credentials: ServiceAccountCredentials) -> None:

@@ -91,17 +91,19 @@ def preview_google(
     language: str | None = None,
     images: Mapping[str, bytes] | None = None,
     scale: int = 2,
+    at: datetime | None = None,
 ) -> Picture:
     """Draw a Google loyalty card or offer from its class and object dicts.
 
     ``images`` maps the image URLs in them (logo, hero image) to PNG bytes; none is ever fetched.
+    A rotating barcode is drawn as Google Wallet shows it at *at* (its TOTP value of that moment).
 
     >>> picture = preview_google({"programName": "Coffee card", "hexBackgroundColor": "#1e3a5f"},
     ...                          {"state": "ACTIVE", "barcode": {"type": "QR_CODE", "value": "CARD-1"}})
     >>> sorted(picture.regions)
     ['barcode', 'card', 'logo', 'logo_text']
     """
-    return draw_google(class_body, object_body, language=language, images=images, scale=_scale(scale))
+    return draw_google(class_body, object_body, language=language, images=images, scale=_scale(scale), at=at)
 
 
 def preview(
@@ -198,7 +200,7 @@ def _google_from_model(
                 fix="pass program=card.program",
             )
         bodies = offer_class(item, program, options), offer_object(item, program, options, at=at)
-    return preview_google(*bodies, language=language, images=images, scale=scale).png
+    return preview_google(*bodies, language=language, images=images, scale=scale, at=at).png
 
 
 def _scale(scale: int) -> int:

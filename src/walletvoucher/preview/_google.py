@@ -13,11 +13,13 @@ PNG). A logo not given becomes a monogram; a hero image not given leaves its slo
 from __future__ import annotations
 
 from collections.abc import Mapping
+from datetime import datetime
 from typing import Any
 
 from PIL import Image, ImageDraw
 
 from walletvoucher.codes import Symbology
+from walletvoucher.codes._rotating import totp
 from walletvoucher.preview._canvas import (
     RGB,
     BarcodeStyle,
@@ -63,6 +65,7 @@ class _View:
         images: Mapping[str, bytes],
     ) -> None:
         self.cls, self.obj, self.lang, self.images = class_body, object_body, language, images
+        self.at: datetime | None = None
 
     def get(self, name: str) -> Any:
         return self.obj.get(name, self.cls.get(name))
@@ -139,9 +142,11 @@ def draw_google(
     language: str | None = None,
     images: Mapping[str, bytes] | None = None,
     scale: int = 2,
+    at: datetime | None = None,
 ) -> Picture:
     """Draw the front of a Google pass (see :func:`walletvoucher.preview.preview_google`)."""
     view = _View(class_body, object_body, language, images or {})
+    view.at = at
     background = parse_colour(view.get("hexBackgroundColor"), DEFAULT_BACKGROUND)
     fg = readable_on(background)
     pen = Pen(Image.new("RGBA", (WIDTH * scale, 1200 * scale), (*background, 255)), scale)
@@ -214,8 +219,35 @@ def _offer_row(pen: Pen, view: _View, fg: RGB) -> float:
 _BARCODE = BarcodeStyle(square=180, pad=10, radius=12, margin=14, fallback=(240, 36), text_size=18, bold=True)
 
 
+def rotating_value(rotating: Mapping[str, Any], at: datetime | None) -> str | None:
+    """What Google Wallet shows for a ``rotatingBarcode`` at *at* (the Unix epoch when None): its
+    ``valuePattern`` with ``{totp_timestamp_seconds}``, ``{totp_timestamp_millis}`` and
+    ``{totp_value_n}`` filled in (RFC 6238 over each parameter's key); None when it is malformed."""
+    pattern, details = rotating.get("valuePattern"), rotating.get("totpDetails")
+    if not isinstance(pattern, str) or len(pattern) > 2000 or not isinstance(details, dict):
+        return None
+    seconds = int(at.timestamp()) if at is not None else 0
+    try:
+        period = max(1, int(str(details.get("periodMillis", "30000"))[:12]) // 1000)
+        values = {
+            f"{{totp_value_{n}}}": totp(bytes.fromhex(str(p["key"])[:256]), seconds // period,
+                                        digits=min(10, int(p.get("valueLength", 6))))
+            for n, p in enumerate(details.get("parameters") or []) if isinstance(p, dict)
+        }  # fmt: skip
+    except (KeyError, TypeError, ValueError):
+        return None
+    values |= {"{totp_timestamp_seconds}": str(seconds), "{totp_timestamp_millis}": str(seconds * 1000)}
+    for placeholder, value in values.items():
+        pattern = pattern.replace(placeholder, value)
+    return pattern
+
+
 def _barcode(pen: Pen, view: _View, y: float, regions: dict[str, Box]) -> float:
     barcode = view.obj.get("barcode")
+    rotating = view.obj.get("rotatingBarcode")
+    if isinstance(rotating, dict):
+        value = rotating_value(rotating, view.at)
+        barcode = None if value is None else {**rotating, "value": value}
     if not isinstance(barcode, dict) or not isinstance(barcode.get("value"), str):
         return y
     regions["barcode"], bottom = barcode_box(
