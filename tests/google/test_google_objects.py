@@ -19,6 +19,7 @@ from tests.google.conftest import (
     make_voucher,
 )
 from tests.google.discovery import schema_errors
+from walletvoucher.apple._labels import label
 from walletvoucher.codes import Symbology, verify_scan_token
 from walletvoucher.errors import GoogleOptionsError
 from walletvoucher.google import (
@@ -239,8 +240,10 @@ def test_languages_are_listed_only_where_a_translation_exists() -> None:
     assert "localizedDetails" not in offer  # never translated: the plain field only
     link = card_body["linksModuleData"]["uris"][0]["localizedDescription"]
     assert [t["language"] for t in link["translatedValues"]] == ["zh-Hans"]
-    # the rewards label "Rewards" (GoogleOptions default) has no translation: no English posing as Thai
-    assert "localizedLabel" not in card_body["secondaryLoyaltyPoints"]
+    # the rewards label "Rewards" (GoogleOptions default) shows walletvoucher's own words, never English
+    rewards = card_body["secondaryLoyaltyPoints"]["localizedLabel"]["translatedValues"]
+    assert {t["language"]: t["value"] for t in rewards} == {"hi": "इनाम", "th": "รางวัล", "uz": "Sovg'alar",
+                                                           "zh-Hans": "奖励"}
     thai = [t for _, loc in _localized_fields(card_body) + _localized_fields(offer)
             for t in loc["translatedValues"] if t["language"] == "th"]
     assert all(t["value"] != "Free coffee" and t["value"] != "Rewards" for t in thai)
@@ -314,3 +317,38 @@ def test_bad_options_name_the_field(field: str, value: Any) -> None:
 def test_options_repr_hides_the_scan_key() -> None:
     assert "0123456789abcdef" not in repr(make_options())
     assert isinstance(make_options(), GoogleOptions)
+
+
+BUILT_IN = ("zh-Hans", "zh-Hant", "hi", "th", "uz", "ru", "de", "fr", "es", "ar")
+
+
+def test_default_labels_are_translated_in_every_built_in_language() -> None:
+    # issue 18: a program without stamp_label translations showed "Stamps" in English beside
+    # its translated name; so did the default rewards label.
+    program = make_program(RedemptionMethod.SELF_REDEEM, multilingual=False, name=LocalizedText(
+        default="Coffee card", translations={lang: f"Coffee card ({lang})" for lang in BUILT_IN}))
+    body = loyalty_object(make_card(program, vouchers=(make_voucher(program),)), make_options(), at=AT)
+    assert schema_errors(body, "LoyaltyObject") == []
+    for points, english in (("loyaltyPoints", "Stamps"), ("secondaryLoyaltyPoints", "Rewards")):
+        localized = body[points]["localizedLabel"]
+        assert body[points]["label"] == localized["defaultValue"]["value"] == english
+        words = {t["language"]: t["value"] for t in localized["translatedValues"]}
+        assert set(words) == set(BUILT_IN)
+        assert {lang: word for lang, word in words.items() if word == english} == {}
+        assert all(len(word) <= 9 for word in words.values())  # Google's recommended label length
+    # the same words as the Apple passes' header
+    stamps = {t["language"]: t["value"] for t in body["loyaltyPoints"]["localizedLabel"]["translatedValues"]}
+    assert stamps == {lang: label("stamps", lang) for lang in BUILT_IN}
+
+
+def test_a_default_label_in_a_non_english_program_reads_in_its_language() -> None:
+    program = make_program(RedemptionMethod.SELF_REDEEM, multilingual=False, default_language="de")
+    body = loyalty_object(make_card(program), make_options(), at=AT)
+    assert body["loyaltyPoints"]["label"] == "Stempel"
+
+
+def test_a_stamp_label_the_business_wrote_is_left_as_it_is() -> None:
+    program = make_program(RedemptionMethod.SELF_REDEEM, multilingual=False, stamp_label="Beans",
+                           name=LocalizedText(default="Coffee card", translations={"th": "บัตรกาแฟ"}))
+    body = loyalty_object(make_card(program), make_options(), at=AT)
+    assert body["loyaltyPoints"]["label"] == "Beans" and "localizedLabel" not in body["loyaltyPoints"]

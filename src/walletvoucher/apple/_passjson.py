@@ -2,8 +2,9 @@
 
 A :class:`~walletvoucher.StampCard` becomes a ``storeCard``:
 
-- collecting: header ``stamps`` = ``7/10`` (``changeMessage`` "Stamps: %@"), the strip draws
-  the stamps, the barcode is a QR of the card's serial so a scanner or kiosk can stamp it;
+- collecting: header ``stamps`` = ``7/10`` (``changeMessage`` "Stamps: %@"; the default label
+  "Stamps" is shown in walletvoucher's own words where the program has no translation), the strip
+  draws the stamps, the barcode is a QR of the card's serial so a scanner or kiosk can stamp it;
 - reward ready (the card holds an active voucher, ``options.voucher_on_card``): the primary
   field shows the reward, the barcode is the voucher's code; after redemption the same card
   (same serial number) returns to collecting;
@@ -254,10 +255,9 @@ class _Build:
         voucher = card.open_voucher(self.at) if self.options.voucher_on_card else None
         pending = self.pending_voucher(card) if voucher is None else None
         self.reserve_card(card, voucher)
-        stamp_label = self.program.stamp_label
-        stamps = self.field("stamps", self.texts.text("stamp_label", stamp_label), card.progress,
+        stamps = self.field("stamps", self.texts.add("stamp_label", self.stamp_word), card.progress,
                             changeMessage=self.texts.add("stamp_label.changeMessage", lambda lproj: (
-                                f"{escape_format(stamp_label.get(self.texts.tag(lproj)))}: %@")))
+                                f"{escape_format(self.stamp_word(lproj))}: %@")))
         member = self.field("member", self.label("member"), card.member_id)
         lifetime = self.field("lifetime", self.label("lifetime"), card.lifetime_stamps)
         body: dict[str, Any] = {"headerFields": [stamps], "auxiliaryFields": [member]}
@@ -284,6 +284,14 @@ class _Build:
         if barcode is not None:
             doc["barcodes"] = [barcode]
         return self.content(doc, "storeCard", card.stamps)
+
+    def stamp_word(self, lproj: str) -> str:
+        """The stamp label in ``lproj``: the program's translation, else (for the model's default
+        label "Stamps") walletvoucher's own word, so no English header sits among translated labels."""
+        text, tag = self.program.stamp_label, self.texts.tag(lproj)
+        if text.default != label("stamps", "en") or tag in text.as_dict():
+            return text.get(tag)
+        return label("stamps", lproj, self.options.label_overrides)
 
     def reserve_card(self, card: StampCard, voucher: Voucher | None) -> None:
         self.reserve_common(card.serial)

@@ -14,6 +14,7 @@ from typing import Any
 from walletvoucher.codes import Symbology, issue_scan_token
 from walletvoucher.errors import GoogleOptionsError
 from walletvoucher.google._ids import make_id
+from walletvoucher.google._labels import with_built_in_words
 from walletvoucher.google._options import GoogleOptions, ReviewStatus, VoucherDisplay
 from walletvoucher.model import (
     LocalizedText,
@@ -237,13 +238,13 @@ def loyalty_object(
 
 def _points(label: LocalizedText, balance: str, program: Program) -> dict[str, Any]:
     points: dict[str, Any] = {"balance": {"string": balance}}
-    _put_text(points, "label", label, program)
+    _put_text(points, "label", with_built_in_words(label, program), program)
     return points
 
 
 def _int_points(label: LocalizedText, count: int, program: Program) -> dict[str, Any]:
     points: dict[str, Any] = {"balance": {"int": count}}
-    _put_text(points, "label", label, program)
+    _put_text(points, "label", with_built_in_words(label, program), program)
     return points
 
 
