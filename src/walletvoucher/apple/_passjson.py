@@ -16,7 +16,8 @@ A :class:`~walletvoucher.Voucher` shown as its own pass becomes a ``coupon`` wit
 
 Barcodes by redemption method: Redeem Code -> the code in its symbology (EAN-13 / UPC-A fall
 back to Code 128 with the same digits and a :class:`BarcodeFallbackWarning`; TEXT shows no
-barcode); Staff-Scan -> QR of the signed scan token; Self-Redeem -> no barcode, the redeem
+barcode; a Code 128 barcode is followed in ``barcodes[]`` by a QR code of the same message,
+which Apple Watch shows since it cannot show Code 128); Staff-Scan -> QR of the signed scan token; Self-Redeem -> no barcode, the redeem
 link on the back (``<a href='...'>`` with the link HTML-escaped and its text translated per lproj).
 ``messageEncoding`` is ``iso-8859-1`` when the code fits it and ``utf-8`` otherwise, and the
 format's capacity is counted in bytes of that encoding.
@@ -68,6 +69,8 @@ BARCODE_CAPACITY: dict[str, int] = {
     "PKBarcodeFormatAztec": AZTEC_MAX_BYTES,
     "PKBarcodeFormatCode128": CODE_128_MAX_CHARS,
 }
+#: Formats Apple Watch does not show; a pass carrying one also lists a QR code of the same message.
+WATCH_UNSUPPORTED = frozenset({"PKBarcodeFormatCode128"})
 MAX_SAFE_INTEGER = 2**53
 """JSON readers that hold numbers as doubles (JavaScript, Swift's JSONSerialization) are exact below this."""
 MAX_AMOUNT_DIGITS = 15
@@ -210,7 +213,8 @@ class _Build:
             return _barcode(apple, value, value)
         if symbology in FALLBACK_TO_CODE128:
             self.warn(f"Apple Wallet cannot show {symbology.name} barcodes; the code {value!r} is shown as "
-                      "Code 128 carrying the same digits, with the digits as text below it",
+                      "Code 128 carrying the same digits, with the digits as text below it (and as a QR code on "
+                      "Apple Watch, which cannot show Code 128)",
                       BarcodeFallbackWarning)
             return _barcode("PKBarcodeFormatCode128", value, value)
         return None  # Symbology.TEXT: the code is shown as a field only
@@ -282,7 +286,7 @@ class _Build:
         doc = self.top(card.serial)
         doc["storeCard"] = body
         if barcode is not None:
-            doc["barcodes"] = [barcode]
+            doc["barcodes"] = _with_watch_fallback(barcode)
         return self.content(doc, "storeCard", card.stamps)
 
     def stamp_word(self, lproj: str) -> str:
@@ -346,7 +350,7 @@ class _Build:
         doc["coupon"] = body
         barcode = self.voucher_barcode(voucher)
         if barcode is not None:
-            doc["barcodes"] = [barcode]
+            doc["barcodes"] = _with_watch_fallback(barcode)
         if voucher.expires_at is not None:
             doc["expirationDate"] = w3c_date(voucher.expires_at, self.program.zone)
         if status in (VoucherStatus.REDEEMED, VoucherStatus.VOIDED):
@@ -396,6 +400,19 @@ def _barcode(fmt: str, message: str, alt: str) -> dict[str, Any]:
                          value=message.encode("ascii", "backslashreplace").decode("ascii"),
                          fix="give well-formed Unicode text")
     return {"format": fmt, "message": message, "messageEncoding": encoding, "altText": alt}
+
+
+def _with_watch_fallback(barcode: dict[str, Any]) -> list[dict[str, Any]]:
+    """``barcodes[]``: the barcode, then a QR of the same message when Apple Watch cannot show it.
+
+    Wallet shows the first entry of ``barcodes`` its device supports; watchOS does not support
+    ``PKBarcodeFormatCode128`` (Apple's Wallet Developer Guide, revision of 2017-03-14), so
+    without a second entry the watch shows no barcode at all. A QR code carries any Code 128
+    message (ASCII, at most 80 characters) in the same encoding.
+    """
+    if barcode["format"] not in WATCH_UNSUPPORTED:
+        return [barcode]
+    return [barcode, _barcode("PKBarcodeFormatQR", barcode["message"], barcode["altText"])]
 
 
 def _fits(text: str, encoding: str) -> bool:
