@@ -127,6 +127,22 @@ def test_over_long_link_with_rest_inserts_class_and_object_and_signs_only_the_id
     assert again.jwt == link.jwt  # the second run updates instead of failing on 409
 
 
+def test_rest_path_replaces_the_class_so_a_text_a_revision_dropped_leaves_it(
+    credentials: ServiceAccountCredentials, rest: WalletRestClient, fake_api: FakeWalletApi
+) -> None:
+    # issue 18: the class was patched, so the zh-Hans name a revision removed was still shown
+    program = make_program(RedemptionMethod.STAFF_SCAN)
+    save_link(make_card(program), credentials=credentials, options=make_options(), at=AT, rest=rest)
+    class_id = f"{ISSUER}.coffee"
+    assert "localizedProgramName" in fake_api.store["loyaltyClass"][class_id]
+    revised = program.revise(name="Coffee card")
+    link = save_link(make_card(revised), credentials=credentials, options=make_options(), at=AT, rest=rest)
+    assert link.mode is LinkMode.BY_ID
+    stored = fake_api.store["loyaltyClass"][class_id]
+    assert "localizedProgramName" not in stored and stored["programName"] == "Coffee card"
+    assert "localizedIssuerName" in stored  # what the revision still translates stays
+
+
 def test_rest_path_replaces_an_existing_object_with_the_current_state(
     credentials: ServiceAccountCredentials, rest: WalletRestClient, fake_api: FakeWalletApi
 ) -> None:

@@ -1,11 +1,16 @@
 """walletvoucher's own words on a Google Wallet object, in the languages the Apple passes ship.
 
-Two labels on a loyalty object come from walletvoucher's defaults rather than from the business:
-the stamp count's label (the model's default ``stamp_label``, "Stamps") and the earned-rewards
-label (``GoogleOptions.rewards_label``, "Rewards"). Left as they are, a program in Thai or Arabic
-would show them in English beside its translated name. Where such a label is still the default
-and the program gives no translation of its own, :func:`with_built_in_words` fills in these
-words (Google's ``LoyaltyPoints.label`` is best kept within 9 characters: every word here is).
+The stamp count's label on a loyalty object is the program's ``stamp_label``; left at the model's
+default ("Stamps") with no translation, a program in Thai or Arabic would show it in English
+beside its translated name. Where the label is still that default and the program gives no
+translation of its own, :func:`with_built_in_words` fills in these words (the same as the Apple
+pass's header; Google's ``LoyaltyPoints.label`` is best kept within 9 characters: every word here
+is).
+
+The earned-rewards label (``GoogleOptions.rewards_label``, "Rewards") is not filled in: its
+translations would push the object of a reward-ready card in five languages past the 1800
+characters of an object-only save link. Give ``GoogleOptions(rewards_label=LocalizedText(...))``
+to translate it.
 """
 
 from __future__ import annotations
@@ -18,11 +23,6 @@ BUILT_IN_WORDS: dict[str, dict[str, str]] = {
     "Stamps": {
         "en": "Stamps", "zh-Hans": "印章", "zh-Hant": "印章", "hi": "स्टैम्प", "th": "แสตมป์",
         "uz": "Muhrlar", "ru": "Штампы", "de": "Stempel", "fr": "Tampons", "es": "Sellos", "ar": "الطوابع",
-    },
-    "Rewards": {
-        "en": "Rewards", "zh-Hans": "奖励", "zh-Hant": "獎勵", "hi": "इनाम", "th": "รางวัล",
-        "uz": "Sovg'alar", "ru": "Награды", "de": "Prämien", "fr": "Cadeaux", "es": "Premios",
-        "ar": "المكافآت",
     },
 }
 """The default English label -> ``{language: word}``."""

@@ -27,6 +27,7 @@ from walletvoucher.model import (
 
 __all__ = [
     "BARCODE_TYPES",
+    "CLASS_FIELDS",
     "OBJECT_STATES",
     "card_object_id",
     "check_objects_allowed",
@@ -63,12 +64,24 @@ OBJECT_STATES: dict[VoucherStatus, str] = {
 
 _MAX_BALANCE = 7
 
+CLASS_FIELDS = frozenset({
+    "id", "hexBackgroundColor", "reviewStatus", "issuerName", "localizedIssuerName", "homepageUri",
+    "programName", "localizedProgramName", "programLogo", "textModulesData",
+    "title", "localizedTitle", "provider", "localizedProvider", "details", "localizedDetails",
+    "finePrint", "localizedFinePrint", "titleImage", "redemptionChannel",
+})
+"""Every field :func:`loyalty_class` and :func:`offer_class` may write.
+
+Bringing a class up to date (a new program version) replaces these: one the new class lacks is
+removed (:meth:`~walletvoucher.google.WalletRestClient.replace_class`); any other field of the
+stored class (messages, settings made in the Wallet console) is kept."""
+
 
 # --- ids ---------------------------------------------------------------------------------------
 
 
 def loyalty_class_id(program: Program, options: GoogleOptions) -> str:
-    """``<issuer>.<program id>``: one class per program, patched when the program is revised."""
+    """``<issuer>.<program id>``: one class per program, replaced when the program is revised."""
     return make_id(options.issuer_id, program.id)
 
 
