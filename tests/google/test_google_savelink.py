@@ -31,6 +31,7 @@ from walletvoucher.google import (
     WalletRestClient,
     _verify,
     save_link,
+    sign_save_jwt,
     verify_save_link,
 )
 from walletvoucher.model import Brand, LocalizedText, RedemptionMethod, VoucherStatus
@@ -339,3 +340,58 @@ def test_unknown_fields_in_a_signed_payload_are_quoted_escaped(
     report = verify_save_link(SAVE_URL_PREFIX + token, key=credentials)
     assert any("unknown field" in p and "\\x1b" in p for p in report.problems)
     assert all(line.isprintable() for line in report.lines())
+
+
+# --- origins: https://host[:port] and nothing else ----------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("origin", "fix"),
+    [
+        ("https://shop.example/path", "'https://shop.example'"),
+        ("https://shop.example?x=1", "'https://shop.example'"),
+        ("https://shop.example#top", "'https://shop.example'"),
+        ("https://shop.example/", "'https://shop.example'"),
+        ("https://u@shop.example", "'https://shop.example'"),
+        ("https://u:pw@shop.example:8443/a", "'https://shop.example:8443'"),
+        ("https://Shop.Example", "'https://shop.example'"),
+        ("https://shop.example:443", "'https://shop.example'"),
+        ("https://shop.example:0", "e.g. 'https://shop.example.com'"),
+        ("https://shop.example:99999", "e.g. 'https://shop.example.com'"),
+        (" https://shop.example", "'https://shop.example'"),
+        ("http://shop.example", "'https://shop.example'"),
+        ("https://", "e.g. 'https://shop.example.com'"),
+        ("shop.example", "e.g. 'https://shop.example.com'"),
+        ("https://bücher.example", "punycode"),
+        ("https://" + "a" * 5000 + ".example", "e.g. 'https://shop.example.com'"),
+    ],
+)
+def test_an_origin_that_can_never_match_a_page_is_refused_with_the_origin_to_use(
+    credentials: ServiceAccountCredentials, origin: str, fix: str
+) -> None:
+    # issue 18: such origins were accepted, and the save button silently did not show
+    with pytest.raises(GoogleOptionsError) as caught:
+        make_options(origins=("https://ok.example", origin))
+    error = caught.value
+    assert error.field == "origins" and error.fix is not None and fix in error.fix
+    assert str(error).startswith(f"origins={origin[:300]!r}"[:-1]) and len(str(error)) < 700
+    assert "web origin" in str(error)
+    with pytest.raises(GoogleOptionsError, match="web origin"):
+        sign_save_jwt({"loyaltyObjects": [{"id": f"{ISSUER}.c"}]}, credentials=credentials, origins=[origin],
+                      at=AT)
+
+
+@pytest.mark.parametrize("origin", ["https://shop.example.com", "https://shop.example.com:8443",
+                                    "https://localhost:8443", "https://127.0.0.1", "https://[::1]:8443",
+                                    "https://xn--bcher-kva.example"])
+def test_web_origins_are_accepted(credentials: ServiceAccountCredentials, origin: str) -> None:
+    assert make_options(origins=[origin]).origins == (origin,)
+    token = sign_save_jwt({"loyaltyObjects": [{"id": f"{ISSUER}.c"}]}, credentials=credentials,
+                          origins=[origin], at=AT)
+    assert _decode(SAVE_URL_PREFIX + token, credentials)["origins"] == [origin]
+
+
+@pytest.mark.parametrize("value", [42, None, (), [3]])
+def test_origins_that_are_not_a_list_of_texts_are_refused(value: Any) -> None:
+    with pytest.raises(GoogleOptionsError, match="origins"):
+        make_options(origins=value)
