@@ -27,8 +27,8 @@ from walletvoucher.apple import (
     render_pass_strings,
     verify_pkpass,
 )
-from walletvoucher.errors import AppleError, PassContentWarning
 from walletvoucher.codes import issue_scan_token
+from walletvoucher.errors import AppleError, PassContentWarning
 from walletvoucher.model import (
     Brand,
     CodeEntry,

@@ -410,10 +410,9 @@ def test_the_class_is_inserted_once_per_program_version(
 
 
 def _latte() -> Program:
-    return attrs.evolve(coffee(), id="latte", name=LocalizedText(default="Latte card",
-                                                                  translations={"zh-Hans": "拿铁卡"}),
-                        reward=Reward(title=LocalizedText(default="Free latte", translations={"zh-Hans": "免费拿铁"}),
-                                      description="Any size"))
+    title = LocalizedText(default="Free latte", translations={"zh-Hans": "免费拿铁"})
+    return attrs.evolve(coffee(), id="latte", reward=Reward(title=title, description="Any size"),
+                        name=LocalizedText(default="Latte card", translations={"zh-Hans": "拿铁卡"}))
 
 
 @pytest.mark.parametrize("programs", [[_latte(), _latte().revise(name="Latte card")]])

@@ -16,9 +16,10 @@ A :class:`~walletvoucher.Voucher` shown as its own pass becomes a ``coupon`` wit
 
 Barcodes by redemption method: Redeem Code -> the code in its symbology (EAN-13 / UPC-A fall
 back to Code 128 with the same digits and a :class:`BarcodeFallbackWarning`; TEXT shows no
-barcode; a Code 128 barcode is followed in ``barcodes[]`` by a QR code of the same message,
-which Apple Watch shows since it cannot show Code 128); Staff-Scan -> QR of the signed scan token; Self-Redeem -> no barcode, the redeem
-link on the back (``<a href='...'>`` with the link HTML-escaped and its text translated per lproj).
+barcode; a Code 128 barcode is followed in ``barcodes[]`` by a QR code of the same
+message, which Apple Watch shows since it cannot show Code 128); Staff-Scan -> QR of the
+signed scan token; Self-Redeem -> no barcode, the redeem link on the back
+(``<a href='...'>`` with the link HTML-escaped and its text translated per lproj).
 ``messageEncoding`` is ``iso-8859-1`` when the code fits it and ``utf-8`` otherwise, and the
 format's capacity is counted in bytes of that encoding.
 
@@ -110,6 +111,8 @@ class _Build:
         base = options.language or apple_language(program.default_language)
         self.texts = PassTexts(base, languages)
         self.warnings: list[str] = []
+        self.overrides = options.label_overrides
+        self.stamp_words: dict[str, str] = {}
 
     # --- shared ------------------------------------------------------------------------
 
@@ -118,7 +121,7 @@ class _Build:
         self.warnings.append(note)
 
     def label(self, name: str) -> str:
-        overrides = self.options.label_overrides
+        overrides = self.overrides
         return self.texts.add(f"label.{name}", lambda lproj: label(name, lproj, overrides))
 
     def field(self, key: str, label_text: str, value: Any, **extra: Any) -> dict[str, Any]:
@@ -187,7 +190,7 @@ class _Build:
         return link
 
     def link_field(self, link: str) -> dict[str, Any]:
-        overrides = self.options.label_overrides
+        overrides = self.overrides
         href = html.escape(link, quote=True)
 
         def anchor(lproj: str) -> str:
@@ -213,8 +216,8 @@ class _Build:
             return _barcode(apple, value, value)
         if symbology in FALLBACK_TO_CODE128:
             self.warn(f"Apple Wallet cannot show {symbology.name} barcodes; the code {value!r} is shown as "
-                      "Code 128 carrying the same digits, with the digits as text below it (and as a QR code on "
-                      "Apple Watch, which cannot show Code 128)",
+                      "Code 128 carrying the same digits, with the digits as text below it (and as a QR "
+                      "code on Apple Watch, which cannot show Code 128)",
                       BarcodeFallbackWarning)
             return _barcode("PKBarcodeFormatCode128", value, value)
         return None  # Symbology.TEXT: the code is shown as a field only
@@ -274,7 +277,7 @@ class _Build:
                 body["secondaryFields"].append(from_field)
             body["backFields"] = [*self.reward_back(None), lifetime]
         else:
-            overrides = self.options.label_overrides
+            overrides = self.overrides
             ready = self.texts.add("label.reward_ready.changeMessage", lambda lproj: (
                 f"{escape_format(label('reward_ready', lproj, overrides))}: %@"))
             body["primaryFields"] = [self.field("reward", self.label("reward_ready"),
@@ -292,10 +295,15 @@ class _Build:
     def stamp_word(self, lproj: str) -> str:
         """The stamp label in ``lproj``: the program's translation, else (for the model's default
         label "Stamps") walletvoucher's own word, so no English header sits among translated labels."""
-        text, tag = self.program.stamp_label, self.texts.tag(lproj)
-        if text.default != label("stamps", "en") or tag in text.as_dict():
-            return text.get(tag)
-        return label("stamps", lproj, self.options.label_overrides)
+        word = self.stamp_words.get(lproj)
+        if word is None:
+            text, tag = self.program.stamp_label, self.texts.tag(lproj)
+            if text.default != label("stamps", "en") or tag in text.as_dict():
+                word = text.get(tag)
+            else:
+                word = label("stamps", lproj, self.overrides)
+            self.stamp_words[lproj] = word
+        return word
 
     def reserve_card(self, card: StampCard, voucher: Voucher | None) -> None:
         self.reserve_common(card.serial)
