@@ -2,8 +2,9 @@
 
 A :class:`~walletvoucher.StampCard` becomes a ``storeCard``:
 
-- collecting: header ``stamps`` = ``7/10`` (``changeMessage`` "Stamps: %@"), the strip draws
-  the stamps, the barcode is a QR of the card's serial so a scanner or kiosk can stamp it;
+- collecting: header ``stamps`` = ``7/10`` (``changeMessage`` "Stamps: %@"; the default label
+  "Stamps" is shown in walletvoucher's own words where the program has no translation), the strip
+  draws the stamps, the barcode is a QR of the card's serial so a scanner or kiosk can stamp it;
 - reward ready (the card holds an active voucher, ``options.voucher_on_card``): the primary
   field shows the reward, the barcode is the voucher's code; after redemption the same card
   (same serial number) returns to collecting;
@@ -15,8 +16,10 @@ A :class:`~walletvoucher.Voucher` shown as its own pass becomes a ``coupon`` wit
 
 Barcodes by redemption method: Redeem Code -> the code in its symbology (EAN-13 / UPC-A fall
 back to Code 128 with the same digits and a :class:`BarcodeFallbackWarning`; TEXT shows no
-barcode); Staff-Scan -> QR of the signed scan token; Self-Redeem -> no barcode, the redeem
-link on the back (``<a href='...'>`` with the link HTML-escaped and its text translated per lproj).
+barcode; a Code 128 barcode is followed in ``barcodes[]`` by a QR code of the same
+message, which Apple Watch shows since it cannot show Code 128); Staff-Scan -> QR of the
+signed scan token; Self-Redeem -> no barcode, the redeem link on the back
+(``<a href='...'>`` with the link HTML-escaped and its text translated per lproj).
 ``messageEncoding`` is ``iso-8859-1`` when the code fits it and ``utf-8`` otherwise, and the
 format's capacity is counted in bytes of that encoding.
 
@@ -67,6 +70,8 @@ BARCODE_CAPACITY: dict[str, int] = {
     "PKBarcodeFormatAztec": AZTEC_MAX_BYTES,
     "PKBarcodeFormatCode128": CODE_128_MAX_CHARS,
 }
+#: Formats Apple Watch does not show; a pass carrying one also lists a QR code of the same message.
+WATCH_UNSUPPORTED = frozenset({"PKBarcodeFormatCode128"})
 MAX_SAFE_INTEGER = 2**53
 """JSON readers that hold numbers as doubles (JavaScript, Swift's JSONSerialization) are exact below this."""
 MAX_AMOUNT_DIGITS = 15
@@ -106,6 +111,8 @@ class _Build:
         base = options.language or apple_language(program.default_language)
         self.texts = PassTexts(base, languages)
         self.warnings: list[str] = []
+        self.overrides = options.label_overrides
+        self.stamp_words: dict[str, str] = {}
 
     # --- shared ------------------------------------------------------------------------
 
@@ -114,7 +121,7 @@ class _Build:
         self.warnings.append(note)
 
     def label(self, name: str) -> str:
-        overrides = self.options.label_overrides
+        overrides = self.overrides
         return self.texts.add(f"label.{name}", lambda lproj: label(name, lproj, overrides))
 
     def field(self, key: str, label_text: str, value: Any, **extra: Any) -> dict[str, Any]:
@@ -183,7 +190,7 @@ class _Build:
         return link
 
     def link_field(self, link: str) -> dict[str, Any]:
-        overrides = self.options.label_overrides
+        overrides = self.overrides
         href = html.escape(link, quote=True)
 
         def anchor(lproj: str) -> str:
@@ -209,7 +216,8 @@ class _Build:
             return _barcode(apple, value, value)
         if symbology in FALLBACK_TO_CODE128:
             self.warn(f"Apple Wallet cannot show {symbology.name} barcodes; the code {value!r} is shown as "
-                      "Code 128 carrying the same digits, with the digits as text below it",
+                      "Code 128 carrying the same digits, with the digits as text below it (and as a QR "
+                      "code on Apple Watch, which cannot show Code 128)",
                       BarcodeFallbackWarning)
             return _barcode("PKBarcodeFormatCode128", value, value)
         return None  # Symbology.TEXT: the code is shown as a field only
@@ -254,10 +262,9 @@ class _Build:
         voucher = card.open_voucher(self.at) if self.options.voucher_on_card else None
         pending = self.pending_voucher(card) if voucher is None else None
         self.reserve_card(card, voucher)
-        stamp_label = self.program.stamp_label
-        stamps = self.field("stamps", self.texts.text("stamp_label", stamp_label), card.progress,
+        stamps = self.field("stamps", self.texts.add("stamp_label", self.stamp_word), card.progress,
                             changeMessage=self.texts.add("stamp_label.changeMessage", lambda lproj: (
-                                f"{escape_format(stamp_label.get(self.texts.tag(lproj)))}: %@")))
+                                f"{escape_format(self.stamp_word(lproj))}: %@")))
         member = self.field("member", self.label("member"), card.member_id)
         lifetime = self.field("lifetime", self.label("lifetime"), card.lifetime_stamps)
         body: dict[str, Any] = {"headerFields": [stamps], "auxiliaryFields": [member]}
@@ -270,7 +277,7 @@ class _Build:
                 body["secondaryFields"].append(from_field)
             body["backFields"] = [*self.reward_back(None), lifetime]
         else:
-            overrides = self.options.label_overrides
+            overrides = self.overrides
             ready = self.texts.add("label.reward_ready.changeMessage", lambda lproj: (
                 f"{escape_format(label('reward_ready', lproj, overrides))}: %@"))
             body["primaryFields"] = [self.field("reward", self.label("reward_ready"),
@@ -282,8 +289,21 @@ class _Build:
         doc = self.top(card.serial)
         doc["storeCard"] = body
         if barcode is not None:
-            doc["barcodes"] = [barcode]
+            doc["barcodes"] = _with_watch_fallback(barcode)
         return self.content(doc, "storeCard", card.stamps)
+
+    def stamp_word(self, lproj: str) -> str:
+        """The stamp label in ``lproj``: the program's translation, else (for the model's default
+        label "Stamps") walletvoucher's own word, so no English header sits among translated labels."""
+        word = self.stamp_words.get(lproj)
+        if word is None:
+            text, tag = self.program.stamp_label, self.texts.tag(lproj)
+            if text.default != label("stamps", "en") or tag in text.as_dict():
+                word = text.get(tag)
+            else:
+                word = label("stamps", lproj, self.overrides)
+            self.stamp_words[lproj] = word
+        return word
 
     def reserve_card(self, card: StampCard, voucher: Voucher | None) -> None:
         self.reserve_common(card.serial)
@@ -338,7 +358,7 @@ class _Build:
         doc["coupon"] = body
         barcode = self.voucher_barcode(voucher)
         if barcode is not None:
-            doc["barcodes"] = [barcode]
+            doc["barcodes"] = _with_watch_fallback(barcode)
         if voucher.expires_at is not None:
             doc["expirationDate"] = w3c_date(voucher.expires_at, self.program.zone)
         if status in (VoucherStatus.REDEEMED, VoucherStatus.VOIDED):
@@ -388,6 +408,19 @@ def _barcode(fmt: str, message: str, alt: str) -> dict[str, Any]:
                          value=message.encode("ascii", "backslashreplace").decode("ascii"),
                          fix="give well-formed Unicode text")
     return {"format": fmt, "message": message, "messageEncoding": encoding, "altText": alt}
+
+
+def _with_watch_fallback(barcode: dict[str, Any]) -> list[dict[str, Any]]:
+    """``barcodes[]``: the barcode, then a QR of the same message when Apple Watch cannot show it.
+
+    Wallet shows the first entry of ``barcodes`` its device supports; watchOS does not support
+    ``PKBarcodeFormatCode128`` (Apple's Wallet Developer Guide, revision of 2017-03-14), so
+    without a second entry the watch shows no barcode at all. A QR code carries any Code 128
+    message (ASCII, at most 80 characters) in the same encoding.
+    """
+    if barcode["format"] not in WATCH_UNSUPPORTED:
+        return [barcode]
+    return [barcode, _barcode("PKBarcodeFormatQR", barcode["message"], barcode["altText"])]
 
 
 def _fits(text: str, encoding: str) -> bool:

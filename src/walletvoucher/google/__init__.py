@@ -11,6 +11,7 @@ from walletvoucher.google._ids import make_id, sanitize_suffix
 from walletvoucher.google._lengths import RECOMMENDED_LENGTHS, LengthRule, recommended_length_warnings
 from walletvoucher.google._objects import (
     BARCODE_TYPES,
+    CLASS_FIELDS,
     OBJECT_STATES,
     card_object_id,
     check_objects_allowed,
@@ -50,6 +51,7 @@ from walletvoucher.google._verify import LinkReport, verify_save_link
 __all__ = [
     "BARCODE_TYPES",
     "CALLBACK_KEYS_URL",
+    "CLASS_FIELDS",
     "DEFAULT_BASE_URL",
     "MAX_LINK_LENGTH",
     "NOTIFY_ON_UPDATE",

@@ -15,6 +15,7 @@ from walletvoucher.codes import Symbology, issue_scan_token
 from walletvoucher.codes._rotating import rotating_barcode
 from walletvoucher.errors import GoogleOptionsError
 from walletvoucher.google._ids import make_id
+from walletvoucher.google._labels import with_built_in_words
 from walletvoucher.google._options import GoogleOptions, ReviewStatus, ScanDisplay, VoucherDisplay
 from walletvoucher.model import (
     LocalizedText,
@@ -27,6 +28,7 @@ from walletvoucher.model import (
 
 __all__ = [
     "BARCODE_TYPES",
+    "CLASS_FIELDS",
     "OBJECT_STATES",
     "card_object_id",
     "check_objects_allowed",
@@ -63,12 +65,24 @@ OBJECT_STATES: dict[VoucherStatus, str] = {
 
 _MAX_BALANCE = 7
 
+CLASS_FIELDS = frozenset({
+    "id", "hexBackgroundColor", "reviewStatus", "issuerName", "localizedIssuerName", "homepageUri",
+    "programName", "localizedProgramName", "programLogo", "textModulesData",
+    "title", "localizedTitle", "provider", "localizedProvider", "details", "localizedDetails",
+    "finePrint", "localizedFinePrint", "titleImage", "redemptionChannel",
+})
+"""Every field :func:`loyalty_class` and :func:`offer_class` may write.
+
+Bringing a class up to date (a new program version) replaces these: one the new class lacks is
+removed (:meth:`~walletvoucher.google.WalletRestClient.replace_class`); any other field of the
+stored class (messages, settings made in the Wallet console) is kept."""
+
 
 # --- ids ---------------------------------------------------------------------------------------
 
 
 def loyalty_class_id(program: Program, options: GoogleOptions) -> str:
-    """``<issuer>.<program id>``: one class per program, patched when the program is revised."""
+    """``<issuer>.<program id>``: one class per program, replaced when the program is revised."""
     return make_id(options.issuer_id, program.id)
 
 
@@ -238,13 +252,13 @@ def loyalty_object(
 
 def _points(label: LocalizedText, balance: str, program: Program) -> dict[str, Any]:
     points: dict[str, Any] = {"balance": {"string": balance}}
-    _put_text(points, "label", label, program)
+    _put_text(points, "label", with_built_in_words(label, program), program)
     return points
 
 
 def _int_points(label: LocalizedText, count: int, program: Program) -> dict[str, Any]:
     points: dict[str, Any] = {"balance": {"int": count}}
-    _put_text(points, "label", label, program)
+    _put_text(points, "label", with_built_in_words(label, program), program)
     return points
 
 

@@ -12,6 +12,7 @@ import attrs
 from walletvoucher.codes import ScanKey
 from walletvoucher.errors import GoogleOptionsError
 from walletvoucher.google._ids import check_issuer_id
+from walletvoucher.google._savelink import check_origin
 from walletvoucher.model import LocalizedText
 
 __all__ = ["GoogleOptions", "ReviewStatus", "VoucherDisplay"]
@@ -76,17 +77,21 @@ def _https(instance: object, attribute: attrs.Attribute[Any], value: str | None)
 
 
 def _origins(value: Iterable[str] | str) -> tuple[str, ...]:
-    return (value,) if isinstance(value, str) else tuple(value)
+    if isinstance(value, str):
+        return (value,)
+    return tuple(value) if isinstance(value, Iterable) else value  # not a list: the validator says so
 
 
 def _check_origins(instance: object, attribute: attrs.Attribute[Any], value: tuple[str, ...]) -> None:
-    if not value or not all(isinstance(o, str) and o.startswith("https://") for o in value):
+    if not isinstance(value, tuple) or not value:
         raise GoogleOptionsError(
             "must list at least one https origin",
             field="origins",
             value=value,
             fix="give the web origins that show the save button, e.g. ('https://shop.example.com',)",
         )
+    for origin in value:
+        check_origin(origin)  # https://host[:port]: anything else never matches a page
 
 
 def _optional_text(value: LocalizedText | str | None) -> LocalizedText | None:

@@ -12,6 +12,7 @@ from walletvoucher.errors import GoogleOptionsError, RecommendedLengthWarning
 from walletvoucher.google._credentials import ServiceAccountCredentials
 from walletvoucher.google._lengths import recommended_length_warnings
 from walletvoucher.google._objects import (
+    CLASS_FIELDS,
     loyalty_class,
     loyalty_object,
     offer_class,
@@ -47,7 +48,8 @@ def save_link(
 
     The class and object travel inside the JWT when the link stays within
     :data:`~walletvoucher.google.MAX_LINK_LENGTH`. Otherwise, with ``rest`` given, the class is
-    upserted and the object replaced (so it holds exactly the current state) through the REST
+    inserted or replaced (:meth:`~walletvoucher.google.WalletRestClient.replace_class`) and
+    the object replaced (so it holds exactly the current state) through the REST
     API, and the JWT carries only the object's id (Google's documented path); without
     ``rest``, :class:`~walletvoucher.errors.SaveLinkTooLong` says how long it was and what to
     do. An over-long link is never returned.
@@ -86,7 +88,8 @@ def save_link(
     else:
         assert rest is not None
         if not class_exists:
-            rest.upsert(pieces.kinds[0], pieces.class_body)  # patch: keeps class settings made elsewhere
+            # replaced, not patched (a text the program dropped leaves it); console settings are kept
+            rest.replace_class(pieces.kinds[0], pieces.class_body, owned=CLASS_FIELDS)
         rest.replace(pieces.kinds[1], pieces.object_body)  # the object is all ours: exactly this state
         link = check_link_length(pieces.link(credentials, options, at, by_id=True), what=pieces.object_id)
     for note in notes:

@@ -13,7 +13,9 @@ supports patch semantics"; ``update``: the PUT that replaces the resource):
   stays on the pass;
 - :meth:`WalletRestClient.update` replaces the whole resource, and
   :meth:`WalletRestClient.replace` brings a resource to exactly the state given (update, or
-  insert when it does not exist yet), keeping the messages added through ``addMessage``.
+  insert when it does not exist yet), keeping the messages added through ``addMessage``;
+  :meth:`WalletRestClient.replace_class` does the same for a class, keeping the fields
+  walletvoucher does not write (settings made in the Wallet console).
 """
 
 from __future__ import annotations
@@ -150,7 +152,7 @@ def _google_auth_info(credentials: ServiceAccountCredentials) -> dict[str, str]:
 
 
 class WalletRestClient:
-    """get / insert / patch / update / replace / addMessage / upsert for classes and objects.
+    """get / insert / patch / update / replace / replace_class / addMessage / upsert for classes and objects.
 
     Retries 429 and 5xx answers and lost connections with capped exponential backoff,
     honouring ``Retry-After`` in both forms (seconds or an HTTP-date, counted against
@@ -270,6 +272,25 @@ class WalletRestClient:
             kept = {k: v for k, v in kept.items() if k != "messages"} | ({"messages": left} if left else {})
         wanted = notify() if callable(notify) else notify
         return self.update(resource, resource_id, {**kept, **body}, notify=wanted)
+
+    def replace_class(
+        self, resource: Resource, body: Mapping[str, Any], *, owned: Iterable[str]
+    ) -> dict[str, Any]:
+        """Insert a class, or bring the existing one to ``body`` (PUT) when its id is taken (409).
+
+        ``owned`` names the fields the caller writes (:data:`~walletvoucher.google.CLASS_FIELDS`):
+        one of them that ``body`` lacks is removed, so a text a later program version dropped (a
+        translation, the terms) leaves the pass, which a patch would keep. Every other field of the
+        stored class (messages, settings made in the Wallet console) is carried over.
+        """
+        try:
+            return self.insert(resource, body)
+        except GoogleConflict:
+            resource_id = _body_id(body)
+        current = self.get(resource, resource_id)
+        mine = frozenset(owned)
+        kept = {name: value for name, value in current.items() if name not in mine and name not in body}
+        return self.update(resource, resource_id, {**kept, **body})
 
     def add_message(
         self,
