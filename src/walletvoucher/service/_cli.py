@@ -135,6 +135,7 @@ def _background_worker(args: argparse.Namespace, served: Served) -> Iterator[Non
     from walletvoucher.service._google_sync import GOOGLE_SYNC_TOPIC
     from walletvoucher.service._worker import Handler
     from walletvoucher.service._worker_cli import google_handler, push_handler, run_loop
+    from walletvoucher.store import PASS_REFRESH_TOPIC
 
     stop = threading.Event()
     loaded = [load_program_file(path) for path in args.program]
@@ -142,7 +143,7 @@ def _background_worker(args: argparse.Namespace, served: Served) -> Iterator[Non
     def work() -> None:
         wallet = served.wallets()
         handler = push_handler(wallet, served.signer, args)
-        handlers: dict[str, Handler] = {"apple.push": handler}
+        handlers: dict[str, Handler] = {"apple.push": handler, PASS_REFRESH_TOPIC: wallet.passes.refresh}
         google = google_handler(wallet, loaded, api_url=None)  # program files with a [google] table
         if google is not None:
             handlers[GOOGLE_SYNC_TOPIC] = google

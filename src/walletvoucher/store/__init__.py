@@ -22,7 +22,14 @@ Why hand-written SQL over ``sqlite3`` and psycopg 3, rather than a library:
 
 from walletvoucher.store._google import GoogleRecords, RecordedClass
 from walletvoucher.store._outbox import Outbox
-from walletvoucher.store._passes import PUSH_TOPIC, PassActivity, PassMark, PassUpdates, next_last_modified
+from walletvoucher.store._passes import (
+    PASS_REFRESH_TOPIC,
+    PUSH_TOPIC,
+    PassActivity,
+    PassMark,
+    PassUpdates,
+    next_last_modified,
+)
 from walletvoucher.store._pools import CodePools, PoolCodes
 from walletvoucher.store._programs import ProgramRegistry
 from walletvoucher.store._schema import MIGRATIONS, SCHEMA_VERSION, Migration
@@ -40,6 +47,7 @@ from walletvoucher.store._wallet import Wallet
 
 __all__ = [
     "MIGRATIONS",
+    "PASS_REFRESH_TOPIC",
     "PUSH_TOPIC",
     "SCHEMA_VERSION",
     "CardInfo",

@@ -1,14 +1,16 @@
 """One small interface over both databases: transactions, statements, and errors in our own terms.
 
 Statements are written once with ``?`` placeholders; the PostgreSQL engine turns them into psycopg's
-``%s``. The three places where the engines honestly differ are named here and nowhere else:
+``%s``. The places where the engines honestly differ are named here and nowhere else:
 
 - how a writer starts (SQLite ``BEGIN IMMEDIATE`` takes the single write lock up front; PostgreSQL
   starts a READ COMMITTED transaction and relies on row locks and unique constraints),
 - ``FOR UPDATE SKIP LOCKED`` when a writer takes a code or an outbox message (PostgreSQL only: SQLite
   has one writer at a time, so there is nothing to skip),
 - the journal lock that keeps global positions committed in order (a transaction-scoped advisory lock
-  on PostgreSQL; SQLite's write lock already does it).
+  on PostgreSQL; SQLite's write lock already does it),
+- taking a journal position that no event holds, to re-mark a pass without a transition (the
+  events' sequence: PostgreSQL ``nextval``, SQLite's ``sqlite_sequence`` row).
 """
 
 from __future__ import annotations
@@ -68,6 +70,11 @@ class Database(abc.ABC):
     def lock_journal(self, tx: Tx) -> None:
         """Hold the journal until commit so positions become visible in order (no-op by default)."""
         del tx  # SQLite: the write lock taken by BEGIN IMMEDIATE already orders positions
+
+    @abc.abstractmethod
+    def take_position(self, tx: Tx) -> int:
+        """A new journal position above every one handed out, held by no event (call it with the
+        journal locked, :meth:`lock_journal`, so it commits in order)."""
 
     @abc.abstractmethod
     def close(self) -> None:

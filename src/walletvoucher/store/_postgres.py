@@ -91,6 +91,11 @@ class PostgresDatabase(Database):
     def lock_journal(self, tx: Tx) -> None:
         tx.rows("SELECT pg_advisory_xact_lock(?)", (_JOURNAL_LOCK,))
 
+    def take_position(self, tx: Tx) -> int:
+        row = tx.one("SELECT nextval(pg_get_serial_sequence('events', 'position'))")
+        assert row is not None
+        return int(row[0])
+
     def close(self) -> None:
         self._conn.close()
 

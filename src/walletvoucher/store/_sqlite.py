@@ -90,6 +90,14 @@ class SqliteDatabase(Database):
         with _translated(self._conn):
             self._conn.execute("COMMIT")
 
+    def take_position(self, tx: Tx) -> int:
+        # AUTOINCREMENT never hands out a number at or below sqlite_sequence's: raising it takes one.
+        row = tx.one("UPDATE sqlite_sequence SET seq = seq + 1 WHERE name = 'events' RETURNING seq")
+        if row is not None:
+            return int(row[0])
+        tx.run("INSERT INTO sqlite_sequence (name, seq) VALUES ('events', 1)")
+        return 1
+
     def close(self) -> None:
         self._conn.close()
 
