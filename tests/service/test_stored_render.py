@@ -14,7 +14,6 @@ import secrets
 import zipfile
 from datetime import datetime, timedelta
 
-import pytest
 import zxingcpp
 from PIL import Image
 

@@ -11,7 +11,7 @@ from walletvoucher.errors import ServiceConfigError
 from walletvoucher.service._protocol import PassState
 
 PassRenderer = Callable[[PassState], bytes]
-"""Renders the signed .pkpass of ``state.serial`` as it is at ``state.version`` and ``state.last_modified``."""
+"""Renders the signed .pkpass of ``state.serial``: its card at ``state.version``, as at ``last_modified``."""
 
 CacheKey = tuple[str, int, datetime]
 

@@ -148,10 +148,10 @@ def record_change(tx: Tx, change: Change, *, version: int, position: int) -> Non
         )
         _queue_push(tx, serial, to_us(change.at))
     for card_serial, voucher_serial, valid_from in _valid_later(change):
-        payload = {"card": card_serial, "voucher": voucher_serial}
+        payload = json.dumps({"card": card_serial, "voucher": voucher_serial}, ensure_ascii=False)
         tx.run(
             "INSERT INTO outbox (topic, payload, created_at, available_at) VALUES (?, ?, ?, ?)",
-            (PASS_REFRESH_TOPIC, json.dumps(payload, ensure_ascii=False), to_us(change.at), to_us(valid_from)),
+            (PASS_REFRESH_TOPIC, payload, to_us(change.at), to_us(valid_from)),
         )
 
 
