@@ -80,7 +80,8 @@ def test_a_card_stamped_to_its_goal_shows_its_redeem_code_at_once(
         card = wallet.stamp("TEA-1", 3, at=STAMPED_AT, source="till").card
         (voucher,) = card.vouchers
         assert voucher.code is not None and voucher.valid_from == STAMPED_AT
-        body = fetch(service_over(wallets, signer, tokens), tokens, "TEA-1", STAMPED_AT + timedelta(seconds=2))
+        service = service_over(wallets, signer, tokens)
+        body = fetch(service, tokens, "TEA-1", STAMPED_AT + timedelta(seconds=2))
         assert scanned(body) == (voucher.code.value, voucher.code.value)
     finally:
         wallets.close()
