@@ -16,9 +16,12 @@ Statements are written once with ``?`` placeholders; the PostgreSQL engine turns
 from __future__ import annotations
 
 import abc
+import re
 from collections.abc import Iterator, Sequence
 from contextlib import AbstractContextManager
 from typing import Any
+
+from walletvoucher.errors import ValidationError
 
 Row = tuple[Any, ...]
 Params = Sequence[Any]
@@ -79,6 +82,25 @@ class Database(abc.ABC):
     @abc.abstractmethod
     def close(self) -> None:
         """Close the connection."""
+
+
+_UNSTORABLE = re.compile("[\x00\ud800-\udfff]")
+
+
+def storable(params: Params) -> tuple[Any, ...]:
+    """*params* as a tuple, once no text among them holds a NUL (PostgreSQL text cannot) or a lone
+    surrogate (not encodable as UTF-8, so neither engine can): the same error on both engines,
+    raised before the statement runs, instead of a driver's exception."""
+    values = tuple(params)
+    for value in values:
+        if isinstance(value, str) and _UNSTORABLE.search(value):
+            raise ValidationError(
+                "holds a NUL character or a lone surrogate, which the database cannot store",
+                field="text",
+                value=value[:80],
+                fix="pass printable text; refuse such input where it enters (a form, a request)",
+            )
+    return values
 
 
 def iter_chunks(items: Sequence[Any], size: int) -> Iterator[Sequence[Any]]:

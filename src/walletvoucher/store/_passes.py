@@ -35,12 +35,14 @@ without the card changing at all.
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Mapping
 from datetime import datetime, timedelta
 from typing import Any
 
 import attrs
 
+from walletvoucher.errors import ValidationError
 from walletvoucher.model import EventType
 from walletvoucher.store._engine import Database, Tx, UniqueViolation
 from walletvoucher.store._types import Change, OutboxMessage, from_us, to_us
@@ -52,6 +54,23 @@ PASS_REFRESH_TOPIC = "pass.refresh"
 ``valid_from``); the payload is ``{"card": <card serial>, "voucher": <voucher serial>}``. A worker
 performs it with :meth:`PassUpdates.refresh`."""
 _SECOND_US = 1_000_000
+MAX_POSITION = 2**63 - 1
+"""Positions are 64-bit integers on both engines; a larger ``since`` cannot be compared in SQL."""
+_UNSTORABLE = re.compile("[\x00-\x1f\x7f\ud800-\udfff]")
+
+
+def check_text(value: object, field: str) -> str:
+    """A device id, serial or push token both engines can store and compare: a non-empty str without
+    control characters (PostgreSQL text cannot hold NUL) or lone surrogates (not encodable as UTF-8)."""
+    if not isinstance(value, str) or not value or _UNSTORABLE.search(value):
+        shown = value[:80] if isinstance(value, str) else value
+        raise ValidationError(
+            "must be non-empty text without control characters or lone surrogates",
+            field=field,
+            value=shown,
+            fix="pass the identifier Wallet sent (printable text); refuse anything else at the edge",
+        )
+    return value
 
 CARD_SAVED, CARD_REMOVED = "card_saved", "card_removed"
 _VOUCHER_EVENTS = frozenset(
@@ -184,6 +203,7 @@ class PassUpdates:
 
     def mark(self, serial: str) -> PassMark | None:
         """The current mark of *serial*, or None when no transition has marked it."""
+        check_text(serial, "serial")
         with self._db.read() as tx:
             row = tx.one(
                 "SELECT serial, card_serial, kind, version, last_modified, update_position"
@@ -199,6 +219,7 @@ class PassUpdates:
 
     def register(self, device: str, serial: str, push_token: str, *, at: datetime) -> bool:
         """Record a registration (or refresh its push token); True when it is new (``card_saved``)."""
+        _check_registration(device, serial, push_token)
         now = to_us(at)
         try:
             with self._db.write() as tx:
@@ -218,6 +239,8 @@ class PassUpdates:
 
     def unregister(self, device: str, serial: str, *, at: datetime, reason: str = "device") -> bool:
         """Delete a registration; True if there was one (``card_removed``)."""
+        check_text(device, "device")
+        check_text(serial, "serial")
         with self._db.write() as tx:
             gone = tx.run("DELETE FROM registrations WHERE device = ? AND serial = ?", (device, serial))
             if gone:
@@ -226,6 +249,7 @@ class PassUpdates:
 
     def remove_push_token(self, push_token: str, *, at: datetime, reason: str = "apns") -> int:
         """Delete every registration using a dead push token; return how many (each ``card_removed``)."""
+        check_text(push_token, "push_token")
         with self._db.write() as tx:
             rows = tx.rows(
                 "SELECT device, serial FROM registrations WHERE push_token = ? ORDER BY device, serial",
@@ -261,6 +285,10 @@ class PassUpdates:
 
     def updated_since(self, device: str, since: int | None) -> tuple[tuple[str, ...], int]:
         """The serials *device* registered whose position is above *since*, and the highest position."""
+        check_text(device, "device")
+        if since is not None and (not isinstance(since, int) or not 0 <= since <= MAX_POSITION):
+            raise ValidationError("must be a position from 0 to 2**63 - 1, or None", field="since",
+                                  value=since, fix="pass the lastUpdated a previous call returned")
         floor = -1 if since is None else since
         with self._db.read() as tx:
             rows = tx.rows(
@@ -274,6 +302,7 @@ class PassUpdates:
 
     def push_tokens(self, serial: str) -> tuple[str, ...]:
         """The distinct push tokens of the devices registered for *serial*."""
+        check_text(serial, "serial")
         with self._db.read() as tx:
             rows = tx.rows(
                 "SELECT DISTINCT push_token FROM registrations WHERE serial = ? ORDER BY push_token",
@@ -283,6 +312,7 @@ class PassUpdates:
 
     def registered(self, serial: str) -> int:
         """How many devices are registered for *serial*."""
+        check_text(serial, "serial")
         with self._db.read() as tx:
             row = tx.one("SELECT COUNT(*) FROM registrations WHERE serial = ?", (serial,))
         return int(row[0]) if row else 0
@@ -308,3 +338,8 @@ class PassUpdates:
             (kind, serial, device, at_us, reason),
         )
 
+
+def _check_registration(device: str, serial: str, push_token: str) -> None:
+    check_text(device, "device")
+    check_text(serial, "serial")
+    check_text(push_token, "push_token")

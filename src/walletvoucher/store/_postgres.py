@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit, urlunsplit
 
 from walletvoucher.errors import DatabaseReadOnly, DatabaseUnavailable, StoreUrlError
-from walletvoucher.store._engine import Conflict, Database, Params, Row, Tx, UniqueViolation
+from walletvoucher.store._engine import Conflict, Database, Params, Row, Tx, UniqueViolation, storable
 
 if TYPE_CHECKING:
     import psycopg
@@ -41,11 +41,11 @@ class _PgTx(Tx):
 
     def run(self, sql: str, params: Params = ()) -> int:
         with _translated(self._conn):
-            return self._conn.execute(_pg(sql), tuple(params), prepare=True).rowcount
+            return self._conn.execute(_pg(sql), storable(params), prepare=True).rowcount
 
     def rows(self, sql: str, params: Params = ()) -> list[Row]:
         with _translated(self._conn):
-            return [tuple(r) for r in self._conn.execute(_pg(sql), tuple(params), prepare=True).fetchall()]
+            return [tuple(r) for r in self._conn.execute(_pg(sql), storable(params), prepare=True).fetchall()]
 
 
 class PostgresDatabase(Database):

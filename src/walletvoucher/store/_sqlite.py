@@ -14,7 +14,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from walletvoucher.errors import DatabaseReadOnly, DatabaseUnavailable
-from walletvoucher.store._engine import Conflict, Database, Params, Row, Tx, UniqueViolation
+from walletvoucher.store._engine import Conflict, Database, Params, Row, Tx, UniqueViolation, storable
 
 
 class _SqliteTx(Tx):
@@ -23,11 +23,11 @@ class _SqliteTx(Tx):
 
     def run(self, sql: str, params: Params = ()) -> int:
         with _translated(self._conn):
-            return self._conn.execute(sql, tuple(params)).rowcount
+            return self._conn.execute(sql, storable(params)).rowcount
 
     def rows(self, sql: str, params: Params = ()) -> list[Row]:
         with _translated(self._conn):
-            return [tuple(row) for row in self._conn.execute(sql, tuple(params)).fetchall()]
+            return [tuple(row) for row in self._conn.execute(sql, storable(params)).fetchall()]
 
 
 class SqliteDatabase(Database):
