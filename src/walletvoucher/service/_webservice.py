@@ -13,7 +13,8 @@ The five endpoints, relative to the pass's ``webServiceURL``:
 
 Anything else is 404 (405 for a known path with another method), and so is a path segment holding
 a control character, a NUL or a lone surrogate (no database stores them). Bodies above the limits
-are 413, malformed ones (a push token with such characters too) 400. A Django view, a Starlette route or a test calls :meth:`PassWebService.handle`.
+are 413, malformed ones (a push token with such characters too) 400. A Django view, a Starlette
+route or a test calls :meth:`PassWebService.handle`.
 """
 
 from __future__ import annotations
