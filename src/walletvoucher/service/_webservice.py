@@ -46,19 +46,28 @@ PKPASS_TYPE = "application/vnd.apple.pkpass"
 _logger = logging.getLogger("walletvoucher.service")
 
 
+_SECRET_HEADERS = frozenset({"authorization", "proxy-authorization", "cookie"})
+
+
+def _headers_repr(headers: Mapping[str, str]) -> str:
+    """The headers with credentials (a pass's ``ApplePass`` token, cookies) shown as ``<redacted>``."""
+    return repr({k: "<redacted>" if k.lower() in _SECRET_HEADERS else v for k, v in headers.items()})
+
+
 @attrs.frozen(kw_only=True)
 class ServiceRequest:
     """One HTTP request as the service sees it.
 
     ``path`` is the path below the web service's base URL, still percent-encoded
-    (``/v1/passes/pass.com.example/CARD%2F1``); ``headers`` has lower-case names.
+    (``/v1/passes/pass.com.example/CARD%2F1``); ``headers`` has lower-case names. The repr never
+    shows the ``Authorization`` header (the pass's token) nor the body.
     """
 
     method: str
     path: str
-    headers: Mapping[str, str] = attrs.field(factory=dict)
+    headers: Mapping[str, str] = attrs.field(factory=dict, repr=_headers_repr)
     query: Mapping[str, str] = attrs.field(factory=dict)
-    body: bytes = b""
+    body: bytes = attrs.field(default=b"", repr=lambda b: f"<{len(b)} bytes>")
 
 
 @attrs.frozen(kw_only=True)

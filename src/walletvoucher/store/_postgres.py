@@ -15,24 +15,17 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any
-from urllib.parse import urlsplit, urlunsplit
 
 from walletvoucher.errors import DatabaseReadOnly, DatabaseUnavailable, StoreUrlError
 from walletvoucher.store._engine import Conflict, Database, Params, Row, Tx, UniqueViolation, storable
+from walletvoucher.store._url import redact
+
+__all__ = ["PostgresDatabase", "redact"]
 
 if TYPE_CHECKING:
     import psycopg
 
 _JOURNAL_LOCK = 0x77765F6A6F75726E  # "wv_journ": the advisory lock key that orders global positions
-
-
-def redact(url: str) -> str:
-    """The URL with its password replaced, for messages."""
-    parts = urlsplit(url)
-    if parts.password is None:
-        return url
-    host = parts.netloc.rsplit("@", 1)[-1]
-    return urlunsplit(parts._replace(netloc=f"{parts.username}:***@{host}"))
 
 
 class _PgTx(Tx):

@@ -4,10 +4,38 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from urllib.parse import parse_qs, urlsplit
+from urllib.parse import parse_qs, unquote, urlsplit, urlunsplit
 
 from walletvoucher.errors import StoreUrlError
 from walletvoucher.store._engine import Database
+
+
+_SECRET_PARAMETERS = frozenset({"password", "sslpassword"})
+
+
+def redact(url: str) -> str:
+    """*url* fit for a message: a password in the user part or in a ``password=`` (or
+    ``sslpassword=``) parameter is replaced by ``***``; the rest is kept to say which database.
+
+    >>> redact("postgresql://shop:hunter2@db.example/wallet?password=hunter3&sslmode=require")
+    'postgresql://shop:***@db.example/wallet?password=***&sslmode=require'
+    """
+    try:
+        parts = urlsplit(url)
+    except ValueError:
+        return "<a URL that cannot be parsed>"
+    netloc = parts.netloc
+    if "@" in netloc:
+        userinfo, host = netloc.rsplit("@", 1)
+        if ":" in userinfo:
+            netloc = f"{userinfo.split(':', 1)[0]}:***@{host}"
+    query = "&".join(_redact_parameter(pair) for pair in parts.query.split("&")) if parts.query else ""
+    return urlunsplit(parts._replace(netloc=netloc, query=query, fragment=""))
+
+
+def _redact_parameter(pair: str) -> str:
+    name = pair.split("=", 1)[0]
+    return f"{name}=***" if unquote(name).strip().lower() in _SECRET_PARAMETERS else pair
 
 
 def connect(url: str | os.PathLike[str]) -> Database:
