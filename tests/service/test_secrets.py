@@ -23,8 +23,8 @@ from walletvoucher.store import Wallet
 from walletvoucher.store._url import redact
 
 from .conftest import PASS_TYPE, SECRET
-from .test_serve_cli import _configured_env, _read_until
 from .servers import free_port
+from .test_serve_cli import _configured_env, _read_until
 
 PASSWORD = "hunter2-Secret"
 CODE = "import sys; from walletvoucher.cli import main; sys.exit(main())"
