@@ -85,8 +85,8 @@ def test_worker_prints_no_database_password(
 ) -> None:
     base = _fresh_url(postgres) if reachable else f"postgresql://postgres@127.0.0.1:{_free_port()}/none"
     url = f"{base}?password={PASSWORD}&connect_timeout=2"
-    done = subprocess.run([sys.executable, "-c", CODE, "worker", "--db", url, "--once"], env=_env(chain_files),
-                          capture_output=True, text=True, timeout=120)
+    done = subprocess.run([sys.executable, "-c", CODE, "worker", "--db", url, "--once"],
+                          env=_env(chain_files), capture_output=True, text=True, timeout=120)
     assert done.returncode == (0 if reachable else 1), done.stderr
     assert PASSWORD not in done.stdout + done.stderr
     assert "Traceback" not in done.stderr

@@ -9,7 +9,6 @@ from urllib.parse import parse_qs, unquote, urlsplit, urlunsplit
 from walletvoucher.errors import StoreUrlError
 from walletvoucher.store._engine import Database
 
-
 _SECRET_PARAMETERS = frozenset({"password", "sslpassword"})
 
 
