@@ -43,6 +43,13 @@ _databases = itertools.count(1)
         ("postgresql://u:p%40ss@h/db?password=a&password=hunter2-Secret",
          "postgresql://u:***@h/db?password=***&password=***"),
         ("postgresql://u@h/db", "postgresql://u@h/db"),
+        ("postgresql://u:pw#frag@h/db", "postgresql://u:***@h/db"),  # unencoded '#', '/', '?', '@'
+        ("postgresql://u:p/w?x@h/db", "postgresql://u:***@h/db"),
+        ("postgresql://u:p@w@h/db#x", "postgresql://u:***@h/db"),
+        ("sqlite:////tmp/a:b@c.db", "sqlite:////tmp/a:b@c.db"),
+        ("sqlite:///relative.db", "sqlite:///relative.db"),
+        ("sqlite:////var/lib/wallet.db?timeout=5", "sqlite:////var/lib/wallet.db?timeout=5"),
+        ("/var/lib/wallet.db", "/var/lib/wallet.db"),
     ],
 )
 def test_redact_hides_every_password_form(url: str, shown: str) -> None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from urllib.parse import parse_qs, unquote, urlsplit, urlunsplit
+from urllib.parse import parse_qs, unquote, urlsplit
 
 from walletvoucher.errors import StoreUrlError
 from walletvoucher.store._engine import Database
@@ -14,22 +14,29 @@ _SECRET_PARAMETERS = frozenset({"password", "sslpassword"})
 
 def redact(url: str) -> str:
     """*url* fit for a message: a password in the user part or in a ``password=`` (or
-    ``sslpassword=``) parameter is replaced by ``***``; the rest is kept to say which database.
+    ``sslpassword=``) parameter is replaced by ``***``, a fragment dropped; the rest is kept as
+    written, to say which database. When in doubt it hides more (everything up to the last ``@``
+    after a ``user:``), never less.
 
     >>> redact("postgresql://shop:hunter2@db.example/wallet?password=hunter3&sslmode=require")
     'postgresql://shop:***@db.example/wallet?password=***&sslmode=require'
+    >>> redact("sqlite:////var/lib/wallet.db")
+    'sqlite:////var/lib/wallet.db'
     """
-    try:
-        parts = urlsplit(url)
-    except ValueError:
-        return "<a URL that cannot be parsed>"
-    netloc = parts.netloc
-    if "@" in netloc:
-        userinfo, host = netloc.rsplit("@", 1)
-        if ":" in userinfo:
-            netloc = f"{userinfo.split(':', 1)[0]}:***@{host}"
-    query = "&".join(_redact_parameter(pair) for pair in parts.query.split("&")) if parts.query else ""
-    return urlunsplit(parts._replace(netloc=netloc, query=query, fragment=""))
+    scheme, slashes, rest = url.partition("://")
+    head = ""
+    if slashes:
+        head = scheme + slashes
+        userinfo, at, after = rest.rpartition("@")
+        user, colon, _ = userinfo.partition(":")
+        if at and colon and not any(c in user for c in "/?#"):
+            head, rest = f"{head}{user}:***@", after
+    else:
+        rest = url
+    path, question, query = rest.split("#", 1)[0].partition("?")
+    if question:
+        query = "&".join(_redact_parameter(pair) for pair in query.split("&"))
+    return head + path + question + query
 
 
 def _redact_parameter(pair: str) -> str:
