@@ -21,6 +21,7 @@ from walletvoucher import Brand, Program, RedemptionMethod, Reward, Validity
 from walletvoucher.apple import AppleOptions, AppleSigner
 from walletvoucher.preview import preview_pkpass
 from walletvoucher.service import (
+    PassState,
     PassTokens,
     PassWebService,
     ServiceRequest,
@@ -119,5 +120,26 @@ def test_a_voucher_valid_later_is_re_marked_and_shows_its_code_when_it_becomes_v
         body = fetch(service, tokens, "TEA-1", voucher.valid_from + timedelta(seconds=3))
         assert scanned(body) == (voucher.code.value, voucher.code.value)
         assert wallet.outbox.pending() == 0
+    finally:
+        wallets.close()
+
+
+def test_a_mark_cut_to_whole_seconds_by_an_older_store_still_shows_the_code(
+    db_url: str, signer: AppleSigner, tokens: PassTokens
+) -> None:
+    wallets = WalletPerThread(db_url, programs=[tea()], random=secrets.token_bytes)
+    try:
+        wallet = wallets()
+        wallet.issue_card("tea", serial="TEA-1", member_id="m-1", at=NOW)
+        (voucher,) = wallet.stamp("TEA-1", 3, at=STAMPED_AT, source="till").card.vouchers
+        mark = wallet.passes.mark("TEA-1")
+        assert mark is not None and voucher.code is not None
+        # what schema migration 2 wrote for cards changed before it: updated_at cut to the second
+        cut = STAMPED_AT.replace(microsecond=0)
+        floored = PassState(serial="TEA-1", version=mark.version, last_modified=cut)
+        options = AppleOptions(pass_type_identifier=PASS_TYPE, team_identifier=TEAM)
+        render = store_renderer(wallets, signer=signer, options=options,
+                                web_service_url="https://wallet.example.com/passkit", tokens=tokens)
+        assert scanned(render(floored)) == (voucher.code.value, voucher.code.value)
     finally:
         wallets.close()
