@@ -7,7 +7,12 @@ integer column: each must be refused (or read as "no tag") before it reaches the
 
 from __future__ import annotations
 
+import json
+from urllib.parse import quote
+
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from walletvoucher.errors import ValidationError
 from walletvoucher.service import PassTokens, PassWebService, ServiceRequest, StorePassUpdates
@@ -99,3 +104,40 @@ def test_the_store_refuses_text_it_cannot_hold_with_a_validation_error(
         call(held)  # type: ignore[operator]
     assert info.value.field == field  # type: ignore[attr-defined]
     assert held.passes.registered("CARD-1") == 1
+
+
+_text = st.text(st.characters(codec=None), max_size=12)  # every code point, lone surrogates included
+
+
+@given(
+    device=_text,
+    serial=st.one_of(st.just("CARD-1"), _text),
+    token=st.one_of(st.just("push-9"), _text),
+    tag=st.one_of(st.none(), st.integers(min_value=-(2**70), max_value=2**70).map(str), _text),
+    quoted=st.booleans(),
+)
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+def test_no_request_built_from_any_text_is_a_500(
+    engine: str, store: StorePassUpdates, held: Wallet, device: str, serial: str, token: str,
+    tag: str | None, quoted: bool,
+) -> None:
+    def seg(text: str) -> str:
+        return quote(text.encode("utf-8", "surrogatepass"), safe="") if quoted else text
+
+    body = json.dumps({"pushToken": token}).encode()
+    registration = REG.format(device=seg(device)) + "/" + seg(serial)
+    query = {} if tag is None else {"passesUpdatedSince": tag}
+    latest = f"/v1/passes/{PASS_TYPE}/{seg(serial)}"
+    for method, path in (("POST", registration), ("DELETE", registration),
+                         ("GET", REG.format(device=seg(device))), ("GET", latest)):
+        status = handle(store, method, path, serial=serial if _storable(serial) else "CARD-1", body=body,
+                        query=query)
+        assert status < 500, (method, path)
+
+
+def _storable(text: str) -> bool:
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
