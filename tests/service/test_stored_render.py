@@ -120,6 +120,11 @@ def test_a_voucher_valid_later_is_re_marked_and_shows_its_code_when_it_becomes_v
         body = fetch(service, tokens, "TEA-1", voucher.valid_from + timedelta(seconds=3))
         assert scanned(body) == (voucher.code.value, voucher.code.value)
         assert wallet.outbox.pending() == 0
+        # the next transition's position is above the refresh's: a device holding that tag sees it
+        wallet.stamp("TEA-1", at=later + timedelta(seconds=1), source="till")
+        following = wallet.passes.mark("TEA-1")
+        assert following is not None and following.position > after.position
+        assert wallet.passes.updated_since("device-1", after.position)[0] == ("TEA-1",)
     finally:
         wallets.close()
 
