@@ -48,7 +48,7 @@ def serving(tmp_path: Path) -> Iterator[Serving]:
     port = free_port()
     code = "import sys; from walletvoucher.cli import main; sys.exit(main())"
     args = ["serve", "--host", "127.0.0.1", "--port", str(port), "--state-dir", str(tmp_path),
-            "--db", f"sqlite:///{tmp_path / 'wallet.db'}", "--header-timeout", "1", "--body-timeout", "1"]
+            "--header-timeout", "1", "--body-timeout", "1"]  # demo mode, its own store
     env = {"PATH": "/usr/bin:/bin", "PYTHONPATH": ":".join(sys.path)}
     proc = subprocess.Popen([sys.executable, "-c", code, *args], stdout=subprocess.PIPE,
                             stderr=subprocess.STDOUT, text=True, env=env)
