@@ -52,6 +52,10 @@ def add_commands(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]
     parser.add_argument("--config", type=Path, default=None, metavar="FILE.toml")
     parser.add_argument("--tls-cert", type=Path, default=None, help="serve https with this certificate")
     parser.add_argument("--tls-key", type=Path, default=None)
+    parser.add_argument("--header-timeout", type=float, default=10.0, metavar="SECONDS",
+                        help="close a connection that has not sent a whole request head in time (10)")
+    parser.add_argument("--body-timeout", type=float, default=30.0, metavar="SECONDS",
+                        help="answer 408 to a request whose body has not arrived in time (30)")
     parser.add_argument(
         "--state-dir",
         type=Path,
@@ -68,6 +72,7 @@ def run_serve(args: argparse.Namespace) -> int:
 
         from walletvoucher.service._config import load_config
         from walletvoucher.service._serve import build_configured, build_demo
+        from walletvoucher.service._server import check_seconds, server_limits
         from walletvoucher.service.asgi import create_app
     except ImportError as exc:
         print(
@@ -77,6 +82,8 @@ def run_serve(args: argparse.Namespace) -> int:
         return EXIT_USAGE
     now = datetime.now(timezone.utc)
     try:
+        limits = server_limits(args.header_timeout)
+        body_timeout = check_seconds(args.body_timeout, "--body-timeout")
         config = load_config(args.config, os.environ)
         if config.demo:
             state = args.state_dir or Path(tempfile.mkdtemp(prefix="walletvoucher-serve-"))
@@ -98,12 +105,13 @@ def run_serve(args: argparse.Namespace) -> int:
     try:
         with _background_worker(args, served):
             uvicorn.run(
-                create_app(served.service),
+                create_app(served.service, body_timeout=body_timeout),
                 host=args.host,
                 port=args.port,
                 log_level="info",
                 ssl_certfile=None if cert is None else str(cert),
                 ssl_keyfile=None if key is None else str(key),
+                **limits,
             )
     finally:
         served.wallets.close()
@@ -135,6 +143,7 @@ def _background_worker(args: argparse.Namespace, served: Served) -> Iterator[Non
     from walletvoucher.service._google_sync import GOOGLE_SYNC_TOPIC
     from walletvoucher.service._worker import Handler
     from walletvoucher.service._worker_cli import google_handler, push_handler, run_loop
+    from walletvoucher.store import PASS_REFRESH_TOPIC
 
     stop = threading.Event()
     loaded = [load_program_file(path) for path in args.program]
@@ -142,7 +151,7 @@ def _background_worker(args: argparse.Namespace, served: Served) -> Iterator[Non
     def work() -> None:
         wallet = served.wallets()
         handler = push_handler(wallet, served.signer, args)
-        handlers: dict[str, Handler] = {"apple.push": handler}
+        handlers: dict[str, Handler] = {"apple.push": handler, PASS_REFRESH_TOPIC: wallet.passes.refresh}
         google = google_handler(wallet, loaded, api_url=None)  # program files with a [google] table
         if google is not None:
             handlers[GOOGLE_SYNC_TOPIC] = google

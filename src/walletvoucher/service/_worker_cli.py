@@ -1,5 +1,7 @@
 """``walletvoucher worker``: drain the wallet store's outbox (pass-update pushes) until stopped.
 
+It also performs ``pass.refresh``: a voucher that becomes valid later re-marks its passes then.
+
 ``--once`` drains what is due and exits (for cron or a test); otherwise it drains every
 ``--interval`` seconds. The APNs client authenticates with the Pass Type ID certificate from the
 same configuration as ``serve`` (``--config FILE.toml`` and ``WALLETVOUCHER_*`` variables).
@@ -120,7 +122,7 @@ def run_worker(args: argparse.Namespace) -> int:
         from walletvoucher.service._config import load_config
         from walletvoucher.service._google_sync import GOOGLE_SYNC_TOPIC
         from walletvoucher.service._serve import load_signer
-        from walletvoucher.store import Wallet
+        from walletvoucher.store import PASS_REFRESH_TOPIC, Wallet
     except ImportError as exc:
         print(f'error: {exc.name} is missing; install the server extra: pip install "walletvoucher[server]"',
               file=sys.stderr)
@@ -133,7 +135,7 @@ def run_worker(args: argparse.Namespace) -> int:
     loaded = [load_program_file(path) for path in args.program]
     with Wallet.open(args.db, programs=[file.program for file in loaded]) as wallet:
         handler = push_handler(wallet, signer, args)
-        handlers: dict[str, Handler] = {"apple.push": handler}
+        handlers: dict[str, Handler] = {"apple.push": handler, PASS_REFRESH_TOPIC: wallet.passes.refresh}
         google = google_handler(wallet, loaded, api_url=args.google_api_url)
         if google is not None:
             handlers[GOOGLE_SYNC_TOPIC] = google

@@ -12,12 +12,13 @@ when mounted under ``/passkit``). Needs the ``server`` extra: ``pip install "wal
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Callable
 from datetime import datetime, timezone
 
 from starlette.applications import Starlette
 from starlette.concurrency import run_in_threadpool
-from starlette.requests import Request
+from starlette.requests import ClientDisconnect, Request
 from starlette.responses import Response
 from starlette.routing import Route
 
@@ -64,19 +65,29 @@ def _to_starlette(response: ServiceResponse) -> Response:
 
 
 def create_app(
-    service: PassWebService, *, clock: Clock = _utc_now, max_body: int = MAX_LOG_BODY
+    service: PassWebService,
+    *,
+    clock: Clock = _utc_now,
+    max_body: int = MAX_LOG_BODY,
+    body_timeout: float = 30.0,
 ) -> Starlette:
     """A Starlette app exposing *service* under ``/v1/...``; unknown paths answer 404.
 
-    Bodies are read up to *max_body* bytes and refused with 413 beyond, without reading the rest.
+    Bodies are read up to *max_body* bytes and refused with 413 beyond, without reading the rest;
+    one not received within *body_timeout* seconds is answered 408, and a client that goes away
+    mid-body is simply dropped (nothing to answer, nothing to log).
     The core runs in a worker thread (it renders and signs passes and calls the store).
     """
 
     async def endpoint(request: Request) -> Response:
         try:
-            body = await _read_body(request, max_body)
+            body = await asyncio.wait_for(_read_body(request, max_body), body_timeout)
         except _TooLarge:
             return Response(status_code=413)
+        except asyncio.TimeoutError:
+            return Response(status_code=408, headers={"connection": "close"})
+        except ClientDisconnect:
+            return Response(status_code=400)  # never sent: the client is gone
         parsed = ServiceRequest(
             method=request.method,
             path=_service_path(request),

@@ -23,6 +23,7 @@ Why hand-written SQL over ``sqlite3`` and psycopg 3, rather than a library:
 from walletvoucher.store._google import GoogleRecords, RecordedClass
 from walletvoucher.store._outbox import Outbox
 from walletvoucher.store._passes import (
+    PASS_REFRESH_TOPIC,
     PUSH_TOPIC,
     ActivityEffect,
     PassActivity,
@@ -47,6 +48,7 @@ from walletvoucher.store._wallet import Wallet
 
 __all__ = [
     "MIGRATIONS",
+    "PASS_REFRESH_TOPIC",
     "PUSH_TOPIC",
     "SCHEMA_VERSION",
     "ActivityEffect",
