@@ -214,18 +214,19 @@ class _Build:
             return _barcode("PKBarcodeFormatCode128", value, value)
         return None  # Symbology.TEXT: the code is shown as a field only
 
-    def images(self, style: str, filled: int) -> dict[str, bytes]:
+    def images(self, style: str, filled: int, *, primary_field: bool) -> dict[str, bytes]:
         brand = self.program.brand
         name, bg, fg = brand.name.default, brand.background.rgb, brand.foreground.rgb
         design = StripDesign(goal=self.program.goal, background=bg, stamp=brand.label.rgb,
-                             stamp_icon=brand.stamp_icon)
+                             stamp_icon=brand.stamp_icon, primary_field=primary_field)
         return {**icon_images(name, fg, bg, brand.icon), **logo_images(name, bg, fg, brand.logo),
                 **strip_images(design, filled, style)}
 
     def content(self, doc: dict[str, Any], style: str, filled: int) -> PassContent:
         for note in self.readability(doc, style):
             self.warn(note)
-        files = {**self.images(style, filled), **self.texts.files()}
+        primary = bool(doc[style].get("primaryFields"))  # Wallet draws it over the strip: keep it clear
+        files = {**self.images(style, filled, primary_field=primary), **self.texts.files()}
         return PassContent(pass_json=doc, files=files, warnings=tuple(self.warnings))
 
     def readability(self, doc: dict[str, Any], style: str) -> list[str]:
