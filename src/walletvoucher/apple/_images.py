@@ -25,7 +25,8 @@ of each slot, so the reward reads on the plain background colour, never on stamp
 The strip draws the card's stamps: one circle per stamp of the goal, filled (the brand's
 foreground colour, or the business's stamp icon, kept at its aspect ratio) for collected ones,
 an outline for the rest, in as many rows as make the stamps largest. When even the best rows
-would make a stamp smaller than :data:`MIN_STAMP_CELL` points (goals above about 120), the strip
+would make a stamp smaller than :data:`MIN_STAMP_CELL` points (goals above about 120, or about 38
+behind a primary field), the strip
 shows the count instead, ``37/1000`` over a progress bar (:func:`is_compact`). Strips depend only
 on the design and the count, so they are cached (``strip_images``).
 
@@ -133,9 +134,9 @@ def stamp_area(size: tuple[int, int], *, primary_field: bool = False) -> tuple[f
     margin above it.
 
     >>> [round(v, 1) for v in stamp_area((375, 144), primary_field=True)]
-    [7.4, 17.9, 367.6, 62.0]
+    [7.4, 17.9, 367.6, 59.0]
     >>> [round(v, 1) for v in stamp_area((375, 123), primary_field=True)]
-    [34.7, 7.4, 340.3, 51.4]
+    [34.7, 7.4, 340.3, 48.5]
     """
     left, top, right, bottom = safe_area(size)
     if not primary_field:
