@@ -1,4 +1,4 @@
-"""A strip behind a primary field leaves the field's band plain in every slot Wallet may show it in (issue 18).
+"""A strip behind a primary field leaves the field's band plain in every slot Wallet shows it in (issue 18).
 
 Checked on the PNG alone: the strip is scaled and cropped into each slot as Wallet does, and the bottom
 of the slot, where Wallet draws the primary field's value and label, must hold only the background
@@ -33,8 +33,10 @@ def _icon() -> bytes:
 def _band_ink(image: Image.Image) -> int:
     """Pixels in the bottom PRIMARY_BAND points of a slot-shaped image that are not the background."""
     density = image.width / 375
-    band = image.convert("RGB").crop((0, image.height - round(PRIMARY_BAND * density), image.width, image.height))
-    return sum(1 for p in band.get_flattened_data() if max(abs(a - b) for a, b in zip(p, BG, strict=True)) > 12)
+    top = image.height - round(PRIMARY_BAND * density)
+    band = image.convert("RGB").crop((0, top, image.width, image.height))
+    pixels = band.get_flattened_data()
+    return sum(1 for p in pixels if max(abs(a - b) for a, b in zip(p, BG, strict=True)) > 12)
 
 
 @pytest.mark.parametrize(("goal", "filled"), [(1, 1), (10, 10), (38, 38), (100, 63), (1000, 370)])
@@ -54,7 +56,9 @@ def test_stamps_keep_out_of_the_primary_fields_band_in_either_slot(
 
 @pytest.mark.parametrize(("goal", "filled"), [(5, 2), (12, 7), (30, 9)])
 @pytest.mark.parametrize("style", ["storeCard", "coupon"])
-def test_every_stamp_stays_whole_and_counted_behind_a_primary_field(goal: int, filled: int, style: str) -> None:
+def test_every_stamp_stays_whole_and_counted_behind_a_primary_field(
+    goal: int, filled: int, style: str
+) -> None:
     design = StripDesign(goal=goal, background=BG, stamp=STAMP, primary_field=True)
     image = Image.open(io.BytesIO(strip_images(design, filled, style)["strip@2x.png"]))
     for slot in SLOTS:
@@ -65,7 +69,7 @@ def _strip(content: object) -> Image.Image:
     return Image.open(io.BytesIO(content.files["strip@2x.png"])).convert("RGB")  # type: ignore[attr-defined]
 
 
-def test_the_reward_ready_card_and_the_coupon_clear_the_band_and_a_collecting_card_uses_the_whole_strip() -> None:
+def test_the_reward_ready_card_and_coupon_clear_the_band_and_a_collecting_card_uses_the_whole_strip() -> None:
     options = AppleOptions(pass_type_identifier="pass.com.example.band", team_identifier="TEAM123456")
     program = demo_program(RedemptionMethod.REDEEM_CODE)
     card, _ = StampCard.issue(program, serial="BAND-1", member_id="m", at=CLOCK)

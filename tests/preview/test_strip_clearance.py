@@ -35,7 +35,7 @@ from walletvoucher.model import (
     StampCard,
     Validity,
 )
-from walletvoucher.preview import PassBundle, preview_bundle, read_bundle
+from walletvoucher.preview import PassBundle, parse_strings, preview_bundle, read_bundle
 
 RGB = tuple[int, int, int]
 Box = tuple[int, int, int, int]
@@ -122,7 +122,9 @@ class Measure:
     strip: Box
 
 
-def measure(bundle: PassBundle, language: str, at: datetime | None, *, judge_contrast: bool = True) -> Measure:
+def measure(
+    bundle: PassBundle, language: str, at: datetime | None, *, judge_contrast: bool = True
+) -> Measure:
     """Draw the pass with, without the label of, and without its primary field; measure the text.
 
     Contrast is judged on a pass's live look (``judge_contrast``); the voided look greys it on purpose.
@@ -159,9 +161,13 @@ def _lowest(pixels: set[tuple[int, int]], drawn: Image.Image, under: Image.Image
     Core pixels are those drawn in (nearly) the text colour itself; the anti-aliased rim mixes the two
     colours and says nothing about legibility.
     """
-    core = [p for p in pixels if max(abs(a - b) for a, b in zip(drawn.getpixel(p)[:3], colour, strict=True)) < 40]
+    core = [p for p in pixels if _distance(drawn.getpixel(p), colour) < 40]
     assert core, "the text is drawn in its pass.json colour"
     return min(contrast(colour, under.getpixel(p)) for p in core)
+
+
+def _distance(pixel: Any, colour: RGB) -> int:
+    return max(abs(a - b) for a, b in zip(pixel[:3], colour, strict=True))
 
 
 def _live(bundle: PassBundle) -> PassBundle:
@@ -190,7 +196,7 @@ def test_the_primary_field_of_every_demo_pass_in_every_language_sits_clear_of_th
             for shown, look in looks:
                 found = measure(look, language, at, judge_contrast=shown == "live")
                 if found.overlap:
-                    problems.append(f"{name} [{language}, {shown}]: {found.overlap} stamp pixels under the text")
+                    problems.append(f"{name} [{language}, {shown}]: {found.overlap} stamp pixels under text")
                 if shown == "live" and min(found.value_contrast, found.label_contrast) < MIN_CONTRAST:
                     problems.append(f"{name} [{language}]: contrast {found.value_contrast:.2f} (value) / "
                                     f"{found.label_contrast:.2f} (label)")
@@ -228,11 +234,12 @@ def _program(goal: int) -> Program:
 
 def _bundle(item: Any, at: datetime, program: Program) -> PassBundle:
     content = build_pass_content(item, options=OPTIONS, at=at, program=program)
-    strings = {name.split(".lproj/")[0]: body for name, body in content.files.items() if name.endswith(".strings")}
-    from walletvoucher.preview import parse_strings
-
-    return PassBundle(pass_json=content.pass_json, files=content.files,
-                      strings={lang: parse_strings(body) for lang, body in strings.items()})
+    strings = {
+        name.split(".lproj/")[0]: parse_strings(body)
+        for name, body in content.files.items()
+        if name.endswith(".lproj/pass.strings")
+    }
+    return PassBundle(pass_json=content.pass_json, files=content.files, strings=strings)
 
 
 def _arabic_passes(goal: int) -> dict[str, PassBundle]:

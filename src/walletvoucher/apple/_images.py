@@ -235,7 +235,8 @@ def draw_strip(design: StripDesign, filled: int, size: tuple[int, int]) -> bytes
 def _draw_stamps(canvas: Image.Image, design: StripDesign, filled: int) -> None:
     draw = ImageDraw.Draw(canvas)
     icon = _open(design.stamp_icon, "stamp_icon") if design.stamp_icon else None
-    for index, (x, y, r) in enumerate(stamp_layout(design.goal, canvas.size, primary_field=design.primary_field)):
+    spots = stamp_layout(design.goal, canvas.size, primary_field=design.primary_field)
+    for index, (x, y, r) in enumerate(spots):
         box = (x - r, y - r, x + r, y + r)
         if index >= filled:
             draw.ellipse(box, outline=design.stamp, width=max(2, round(r * 0.12)))
