@@ -26,9 +26,9 @@ The strip draws the card's stamps: one circle per stamp of the goal, filled (the
 foreground colour, or the business's stamp icon, kept at its aspect ratio) for collected ones,
 an outline for the rest, in as many rows as make the stamps largest. When even the best rows
 would make a stamp smaller than :data:`MIN_STAMP_CELL` points (goals above about 120, or about 38
-behind a primary field), the strip
-shows the count instead, ``37/1000`` over a progress bar (:func:`is_compact`). Strips depend only
-on the design and the count, so they are cached (``strip_images``).
+behind a primary field), the strip shows the count instead, ``37/1000`` over a progress bar
+(:func:`is_compact`). Strips depend only on the design and the count, so they are cached
+(``strip_images``).
 
 Generated icons and logos are a monogram of the brand's initials drawn with the Noto fonts of
 :mod:`walletvoucher._fonts` (Latin, Cyrillic, Greek, Chinese, Devanagari, Thai, Arabic), one

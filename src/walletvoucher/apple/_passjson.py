@@ -5,7 +5,8 @@ A :class:`~walletvoucher.StampCard` becomes a ``storeCard``:
 - collecting: header ``stamps`` = ``7/10`` (``changeMessage`` "Stamps: %@"), the strip draws
   the stamps, the barcode is a QR of the card's serial so a scanner or kiosk can stamp it;
 - reward ready (the card holds an active voucher, ``options.voucher_on_card``): the primary
-  field shows the reward, the barcode is the voucher's code; after redemption the same card
+  field shows the reward (Wallet draws it over the strip, so the strip keeps its stamps above
+  the field's band, as on every coupon), the barcode is the voucher's code; after redemption the same card
   (same serial number) returns to collecting;
 - holding a voucher that is not valid yet: a "Valid from" date field and a
   :class:`PassContentWarning` (render and push again once it is valid).

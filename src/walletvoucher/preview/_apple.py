@@ -201,7 +201,7 @@ def _strip_and_primary(pen: Pen, view: _View, regions: dict[str, Box]) -> float:
         height = 78
     else:
         return TOP if not height else TOP + 8
-    for field in primary:
+    for field in primary:  # over the strip's bottom band, which walletvoucher's strips keep clear
         bottom = TOP + height
         pen.text(PAD, bottom - 32, view.value(field), size=30, fill=fg, max_width=WIDTH - 2 * PAD)
         pen.text(
