@@ -6,7 +6,8 @@ A :class:`~walletvoucher.StampCard` becomes a ``storeCard``:
   "Stamps" is shown in walletvoucher's own words where the program has no translation), the strip
   draws the stamps, the barcode is a QR of the card's serial so a scanner or kiosk can stamp it;
 - reward ready (the card holds an active voucher, ``options.voucher_on_card``): the primary
-  field shows the reward, the barcode is the voucher's code; after redemption the same card
+  field shows the reward (Wallet draws it over the strip, so the strip keeps its stamps above
+  the field's band, as on every coupon), the barcode is the voucher's code; after redemption the same card
   (same serial number) returns to collecting;
 - holding a voucher that is not valid yet: a "Valid from" date field and a
   :class:`PassContentWarning` (render and push again once it is valid).
@@ -222,18 +223,19 @@ class _Build:
             return _barcode("PKBarcodeFormatCode128", value, value)
         return None  # Symbology.TEXT: the code is shown as a field only
 
-    def images(self, style: str, filled: int) -> dict[str, bytes]:
+    def images(self, style: str, filled: int, *, primary_field: bool) -> dict[str, bytes]:
         brand = self.program.brand
         name, bg, fg = brand.name.default, brand.background.rgb, brand.foreground.rgb
         design = StripDesign(goal=self.program.goal, background=bg, stamp=brand.label.rgb,
-                             stamp_icon=brand.stamp_icon)
+                             stamp_icon=brand.stamp_icon, primary_field=primary_field)
         return {**icon_images(name, fg, bg, brand.icon), **logo_images(name, bg, fg, brand.logo),
                 **strip_images(design, filled, style)}
 
     def content(self, doc: dict[str, Any], style: str, filled: int) -> PassContent:
         for note in self.readability(doc, style):
             self.warn(note)
-        files = {**self.images(style, filled), **self.texts.files()}
+        primary = bool(doc[style].get("primaryFields"))  # Wallet draws it over the strip: keep it clear
+        files = {**self.images(style, filled, primary_field=primary), **self.texts.files()}
         return PassContent(pass_json=doc, files=files, warnings=tuple(self.warnings))
 
     def readability(self, doc: dict[str, Any], style: str) -> list[str]:

@@ -101,7 +101,7 @@ def preview_google(
     >>> picture = preview_google({"programName": "Coffee card", "hexBackgroundColor": "#1e3a5f"},
     ...                          {"state": "ACTIVE", "barcode": {"type": "QR_CODE", "value": "CARD-1"}})
     >>> sorted(picture.regions)
-    ['barcode', 'card', 'logo', 'logo_text']
+    ['barcode', 'card', 'logo', 'logo_text', 'title']
     """
     return draw_google(class_body, object_body, language=language, images=images, scale=_scale(scale), at=at)
 

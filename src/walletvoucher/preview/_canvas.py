@@ -231,8 +231,23 @@ def round_corners(image: Image.Image, radius: int) -> Image.Image:
     return out
 
 
-def grey_out(pen: Pen, word: str, radius: int) -> Box:
-    """The voided / expired look: the whole pass dimmed grey, and *word* on a dark band across it."""
+BAND_HEIGHT = 52
+"""Height of the status band (points)."""
+BAND_GAP = 12
+"""Room left between the pass's last part and the status band, and under the band (points)."""
+
+
+def band_bottom(content_bottom: float) -> float:
+    """Where a pass ends (points) when a status band goes under its content ending at *content_bottom*."""
+    return content_bottom + BAND_GAP + BAND_HEIGHT + BAND_GAP
+
+
+def grey_out(pen: Pen, word: str, radius: int, *, top: float) -> Box:
+    """The voided / expired look: the whole pass dimmed grey, and *word* on a dark band across it.
+
+    The band runs across the card from *top* (points), under everything the pass shows, so it
+    never hides a field; the caller makes the card tall enough (:func:`band_bottom`).
+    """
     image = pen.image
     veil = Image.new("RGBA", image.size, (0, 0, 0, 0))
     ImageDraw.Draw(veil).rounded_rectangle(
@@ -244,8 +259,8 @@ def grey_out(pen: Pen, word: str, radius: int) -> Box:
     image.paste(grey, (0, 0))
     image.putalpha(alpha)
     width_pt = image.width / pen.scale
-    middle = image.height / pen.scale / 2
-    band = pen.box(0, middle - 26, width_pt, middle + 26)
+    middle = top + BAND_HEIGHT / 2
+    band = pen.box(0, top, width_pt, top + BAND_HEIGHT)
     pen.draw.rectangle(band, fill=(60, 60, 60, 235))
     pen.text(
         width_pt / 2,

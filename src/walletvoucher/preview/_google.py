@@ -4,7 +4,8 @@ Loyalty card: the round program logo and the issuer name, the program name, the 
 balance) with the secondary points beside them, the barcode with its alternate text on white, and the
 hero image along the bottom. Offer: the title image and provider, the title, the validity, the barcode.
 Text colour is picked for contrast with the pass colour, as Google does. An object whose state is not
-``ACTIVE`` (``COMPLETED``, ``EXPIRED``, ``INACTIVE``) is dimmed grey with its state across it.
+``ACTIVE`` is dimmed grey with a band under its content naming the state in the preview's language
+(:mod:`._status`): "Redeemed" for a ``COMPLETED`` offer, "Completed", "Expired", "Inactive".
 
 Images are URLs in the objects; a preview never fetches them: pass their bytes in ``images`` (URL ->
 PNG). A logo not given becomes a monogram; a hero image not given leaves its slot out.
@@ -21,10 +22,12 @@ from PIL import Image, ImageDraw
 from walletvoucher.codes import Symbology
 from walletvoucher.codes._rotating import totp
 from walletvoucher.preview._canvas import (
+    BAND_GAP,
     RGB,
     BarcodeStyle,
     Box,
     Pen,
+    band_bottom,
     barcode_box,
     grey_out,
     monogram,
@@ -36,6 +39,7 @@ from walletvoucher.preview._canvas import (
     to_png,
 )
 from walletvoucher.preview._picture import Picture, parse_date, show_date
+from walletvoucher.preview._status import status_word
 
 WIDTH = 375
 PAD = 16
@@ -165,18 +169,34 @@ def draw_google(
     )
     pen.draw.line(pen.box(0, 72, WIDTH, 72), fill=_mix(fg, background), width=max(1, pen.scale // 2))
     title = view.text("title") if view.is_offer else view.text("programName")
-    pen.text(PAD, 108, title, size=22, fill=fg, max_width=WIDTH - 2 * PAD)
-    y = _offer_row(pen, view, fg) if view.is_offer else _points_row(pen, view, fg, regions)
+    if title:
+        regions["title"] = pen.text(PAD, 108, title, size=22, fill=fg, max_width=WIDTH - 2 * PAD)
+    y = _offer_row(pen, view, fg, regions) if view.is_offer else _points_row(pen, view, fg, regions)
     y = _barcode(pen, view, y, regions)
     y = _hero(pen, view, y, regions)
-    height = round(max(y, 360))
+    word = _status(view)
+    height = round(max(y if word is None else band_bottom(y), 360))
     card = round_corners(pen.image.crop((0, 0, WIDTH * scale, height * scale)), RADIUS * scale)
     pen = Pen(card, scale)
     regions["card"] = (0, 0, card.width, card.height)
-    state = view.obj.get("state")
-    if isinstance(state, str) and state.upper() != "ACTIVE":
-        regions["status"] = grey_out(pen, state.upper(), RADIUS * scale)
+    if word is not None:
+        regions["status"] = grey_out(pen, word.upper(), RADIUS * scale, top=y + BAND_GAP)
     return Picture(png=to_png(pen.image), size=pen.image.size, regions=regions)
+
+
+_STATES = {"COMPLETED": "completed", "EXPIRED": "expired", "INACTIVE": "inactive"}
+"""Google's object states -> the band's word (an offer that is ``COMPLETED`` was redeemed)."""
+
+
+def _status(view: _View) -> str | None:
+    """The status band's word in the preview's language; ``None`` for an ``ACTIVE`` (or stateless) object."""
+    state = view.obj.get("state")
+    if not isinstance(state, str) or state.upper() == "ACTIVE":
+        return None
+    name = _STATES.get(state.upper(), "inactive")
+    if name == "completed" and view.is_offer:
+        name = "redeemed"
+    return status_word(name, view.lang)
 
 
 def _mix(a: RGB, b: RGB) -> RGB:
@@ -205,7 +225,7 @@ def _points_row(pen: Pen, view: _View, fg: RGB, regions: dict[str, Box]) -> floa
     return 180 if shown else 124
 
 
-def _offer_row(pen: Pen, view: _View, fg: RGB) -> float:
+def _offer_row(pen: Pen, view: _View, fg: RGB, regions: dict[str, Box]) -> float:
     interval = view.obj.get("validTimeInterval")
     end = interval.get("end") if isinstance(interval, dict) else None
     moment = parse_date(end.get("date")) if isinstance(end, dict) else None
@@ -213,6 +233,7 @@ def _offer_row(pen: Pen, view: _View, fg: RGB) -> float:
         return 124
     pen.text(PAD, 140, "Valid until", size=12, fill=fg, max_width=WIDTH - 2 * PAD)
     pen.text(PAD, 164, show_date(moment, with_time=False), size=18, fill=fg, max_width=WIDTH - 2 * PAD)
+    regions["validity"] = pen.box(PAD, 124, WIDTH - PAD, 172)
     return 176
 
 

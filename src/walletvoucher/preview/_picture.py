@@ -24,7 +24,8 @@ class Picture:
     """A drawn pass: ``png`` bytes of ``size`` pixels; ``regions`` maps a part's name to its pixel box.
 
     Regions (when drawn): ``card``, ``logo``, ``logo_text``, ``header``, ``strip``, ``primary``,
-    ``fields``, ``barcode``, ``hero``, ``points``, ``status`` (the voided / expired band).
+    ``fields``, ``barcode``, ``hero``, ``points``, ``title`` and ``validity`` (a Google offer's),
+    ``status`` (the voided / expired band, under everything else).
     """
 
     png: bytes = attrs.field(repr=lambda b: f"<{len(b)} bytes>")
