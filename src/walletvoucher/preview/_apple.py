@@ -33,9 +33,8 @@ from walletvoucher.preview._canvas import (
     paste_fit,
     pick,
     round_corners,
-    to_png,
 )
-from walletvoucher.preview._picture import Picture, parse_date, show_date
+from walletvoucher.preview._picture import Picture, finish, parse_date, show_date
 
 STYLES = ("boardingPass", "coupon", "eventTicket", "generic", "storeCard")
 WIDTH = 375
@@ -134,12 +133,12 @@ def draw_apple(
     y = _barcode(pen, view, y, regions)
     height = max(MIN_HEIGHT, round(y + 18))
     card = round_corners(pen.image.crop((0, 0, WIDTH * scale, height * scale)), RADIUS * scale)
-    pen = Pen(card, scale)
+    pen = Pen(card, scale, pen.notes)
     regions["card"] = (0, 0, card.width, card.height)
     word = view.status(at)
     if word is not None:
         regions["status"] = grey_out(pen, word, RADIUS * scale)
-    return Picture(png=to_png(pen.image), size=pen.image.size, regions=regions)
+    return finish(pen, regions)
 
 
 def _top_row(pen: Pen, view: _View, regions: dict[str, Box]) -> None:

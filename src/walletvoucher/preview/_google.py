@@ -31,9 +31,8 @@ from walletvoucher.preview._canvas import (
     paste_fit,
     readable_on,
     round_corners,
-    to_png,
 )
-from walletvoucher.preview._picture import Picture, parse_date, show_date
+from walletvoucher.preview._picture import Picture, finish, parse_date, show_date
 
 WIDTH = 375
 PAD = 16
@@ -166,12 +165,12 @@ def draw_google(
     y = _hero(pen, view, y, regions)
     height = round(max(y, 360))
     card = round_corners(pen.image.crop((0, 0, WIDTH * scale, height * scale)), RADIUS * scale)
-    pen = Pen(card, scale)
+    pen = Pen(card, scale, pen.notes)
     regions["card"] = (0, 0, card.width, card.height)
     state = view.obj.get("state")
     if isinstance(state, str) and state.upper() != "ACTIVE":
         regions["status"] = grey_out(pen, state.upper(), RADIUS * scale)
-    return Picture(png=to_png(pen.image), size=pen.image.size, regions=regions)
+    return finish(pen, regions)
 
 
 def _mix(a: RGB, b: RGB) -> RGB:
