@@ -23,8 +23,8 @@ shows the count instead, ``37/1000`` over a progress bar (:func:`is_compact`). S
 on the design and the count, so they are cached (``strip_images``).
 
 Generated icons and logos are a monogram of the brand's initials drawn with the Noto fonts of
-:mod:`walletvoucher._fonts` (Latin, Cyrillic, Greek, Chinese, Devanagari, Thai, Arabic), one
-grapheme per word, so no initial shows a missing-glyph box.
+:mod:`walletvoucher._fonts` (every script Apple localisations use but a few, and emoji), one
+grapheme per word; an initial no shipped font draws is warned about when the pass is rendered.
 """
 
 from __future__ import annotations
