@@ -5,6 +5,7 @@ from __future__ import annotations
 import warnings
 
 import pytest
+from bidi import get_display
 from fontTools.ttLib import TTFont
 from PIL import Image, ImageDraw
 
@@ -13,6 +14,7 @@ from walletvoucher._fonts import (
     coverage,
     draw_text,
     font_file,
+    layout,
     load_font,
     missing_glyphs,
     script_of,
@@ -225,3 +227,29 @@ def test_a_preview_of_covered_scripts_does_not_warn(text: str) -> None:
     with warnings.catch_warnings():
         warnings.simplefilter("error", MissingGlyphWarning)
         assert preview_apple(_apple_doc(text)).warnings == ()
+
+
+# --- right-to-left text is laid out in the order the Unicode bidi algorithm gives --------------------
+
+BIDI = ["קפה חינם ☕", "קפה 2 טוב", "خصم 10% على القهوة!", "Kahve קפה ☕", "(קפה) טוב", "☕🍩 קפה",
+        "Café 10 كافيه", "קפה, Café 10 ☕!", "קפה 1,000.50 ₪ טוב", "سعر: ١٠٠ ر.س", "abc אבג 123 def",
+        "אבג abc 123, def!", "  קפה  ", "קפה חינם ", "قهوه\u200cخانه ۱۲ تومان", "שָׁלוֹם 7/10", "-5 קפה",
+        "קפה טוב - Kahve Dünyası ☕ 10%", "מבצע: 2+1 על כל הקפה!"]
+
+
+@pytest.mark.parametrize("text", BIDI)
+def test_runs_are_laid_in_the_visual_order_of_the_bidi_algorithm(text: str) -> None:
+    # python-bidi (the Rust unicode-bidi crate) gives the visual order of the characters; ours is each
+    # run in turn, a right-to-left run reversed (Raqm lays it right to left)
+    ours = "".join(run.text[::-1] if rtl else run.text for run, rtl in layout(text))
+    assert ours == get_display(text)
+
+
+def test_a_hebrew_line_shows_its_emoji_at_the_left_end() -> None:
+    def ink(text: str) -> set[int]:
+        image = Image.new("L", (500, 70), 0)
+        draw_text(ImageDraw.Draw(image), (10, 50), text, size=40, fill=255)
+        return {i for i, v in enumerate(image.tobytes()) if v > 128}
+
+    cup, line = ink("☕"), ink("קפה חינם ☕")
+    assert len(cup & line) > 0.9 * len(cup)  # the cup is drawn first, where the line starts

@@ -20,11 +20,13 @@ text into artwork or a preview turn that into a
 :class:`~walletvoucher.errors.MissingGlyphWarning` (:func:`missing_glyph_note`).
 
 Complex scripts (Devanagari conjuncts, Thai marks, Arabic joining) and right-to-left runs (Hebrew,
-Arabic) are shaped by Pillow's Raqm layout when Pillow has it (the PyPI wheels do): a run of Hebrew or
-Arabic reads right to left; runs themselves are laid left to right.
+Arabic) are shaped by Pillow's Raqm layout when Pillow has it (the PyPI wheels do), and the runs are
+laid in the order the Unicode bidi algorithm gives (:func:`layout`): in ``"קפה חינם ☕"`` the cup is on
+the left, where a Hebrew reader expects the end of the line.
 
->>> [(r.script, r.text) for r in split_runs("Kahve 咖啡 कॉफ़ी קפה ☕")]
-[('latin', 'Kahve '), ('cjk', '咖啡 '), ('devanagari', 'कॉफ़ी '), ('hebrew', 'קפה '), ('emoji', '☕')]
+>>> [(r.script, r.text) for r in split_runs("Kahve 咖啡 कॉफ़ी קפה ☕ 2")]  # doctest: +NORMALIZE_WHITESPACE
+[('latin', 'Kahve '), ('cjk', '咖啡 '), ('devanagari', 'कॉफ़ी '), ('hebrew', 'קפה '),
+ ('emoji', '☕'), ('latin', ' 2')]
 """
 
 from __future__ import annotations
@@ -352,6 +354,8 @@ def split_runs(text: str) -> tuple[Run, ...]:
         script = script_of(char)
         if script is None and not (runs and (has_glyph(runs[-1].script, char) or _shaped_away(char))):
             script = font_for(char)  # a mark the run's font lacks (or that starts the text): its own font
+        elif script is None and runs and runs[-1].script is Script.EMOJI and char.isspace():
+            script = Script.LATIN  # Noto Emoji's space is more than an em wide
         if runs and (script is None or script is runs[-1].script):
             runs[-1] = Run(runs[-1].script, runs[-1].text + char)
         else:
@@ -407,9 +411,139 @@ def load_font(script: Script, size: int, bold: bool = False) -> ImageFont.FreeTy
     return font
 
 
+# --- right-to-left text: the order runs are laid in (Unicode bidi algorithm, UAX #9) ---------------
+
+_NEUTRAL = frozenset({"ON", "WS", "B", "S"})
+_FOLLOWS = frozenset({"NSM", "BN", "LRE", "RLE", "PDF", "LRO", "RLO", "LRI", "RLI", "FSI", "PDI"})
+
+
+def bidi_levels(text: str) -> list[int]:
+    """The embedding level of each character of one line of *text* (even: left to right, odd: right
+    to left), by the Unicode bidi algorithm's implicit rules (UAX #9 W1-W7, N1-N2, I1-I2, L1).
+
+    The paragraph reads in the direction of its first strong character. Explicit embeddings and
+    isolates (U+202A-U+202E, U+2066-U+2069) are not applied: like joiners and marks, they take the
+    type of the character before them.
+
+    >>> bidi_levels("ab קפ 12")
+    [0, 0, 0, 1, 1, 1, 2, 2]
+    """
+    types: list[str] = []
+    for char in text:
+        kind = unicodedata.bidirectional(char) or "L"
+        types.append((types[-1] if types else "ON") if kind in _FOLLOWS else kind)  # W1 (and X9)
+    base = next(("R" if t in {"R", "AL"} else "L" for t in types if t in {"L", "R", "AL"}), "L")
+    strong = base
+    for i, kind in enumerate(types):  # W2, W3
+        if kind in {"L", "R", "AL"}:
+            strong = kind
+            types[i] = "R" if kind == "AL" else kind
+        elif kind == "EN" and strong == "AL":
+            types[i] = "AN"
+    for i in range(1, len(types) - 1):  # W4
+        if types[i] in {"ES", "CS"} and types[i - 1] == types[i + 1] == "EN":
+            types[i] = "EN"
+        elif types[i] == "CS" and types[i - 1] == types[i + 1] == "AN":
+            types[i] = "AN"
+    for order in (range(len(types)), range(len(types) - 1, -1, -1)):  # W5, both ways
+        after_number = False
+        for i in order:
+            if types[i] == "EN":
+                after_number = True
+            elif types[i] == "ET" and after_number:
+                types[i] = "EN"
+            else:
+                after_number = False
+    strong = base
+    for i, kind in enumerate(types):  # W6, W7
+        if kind in {"ES", "ET", "CS"}:
+            types[i] = "ON"
+        elif kind in {"L", "R"}:
+            strong = kind
+        elif kind == "EN" and strong == "L":
+            types[i] = "L"
+    levels = _implicit_levels(types, base)
+    for i in range(len(text) - 1, -1, -1):  # L1: white space ending the line is at the paragraph's level
+        if unicodedata.bidirectional(text[i]) not in {"WS", "B", "S"} | _FOLLOWS:
+            break
+        levels[i] = 0 if base == "L" else 1
+    return levels
+
+
+def _implicit_levels(types: list[str], base: str) -> list[int]:
+    """N1/N2 (neutrals between text of one direction take it, others the paragraph's), I1/I2."""
+    side = ["R" if t in {"R", "EN", "AN"} else "L" if t == "L" else "N" for t in types]
+    after, following = [base] * len(side), base
+    for i in range(len(side) - 1, -1, -1):
+        after[i] = following
+        if side[i] != "N":
+            following = side[i]
+    levels, before = [], base
+    for i, kind in enumerate(types):
+        if side[i] == "N":
+            kind = before if before == after[i] else base
+        else:
+            before = side[i]
+        if base == "L":
+            levels.append({"L": 0, "R": 1}.get(kind, 2))
+        else:
+            levels.append(2 if kind in {"L", "EN", "AN"} else 1)
+    return levels
+
+
+def layout(text: str) -> tuple[tuple[Run, bool], ...]:
+    """The runs of *text* from left to right as drawn, each with whether it reads right to left.
+
+    Each font run is cut where the bidi level changes (:func:`bidi_levels`), and the pieces are
+    reordered by the bidi algorithm's rule L2 (reverse every sequence at a level or above, from the
+    highest level down to the lowest odd one), so a Hebrew or Arabic text with an emoji, a number or a
+    Latin word shows each where a reader of that language expects it.
+
+    >>> [(r.text, rtl) for r, rtl in layout("קפה חינם ☕")]
+    [('☕', True), ('קפה חינם ', True)]
+    >>> [r.text for r, _ in layout("קפה 2 טוב")]
+    ['טוב', ' ', '2', 'קפה ']
+    """
+    runs = split_runs(text)
+    if not any(unicodedata.bidirectional(char) in {"R", "AL"} for char in text):
+        return tuple((run, False) for run in runs)  # left to right throughout: as split
+    levels = bidi_levels("".join(run.text for run in runs))
+    pieces: list[tuple[Run, int]] = []
+    at = 0
+    for run in runs:
+        for char in run.text:
+            if pieces and pieces[-1][0].script is run.script and pieces[-1][1] == levels[at]:
+                pieces[-1] = (Run(run.script, pieces[-1][0].text + char), levels[at])
+            else:
+                pieces.append((Run(run.script, char), levels[at]))
+            at += 1
+    order = list(range(len(pieces)))
+    odd = [level for _, level in pieces if level % 2]
+    for level in range(max(lv for _, lv in pieces), min(odd, default=1 << 30) - 1, -1):
+        start = 0
+        while start < len(order):
+            if pieces[order[start]][1] < level:
+                start += 1
+                continue
+            end = start
+            while end < len(order) and pieces[order[end]][1] >= level:
+                end += 1
+            order[start:end] = order[start:end][::-1]
+            start = end
+    return tuple((pieces[i][0], pieces[i][1] % 2 == 1) for i in order)
+
+
+def _direction(rtl: bool) -> str | None:
+    """The direction Raqm lays a run in (Pillow's basic layout takes none)."""
+    if not _RAQM:
+        return None
+    return "rtl" if rtl else "ltr"
+
+
 def text_width(text: str, size: int, *, bold: bool = False) -> float:
     """How wide *text* is drawn at *size* pixels, every run in its own font."""
-    return sum(load_font(r.script, size, bold).getlength(r.text) for r in split_runs(text))
+    return sum(load_font(run.script, size, bold).getlength(run.text, direction=_direction(rtl))
+               for run, rtl in layout(text))
 
 
 def draw_text(
@@ -425,11 +559,12 @@ def draw_text(
     """Draw *text* run by run from *xy* (left, baseline by default); returns the width drawn.
 
     *anchor* takes Pillow's vertical part (``"ls"`` baseline, ``"lm"`` middle, ``"lt"`` top); runs are
-    always laid left to right.
+    laid left to right in the order :func:`layout` gives (right-to-left text reordered).
     """
     x, y = xy
-    for run in split_runs(text):
+    for run, rtl in layout(text):
         font = load_font(run.script, size, bold)
-        draw.text((x, y), run.text, font=font, fill=fill, anchor=anchor)
-        x += font.getlength(run.text)
+        direction = _direction(rtl)
+        draw.text((x, y), run.text, font=font, fill=fill, anchor=anchor, direction=direction)
+        x += font.getlength(run.text, direction=direction)
     return x - xy[0]
