@@ -7,6 +7,8 @@ import warnings
 import pytest
 from bidi import get_display
 from fontTools.ttLib import TTFont
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from PIL import Image, ImageDraw
 
 from walletvoucher._fonts import (
@@ -253,3 +255,22 @@ def test_a_hebrew_line_shows_its_emoji_at_the_left_end() -> None:
 
     cup, line = ink("☕"), ink("קפה חינם ☕")
     assert len(cup & line) > 0.9 * len(cup)  # the cup is drawn first, where the line starts
+
+
+# Hebrew and Arabic letters and marks, Arabic-Indic digits, Latin, digits, punctuation and number signs,
+# spaces, CJK, Devanagari and emoji: everything but paired brackets (rule N0) and explicit embeddings
+_MIXED = st.text(st.sampled_from(list(
+    "קפהטובשָׁלוֹםقهوةخصمعلى٠١٢٣۱۲\u200c\u200dabcXYZé0123456789 .,:;!?%+-/$€₪#*&'\"…咖啡कॉफ़ी☕🍩❤\ufe0f→")),
+    max_size=30)
+
+
+def _visible(text: str) -> str:
+    """Joiners have no glyph: where they stand between others does not show."""
+    return text.replace("\u200c", "").replace("\u200d", "")
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(_MIXED)
+def test_any_mix_of_scripts_is_laid_in_bidi_order(text: str) -> None:
+    ours = "".join(run.text[::-1] if rtl else run.text for run, rtl in layout(text))
+    assert _visible(ours) == _visible(get_display(text))

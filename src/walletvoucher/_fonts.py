@@ -349,18 +349,18 @@ def split_runs(text: str) -> tuple[Run, ...]:
 
     Text is drawn on one line: a newline or other control character becomes a space.
     """
-    runs: list[Run] = []
+    runs: list[tuple[Script, list[str]]] = []
     for char in map(_drawable, text):
         script = script_of(char)
-        if script is None and not (runs and (has_glyph(runs[-1].script, char) or _shaped_away(char))):
+        if script is None and not (runs and (has_glyph(runs[-1][0], char) or _shaped_away(char))):
             script = font_for(char)  # a mark the run's font lacks (or that starts the text): its own font
-        elif script is None and runs and runs[-1].script is Script.EMOJI and char.isspace():
+        elif script is None and runs and runs[-1][0] is Script.EMOJI and char.isspace():
             script = Script.LATIN  # Noto Emoji's space is more than an em wide
-        if runs and (script is None or script is runs[-1].script):
-            runs[-1] = Run(runs[-1].script, runs[-1].text + char)
+        if runs and (script is None or script is runs[-1][0]):
+            runs[-1][1].append(char)
         else:
-            runs.append(Run(script or Script.LATIN, char))
-    return tuple(runs)
+            runs.append((script or Script.LATIN, [char]))
+    return tuple(Run(script, "".join(chars)) for script, chars in runs)
 
 
 def missing_glyphs(text: str) -> str:
@@ -414,25 +414,57 @@ def load_font(script: Script, size: int, bold: bool = False) -> ImageFont.FreeTy
 # --- right-to-left text: the order runs are laid in (Unicode bidi algorithm, UAX #9) ---------------
 
 _NEUTRAL = frozenset({"ON", "WS", "B", "S"})
-_FOLLOWS = frozenset({"NSM", "BN", "LRE", "RLE", "PDF", "LRO", "RLO", "LRI", "RLI", "FSI", "PDI"})
+_REMOVED = frozenset({"BN", "LRE", "RLE", "PDF", "LRO", "RLO", "LRI", "RLI", "FSI", "PDI"})
+_TRAILING = _REMOVED | {"WS", "B", "S"}
+# Unassigned code points in these blocks are right to left (DerivedBidiClass.txt); elsewhere left to right.
+_RTL_BLOCKS = ((0x0590, 0x08FF, "R"), (0xFB1D, 0xFDFF, "AL"), (0xFE70, 0xFEFF, "AL"),
+               (0x10800, 0x10FFF, "R"), (0x1E800, 0x1EFFF, "R"))
+
+
+def _bidi_class(char: str) -> str:
+    kind = unicodedata.bidirectional(char)
+    if kind:
+        return kind
+    code = ord(char)
+    return next((k for first, last, k in _RTL_BLOCKS if first <= code <= last), "L")
 
 
 def bidi_levels(text: str) -> list[int]:
     """The embedding level of each character of one line of *text* (even: left to right, odd: right
-    to left), by the Unicode bidi algorithm's implicit rules (UAX #9 W1-W7, N1-N2, I1-I2, L1).
+    to left), by the Unicode bidi algorithm's implicit rules (UAX #9 X9, W1-W7, N1-N2, I1-I2, L1).
 
     The paragraph reads in the direction of its first strong character. Explicit embeddings and
-    isolates (U+202A-U+202E, U+2066-U+2069) are not applied: like joiners and marks, they take the
-    type of the character before them.
+    isolates (U+202A-U+202E, U+2066-U+2069) are not applied: like joiners, they are set aside (X9) and
+    take the level of the character before them. Paired brackets (N0) are neutrals like any other.
 
     >>> bidi_levels("ab קפ 12")
     [0, 0, 0, 1, 1, 1, 2, 2]
     """
+    classes = [_bidi_class(char) for char in text]
+    base = next(("R" if k in {"R", "AL"} else "L" for k in classes if k in {"L", "R", "AL"}), "L")
+    kept = [i for i, kind in enumerate(classes) if kind not in _REMOVED]
     types: list[str] = []
-    for char in text:
-        kind = unicodedata.bidirectional(char) or "L"
-        types.append((types[-1] if types else "ON") if kind in _FOLLOWS else kind)  # W1 (and X9)
-    base = next(("R" if t in {"R", "AL"} else "L" for t in types if t in {"L", "R", "AL"}), "L")
+    for i in kept:  # W1: a mark takes the type of the character it sits on
+        types.append((types[-1] if types else base) if classes[i] == "NSM" else classes[i])
+    _weak_types(types, base)
+    levels = [0 if base == "L" else 1] * len(text)
+    for i, level in zip(kept, _implicit_levels(types, base), strict=True):
+        levels[i] = level
+    previous = levels[0] if not kept else levels[kept[0]]
+    for i, kind in enumerate(classes):  # set-aside characters: the level of the one before
+        if kind in _REMOVED:
+            levels[i] = previous
+        previous = levels[i]
+    for i in range(len(text) - 1, -1, -1):  # L1: white space ending the line is at the paragraph's level
+        if classes[i] not in _TRAILING:
+            break
+        levels[i] = 0 if base == "L" else 1
+    return levels
+
+
+def _weak_types(types: list[str], base: str) -> None:
+    """W2-W7 in place: numbers after Arabic letters are Arabic numbers, separators and terminators
+    join the numbers around them, numbers after left-to-right text are left to right."""
     strong = base
     for i, kind in enumerate(types):  # W2, W3
         if kind in {"L", "R", "AL"}:
@@ -462,12 +494,6 @@ def bidi_levels(text: str) -> list[int]:
             strong = kind
         elif kind == "EN" and strong == "L":
             types[i] = "L"
-    levels = _implicit_levels(types, base)
-    for i in range(len(text) - 1, -1, -1):  # L1: white space ending the line is at the paragraph's level
-        if unicodedata.bidirectional(text[i]) not in {"WS", "B", "S"} | _FOLLOWS:
-            break
-        levels[i] = 0 if base == "L" else 1
-    return levels
 
 
 def _implicit_levels(types: list[str], base: str) -> list[int]:
@@ -505,18 +531,20 @@ def layout(text: str) -> tuple[tuple[Run, bool], ...]:
     ['טוב', ' ', '2', 'קפה ']
     """
     runs = split_runs(text)
-    if not any(unicodedata.bidirectional(char) in {"R", "AL"} for char in text):
+    if not any(_bidi_class(char) in {"R", "AL", "AN"} for char in text):
         return tuple((run, False) for run in runs)  # left to right throughout: as split
     levels = bidi_levels("".join(run.text for run in runs))
-    pieces: list[tuple[Run, int]] = []
+    cut: list[tuple[Script, int, int]] = []  # (font, level, where the piece starts)
     at = 0
     for run in runs:
-        for char in run.text:
-            if pieces and pieces[-1][0].script is run.script and pieces[-1][1] == levels[at]:
-                pieces[-1] = (Run(run.script, pieces[-1][0].text + char), levels[at])
-            else:
-                pieces.append((Run(run.script, char), levels[at]))
+        for _ in run.text:
+            if not cut or cut[-1][0] is not run.script or cut[-1][1] != levels[at]:
+                cut.append((run.script, levels[at], at))
             at += 1
+    joined = "".join(run.text for run in runs)
+    ends = [start for _, _, start in cut[1:]] + [len(joined)]
+    pieces = [(Run(script, joined[start:end]), level)
+              for (script, level, start), end in zip(cut, ends, strict=True)]
     order = list(range(len(pieces)))
     odd = [level for _, level in pieces if level % 2]
     for level in range(max(lv for _, lv in pieces), min(odd, default=1 << 30) - 1, -1):
@@ -540,10 +568,22 @@ def _direction(rtl: bool) -> str | None:
     return "rtl" if rtl else "ltr"
 
 
+@functools.lru_cache(maxsize=4096)
+def _short_length(font: ImageFont.FreeTypeFont, text: str, direction: str | None) -> float:
+    return font.getlength(text, direction=direction)
+
+
+def _length(font: ImageFont.FreeTypeFont, text: str, rtl: bool) -> float:
+    """How wide one run is. Short runs (a word, a space, a number) are measured once per font: a text
+    that is cut to fit is measured again and again, and Raqm sets a font up anew for every call."""
+    if len(text) > 64:
+        return font.getlength(text, direction=_direction(rtl))
+    return _short_length(font, text, _direction(rtl))
+
+
 def text_width(text: str, size: int, *, bold: bool = False) -> float:
     """How wide *text* is drawn at *size* pixels, every run in its own font."""
-    return sum(load_font(run.script, size, bold).getlength(run.text, direction=_direction(rtl))
-               for run, rtl in layout(text))
+    return sum(_length(load_font(run.script, size, bold), run.text, rtl) for run, rtl in layout(text))
 
 
 def draw_text(
@@ -564,7 +604,6 @@ def draw_text(
     x, y = xy
     for run, rtl in layout(text):
         font = load_font(run.script, size, bold)
-        direction = _direction(rtl)
-        draw.text((x, y), run.text, font=font, fill=fill, anchor=anchor, direction=direction)
-        x += font.getlength(run.text, direction=direction)
+        draw.text((x, y), run.text, font=font, fill=fill, anchor=anchor, direction=_direction(rtl))
+        x += _length(font, run.text, rtl)
     return x - xy[0]
