@@ -9,7 +9,7 @@ from bidi import get_display
 from fontTools.ttLib import TTFont
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from PIL import Image, ImageDraw
+from PIL import Image, ImageDraw, ImageFont
 
 from walletvoucher._fonts import (
     Script,
@@ -274,3 +274,28 @@ def _visible(text: str) -> str:
 def test_any_mix_of_scripts_is_laid_in_bidi_order(text: str) -> None:
     ours = "".join(run.text[::-1] if rtl else run.text for run, rtl in layout(text))
     assert _visible(ours) == _visible(get_display(text))
+
+
+def test_without_raqm_hebrew_is_still_drawn_right_to_left(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Pillow's wheels load FriBiDi from the system: without it there is no Raqm, only the basic
+    layout, which draws characters left to right as given."""
+    from walletvoucher import _fonts
+
+    def qof_side(text: str) -> float:
+        image = Image.new("L", (300, 90), 0)
+        width = draw_text(ImageDraw.Draw(image), (10, 50), text, size=48, fill=255)
+        assert width == pytest.approx(text_width(text, 48))
+        # ק is the only letter here reaching below the baseline: where is it?
+        low = [x for x in range(300) if any(image.getpixel((x, y)) > 128 for y in range(56, 90))]
+        return (min(low) - 10) / width
+
+    with_raqm = qof_side("קט")
+    monkeypatch.setattr(_fonts, "_RAQM", False)
+    _fonts.load_font.cache_clear()
+    try:
+        assert _fonts.load_font(Script.HEBREW, 48).layout_engine == ImageFont.Layout.BASIC
+        without = qof_side("קט")
+    finally:
+        monkeypatch.undo()
+        _fonts.load_font.cache_clear()
+    assert with_raqm > 0.4 and without > 0.4  # the first letter on the right either way

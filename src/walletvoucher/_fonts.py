@@ -20,9 +20,11 @@ text into artwork or a preview turn that into a
 :class:`~walletvoucher.errors.MissingGlyphWarning` (:func:`missing_glyph_note`).
 
 Complex scripts (Devanagari conjuncts, Thai marks, Arabic joining) and right-to-left runs (Hebrew,
-Arabic) are shaped by Pillow's Raqm layout when Pillow has it (the PyPI wheels do), and the runs are
-laid in the order the Unicode bidi algorithm gives (:func:`layout`): in ``"קפה חינם ☕"`` the cup is on
-the left, where a Hebrew reader expects the end of the line.
+Arabic) are shaped by Pillow's Raqm layout when Pillow has it (the PyPI wheels do, when the system has
+FriBiDi: ``libfribidi0``, which they load at run time), and the runs are laid in the order the Unicode
+bidi algorithm gives (:func:`layout`): in ``"קפה חינם ☕"`` the cup is on the left, where a Hebrew
+reader expects the end of the line. Without Raqm, right-to-left runs are still drawn in visual order
+(Hebrew reads right; Arabic letters then do not join).
 
 >>> [(r.script, r.text) for r in split_runs("Kahve 咖啡 कॉफ़ी קפה ☕ 2")]  # doctest: +NORMALIZE_WHITESPACE
 [('latin', 'Kahve '), ('cjk', '咖啡 '), ('devanagari', 'कॉफ़ी '), ('hebrew', 'קפה '),
@@ -561,6 +563,22 @@ def layout(text: str) -> tuple[tuple[Run, bool], ...]:
     return tuple((pieces[i][0], pieces[i][1] % 2 == 1) for i in order)
 
 
+_MIRRORED = dict(zip("()[]{}<>«»‹›", ")(][}{><»«›‹", strict=True))
+
+
+def _reversed_clusters(text: str) -> str:
+    """A right-to-left run for Pillow's basic layout, which draws left to right and does not reorder:
+    its characters in visual order, each base character still followed by its marks, brackets
+    mirrored."""
+    clusters: list[str] = []
+    for char in text:
+        if clusters and (unicodedata.category(char) in {"Mn", "Me", "Mc"} or char in "\u200c\u200d"):
+            clusters[-1] += char
+        else:
+            clusters.append(_MIRRORED.get(char, char))
+    return "".join(reversed(clusters))
+
+
 def _direction(rtl: bool) -> str | None:
     """The direction Raqm lays a run in (Pillow's basic layout takes none)."""
     if not _RAQM:
@@ -604,6 +622,7 @@ def draw_text(
     x, y = xy
     for run, rtl in layout(text):
         font = load_font(run.script, size, bold)
-        draw.text((x, y), run.text, font=font, fill=fill, anchor=anchor, direction=_direction(rtl))
+        shown = _reversed_clusters(run.text) if rtl and not _RAQM else run.text
+        draw.text((x, y), shown, font=font, fill=fill, anchor=anchor, direction=_direction(rtl))
         x += _length(font, run.text, rtl)
     return x - xy[0]
