@@ -74,8 +74,10 @@ Warnings (Python :mod:`warnings`; the pass is still valid, and the texts are als
     AppleWalletWarning (UserWarning)
     ├── BarcodeFallbackWarning               EAN-13 / UPC-A shown as Code 128 (Wallet has no EAN format)
     ├── PassContentWarning                   content that will read badly: low contrast, a front text
-    │                                        longer than the front shows, a voucher not yet valid,
-    │                                        labels without a translation in a language
+    │   │                                    longer than the front shows, a voucher not yet valid,
+    │   │                                    labels without a translation in a language
+    │   └── MissingGlyphWarning              a generated icon/logo or a preview draws a character no
+    │                                        shipped font has (it shows as an empty box)
     └── CertificateExpiringWarning           pass-type or WWDR certificate expires within 30 days
     GoogleWalletWarning (UserWarning)
     └── RecommendedLengthWarning             a text over Google's recommended length (may be cut off)
@@ -289,6 +291,12 @@ class CertificateExpiringWarning(AppleWalletWarning):
 class PassContentWarning(AppleWalletWarning):
     """The pass is valid but will read badly: near-equal colours, a cut-off front text, a voucher
     that is not valid yet, or walletvoucher's own labels shown in English in a language."""
+
+
+class MissingGlyphWarning(PassContentWarning):
+    """Text drawn into a generated icon or logo, or into a preview, has characters that none of the
+    fonts walletvoucher ships draws (Tibetan, Thaana, private-use characters): they show as empty
+    boxes. The message names the text and each character."""
 
 
 # --- Google Wallet (walletvoucher.google) ----------------------------------------------------

@@ -31,8 +31,8 @@ behind a primary field), the strip shows the count instead, ``37/1000`` over a p
 (``strip_images``).
 
 Generated icons and logos are a monogram of the brand's initials drawn with the Noto fonts of
-:mod:`walletvoucher._fonts` (Latin, Cyrillic, Greek, Chinese, Devanagari, Thai, Arabic), one
-grapheme per word, so no initial shows a missing-glyph box.
+:mod:`walletvoucher._fonts` (every script Apple localisations use but a few, and emoji), one
+grapheme per word; an initial no shipped font draws is warned about when the pass is rendered.
 """
 
 from __future__ import annotations

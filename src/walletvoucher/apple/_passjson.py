@@ -40,7 +40,8 @@ from typing import Any
 
 import attrs
 
-from walletvoucher.apple._images import StripDesign, icon_images, logo_images, strip_images
+from walletvoucher._fonts import missing_glyph_note
+from walletvoucher.apple._images import StripDesign, icon_images, initials, logo_images, strip_images
 from walletvoucher.apple._labels import has_labels, label
 from walletvoucher.apple._options import AppleOptions
 from walletvoucher.apple._readability import contrast_warnings, front_length_warnings
@@ -48,7 +49,13 @@ from walletvoucher.apple._strings import apple_language
 from walletvoucher.apple._texts import PassTexts, escape_format, lproj_languages
 from walletvoucher.codes import Symbology, issue_scan_token
 from walletvoucher.codes._pos import AZTEC_MAX_BYTES, CODE_128_MAX_CHARS, PDF417_MAX_BYTES, QR_MAX_BYTES
-from walletvoucher.errors import AppleError, AppleWalletWarning, BarcodeFallbackWarning, PassContentWarning
+from walletvoucher.errors import (
+    AppleError,
+    AppleWalletWarning,
+    BarcodeFallbackWarning,
+    MissingGlyphWarning,
+    PassContentWarning,
+)
 from walletvoucher.model import Money, Program, RedemptionMethod, StampCard, Voucher, VoucherStatus
 
 #: The business's symbology -> Apple's barcode format (None: Apple cannot draw it natively).
@@ -234,9 +241,25 @@ class _Build:
     def content(self, doc: dict[str, Any], style: str, filled: int) -> PassContent:
         for note in self.readability(doc, style):
             self.warn(note)
+        self.monogram_glyphs()
         primary = bool(doc[style].get("primaryFields"))  # Wallet draws it over the strip: keep it clear
         files = {**self.images(style, filled, primary_field=primary), **self.texts.files()}
         return PassContent(pass_json=doc, files=files, warnings=tuple(self.warnings))
+
+    def monogram_glyphs(self) -> None:
+        """Warn when the brand's initials, drawn into a generated icon or logo, have a character no
+        shipped font draws (it would be an empty box)."""
+        brand = self.program.brand
+        generated = [name for name, art in (("icon", brand.icon), ("logo", brand.logo)) if art is None]
+        if not generated:
+            return
+        name = brand.name.default
+        shown = name if len(name) <= 40 else name[:39] + "…"
+        where = f"the generated {' and '.join(generated)} show the brand name {shown!r} as its initials"
+        fix = f"give Brand({', '.join(part + '=...' for part in generated)}) artwork as PNG bytes"
+        note = missing_glyph_note(initials(name), where, fix)
+        if note is not None:
+            self.warn(note, MissingGlyphWarning)
 
     def readability(self, doc: dict[str, Any], style: str) -> list[str]:
         brand = self.program.brand

@@ -3,8 +3,9 @@
 A preview is drawn from what the wallet receives, not from the model: the rendered ``pass.json`` with
 the bundle's images and ``xx.lproj/pass.strings`` for Apple, the class and object for Google. So it
 shows what the customer will see, including the voided / expired look, in any language the pass
-carries, with real glyphs for Chinese, Devanagari, Thai and Arabic (Noto fonts), and a barcode drawn by
-the project's own code writers that scans.
+carries, with real glyphs for Chinese, Hebrew, Arabic, Devanagari, Thai, emoji and more (Noto fonts;
+a character none of them has raises a :class:`~walletvoucher.errors.MissingGlyphWarning`), and a
+barcode drawn by the project's own code writers that scans.
 
 - :func:`preview` -- a card or voucher (rendered first) or a ``.pkpass``'s bytes -> PNG bytes;
 - :func:`preview_pkpass` -- any ``.pkpass``, ours or not (read defensively: bounded sizes, missing

@@ -36,9 +36,8 @@ from walletvoucher.preview._canvas import (
     paste_fit,
     pick,
     round_corners,
-    to_png,
 )
-from walletvoucher.preview._picture import Picture, parse_date, show_date
+from walletvoucher.preview._picture import Picture, finish, parse_date, show_date
 from walletvoucher.preview._status import status_word
 
 STYLES = ("boardingPass", "coupon", "eventTicket", "generic", "storeCard")
@@ -151,11 +150,11 @@ def draw_apple(
     word = view.status(at)
     height = max(MIN_HEIGHT, round(y + 18 if word is None else band_bottom(y)))
     card = round_corners(pen.image.crop((0, 0, WIDTH * scale, height * scale)), RADIUS * scale)
-    pen = Pen(card, scale)
+    pen = Pen(card, scale, pen.notes)
     regions["card"] = (0, 0, card.width, card.height)
     if word is not None:
         regions["status"] = grey_out(pen, word.upper(), RADIUS * scale, top=y + BAND_GAP)
-    return Picture(png=to_png(pen.image), size=pen.image.size, regions=regions)
+    return finish(pen, regions)
 
 
 def _top_row(pen: Pen, view: _View, regions: dict[str, Box]) -> None:

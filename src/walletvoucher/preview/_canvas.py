@@ -14,7 +14,7 @@ from collections.abc import Mapping
 import attrs
 from PIL import Image, ImageDraw
 
-from walletvoucher._fonts import draw_text, text_width
+from walletvoucher._fonts import draw_text, missing_glyph_note, text_width
 from walletvoucher.codes import Symbology, encode_symbol
 from walletvoucher.codes._images import write_png
 from walletvoucher.errors import SymbologyError
@@ -28,6 +28,8 @@ BLACK: RGB = (0, 0, 0)
 MAX_IMAGE_PIXELS = 4096 * 4096
 """Artwork larger than this is treated as missing (a decompression bomb costs nothing to send)."""
 
+_PREVIEW_FIX = ("only the preview lacks them: the phone draws a pass's texts with its own fonts (generated "
+                "artwork is warned about when the pass is rendered)")
 _RGB = re.compile(r"^\s*rgba?\(\s*(\d{1,3})\s*,\s*(\d{1,3})\s*,\s*(\d{1,3})\s*(?:,\s*[\d.]+\s*)?\)\s*\Z")
 _HEX = re.compile(r"^\s*#([0-9a-fA-F]{6}|[0-9a-fA-F]{3})\s*\Z")
 
@@ -65,10 +67,14 @@ def readable_on(background: RGB) -> RGB:
 
 @attrs.frozen
 class Pen:
-    """Draws in points on a canvas whose pixels are ``scale`` times smaller."""
+    """Draws in points on a canvas whose pixels are ``scale`` times smaller.
+
+    ``notes`` collects a warning text for each drawn text that has characters no shipped font draws.
+    """
 
     image: Image.Image
     scale: int
+    notes: list[str] = attrs.field(factory=list, eq=False, repr=False)
 
     @property
     def draw(self) -> ImageDraw.ImageDraw:
@@ -102,6 +108,9 @@ class Pen:
         width = text_width(shown, pixels, bold=bold)
         left = self.px(x) - (width if align == "right" else width / 2 if align == "center" else 0)
         draw_text(self.draw, (left, self.px(y)), shown, size=pixels, fill=fill, bold=bold, anchor=anchor)
+        note = missing_glyph_note(shown, "the preview draws the text", _PREVIEW_FIX)
+        if note is not None and note not in self.notes:
+            self.notes.append(note)
         top = self.px(y) - (pixels if anchor == "ls" else pixels // 2 if anchor == "lm" else 0)
         return (round(left), top - pixels // 3, round(left + width), top + pixels + pixels // 3)
 

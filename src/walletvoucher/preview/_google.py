@@ -36,9 +36,8 @@ from walletvoucher.preview._canvas import (
     paste_fit,
     readable_on,
     round_corners,
-    to_png,
 )
-from walletvoucher.preview._picture import Picture, parse_date, show_date
+from walletvoucher.preview._picture import Picture, finish, parse_date, show_date
 from walletvoucher.preview._status import status_word
 
 WIDTH = 375
@@ -177,11 +176,11 @@ def draw_google(
     word = _status(view)
     height = round(max(y if word is None else band_bottom(y), 360))
     card = round_corners(pen.image.crop((0, 0, WIDTH * scale, height * scale)), RADIUS * scale)
-    pen = Pen(card, scale)
+    pen = Pen(card, scale, pen.notes)
     regions["card"] = (0, 0, card.width, card.height)
     if word is not None:
         regions["status"] = grey_out(pen, word.upper(), RADIUS * scale, top=y + BAND_GAP)
-    return Picture(png=to_png(pen.image), size=pen.image.size, regions=regions)
+    return finish(pen, regions)
 
 
 _STATES = {"COMPLETED": "completed", "EXPIRED": "expired", "INACTIVE": "inactive"}
