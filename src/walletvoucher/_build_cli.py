@@ -117,7 +117,9 @@ def _write_pkpass(
     from walletvoucher.apple import render_pkpass
 
     signing = need_table(loaded.apple, loaded, "apple")
-    signer = signing.load_signer(at=at, password=key_password(signing, ask=args.ask_password))
+    source = "--ask-password" if args.ask_password else f"the environment variable {signing.password_env}"
+    password = key_password(signing, ask=args.ask_password)
+    signer = signing.load_signer(at=at, password=password, password_from=source)
     data = render_pkpass(item, signer=signer, options=signing.apple_options(), at=at, program=loaded.program)
     args.pkpass.parent.mkdir(parents=True, exist_ok=True)
     args.pkpass.write_bytes(data)
