@@ -158,9 +158,11 @@ class ScanSetup:
             )
         try:
             return ScanKey(key_id=self.key_id, secret=secret.encode("utf-8", "surrogatepass"))
-        except WalletVoucherError as exc:
-            raise ProgramFileError(exc.message, field=f"[scan] {exc.field or 'key_id'}",
-                                   secret=exc.field == "secret", fix=exc.fix) from None
+        except WalletVoucherError as exc:  # the id was checked when the file was read: the secret is short
+            raise ProgramFileError(
+                f"holds a secret that {exc.message}", field=f"[scan] secret_env {self.secret_env}", secret=True,
+                fix=f"export {self.secret_env} with a longer secret, e.g. from `openssl rand -hex 32`",
+            ) from None
 
 
 @attrs.frozen(kw_only=True)
@@ -481,4 +483,5 @@ def _scan(r: _Reader) -> ScanSetup:
     r.unknown({"key_id", "secret_env"})
     key_id = r.get("key_id", str, fix='name the key your staff app verifies with, e.g. key_id = "till-2026"')
     env = r.get("secret_env", str, fix="name an environment variable", default="WALLETVOUCHER_SCAN_KEY_SECRET")
+    r.build("key_id", lambda: ScanKey(key_id=key_id, secret=bytes(32)), key_id)  # the id's rules, at load time
     return ScanSetup(key_id=key_id, secret_env=env)
