@@ -141,7 +141,7 @@ def _background_worker(args: argparse.Namespace, served: Served) -> Iterator[Non
 
     def work() -> None:
         wallet = served.wallets()
-        handler = push_handler(wallet, served.signer, args)
+        handler = push_handler(wallet, served.signer, args, token_key=served.apns_key)
         handlers: dict[str, Handler] = {"apple.push": handler}
         google = google_handler(wallet, loaded, api_url=None)  # program files with a [google] table
         if google is not None:

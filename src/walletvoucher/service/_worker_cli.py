@@ -24,7 +24,7 @@ if TYPE_CHECKING:
     from walletvoucher.programfile import ProgramFile
     from walletvoucher.service._google_sync import GoogleSync
     from walletvoucher.service._worker import Handler
-    from walletvoucher.service.apns import ApplePushHandler
+    from walletvoucher.service.apns import ApnsTokenKey, ApplePushHandler
     from walletvoucher.store import Wallet
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
@@ -59,16 +59,18 @@ def add_apns_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def push_handler(wallet: Callable[[], Wallet] | Wallet, signer: AppleSigner,
-                 args: argparse.Namespace) -> ApplePushHandler:
-    """The ``apple.push`` handler for these arguments (host, stand-in URL, CA)."""
+                 args: argparse.Namespace, *, token_key: ApnsTokenKey | None = None) -> ApplePushHandler:
+    """The ``apple.push`` handler for these arguments (host, stand-in URL, CA); *token_key* adds the
+    configuration's ``[apns]`` provider token to the certificate."""
     from walletvoucher.service._stored import StorePassUpdates
     from walletvoucher.service.apns import ApnsClient, ApplePushHandler
 
     verify = None
     if args.apns_ca is not None:
         verify = ssl.create_default_context(ssl.Purpose.SERVER_AUTH, cafile=str(args.apns_ca))
-    apns = ApnsClient(topic=signer.pass_type_identifier, signer=signer, environment=args.apns,
-                      base_url=args.apns_url, verify=verify, max_attempts=3, backoff_cap=5.0)
+    apns = ApnsClient(topic=signer.pass_type_identifier, signer=signer, token_key=token_key,
+                      environment=args.apns, base_url=args.apns_url, verify=verify, max_attempts=3,
+                      backoff_cap=5.0)
     return ApplePushHandler(StorePassUpdates(wallet), apns)
 
 
@@ -130,9 +132,10 @@ def run_worker(args: argparse.Namespace) -> int:
                                  fix="give the seconds between drains, e.g. --interval 1")
     config = load_config(args.config, os.environ)
     signer = load_signer(config, at=datetime.now(timezone.utc))
+    token_key = config.apns_token_key()  # the [apns] table's .p8, if given
     loaded = [load_program_file(path) for path in args.program]
     with Wallet.open(args.db, programs=[file.program for file in loaded]) as wallet:
-        handler = push_handler(wallet, signer, args)
+        handler = push_handler(wallet, signer, args, token_key=token_key)
         handlers: dict[str, Handler] = {"apple.push": handler}
         google = google_handler(wallet, loaded, api_url=args.google_api_url)
         if google is not None:
