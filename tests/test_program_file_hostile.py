@@ -170,6 +170,11 @@ def test_a_named_pipe_as_artwork_is_refused_without_blocking(folder: Path) -> No
         ({"apple": 5}, "apple"),
         ({"google": [1, 2]}, "google"),
         ({"scan": "till"}, "scan"),
+        ({"apple": {"language": "e" * 900_000}}, "[apple] language"),
+        ({"apple": {"key": "k/" * 400_000}}, "[apple] key"),
+        ({"google": {"service_account": "sa.json", "issuer_id": "1" * 900_000, "logo_url": "https://x.example/l.png",
+                     "origins": ["https://x.example"]}}, "[google] issuer_id"),
+        ({"google": {"service_account": "sa.json", "issuer_id": "3388000000022222222"}}, "[google] origins"),
     ],
 )
 def test_values_that_printed_tracebacks_are_one_line_errors(
@@ -208,3 +213,10 @@ def test_the_model_bounds_goals_and_texts() -> None:
         Program(id="p", name="P", brand=brand, goal=10**400, reward=reward, redemption=RedemptionMethod.REDEEM_CODE)
     assert Program(id="p", name="P", brand=brand, goal=1_000_000, reward=reward,
                    redemption=RedemptionMethod.REDEEM_CODE).goal == 1_000_000
+
+
+def test_a_huge_value_in_any_error_is_shown_by_its_start() -> None:
+    from walletvoucher.errors import WalletVoucherError
+
+    text = str(WalletVoucherError("is wrong", field="name", value="x" * 1_000_000, fix="shorten it"))
+    assert len(text) < 400 and "(1000002 characters)" in text and text.endswith("Fix: shorten it")

@@ -149,7 +149,7 @@ def _write_pkpass(
     from walletvoucher.apple import render_pkpass
 
     signing = need_table(loaded.apple, loaded, "apple")
-    options = signing.apple_options()
+    options = signing.apple_options(path=loaded.path)
     if loaded.scan is not None:
         options = attrs.evolve(options, scan_key=loaded.scan.scan_key(os.environ))
     source = "--ask-password" if args.ask_password else f"the environment variable {signing.password_env}"

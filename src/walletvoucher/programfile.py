@@ -118,12 +118,23 @@ class AppleSigning:
             password=password, at=at, password_from=password_from or self.password_env,
         )
 
-    def apple_options(self) -> AppleOptions:
-        """The :class:`~walletvoucher.apple.AppleOptions` the file describes."""
+    def apple_options(self, *, path: Path | None = None) -> AppleOptions:
+        """The :class:`~walletvoucher.apple.AppleOptions` the file describes.
+
+        With the program file's *path*, a value the options refuse is a :class:`ProgramFileError`
+        naming the file and the ``[apple]`` key.
+        """
         from walletvoucher.apple import AppleOptions
 
-        return AppleOptions(pass_type_identifier=self.pass_type_identifier,
-                            team_identifier=self.team_identifier, **dict(self.options))
+        try:
+            return AppleOptions(pass_type_identifier=self.pass_type_identifier,
+                                team_identifier=self.team_identifier, **dict(self.options))
+        except WalletVoucherError as exc:
+            if path is None:
+                raise
+            raise _Reader(path, self.options, "apple").error(
+                exc.field or "", exc.message, exc.value, exc.fix or "see the README's Apple Wallet section"
+            ) from exc
 
 
 @attrs.frozen(kw_only=True)
@@ -212,8 +223,9 @@ class _Reader:
 
     def path_of(self, key: str, *, fix: str) -> Path | None:
         value = self.get(key, str, fix=fix, default=None)
-        if value is not None and ("\0" in value or not value):
-            raise self.error(key, "is not a usable path (empty, or with a NUL character)", value, fix)
+        if value is not None and ("\0" in value or not value or len(value) > _MAX_PATH):
+            raise self.error(key, f"is not a usable path (empty, longer than {_MAX_PATH}, or with a NUL "
+                             "character)", value, fix)
         return None if value is None else (self.path.parent / value)
 
     def artwork(self, key: str) -> bytes | None:
@@ -259,6 +271,7 @@ class _Reader:
 
 
 _ART_FIX = "give the path of a PNG file, relative to the program file"
+_MAX_PATH = 4096
 
 
 def _shorten(value: Any) -> Any:
@@ -472,8 +485,15 @@ def _google(r: _Reader) -> GoogleSetup:
     account = r.path_of("service_account", fix="give the service-account JSON key file's path")
     if account is None:
         raise r.error("service_account", "is missing", None, "give the service-account JSON key file's path")
-    return GoogleSetup(service_account=account, options={k: r.table[k] for k in _GOOGLE_OPTION_KEYS
-                                                         if k in r.table})
+    for key, fix in (("issuer_id", "give your issuer id from the Google Pay & Wallet Console"),
+                     ("origins", 'list the sites that show the link, e.g. ["https://shop.example.com"]'),
+                     ("logo_url", "give the https URL of the logo Google shows")):
+        if key not in r.table:
+            raise r.error(key, "is missing", None, fix)
+    setup = GoogleSetup(service_account=account, options={k: r.table[k] for k in _GOOGLE_OPTION_KEYS
+                                                          if k in r.table})
+    r.build("", setup.google_options, None)  # the options' own checks, naming this file and table
+    return setup
 
 
 def _scan(r: _Reader) -> ScanSetup:
