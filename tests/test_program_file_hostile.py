@@ -40,7 +40,8 @@ def png_header(width: int, height: int) -> bytes:
         return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
 
     ihdr = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)
-    return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", ihdr) + chunk(b"IDAT", zlib.compress(b"")) + chunk(b"IEND", b"")
+    body = chunk(b"IHDR", ihdr) + chunk(b"IDAT", zlib.compress(b"")) + chunk(b"IEND", b"")
+    return b"\x89PNG\r\n\x1a\n" + body
 
 
 @pytest.fixture
@@ -88,11 +89,13 @@ def test_artwork_over_4096_pixels_a_side_is_refused_from_its_header(
 
 
 def test_the_renderer_refuses_a_decompression_bomb_with_an_apple_image_error() -> None:
-    design = StripDesign(goal=3, background=(0, 0, 0), stamp=(255, 255, 255), stamp_icon=png_header(60000, 60000))
+    design = StripDesign(goal=3, background=(0, 0, 0), stamp=(255, 255, 255),
+                         stamp_icon=png_header(60000, 60000))
     with pytest.raises(AppleImageError, match="60000 x 60000"):
         strip_images(design, 2, "storeCard")
     with pytest.raises(ValidationError, match="4096"):
-        Brand(name="K", foreground="#FFFFFF", background="#000000", label="#FFFFFF", logo=png_header(5000, 10))
+        Brand(name="K", foreground="#FFFFFF", background="#000000", label="#FFFFFF",
+              logo=png_header(5000, 10))
 
 
 def test_large_allowed_artwork_is_drawn_from_a_working_copy_of_at_most_1024_pixels() -> None:
@@ -133,12 +136,12 @@ def test_a_symlink_leading_out_of_the_folder_is_refused_and_one_inside_is_follow
 
 
 def _build_in_a_child(path: Path, *, timeout: float) -> subprocess.CompletedProcess[str]:
-    """`walletvoucher build` in a child process capped at 1 GiB of memory: a hang or a blow-up fails the test."""
+    """`walletvoucher build` in a child capped at 1 GiB of memory: a hang or a blow-up fails the test."""
     def cap_memory() -> None:
         resource.setrlimit(resource.RLIMIT_AS, (1 << 30, 1 << 30))
 
-    argv = [sys.executable, "-m", "walletvoucher", "build", str(path), "--card", "C-1", "--at", AT.isoformat(),
-            "--pkpass", str(path.parent / "out.pkpass")]
+    argv = [sys.executable, "-m", "walletvoucher", "build", str(path), "--card", "C-1",
+            "--at", AT.isoformat(), "--pkpass", str(path.parent / "out.pkpass")]
     env = {k: v for k, v in os.environ.items() if k != "WALLETVOUCHER_KEY_PASSWORD"}
     return subprocess.run(argv, capture_output=True, text=True, timeout=timeout, preexec_fn=cap_memory,
                           env=env, check=False)
@@ -185,7 +188,9 @@ def test_values_that_printed_tracebacks_are_one_line_errors(
     assert_one_line(stderr, expected, "coffee.json")
 
 
-def test_a_goal_of_ten_to_the_400_is_refused_by_name(folder: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_a_goal_of_ten_to_the_400_is_refused_by_name(
+    folder: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     raw = json.dumps(BASE).replace('"goal": 10', '"goal": 1' + "0" * 400)
     status, stderr = build(capsys, write(folder, raw=raw))
     assert status == 2
@@ -210,7 +215,8 @@ def test_the_model_bounds_goals_and_texts() -> None:
     brand = Brand(name="K", foreground="#FFFFFF", background="#000000", label="#FFFFFF")
     reward = Reward(title="T", description="D")
     with pytest.raises(ValidationError, match="goal"):
-        Program(id="p", name="P", brand=brand, goal=10**400, reward=reward, redemption=RedemptionMethod.REDEEM_CODE)
+        Program(id="p", name="P", brand=brand, goal=10**400, reward=reward,
+                redemption=RedemptionMethod.REDEEM_CODE)
     assert Program(id="p", name="P", brand=brand, goal=1_000_000, reward=reward,
                    redemption=RedemptionMethod.REDEEM_CODE).goal == 1_000_000
 

@@ -160,7 +160,9 @@ def _write_pkpass(
     args.pkpass.write_bytes(data)
 
 
-def _google_link(loaded: ProgramFile, item: StampCard | Voucher, at: datetime, args: argparse.Namespace) -> str:
+def _google_link(
+    loaded: ProgramFile, item: StampCard | Voucher, at: datetime, args: argparse.Namespace
+) -> str:
     from walletvoucher.google import save_link
     from walletvoucher.google._recipe import render_pieces
     from walletvoucher.keys import load_service_account
@@ -172,7 +174,8 @@ def _google_link(loaded: ProgramFile, item: StampCard | Voucher, at: datetime, a
         options = attrs.evolve(options, scan_key=loaded.scan.scan_key(os.environ))
     if not args.insert_class:
         try:
-            return save_link(item, credentials=credentials, options=options, at=at, program=loaded.program).url
+            link = save_link(item, credentials=credentials, options=options, at=at, program=loaded.program)
+            return link.url
         except SaveLinkTooLong as exc:
             raise SaveLinkTooLong(exc.message, field="--google-link", value=None, fix=_TOO_LONG_FIX) from None
     rest = _rest_client(credentials, args.google_api_url)

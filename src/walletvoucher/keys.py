@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 import os
 import warnings
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any, Union
@@ -18,6 +18,7 @@ import attrs
 from cryptography import x509
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
+from cryptography.hazmat.primitives.asymmetric.types import PrivateKeyTypes
 from cryptography.hazmat.primitives.serialization import pkcs12
 
 from walletvoucher._files import UnreadableFile, read_regular_file
@@ -102,7 +103,7 @@ def load_private_key(
 
     A failure names its cause: not a key at all, an encrypted key without a password, a wrong
     password, or a password given for a key that has none. *password_from* says where the password
-    comes from (``"WALLETVOUCHER_KEY_PASSWORD (or --ask-password)"``), so the fix can name it.
+    comes from (``"the environment variable WALLETVOUCHER_KEY_PASSWORD"``), so the fix can name it.
 
     >>> # load_private_key("pass.key", password=os.environ["PASS_KEY_PASSWORD"])
     """
@@ -128,7 +129,9 @@ def load_private_key(
     return _signing_key(key)
 
 
-def _decrypt_key(load: Any, data: bytes, pw: bytes | None, password_from: str) -> object:
+def _decrypt_key(
+    load: Callable[..., PrivateKeyTypes], data: bytes, pw: bytes | None, password_from: str
+) -> PrivateKeyTypes:
     if not pw:
         raise CertificateFormatError(
             "is missing: the key is encrypted", field="password",
@@ -144,7 +147,9 @@ def _decrypt_key(load: Any, data: bytes, pw: bytes | None, password_from: str) -
 
 
 def _describe(source: PathOrBytes) -> str:
-    return f"<{len(source)} bytes>" if isinstance(source, (bytes, bytearray, memoryview)) else os.fspath(source)
+    if isinstance(source, (bytes, bytearray, memoryview)):
+        return f"<{len(source)} bytes>"
+    return os.fspath(source)
 
 
 def _signing_key(key: object) -> SigningKey:

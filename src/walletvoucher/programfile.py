@@ -104,7 +104,9 @@ class AppleSigning:
     password_env: str = "WALLETVOUCHER_KEY_PASSWORD"
     options: Mapping[str, Any] = attrs.field(factory=dict)
 
-    def load_signer(self, *, at: datetime, password: str | None, password_from: str | None = None) -> AppleSigner:
+    def load_signer(
+        self, *, at: datetime, password: str | None, password_from: str | None = None
+    ) -> AppleSigner:
         """Load and check the signing material (see :func:`walletvoucher.keys.load_apple_signer`).
 
         *password_from* is where the password came from, named in a password error's fix (by default
@@ -171,7 +173,8 @@ class ScanSetup:
             return ScanKey(key_id=self.key_id, secret=secret.encode("utf-8", "surrogatepass"))
         except WalletVoucherError as exc:  # the id was checked when the file was read: the secret is short
             raise ProgramFileError(
-                f"holds a secret that {exc.message}", field=f"[scan] secret_env {self.secret_env}", secret=True,
+                f"holds a secret that {exc.message}", field=f"[scan] secret_env {self.secret_env}",
+                secret=True,
                 fix=f"export {self.secret_env} with a longer secret, e.g. from `openssl rand -hex 32`",
             ) from None
 
@@ -502,6 +505,7 @@ def _scan(r: _Reader) -> ScanSetup:
                                secret=True, fix="put it in the environment variable secret_env names")
     r.unknown({"key_id", "secret_env"})
     key_id = r.get("key_id", str, fix='name the key your staff app verifies with, e.g. key_id = "till-2026"')
-    env = r.get("secret_env", str, fix="name an environment variable", default="WALLETVOUCHER_SCAN_KEY_SECRET")
-    r.build("key_id", lambda: ScanKey(key_id=key_id, secret=bytes(32)), key_id)  # the id's rules, at load time
+    env = r.get("secret_env", str, fix="name an environment variable",
+                default="WALLETVOUCHER_SCAN_KEY_SECRET")
+    r.build("key_id", lambda: ScanKey(key_id=key_id, secret=bytes(32)), key_id)  # the id's rules, now
     return ScanSetup(key_id=key_id, secret_env=env)

@@ -89,15 +89,16 @@ def test_the_right_passwords_still_load(files: dict[str, Path]) -> None:
     ],
 )
 def test_build_names_the_cause_and_the_program_files_variable(
-    files: dict[str, Path], tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch,
-    key: str, env: str | None, expected: str,
+    files: dict[str, Path], tmp_path: Path, capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch, key: str, env: str | None, expected: str,
 ) -> None:
     doc = {
         "program": {"id": "coffee", "name": "Coffee", "goal": 10, "redemption": "redeem_code"},
         "brand": {"name": "Kahve", "foreground": "#FFFFFF", "background": "#1E3A5F", "label": "#F2C14E"},
         "reward": {"title": "Free coffee", "description": "Any size"},
         "apple": {"pass_type_identifier": PASS_TYPE, "team_identifier": TEAM, "password_env": "TEST_PW",
-                  "certificate": str(files["certificate"]), "key": str(files[key]), "wwdr": str(files["wwdr"])},
+                  "certificate": str(files["certificate"]), "key": str(files[key]),
+                  "wwdr": str(files["wwdr"])},
     }
     (tmp_path / "p.json").write_text(json.dumps(doc))
     monkeypatch.delenv("TEST_PW", raising=False)

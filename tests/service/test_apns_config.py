@@ -35,8 +35,8 @@ def p8(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, ec.EllipticCurve
 
 def write_config(folder: Path, apns: str, service: str = "") -> Path:
     path = folder / "walletvoucher.toml"
-    path.write_text(f'[service]\npass_type_identifier = "{PASS_TYPE}"\nteam_identifier = "{TEAM}"\n{service}\n'
-                    f"{apns}", encoding="utf-8")
+    head = f'[service]\npass_type_identifier = "{PASS_TYPE}"\nteam_identifier = "{TEAM}"\n'
+    path.write_text(f"{head}{service}\n{apns}", encoding="utf-8")
     return path
 
 
@@ -45,8 +45,8 @@ def test_the_apns_table_loads_a_p8_relative_to_the_config(
 ) -> None:
     (tmp_path / "certs").mkdir()
     (tmp_path / "certs" / "AuthKey.p8").write_bytes(p8[0].read_bytes())
-    config = load_config(write_config(tmp_path, '[apns]\nkey_file = "certs/AuthKey.p8"\nkey_id = "KEY1234567"\n'),
-                         {})
+    apns = '[apns]\nkey_file = "certs/AuthKey.p8"\nkey_id = "KEY1234567"\n'
+    config = load_config(write_config(tmp_path, apns), {})
     key = config.apns_token_key()
     assert key is not None and (key.key_id, key.team_id) == ("KEY1234567", TEAM)  # team from [service]
     assert key.key.public_key() == p8[1].public_key()
@@ -62,7 +62,8 @@ def test_the_apns_table_loads_a_p8_relative_to_the_config(
     [
         ('[apns]\nkey_file = "AuthKey.p8"\n', ServiceConfigError, "[apns] key_id"),
         ('[apns]\nkey_id = "KEY1234567"\n', ServiceConfigError, "[apns] key_file"),
-        ('[apns]\nkey_file = "AuthKey.p8"\nkey_id = "K"\nsecret = "x"\n', ServiceConfigError, "[apns].secret"),
+        ('[apns]\nkey_file = "AuthKey.p8"\nkey_id = "K"\nsecret = "x"\n', ServiceConfigError,
+         "[apns].secret"),
         ('apns = "AuthKey.p8"\n', ServiceConfigError, "[service].apns"),
         ('[apns]\nkey_file = "/dev/zero"\nkey_id = "KEY1234567"\n', KeyLoadError, "not a regular file"),
     ],

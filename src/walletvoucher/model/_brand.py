@@ -95,7 +95,7 @@ def png_size(data: bytes) -> tuple[int, int] | None:
 
 
 def check_png(field: str, value: object) -> None:
-    """Raise :class:`ValidationError` unless *value* is PNG bytes of at most :data:`MAX_ARTWORK_SIDE` a side."""
+    """Raise :class:`ValidationError` unless *value* is PNG bytes, at most :data:`MAX_ARTWORK_SIDE` a side."""
     if not isinstance(value, bytes) or not value.startswith(_PNG_MAGIC):
         shown = value[:8] if isinstance(value, bytes) else type(value).__name__
         raise ValidationError(
@@ -107,8 +107,8 @@ def check_png(field: str, value: object) -> None:
     size = png_size(value)
     if size is None or not (0 < size[0] <= MAX_ARTWORK_SIDE and 0 < size[1] <= MAX_ARTWORK_SIDE):
         raise ValidationError(
-            f"is {size[0]} x {size[1]} pixels; artwork must be 1 to {MAX_ARTWORK_SIDE} pixels a side" if size else
-            "has no PNG header (IHDR)",
+            f"is {size[0]} x {size[1]} pixels; artwork must be 1 to {MAX_ARTWORK_SIDE} pixels a side"
+            if size else "has no PNG header (IHDR)",
             field=field,
             value=f"<{len(value)} bytes>",
             fix=f"scale the image to at most {MAX_ARTWORK_SIDE} x {MAX_ARTWORK_SIDE} pixels (1024 is plenty)",

@@ -90,7 +90,7 @@ def at_most(limit: int) -> Validator:
         if isinstance(value, int) and value > limit:
             raise ValidationError(
                 f"must be at most {limit}", field=attribute.name,
-                value=value if value.bit_length() < 64 else f"<about 10**{int(value.bit_length() * 0.30103)}>",
+                value=value if value.bit_length() < 64 else f"<about 10**{int(value.bit_length() * 0.301)}>",
                 fix=f"give {attribute.name} as {limit} or less",
             )
 

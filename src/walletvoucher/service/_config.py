@@ -86,7 +86,8 @@ class ServiceConfig:
         from walletvoucher.service.apns import ApnsTokenKey
 
         team = self.apns_team_id or self.team_identifier
-        for name, value in (("key_file", self.apns_key_file), ("key_id", self.apns_key_id), ("team_id", team)):
+        settings = (("key_file", self.apns_key_file), ("key_id", self.apns_key_id), ("team_id", team))
+        for name, value in settings:
             if not value:
                 raise ServiceConfigError(
                     "is required for APNs token auth", field=f"[apns] {name}",

@@ -135,7 +135,7 @@ def load_signer(config: ServiceConfig, *, at: datetime) -> AppleSigner:
         key=config.key,
         p12=config.p12,
         password=config.p12_password or config.key_password,
-        password_from="WALLETVOUCHER_P12_PASSWORD" if config.p12 is not None else "WALLETVOUCHER_KEY_PASSWORD",
+        password_from=f"WALLETVOUCHER_{'P12' if config.p12 is not None else 'KEY'}_PASSWORD",
     )
 
 
