@@ -21,7 +21,6 @@ WORKING_SIDE = 1024
 """Artwork is drawn at most this large (a @3x stamp on the supersampled strip is about 520 px)."""
 
 
-@functools.lru_cache(maxsize=8)
 def open_artwork(data: bytes, field: str) -> Image.Image:
     """The artwork as an RGBA image of at most :data:`WORKING_SIDE` a side; cached, so do not change it."""
     try:
@@ -29,14 +28,24 @@ def open_artwork(data: bytes, field: str) -> Image.Image:
     except ValidationError as exc:
         raise AppleImageError(exc.message, field=field, value=f"<{len(data)} bytes>", fix=exc.fix) from None
     try:
-        image = Image.open(io.BytesIO(data), formats=["PNG"])
-        image.load()
-        rgba = image.convert("RGBA")
+        return _decoded(data)
     except (OSError, ValueError, Image.DecompressionBombError) as exc:
         raise AppleImageError(
             "is not a readable PNG image", field=field, value=f"<{len(data)} bytes>",
             fix="give the bytes of a .png file",
         ) from exc
-    if max(rgba.size) > WORKING_SIDE:
-        rgba.thumbnail((WORKING_SIDE, WORKING_SIDE), Image.Resampling.LANCZOS)
-    return rgba
+
+
+@functools.lru_cache(maxsize=8)
+def _decoded(data: bytes) -> Image.Image:
+    """Decode once per image (a logo also used as icon is decoded once), shrink, then convert."""
+    image = Image.open(io.BytesIO(data), formats=["PNG"])
+    image.load()
+    if image.mode not in _SHRINKABLE:
+        image = image.convert("RGBA")
+    if max(image.size) > WORKING_SIDE:
+        image.thumbnail((WORKING_SIDE, WORKING_SIDE), Image.Resampling.LANCZOS)
+    return image.convert("RGBA")
+
+
+_SHRINKABLE = frozenset({"RGB", "RGBA", "L", "LA"})
