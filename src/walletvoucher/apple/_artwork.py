@@ -39,7 +39,7 @@ def open_artwork(data: bytes, field: str) -> Image.Image:
 @functools.lru_cache(maxsize=8)
 def _decoded(data: bytes) -> Image.Image:
     """Decode once per image (a logo also used as icon is decoded once), shrink, then convert."""
-    image = Image.open(io.BytesIO(data), formats=["PNG"])
+    image: Image.Image = Image.open(io.BytesIO(data), formats=["PNG"])
     image.load()
     if image.mode not in _SHRINKABLE:
         image = image.convert("RGBA")
