@@ -149,9 +149,7 @@ def _write_pkpass(
     from walletvoucher.apple import render_pkpass
 
     signing = need_table(loaded.apple, loaded, "apple")
-    options = signing.apple_options(path=loaded.path)
-    if loaded.scan is not None:
-        options = attrs.evolve(options, scan_key=loaded.scan.scan_key(os.environ))
+    options = attrs.evolve(signing.apple_options(path=loaded.path), scan_key=loaded.scan_key(os.environ))
     source = "--ask-password" if args.ask_password else f"the environment variable {signing.password_env}"
     password = key_password(signing, ask=args.ask_password)
     signer = signing.load_signer(at=at, password=password, password_from=source)
@@ -169,9 +167,7 @@ def _google_link(
 
     setup = need_table(loaded.google, loaded, "google")
     credentials = load_service_account(setup.service_account)
-    options = setup.google_options()
-    if loaded.scan is not None:
-        options = attrs.evolve(options, scan_key=loaded.scan.scan_key(os.environ))
+    options = setup.google_options(scan_key=loaded.scan_key(os.environ))
     if not args.insert_class:
         try:
             link = save_link(item, credentials=credentials, options=options, at=at, program=loaded.program)

@@ -146,11 +146,12 @@ class GoogleSetup:
     service_account: Path
     options: Mapping[str, Any]
 
-    def google_options(self) -> GoogleOptions:
-        """The :class:`~walletvoucher.google.GoogleOptions` the file describes."""
+    def google_options(self, *, scan_key: ScanKey | None = None) -> GoogleOptions:
+        """The :class:`~walletvoucher.google.GoogleOptions` the file describes (with *scan_key*, the
+        ``[scan]`` table's key, see :meth:`ProgramFile.scan_key`)."""
         from walletvoucher.google import GoogleOptions
 
-        return GoogleOptions(**dict(self.options))
+        return GoogleOptions(**dict(self.options), scan_key=scan_key)
 
 
 @attrs.frozen(kw_only=True)
@@ -188,6 +189,10 @@ class ProgramFile:
     apple: AppleSigning | None = None
     google: GoogleSetup | None = None
     scan: ScanSetup | None = None
+
+    def scan_key(self, environ: Mapping[str, str]) -> ScanKey | None:
+        """The ``[scan]`` table's key, its secret read from *environ*; None without the table."""
+        return None if self.scan is None else self.scan.scan_key(environ)
 
 
 class _Reader:

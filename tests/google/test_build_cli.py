@@ -153,3 +153,29 @@ def test_a_staff_scan_program_without_a_usable_scan_key_names_the_table_or_varia
     assert status == 2, stderr
     assert expected in stderr and "Fix:" in stderr and len(stderr.strip().splitlines()) == 1
     assert "in-the-file" not in stderr and "'short'" not in stderr
+
+
+def test_the_worker_syncs_staff_scan_vouchers_with_the_program_files_scan_key(
+    shop: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, fake_api: FakeWalletApi
+) -> None:
+    from walletvoucher.programfile import load_program_file
+    from walletvoucher.service import google_sync_effect
+    from walletvoucher.service._worker_cli import google_handler
+    from walletvoucher.store import Wallet
+
+    loaded = load_program_file(_staff_scan(shop, SCAN_TABLE))
+    monkeypatch.setenv("SHOP_SCAN_SECRET", SCAN_SECRET)
+    url = f"sqlite:///{tmp_path / 'wallet.db'}"
+    with Wallet.open(url, programs=[loaded.program], effects=[google_sync_effect()]) as wallet:
+        sync = google_handler(wallet, [loaded], api_url=fake_api.base_url)
+        assert sync is not None
+        wallet.issue_card(loaded.program, serial="CARD-5", member_id="m-1", at=AT)
+        wallet.stamp("CARD-5", loaded.program.goal, at=AT)
+        for message in wallet.outbox.claim(at=AT, limit=100):
+            sync(message, AT)
+            wallet.outbox.complete(message.id, at=AT)
+    staff_key = ScanKey(key_id="till-2026", secret=SCAN_SECRET.encode())
+    barcodes = [body["barcode"]["value"] for kind in ("loyaltyObject", "offerObject")
+                for body in fake_api.store[kind].values() if "barcode" in body]
+    tokens = [value for value in barcodes if not value.startswith("CARD-5")]
+    assert tokens and all(verify_scan_token(t, keys=[staff_key], at=AT).key_id == "till-2026" for t in tokens)

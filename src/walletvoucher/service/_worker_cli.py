@@ -80,6 +80,8 @@ def google_handler(wallet: Wallet, loaded: list[ProgramFile], *, api_url: str | 
     One service account serves every program (Google issues one per issuer); the REST client makes
     one attempt per message, so a failure goes back to the outbox, which honours ``Retry-After``.
     """
+    import os
+
     from walletvoucher.google import WalletRestClient
     from walletvoucher.keys import load_service_account
     from walletvoucher.service._google_sync import GoogleSync
@@ -94,7 +96,9 @@ def google_handler(wallet: Wallet, loaded: list[ProgramFile], *, api_url: str | 
     credentials = load_service_account(accounts[0])
     rest = (WalletRestClient.from_service_account(credentials, max_attempts=1) if api_url is None else
             WalletRestClient.from_service_account(credentials, max_attempts=1, base_url=api_url))
-    options = {program_id: setup.google_options() for program_id, setup in setups.items()}
+    scan_keys = {file.program.id: file.scan_key(os.environ) for file in loaded}  # [scan] tables
+    options = {program_id: setup.google_options(scan_key=scan_keys[program_id])
+               for program_id, setup in setups.items()}
     return GoogleSync(wallet, rest, lambda program: options[program.id])
 
 
