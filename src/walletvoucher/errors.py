@@ -128,9 +128,15 @@ class WalletVoucherError(Exception):
 def _safe_repr(value: Any) -> str:
     # repr() itself can fail on hostile values: an int of more than 4300 digits, a deep structure.
     try:
-        return repr(value)
+        text = repr(value)
     except (ValueError, RecursionError):
         return f"<{type(value).__name__}>"
+    if len(text) > _MAX_SHOWN:  # a megabyte value makes a megabyte message: show its start
+        return f"{text[:_MAX_SHOWN - 40]}... ({len(text)} characters)"
+    return text
+
+
+_MAX_SHOWN = 240
 
 
 class ValidationError(WalletVoucherError, ValueError):

@@ -48,7 +48,7 @@ import attrs
 from PIL import Image, ImageDraw
 
 from walletvoucher._fonts import draw_text, text_width
-from walletvoucher.errors import AppleImageError
+from walletvoucher.apple._artwork import open_artwork
 
 RGB = tuple[int, int, int]
 
@@ -210,15 +210,7 @@ def progress_bar(size: tuple[int, int], *, primary_field: bool = False) -> tuple
 
 
 def _open(data: bytes, field: str) -> Image.Image:
-    try:
-        image = Image.open(io.BytesIO(data))
-        image.load()
-    except (OSError, ValueError) as exc:
-        raise AppleImageError(
-            "is not a readable PNG image", field=field, value=f"<{len(data)} bytes>",
-            fix="give the bytes of a .png file",
-        ) from exc
-    return image.convert("RGBA")
+    return open_artwork(data, field)  # bounded before decoding: see apple/_artwork.py
 
 
 def draw_strip(design: StripDesign, filled: int, size: tuple[int, int]) -> bytes:

@@ -150,7 +150,7 @@ def _background_worker(args: argparse.Namespace, served: Served) -> Iterator[Non
 
     def work() -> None:
         wallet = served.wallets()
-        handler = push_handler(wallet, served.signer, args)
+        handler = push_handler(wallet, served.signer, args, token_key=served.apns_key)
         handlers: dict[str, Handler] = {"apple.push": handler, PASS_REFRESH_TOPIC: wallet.passes.refresh}
         google = google_handler(wallet, loaded, api_url=None)  # program files with a [google] table
         if google is not None:

@@ -14,6 +14,7 @@ import secrets
 from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime, timedelta
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import attrs
 from cryptography import x509
@@ -31,6 +32,9 @@ from walletvoucher.service._stored import StorePassUpdates, WalletPerThread, sto
 from walletvoucher.service._tokens import PassTokens
 from walletvoucher.service._webservice import PassWebService
 from walletvoucher.store import Wallet
+
+if TYPE_CHECKING:
+    from walletvoucher.service.apns import ApnsTokenKey
 
 DEMO_PASS_TYPE = "pass.com.example.walletvoucher.demo"
 DEMO_TEAM = "DEMOTEAM01"
@@ -51,6 +55,7 @@ class Served:
     signer: AppleSigner
     tls_cert: Path | None = None
     tls_key: Path | None = None
+    apns_key: ApnsTokenKey | None = None  # the configuration's [apns] .p8, for --worker's pushes
     root_ca: Path | None = None
     serials: tuple[str, ...] = ()
 
@@ -90,12 +95,14 @@ def build_configured(
             fix="give the wallet store the cards live in, e.g. --db sqlite:///wallet.db",
         )
     signer = load_signer(config, at=at)
+    apns_key = config.apns_token_key()
     tokens = PassTokens(config.token_secret.encode("utf-8"))
     wallets = WalletPerThread(db, programs=programs)
     wallets()  # open (and migrate) now, so a bad URL fails before the server starts
     service = _service(wallets, signer=signer, tokens=tokens, public_url=config.public_url,
                        options=configured_options(config, signer))
-    return Served(service=service, public_url=config.public_url, demo=False, wallets=wallets, signer=signer)
+    return Served(service=service, public_url=config.public_url, demo=False, wallets=wallets, signer=signer,
+                  apns_key=apns_key)
 
 
 def configured_options(config: ServiceConfig, signer: AppleSigner) -> AppleOptions:
@@ -128,6 +135,7 @@ def load_signer(config: ServiceConfig, *, at: datetime) -> AppleSigner:
         key=config.key,
         p12=config.p12,
         password=config.p12_password or config.key_password,
+        password_from=f"WALLETVOUCHER_{'P12' if config.p12 is not None else 'KEY'}_PASSWORD",
     )
 
 

@@ -26,7 +26,7 @@ if TYPE_CHECKING:
     from walletvoucher.programfile import ProgramFile
     from walletvoucher.service._google_sync import GoogleSync
     from walletvoucher.service._worker import Handler
-    from walletvoucher.service.apns import ApplePushHandler
+    from walletvoucher.service.apns import ApnsTokenKey, ApplePushHandler
     from walletvoucher.store import Wallet
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
@@ -61,16 +61,18 @@ def add_apns_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def push_handler(wallet: Callable[[], Wallet] | Wallet, signer: AppleSigner,
-                 args: argparse.Namespace) -> ApplePushHandler:
-    """The ``apple.push`` handler for these arguments (host, stand-in URL, CA)."""
+                 args: argparse.Namespace, *, token_key: ApnsTokenKey | None = None) -> ApplePushHandler:
+    """The ``apple.push`` handler for these arguments (host, stand-in URL, CA); *token_key* adds the
+    configuration's ``[apns]`` provider token to the certificate."""
     from walletvoucher.service._stored import StorePassUpdates
     from walletvoucher.service.apns import ApnsClient, ApplePushHandler
 
     verify = None
     if args.apns_ca is not None:
         verify = ssl.create_default_context(ssl.Purpose.SERVER_AUTH, cafile=str(args.apns_ca))
-    apns = ApnsClient(topic=signer.pass_type_identifier, signer=signer, environment=args.apns,
-                      base_url=args.apns_url, verify=verify, max_attempts=3, backoff_cap=5.0)
+    apns = ApnsClient(topic=signer.pass_type_identifier, signer=signer, token_key=token_key,
+                      environment=args.apns, base_url=args.apns_url, verify=verify, max_attempts=3,
+                      backoff_cap=5.0)
     return ApplePushHandler(StorePassUpdates(wallet), apns)
 
 
@@ -80,6 +82,8 @@ def google_handler(wallet: Wallet, loaded: list[ProgramFile], *, api_url: str | 
     One service account serves every program (Google issues one per issuer); the REST client makes
     one attempt per message, so a failure goes back to the outbox, which honours ``Retry-After``.
     """
+    import os
+
     from walletvoucher.google import WalletRestClient
     from walletvoucher.keys import load_service_account
     from walletvoucher.service._google_sync import GoogleSync
@@ -94,7 +98,9 @@ def google_handler(wallet: Wallet, loaded: list[ProgramFile], *, api_url: str | 
     credentials = load_service_account(accounts[0])
     rest = (WalletRestClient.from_service_account(credentials, max_attempts=1) if api_url is None else
             WalletRestClient.from_service_account(credentials, max_attempts=1, base_url=api_url))
-    options = {program_id: setup.google_options() for program_id, setup in setups.items()}
+    scan_keys = {file.program.id: file.scan_key(os.environ) for file in loaded}  # [scan] tables
+    options = {program_id: setup.google_options(scan_key=scan_keys[program_id])
+               for program_id, setup in setups.items()}
     return GoogleSync(wallet, rest, lambda program: options[program.id])
 
 
@@ -132,9 +138,10 @@ def run_worker(args: argparse.Namespace) -> int:
                                  fix="give the seconds between drains, e.g. --interval 1")
     config = load_config(args.config, os.environ)
     signer = load_signer(config, at=datetime.now(timezone.utc))
+    token_key = config.apns_token_key()  # the [apns] table's .p8, if given
     loaded = [load_program_file(path) for path in args.program]
     with Wallet.open(args.db, programs=[file.program for file in loaded]) as wallet:
-        handler = push_handler(wallet, signer, args)
+        handler = push_handler(wallet, signer, args, token_key=token_key)
         handlers: dict[str, Handler] = {"apple.push": handler, PASS_REFRESH_TOPIC: wallet.passes.refresh}
         google = google_handler(wallet, loaded, api_url=args.google_api_url)
         if google is not None:
