@@ -22,6 +22,7 @@ from tests.google.fake_wallet_api import FakeWalletApi
 from walletvoucher.apple import mint_test_chain
 from walletvoucher.cli import main
 from walletvoucher.codes import ScanKey, verify_scan_token
+from walletvoucher.codes._rotating import rotating_value
 
 README = Path(__file__).resolve().parents[2] / "README.md"
 SCAN_SECRET = "till-secret-0123456789abcdef0123"
@@ -126,8 +127,12 @@ def test_a_staff_scan_voucher_is_built_from_the_program_files_scan_table(
     claims = verify_scan_token(message, keys=[staff_key], at=AT)
     assert claims.key_id == "till-2026" and claims.voucher_serial == doc["serialNumber"]
     (offer,) = claims_of(stdout.strip().splitlines()[-1], rsa_key)["payload"]["offerObjects"]
-    assert offer["classId"] in fake_api.store["offerClass"]
-    assert verify_scan_token(offer["barcode"]["value"], keys=[staff_key], at=AT).key_id == "till-2026"
+    assert set(offer) == {"id"}   # a rotating code's key never travels in the link: the object went by REST
+    stored = fake_api.store["offerObject"][offer["id"]]
+    assert stored["classId"] in fake_api.store["offerClass"]
+    shown = rotating_value(doc["serialNumber"], key_id="till-2026", secret=SCAN_SECRET.encode(), at=AT)
+    assert stored["rotatingBarcode"]["valuePattern"].startswith("wvr1.till-2026.")
+    assert verify_scan_token(shown, keys=[staff_key], at=AT).key_id == "till-2026"
     assert SCAN_SECRET not in stderr
 
 
@@ -175,7 +180,10 @@ def test_the_worker_syncs_staff_scan_vouchers_with_the_program_files_scan_key(
             sync(message, AT)
             wallet.outbox.complete(message.id, at=AT)
     staff_key = ScanKey(key_id="till-2026", secret=SCAN_SECRET.encode())
-    barcodes = [body["barcode"]["value"] for kind in ("loyaltyObject", "offerObject")
-                for body in fake_api.store[kind].values() if "barcode" in body]
-    tokens = [value for value in barcodes if not value.startswith("CARD-5")]
-    assert tokens and all(verify_scan_token(t, keys=[staff_key], at=AT).key_id == "till-2026" for t in tokens)
+    patterns = [body["rotatingBarcode"]["valuePattern"] for kind in ("loyaltyObject", "offerObject")
+                for body in fake_api.store[kind].values() if "rotatingBarcode" in body]
+    serials = {p.split(".")[2] for p in patterns}
+    assert patterns and all(p.startswith("wvr1.till-2026.") for p in patterns)
+    for serial in serials:   # the code each object's key draws verifies with the program file's scan key
+        shown = rotating_value(serial, key_id="till-2026", secret=SCAN_SECRET.encode(), at=AT)
+        assert verify_scan_token(shown, keys=[staff_key], at=AT).voucher_serial == serial
