@@ -45,6 +45,7 @@ from walletvoucher.model import (
     replay,
 )
 from walletvoucher.store import _snapshot
+from walletvoucher.store._access import Access
 from walletvoucher.store._engine import Conflict, Database, Tx, UniqueViolation
 from walletvoucher.store._google import GoogleRecords
 from walletvoucher.store._outbox import Outbox
@@ -124,6 +125,8 @@ class Wallet:
         """Pass update marks and device registrations (what the Apple web service reads and writes)."""
         self.google = GoogleRecords(db)
         """The Google sync's bookkeeping: classes inserted, notifications per pass."""
+        self.access = Access(db)
+        """API keys, staff devices and kiosks (hashed), and the rotating-code steps accepted."""
 
     @classmethod
     def open(
