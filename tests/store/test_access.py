@@ -26,15 +26,16 @@ def wallet(url: str, programs: list[Any]) -> Any:
 def test_an_api_key_is_shown_once_stored_hashed_and_authenticates_with_its_scopes(
     wallet: Wallet, url: str, engine: str
 ) -> None:
-    issued = wallet.access.create_api_key("till-1", scopes=["stamp", "read"], at=NOW,
-                                          random=secrets.token_bytes)
+    issued = wallet.access.create_api_key(
+        "till-1", scopes=["stamp", "read"], at=NOW, random=secrets.token_bytes
+    )
     assert issued.secret.startswith("wvk_") and issued.secret not in repr(issued)
     who = wallet.access.authenticate(issued.secret, at=NOW)
     assert who is not None and who.name == "till-1" and who.scopes == {"stamp", "read"}
     assert who.label == "api:till-1" and not who.may("redeem")
     altered = issued.secret[:-1] + ("A" if issued.secret[-1] != "A" else "B")
     assert wallet.access.authenticate(altered, at=NOW) is None
-    if engine == "sqlite":   # what is stored is the SHA-256, never the key
+    if engine == "sqlite":  # what is stored is the SHA-256, never the key
         with sqlite3.connect(url.removeprefix("sqlite:///")) as db:
             stored = db.execute("SELECT token_hash FROM credentials").fetchall()
         assert stored == [(hashlib.sha256(issued.secret.encode()).hexdigest(),)]

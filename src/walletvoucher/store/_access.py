@@ -95,17 +95,20 @@ def _hash(token: str) -> str:
 def _new_token(prefix: str, random: RandomSource) -> str:
     raw = random(32)
     if not isinstance(raw, bytes) or len(raw) != 32:
-        raise ValidationError("must return 32 bytes", field="random", value=type(raw).__name__,
-                              fix="pass secrets.token_bytes")
+        raise ValidationError(
+            "must return 32 bytes", field="random", value=type(raw).__name__, fix="pass secrets.token_bytes"
+        )
     return prefix + base64.urlsafe_b64encode(raw).rstrip(b"=").decode("ascii")
 
 
 def _check_name(name: object, kind: str) -> str:
     if not isinstance(name, str) or not _NAME.fullmatch(name) or name != name.strip():
-        raise ValidationError("must be 1-80 printable characters without leading or trailing spaces",
-                              field="name",
-                              value=name if isinstance(name, str) and len(name) < 100 else "...",
-                              fix=f"name the {kind.replace('_', ' ')}, e.g. 'till-1' or 'Aziza'")
+        raise ValidationError(
+            "must be 1-80 printable characters without leading or trailing spaces",
+            field="name",
+            value=name if isinstance(name, str) and len(name) < 100 else "...",
+            fix=f"name the {kind.replace('_', ' ')}, e.g. 'till-1' or 'Aziza'",
+        )
     return name
 
 
@@ -114,9 +117,12 @@ def check_scopes(scopes: Iterable[str]) -> tuple[str, ...]:
     chosen = sorted(set(scopes)) if not isinstance(scopes, str) else [scopes]
     unknown = [s for s in chosen if s not in SCOPES]
     if unknown or not chosen:
-        raise ValidationError("must name known scopes" if unknown else "must name at least one scope",
-                              field="scope", value=unknown or chosen,
-                              fix=f"use some of: {', '.join(SCOPES)}")
+        raise ValidationError(
+            "must name known scopes" if unknown else "must name at least one scope",
+            field="scope",
+            value=unknown or chosen,
+            fix=f"use some of: {', '.join(SCOPES)}",
+        )
     return tuple(chosen)
 
 
@@ -126,32 +132,55 @@ class Access:
     def __init__(self, db: Database) -> None:
         self._db = db
 
-    def create_api_key(self, name: str, *, scopes: Iterable[str], at: datetime,
-                       random: RandomSource) -> IssuedSecret:
+    def create_api_key(
+        self, name: str, *, scopes: Iterable[str], at: datetime, random: RandomSource
+    ) -> IssuedSecret:
         """A new API key for *name* with *scopes*; the key is in the result and nowhere else.
 
         Raises :class:`AccessError` when an unrevoked key already has that name.
         """
         chosen = check_scopes(scopes)
         token = _new_token(_PREFIX[API_KEY], random)
-        self._insert(API_KEY, _check_name(name, API_KEY), "", chosen, token_hash=_hash(token),
-                     enrol_hash=None, at=at)
+        self._insert(
+            API_KEY, _check_name(name, API_KEY), "", chosen, token_hash=_hash(token), enrol_hash=None, at=at
+        )
         return IssuedSecret(kind=API_KEY, name=name, secret=token)
 
-    def create_device(self, name: str, *, location: str = "", kiosk: bool = False, at: datetime,
-                      random: RandomSource) -> IssuedSecret:
+    def create_device(
+        self, name: str, *, location: str = "", kiosk: bool = False, at: datetime, random: RandomSource
+    ) -> IssuedSecret:
         """A staff device (or a kiosk) awaiting enrolment; returns its one-time enrolment code."""
         kind = KIOSK if kiosk else STAFF
         if location and not _NAME.fullmatch(location):
-            raise ValidationError("must be 1-80 printable characters", field="location", value=location[:80],
-                                  fix="name the branch, e.g. 'chilonzor'")
+            raise ValidationError(
+                "must be 1-80 printable characters",
+                field="location",
+                value=location[:80],
+                fix="name the branch, e.g. 'chilonzor'",
+            )
         code = _new_token(_ENROL_PREFIX, random)
-        self._insert(kind, _check_name(name, kind), location, DEVICE_SCOPES[kind], token_hash=None,
-                     enrol_hash=_hash(code), at=at)
+        self._insert(
+            kind,
+            _check_name(name, kind),
+            location,
+            DEVICE_SCOPES[kind],
+            token_hash=None,
+            enrol_hash=_hash(code),
+            at=at,
+        )
         return IssuedSecret(kind=kind, name=name, secret=code)
 
-    def _insert(self, kind: str, name: str, location: str, scopes: Iterable[str], *, token_hash: str | None,
-                enrol_hash: str | None, at: datetime) -> None:
+    def _insert(
+        self,
+        kind: str,
+        name: str,
+        location: str,
+        scopes: Iterable[str],
+        *,
+        token_hash: str | None,
+        enrol_hash: str | None,
+        at: datetime,
+    ) -> None:
         try:
             with self._db.write() as tx:
                 tx.run(
@@ -160,24 +189,39 @@ class Access:
                     (kind, name, location, ",".join(scopes), token_hash, enrol_hash, to_us(at)),
                 )
         except UniqueViolation as exc:
-            raise AccessError("is already in use by a credential that is not revoked", field="name",
-                              value=name,
-                              fix=f"revoke it first, or choose another name for the {kind}") from exc
+            raise AccessError(
+                "is already in use by a credential that is not revoked",
+                field="name",
+                value=name,
+                fix=f"revoke it first, or choose another name for the {kind}",
+            ) from exc
 
     def enrol(self, code: str, *, at: datetime, random: RandomSource) -> IssuedSecret:
         """Trade a one-time enrolment code for the device's long-lived token (the code is spent)."""
         if not isinstance(code, str) or not _TOKEN.fullmatch(code) or not code.startswith(_ENROL_PREFIX):
-            raise AccessError("is not an enrolment code", field="code", secret=True,
-                              fix="open the link `walletvoucher staff add` printed")
+            raise AccessError(
+                "is not an enrolment code",
+                field="code",
+                secret=True,
+                fix="open the link `walletvoucher staff add` printed",
+            )
         with self._db.write() as tx:
-            row = tx.one("SELECT id, kind, name FROM credentials WHERE enrol_hash = ? AND revoked_at IS NULL",
-                         (_hash(code),))
+            row = tx.one(
+                "SELECT id, kind, name FROM credentials WHERE enrol_hash = ? AND revoked_at IS NULL",
+                (_hash(code),),
+            )
             if row is None:
-                raise AccessError("was used already, revoked, or never issued", field="code", secret=True,
-                                  fix="run `walletvoucher staff add` again for a new link")
+                raise AccessError(
+                    "was used already, revoked, or never issued",
+                    field="code",
+                    secret=True,
+                    fix="run `walletvoucher staff add` again for a new link",
+                )
             token = _new_token(_PREFIX[str(row[1])], random)
-            tx.run("UPDATE credentials SET enrol_hash = NULL, token_hash = ?, enrolled_at = ? WHERE id = ?",
-                   (_hash(token), to_us(at), row[0]))
+            tx.run(
+                "UPDATE credentials SET enrol_hash = NULL, token_hash = ?, enrolled_at = ? WHERE id = ?",
+                (_hash(token), to_us(at), row[0]),
+            )
         return IssuedSecret(kind=str(row[1]), name=str(row[2]), secret=token)
 
     def authenticate(self, token: object, *, at: datetime) -> Principal | None:
@@ -186,8 +230,11 @@ class Access:
             return None
         digest, now = _hash(token), to_us(at)
         with self._db.read() as tx:
-            row = tx.one("SELECT id, kind, name, location, scopes, last_used_at FROM credentials"
-                         " WHERE token_hash = ? AND revoked_at IS NULL", (digest,))
+            row = tx.one(
+                "SELECT id, kind, name, location, scopes, last_used_at FROM credentials"
+                " WHERE token_hash = ? AND revoked_at IS NULL",
+                (digest,),
+            )
         if row is None:
             return None
         if row[5] is None or now - int(row[5]) >= LAST_USED_GRANULARITY_US:
@@ -199,21 +246,27 @@ class Access:
     def revoke(self, kind: str, name: str, *, at: datetime) -> bool:
         """Revoke the unrevoked credential of *kind* called *name*; True if there was one."""
         if kind not in KINDS:
-            raise ValidationError("is not a credential kind", field="kind", value=kind,
-                                  fix=f"use one of: {', '.join(KINDS)}")
+            raise ValidationError(
+                "is not a credential kind", field="kind", value=kind, fix=f"use one of: {', '.join(KINDS)}"
+            )
         kinds = (STAFF, KIOSK) if kind in (STAFF, KIOSK) else (API_KEY,)
         with self._db.write() as tx:
             gone = tx.run(
                 "UPDATE credentials SET revoked_at = ?, enrol_hash = NULL WHERE kind IN (?, ?) AND name = ?"
-                " AND revoked_at IS NULL", (to_us(at), kinds[0], kinds[-1], name))
+                " AND revoked_at IS NULL",
+                (to_us(at), kinds[0], kinds[-1], name),
+            )
         return gone > 0
 
     def list(self, kind: str | None = None) -> tuple[Credential, ...]:
         """Every credential (of *kind*), oldest first, revoked ones included."""
         where, params = ("WHERE kind = ?", (kind,)) if kind else ("", ())
         with self._db.read() as tx:
-            rows = tx.rows("SELECT kind, name, location, scopes, created_at, token_hash, last_used_at,"
-                           f" revoked_at FROM credentials {where} ORDER BY id", params)
+            rows = tx.rows(
+                "SELECT kind, name, location, scopes, created_at, token_hash, last_used_at,"
+                f" revoked_at FROM credentials {where} ORDER BY id",
+                params,
+            )
         return tuple(
             Credential(kind=r[0], name=r[1], location=r[2], scopes=tuple(s for s in r[3].split(",") if s),
                        created_at=from_us(int(r[4])), enrolled=r[5] is not None,
@@ -226,8 +279,10 @@ class Access:
         """Record that the rotating code of *serial* at *step* was accepted; False if it was already."""
         try:
             with self._db.write() as tx:
-                tx.run("INSERT INTO scan_steps (serial, step, used_at) VALUES (?, ?, ?)",
-                       (serial, step, to_us(at)))
+                tx.run(
+                    "INSERT INTO scan_steps (serial, step, used_at) VALUES (?, ?, ?)",
+                    (serial, step, to_us(at)),
+                )
         except UniqueViolation:
             return False
         return True

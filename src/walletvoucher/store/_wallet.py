@@ -374,6 +374,18 @@ class Wallet:
             )
         return tuple(Voucher.from_json(json.loads(r[0])) for r in rows)
 
+    def voucher(self, serial: str) -> Voucher:
+        """The stored voucher *serial* as last recorded (open ones: as issued; see :meth:`card`).
+
+        Raises :class:`~walletvoucher.errors.UnknownVoucher` when none is stored.
+        """
+        with self._db.read() as tx:
+            row = tx.one("SELECT data FROM vouchers WHERE serial = ?", (serial,))
+        if row is None:
+            raise UnknownVoucher("is not stored", field="voucher", value=serial[:80],
+                                 fix="check the serial (vouchers are named <card serial>-<number>)")
+        return Voucher.from_json(json.loads(row[0]))
+
     def journal(self, since: int = 0, *, limit: int = 1000) -> tuple[JournalEntry, ...]:
         """Stored events after global position *since*, in position order (follow it by position)."""
         with self._db.read() as tx:
