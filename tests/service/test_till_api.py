@@ -363,12 +363,11 @@ def _schemathesis(url: str, token: str, ca_file: Path) -> list[str]:
     or a documented 422 problem), which is the point of the API. The "ignored auth" check cannot take
     the explicit header away again; every operation without a key is checked by the caller instead.
     """
+    import requests
     import schemathesis
-    from schemathesis.specs.openapi.checks import ignored_auth, positive_data_acceptance
     from hypothesis import HealthCheck, Phase, settings
     from hypothesis import given as hypothesis_given
-
-    import requests
+    from schemathesis.specs.openapi.checks import ignored_auth, positive_data_acceptance
 
     schema = schemathesis.openapi.from_dict(openapi_document())
     session = requests.Session()
@@ -395,7 +394,7 @@ def _schemathesis(url: str, token: str, ca_file: Path) -> list[str]:
                     excluded_checks=[positive_data_acceptance, ignored_auth],
                 )
             except Exception as exc:  # collected, reported together
-                failures.append(f"{op.label}: {str(exc)[:500]}")
+                failures.append(f"{case.operation.label}: {str(exc)[:500]}")
 
         run()
     session.close()
