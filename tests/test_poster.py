@@ -41,7 +41,7 @@ def test_png_poster_is_the_page_size_and_its_qr_opens_the_url(png: bytes) -> Non
     image = Image.open(io.BytesIO(png))
     assert image.size == PaperSize.A6.pixels(150) == (620, 874)
     assert _decoded(image) == [URL]
-    assert image.convert("RGB").getpixel((5, 5)) == (0x1E, 0x3A, 0x5F)   # the brand's background band
+    assert image.convert("RGB").getpixel((5, 5)) == (0x1E, 0x3A, 0x5F)  # the brand's background band
 
 
 def test_pdf_poster_is_one_a5_page_whose_picture_carries_the_qr(pdf: bytes) -> None:
@@ -70,7 +70,7 @@ def test_every_character_printed_is_in_the_font_that_draws_it(language: str) -> 
             assert not missing, (language, text, missing)
 
 
-def _cmap(path: Path, cache: dict[Path, set[int]] = {}) -> set[int]:   # noqa: B006 - a cache on purpose
+def _cmap(path: Path, cache: dict[Path, set[int]] = {}) -> set[int]:  # noqa: B006 - a cache on purpose
     if path not in cache:
         cache[path] = set(TTFont(str(path), fontNumber=0, lazy=True).getBestCmap())
     return cache[path]
@@ -79,8 +79,8 @@ def _cmap(path: Path, cache: dict[Path, set[int]] = {}) -> set[int]:   # noqa: B
 def test_each_language_says_how_to_join_in_its_own_words() -> None:
     assert call_to_action(PROGRAM, "zh-Hans") == ("扫码加入", "集满10个印章，即可获得：免费咖啡")
     assert call_to_action(PROGRAM, "uz")[1] == "10 ta muhr toʻplang va oling: Bepul qahva"
-    assert len({scan for scan, _ in CALLS.values()}) == len(CALLS)          # no language left in English
-    assert call_to_action(PROGRAM, "sw")[0] == "Scan to join"             # no wording: English phrasing
+    assert len({scan for scan, _ in CALLS.values()}) == len(CALLS)  # no language left in English
+    assert call_to_action(PROGRAM, "sw")[0] == "Scan to join"  # no wording: English phrasing
 
 
 def test_the_languages_printed_change_the_page() -> None:
@@ -117,8 +117,14 @@ def test_an_address_a_phone_cannot_open_is_refused_with_the_fix(url: object, sai
 
 @pytest.mark.parametrize(
     ("kwargs", "field"),
-    [({"size": "A5"}, "size"), ({"fmt": "jpeg"}, "fmt"), ({"dpi": 5000}, "dpi"), ({"dpi": True}, "dpi"),
-     ({"languages": []}, "languages"), ({"languages": ["en"] * 13}, "languages")],
+    [
+        ({"size": "A5"}, "size"),
+        ({"fmt": "jpeg"}, "fmt"),
+        ({"dpi": 5000}, "dpi"),
+        ({"dpi": True}, "dpi"),
+        ({"languages": []}, "languages"),
+        ({"languages": ["en"] * 13}, "languages"),
+    ],
 )
 def test_bad_options_name_the_field(kwargs: dict[str, object], field: str) -> None:
     with pytest.raises(PosterError, match=f"^{field}="):
@@ -154,8 +160,25 @@ def test_the_command_writes_a_pdf_and_a_png_whose_codes_open_the_url(
     assert url in capsys.readouterr().out
     [picture] = pypdf.PdfReader(tmp_path / "p.pdf").pages[0].images
     assert _decoded(picture.image) == [url]
-    assert main(["poster", str(program), "--url", url, "-o", str(tmp_path / "p.png"), "--size", "a6",
-                 "--language", "th", "--dpi", "100"]) == 0
+    assert (
+        main(
+            [
+                "poster",
+                str(program),
+                "--url",
+                url,
+                "-o",
+                str(tmp_path / "p.png"),
+                "--size",
+                "a6",
+                "--language",
+                "th",
+                "--dpi",
+                "100",
+            ]
+        )
+        == 0
+    )
     image = Image.open(tmp_path / "p.png")
     assert image.size == PaperSize.A6.pixels(100) and _decoded(image) == [url]
     assert image.convert("RGB").getpixel((3, 3)) == (0x7A, 0x1F, 0x1F)
@@ -171,8 +194,11 @@ def test_the_command_writes_a_pdf_and_a_png_whose_codes_open_the_url(
     ],
 )
 def test_command_mistakes_exit_2_with_one_line(
-    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch,
-    argv: list[str], said: str,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+    argv: list[str],
+    said: str,
 ) -> None:
     monkeypatch.chdir(tmp_path)
     (tmp_path / "coffee.toml").write_text(PROGRAM_FILE, encoding="utf-8")

@@ -22,18 +22,35 @@ examples:
 def add_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     """Register ``poster``."""
     parser = sub.add_parser(
-        "poster", help="draw a printable join poster (PDF or PNG) with the join page's QR code",
-        description=DESCRIPTION, formatter_class=argparse.RawDescriptionHelpFormatter,
+        "poster",
+        help="draw a printable join poster (PDF or PNG) with the join page's QR code",
+        description=DESCRIPTION,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     parser.add_argument("program", type=Path, metavar="PROGRAM.toml", help="program file (TOML or JSON)")
-    parser.add_argument("--url", required=True, help="the join page the QR code opens, e.g. "
-                        "https://shop.example/join/coffee (what `walletvoucher serve` serves at /join/<id>)")
-    parser.add_argument("-o", "--output", required=True, type=Path, metavar="POSTER.pdf",
-                        help="where to write the poster: .pdf or .png")
+    parser.add_argument(
+        "--url",
+        required=True,
+        help="the join page the QR code opens, e.g. "
+        "https://shop.example/join/coffee (what `walletvoucher serve` serves at /join/<id>)",
+    )
+    parser.add_argument(
+        "-o",
+        "--output",
+        required=True,
+        type=Path,
+        metavar="POSTER.pdf",
+        help="where to write the poster: .pdf or .png",
+    )
     parser.add_argument("--size", choices=("a4", "a5", "a6"), default="a5", help="paper size (default a5)")
     parser.add_argument("--dpi", type=int, default=300, help="dots per inch, 72 to 600 (default 300)")
-    parser.add_argument("--language", action="append", default=None, metavar="LANG",
-                        help="a language to print (repeat for several; default: all the program's)")
+    parser.add_argument(
+        "--language",
+        action="append",
+        default=None,
+        metavar="LANG",
+        help="a language to print (repeat for several; default: all the program's)",
+    )
     parser.add_argument("--force", action="store_true", help="overwrite an existing output file")
     parser.set_defaults(run=run_poster)
 
@@ -53,8 +70,14 @@ def run_poster(args: argparse.Namespace) -> int:
 
     program = load_program_file(args.program).program
     try:
-        data = render_poster(program, url=args.url, size=PaperSize[args.size.upper()], fmt=fmt,
-                             dpi=args.dpi, languages=args.language)
+        data = render_poster(
+            program,
+            url=args.url,
+            size=PaperSize[args.size.upper()],
+            fmt=fmt,
+            dpi=args.dpi,
+            languages=args.language,
+        )
     except PosterError as exc:
         return _fail(str(exc))
     temporary = output.with_name(f".{output.name}.{os.getpid()}.tmp")

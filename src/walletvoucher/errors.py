@@ -54,6 +54,7 @@
     │   ├── UnknownCodePool                  no code pool with that name
     │   ├── StoreUrlError (also ValidationError)  a database URL the store cannot use
     │   ├── SchemaTooNew                     the database was migrated by a newer walletvoucher
+    │   ├── AccessError                      an API key, staff device or enrolment code that cannot be used
     │   └── DatabaseUnavailable              the database cannot be reached or opened
     │       └── DatabaseReadOnly             the database refuses writes
     ├── BatchError                           render_many / ``walletvoucher batch``: output, names, input
@@ -472,6 +473,10 @@ class StoreUrlError(StoreError, ValidationError):
 
 class SchemaTooNew(StoreError):
     """The database's schema was written by a newer walletvoucher than this one."""
+
+
+class AccessError(StoreError):
+    """A credential that cannot be created or used: a name in use, a spent or unknown enrolment code."""
 
 
 class DatabaseUnavailable(StoreError):

@@ -50,14 +50,23 @@ def _shown(rotating: dict[str, Any], at_seconds: int) -> str:
     key = base64.b32encode(bytes.fromhex(parameter["key"])).decode()
     otp = pyotp.TOTP(key, digits=parameter["valueLength"], interval=int(details["periodMillis"]) // 1000)
     value = otp.at(at_seconds)
-    return str(rotating["valuePattern"]).replace("{totp_timestamp_seconds}", str(at_seconds)).replace(
-        "{totp_value_0}", value)
+    return (
+        str(rotating["valuePattern"])
+        .replace("{totp_timestamp_seconds}", str(at_seconds))
+        .replace("{totp_value_0}", value)
+    )
 
 
 @pytest.mark.parametrize(
     ("seconds", "expected"),
-    [(59, "94287082"), (1111111109, "07081804"), (1111111111, "14050471"), (1234567890, "89005924"),
-     (2000000000, "69279037"), (20000000000, "65353130")],
+    [
+        (59, "94287082"),
+        (1111111109, "07081804"),
+        (1111111111, "14050471"),
+        (1234567890, "89005924"),
+        (2000000000, "69279037"),
+        (20000000000, "65353130"),
+    ],
 )
 def test_totp_matches_the_rfc_6238_vectors(seconds: int, expected: str) -> None:
     assert totp(b"12345678901234567890", seconds // 30) == expected
@@ -80,8 +89,10 @@ def test_a_staff_scan_voucher_rotates_with_no_static_code_beside_it() -> None:
     assert claims.voucher_serial == serial and claims.step == now // 30
     # every pass gets its own key: one read off a pass opens no other
     other, _ = _staff_scan_card_object(make_options(scan_key=ScanKey(key_id="k1", secret=b"x" * 32)))
-    assert other["rotatingBarcode"]["totpDetails"]["parameters"][0]["key"] != rotating["totpDetails"][
-        "parameters"][0]["key"]
+    assert (
+        other["rotatingBarcode"]["totpDetails"]["parameters"][0]["key"]
+        != rotating["totpDetails"]["parameters"][0]["key"]
+    )
 
 
 def test_separate_offer_objects_rotate_too_and_pass_the_document() -> None:
@@ -122,7 +133,7 @@ def test_altered_foreign_and_malformed_values_are_refused() -> None:
     digit = value[-1]
     with pytest.raises(ScanTokenTampered):
         verify_scan_token(value[:-1] + str((int(digit) + 1) % 10), keys=[SCAN_KEY], at=AT)
-    with pytest.raises(ScanTokenTampered):   # another voucher's serial with this one's code
+    with pytest.raises(ScanTokenTampered):  # another voucher's serial with this one's code
         verify_scan_token(value.replace(serial, serial + "9"), keys=[SCAN_KEY], at=AT)
     with pytest.raises(ScanTokenUnknownKey):
         verify_scan_token(value, keys=[ScanKey(key_id="k2", secret=SCAN_KEY.secret)], at=AT)

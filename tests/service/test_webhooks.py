@@ -50,8 +50,13 @@ class Receiver:
         headers = {k.decode(): v.decode() for k, v in scope["headers"]}
         self.seen.append((headers, body))
         status, extra = self.script.pop(0) if self.script else (204, {})
-        await send({"type": "http.response.start", "status": status,
-                    "headers": [(k.encode(), v.encode()) for k, v in extra.items()]})
+        await send(
+            {
+                "type": "http.response.start",
+                "status": status,
+                "headers": [(k.encode(), v.encode()) for k, v in extra.items()],
+            }
+        )
         await send({"type": "http.response.body", "body": b""})
 
 
@@ -64,20 +69,25 @@ def receiver(server_cert: tuple[Path, Path]) -> Iterator[tuple[Receiver, str]]:
 
 
 def _wallet(db_url: str, hooks: Webhooks) -> Wallet:
-    return Wallet.open(db_url, programs=[coffee_program()], effects=[hooks.effect],
-                       activity_effects=[hooks.activity_effect])
+    return Wallet.open(
+        db_url, programs=[coffee_program()], effects=[hooks.effect], activity_effects=[hooks.activity_effect]
+    )
 
 
 def _queued(wallet: Wallet) -> list[dict[str, Any]]:
-    return [dict(m.payload) for m in wallet.outbox.claim(at=NOW + timedelta(days=1), limit=100,
-                                                         topics=[WEBHOOK_TOPIC])]
+    return [
+        dict(m.payload)
+        for m in wallet.outbox.claim(at=NOW + timedelta(days=1), limit=100, topics=[WEBHOOK_TOPIC])
+    ]
 
 
 def test_transitions_queue_one_message_per_event_and_subscribed_endpoint(engine: str, db_url: str) -> None:
-    hooks = Webhooks([
-        WebhookEndpoint(url="https://backend.example/all", secret=SECRET),
-        WebhookEndpoint(url="https://backend.example/rewards", secret=OTHER, events=["voucher_redeemed"]),
-    ])
+    hooks = Webhooks(
+        [
+            WebhookEndpoint(url="https://backend.example/all", secret=SECRET),
+            WebhookEndpoint(url="https://backend.example/rewards", secret=OTHER, events=["voucher_redeemed"]),
+        ]
+    )
     with _wallet(db_url, hooks) as wallet:
         wallet.issue_card("coffee", serial="W-1", member_id="m-1", at=NOW)
         [voucher] = wallet.stamp("W-1", 10, at=NOW, source="till-1").vouchers
@@ -85,16 +95,24 @@ def test_transitions_queue_one_message_per_event_and_subscribed_endpoint(engine:
         wallet.passes.register("device-1", "W-1", "push-token-1", at=NOW)
         wallet.passes.unregister("device-1", "W-1", at=NOW)
         queued = _queued(wallet)
-    everything = [(m["type"], m["data"]["card"]) for m in queued if m["endpoint"] == "https://backend.example/all"]
-    assert everything == [("card_issued", "W-1"), ("stamp_added", "W-1"), ("voucher_issued", "W-1"),
-                          ("voucher_redeemed", "W-1"), ("card_saved", "W-1"), ("card_removed", "W-1")]
+    everything = [
+        (m["type"], m["data"]["card"]) for m in queued if m["endpoint"] == "https://backend.example/all"
+    ]
+    assert everything == [
+        ("card_issued", "W-1"),
+        ("stamp_added", "W-1"),
+        ("voucher_issued", "W-1"),
+        ("voucher_redeemed", "W-1"),
+        ("card_saved", "W-1"),
+        ("card_removed", "W-1"),
+    ]
     rewards = [m for m in queued if m["endpoint"] == "https://backend.example/rewards"]
     assert [m["type"] for m in rewards] == ["voucher_redeemed"]
     issued = next(m for m in queued if m["type"] == "voucher_issued")
     assert issued["data"]["voucher"]["serial"] == voucher.serial and issued["data"]["member_id"] == "m-1"
     stamped = next(m for m in queued if m["type"] == "stamp_added")
     assert stamped["data"]["count"] == 10 and stamped["data"]["source"] == "till-1"
-    assert len({m["id"] for m in queued if m["endpoint"].endswith("/all")}) == 6   # one id per event
+    assert len({m["id"] for m in queued if m["endpoint"].endswith("/all")}) == 6  # one id per event
 
 
 def test_a_failed_transition_queues_nothing(db_url: str) -> None:
@@ -109,7 +127,9 @@ def test_a_failed_transition_queues_nothing(db_url: str) -> None:
 
 
 def test_delivery_is_signed_retried_with_the_same_id_and_verifies_with_standardwebhooks(
-    db_url: str, receiver: tuple[Receiver, str], tls_ca_file: Path,
+    db_url: str,
+    receiver: tuple[Receiver, str],
+    tls_ca_file: Path,
 ) -> None:
     app, url = receiver
     hooks = Webhooks([WebhookEndpoint(url=url, secret=SECRET, events=["stamp_added"])])
@@ -118,10 +138,10 @@ def test_delivery_is_signed_retried_with_the_same_id_and_verifies_with_standardw
     with _wallet(db_url, hooks) as wallet:
         wallet.issue_card("coffee", serial="W-3", member_id="m-3", at=NOW)
         wallet.stamp("W-3", 2, at=NOW, source="kiosk")
-        clock = datetime.now(timezone.utc)   # standardwebhooks checks the timestamp against the real clock
+        clock = datetime.now(timezone.utc)  # standardwebhooks checks the timestamp against the real clock
         first = drain_outbox(wallet, {WEBHOOK_TOPIC: sender}, at=clock)
         assert (first.completed, first.retried) == (0, 1) and "answered 500" in first.errors[0]
-        clock += timedelta(seconds=6)   # the first backoff is 5 s
+        clock += timedelta(seconds=6)  # the first backoff is 5 s
         second = drain_outbox(wallet, {WEBHOOK_TOPIC: sender}, at=clock)
         assert (second.completed, second.retried) == (0, 1)
         assert drain_outbox(wallet, {WEBHOOK_TOPIC: sender}, at=clock + timedelta(seconds=119)).completed == 0
@@ -131,7 +151,7 @@ def test_delivery_is_signed_retried_with_the_same_id_and_verifies_with_standardw
     sender.close()
     assert len(app.seen) == 3
     ids = {headers["webhook-id"] for headers, _ in app.seen}
-    assert len(ids) == 1                                                   # stable across retries
+    assert len(ids) == 1  # stable across retries
     verifier = standardwebhooks.Webhook(SECRET)
     headers, body = app.seen[-1]
     assert int(headers["webhook-timestamp"]) == int(clock.timestamp())
@@ -159,9 +179,20 @@ def test_a_message_for_an_endpoint_no_longer_configured_waits() -> None:
     sender = Webhooks([WebhookEndpoint(url="https://backend.example/a", secret=SECRET)]).sender()
     from walletvoucher.store import OutboxMessage
 
-    message = OutboxMessage(id=1, topic=WEBHOOK_TOPIC, created_at=NOW, attempts=1, last_error=None,
-                            payload={"endpoint": "gone", "id": "wv_evt_1", "type": "card_issued",
-                                     "timestamp": NOW.isoformat(), "data": {}})
+    message = OutboxMessage(
+        id=1,
+        topic=WEBHOOK_TOPIC,
+        created_at=NOW,
+        attempts=1,
+        last_error=None,
+        payload={
+            "endpoint": "gone",
+            "id": "wv_evt_1",
+            "type": "card_issued",
+            "timestamp": NOW.isoformat(),
+            "data": {},
+        },
+    )
     with pytest.raises(WebhookNotDelivered, match="no endpoint named 'gone'"):
         sender(message, NOW)
     sender.close()

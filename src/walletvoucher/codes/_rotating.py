@@ -71,8 +71,12 @@ def rotating_barcode(serial: str, *, key_id: str, secret: bytes) -> RotatingBarc
     'wvr1.k1.CARD1-1.{totp_timestamp_seconds}.{totp_value_0}'
     """
     if not re.fullmatch(r"[A-Za-z0-9_-]{1,64}", serial or ""):
-        raise ValidationError("must be 1-64 characters of A-Z a-z 0-9 _ -", field="serial", value=serial,
-                              fix="use the voucher's serial as walletvoucher made it")
+        raise ValidationError(
+            "must be 1-64 characters of A-Z a-z 0-9 _ -",
+            field="serial",
+            value=serial,
+            fix="use the voucher's serial as walletvoucher made it",
+        )
     pattern = f"{PREFIX}.{key_id}.{serial}.{{totp_timestamp_seconds}}.{{totp_value_0}}"
     return RotatingBarcode(value_pattern=pattern, key_hex=object_key(secret, serial).hex().upper())
 
@@ -115,22 +119,37 @@ def verify_rotating_value(
     """
     match = _VALUE.fullmatch(value.strip()) if isinstance(value, str) and len(value) <= 256 else None
     if match is None:
-        raise ScanTokenMalformed("is not a walletvoucher rotating code", field="token", secret=True,
-                                 fix="scan the voucher's code in Google Wallet")
+        raise ScanTokenMalformed(
+            "is not a walletvoucher rotating code",
+            field="token",
+            secret=True,
+            fix="scan the voucher's code in Google Wallet",
+        )
     key_id, serial, seconds, code = match.group(1), match.group(2), int(match.group(3)), match.group(4)
     secret = dict(secrets).get(key_id)
     if secret is None:
         from walletvoucher.errors import ScanTokenUnknownKey
 
-        raise ScanTokenUnknownKey("was made with a key this scanner does not hold", field="token.key_id",
-                                  value=key_id, fix="check the scanner is set up for this business")
+        raise ScanTokenUnknownKey(
+            "was made with a key this scanner does not hold",
+            field="token.key_id",
+            value=key_id,
+            fix="check the scanner is set up for this business",
+        )
     step, now_step = seconds // PERIOD_SECONDS, int(at.timestamp()) // PERIOD_SECONDS
     if abs(step - now_step) > drift:
         away = abs(int(at.timestamp()) - seconds)
-        raise ScanTokenExpired(f"was shown {away} s from now: a screenshot or a replay",
-                               field="token.timestamp", value=seconds,
-                               fix="ask the customer to open the pass in Google Wallet and scan it live")
+        raise ScanTokenExpired(
+            f"was shown {away} s from now: a screenshot or a replay",
+            field="token.timestamp",
+            value=seconds,
+            fix="ask the customer to open the pass in Google Wallet and scan it live",
+        )
     if not hmac.compare_digest(totp(object_key(secret, serial), step), code):
-        raise ScanTokenTampered("code does not match the voucher", field="token", secret=True,
-                                fix="reject the voucher: the code was altered or forged")
+        raise ScanTokenTampered(
+            "code does not match the voucher",
+            field="token",
+            secret=True,
+            fix="reject the voucher: the code was altered or forged",
+        )
     return RotatingClaims(serial=serial, key_id=key_id, step=step)

@@ -45,8 +45,12 @@ def check_join_url(url: object) -> str:
     if not isinstance(url, str):
         raise PosterError("must be text", field="url", value=url, fix=fix)
     if len(url) > MAX_URL:
-        raise PosterError(f"is {len(url)} characters long; at most {MAX_URL} fit a poster's QR code",
-                          field="url", value=url[:60] + "...", fix=fix)
+        raise PosterError(
+            f"is {len(url)} characters long; at most {MAX_URL} fit a poster's QR code",
+            field="url",
+            value=url[:60] + "...",
+            fix=fix,
+        )
     if any(unicodedata.category(c)[0] in "CZ" for c in url):
         raise PosterError("contains spaces or control characters", field="url", value=url, fix=fix)
     parts = urllib.parse.urlsplit(url)
@@ -57,16 +61,28 @@ def check_join_url(url: object) -> str:
 
 def _check(size: object, fmt: object, dpi: object, languages: Sequence[str]) -> None:
     if not isinstance(size, PaperSize):
-        raise PosterError("is not a paper size", field="size", value=size,
-                          fix="pass PaperSize.A4, PaperSize.A5 or PaperSize.A6")
+        raise PosterError(
+            "is not a paper size",
+            field="size",
+            value=size,
+            fix="pass PaperSize.A4, PaperSize.A5 or PaperSize.A6",
+        )
     if fmt not in FORMATS:
         raise PosterError("is not a poster format", field="fmt", value=fmt, fix="use 'pdf' or 'png'")
     if not isinstance(dpi, int) or isinstance(dpi, bool) or not 72 <= dpi <= 600:
-        raise PosterError("must be a whole number from 72 to 600", field="dpi", value=dpi,
-                          fix="use 300 for print, 150 for a screen")
+        raise PosterError(
+            "must be a whole number from 72 to 600",
+            field="dpi",
+            value=dpi,
+            fix="use 300 for print, 150 for a screen",
+        )
     if not languages or len(languages) > MAX_LANGUAGES or not all(isinstance(x, str) for x in languages):
-        raise PosterError(f"must name 1 to {MAX_LANGUAGES} languages", field="languages",
-                          value=tuple(languages)[:MAX_LANGUAGES + 1], fix="leave it out to use the program's")
+        raise PosterError(
+            f"must name 1 to {MAX_LANGUAGES} languages",
+            field="languages",
+            value=tuple(languages)[: MAX_LANGUAGES + 1],
+            fix="leave it out to use the program's",
+        )
 
 
 def render_poster(
@@ -84,8 +100,12 @@ def render_poster(
     for a URL a phone cannot open or that is too long for the QR code, an unknown size or format.
     """
     if not isinstance(program, Program):
-        raise PosterError("is not a Program", field="program", value=type(program).__name__,
-                          fix="load one with walletvoucher.programfile.load_program_file")
+        raise PosterError(
+            "is not a Program",
+            field="program",
+            value=type(program).__name__,
+            fix="load one with walletvoucher.programfile.load_program_file",
+        )
     chosen = tuple(program.languages if languages is None else languages)
     _check(size, fmt, dpi, chosen)
     try:

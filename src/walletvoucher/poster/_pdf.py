@@ -39,7 +39,9 @@ def image_pdf(image: Image.Image, *, page_points: tuple[float, float], title: st
         b"/Resources << /XObject << /Im0 4 0 R >> >> /Contents 5 0 R >>" % (width, height),
         b"<< /Type /XObject /Subtype /Image /Width %d /Height %d /ColorSpace /DeviceRGB "
         b"/BitsPerComponent 8 /Filter /FlateDecode /Length %d >>\nstream\n"
-        % (rgb.width, rgb.height, len(pixels)) + pixels + b"\nendstream",
+        % (rgb.width, rgb.height, len(pixels))
+        + pixels
+        + b"\nendstream",
         b"<< /Length %d >>\nstream\n" % len(content) + content + b"\nendstream",
         b"<< /Title " + _text(title) + b" /Producer (walletvoucher) >>",
     ]

@@ -28,7 +28,9 @@ from walletvoucher.service._google_sync import (
     sync_retry_delay,
 )
 from walletvoucher.service._protocol import PassState, PassUpdateStore, UpdatedSerials, next_last_modified
+from walletvoucher.service._reconcile import ReconcileReport, read_codes, reconcile
 from walletvoucher.service._stored import StorePassUpdates, WalletPerThread, store_renderer, stored_pass
+from walletvoucher.service._till import PROBLEMS, RateLimit, TillApi
 from walletvoucher.service._tokens import PassTokens, updatable_options
 from walletvoucher.service._webhooks import (
     WEBHOOK_EVENTS,
@@ -49,6 +51,7 @@ from walletvoucher.service._worker import DrainReport, Handler, backoff_delay, d
 
 __all__ = [
     "GOOGLE_SYNC_TOPIC",
+    "PROBLEMS",
     "WEBHOOK_EVENTS",
     "WEBHOOK_TOPIC",
     "DrainReport",
@@ -61,9 +64,12 @@ __all__ = [
     "PassTokens",
     "PassUpdateStore",
     "PassWebService",
+    "RateLimit",
+    "ReconcileReport",
     "ServiceRequest",
     "ServiceResponse",
     "StorePassUpdates",
+    "TillApi",
     "UpdatedSerials",
     "WalletPerThread",
     "WebhookEndpoint",
@@ -75,6 +81,8 @@ __all__ = [
     "http_date",
     "load_webhooks",
     "next_last_modified",
+    "read_codes",
+    "reconcile",
     "store_renderer",
     "stored_pass",
     "sync_retry_delay",

@@ -68,8 +68,9 @@ def _check_url(url: object) -> str:
     parts = urllib.parse.urlsplit(url)
     host = parts.hostname or ""
     if any(c.isspace() or ord(c) < 32 for c in url) or not host or parts.username or parts.password:
-        raise ServiceConfigError("is not an address a webhook can be sent to", field="webhooks.url",
-                                 value=url, fix=fix)
+        raise ServiceConfigError(
+            "is not an address a webhook can be sent to", field="webhooks.url", value=url, fix=fix
+        )
     if parts.scheme == "https" or (parts.scheme == "http" and _loopback(host)):
         return url
     raise ServiceConfigError("must be https://", field="webhooks.url", value=url, fix=fix)
@@ -89,10 +90,11 @@ def _decode_secret(secret: object) -> bytes:
     if not isinstance(secret, str) or not secret.startswith("whsec_"):
         raise ServiceConfigError("is not a whsec_ secret", field="webhooks.secret", secret=True, fix=fix)
     try:
-        key = base64.b64decode(secret[len("whsec_"):], validate=True)
+        key = base64.b64decode(secret[len("whsec_") :], validate=True)
     except (binascii.Error, ValueError) as exc:
-        raise ServiceConfigError("is not base64 after whsec_", field="webhooks.secret", secret=True,
-                                 fix=fix) from exc
+        raise ServiceConfigError(
+            "is not base64 after whsec_", field="webhooks.secret", secret=True, fix=fix
+        ) from exc
     if not 24 <= len(key) <= 64:
         raise ServiceConfigError(f"holds {len(key)} bytes", field="webhooks.secret", secret=True, fix=fix)
     return key
@@ -102,14 +104,21 @@ def _events(events: Iterable[str] | None) -> tuple[str, ...]:
     if events is None:
         return WEBHOOK_EVENTS
     if isinstance(events, str) or not all(isinstance(e, str) for e in events):
-        raise ServiceConfigError("must be a list of event names", field="webhooks.events", value=events,
-                                 fix=f"e.g. events = [\"stamp_added\"]; known: {', '.join(WEBHOOK_EVENTS)}")
+        raise ServiceConfigError(
+            "must be a list of event names",
+            field="webhooks.events",
+            value=events,
+            fix=f'e.g. events = ["stamp_added"]; known: {", ".join(WEBHOOK_EVENTS)}',
+        )
     chosen = tuple(dict.fromkeys(events))
     unknown = [e for e in chosen if e not in WEBHOOK_EVENTS]
     if unknown or not chosen:
-        raise ServiceConfigError("names no known event" if not chosen else "names an unknown event",
-                                 field="webhooks.events", value=unknown or list(chosen),
-                                 fix=f"use some of: {', '.join(WEBHOOK_EVENTS)} (leave it out for all)")
+        raise ServiceConfigError(
+            "names no known event" if not chosen else "names an unknown event",
+            field="webhooks.events",
+            value=unknown or list(chosen),
+            fix=f"use some of: {', '.join(WEBHOOK_EVENTS)} (leave it out for all)",
+        )
     return chosen
 
 
@@ -129,8 +138,12 @@ class WebhookEndpoint:
     ) -> None:
         checked = _check_url(url)
         if name is not None and (not isinstance(name, str) or not 0 < len(name) <= 200):
-            raise ServiceConfigError("must be 1 to 200 characters", field="webhooks.name", value=name,
-                                     fix="name the endpoint, e.g. name = \"backend\"")
+            raise ServiceConfigError(
+                "must be 1 to 200 characters",
+                field="webhooks.name",
+                value=name,
+                fix='name the endpoint, e.g. name = "backend"',
+            )
         key = _decode_secret(secret)
         self.__attrs_init__(name=name or checked, url=checked, events=_events(events), _key=key)
 
@@ -189,9 +202,12 @@ class Webhooks:
         self.endpoints = tuple(endpoints)
         names = [e.name for e in self.endpoints]
         if len(set(names)) != len(names):
-            raise ServiceConfigError("names two endpoints alike", field="webhooks.name",
-                                     value=sorted({n for n in names if names.count(n) > 1}),
-                                     fix="give each [[webhooks]] entry its own name (or URL)")
+            raise ServiceConfigError(
+                "names two endpoints alike",
+                field="webhooks.name",
+                value=sorted({n for n in names if names.count(n) > 1}),
+                fix="give each [[webhooks]] entry its own name (or URL)",
+            )
 
     def effect(self, change: Change) -> Iterator[Message]:
         """The wallet effect hook: one message per (subscribed endpoint, card event) of *change*."""
@@ -207,14 +223,19 @@ class Webhooks:
 
     def activity_effect(self, activity: PassActivity) -> Iterator[Message]:
         """The wallet activity hook: ``card_saved`` / ``card_removed`` for subscribed endpoints."""
-        data = {"card": activity.serial, "device": hashlib.sha256(activity.device.encode()).hexdigest()[:16],
-                "wallet": "apple", "reason": activity.reason}
+        data = {
+            "card": activity.serial,
+            "device": hashlib.sha256(activity.device.encode()).hexdigest()[:16],
+            "wallet": "apple",
+            "reason": activity.reason,
+        }
         for endpoint in self.endpoints:
             if endpoint.wants(activity.type):
                 yield _message(endpoint, f"wv_act_{activity.position}", activity.type, activity.at, data)
 
-    def sender(self, *, ca_file: str | os.PathLike[str] | None = None, timeout: float = 10.0,
-               transport: Any = None) -> WebhookSender:
+    def sender(
+        self, *, ca_file: str | os.PathLike[str] | None = None, timeout: float = 10.0, transport: Any = None
+    ) -> WebhookSender:
         """The outbox handler for :data:`WEBHOOK_TOPIC`; *ca_file* trusts that CA instead of the system's
         (a receiver with a private certificate), *transport* swaps httpx's transport (tests)."""
         return WebhookSender(self.endpoints, ca_file=ca_file, timeout=timeout, transport=transport)
@@ -231,14 +252,21 @@ class WebhookSender:
     :class:`~walletvoucher.errors.WebhookNotDelivered` (so the worker retries) unless the receiver
     answered 2xx. Redirects are not followed; the response body is never read past 4 KiB."""
 
-    def __init__(self, endpoints: Sequence[WebhookEndpoint], *, ca_file: str | os.PathLike[str] | None = None,
-                 timeout: float = 10.0, transport: Any = None) -> None:
+    def __init__(
+        self,
+        endpoints: Sequence[WebhookEndpoint],
+        *,
+        ca_file: str | os.PathLike[str] | None = None,
+        timeout: float = 10.0,
+        transport: Any = None,
+    ) -> None:
         import httpx
 
         self._endpoints = {e.name: e for e in endpoints}
         verify = ssl.create_default_context(cafile=str(ca_file)) if ca_file is not None else True
-        self._client = httpx.Client(verify=verify, timeout=timeout, transport=transport,
-                                    follow_redirects=False)
+        self._client = httpx.Client(
+            verify=verify, timeout=timeout, transport=transport, follow_redirects=False
+        )
 
     def close(self) -> None:
         """Close the HTTP connections."""
@@ -250,8 +278,10 @@ class WebhookSender:
         payload = message.payload
         endpoint = self._endpoints.get(str(payload.get("endpoint")))
         if endpoint is None:
-            raise WebhookNotDelivered(f"no endpoint named {payload.get('endpoint')!r} is configured now",
-                                      fix="restore it in [[webhooks]] (the message waits in the outbox)")
+            raise WebhookNotDelivered(
+                f"no endpoint named {payload.get('endpoint')!r} is configured now",
+                fix="restore it in [[webhooks]] (the message waits in the outbox)",
+            )
         document = {"type": payload["type"], "timestamp": payload["timestamp"], "data": payload["data"]}
         body = json.dumps(document, ensure_ascii=False, sort_keys=True, separators=(",", ":")).encode()
         timestamp = int(at.timestamp())
@@ -265,12 +295,17 @@ class WebhookSender:
                 status = response.status_code
                 retry_after = _retry_after(response.headers.get("retry-after"))
         except httpx.HTTPError as exc:
-            raise WebhookNotDelivered(f"{endpoint.name}: {type(exc).__name__}",
-                                      fix="check the receiver is up; the worker tries again") from exc
+            raise WebhookNotDelivered(
+                f"{endpoint.name}: {type(exc).__name__}",
+                fix="check the receiver is up; the worker tries again",
+            ) from exc
         if not 200 <= status < 300:
             _logger.warning("webhook %s to %s answered %d", payload["id"], endpoint.name, status)
-            raise WebhookNotDelivered(f"{endpoint.name} answered {status}", retry_after=retry_after,
-                                      fix="the receiver must answer 2xx; the worker tries again")
+            raise WebhookNotDelivered(
+                f"{endpoint.name} answered {status}",
+                retry_after=retry_after,
+                fix="the receiver must answer 2xx; the worker tries again",
+            )
 
 
 def load_webhooks(tables: object, environ: Mapping[str, str]) -> Webhooks:
@@ -283,21 +318,38 @@ def load_webhooks(tables: object, environ: Mapping[str, str]) -> Webhooks:
     ('card_issued', 'stamp_added')
     """
     if not isinstance(tables, list) or not all(isinstance(t, dict) for t in tables):
-        raise ServiceConfigError("must be an array of tables", field="[[webhooks]]",
-                                 value=type(tables).__name__,
-                                 fix='write each as [[webhooks]] with url = "..." and secret_env = "..."')
+        raise ServiceConfigError(
+            "must be an array of tables",
+            field="[[webhooks]]",
+            value=type(tables).__name__,
+            fix='write each as [[webhooks]] with url = "..." and secret_env = "..."',
+        )
     endpoints = []
     for table in tables:
         unknown = sorted(set(table) - {"url", "secret_env", "events", "name"})
         if unknown or "secret" in table:
-            raise ServiceConfigError("has unknown keys", field="[[webhooks]]", value=unknown,
-                                     fix="use url, secret_env, events, name (the secret: environment only)")
+            raise ServiceConfigError(
+                "has unknown keys",
+                field="[[webhooks]]",
+                value=unknown,
+                fix="use url, secret_env, events, name (the secret: environment only)",
+            )
         variable = table.get("secret_env")
         if not isinstance(variable, str) or not environ.get(variable):
-            raise ServiceConfigError("names no environment variable that is set", field="webhooks.secret_env",
-                                     value=variable, fix="export the whsec_ secret in that variable")
-        endpoints.append(WebhookEndpoint(url=table.get("url"), secret=environ[variable],
-                                         events=table.get("events"), name=table.get("name")))
+            raise ServiceConfigError(
+                "names no environment variable that is set",
+                field="webhooks.secret_env",
+                value=variable,
+                fix="export the whsec_ secret in that variable",
+            )
+        endpoints.append(
+            WebhookEndpoint(
+                url=table.get("url"),
+                secret=environ[variable],
+                events=table.get("events"),
+                name=table.get("name"),
+            )
+        )
     return Webhooks(endpoints)
 
 

@@ -15,6 +15,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Callable
 from datetime import datetime, timezone
+from typing import Any
 
 from starlette.applications import Starlette
 from starlette.concurrency import run_in_threadpool
@@ -22,6 +23,8 @@ from starlette.requests import ClientDisconnect, Request
 from starlette.responses import Response
 from starlette.routing import Route
 
+from walletvoucher.service._till import MAX_BODY as TILL_MAX_BODY
+from walletvoucher.service._till import TillApi
 from walletvoucher.service._webservice import MAX_LOG_BODY, PassWebService, ServiceRequest, ServiceResponse
 
 Clock = Callable[[], datetime]
@@ -64,20 +67,11 @@ def _to_starlette(response: ServiceResponse) -> Response:
     return out
 
 
-def create_app(
-    service: PassWebService,
-    *,
-    clock: Clock = _utc_now,
-    max_body: int = MAX_LOG_BODY,
-    body_timeout: float = 30.0,
-) -> Starlette:
-    """A Starlette app exposing *service* under ``/v1/...``; unknown paths answer 404.
+Handle = Callable[..., ServiceResponse]
 
-    Bodies are read up to *max_body* bytes and refused with 413 beyond, without reading the rest;
-    one not received within *body_timeout* seconds is answered 408, and a client that goes away
-    mid-body is simply dropped (nothing to answer, nothing to log).
-    The core runs in a worker thread (it renders and signs passes and calls the store).
-    """
+
+def _endpoint(handle: Handle, clock: Clock, max_body: int, body_timeout: float) -> Callable[[Request], Any]:
+    """An endpoint handing each request to a framework-neutral ``handle(request, at=)`` in a thread."""
 
     async def endpoint(request: Request) -> Response:
         try:
@@ -95,8 +89,41 @@ def create_app(
             query=dict(request.query_params),
             body=body,
         )
-        answer = await run_in_threadpool(service.handle, parsed, at=clock())
+        answer = await run_in_threadpool(handle, parsed, at=clock())
         return _to_starlette(answer)
 
-    routes = [Route("/v1/{rest:path}", endpoint, methods=["GET", "POST", "DELETE"])]
+    return endpoint
+
+
+def create_app(
+    service: PassWebService,
+    *,
+    clock: Clock = _utc_now,
+    max_body: int = MAX_LOG_BODY,
+    body_timeout: float = 30.0,
+    till: TillApi | None = None,
+) -> Starlette:
+    """A Starlette app exposing *service* under ``/v1/...`` (and *till* under ``/api/v1/...``);
+    unknown paths answer 404.
+
+    Bodies are read up to *max_body* bytes and refused with 413 beyond, without reading the rest;
+    one not received within *body_timeout* seconds is answered 408, and a client that goes away
+    mid-body is simply dropped (nothing to answer, nothing to log).
+    The core runs in a worker thread (it renders and signs passes and calls the store).
+    """
+    routes = [
+        Route(
+            "/v1/{rest:path}",
+            _endpoint(service.handle, clock, max_body, body_timeout),
+            methods=["GET", "POST", "DELETE"],
+        )
+    ]
+    if till is not None:
+        routes.append(
+            Route(
+                "/api/v1/{rest:path}",
+                _endpoint(till.handle, clock, TILL_MAX_BODY, body_timeout),
+                methods=["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE"],
+            )
+        )
     return Starlette(routes=routes)

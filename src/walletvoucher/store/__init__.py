@@ -20,6 +20,7 @@ Why hand-written SQL over ``sqlite3`` and psycopg 3, rather than a library:
   statements this package holds, and hide the transaction boundary that the guarantees rest on.
 """
 
+from walletvoucher.store._access import Access, Credential, IssuedSecret, Principal
 from walletvoucher.store._google import GoogleRecords, RecordedClass
 from walletvoucher.store._outbox import Outbox
 from walletvoucher.store._passes import (
@@ -51,13 +52,16 @@ __all__ = [
     "PASS_REFRESH_TOPIC",
     "PUSH_TOPIC",
     "SCHEMA_VERSION",
+    "Access",
     "ActivityEffect",
     "CardInfo",
     "Change",
     "CodePools",
     "Counts",
+    "Credential",
     "Effect",
     "GoogleRecords",
+    "IssuedSecret",
     "JournalEntry",
     "Message",
     "Migration",
@@ -68,6 +72,7 @@ __all__ = [
     "PassUpdates",
     "PoolCodes",
     "PoolStatus",
+    "Principal",
     "ProgramRegistry",
     "RecordedClass",
     "Wallet",

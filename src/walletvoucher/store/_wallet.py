@@ -45,6 +45,7 @@ from walletvoucher.model import (
     replay,
 )
 from walletvoucher.store import _snapshot
+from walletvoucher.store._access import Access
 from walletvoucher.store._engine import Conflict, Database, Tx, UniqueViolation
 from walletvoucher.store._google import GoogleRecords
 from walletvoucher.store._outbox import Outbox
@@ -124,6 +125,8 @@ class Wallet:
         """Pass update marks and device registrations (what the Apple web service reads and writes)."""
         self.google = GoogleRecords(db)
         """The Google sync's bookkeeping: classes inserted, notifications per pass."""
+        self.access = Access(db)
+        """API keys, staff devices and kiosks (hashed), and the rotating-code steps accepted."""
 
     @classmethod
     def open(
@@ -370,6 +373,18 @@ class Wallet:
                 f"SELECT data FROM vouchers WHERE {where} ORDER BY serial LIMIT ?", (*params, limit)
             )
         return tuple(Voucher.from_json(json.loads(r[0])) for r in rows)
+
+    def voucher(self, serial: str) -> Voucher:
+        """The stored voucher *serial* as last recorded (open ones: as issued; see :meth:`card`).
+
+        Raises :class:`~walletvoucher.errors.UnknownVoucher` when none is stored.
+        """
+        with self._db.read() as tx:
+            row = tx.one("SELECT data FROM vouchers WHERE serial = ?", (serial,))
+        if row is None:
+            raise UnknownVoucher("is not stored", field="voucher", value=serial[:80],
+                                 fix="check the serial (vouchers are named <card serial>-<number>)")
+        return Voucher.from_json(json.loads(row[0]))
 
     def journal(self, since: int = 0, *, limit: int = 1000) -> tuple[JournalEntry, ...]:
         """Stored events after global position *since*, in position order (follow it by position)."""
