@@ -137,7 +137,7 @@ def need_table(part: T | None, loaded: ProgramFile, table: str) -> T:
     """*part* of the program file, or a :class:`ProgramFileError` saying which table to add."""
     if part is None:
         raise ProgramFileError(
-            "has no such table", field=f"{loaded.path}: [{table}]", value=None,
+            "has no such table", field=f"{loaded.path}: [{table}]",
             fix=f"add an [{table}] table to the program file (see walletvoucher.programfile)",
         )
     return part

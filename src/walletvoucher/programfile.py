@@ -145,6 +145,8 @@ class _Reader:
 
     def error(self, key: str, message: str, value: Any, fix: str) -> ProgramFileError:
         where = f"{self.path}: [{self.name}] {key}" if key else f"{self.path}: [{self.name}]"
+        if value is None:  # nothing to show (a missing key or table): no "=None" after the key
+            return ProgramFileError(message, field=where, fix=fix)
         return ProgramFileError(message, field=where, value=value, fix=fix)
 
     def get(self, key: str, kind: type[T] | tuple[type, ...], *, fix: str, default: Any = ...) -> Any:
@@ -244,7 +246,7 @@ def load_program_file(path: str | os.PathLike[str]) -> ProgramFile:
 
 def _parse(file: Path) -> dict[str, Any]:
     def error(message: str) -> ProgramFileError:
-        return ProgramFileError(message, field=str(file), value=None, fix="give a TOML or JSON program file")
+        return ProgramFileError(message, field=str(file), fix="give a TOML or JSON program file")
 
     data = _read_bounded(file, MAX_FILE_BYTES, error)
     try:
@@ -253,7 +255,7 @@ def _parse(file: Path) -> dict[str, Any]:
     except UnicodeDecodeError as exc:
         raise error("is not UTF-8 text") from exc
     except (ValueError, RecursionError) as exc:  # TOMLDecodeError and JSONDecodeError are ValueErrors
-        raise ProgramFileError(f"cannot be parsed ({exc})", field=str(file), value=None,
+        raise ProgramFileError(f"cannot be parsed ({exc})", field=str(file),
                                fix="fix the syntax at the position given") from exc
     if not isinstance(parsed, dict):
         raise error("must hold a table (a JSON object) at the top")
