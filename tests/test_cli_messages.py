@@ -90,3 +90,14 @@ def test_the_warning_is_one_line_from_a_real_process_too(project: Path) -> None:
                                "TEST_KEY_PASSWORD": "s3cret-pass"})
     assert done.returncode == 0, done.stderr
     assert done.stderr.count("\n") == 1 and "warning: Apple Wallet cannot show EAN_13" in done.stderr
+
+
+def test_ask_password_without_a_terminal_says_to_use_the_variable(project: Path) -> None:
+    done = subprocess.run([sys.executable, "-m", "walletvoucher", *_build(project), "--ask-password"],
+                          stdin=subprocess.DEVNULL, capture_output=True, text=True, check=False, cwd=project,
+                          start_new_session=True,  # no controlling terminal, as under cron or CI
+                          env={"PATH": "/usr/bin:/bin", "PYTHONPATH": ":".join(sys.path)})
+    assert done.returncode == 2, done.stderr
+    assert "Traceback" not in done.stderr and len(done.stderr.strip().splitlines()) == 1
+    assert "--ask-password" in done.stderr and "TEST_KEY_PASSWORD" in done.stderr
+    assert not (project / "c.pkpass").exists()

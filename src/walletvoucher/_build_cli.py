@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import TypeVar
 
 from walletvoucher.codes import CodePool
-from walletvoucher.errors import ProgramFileError
+from walletvoucher.errors import ProgramFileError, ValidationError
 from walletvoucher.model import StampCard, Voucher
 from walletvoucher.programfile import AppleSigning, ProgramFile, load_program_file
 
@@ -107,8 +107,24 @@ def _item(loaded: ProgramFile, args: argparse.Namespace, at: datetime) -> StampC
 def key_password(signing: AppleSigning, *, ask: bool) -> str | None:
     """The key's password: prompted for with *ask*, else from the environment variable the file names."""
     if ask:
-        return getpass.getpass(f"password for {signing.key or signing.p12}: ")
+        return ask_password(f"password for {signing.key or signing.p12}: ", env=signing.password_env)
     return os.environ.get(signing.password_env)
+
+
+def ask_password(prompt: str, *, env: str) -> str:
+    """Prompt on the terminal; with no terminal to hide the typing, a usage mistake naming *env*."""
+    import warnings
+
+    refused = ValidationError(
+        "needs a terminal to type the password on (input is not a terminal here)", field="--ask-password",
+        fix=f"set the key's password in the environment variable {env} instead",
+    )
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("error", getpass.GetPassWarning)  # would echo the password, or read a pipe
+            return getpass.getpass(prompt)
+    except (getpass.GetPassWarning, EOFError) as exc:
+        raise refused from exc
 
 
 def _write_pkpass(
