@@ -10,17 +10,36 @@ import subprocess
 import sys
 import time
 import zipfile
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
 
 from tests.apple.helpers import AT, PASS_TYPE, TEAM, card_with, make_program
-from tests.test_batch import cards, chain, options, signer  # noqa: F401 (fixtures)
-from walletvoucher.apple import AppleOptions, AppleSigner, verify_pkpass
+from tests.test_batch import cards
+from walletvoucher.apple import AppleOptions, AppleSigner, mint_test_chain, verify_pkpass
 from walletvoucher.apple._testchain import TestChain
 from walletvoucher.batch import render_many
 from walletvoucher.cli import main
 from walletvoucher.errors import BatchError
+
+
+@pytest.fixture(scope="module")
+def chain() -> TestChain:
+    return mint_test_chain(pass_type_identifier=PASS_TYPE, team_identifier=TEAM, at=AT,
+                           backdate=timedelta(days=3650), valid_for=timedelta(days=3650))
+
+
+@pytest.fixture(scope="module")
+def signer(chain: TestChain) -> AppleSigner:
+    return AppleSigner(pass_type_identifier=PASS_TYPE, team_identifier=TEAM,
+                       certificate=chain.certificate, key=chain.key, wwdr=chain.wwdr)
+
+
+@pytest.fixture
+def options() -> AppleOptions:
+    return AppleOptions(pass_type_identifier=PASS_TYPE, team_identifier=TEAM)
+
 
 PROGRAMS_MODULE = '''
 from tests.apple.helpers import make_program
@@ -30,16 +49,17 @@ ALL = [make_program(translated=False)]
 
 @pytest.fixture
 def shop(tmp_path: Path, chain: TestChain, monkeypatch: pytest.MonkeyPatch) -> list[str]:
-    """A folder with signing files, a programs module and three cards as JSON lines; the argv to batch them."""
+    """A folder with signing files, a programs module and three cards as JSON lines; argv to batch them."""
     files = chain.write(tmp_path / "chain")
     (tmp_path / "shop_programs.py").write_text(PROGRAMS_MODULE)
     program = make_program(translated=False)
     lines = [json.dumps(card_with(program, n, serial=f"J-{n}").to_json()) for n in range(3)]
     (tmp_path / "items.jsonl").write_text("\n".join(lines) + "\n")
     monkeypatch.chdir(tmp_path)
-    return ["batch", "items.jsonl", "--programs", "shop_programs:ALL", "--certificate", str(files["certificate"]),
-            "--key", str(files["key"]), "--wwdr", str(files["wwdr"]), "--pass-type-identifier", PASS_TYPE,
-            "--team-identifier", TEAM, "--workers", "1", "--app-dir", str(tmp_path)]
+    return ["batch", "items.jsonl", "--programs", "shop_programs:ALL",
+            "--certificate", str(files["certificate"]), "--key", str(files["key"]),
+            "--wwdr", str(files["wwdr"]), "--pass-type-identifier", PASS_TYPE, "--team-identifier", TEAM,
+            "--workers", "1", "--app-dir", str(tmp_path)]
 
 
 def _passes(folder: Path) -> dict[str, bytes]:
@@ -53,7 +73,7 @@ def test_a_rerun_into_the_same_folder_names_the_fix_once_per_pass(
     before = _passes(tmp_path / "out")
     capsys.readouterr()
     assert main([*shop, "--out", "out", "--at", AT.isoformat()]) == 1
-    out, err = capsys.readouterr()
+    err = capsys.readouterr().err
     lines = err.strip().splitlines()
     assert len(lines) == 3 and all("exists already" in line and "--force" in line for line in lines)
     assert "--skip-existing" in err and "FileExistsError" not in err and "Errno" not in err
@@ -131,18 +151,22 @@ def test_an_interrupted_zip_batch_leaves_no_zip(shop: list[str], tmp_path: Path)
 def test_stopping_early_writes_no_zip_and_existing_choices_work_in_workers(
     signer: AppleSigner, options: AppleOptions, tmp_path: Path
 ) -> None:
-    results = render_many(cards(5), signer=signer, options=options, at=AT, out=tmp_path / "a.zip", workers=1)
+    results = render_many(cards(5), signer=signer, options=options, at=AT, out=tmp_path / "a.zip",
+                          workers=1)
     next(results)
     results.close()  # the caller stopped: no zip under the final name, no temporary file
     assert list(tmp_path.iterdir()) == []
-    first = list(render_many(cards(4), signer=signer, options=options, at=AT, out=tmp_path / "d", workers=2))
+    first = list(render_many(cards(4), signer=signer, options=options, at=AT, out=tmp_path / "d",
+                             workers=2))
     (tmp_path / "d" / "C-3.pkpass").unlink()
     skipped = list(render_many(cards(4), signer=signer, options=options, at=AT, out=tmp_path / "d", workers=2,
                                existing="skip"))
-    assert [r.skipped for r in skipped] == [True, True, True, False] and all(r.ok for r in first + skipped)
-    replaced = list(render_many(cards(2), signer=signer, options=options, at=AT, out=tmp_path / "d", workers=2,
-                                existing="replace"))
+    assert [r.skipped for r in skipped] == [True, True, True, False]
+    assert all(r.ok for r in first + skipped)
+    replaced = list(render_many(cards(2), signer=signer, options=options, at=AT, out=tmp_path / "d",
+                                workers=2, existing="replace"))
     assert [(r.ok, r.skipped) for r in replaced] == [(True, False)] * 2
     assert sorted(os.listdir(tmp_path / "d")) == [f"C-{i}.pkpass" for i in range(4)]
     with pytest.raises(BatchError, match="existing"):
-        next(render_many(cards(1), signer=signer, options=options, at=AT, out=tmp_path / "z.zip", existing="skip"))
+        next(render_many(cards(1), signer=signer, options=options, at=AT, out=tmp_path / "z.zip",
+                         existing="skip"))

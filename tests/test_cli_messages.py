@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from tests.apple.helpers import AT
-from tests.test_cli_build import project, run, sa_key, write_program  # noqa: F401 (fixtures)
+from tests.test_cli_build import project, run, sa_key, write_program
 from walletvoucher.apple import mint_test_chain
 
 __all__ = ["project", "sa_key"]
@@ -29,7 +29,7 @@ def test_a_missing_key_or_certificate_file_is_a_usage_mistake(
 ) -> None:
     (project / missing).unlink()
     argv = _build(project) if missing != "sa.json" else [*_build(project)[:6], "--google-link"]
-    status, stdout, stderr = run(capsys, *argv)
+    status, _, stderr = run(capsys, *argv)
     assert status == 2, stderr
     assert missing in stderr and "Fix:" in stderr and "Traceback" not in stderr
     assert len(stderr.strip().splitlines()) == 1 and not (project / "c.pkpass").exists()
@@ -76,7 +76,8 @@ def test_a_barcode_fallback_warning_is_one_line_without_python_source(
                                  "--pkpass", str(project / "v.pkpass"))
     assert status == 0 and "wrote" in stdout
     lines = stderr.strip().splitlines()
-    assert len(lines) == 1 and lines[0].startswith("walletvoucher build: warning: Apple Wallet cannot show EAN_13")
+    assert len(lines) == 1
+    assert lines[0].startswith("walletvoucher build: warning: Apple Wallet cannot show EAN_13")
     assert "BarcodeFallbackWarning" not in stderr and ".py:" not in stderr
 
 

@@ -12,7 +12,8 @@ Output: one ``<serial>.pkpass`` per line into a directory, or into a zip when ``
 in ``.zip``. A pass already there fails its line unless ``--force`` (replace it) or
 ``--skip-existing`` (keep it: rerun an interrupted batch); an existing zip needs ``--force``.
 Every file appears whole: a zip is written under a temporary name and renamed when the batch
-ends, so an interrupted batch leaves no zip. A progress bar goes to stderr when it is a terminal; the summary (count,
+ends, so an interrupted batch leaves no zip. A progress bar goes to stderr when it is a
+terminal; the summary (count,
 failures, passes/s) to stdout; each failure to stderr. Exit status 0 when every pass was
 written, 1 when some failed, 2 when the batch could not start.
 """

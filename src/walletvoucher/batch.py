@@ -238,7 +238,8 @@ def _create_part(target: Path) -> tuple[int, Path]:
     while True:
         temp = target.with_name(f".{target.name}.{secrets.token_hex(6)}.part")
         try:
-            return os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0), 0o666), temp
+            flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0)
+            return os.open(temp, flags, 0o666), temp
         except FileExistsError:  # pragma: no cover - 48 random bits
             continue
 

@@ -36,7 +36,8 @@ COMMANDS = {  # command -> the module whose add_commands registers it (imported 
 
 
 def build_parser(command: str | None = None) -> argparse.ArgumentParser:
-    """The argument parser: with *command*, only that subcommand (its module alone is imported)."""
+    """The argument parser: with *command*, only that subcommand (its module alone is imported);
+    with ``""``, none (for ``--version``); with None, every subcommand."""
     from walletvoucher import __version__
 
     parser = argparse.ArgumentParser(
@@ -44,7 +45,10 @@ def build_parser(command: str | None = None) -> argparse.ArgumentParser:
     )
     parser.add_argument("--version", action="version", version=f"walletvoucher {__version__}")
     sub = parser.add_subparsers(dest="command", required=True)
-    modules = [COMMANDS[command]] if command in COMMANDS else list(dict.fromkeys(COMMANDS.values()))
+    if command is None or (command and command not in COMMANDS):
+        modules = list(dict.fromkeys(COMMANDS.values()))
+    else:
+        modules = [COMMANDS[command]] if command else []
     for name in modules:
         importlib.import_module(name).add_commands(sub)
     return parser

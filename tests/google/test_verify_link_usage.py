@@ -35,8 +35,9 @@ def test_a_file_that_is_not_a_discovery_document_is_one_line_exit_2(
     key, discovery = tmp_path / "key.json", tmp_path / "discovery.json"
     key.write_text(json.dumps(sa_info), encoding="utf-8")
     discovery.write_text(json.dumps(document), encoding="utf-8")
-    done = subprocess.run([sys.executable, "-m", "walletvoucher", "verify-link", link.url, "--service-account",
-                           str(key), "--discovery", str(discovery)], capture_output=True, text=True, check=False)
+    argv = ["verify-link", link.url, "--service-account", str(key), "--discovery", str(discovery)]
+    done = subprocess.run([sys.executable, "-m", "walletvoucher", *argv], capture_output=True, text=True,
+                          check=False)
     assert done.returncode == 2, done.stderr
     assert done.stdout == "" and "Traceback" not in done.stderr
     assert len(done.stderr.strip().splitlines()) == 1

@@ -100,7 +100,9 @@ def test_a_database_named_without_a_configuration_is_refused_and_left_alone(
     assert not db.exists() and not (tmp_path / "state").exists()
 
 
-def test_a_database_the_user_filled_gets_no_demo_cards(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_a_database_the_user_filled_gets_no_demo_cards(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     from .conftest import NOW, coffee_program
 
     url = f"sqlite:///{tmp_path / 'w.db'}"
@@ -131,7 +133,8 @@ def test_a_missing_program_file_is_always_an_error(
 def test_every_serve_and_worker_option_is_explained() -> None:
     for command in ("serve", "worker"):
         parser = build_parser(command)
-        child = next(a for a in parser._actions if a.__class__.__name__ == "_SubParsersAction").choices[command]
+        sub = next(a for a in parser._actions if a.__class__.__name__ == "_SubParsersAction")
+        child = sub.choices[command]
         unexplained = [a.option_strings[0] for a in child._actions if a.option_strings and not a.help]
         assert unexplained == [], command
 
@@ -140,7 +143,8 @@ def test_serve_removes_its_temporary_state_when_stopped(tmp_path: Path) -> None:
     temp = tmp_path / "tmp"
     temp.mkdir()
     proc = subprocess.Popen([sys.executable, "-c", CODE, "serve", "--port", str(free_port())],
-                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=_env(TMPDIR=str(temp)))
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+                            env=_env(TMPDIR=str(temp)))
     try:
         assert proc.stdout is not None
         deadline = time.monotonic() + 60
@@ -165,11 +169,13 @@ def test_worker_once_reports_each_failure_once_and_exits_1(
     held_card(wallet)
     wallet.stamp("CARD-1", at=LATER)
     env = _env(WALLETVOUCHER_PASS_TYPE_IDENTIFIER=PASS_TYPE, WALLETVOUCHER_TEAM_IDENTIFIER="ABCDE12345",
-               WALLETVOUCHER_CERTIFICATE=str(chain_files["certificate"]), WALLETVOUCHER_KEY=str(chain_files["key"]),
+               WALLETVOUCHER_CERTIFICATE=str(chain_files["certificate"]),
+               WALLETVOUCHER_KEY=str(chain_files["key"]),
                WALLETVOUCHER_WWDR=str(chain_files["wwdr"]))
     down = f"https://127.0.0.1:{free_port()}"  # nothing listens: APNs is down
     done = subprocess.run([sys.executable, "-c", CODE, "worker", "--db", db_url, "--once", "--apns-url", down,
-                           "--apns-ca", str(tls_ca_file)], env=env, capture_output=True, text=True, timeout=120)
+                           "--apns-ca", str(tls_ca_file)], env=env, capture_output=True, text=True,
+                          timeout=120)
     assert done.returncode == 1, done.stderr
     assert done.stderr.count("PushNotDelivered") == 1, done.stderr
     assert "will retry" in done.stderr and "Traceback" not in done.stderr

@@ -194,7 +194,8 @@ def _check_payload(
         problems.append("payload: nested too deeply to check")
         return False
     except (KeyError, TypeError, AttributeError) as exc:  # only the document can break the walk
-        raise _not_a_discovery_document(discovery, f"a schema it names is broken: {type(exc).__name__}") from exc
+        why = f"a schema it names is broken: {type(exc).__name__}"
+        raise _not_a_discovery_document(discovery, why) from exc
     problems.extend(f"payload: {_quote(p)[1:-1]}" for p in found[:50])
     if len(found) > 50:
         problems.append(f"payload: ... and {len(found) - 50} more problems")
