@@ -23,7 +23,7 @@ from typing import TYPE_CHECKING, TypeVar
 import attrs
 
 from walletvoucher.codes import CodePool
-from walletvoucher.errors import ProgramFileError, SaveLinkTooLong
+from walletvoucher.errors import ProgramFileError, SaveLinkTooLong, ValidationError
 from walletvoucher.model import RedemptionMethod, StampCard, Voucher
 from walletvoucher.programfile import AppleSigning, ProgramFile, load_program_file
 
@@ -139,8 +139,24 @@ def _item(loaded: ProgramFile, args: argparse.Namespace, at: datetime) -> StampC
 def key_password(signing: AppleSigning, *, ask: bool) -> str | None:
     """The key's password: prompted for with *ask*, else from the environment variable the file names."""
     if ask:
-        return getpass.getpass(f"password for {signing.key or signing.p12}: ")
+        return ask_password(f"password for {signing.key or signing.p12}: ", env=signing.password_env)
     return os.environ.get(signing.password_env)
+
+
+def ask_password(prompt: str, *, env: str) -> str:
+    """Prompt on the terminal; with no terminal to hide the typing, a usage mistake naming *env*."""
+    import warnings
+
+    refused = ValidationError(
+        "needs a terminal to type the password on (input is not a terminal here)", field="--ask-password",
+        fix=f"set the key's password in the environment variable {env} instead",
+    )
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("error", getpass.GetPassWarning)  # would echo the password, or read a pipe
+            return getpass.getpass(prompt)
+    except (getpass.GetPassWarning, EOFError) as exc:
+        raise refused from exc
 
 
 def _write_pkpass(
@@ -198,7 +214,7 @@ def need_table(part: T | None, loaded: ProgramFile, table: str) -> T:
     """*part* of the program file, or a :class:`ProgramFileError` saying which table to add."""
     if part is None:
         raise ProgramFileError(
-            "has no such table", field=f"{loaded.path}: [{table}]", value=None,
+            "has no such table", field=f"{loaded.path}: [{table}]",
             fix=f"add an [{table}] table to the program file (see walletvoucher.programfile)",
         )
     return part

@@ -204,6 +204,8 @@ class _Reader:
     def error(self, key: str, message: str, value: Any, fix: str) -> ProgramFileError:
         table = f"[{self.name}] " if self.name else ""
         where = f"{self.path}: {table}{key}".rstrip() if key else f"{self.path}: [{self.name}]"
+        if value is None:  # nothing to show (a missing key or table): no "=None" after the key
+            return ProgramFileError(message, field=where, fix=fix)
         return ProgramFileError(message, field=where, value=_shorten(value), fix=fix)
 
     def get(self, key: str, kind: type[T] | tuple[type, ...], *, fix: str, default: Any = ...) -> Any:
@@ -338,7 +340,7 @@ def load_program_file(path: str | os.PathLike[str]) -> ProgramFile:
 
 def _parse(file: Path) -> dict[str, Any]:
     def error(message: str) -> ProgramFileError:
-        return ProgramFileError(message, field=str(file), value=None, fix="give a TOML or JSON program file")
+        return ProgramFileError(message, field=str(file), fix="give a TOML or JSON program file")
 
     data = _read_bounded(file, MAX_FILE_BYTES, error)
     try:
@@ -347,7 +349,7 @@ def _parse(file: Path) -> dict[str, Any]:
     except UnicodeDecodeError as exc:
         raise error("is not UTF-8 text") from exc
     except (ValueError, RecursionError) as exc:  # TOMLDecodeError and JSONDecodeError are ValueErrors
-        raise ProgramFileError(f"cannot be parsed ({exc})", field=str(file), value=None,
+        raise ProgramFileError(f"cannot be parsed ({exc})", field=str(file),
                                fix="fix the syntax at the position given") from exc
     if not isinstance(parsed, dict):
         raise error("must hold a table (a JSON object) at the top")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import warnings
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import attrs
 
@@ -20,7 +20,7 @@ from walletvoucher.google._objects import (
     payload_for,
 )
 from walletvoucher.google._options import GoogleOptions
-from walletvoucher.google._rest import Resource, WalletRestClient
+from walletvoucher.google._resource import Resource
 from walletvoucher.google._savelink import (
     MAX_LINK_LENGTH,
     LinkMode,
@@ -30,6 +30,9 @@ from walletvoucher.google._savelink import (
     sign_save_jwt,
 )
 from walletvoucher.model import Program, StampCard, Voucher
+
+if TYPE_CHECKING:
+    from walletvoucher.google._rest import WalletRestClient
 
 __all__ = ["save_link"]
 

@@ -20,7 +20,6 @@ supports patch semantics"; ``update``: the PUT that replaces the resource):
 
 from __future__ import annotations
 
-import enum
 import hashlib
 import json
 import time
@@ -43,6 +42,7 @@ from walletvoucher.errors import (
     GoogleOptionsError,
 )
 from walletvoucher.google._credentials import ServiceAccountCredentials
+from walletvoucher.google._resource import Resource
 from walletvoucher.google._rest_errors import (
     RETRY_STATUSES,
     api_error,
@@ -70,15 +70,6 @@ WALLET_SCOPE = "https://www.googleapis.com/auth/wallet_object.issuer"
 NOTIFY_ON_UPDATE = "NOTIFY_ON_UPDATE"
 """``notifyPreference`` value asking Google to notify the holder of a field update. Google
 allows 3 such notifications per pass per 24 hours; the caller decides (``notify=True``)."""
-
-
-class Resource(enum.Enum):
-    """The Wallet API collections walletvoucher writes to."""
-
-    LOYALTY_CLASS = "loyaltyClass"
-    LOYALTY_OBJECT = "loyaltyObject"
-    OFFER_CLASS = "offerClass"
-    OFFER_OBJECT = "offerObject"
 
 
 class TokenSource(Protocol):

@@ -20,34 +20,40 @@ brings the object to the card's current state with a full replace. :class:`Webho
 webhooks (Standard Webhooks) for the merchant's backend the same way, and its sender delivers them.
 """
 
-from walletvoucher.service._cache import PassCache, PassRenderer
-from walletvoucher.service._google_sync import (
-    GOOGLE_SYNC_TOPIC,
-    GoogleSync,
-    google_sync_effect,
-    sync_retry_delay,
-)
-from walletvoucher.service._protocol import PassState, PassUpdateStore, UpdatedSerials, next_last_modified
-from walletvoucher.service._reconcile import ReconcileReport, read_codes, reconcile
-from walletvoucher.service._stored import StorePassUpdates, WalletPerThread, store_renderer, stored_pass
-from walletvoucher.service._till import PROBLEMS, RateLimit, TillApi
-from walletvoucher.service._tokens import PassTokens, updatable_options
-from walletvoucher.service._webhooks import (
-    WEBHOOK_EVENTS,
-    WEBHOOK_TOPIC,
-    WebhookEndpoint,
-    Webhooks,
-    WebhookSender,
-    load_webhooks,
-)
-from walletvoucher.service._webservice import (
-    LogSink,
-    PassWebService,
-    ServiceRequest,
-    ServiceResponse,
-    http_date,
-)
-from walletvoucher.service._worker import DrainReport, Handler, backoff_delay, drain_outbox
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:  # imported on first use (see __getattr__): the web service needs no Google client
+    from walletvoucher.service._cache import PassCache, PassRenderer
+    from walletvoucher.service._google_sync import (
+        GOOGLE_SYNC_TOPIC,
+        GoogleSync,
+        google_sync_effect,
+        sync_retry_delay,
+    )
+    from walletvoucher.service._protocol import PassState, PassUpdateStore, UpdatedSerials, next_last_modified
+    from walletvoucher.service._reconcile import ReconcileReport, read_codes, reconcile
+    from walletvoucher.service._stored import StorePassUpdates, WalletPerThread, store_renderer, stored_pass
+    from walletvoucher.service._till import PROBLEMS, RateLimit, TillApi
+    from walletvoucher.service._tokens import PassTokens, updatable_options
+    from walletvoucher.service._webhooks import (
+        WEBHOOK_EVENTS,
+        WEBHOOK_TOPIC,
+        WebhookEndpoint,
+        Webhooks,
+        WebhookSender,
+        load_webhooks,
+    )
+    from walletvoucher.service._webservice import (
+        LogSink,
+        PassWebService,
+        ServiceRequest,
+        ServiceResponse,
+        http_date,
+    )
+    from walletvoucher.service._worker import DrainReport, Handler, backoff_delay, drain_outbox
 
 __all__ = [
     "GOOGLE_SYNC_TOPIC",
@@ -88,3 +94,39 @@ __all__ = [
     "sync_retry_delay",
     "updatable_options",
 ]
+
+_HOMES = {
+    "walletvoucher.service._cache": ("PassCache", "PassRenderer"),
+    "walletvoucher.service._google_sync": (
+        "GOOGLE_SYNC_TOPIC", "GoogleSync", "google_sync_effect", "sync_retry_delay"
+    ),
+    "walletvoucher.service._protocol": (
+        "PassState", "PassUpdateStore", "UpdatedSerials", "next_last_modified"
+    ),
+    "walletvoucher.service._stored": ("StorePassUpdates", "WalletPerThread", "store_renderer", "stored_pass"),
+    "walletvoucher.service._tokens": ("PassTokens", "updatable_options"),
+    "walletvoucher.service._reconcile": ("ReconcileReport", "read_codes", "reconcile"),
+    "walletvoucher.service._till": ("PROBLEMS", "RateLimit", "TillApi"),
+    "walletvoucher.service._webhooks": (
+        "WEBHOOK_EVENTS", "WEBHOOK_TOPIC", "WebhookEndpoint", "Webhooks", "WebhookSender", "load_webhooks"
+    ),
+    "walletvoucher.service._webservice": (
+        "LogSink", "PassWebService", "ServiceRequest", "ServiceResponse", "http_date"
+    ),
+    "walletvoucher.service._worker": ("DrainReport", "Handler", "backoff_delay", "drain_outbox"),
+}
+_LAZY = {name: module for module, names in _HOMES.items() for name in names}
+
+
+def __getattr__(name: str) -> Any:
+    """Each public name, imported from its module on first use."""
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module 'walletvoucher.service' has no attribute {name!r}")
+    value = getattr(importlib.import_module(module), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted({*globals(), *__all__})

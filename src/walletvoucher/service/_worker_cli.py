@@ -44,7 +44,8 @@ def add_commands(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]
     parser.add_argument("--db", required=True, metavar="URL", help="wallet store, e.g. sqlite:///wallet.db")
     parser.add_argument("--once", action="store_true", help="drain what is due now, then exit")
     parser.add_argument("--interval", type=float, default=1.0, help="seconds between drains (default 1)")
-    parser.add_argument("--config", type=Path, default=None, metavar="FILE.toml")
+    parser.add_argument("--config", type=Path, default=None, metavar="FILE.toml",
+                        help="the [service] settings, as for serve; WALLETVOUCHER_* variables win")
     parser.add_argument("--program", type=Path, action="append", default=[], metavar="PROGRAM.toml",
                         help="a program file (repeatable); with a [google] table the worker also keeps "
                         "that program's Google objects in step (topic google.sync)")
@@ -55,7 +56,9 @@ def add_commands(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]
 
 def add_apns_arguments(parser: argparse.ArgumentParser) -> None:
     """``--apns`` host choice, and ``--apns-url`` / ``--apns-ca`` for a stand-in (tests, demos)."""
-    parser.add_argument("--apns", choices=("production", "sandbox"), default="production")
+    parser.add_argument("--apns", choices=("production", "sandbox"), default="production",
+                        help="Apple's push host: production (passes on customers' phones, the default) "
+                        "or sandbox (development devices)")
     parser.add_argument("--apns-url", default=None, help="push to this server instead of Apple's")
     parser.add_argument("--apns-ca", type=Path, default=None, help="trust this CA for --apns-url")
 
@@ -105,18 +108,25 @@ def google_handler(wallet: Wallet, loaded: list[ProgramFile], *, api_url: str | 
 
 
 def run_loop(wallet: Wallet, handlers: Mapping[str, Handler], *, stop: threading.Event,
-             interval: float, once: bool = False) -> int:
-    """Drain every *interval* seconds until *stop* is set (or once); return how many were completed."""
+             interval: float, once: bool = False) -> tuple[int, int]:
+    """Drain every *interval* seconds until *stop* is set (or once); return (completed, failed) counts.
+
+    Each failure is printed once, here: the worker's log record of it is kept off stderr.
+    """
+    import logging
+
     from walletvoucher.service._worker import drain_outbox
 
-    completed = 0
+    logging.getLogger("walletvoucher.worker").addHandler(logging.NullHandler())  # no second copy
+    completed = failed = 0
     while True:
         report = drain_outbox(wallet, handlers, at=datetime.now(timezone.utc))
         completed += report.completed
+        failed += report.retried
         for error in report.errors:
             print(f"walletvoucher worker: will retry {error}", file=sys.stderr, flush=True)
         if once or stop.wait(interval):
-            return completed
+            return completed, failed
 
 
 def run_worker(args: argparse.Namespace) -> int:
@@ -147,10 +157,12 @@ def run_worker(args: argparse.Namespace) -> int:
         if google is not None:
             handlers[GOOGLE_SYNC_TOPIC] = google
         try:
-            done = run_loop(wallet, handlers, stop=threading.Event(), interval=args.interval, once=args.once)
+            done, failed = run_loop(wallet, handlers, stop=threading.Event(), interval=args.interval,
+                                    once=args.once)
         finally:
             handler.close()
         pending = wallet.outbox.pending()
     if args.once:
-        print(f"sent {done} message(s); {pending} pending", flush=True)
-    return EXIT_OK
+        retry = f"; {failed} failed, kept for a retry" if failed else ""
+        print(f"sent {done} message(s); {pending} pending{retry}", flush=True)
+    return EXIT_FAILED if failed else EXIT_OK
