@@ -62,10 +62,14 @@ def _command(argv: Sequence[str]) -> str | None:
 
 def exit_status(exc: BaseException) -> int:
     """2 for a usage mistake (a value that cannot be used, a file that cannot be read), else 1."""
+    from walletvoucher._files import UnreadableFile
     from walletvoucher.errors import ValidationError
 
-    if isinstance(exc, (ValidationError, OSError)) or isinstance(exc.__cause__, OSError):
-        return EXIT_USAGE
+    cause: BaseException | None = exc
+    for _ in range(5):  # a file that cannot be read, however deep in the chain of causes
+        if isinstance(cause, (ValidationError, OSError, UnreadableFile)):
+            return EXIT_USAGE
+        cause = None if cause is None else cause.__cause__
     return EXIT_FAILED
 
 
