@@ -33,6 +33,9 @@ COMMANDS = {  # command -> the module whose add_commands registers it (imported 
     "serve": "walletvoucher.service._cli",
     "worker": "walletvoucher.service._worker_cli",
     "poster": "walletvoucher._poster_cli",
+    "api-key": "walletvoucher._counter_cli",
+    "staff": "walletvoucher._counter_cli",
+    "reconcile": "walletvoucher._counter_cli",
 }
 
 
