@@ -11,6 +11,7 @@ from walletvoucher.model._events import Event, EventType, events_from_json, even
 from walletvoucher.model._i18n import LocalizedText, Text
 from walletvoucher.model._program import (
     EarnPolicy,
+    Milestone,
     Money,
     Overflow,
     Program,
@@ -29,6 +30,7 @@ __all__ = [
     "Event",
     "EventType",
     "LocalizedText",
+    "Milestone",
     "Money",
     "Overflow",
     "Program",

@@ -35,7 +35,7 @@ from walletvoucher.errors import (
     ValidationError,
 )
 from walletvoucher.model._events import Event, EventType
-from walletvoucher.model._program import Overflow, Program, RedemptionMethod
+from walletvoucher.model._program import Milestone, Overflow, Program, RedemptionMethod, Reward
 from walletvoucher.model._validate import (
     aware,
     check_at,
@@ -148,10 +148,15 @@ class StampCard:
     stamp_day: date | None = attrs.field(default=None, validator=instance_of(date, optional=True))
     stamps_on_day: int = attrs.field(default=0, validator=non_negative)
     next_program: Program | None = attrs.field(default=None, validator=instance_of(Program, optional=True))
+    milestones_reached: int = attrs.field(default=0, validator=non_negative)
+    """How many of the cycle's milestones have issued their voucher (they are reached in order)."""
     _awaiting: EventType | None = attrs.field(
         default=None, repr=False, alias="_awaiting", validator=instance_of(EventType, optional=True)
     )
     """The derived event that must come next while a goal is being settled (None: at rest)."""
+    _for_milestone: bool = attrs.field(default=False, repr=False, alias="_for_milestone",
+                                       validator=attrs.validators.in_((False, True)))
+    """While a voucher_issued is awaited: whether it is a milestone's voucher (else the goal's)."""
 
     # --- reading -------------------------------------------------------------------------
 
@@ -164,6 +169,11 @@ class StampCard:
     def progress(self) -> str:
         """``"7/10"``: stamps in the current cycle over the goal."""
         return f"{self.stamps}/{self.goal}"
+
+    @property
+    def milestones(self) -> tuple[tuple[Milestone, bool], ...]:
+        """The cycle's milestones, each with whether its voucher was issued in this cycle."""
+        return tuple((m, i < self.milestones_reached) for i, m in enumerate(self.program.milestones))
 
     def open_voucher(self, at: datetime) -> Voucher | None:
         """The first voucher that can be redeemed now: the card's "reward ready" state."""
@@ -207,7 +217,17 @@ class StampCard:
         codes: CodeSource | None = None,
         random: RandomSource | None = None,
     ) -> StampResult:
-        """Add *count* stamps; every goal reached issues a voucher and starts the next cycle.
+        """Add *count* stamps; every milestone and goal reached issues a voucher; a goal starts the next cycle.
+
+        Milestones (``program.milestones``) are counted in the stamps of the current cycle: a
+        milestone issues its voucher (``milestone_reached`` then ``voucher_issued``) once per cycle,
+        when the cycle's stamps first reach it, in rising order; one call that crosses several issues
+        each once, and a call that reaches the goal first issues every milestone of the cycle not yet
+        issued. When the goal starts the next cycle, the milestones start again from none: stamps
+        that carry over (``Overflow.CARRY_OVER``) count towards the new cycle's milestones at once
+        (carrying 4 past a goal with a milestone at 3 issues that milestone in the new cycle, in the
+        same call), dropped stamps (``Overflow.DROP``) do not. A new program version, which applies
+        from the next cycle, brings its own milestones with it.
 
         *source* says who gave the stamps (``"staff"``, ``"kiosk"``, ``"scanner"``...). Redeem Code
         programs need codes: a *codes* source (POS codes) or a *random* source (generated codes).
@@ -292,8 +312,11 @@ class StampCard:
         """The stamp event, then one goal_reached/voucher_issued/cycle_started step per goal reached."""
         events = [stamp]
         card = fold(self, events)
-        while card._awaiting is EventType.GOAL_REACHED:
-            step = card._goal_step(stamp.at, code_for(card))
+        while card._awaiting in (EventType.GOAL_REACHED, EventType.MILESTONE_REACHED):
+            if card._awaiting is EventType.MILESTONE_REACHED:
+                step = card._milestone_step(stamp.at, code_for(card))
+            else:
+                step = card._goal_step(stamp.at, code_for(card))
             events += step
             card = fold(card, step)
         return tuple(events), card
@@ -305,6 +328,37 @@ class StampCard:
             self._event(EventType.VOUCHER_ISSUED, at, voucher=voucher.to_json()),
             self._event(EventType.CYCLE_STARTED, at, **self._next_cycle_facts()),
         ]
+
+    def _milestone_step(self, at: datetime, code: RedeemCode | None) -> list[Event]:
+        voucher = self._new_voucher(at, code)
+        return [
+            self._event(EventType.MILESTONE_REACHED, at, **self._milestone_facts()),
+            self._event(EventType.VOUCHER_ISSUED, at, voucher=voucher.to_json()),
+        ]
+
+    def _pending_milestone(self) -> Milestone | None:
+        """The cycle's next milestone, if the stamps reach it (its voucher not issued yet)."""
+        milestones = self.program.milestones
+        index = self.milestones_reached
+        if index < len(milestones) and self.stamps >= milestones[index].at:
+            return milestones[index]
+        return None
+
+    def _milestone_facts(self) -> dict[str, Any]:
+        milestone = self._pending_milestone()
+        assert milestone is not None
+        return {"cycle": self.cycle, "milestone": milestone.at}
+
+    def _next_award(self) -> tuple[Reward, RedemptionMethod, int | None]:
+        """The reward, method and milestone of the voucher the card issues next."""
+        milestone: Milestone | None = None
+        if self._awaiting is EventType.MILESTONE_REACHED:
+            milestone = self._pending_milestone()
+        elif self._for_milestone:
+            milestone = self.program.milestones[self.milestones_reached - 1]
+        if milestone is None:
+            return self.program.reward, self.program.redemption, None
+        return milestone.reward, milestone.redemption, milestone.at
 
     def _goal_facts(self) -> dict[str, Any]:
         return {"cycle": self.cycle, "goal": self.goal}
@@ -395,13 +449,15 @@ class StampCard:
     def _new_voucher(self, at: datetime, code: RedeemCode | None) -> Voucher:
         program = self.program
         valid_from, expires_at = program.validity.window(at)
+        reward, method, milestone = self._next_award()
         return Voucher(
             serial=f"{self.serial}-{self.vouchers_issued + 1}",
             card_serial=self.serial,
             program_id=program.id,
             program_version=program.version,
-            reward=program.reward,
-            method=program.redemption,
+            reward=reward,
+            method=method,
+            milestone=milestone,
             code=code,
             status=VoucherStatus.ISSUED if valid_from > at else VoucherStatus.ACTIVE,
             issued_at=at,
@@ -410,7 +466,7 @@ class StampCard:
         )
 
     def _needs_code(self) -> bool:
-        return self.program.redemption is RedemptionMethod.REDEEM_CODE
+        return self._next_award()[1] is RedemptionMethod.REDEEM_CODE
 
     def _placeholder_code(self, codes: CodeSource | None, random: RandomSource | None) -> RedeemCode | None:
         """Check that a code can be had for the next voucher; stand in for it during the dry run."""
@@ -461,6 +517,7 @@ class StampCard:
             "cycle": self.cycle,
             "lifetime_stamps": self.lifetime_stamps,
             "progress": self.progress,
+            **({"milestones_reached": self.milestones_reached} if self.program.milestones else {}),
             "issued_at": self.issued_at.isoformat(),
             "vouchers": [v.to_json() for v in self.vouchers],
         }

@@ -30,6 +30,7 @@ class EventType(enum.Enum):
     VOUCHER_VOIDED = "voucher_voided"
     CYCLE_STARTED = "cycle_started"
     PROGRAM_CHANGED = "program_changed"
+    MILESTONE_REACHED = "milestone_reached"
 
 
 def _freeze(data: Mapping[str, Any]) -> Mapping[str, Any]:

@@ -5,10 +5,11 @@ after it was written cannot rebuild a card the transitions would not have made:
 
 - ``stamp_added`` is the command: its count and time are checked as ``add_stamps`` checks them
   (a whole number within the per-call limit, in time order, within the earn policy).
-- ``goal_reached``, ``voucher_issued`` and ``cycle_started`` are *derived*: each must be exactly
+- ``milestone_reached``, ``goal_reached``, ``voucher_issued`` and ``cycle_started`` are *derived*: each must be exactly
   what ``add_stamps`` derives from the stamps before it, at the command's time. Only the voucher's
   code is taken from the log (it came from a random source or a POS pool), and it must have the
-  program's symbology. A forged voucher, a goal without the stamps, a wrong carry-over, or a
+  program's symbology. A forged voucher (a milestone voucher with another reward or method, one
+  issued twice in a cycle or before its stamps), a goal without the stamps, a wrong carry-over, or a
   stamp_added whose derived events are missing, all raise :class:`~walletvoucher.errors.ReplayError`.
 - ``voucher_redeemed``, ``voucher_expired`` and ``voucher_voided`` must name a voucher the card
   holds, in a state that allows the change at that time.
@@ -139,8 +140,13 @@ def _apply_stamp(card: StampCard, event: Event, programs: ProgramLookup) -> Stam
 
 
 def _settle(card: StampCard) -> StampCard:
-    """A card whose stamps reach the goal awaits goal_reached; otherwise it is at rest."""
-    awaiting = EventType.GOAL_REACHED if card.stamps >= card.goal else None
+    """A card whose stamps reach a milestone not yet issued in the cycle awaits milestone_reached (the
+    milestones in order, before the goal); one whose stamps reach the goal awaits goal_reached;
+    otherwise it is at rest."""
+    if card._pending_milestone() is not None:
+        awaiting: EventType | None = EventType.MILESTONE_REACHED
+    else:
+        awaiting = EventType.GOAL_REACHED if card.stamps >= card.goal else None
     return card if card._awaiting is awaiting else attrs.evolve(card, _awaiting=awaiting)
 
 
@@ -150,6 +156,13 @@ def _apply_goal(card: StampCard, event: Event, programs: ProgramLookup) -> Stamp
     return attrs.evolve(card, _awaiting=EventType.VOUCHER_ISSUED)
 
 
+def _apply_milestone(card: StampCard, event: Event, programs: ProgramLookup) -> StampCard:
+    _expect(card, event, EventType.MILESTONE_REACHED)  # so the card has a milestone pending
+    _expect_derived(card, event, EventType.MILESTONE_REACHED, card._milestone_facts())
+    return attrs.evolve(card, milestones_reached=card.milestones_reached + 1,
+                        _awaiting=EventType.VOUCHER_ISSUED, _for_milestone=True)
+
+
 def _apply_voucher_issued(card: StampCard, event: Event, programs: ProgramLookup) -> StampCard:
     _expect(card, event, EventType.VOUCHER_ISSUED)
     if set(event.data) != {"voucher"}:
@@ -157,12 +170,14 @@ def _apply_voucher_issued(card: StampCard, event: Event, programs: ProgramLookup
                           value=sorted(event.data), fix=_FIX)
     voucher = Voucher.from_json(event.data["voucher"])
     _check_issued(card, event, voucher)
-    return attrs.evolve(
+    issued = attrs.evolve(
         card,
         vouchers=_held(card).plus(voucher),
         vouchers_issued=card.vouchers_issued + 1,
         _awaiting=EventType.CYCLE_STARTED,
+        _for_milestone=False,
     )
+    return _settle(issued) if card._for_milestone else issued
 
 
 def _check_issued(card: StampCard, event: Event, voucher: Voucher) -> None:
@@ -191,6 +206,7 @@ def _apply_cycle(card: StampCard, event: Event, programs: ProgramLookup) -> Stam
     program = card.program if version == card.program.version else programs(card.program.id, version)
     started = attrs.evolve(
         card, program=program, next_program=None, cycle=event.data["cycle"], stamps=event.data["stamps"],
+        milestones_reached=0,
     )
     return _settle(started)
 
@@ -253,6 +269,7 @@ _APPLY: Mapping[EventType, Callable[[StampCard, Event, ProgramLookup], StampCard
     EventType.VOUCHER_EXPIRED: _apply_voucher_final,
     EventType.VOUCHER_VOIDED: _apply_voucher_final,
     EventType.PROGRAM_CHANGED: _apply_program_changed,
+    EventType.MILESTONE_REACHED: _apply_milestone,
 }
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import enum
 import functools
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from datetime import datetime, timedelta
 from decimal import Decimal, InvalidOperation
 from typing import Any
@@ -217,6 +217,34 @@ class Validity:
         return valid_from, self.until
 
 
+MAX_MILESTONES = 20
+"""The most milestones a program may have (each marks a stamp on the strip)."""
+
+
+@attrs.frozen(kw_only=True)
+class Milestone:
+    """An interim reward on the way to the goal: reaching *at* stamps in a cycle issues its own voucher.
+
+    The voucher has the milestone's *reward* and *redemption* method; the program's validity and code
+    symbology apply to it as to the main reward's voucher.
+
+    >>> Milestone(at=3, reward=Reward(title="Free cookie", description="Any cookie"),
+    ...           redemption=RedemptionMethod.SELF_REDEEM).at
+    3
+    """
+
+    at: int = attrs.field(validator=positive)
+    reward: Reward = attrs.field(validator=instance_of(Reward))
+    redemption: RedemptionMethod = attrs.field(validator=instance_of(RedemptionMethod))
+
+
+def _milestone_tuple(value: Any) -> tuple[Milestone, ...]:
+    if isinstance(value, (str, bytes, Mapping)) or not isinstance(value, Iterable):
+        raise ValidationError("must be a sequence of Milestones", field="milestones",
+                              value=type(value).__name__, fix="pass e.g. (Milestone(at=3, ...),)")
+    return tuple(value)
+
+
 class Overflow(enum.Enum):
     """What happens to stamps past the goal."""
 
@@ -313,6 +341,26 @@ class Program:
     stamp_label: LocalizedText = attrs.field(
         default=LocalizedText(default="Stamps"), converter=to_text, validator=is_text
     )
+    milestones: tuple[Milestone, ...] = attrs.field(default=(), converter=_milestone_tuple)
+    """Interim rewards below the goal, in rising order of stamps (see :class:`Milestone`)."""
+
+    @milestones.validator
+    def _check_milestones(self, attribute: Any, value: tuple[Milestone, ...]) -> None:
+        if len(value) > MAX_MILESTONES:
+            raise ValidationError(f"has {len(value)} milestones, more than {MAX_MILESTONES}",
+                                  field="milestones", value=len(value), fix="keep a few interim rewards")
+        previous = 0
+        for index, milestone in enumerate(value):
+            if not isinstance(milestone, Milestone):
+                raise ValidationError("must hold Milestone objects", field=f"milestones[{index}]",
+                                      value=type(milestone).__name__, fix="pass Milestone(at=..., ...)")
+            if not previous < milestone.at < self.goal:
+                raise ValidationError(
+                    f"must be above {previous} and below the goal of {self.goal}",
+                    field=f"milestones[{index}].at", value=milestone.at,
+                    fix="give each milestone a stamp count between the one before it and the goal",
+                )
+            previous = milestone.at
 
     def texts(self) -> Iterator[LocalizedText]:
         """Every localisable text of the program."""
@@ -320,6 +368,8 @@ class Program:
         yield self.brand.name
         yield self.stamp_label
         yield from self.reward.texts()
+        for milestone in self.milestones:
+            yield from milestone.reward.texts()
 
     @functools.cached_property
     def languages(self) -> tuple[str, ...]:

@@ -135,6 +135,8 @@ class Voucher:
     redeemed_at: datetime | None = attrs.field(default=None, validator=aware)
     redeemed_by: str | None = attrs.field(default=None, validator=optional_text)
     void_reason: str | None = attrs.field(default=None, validator=optional_text)
+    milestone: int | None = attrs.field(default=None, validator=positive)
+    """The stamps of the milestone that issued it (None: the program's main reward at the goal)."""
 
     def __attrs_post_init__(self) -> None:
         if (self.method is RedemptionMethod.REDEEM_CODE) != (self.code is not None):
@@ -307,6 +309,7 @@ class Voucher:
             "redeemed_by": self.redeemed_by,
             "void_reason": self.void_reason,
             "reward": self.reward.to_json(),
+            **({"milestone": self.milestone} if self.milestone is not None else {}),
         }
 
     @classmethod
@@ -343,6 +346,7 @@ class Voucher:
             redeemed_at=_from_iso(raw.get("redeemed_at")),
             redeemed_by=raw.get("redeemed_by"),
             void_reason=raw.get("void_reason"),
+            milestone=raw.get("milestone"),
         )
 
 

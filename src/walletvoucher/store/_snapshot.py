@@ -24,11 +24,12 @@ _FIELDS = frozenset(
     {
         "serial", "member_id", "program", "issued_at", "stamps", "cycle", "lifetime_stamps",
         "vouchers_issued", "vouchers", "last_stamp_at", "stamp_day", "stamps_on_day", "next_program",
+        "milestones_reached",
     }
 )  # fmt: skip
 
 
-_AT_REST = frozenset({"_awaiting"})
+_AT_REST = frozenset({"_awaiting", "_for_milestone"})
 
 
 def supported() -> bool:
@@ -60,6 +61,7 @@ def dump(card: StampCard) -> str:
             "stamp_day": card.stamp_day.isoformat() if card.stamp_day else None,
             "stamps_on_day": card.stamps_on_day,
             "next_program": [card.next_program.id, card.next_program.version] if card.next_program else None,
+            "milestones_reached": card.milestones_reached,
         },
         sort_keys=True,
         ensure_ascii=False,
@@ -86,6 +88,7 @@ def load(text: str, programs: ProgramRegistry) -> StampCard | None:
         stamp_day=date.fromisoformat(raw["stamp_day"]) if raw["stamp_day"] else None,
         stamps_on_day=raw["stamps_on_day"],
         next_program=programs.get(nxt[0], nxt[1]) if nxt else None,
+        milestones_reached=raw.get("milestones_reached", 0),  # snapshots from before milestones: none
     )
 
 

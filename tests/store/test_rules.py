@@ -1,0 +1,116 @@
+"""The merchants' rules through the store, on SQLite and PostgreSQL: the stored card equals the pure
+model's, survives snapshots and replays from the journal."""
+
+from __future__ import annotations
+
+import itertools
+from datetime import timedelta
+from typing import Any
+
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from tests.store.conftest import NOW
+from walletvoucher import (
+    Brand,
+    Milestone,
+    Program,
+    RedemptionMethod,
+    Reward,
+    SelfRedeem,
+    StampCard,
+    Validity,
+    replay,
+)
+from walletvoucher.errors import WalletVoucherError
+from walletvoucher.store import Wallet
+
+_BRAND = Brand(name="Kahve", foreground="#FFFFFF", background="#1E3A5F", label="#F2C14E")
+_serials = itertools.count(1)
+
+
+def milestone_program() -> Program:
+    """Goal 9 with a cookie at 3 and a cake at 6, all self-redeemed, vouchers valid 3 days."""
+    return Program(
+        id="milestones", name="Lunch card", brand=_BRAND, goal=9,
+        reward=Reward(title="Free lunch", description="Any set"),
+        redemption=RedemptionMethod.SELF_REDEEM, validity=Validity.for_days(3),
+        milestones=(
+            Milestone(at=3, reward=Reward(title="Free cookie", description="Any"),
+                      redemption=RedemptionMethod.SELF_REDEEM),
+            Milestone(at=6, reward=Reward(title="Free cake", description="Any"),
+                      redemption=RedemptionMethod.SELF_REDEEM),
+        ),
+    )
+
+
+def test_milestone_vouchers_are_stored_redeemed_and_replayed(url: str) -> None:
+    program = milestone_program()
+    with Wallet.open(url, programs=[program], snapshot_every=2) as wallet:
+        wallet.issue_card(program, serial="M1", member_id="m-1", at=NOW)
+        result = wallet.stamp("M1", 7, at=NOW)
+        assert [v.milestone for v in result.vouchers] == [3, 6]
+        assert wallet.voucher("M1-1").reward.title.default == "Free cookie"
+        wallet.redeem("M1-1", SelfRedeem(), at=NOW)
+        stored = wallet.stamp("M1", 5, at=NOW + timedelta(hours=1)).card  # 12: goal, 3 carried -> cookie
+        assert (stored.cycle, stored.stamps, stored.milestones_reached) == (2, 3, 1)
+        assert wallet.card("M1") == stored
+    with Wallet.open(url, programs=[program], snapshot_every=0) as fresh:
+        assert fresh.card("M1") == stored
+        events = [e.event for e in fresh.journal(limit=10_000) if e.event.card_serial == "M1"]
+        assert replay(events, [program]) == stored
+
+
+Command = tuple[int, str, int, int]
+commands = st.lists(
+    st.tuples(st.integers(0, 1), st.sampled_from(["stamp", "stamp", "redeem", "expire"]),
+              st.integers(1, 14), st.integers(0, 60 * 24 * 2)),
+    max_size=20,
+)
+
+
+def _store(wallet: Wallet, serial: str, kind: str, arg: int, at: Any) -> None:
+    if kind == "stamp":
+        wallet.stamp(serial, arg, at=at, source="kiosk")
+    elif kind == "redeem":
+        wallet.redeem(f"{serial}-{arg % 6 + 1}", SelfRedeem(), at=at)
+    else:
+        wallet.expire_due(at=at)
+
+
+def _model(card: StampCard, kind: str, arg: int, at: Any) -> StampCard:
+    if kind == "stamp":
+        return card.add_stamps(arg, at=at, source="kiosk").card
+    if kind == "redeem":
+        return card.redeem(f"{card.serial}-{arg % 6 + 1}", SelfRedeem(), at=at).card
+    return card.expire_vouchers(at=at)[0]
+
+
+@settings(max_examples=15, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(script=commands)
+def test_the_store_agrees_with_the_model_on_milestone_cards(url: str, script: list[Command]) -> None:
+    program = milestone_program()
+    serial = f"R{next(_serials)}"
+    with (
+        Wallet.open(url, programs=[program], snapshot_every=3) as first,
+        Wallet.open(url, programs=[program], snapshot_every=4) as second,
+    ):
+        model, _ = StampCard.issue(program, serial=serial, member_id="m-1", at=NOW)
+        first.issue_card(program, serial=serial, member_id="m-1", at=NOW)
+        at = NOW
+        for connection, kind, arg, minutes in script:
+            at += timedelta(minutes=minutes)
+            try:
+                _store((first, second)[connection], serial, kind, arg, at)
+            except WalletVoucherError:
+                try:
+                    _model(model, kind, arg, at)
+                except WalletVoucherError:
+                    continue
+                raise
+            model = _model(model, kind, arg, at)
+        assert first.card(serial) == model
+        assert second.card(serial) == model
+    with Wallet.open(url, programs=[program], snapshot_every=0) as fresh:
+        events = [e.event for e in fresh.journal(limit=100_000) if e.event.card_serial == serial]
+        assert replay(events, [program]) == model
