@@ -24,6 +24,11 @@ A minimal file::
     title = "Free coffee"
     description = "Any size"
 
+    [[milestones]]                      # optional: interim rewards on the way to the goal
+    at = 3
+    reward = { title = "Free cookie" }  # title, description, terms, value as in [reward]
+    redemption = "self_redeem"
+
     [apple]                             # optional: what a signed .pkpass needs
     pass_type_identifier = "pass.com.example.coffee"
     team_identifier = "ABCDE12345"
@@ -48,6 +53,7 @@ resolved); every file is read only if it is a regular file under its size cap.
 
 from __future__ import annotations
 
+import functools
 import json
 import os
 import sys
@@ -65,6 +71,7 @@ from walletvoucher.model import (
     Brand,
     EarnPolicy,
     LocalizedText,
+    Milestone,
     Money,
     Overflow,
     Program,
@@ -324,12 +331,13 @@ def load_program_file(path: str | os.PathLike[str]) -> ProgramFile:
     file = Path(path)
     raw = _parse(file)
     top = _Reader(file, raw, "")
-    top.unknown({"program", "brand", "reward", "apple", "google", "scan"})
+    top.unknown({"program", "brand", "reward", "apple", "google", "scan", "milestones"})
     tables = {name: _Reader(file, top.get(name, dict, fix=f"add a [{name}] table"), name)
               for name in ("program", "brand", "reward")}
     brand = _brand(tables["brand"])
     reward = _reward(tables["reward"])
-    program = _program(tables["program"], brand, reward)
+    milestones = _milestones(top)
+    program = _program(tables["program"], brand, reward, milestones)
     optional = {name: _Reader(file, top.get(name, dict, fix=f"write [{name}] as a table of settings"), name)
                 for name in ("apple", "google", "scan") if name in raw}
     apple = _apple(optional["apple"]) if "apple" in optional else None
@@ -367,7 +375,7 @@ def _brand(r: _Reader) -> Brand:
     return r.build("", lambda: Brand(**values), None)
 
 
-def _reward(r: _Reader) -> Reward:
+def _reward(r: _Reader, *, description_required: bool = True) -> Reward:
     r.unknown({"title", "description", "terms", "value"})
     value = r.get("value", dict, fix='write value = { amount = "3.50", currency = "EUR" }', default=None)
     money = None
@@ -375,7 +383,8 @@ def _reward(r: _Reader) -> Reward:
         amount, currency = str(value.get("amount")), value.get("currency")
         money = r.build("value", lambda: Money(amount=amount, currency=currency), value)
     title = r.text("title", fix="give the reward's title")
-    description = r.text("description", fix="describe the reward")
+    description = (r.text("description", fix="describe the reward") if description_required
+                   else r.optional_text("description", fix="describe the reward") or title)
     terms = r.optional_text("terms", fix="give the terms as text")
     return r.build("", lambda: Reward(title=title, description=description, value=money, terms=terms), None)
 
@@ -394,7 +403,32 @@ def _choice(r: _Reader, key: str, enum: Any, default: Any) -> Any:
         raise r.error(key, "is not a known choice", raw, _ENUM_FIX.format(names)) from None
 
 
-def _program(r: _Reader, brand: Brand, reward: Reward) -> Program:
+_MILESTONE_FIX = ('write [[milestones]] tables: at = 3, reward = { title = "Free cookie" }, '
+                  'redemption = "self_redeem"')
+
+
+def _milestones(top: _Reader) -> tuple[Milestone, ...]:
+    """The ``[[milestones]]`` tables: interim rewards at a number of stamps below the goal."""
+    raw = top.get("milestones", list, fix=_MILESTONE_FIX, default=[])
+    out = []
+    for index, table in enumerate(raw):
+        name = f"milestones[{index}]"
+        if not isinstance(table, dict):
+            raise top.error(name, "must be a table", table, _MILESTONE_FIX)
+        m = _Reader(top.path, table, name)
+        m.unknown({"at", "reward", "redemption"})
+        at = m.get("at", int, fix="give the stamps at which the milestone is reached, below the goal")
+        reward_table = m.get("reward", dict, fix='write reward = { title = "Free cookie" }')
+        reward = _reward(_Reader(top.path, reward_table, f"{name}.reward"), description_required=False)
+        method = _choice(m, "redemption", RedemptionMethod, None)
+        if method is None:
+            raise m.error("redemption", "is missing", None,
+                          _ENUM_FIX.format([x.value for x in RedemptionMethod]))
+        out.append(m.build("", functools.partial(Milestone, at=at, reward=reward, redemption=method), None))
+    return tuple(out)
+
+
+def _program(r: _Reader, brand: Brand, reward: Reward, milestones: tuple[Milestone, ...] = ()) -> Program:
     r.unknown({"id", "name", "goal", "redemption", "validity", "version", "default_language", "timezone",
                "earn_policy", "overflow", "code_symbology", "stamp_label"})
     values: dict[str, Any] = {
@@ -411,6 +445,7 @@ def _program(r: _Reader, brand: Brand, reward: Reward) -> Program:
         "earn_policy": _earn_policy(r),
         "overflow": _choice(r, "overflow", Overflow, Overflow.CARRY_OVER),
         "code_symbology": _choice(r, "code_symbology", Symbology, Symbology.QR),
+        "milestones": milestones,
     }
     if values["redemption"] is None:
         raise r.error("redemption", "is missing", None, _ENUM_FIX.format([m.value for m in RedemptionMethod]))

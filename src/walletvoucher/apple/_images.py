@@ -24,7 +24,11 @@ of each slot, so the reward reads on the plain background colour, never on stamp
 
 The strip draws the card's stamps: one circle per stamp of the goal, filled (the brand's
 foreground colour, or the business's stamp icon, kept at its aspect ratio) for collected ones,
-an outline for the rest, in as many rows as make the stamps largest. When even the best rows
+an outline for the rest, in as many rows as make the stamps largest. The stamp of each milestone
+(``StripDesign(milestones=(3, 6))``) wears a ring around it: a thin ring while the milestone is
+ahead, a thick one once it is earned (:func:`milestone_rings`); the ring stays inside the stamp's
+cell, so it keeps out of the primary field's band as the stamps do. The compact strip marks the
+milestones as ticks across its progress bar instead. When even the best rows
 would make a stamp smaller than :data:`MIN_STAMP_CELL` points (goals above about 120, or about 38
 behind a primary field), the strip shows the count instead, ``37/1000`` over a progress bar
 (:func:`is_compact`). Strips depend only on the design and the count, so they are cached
@@ -99,6 +103,8 @@ class StripDesign:
     stamp_icon: bytes | None = attrs.field(default=None, repr=False)
     primary_field: bool = False
     """Whether Wallet draws a primary field over this strip (then the stamps keep out of its band)."""
+    milestones: tuple[int, ...] = ()
+    """The stamp counts of the program's milestones: their stamps are marked with a ring."""
 
 
 def safe_area(size: tuple[int, int]) -> tuple[float, float, float, float]:
@@ -237,6 +243,38 @@ def _draw_stamps(canvas: Image.Image, design: StripDesign, filled: int) -> None:
         else:
             stamp = _contain(icon, max(1, round(2 * r)))
             canvas.paste(stamp, (round(x - stamp.width / 2), round(y - stamp.height / 2)), stamp)
+    _draw_rings(canvas, design, filled)
+
+
+def milestone_rings(
+    design: StripDesign, filled: int, size: tuple[int, int]
+) -> list[tuple[tuple[float, float, float, float], int, bool]]:
+    """``(box, width, earned)`` of the ring around each milestone's stamp, in pixels of ``size``.
+
+    The ring's box lies inside the stamp's cell (its outer edge at 0.48 of the cell, the stamp's at
+    0.4); an earned milestone (``filled >= at``) gets a ring three times as thick.
+
+    >>> design = StripDesign(goal=9, background=(0, 0, 0), stamp=(255, 255, 255), milestones=(3, 6))
+    >>> [(round(box[0]), width, earned) for box, width, earned in milestone_rings(design, 4, (375, 123))]
+    [(162, 3, True), (80, 1, False)]
+    """
+    spots = stamp_layout(design.goal, size, primary_field=design.primary_field)
+    rings = []
+    for at in design.milestones:
+        if not 1 <= at <= len(spots):
+            continue
+        x, y, r = spots[at - 1]
+        outer = r * 1.2  # the cell is r / 0.4 wide: 0.48 of it
+        thin = max(1, round(r * 0.05))
+        earned = filled >= at
+        rings.append(((x - outer, y - outer, x + outer, y + outer), thin * 3 if earned else thin, earned))
+    return rings
+
+
+def _draw_rings(canvas: Image.Image, design: StripDesign, filled: int) -> None:
+    draw = ImageDraw.Draw(canvas)
+    for box, width, _earned in milestone_rings(design, filled, canvas.size):
+        draw.ellipse(box, outline=design.stamp, width=width)
 
 
 def _contain(image: Image.Image, side: int) -> Image.Image:
@@ -261,6 +299,10 @@ def _draw_compact(canvas: Image.Image, design: StripDesign, filled: int) -> None
     if filled:
         share = (bar[2] - bar[0]) * filled / design.goal
         draw.rectangle((bar[0], bar[1], bar[0] + share, bar[3]), fill=design.stamp)
+    for at in design.milestones:  # a tick across the bar: background colour where the bar is filled
+        x = bar[0] + (bar[2] - bar[0]) * at / design.goal
+        colour = design.background if filled >= at else design.stamp
+        draw.line((x, bar[1], x, bar[3]), fill=colour, width=max(2, outline))
 
 
 @functools.lru_cache(maxsize=512)

@@ -121,6 +121,12 @@ _LABELS: dict[str, dict[str, str]] = {
         "en": "Stamps", "zh-Hans": "印章", "hi": "स्टैम्प", "th": "แสตมป์", "uz": "Muhrlar", "zh-Hant": "印章",
         "ru": "Штампы", "de": "Stempel", "fr": "Tampons", "es": "Sellos", "ar": "الطوابع",
     },
+    "milestones": {
+        "en": "Milestone rewards", "zh-Hans": "阶段奖励", "hi": "पड़ाव इनाम", "th": "รางวัลระหว่างทาง",
+        "uz": "Oraliq mukofotlar", "zh-Hant": "階段獎勵", "ru": "Промежуточные награды",
+        "de": "Zwischenprämien", "fr": "Récompenses d'étape", "es": "Recompensas intermedias",
+        "ar": "مكافآت المراحل",
+    },
     "lifetime": {
         "en": "Stamps collected", "zh-Hans": "累计印章", "hi": "कुल स्टाम्प", "th": "แสตมป์สะสมทั้งหมด",
         "uz": "Jami shtamplar", "zh-Hant": "累計印章", "ru": "Всего штампов", "de": "Gesammelte Stempel",

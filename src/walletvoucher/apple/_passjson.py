@@ -234,7 +234,9 @@ class _Build:
         brand = self.program.brand
         name, bg, fg = brand.name.default, brand.background.rgb, brand.foreground.rgb
         design = StripDesign(goal=self.program.goal, background=bg, stamp=brand.label.rgb,
-                             stamp_icon=brand.stamp_icon, primary_field=primary_field)
+                             stamp_icon=brand.stamp_icon, primary_field=primary_field,
+                             milestones=tuple(m.at for m in self.program.milestones) if style == "storeCard"
+                             else ())
         return {**icon_images(name, fg, bg, brand.icon), **logo_images(name, bg, fg, brand.logo),
                 **strip_images(design, filled, style)}
 
@@ -291,7 +293,8 @@ class _Build:
                             changeMessage=self.texts.add("stamp_label.changeMessage", lambda lproj: (
                                 f"{escape_format(self.stamp_word(lproj))}: %@")))
         member = self.field("member", self.label("member"), card.member_id)
-        lifetime = self.field("lifetime", self.label("lifetime"), card.lifetime_stamps)
+        lifetime = [self.field("lifetime", self.label("lifetime"), card.lifetime_stamps),
+                    *self.milestones_back(card)]
         body: dict[str, Any] = {"headerFields": [stamps], "auxiliaryFields": [member]}
         barcode: dict[str, Any] | None = _barcode("PKBarcodeFormatQR", card.serial, card.serial)
         if voucher is None:
@@ -300,7 +303,7 @@ class _Build:
             if pending is not None:
                 from_field = self.date_field("valid_from", "valid_from", pending.valid_from)
                 body["secondaryFields"].append(from_field)
-            body["backFields"] = [*self.reward_back(None), lifetime]
+            body["backFields"] = [*self.reward_back(None), *lifetime]
         else:
             overrides = self.overrides
             ready = self.texts.add("label.reward_ready.changeMessage", lambda lproj: (
@@ -309,13 +312,26 @@ class _Build:
                                                 self.texts.text("reward.title", voucher.reward.title),
                                                 changeMessage=ready)]
             body["secondaryFields"] = self.voucher_fields(voucher)
-            body["backFields"] = [*self.reward_back(voucher), lifetime]
+            body["backFields"] = [*self.reward_back(voucher), *lifetime]
             barcode = self.voucher_barcode(voucher) or barcode
         doc = self.top(card.serial)
         doc["storeCard"] = body
         if barcode is not None:
             doc["barcodes"] = _with_watch_fallback(barcode)
         return self.content(doc, "storeCard", card.stamps)
+
+    def milestones_back(self, card: StampCard) -> list[dict[str, Any]]:
+        """A back field listing the cycle's milestones, one a line: earned (✓) or ahead (○), the stamps
+        and the reward, in each language."""
+        if not card.program.milestones:
+            return []
+
+        def lines(lproj: str) -> str:
+            tag = self.texts.tag(lproj)
+            return "\n".join(f"{'✓' if earned else '○'} {m.at}/{card.goal}: {m.reward.title.get(tag)}"
+                             for m, earned in card.milestones)
+
+        return [self.field("milestones", self.label("milestones"), self.texts.add("milestones", lines))]
 
     def stamp_word(self, lproj: str) -> str:
         """The stamp label in ``lproj``: the program's translation, else (for the model's default

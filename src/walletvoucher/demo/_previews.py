@@ -81,6 +81,7 @@ def _write_heroes(items: Sequence[DemoItem], out_dir: Path) -> dict[str, bytes]:
             background=brand.background.rgb,
             stamp=brand.label.rgb,
             stamp_icon=brand.stamp_icon,
+            milestones=tuple(m.at for m in card.program.milestones),
         )
         heroes[url] = strip_images(design, card.stamps, "storeCard")["strip@3x.png"]
         _write(out_dir, f"{HERO_DIR}/{url.rsplit('/', 1)[-1]}", heroes[url])

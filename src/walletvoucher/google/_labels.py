@@ -24,6 +24,12 @@ BUILT_IN_WORDS: dict[str, dict[str, str]] = {
         "en": "Stamps", "zh-Hans": "印章", "zh-Hant": "印章", "hi": "स्टैम्प", "th": "แสตมป์",
         "uz": "Muhrlar", "ru": "Штампы", "de": "Stempel", "fr": "Tampons", "es": "Sellos", "ar": "الطوابع",
     },
+    "Milestone rewards": {  # a text module's header, not a points label: no 9-character limit
+        "en": "Milestone rewards", "zh-Hans": "阶段奖励", "zh-Hant": "階段獎勵", "hi": "पड़ाव इनाम",
+        "th": "รางวัลระหว่างทาง", "uz": "Oraliq mukofotlar", "ru": "Промежуточные награды",
+        "de": "Zwischenprämien", "fr": "Récompenses d'étape", "es": "Recompensas intermedias",
+        "ar": "مكافآت المراحل",
+    },
 }
 """The default English label -> ``{language: word}``."""
 _TRADITIONAL = frozenset({"hant", "tw", "hk", "mo"})

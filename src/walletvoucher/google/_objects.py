@@ -238,6 +238,8 @@ def loyalty_object(
     if options.hero_image_url_template is not None:
         url = options.hero_image_url_template.format(stamps=card.stamps, goal=card.goal, program=program.id)
         body["heroImage"] = {"sourceUri": {"uri": url}}  # decorative: the balance says it in words
+    if program.milestones:
+        body["textModulesData"] = [_milestones_module(card)]
     earned = len(_open_vouchers(card, at))
     if earned:
         body["secondaryLoyaltyPoints"] = _int_points(options.rewards_label, earned, program)
@@ -248,6 +250,21 @@ def loyalty_object(
     if link_offers and offers and options.voucher_display is VoucherDisplay.SEPARATE:
         body["linkedOfferIds"] = [offer_object_id(v, options) for v in offers]
     return body
+
+
+def _milestones_module(card: StampCard) -> dict[str, Any]:
+    """The cycle's milestones, one a line: earned (✓) or ahead (○), the stamps and the reward."""
+    program = card.program
+
+    def lines(tag: str) -> str:
+        return "\n".join(f"{'✓' if earned else '○'} {m.at}/{card.goal}: {m.reward.title.get(tag)}"
+                         for m, earned in card.milestones)
+
+    translated = {tag for m in program.milestones for tag in m.reward.title.languages}
+    body = LocalizedText(default=lines(program.default_language),
+                         translations={tag: lines(tag) for tag in program.languages[1:] if tag in translated})
+    header = with_built_in_words(LocalizedText(default="Milestone rewards"), program)
+    return _text_module("milestones", header, body, program)
 
 
 def _points(label: LocalizedText, balance: str, program: Program) -> dict[str, Any]:

@@ -217,7 +217,7 @@ class StampCard:
         codes: CodeSource | None = None,
         random: RandomSource | None = None,
     ) -> StampResult:
-        """Add *count* stamps; every milestone and goal reached issues a voucher; a goal starts the next cycle.
+        """Add *count* stamps; each milestone and goal reached issues a voucher; a goal starts a new cycle.
 
         Milestones (``program.milestones``) are counted in the stamps of the current cycle: a
         milestone issues its voucher (``milestone_reached`` then ``voucher_issued``) once per cycle,

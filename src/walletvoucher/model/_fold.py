@@ -5,12 +5,12 @@ after it was written cannot rebuild a card the transitions would not have made:
 
 - ``stamp_added`` is the command: its count and time are checked as ``add_stamps`` checks them
   (a whole number within the per-call limit, in time order, within the earn policy).
-- ``milestone_reached``, ``goal_reached``, ``voucher_issued`` and ``cycle_started`` are *derived*: each must be exactly
-  what ``add_stamps`` derives from the stamps before it, at the command's time. Only the voucher's
-  code is taken from the log (it came from a random source or a POS pool), and it must have the
-  program's symbology. A forged voucher (a milestone voucher with another reward or method, one
-  issued twice in a cycle or before its stamps), a goal without the stamps, a wrong carry-over, or a
-  stamp_added whose derived events are missing, all raise :class:`~walletvoucher.errors.ReplayError`.
+- ``milestone_reached``, ``goal_reached``, ``voucher_issued`` and ``cycle_started`` are *derived*:
+  each must be exactly what ``add_stamps`` derives from the stamps before it, at the command's time.
+  Only the voucher's code is taken from the log (it came from a random source or a POS pool), and
+  it must have the program's symbology. A forged voucher (a milestone voucher with another reward
+  or method, one issued twice in a cycle or before its stamps), a goal without the stamps, a wrong
+  carry-over, or a stamp_added whose derived events are missing, all raise :class:`~walletvoucher.errors.ReplayError`.
 - ``voucher_redeemed``, ``voucher_expired`` and ``voucher_voided`` must name a voucher the card
   holds, in a state that allows the change at that time.
 

@@ -1,0 +1,171 @@
+"""The merchants' rules where customers see them: both wallets, the strip and the previews, in every
+language of the program; the rendered passes still pass openssl and the walletobjects document."""
+
+from __future__ import annotations
+
+import io
+import json
+import warnings
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+import attrs
+from PIL import Image
+
+from tests.apple.helpers import AT, LANGUAGES, card_with, make_program, openssl_verify, unzip
+from tests.google.discovery import schema_errors
+from walletvoucher.apple import AppleOptions, StripDesign, build_pass_content, render_pass, strip_images
+from walletvoucher.apple._images import PRIMARY_BAND, STRIP_SLOTS, milestone_rings, stamp_area
+from walletvoucher.apple._sign import AppleSigner
+from walletvoucher.google import GoogleOptions, loyalty_object
+from walletvoucher.model import LocalizedText, Milestone, Program, RedemptionMethod, Reward
+from walletvoucher.preview import parse_strings, preview
+
+BG, STAMP = (30, 58, 95), (242, 193, 78)
+LATER = AT + timedelta(minutes=5)
+
+
+def _cookie() -> Reward:
+    return Reward(
+        title=LocalizedText(default="Free cookie", translations={
+            "zh-Hans": "免费饼干", "hi": "मुफ़्त कुकी", "th": "คุกกี้ฟรี", "uz": "Bepul pechenye"}),
+        description="Any cookie",
+    )
+
+
+def milestone_program() -> Program:
+    program = make_program(RedemptionMethod.SELF_REDEEM)
+    return attrs.evolve(program, milestones=(
+        Milestone(at=3, reward=_cookie(), redemption=RedemptionMethod.SELF_REDEEM),
+        Milestone(at=6, reward=Reward(title="Free cake", description="Any slice"),
+                  redemption=RedemptionMethod.SELF_REDEEM),
+    ))
+
+
+def _options(**changes: Any) -> AppleOptions:
+    return AppleOptions(pass_type_identifier="pass.com.example.walletvoucher", team_identifier="TEAMID1234",
+                        redeem_link="https://example.com/redeem/{serial}", **changes)
+
+
+def _strings(files: dict[str, bytes], lproj: str) -> dict[str, str]:
+    return parse_strings(files[f"{lproj}.lproj/pass.strings"])
+
+
+# --- milestones ---------------------------------------------------------------------------------
+
+
+def test_the_card_back_lists_milestones_earned_and_ahead_in_every_language() -> None:
+    card = card_with(milestone_program(), 4)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        content = build_pass_content(card, options=_options(), at=LATER)
+    back = {f["key"]: f for f in content.pass_json["storeCard"]["backFields"]}
+    field = back["milestones"]
+    assert field["value"] == "✓ 3/10: Free cookie\n○ 6/10: Free cake"
+    expected = {"zh-Hans": ("阶段奖励", "免费饼干"), "hi": ("पड़ाव इनाम", "मुफ़्त कुकी"),
+                "th": ("รางวัลระหว่างทาง", "คุกกี้ฟรี"), "uz": ("Oraliq mukofotlar", "Bepul pechenye")}
+    for lproj, (word, cookie) in expected.items():
+        strings = _strings(content.files, lproj)
+        assert strings[field["label"]] == word
+        assert strings[field["value"]] == f"✓ 3/10: {cookie}\n○ 6/10: Free cake"
+    assert LANGUAGES == ("en", "zh-Hans", "hi", "th", "uz")
+
+
+def test_a_program_without_milestones_has_no_milestone_field() -> None:
+    card = card_with(make_program(RedemptionMethod.SELF_REDEEM), 4)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        content = build_pass_content(card, options=_options(), at=LATER)
+    assert "milestones" not in {f["key"] for f in content.pass_json["storeCard"]["backFields"]}
+
+
+def test_a_milestone_card_signs_and_verifies_with_openssl(
+    signer: AppleSigner, chain_files: dict[str, Path], tmp_path: Path
+) -> None:
+    card = card_with(milestone_program(), 7)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        rendered = render_pass(card, signer=signer, options=_options(), at=LATER)
+    files = unzip(rendered.pkpass)
+    result = openssl_verify(files, chain_files["root"], tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert "milestones" in {f["key"] for f in json.loads(files["pass.json"])["storeCard"]["backFields"]}
+
+
+def _ink(png: bytes) -> set[tuple[int, int]]:
+    image = Image.open(io.BytesIO(png)).convert("RGB")
+    width, height = image.size
+    pixels = image.load()
+    assert pixels is not None
+    return {(x, y) for y in range(height) for x in range(width)
+            if max(abs(a - b) for a, b in zip(pixels[x, y], BG, strict=True)) > 40}  # type: ignore[arg-type]
+
+
+def test_the_strip_rings_each_milestone_and_thickens_the_earned_ones() -> None:
+    plain = StripDesign(goal=9, background=BG, stamp=STAMP)
+    marked = attrs.evolve(plain, milestones=(3, 6))
+    size = (375 * 2, 123 * 2)
+    for filled in (2, 4, 7):
+        extra = _ink(strip_images(marked, filled, "storeCard")["strip@2x.png"]) - _ink(
+            strip_images(plain, filled, "storeCard")["strip@2x.png"])
+        rings = milestone_rings(marked, filled, size)
+        assert [earned for _, _, earned in rings] == [filled >= 3, filled >= 6]
+        for (left, top, right, bottom), _, earned in rings:
+            inside = {(x, y) for x, y in extra if left - 1 <= x <= right + 1 and top - 1 <= y <= bottom + 1}
+            assert inside, "every milestone's stamp wears a ring"
+            thickness = len(inside) / (3.1416 * (right - left))
+            assert (thickness > 3) == earned, (filled, thickness)
+        boxes = [box for box, _, _ in rings]
+        near = [(b[0] - 1, b[1] - 1, b[2] + 1, b[3] + 1) for b in boxes]
+        assert all(any(b[0] <= x <= b[2] and b[1] <= y <= b[3] for b in near) for x, y in extra)
+
+
+def test_milestone_rings_keep_out_of_the_primary_field_band() -> None:
+    design = StripDesign(goal=9, background=BG, stamp=STAMP, primary_field=True, milestones=(3, 6, 8))
+    for style in ("storeCard", "coupon"):
+        png = strip_images(design, 7, style)["strip@3x.png"]
+        width, height = Image.open(io.BytesIO(png)).size
+        bottom = stamp_area((width, height), primary_field=True)[3]
+        assert _ink(png), style
+        assert max(y for _, y in _ink(png)) <= bottom + 1, style
+        assert PRIMARY_BAND > 0 and STRIP_SLOTS
+
+
+def test_the_compact_strip_marks_milestones_across_the_bar() -> None:
+    plain = StripDesign(goal=500, background=BG, stamp=STAMP)
+    marked = attrs.evolve(plain, milestones=(100, 400))
+    a = strip_images(plain, 250, "storeCard")["strip@2x.png"]
+    b = strip_images(marked, 250, "storeCard")["strip@2x.png"]
+    extra = _ink(b) ^ _ink(a)
+    xs = sorted({x for x, _ in extra})
+    assert xs, "the ticks change the bar"
+    assert xs[0] < 375 and xs[-1] > 375  # one tick left of the middle (earned), one right (ahead)
+
+
+def test_the_apple_preview_shows_the_milestone_rings() -> None:
+    program = milestone_program()
+    plain = card_with(attrs.evolve(program, milestones=()), 4)
+    marked = card_with(program, 4)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        with_rings = preview(marked, "apple", at=LATER, options=_options(), language="th")
+        without = preview(plain, "apple", at=LATER, options=_options(), language="th")
+    assert with_rings != without
+
+
+def test_the_google_object_lists_milestones_and_validates() -> None:
+    card = card_with(milestone_program(), 4)
+    options = GoogleOptions(issuer_id="3388000000022222222", origins=("https://shop.example.com",),
+                            logo_url="https://cdn.example.com/logo.png",
+                            redeem_link_template="https://shop.example.com/redeem/{serial}")
+    body = loyalty_object(card, options, at=LATER)
+    assert schema_errors(body, "LoyaltyObject") == []
+    [module] = body["textModulesData"]
+    assert module["header"] == "Milestone rewards"
+    assert module["body"] == "✓ 3/10: Free cookie\n○ 6/10: Free cake"
+    headers = {t["language"]: t["value"] for t in module["localizedHeader"]["translatedValues"]}
+    assert headers == {"hi": "पड़ाव इनाम", "th": "รางวัลระหว่างทาง", "uz": "Oraliq mukofotlar",
+                       "zh-Hans": "阶段奖励"}
+    bodies = {t["language"]: t["value"] for t in module["localizedBody"]["translatedValues"]}
+    assert bodies["th"] == "✓ 3/10: คุกกี้ฟรี\n○ 6/10: Free cake"

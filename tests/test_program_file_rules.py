@@ -1,0 +1,79 @@
+"""The merchants' rules written in program files (issue 16): the public keys, and clear errors."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from walletvoucher.errors import ProgramFileError
+from walletvoucher.model import RedemptionMethod
+from walletvoucher.programfile import load_program_file
+
+HEAD = """
+[program]
+id = "lunch"
+name = "Lunch card"
+goal = 9
+redemption = "redeem_code"
+
+[brand]
+name = "Kahve"
+foreground = "#FFFFFF"
+background = "#1E3A5F"
+label = "#F2C14E"
+
+[reward]
+title = "Free lunch"
+description = "Any set"
+"""
+
+MILESTONES = """
+[[milestones]]
+at = 3
+reward = { title = "Free cookie" }
+redemption = "self_redeem"
+
+[[milestones]]
+at = 6
+reward = { title = { default = "Free cake", uz = "Bepul tort" }, description = "Any slice" }
+redemption = "staff_scan"
+"""
+
+
+def _write(tmp_path: Path, text: str) -> Path:
+    path = tmp_path / "lunch.toml"
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+def test_milestones_are_read_from_their_tables(tmp_path: Path) -> None:
+    program = load_program_file(_write(tmp_path, HEAD + MILESTONES)).program
+    assert [(m.at, m.reward.title.default, m.redemption) for m in program.milestones] == [
+        (3, "Free cookie", RedemptionMethod.SELF_REDEEM), (6, "Free cake", RedemptionMethod.STAFF_SCAN)]
+    assert program.milestones[0].reward.description.default == "Free cookie"  # the title when left out
+    assert program.languages == ("en", "uz")
+
+
+@pytest.mark.parametrize(
+    ("extra", "where", "says"),
+    [
+        ('[[milestones]]\nat = 9\nreward = { title = "X" }\nredemption = "self_redeem"\n',
+         "milestones[0].at", "below the goal of 9"),
+        ('[[milestones]]\nat = 3\nreward = { title = "X" }\nredemption = "self_redem"\n',
+         "[milestones[0]] redemption", "is not a known choice"),
+        ('[[milestones]]\nat = 3\nrewrd = { title = "X" }\nredemption = "self_redeem"\n',
+         "[milestones[0]] rewrd", "is not a key this table knows"),
+        ('[[milestones]]\nat = 3\nreward = { titel = "X" }\nredemption = "self_redeem"\n',
+         "[milestones[0].reward] titel", "is not a key this table knows"),
+        ('[[milestones]]\nreward = { title = "X" }\nredemption = "self_redeem"\n',
+         "[milestones[0]] at", "is missing"),
+        ('milestones = 3\n', "milestones", "must be a list"),
+    ],
+)
+def test_a_wrong_milestone_names_the_table_and_key(tmp_path: Path, extra: str, where: str, says: str) -> None:
+    text = extra + HEAD if extra.startswith("milestones =") else HEAD + extra
+    with pytest.raises(ProgramFileError) as caught:
+        load_program_file(_write(tmp_path, text))
+    assert where in str(caught.value.field), caught.value
+    assert says in str(caught.value), caught.value
