@@ -10,7 +10,8 @@ after it was written cannot rebuild a card the transitions would not have made:
   Only the voucher's code is taken from the log (it came from a random source or a POS pool), and
   it must have the program's symbology. A forged voucher (a milestone voucher with another reward
   or method, one issued twice in a cycle or before its stamps), a goal without the stamps, a wrong
-  carry-over, or a stamp_added whose derived events are missing, all raise :class:`~walletvoucher.errors.ReplayError`.
+  carry-over, or a stamp_added whose derived events are missing, all raise
+  :class:`~walletvoucher.errors.ReplayError`.
 - ``voucher_redeemed``, ``voucher_expired`` and ``voucher_voided`` must name a voucher the card
   holds, in a state that allows the change at that time.
 
