@@ -17,6 +17,8 @@ from walletvoucher.model._program import (
     Program,
     RedemptionMethod,
     Reward,
+    StampExpiry,
+    StampExpiryKind,
     Validity,
 )
 from walletvoucher.model._voucher import CodeEntry, Proof, SelfRedeem, StaffScan, Voucher, VoucherStatus
@@ -40,6 +42,8 @@ __all__ = [
     "SelfRedeem",
     "StaffScan",
     "StampCard",
+    "StampExpiry",
+    "StampExpiryKind",
     "StampResult",
     "Text",
     "Validity",

@@ -175,6 +175,19 @@ class StampCard:
         """The cycle's milestones, each with whether its voucher was issued in this cycle."""
         return tuple((m, i < self.milestones_reached) for i, m in enumerate(self.program.milestones))
 
+    @property
+    def stamps_lapse_at(self) -> datetime | None:
+        """When the card's stamps lapse under the program's :class:`StampExpiry` (None: they do not)."""
+        if self.stamps == 0 or self.last_stamp_at is None:
+            return None
+        return self.program.stamp_expiry.lapse_at(self.last_stamp_at, self.program.zone)
+
+    @property
+    def stamps_warn_at(self) -> datetime | None:
+        """From when the pass warns that the stamps lapse (``warn_days`` ahead; None: no warning)."""
+        lapse = self.stamps_lapse_at
+        return None if lapse is None else self.program.stamp_expiry.warn_at(lapse, self.program.zone)
+
     def open_voucher(self, at: datetime) -> Voucher | None:
         """The first voucher that can be redeemed now: the card's "reward ready" state."""
         return next((v for v in self.vouchers if v.status_at(at) is VoucherStatus.ACTIVE), None)
@@ -236,7 +249,12 @@ class StampCard:
         otherwise). Codes are taken only once the call is known to succeed, all at once from a
         :class:`~walletvoucher.codes.CodePool`, so a failed call leaves the pool as it was.
         """
-        events, card = self._decide_stamps(count, at=at, source=source, codes=codes, random=random)
+        check_at(at)
+        self._check_at_rest()
+        lapsed = self._lapse_events(at)
+        base = fold(self, lapsed) if lapsed else self
+        events, card = base._decide_stamps(count, at=at, source=source, codes=codes, random=random)
+        events = (*lapsed, *events)
         issued = tuple(
             Voucher.from_json(e.data["voucher"]) for e in events if e.type is EventType.VOUCHER_ISSUED
         )
@@ -253,6 +271,27 @@ class StampCard:
         self._check_at_rest()
         done, events = self.voucher(voucher_serial).void(reason, at=at)
         return VoucherResult(card=fold(self, events), voucher=done, events=events)
+
+    def expire_stamps(self, *, at: datetime) -> tuple[StampCard, tuple[Event, ...]]:
+        """Take away the stamps if they have lapsed by *at* (one ``stamps_expired`` event; none if not).
+
+        The cycle goes on from zero stamps: vouchers already issued stay, and so do the cycle's
+        milestones already issued (collecting the stamps again does not issue them twice).
+        """
+        check_at(at)
+        self._check_at_rest()
+        events = self._lapse_events(at)
+        return fold(self, events), events
+
+    def _lapse_events(self, at: datetime) -> tuple[Event, ...]:
+        lapse = self.stamps_lapse_at
+        if lapse is None or lapse > at:
+            return ()
+        return (self._event(EventType.STAMPS_EXPIRED, at, **self._lapse_facts()),)
+
+    def _lapse_facts(self) -> dict[str, Any]:
+        lapse = self.stamps_lapse_at
+        return {"stamps": self.stamps, "cycle": self.cycle, "lapse_at": lapse.isoformat() if lapse else None}
 
     def expire_vouchers(self, *, at: datetime) -> tuple[StampCard, tuple[Event, ...]]:
         """Expire every voucher whose validity has ended."""

@@ -31,6 +31,7 @@ class EventType(enum.Enum):
     CYCLE_STARTED = "cycle_started"
     PROGRAM_CHANGED = "program_changed"
     MILESTONE_REACHED = "milestone_reached"
+    STAMPS_EXPIRED = "stamps_expired"
 
 
 def _freeze(data: Mapping[str, Any]) -> Mapping[str, Any]:

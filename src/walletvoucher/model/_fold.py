@@ -12,6 +12,9 @@ after it was written cannot rebuild a card the transitions would not have made:
   or method, one issued twice in a cycle or before its stamps), a goal without the stamps, a wrong
   carry-over, or a stamp_added whose derived events are missing, all raise
   :class:`~walletvoucher.errors.ReplayError`.
+- ``stamps_expired`` must come at or after the moment the card's stamps lapse under the program's
+  stamp expiry, and take exactly the stamps the card holds; a ``stamp_added`` after that moment with
+  no ``stamps_expired`` before it is refused too (the old stamps would have been kept).
 - ``voucher_redeemed``, ``voucher_expired`` and ``voucher_voided`` must name a voucher the card
   holds, in a state that allows the change at that time.
 
@@ -126,6 +129,12 @@ def _preview(data: Mapping[str, Any]) -> str:
 
 def _apply_stamp(card: StampCard, event: Event, programs: ProgramLookup) -> StampCard:
     _expect(card, event, None)
+    lapse = card.stamps_lapse_at
+    if lapse is not None and lapse <= event.at:
+        raise ReplayError(
+            f"comes after the card's stamps lapsed ({lapse.isoformat()}) without a stamps_expired before it",
+            field="stamp_added.at", value=event.at.isoformat(), fix=_FIX,
+        )
     count, source = event.data["count"], event.data["source"]
     card._check_count(count, source)
     card._check_policy(count, event.at)
@@ -238,6 +247,22 @@ def _check_final(voucher: Voucher, event: Event) -> None:
             raise ReplayError("must name who redeemed", field="voucher_redeemed.by", value=None, fix=_FIX)
 
 
+def _apply_stamps_expired(card: StampCard, event: Event, programs: ProgramLookup) -> StampCard:
+    _expect(card, event, None)
+    lapse = card.stamps_lapse_at
+    if lapse is None or lapse > event.at:
+        raise ReplayError(
+            "says stamps lapsed that had not: "
+            + ("the card's stamps do not lapse" if lapse is None else f"they lapse at {lapse.isoformat()}"),
+            field="stamps_expired.at", value=event.at.isoformat(), fix=_FIX,
+        )
+    facts = card._lapse_facts()
+    if dict(event.data) != facts:
+        raise ReplayError(f"says {_preview(event.data)} but the card gives {_preview(facts)}",
+                          field="stamps_expired.data", value="stamps_expired", fix=_FIX)
+    return attrs.evolve(card, stamps=0)
+
+
 def _apply_program_changed(card: StampCard, event: Event, programs: ProgramLookup) -> StampCard:
     _expect(card, event, None)
     program_id, version = event.data["program_id"], event.data["program_version"]
@@ -271,6 +296,7 @@ _APPLY: Mapping[EventType, Callable[[StampCard, Event, ProgramLookup], StampCard
     EventType.VOUCHER_VOIDED: _apply_voucher_final,
     EventType.PROGRAM_CHANGED: _apply_program_changed,
     EventType.MILESTONE_REACHED: _apply_milestone,
+    EventType.STAMPS_EXPIRED: _apply_stamps_expired,
 }
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import enum
 import functools
 from collections.abc import Iterable, Iterator, Mapping
-from datetime import datetime, timedelta
+from datetime import date, datetime, time, timedelta, timezone, tzinfo
 from decimal import Decimal, InvalidOperation
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -245,6 +245,118 @@ def _milestone_tuple(value: Any) -> tuple[Milestone, ...]:
     return tuple(value)
 
 
+def day_start(day: date, zone: tzinfo) -> datetime:
+    """The first moment of the local calendar *day* in *zone* (where midnight is skipped by a clock
+    change, the moment the clocks jump; where it repeats, the first of the two).
+
+    >>> day_start(date(2026, 9, 6), ZoneInfo("America/Santiago")).isoformat()  # 00:00 is skipped
+    '2026-09-06T01:00:00-03:00'
+    """
+    naive = datetime.combine(day, time())
+    return naive.replace(tzinfo=zone).astimezone(timezone.utc).astimezone(zone)
+
+
+class StampExpiryKind(enum.Enum):
+    """When a card's stamps lapse."""
+
+    NEVER = "never"
+    """Stamps never lapse."""
+    FIXED = "fixed"
+    """Stamps collected before a fixed moment (``until``) lapse at it."""
+    ROLLING = "rolling"
+    """Stamps lapse ``days`` after the *last* stamp: each new stamp restarts the clock."""
+
+
+_MAX_EXPIRY_DAYS = 36_600
+
+
+@attrs.frozen(kw_only=True)
+class StampExpiry:
+    """When uncollected stamps lapse, and how many days ahead the pass warns.
+
+    Rolling: the stamps lapse at the end of the ``days``-th calendar day after the last stamp, in the
+    program's time zone (the start of the next local day, so a clock change in between moves the
+    moment with the zone's midnight, not by 24 hours). Fixed: stamps held at ``until`` lapse then;
+    stamps added after it do not lapse. Lapsed stamps leave the card through a ``stamps_expired``
+    event (``StampCard.expire_stamps``, the store's ``expire_due``, or first thing in the next
+    ``add_stamps``); vouchers already issued, and milestones already issued in the cycle, stay.
+
+    >>> from zoneinfo import ZoneInfo
+    >>> rule = StampExpiry.rolling(30, warn_days=7)
+    >>> last = datetime(2026, 3, 1, 10, 0, tzinfo=ZoneInfo("Europe/Berlin"))
+    >>> rule.lapse_at(last, ZoneInfo("Europe/Berlin")).isoformat()   # after the change to summer time
+    '2026-04-01T00:00:00+02:00'
+    >>> rule.warn_at(rule.lapse_at(last, ZoneInfo("Europe/Berlin")), ZoneInfo("Europe/Berlin")).isoformat()
+    '2026-03-25T00:00:00+01:00'
+    """
+
+    expire: StampExpiryKind = attrs.field(default=StampExpiryKind.NEVER,
+                                          validator=instance_of(StampExpiryKind))
+    days: int | None = attrs.field(default=None, validator=[positive, at_most(_MAX_EXPIRY_DAYS)])
+    until: datetime | None = attrs.field(default=None, validator=aware)
+    warn_days: int | None = attrs.field(default=None, validator=[positive, at_most(_MAX_EXPIRY_DAYS)])
+
+    def __attrs_post_init__(self) -> None:
+        wanted = {StampExpiryKind.NEVER: (False, False), StampExpiryKind.FIXED: (False, True),
+                  StampExpiryKind.ROLLING: (True, False)}[self.expire]
+        if (self.days is not None, self.until is not None) != wanted:
+            fixes = {StampExpiryKind.NEVER: "give neither days nor until",
+                     StampExpiryKind.FIXED: 'give until = "2027-03-31T23:59:59+05:00" (and no days)',
+                     StampExpiryKind.ROLLING: "give days = 90 (and no until)"}
+            raise ValidationError(
+                f"{self.expire.value} expiry takes {'days' if wanted[0] else 'until' if wanted[1] else 'no dates'}",
+                field="stamps.days" if wanted[0] or self.days is not None else "stamps.until",
+                value=self.days if self.days is not None else self.until,
+                fix=fixes[self.expire],
+            )
+        if self.warn_days is not None and self.expire is StampExpiryKind.NEVER:
+            raise ValidationError("has nothing to warn about: stamps never expire", field="stamps.warn_days",
+                                  value=self.warn_days, fix="leave warn_days out, or set expire")
+
+    @classmethod
+    def never(cls) -> StampExpiry:
+        """Stamps never lapse (the default)."""
+        return cls()
+
+    @classmethod
+    def rolling(cls, days: int, *, warn_days: int | None = None) -> StampExpiry:
+        """Stamps lapse *days* after the last stamp."""
+        return cls(expire=StampExpiryKind.ROLLING, days=days, warn_days=warn_days)
+
+    @classmethod
+    def fixed(cls, until: datetime, *, warn_days: int | None = None) -> StampExpiry:
+        """Stamps held at *until* lapse then."""
+        return cls(expire=StampExpiryKind.FIXED, until=until, warn_days=warn_days)
+
+    def lapse_at(self, last_stamp_at: datetime, zone: tzinfo) -> datetime | None:
+        """When stamps whose last one came at *last_stamp_at* lapse (None: never, or past year 9999)."""
+        if self.expire is StampExpiryKind.FIXED:
+            assert self.until is not None
+            return self.until if last_stamp_at < self.until else None
+        if self.expire is StampExpiryKind.ROLLING:
+            assert self.days is not None
+            try:
+                return day_start(last_stamp_at.astimezone(zone).date() + timedelta(days=self.days + 1), zone)
+            except (OverflowError, ValueError):
+                return None
+        return None
+
+    def warn_at(self, lapse: datetime, zone: tzinfo) -> datetime | None:
+        """From when the pass warns of a lapse at *lapse*: the start of the local day ``warn_days``
+        before the lapse's own local day (None without ``warn_days``)."""
+        if self.warn_days is None:
+            return None
+        try:
+            return day_start(lapse.astimezone(zone).date() - timedelta(days=self.warn_days), zone)
+        except (OverflowError, ValueError):
+            return None
+
+    def to_json(self) -> dict[str, Any]:
+        """A JSON-ready dict."""
+        return {"expire": self.expire.value, "days": self.days,
+                "until": self.until.isoformat() if self.until else None, "warn_days": self.warn_days}
+
+
 class Overflow(enum.Enum):
     """What happens to stamps past the goal."""
 
@@ -341,6 +453,8 @@ class Program:
     stamp_label: LocalizedText = attrs.field(
         default=LocalizedText(default="Stamps"), converter=to_text, validator=is_text
     )
+    stamp_expiry: StampExpiry = attrs.field(factory=StampExpiry, validator=instance_of(StampExpiry))
+    """When uncollected stamps lapse (never, by default)."""
     milestones: tuple[Milestone, ...] = attrs.field(default=(), converter=_milestone_tuple)
     """Interim rewards below the goal, in rising order of stamps (see :class:`Milestone`)."""
 
