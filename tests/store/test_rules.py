@@ -4,9 +4,12 @@ model's, survives snapshots and replays from the journal."""
 from __future__ import annotations
 
 import itertools
+import json
 from datetime import timedelta
 from typing import Any
 
+import attrs
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -19,11 +22,15 @@ from walletvoucher import (
     Reward,
     SelfRedeem,
     StampCard,
+    StampExpiry,
     Validity,
     replay,
 )
 from walletvoucher.errors import WalletVoucherError
-from walletvoucher.store import Wallet
+from walletvoucher.store import MIGRATIONS, Wallet
+from walletvoucher.store._schema import migrate
+from walletvoucher.store._types import to_us
+from walletvoucher.store._url import connect
 
 _BRAND = Brand(name="Kahve", foreground="#FFFFFF", background="#1E3A5F", label="#F2C14E")
 _serials = itertools.count(1)
@@ -83,13 +90,18 @@ def _model(card: StampCard, kind: str, arg: int, at: Any) -> StampCard:
         return card.add_stamps(arg, at=at, source="kiosk").card
     if kind == "redeem":
         return card.redeem(f"{card.serial}-{arg % 6 + 1}", SelfRedeem(), at=at).card
-    return card.expire_vouchers(at=at)[0]
+    return card.expire_vouchers(at=at)[0].expire_stamps(at=at)[0]  # what expire_due does
 
 
+@pytest.mark.parametrize("rolling", [False, True])
 @settings(max_examples=15, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(script=commands)
-def test_the_store_agrees_with_the_model_on_milestone_cards(url: str, script: list[Command]) -> None:
+def test_the_store_agrees_with_the_model_on_milestone_cards(
+    url: str, rolling: bool, script: list[Command]
+) -> None:
     program = milestone_program()
+    if rolling:  # stamps lapse at the end of the day after the last one; the script waits up to 2 days
+        program = attrs.evolve(program, id="lapsing", stamp_expiry=StampExpiry.rolling(1))
     serial = f"R{next(_serials)}"
     with (
         Wallet.open(url, programs=[program], snapshot_every=3) as first,
@@ -114,3 +126,64 @@ def test_the_store_agrees_with_the_model_on_milestone_cards(url: str, script: li
     with Wallet.open(url, programs=[program], snapshot_every=0) as fresh:
         events = [e.event for e in fresh.journal(limit=100_000) if e.event.card_serial == serial]
         assert replay(events, [program]) == model
+
+
+# --- stamp expiry ---------------------------------------------------------------------------------
+
+
+def rolling_program() -> Program:
+    """Goal 5, stamps lapse 7 days after the last one (Tashkent), warned 2 days ahead."""
+    return Program(
+        id="rolling", name="Tea card", brand=_BRAND, goal=5, timezone="Asia/Tashkent",
+        reward=Reward(title="Free tea", description="Any pot"), redemption=RedemptionMethod.SELF_REDEEM,
+        stamp_expiry=StampExpiry.rolling(7, warn_days=2),
+    )
+
+
+def test_expire_due_takes_lapsed_stamps_once(url: str) -> None:
+    program = rolling_program()
+    with Wallet.open(url, programs=[program]) as wallet:
+        wallet.issue_card(program, serial="L1", member_id="m-1", at=NOW)
+        wallet.issue_card(program, serial="L2", member_id="m-2", at=NOW)
+        wallet.stamp("L1", 3, at=NOW)
+        wallet.stamp("L2", 2, at=NOW + timedelta(days=3))
+        lapse = wallet.card("L1").stamps_lapse_at
+        assert lapse is not None
+        assert wallet.expire_due(at=lapse - timedelta(seconds=1)) == ()
+        events = wallet.expire_due(at=lapse)
+        found = [(e.card_serial, e.type.value, e.data["stamps"]) for e in events]
+        assert found == [("L1", "stamps_expired", 3)]
+        assert wallet.expire_due(at=lapse) == ()
+        assert wallet.card("L1").stamps == 0 and wallet.card("L2").stamps == 2
+        late = wallet.stamp("L2", 1, at=NOW + timedelta(days=30))  # lapsed but not yet expired: first
+        assert [e.type.value for e in late.events] == ["stamps_expired", "stamp_added"]
+        assert late.card.stamps == 1
+    with Wallet.open(url, programs=[program], snapshot_every=0) as fresh:
+        for serial in ("L1", "L2"):
+            events = [e.event for e in fresh.journal(limit=1000) if e.event.card_serial == serial]
+            assert replay(events, [program]) == fresh.card(serial)
+
+
+def test_a_database_written_before_migration_20_moves_forward(url: str) -> None:
+    program = rolling_program()
+    card, events = StampCard.issue(program, serial="OLD1", member_id="m-1", at=NOW)
+    stamped = card.add_stamps(2, at=NOW)
+    db = connect(url)
+    try:
+        migrate(db, at_us=1, migrations=tuple(m for m in MIGRATIONS if m.version < 20))
+        with db.write() as tx:  # what the store wrote before it knew of stamp expiry
+            tx.run("INSERT INTO cards (serial, member_id, program_id, program_version, version,"
+                   " last_position, issued_at, updated_at) VALUES (?, ?, ?, ?, ?, 0, ?, ?)",
+                   ("OLD1", "m-1", program.id, program.version, 2, to_us(NOW), to_us(NOW)))
+            for version, event in enumerate((*events, *stamped.events), start=1):
+                tx.run("INSERT INTO events (serial, version, type, at, data) VALUES (?, ?, ?, ?, ?)",
+                       ("OLD1", version, event.type.value, to_us(event.at), json.dumps(event.to_json())))
+    finally:
+        db.close()
+    with Wallet.open(url, programs=[program]) as wallet:
+        assert wallet.card("OLD1") == stamped.card
+        assert wallet.expire_due(at=NOW + timedelta(days=30)) == ()  # no lapse recorded before 20
+        later = wallet.stamp("OLD1", 1, at=NOW + timedelta(days=1))  # the next transition records it
+        lapse = later.card.stamps_lapse_at
+        assert lapse is not None
+        assert [e.type.value for e in wallet.expire_due(at=lapse)] == ["stamps_expired"]

@@ -304,7 +304,8 @@ class StampExpiry:
                      StampExpiryKind.FIXED: 'give until = "2027-03-31T23:59:59+05:00" (and no days)',
                      StampExpiryKind.ROLLING: "give days = 90 (and no until)"}
             raise ValidationError(
-                f"{self.expire.value} expiry takes {'days' if wanted[0] else 'until' if wanted[1] else 'no dates'}",
+                f"{self.expire.value} expiry takes "
+                + ("days" if wanted[0] else "until" if wanted[1] else "no dates"),
                 field="stamps.days" if wanted[0] or self.days is not None else "stamps.until",
                 value=self.days if self.days is not None else self.until,
                 fix=fixes[self.expire],

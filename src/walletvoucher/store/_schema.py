@@ -129,6 +129,17 @@ MIGRATIONS: tuple[Migration, ...] = (
     ),
 )
 
+MIGRATIONS += (
+    Migration(
+        version=20,
+        description="merchants' rules: when each card's stamps lapse, for expire_due",
+        statements=(
+            "ALTER TABLE cards ADD COLUMN stamps_lapse_at BIGINT",
+            "CREATE INDEX cards_stamps_lapse ON cards (stamps_lapse_at) WHERE stamps_lapse_at IS NOT NULL",
+        ),
+    ),
+)
+
 SCHEMA_VERSION = MIGRATIONS[-1].version
 """The schema version this walletvoucher writes."""
 

@@ -52,6 +52,7 @@ from walletvoucher.store._outbox import Outbox
 from walletvoucher.store._passes import ActivityEffect, PassUpdates, record_change, write_message
 from walletvoucher.store._pools import CodePools, PoolCodes
 from walletvoucher.store._programs import ProgramRegistry
+from walletvoucher.store._rules import lapsed_cards, record_rules
 from walletvoucher.store._schema import migrate
 from walletvoucher.store._types import (
     CardInfo,
@@ -282,7 +283,8 @@ class Wallet:
         return result
 
     def expire_due(self, *, at: datetime) -> tuple[Event, ...]:
-        """Expire every stored voucher whose validity has ended by *at*; return the events written."""
+        """Expire every stored voucher whose validity has ended by *at*, and take away every card's
+        stamps that have lapsed by then (``stamps_expired``); return the events written."""
         with self._db.read() as tx:
             serials = [
                 str(r[0])
@@ -292,6 +294,7 @@ class Wallet:
                     (to_us(at),),
                 )
             ]
+            serials = sorted({*serials, *lapsed_cards(tx, at)})
         events: list[Event] = []
         for serial in serials:
             events += self._transition("expire", serial, _decide_expiry(at), at=at, key=None, request={})
@@ -542,6 +545,7 @@ class Wallet:
             != 1
         ):
             raise Conflict(f"card {card.serial} moved past version {version}")
+        record_rules(tx, card)
         positions = self._insert_events(tx, card.serial, version, decision.events)
         self._project_vouchers(tx, decision, now)
         if self._snapshot_every and new_version // self._snapshot_every > version // self._snapshot_every:
@@ -668,6 +672,8 @@ def _decide_expiry(at: datetime) -> Decide:
         assert before is not None
         due = [v for v in before.vouchers if v.status_at(at) is VoucherStatus.EXPIRED]
         card, events = before.expire_vouchers(at=at)
+        card, lapsed = card.expire_stamps(at=at)
+        events = (*events, *lapsed)
         finals = {v.serial: v.expire(at=at)[0] for v in due}
         return _Decision(card=card, events=events, result=events, finals=finals)
 

@@ -1,0 +1,30 @@
+"""The merchants' rules in the store: when each card's stamps lapse, so ``expire_due`` finds them.
+
+The model decides (``StampCard.stamps_lapse_at``); every transition writes the moment it gives into
+``cards.stamps_lapse_at`` (migration 20), and ``expire_due`` reads the cards whose moment has come.
+Cards stored before migration 20 have no moment until their next transition; their programs could
+not have stamp expiry then, and a program's rules change only with a new version, from a card's next
+cycle (a transition that records the moment).
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from walletvoucher.model import StampCard
+from walletvoucher.store._engine import Tx
+from walletvoucher.store._types import to_us
+
+
+def record_rules(tx: Tx, card: StampCard) -> None:
+    """Write when *card*'s stamps lapse (NULL: they do not)."""
+    lapse = card.stamps_lapse_at
+    tx.run("UPDATE cards SET stamps_lapse_at = ? WHERE serial = ?",
+           (to_us(lapse) if lapse is not None else None, card.serial))
+
+
+def lapsed_cards(tx: Tx, at: datetime) -> list[str]:
+    """Serials of the cards whose stamps have lapsed by *at*."""
+    rows = tx.rows("SELECT serial FROM cards WHERE stamps_lapse_at IS NOT NULL AND stamps_lapse_at <= ?"
+                   " ORDER BY serial", (to_us(at),))
+    return [str(r[0]) for r in rows]
