@@ -77,3 +77,33 @@ def test_a_wrong_milestone_names_the_table_and_key(tmp_path: Path, extra: str, w
         load_program_file(_write(tmp_path, text))
     assert where in str(caught.value.field), caught.value
     assert says in str(caught.value), caught.value
+
+
+def test_stamp_expiry_is_read_from_the_stamps_table(tmp_path: Path) -> None:
+    text = HEAD + '\n[stamps]\nexpire = "rolling"\ndays = 90\nwarn_days = 7\n'
+    rule = load_program_file(_write(tmp_path, text)).program.stamp_expiry
+    assert (rule.expire.value, rule.days, rule.until, rule.warn_days) == ("rolling", 90, None, 7)
+    fixed = HEAD + '\n[stamps]\nexpire = "fixed"\nuntil = "2027-03-31T23:59:59+05:00"\n'
+    rule = load_program_file(_write(tmp_path, fixed)).program.stamp_expiry
+    assert rule.until is not None and rule.until.isoformat() == "2027-03-31T23:59:59+05:00"
+    native = HEAD + "\n[stamps]\nexpire = \"fixed\"\nuntil = 2027-03-31T23:59:59+05:00\n"  # a TOML date-time
+    assert load_program_file(_write(tmp_path, native)).program.stamp_expiry.until == rule.until
+
+
+@pytest.mark.parametrize(
+    ("table", "where", "says"),
+    [
+        ('expire = "rolling"\n', "[stamps] days", "rolling expiry takes days"),
+        ('expire = "fixed"\ndays = 3\n', "[stamps] days", "fixed expiry takes until"),
+        ('expire = "rollin"\ndays = 3\n', "[stamps] expire", "is not a known choice"),
+        ('expire = "rolling"\ndays = 0\n', "[stamps] days", "1 or more"),
+        ('expire = "rolling"\ndays = 3\nwarn_dys = 1\n', "[stamps] warn_dys", "is not a key this table knows"),
+        ('expire = "fixed"\nuntil = "2027-03-31T23:59:59"\n', "[stamps] until", "timezone-aware"),
+        ('warn_days = 2\n', "[stamps] warn_days", "nothing to warn about"),
+    ],
+)
+def test_a_wrong_stamp_expiry_names_the_key(tmp_path: Path, table: str, where: str, says: str) -> None:
+    with pytest.raises(ProgramFileError) as caught:
+        load_program_file(_write(tmp_path, HEAD + "\n[stamps]\n" + table))
+    assert where in str(caught.value.field), caught.value
+    assert says in str(caught.value), caught.value

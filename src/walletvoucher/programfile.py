@@ -29,6 +29,11 @@ A minimal file::
     reward = { title = "Free cookie" }  # title, description, terms, value as in [reward]
     redemption = "self_redeem"
 
+    [stamps]                            # optional: stamps lapse (never | fixed | rolling)
+    expire = "rolling"
+    days = 90                           # rolling: days after the last stamp; fixed: until = "..."
+    warn_days = 7                       # the pass warns this many days ahead
+
     [apple]                             # optional: what a signed .pkpass needs
     pass_type_identifier = "pass.com.example.coffee"
     team_identifier = "ABCDE12345"
@@ -77,6 +82,8 @@ from walletvoucher.model import (
     Program,
     RedemptionMethod,
     Reward,
+    StampExpiry,
+    StampExpiryKind,
     Validity,
 )
 from walletvoucher.model._brand import check_png
@@ -331,13 +338,16 @@ def load_program_file(path: str | os.PathLike[str]) -> ProgramFile:
     file = Path(path)
     raw = _parse(file)
     top = _Reader(file, raw, "")
-    top.unknown({"program", "brand", "reward", "apple", "google", "scan", "milestones"})
+    top.unknown({"program", "brand", "reward", "apple", "google", "scan", "milestones", "stamps"})
     tables = {name: _Reader(file, top.get(name, dict, fix=f"add a [{name}] table"), name)
               for name in ("program", "brand", "reward")}
     brand = _brand(tables["brand"])
     reward = _reward(tables["reward"])
-    milestones = _milestones(top)
-    program = _program(tables["program"], brand, reward, milestones)
+    rules: dict[str, Any] = {"milestones": _milestones(top)}
+    if "stamps" in raw:
+        stamps = top.get("stamps", dict, fix=_STAMPS_FIX)
+        rules["stamp_expiry"] = _stamp_expiry(_Reader(file, stamps, "stamps"))
+    program = _program(tables["program"], brand, reward, rules)
     optional = {name: _Reader(file, top.get(name, dict, fix=f"write [{name}] as a table of settings"), name)
                 for name in ("apple", "google", "scan") if name in raw}
     apple = _apple(optional["apple"]) if "apple" in optional else None
@@ -428,7 +438,26 @@ def _milestones(top: _Reader) -> tuple[Milestone, ...]:
     return tuple(out)
 
 
-def _program(r: _Reader, brand: Brand, reward: Reward, milestones: tuple[Milestone, ...] = ()) -> Program:
+_STAMPS_FIX = 'write [stamps] with expire = "rolling" and days = 90 (or expire = "fixed" and until = ...)'
+
+
+def _stamp_expiry(s: _Reader) -> StampExpiry:
+    """The ``[stamps]`` table: when stamps lapse, and how many days ahead the pass warns."""
+    s.unknown({"expire", "days", "until", "warn_days"})
+    kind = _choice(s, "expire", StampExpiryKind, StampExpiryKind.NEVER)
+    days = s.get("days", int, fix="give whole days, e.g. 90", default=None)
+    until = s.get("until", (str, datetime), fix='give a time with its zone, e.g. "2027-03-31T23:59:59+05:00"',
+                  default=None)
+    moment = until if not isinstance(until, str) else s.build("until", lambda: _iso(until), until)
+    warn = s.get("warn_days", int, fix="give whole days, e.g. 7", default=None)
+    try:
+        return StampExpiry(expire=kind, days=days, until=moment, warn_days=warn)
+    except WalletVoucherError as exc:  # name the key as the file spells it
+        key = (exc.field or "expire").removeprefix("stamps.")
+        raise s.error(key, exc.message, exc.value, exc.fix or _STAMPS_FIX) from exc
+
+
+def _program(r: _Reader, brand: Brand, reward: Reward, rules: Mapping[str, Any] | None = None) -> Program:
     r.unknown({"id", "name", "goal", "redemption", "validity", "version", "default_language", "timezone",
                "earn_policy", "overflow", "code_symbology", "stamp_label"})
     values: dict[str, Any] = {
@@ -445,7 +474,7 @@ def _program(r: _Reader, brand: Brand, reward: Reward, milestones: tuple[Milesto
         "earn_policy": _earn_policy(r),
         "overflow": _choice(r, "overflow", Overflow, Overflow.CARRY_OVER),
         "code_symbology": _choice(r, "code_symbology", Symbology, Symbology.QR),
-        "milestones": milestones,
+        **(rules or {}),
     }
     if values["redemption"] is None:
         raise r.error("redemption", "is missing", None, _ENUM_FIX.format([m.value for m in RedemptionMethod]))
