@@ -6,9 +6,10 @@ from __future__ import annotations
 import io
 import json
 import warnings
-from datetime import timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import attrs
 from PIL import Image
@@ -19,7 +20,7 @@ from walletvoucher.apple import AppleOptions, StripDesign, build_pass_content, r
 from walletvoucher.apple._images import PRIMARY_BAND, STRIP_SLOTS, milestone_rings, stamp_area
 from walletvoucher.apple._sign import AppleSigner
 from walletvoucher.google import GoogleOptions, loyalty_object
-from walletvoucher.model import LocalizedText, Milestone, Program, RedemptionMethod, Reward
+from walletvoucher.model import LocalizedText, Milestone, Program, RedemptionMethod, Reward, StampExpiry
 from walletvoucher.preview import parse_strings, preview
 
 BG, STAMP = (30, 58, 95), (242, 193, 78)
@@ -169,3 +170,70 @@ def test_the_google_object_lists_milestones_and_validates() -> None:
                        "zh-Hans": "阶段奖励"}
     bodies = {t["language"]: t["value"] for t in module["localizedBody"]["translatedValues"]}
     assert bodies["th"] == "✓ 3/10: คุกกี้ฟรี\n○ 6/10: Free cake"
+
+
+# --- stamp expiry ---------------------------------------------------------------------------------
+
+
+def lapsing_program() -> Program:
+    return attrs.evolve(make_program(RedemptionMethod.SELF_REDEEM), timezone="Asia/Tashkent",
+                        stamp_expiry=StampExpiry.rolling(30, warn_days=7))
+
+
+def _card_fields(card: Any, at: Any) -> tuple[dict[str, Any], dict[str, bytes]]:
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        content = build_pass_content(card, options=_options(), at=at)
+    return content.pass_json, content.files
+
+
+def test_the_card_says_when_its_stamps_lapse_and_warns_in_the_week_before() -> None:
+    card = card_with(lapsing_program(), 4)  # last stamp 2026-05-07 15:31 in Tashkent
+    lapse = card.stamps_lapse_at
+    assert lapse == datetime(2026, 6, 7, tzinfo=ZoneInfo("Asia/Tashkent"))
+    doc, _ = _card_fields(card, LATER)
+    back = {f["key"]: f for f in doc["storeCard"]["backFields"]}
+    assert back["stamps_lapse"]["value"] == "2026-06-07T00:00:00+05:00"
+    assert "stamps_warning" not in {f["key"] for f in doc["storeCard"]["auxiliaryFields"]}
+    warned_at = datetime(2026, 5, 31, 0, 0, tzinfo=ZoneInfo("Asia/Tashkent"))  # 7 days before the 7th
+    assert card.stamps_warn_at == warned_at
+    doc, files = _card_fields(card, warned_at - timedelta(seconds=1))
+    assert "stamps_warning" not in {f["key"] for f in doc["storeCard"]["auxiliaryFields"]}
+    doc, files = _card_fields(card, warned_at)
+    [warning] = [f for f in doc["storeCard"]["auxiliaryFields"] if f["key"] == "stamps_warning"]
+    assert warning["value"] == "2026-06-07T00:00:00+05:00"
+    assert warning["changeMessage"] == "Your stamps expire on %@"
+    assert _strings(files, "th")[warning["changeMessage"]] == "แสตมป์ของคุณจะหมดอายุวันที่ %@"
+    assert _strings(files, "zh-Hans")[warning["label"]] == "印章到期"
+    doc, _ = _card_fields(card, lapse)
+    assert "stamps_warning" not in {f["key"] for f in doc["storeCard"]["auxiliaryFields"]}
+
+
+def test_a_warning_card_signs_and_verifies_with_openssl(
+    signer: AppleSigner, chain_files: dict[str, Path], tmp_path: Path
+) -> None:
+    card = card_with(lapsing_program(), 4)
+    assert card.stamps_warn_at is not None
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        rendered = render_pass(card, signer=signer, options=_options(), at=card.stamps_warn_at)
+    files = unzip(rendered.pkpass)
+    result = openssl_verify(files, chain_files["root"], tmp_path)
+    assert result.returncode == 0, result.stderr
+    front = json.loads(files["pass.json"])["storeCard"]["auxiliaryFields"]
+    assert "stamps_warning" in {f["key"] for f in front}
+
+
+def test_the_google_object_says_when_stamps_lapse_and_validates() -> None:
+    card = card_with(lapsing_program(), 4)
+    options = GoogleOptions(issuer_id="3388000000022222222", origins=("https://shop.example.com",),
+                            logo_url="https://cdn.example.com/logo.png")
+    body = loyalty_object(card, options, at=LATER)
+    assert schema_errors(body, "LoyaltyObject") == []
+    [module] = body["textModulesData"]
+    shown = (module["id"], module["header"], module["body"])
+    assert shown == ("stamps_lapse", "Stamps expire", "2026-06-07 00:00")
+    headers = {t["language"]: t["value"] for t in module["localizedHeader"]["translatedValues"]}
+    assert headers["th"] == "แสตมป์หมดอายุ" and headers["uz"] == "Muhrlar muddati"
+    lapsed, _ = card.expire_stamps(at=card.stamps_lapse_at or LATER)
+    assert "textModulesData" not in loyalty_object(lapsed, options, at=LATER)

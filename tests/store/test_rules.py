@@ -27,7 +27,7 @@ from walletvoucher import (
     replay,
 )
 from walletvoucher.errors import WalletVoucherError
-from walletvoucher.store import MIGRATIONS, Wallet
+from walletvoucher.store import MIGRATIONS, PASS_REFRESH_TOPIC, Wallet
 from walletvoucher.store._schema import migrate
 from walletvoucher.store._types import to_us
 from walletvoucher.store._url import connect
@@ -187,3 +187,16 @@ def test_a_database_written_before_migration_20_moves_forward(url: str) -> None:
         lapse = later.card.stamps_lapse_at
         assert lapse is not None
         assert [e.type.value for e in wallet.expire_due(at=lapse)] == ["stamps_expired"]
+
+
+def test_the_card_pass_is_refreshed_when_its_warning_starts(url: str) -> None:
+    program = rolling_program()
+    with Wallet.open(url, programs=[program]) as wallet:
+        wallet.issue_card(program, serial="W1", member_id="m-1", at=NOW)
+        card = wallet.stamp("W1", 2, at=NOW).card
+        warn = card.stamps_warn_at
+        assert warn is not None
+        early = wallet.outbox.claim(at=warn - timedelta(seconds=1), topics=[PASS_REFRESH_TOPIC], limit=50)
+        assert [m.payload for m in early] == []
+        due = wallet.outbox.claim(at=warn, topics=[PASS_REFRESH_TOPIC], limit=50)
+        assert [dict(m.payload) for m in due] == [{"card": "W1"}]

@@ -127,6 +127,17 @@ _LABELS: dict[str, dict[str, str]] = {
         "de": "Zwischenprämien", "fr": "Récompenses d'étape", "es": "Recompensas intermedias",
         "ar": "مكافآت المراحل",
     },
+    "stamps_lapse": {
+        "en": "Stamps expire", "zh-Hans": "印章到期", "hi": "स्टैम्प की समाप्ति", "th": "แสตมป์หมดอายุ",
+        "uz": "Muhrlar muddati", "zh-Hant": "印章到期", "ru": "Штампы сгорают", "de": "Stempel verfallen",
+        "fr": "Expiration des tampons", "es": "Los sellos caducan", "ar": "انتهاء الطوابع",
+    },
+    "stamps_warning": {  # the change message's words, before the date
+        "en": "Your stamps expire on", "zh-Hans": "您的印章到期日：", "hi": "आपके स्टैम्प समाप्त होंगे:",
+        "th": "แสตมป์ของคุณจะหมดอายุวันที่", "uz": "Muhrlaringiz muddati tugaydi:", "zh-Hant": "您的印章到期日：",
+        "ru": "Ваши штампы сгорят", "de": "Ihre Stempel verfallen am", "fr": "Vos tampons expirent le",
+        "es": "Sus sellos caducan el", "ar": "تنتهي طوابعك في",
+    },
     "lifetime": {
         "en": "Stamps collected", "zh-Hans": "累计印章", "hi": "कुल स्टाम्प", "th": "แสตมป์สะสมทั้งหมด",
         "uz": "Jami shtamplar", "zh-Hant": "累計印章", "ru": "Всего штампов", "de": "Gesammelte Stempel",

@@ -294,8 +294,9 @@ class _Build:
                                 f"{escape_format(self.stamp_word(lproj))}: %@")))
         member = self.field("member", self.label("member"), card.member_id)
         lifetime = [self.field("lifetime", self.label("lifetime"), card.lifetime_stamps),
-                    *self.milestones_back(card)]
-        body: dict[str, Any] = {"headerFields": [stamps], "auxiliaryFields": [member]}
+                    *self.milestones_back(card), *self.lapse_back(card)]
+        body: dict[str, Any] = {"headerFields": [stamps],
+                                "auxiliaryFields": [member, *self.lapse_warning(card)]}
         barcode: dict[str, Any] | None = _barcode("PKBarcodeFormatQR", card.serial, card.serial)
         if voucher is None:
             reward_title = self.texts.text("reward.title", self.program.reward.title)
@@ -319,6 +320,28 @@ class _Build:
         if barcode is not None:
             doc["barcodes"] = _with_watch_fallback(barcode)
         return self.content(doc, "storeCard", card.stamps)
+
+    def lapse_back(self, card: StampCard) -> list[dict[str, Any]]:
+        """A back field saying when the card's stamps lapse (none when they do not)."""
+        lapse = card.stamps_lapse_at
+        if lapse is None:
+            return []
+        return [self.field("stamps_lapse", self.label("stamps_lapse"), w3c_date(lapse, self.program.zone),
+                           dateStyle="PKDateStyleMedium", timeStyle="PKDateStyleShort")]
+
+    def lapse_warning(self, card: StampCard) -> list[dict[str, Any]]:
+        """From ``warn_days`` before the stamps lapse: a front field with the date, whose change message
+        ("Your stamps expire on ...") Wallet shows when the update that adds it arrives (the store
+        queues that update for the moment the warning starts)."""
+        lapse, warn = card.stamps_lapse_at, card.stamps_warn_at
+        if lapse is None or warn is None or not warn <= self.at < lapse:
+            return []
+        overrides = self.overrides
+        message = self.texts.add("label.stamps_warning.changeMessage", lambda lproj: (
+            f"{escape_format(label('stamps_warning', lproj, overrides))} %@"))
+        return [self.field("stamps_warning", self.label("stamps_lapse"), w3c_date(lapse, self.program.zone),
+                           dateStyle="PKDateStyleMedium", timeStyle="PKDateStyleShort",
+                           changeMessage=message)]
 
     def milestones_back(self, card: StampCard) -> list[dict[str, Any]]:
         """A back field listing the cycle's milestones, one a line: earned (✓) or ahead (○), the stamps

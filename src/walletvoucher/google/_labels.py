@@ -24,6 +24,11 @@ BUILT_IN_WORDS: dict[str, dict[str, str]] = {
         "en": "Stamps", "zh-Hans": "印章", "zh-Hant": "印章", "hi": "स्टैम्प", "th": "แสตมป์",
         "uz": "Muhrlar", "ru": "Штампы", "de": "Stempel", "fr": "Tampons", "es": "Sellos", "ar": "الطوابع",
     },
+    "Stamps expire": {  # a text module's header
+        "en": "Stamps expire", "zh-Hans": "印章到期", "zh-Hant": "印章到期", "hi": "स्टैम्प की समाप्ति",
+        "th": "แสตมป์หมดอายุ", "uz": "Muhrlar muddati", "ru": "Штампы сгорают", "de": "Stempel verfallen",
+        "fr": "Expiration des tampons", "es": "Los sellos caducan", "ar": "انتهاء الطوابع",
+    },
     "Milestone rewards": {  # a text module's header, not a points label: no 9-character limit
         "en": "Milestone rewards", "zh-Hans": "阶段奖励", "zh-Hant": "階段獎勵", "hi": "पड़ाव इनाम",
         "th": "รางวัลระหว่างทาง", "uz": "Oraliq mukofotlar", "ru": "Промежуточные награды",

@@ -238,8 +238,9 @@ def loyalty_object(
     if options.hero_image_url_template is not None:
         url = options.hero_image_url_template.format(stamps=card.stamps, goal=card.goal, program=program.id)
         body["heroImage"] = {"sourceUri": {"uri": url}}  # decorative: the balance says it in words
-    if program.milestones:
-        body["textModulesData"] = [_milestones_module(card)]
+    modules = [*([_milestones_module(card)] if program.milestones else []), *_lapse_module(card)]
+    if modules:
+        body["textModulesData"] = modules
     earned = len(_open_vouchers(card, at))
     if earned:
         body["secondaryLoyaltyPoints"] = _int_points(options.rewards_label, earned, program)
@@ -250,6 +251,17 @@ def loyalty_object(
     if link_offers and offers and options.voucher_display is VoucherDisplay.SEPARATE:
         body["linkedOfferIds"] = [offer_object_id(v, options) for v in offers]
     return body
+
+
+def _lapse_module(card: StampCard) -> list[dict[str, Any]]:
+    """When the card's stamps lapse: the date in the program's time zone (none when they do not)."""
+    lapse = card.stamps_lapse_at
+    if lapse is None:
+        return []
+    program = card.program
+    header = with_built_in_words(LocalizedText(default="Stamps expire"), program)
+    shown = lapse.astimezone(program.zone).strftime("%Y-%m-%d %H:%M")  # digits read in every language
+    return [_text_module("stamps_lapse", header, LocalizedText(default=shown), program)]
 
 
 def _milestones_module(card: StampCard) -> dict[str, Any]:

@@ -153,7 +153,8 @@ def record_change(tx: Tx, change: Change, *, version: int, position: int) -> Non
 
     Two statements per pass, whatever the registrations: the mark is one upsert (the one-second
     rule of :func:`next_last_modified` computed in SQL), and the push one conditional insert. A
-    voucher issued valid only later also queues its ``pass.refresh``, due when it becomes valid.
+    voucher issued valid only later also queues its ``pass.refresh``, due when it becomes valid, and
+    a card whose stamps will lapse queues one for when its pass starts to warn (``warn_days`` ahead).
     """
     at_us = _ceil_second_us(to_us(change.at))
     for serial, kind in changed_passes(change):
@@ -171,6 +172,13 @@ def record_change(tx: Tx, change: Change, *, version: int, position: int) -> Non
         tx.run(
             "INSERT INTO outbox (topic, payload, created_at, available_at) VALUES (?, ?, ?, ?)",
             (PASS_REFRESH_TOPIC, payload, to_us(change.at), to_us(valid_from)),
+        )
+    warn = change.card.stamps_warn_at  # the card pass warns of lapsing stamps from then: update it then
+    moved = change.before is None or change.before.stamps_warn_at != warn
+    if warn is not None and warn > change.at and moved:
+        tx.run(
+            "INSERT INTO outbox (topic, payload, created_at, available_at) VALUES (?, ?, ?, ?)",
+            (PASS_REFRESH_TOPIC, json.dumps({"card": change.card.serial}), to_us(change.at), to_us(warn)),
         )
 
 
