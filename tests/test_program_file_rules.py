@@ -108,3 +108,30 @@ def test_a_wrong_stamp_expiry_names_the_key(tmp_path: Path, table: str, where: s
         load_program_file(_write(tmp_path, HEAD + "\n[stamps]\n" + table))
     assert where in str(caught.value.field), caught.value
     assert says in str(caught.value), caught.value
+
+
+def test_card_validity_is_read_from_the_card_table(tmp_path: Path) -> None:
+    days = load_program_file(_write(tmp_path, HEAD + "\n[card]\nvalid = { days_after_join = 365 }\n"))
+    assert days.program.card_validity.days_after_join == 365
+    text = HEAD + '\n[card]\nvalid = { until = "2027-12-31T23:59:59+05:00" }\n'
+    until = load_program_file(_write(tmp_path, text))
+    assert until.program.card_validity.until is not None
+
+
+@pytest.mark.parametrize(
+    ("table", "where", "says"),
+    [
+        ("valid = { days_after_jion = 3 }\n", "[card.valid] days_after_jion",
+         "is not a key this table knows"),
+        ("valid = {}\n", "[card.valid] days_after_join", "is missing"),
+        ('valid = { days_after_join = 3, until = "2027-01-01T00:00:00+00:00" }\n', "[card.valid]",
+         "not both"),
+        ("vaild = { days_after_join = 3 }\n", "[card] vaild", "is not a key this table knows"),
+        ("valid = { days_after_join = -1 }\n", "[card.valid] days_after_join", "1 or more"),
+    ],
+)
+def test_a_wrong_card_validity_names_the_key(tmp_path: Path, table: str, where: str, says: str) -> None:
+    with pytest.raises(ProgramFileError) as caught:
+        load_program_file(_write(tmp_path, HEAD + "\n[card]\n" + table))
+    assert where in str(caught.value.field), caught.value
+    assert says in str(caught.value), caught.value

@@ -16,6 +16,7 @@ if TYPE_CHECKING:  # imported on first use (see __getattr__), so the command lin
     from walletvoucher.codes import CodeOrigin, RedeemCode, ScanKey, Symbology
     from walletvoucher.model import (
         Brand,
+        CardValidity,
         CodeEntry,
         Color,
         EarnPolicy,
@@ -45,6 +46,7 @@ if TYPE_CHECKING:  # imported on first use (see __getattr__), so the command lin
 
 __all__ = [
     "Brand",
+    "CardValidity",
     "CodeEntry",
     "CodeOrigin",
     "Color",

@@ -6,6 +6,7 @@
     ├── ValidationError (also ValueError)    a model field got a value it cannot hold
     ├── TransitionError                      a state change that the rules forbid
     │   ├── EarnPolicyViolation              too soon / too many stamps
+    │   ├── CardExpired                      the card's validity ended: it neither earns nor redeems
     │   ├── VoucherNotRedeemable
     │   │   ├── VoucherAlreadyRedeemed
     │   │   ├── VoucherExpired
@@ -150,6 +151,10 @@ class TransitionError(WalletVoucherError):
 
 class EarnPolicyViolation(TransitionError):
     """Stamps that break the program's earn policy (interval, daily cap, per-call cap)."""
+
+
+class CardExpired(TransitionError):
+    """The card's validity (the program's ``card_validity``) has ended: it neither earns nor redeems."""
 
 
 class VoucherNotRedeemable(TransitionError):

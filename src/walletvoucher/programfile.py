@@ -34,6 +34,9 @@ A minimal file::
     days = 90                           # rolling: days after the last stamp; fixed: until = "..."
     warn_days = 7                       # the pass warns this many days ahead
 
+    [card]                              # optional: how long a card is valid
+    valid = { days_after_join = 365 }   # or { until = "2027-12-31T23:59:59+05:00" }
+
     [apple]                             # optional: what a signed .pkpass needs
     pass_type_identifier = "pass.com.example.coffee"
     team_identifier = "ABCDE12345"
@@ -74,6 +77,7 @@ from walletvoucher.codes import ScanKey, Symbology
 from walletvoucher.errors import ProgramFileError, ValidationError, WalletVoucherError
 from walletvoucher.model import (
     Brand,
+    CardValidity,
     EarnPolicy,
     LocalizedText,
     Milestone,
@@ -338,7 +342,7 @@ def load_program_file(path: str | os.PathLike[str]) -> ProgramFile:
     file = Path(path)
     raw = _parse(file)
     top = _Reader(file, raw, "")
-    top.unknown({"program", "brand", "reward", "apple", "google", "scan", "milestones", "stamps"})
+    top.unknown({"program", "brand", "reward", "apple", "google", "scan", "milestones", "stamps", "card"})
     tables = {name: _Reader(file, top.get(name, dict, fix=f"add a [{name}] table"), name)
               for name in ("program", "brand", "reward")}
     brand = _brand(tables["brand"])
@@ -347,6 +351,8 @@ def load_program_file(path: str | os.PathLike[str]) -> ProgramFile:
     if "stamps" in raw:
         stamps = top.get("stamps", dict, fix=_STAMPS_FIX)
         rules["stamp_expiry"] = _stamp_expiry(_Reader(file, stamps, "stamps"))
+    if "card" in raw:
+        rules["card_validity"] = _card_validity(_Reader(file, top.get("card", dict, fix=_CARD_FIX), "card"))
     program = _program(tables["program"], brand, reward, rules)
     optional = {name: _Reader(file, top.get(name, dict, fix=f"write [{name}] as a table of settings"), name)
                 for name in ("apple", "google", "scan") if name in raw}
@@ -455,6 +461,28 @@ def _stamp_expiry(s: _Reader) -> StampExpiry:
     except WalletVoucherError as exc:  # name the key as the file spells it
         key = (exc.field or "expire").removeprefix("stamps.")
         raise s.error(key, exc.message, exc.value, exc.fix or _STAMPS_FIX) from exc
+
+
+_CARD_FIX = "write [card] with valid = { days_after_join = 365 } (or { until = ... })"
+
+
+def _card_validity(c: _Reader) -> CardValidity:
+    """The ``[card]`` table: how long a card is valid."""
+    c.unknown({"valid"})
+    raw = c.get("valid", dict, fix=_CARD_FIX)
+    v = _Reader(c.path, raw, "card.valid")
+    v.unknown({"days_after_join", "until"})
+    days = v.get("days_after_join", int, fix="give whole days, e.g. 365", default=None)
+    until = v.get("until", (str, datetime), fix='give a time with its zone, e.g. "2027-12-31T23:59:59+05:00"',
+                  default=None)
+    moment = until if not isinstance(until, str) else v.build("until", lambda: _iso(until), until)
+    if days is None and until is None:
+        raise v.error("days_after_join", "is missing", None, "give days_after_join = 365 or until = ...")
+    try:
+        return CardValidity(days_after_join=days, until=moment)
+    except WalletVoucherError as exc:  # name the key as the file spells it
+        key = (exc.field or "").removeprefix("card.valid")
+        raise v.error(key, exc.message, exc.value, exc.fix or _CARD_FIX) from exc
 
 
 def _program(r: _Reader, brand: Brand, reward: Reward, rules: Mapping[str, Any] | None = None) -> Program:

@@ -20,7 +20,15 @@ from walletvoucher.apple import AppleOptions, StripDesign, build_pass_content, r
 from walletvoucher.apple._images import PRIMARY_BAND, STRIP_SLOTS, milestone_rings, stamp_area
 from walletvoucher.apple._sign import AppleSigner
 from walletvoucher.google import GoogleOptions, loyalty_object
-from walletvoucher.model import LocalizedText, Milestone, Program, RedemptionMethod, Reward, StampExpiry
+from walletvoucher.model import (
+    CardValidity,
+    LocalizedText,
+    Milestone,
+    Program,
+    RedemptionMethod,
+    Reward,
+    StampExpiry,
+)
 from walletvoucher.preview import parse_strings, preview
 
 BG, STAMP = (30, 58, 95), (242, 193, 78)
@@ -237,3 +245,27 @@ def test_the_google_object_says_when_stamps_lapse_and_validates() -> None:
     assert headers["th"] == "แสตมป์หมดอายุ" and headers["uz"] == "Muhrlar muddati"
     lapsed, _ = card.expire_stamps(at=card.stamps_lapse_at or LATER)
     assert "textModulesData" not in loyalty_object(lapsed, options, at=LATER)
+
+
+# --- card validity --------------------------------------------------------------------------------
+
+
+def test_a_card_with_an_end_shows_it_on_both_wallets() -> None:
+    program = attrs.evolve(make_program(RedemptionMethod.SELF_REDEEM), timezone="Asia/Tashkent",
+                           card_validity=CardValidity(days_after_join=365))
+    card = card_with(program, 2)
+    doc, _ = _card_fields(card, LATER)
+    assert doc["expirationDate"] == "2027-05-08T00:00:00+05:00"
+    back = {f["key"]: f["value"] for f in doc["storeCard"]["backFields"]}
+    assert back["card_expires"] == doc["expirationDate"]
+    options = GoogleOptions(issuer_id="3388000000022222222", origins=("https://shop.example.com",),
+                            logo_url="https://cdn.example.com/logo.png")
+    live = loyalty_object(card, options, at=LATER)
+    assert schema_errors(live, "LoyaltyObject") == []
+    assert live["state"] == "ACTIVE"
+    assert live["validTimeInterval"] == {"start": {"date": card.issued_at.isoformat()},
+                                         "end": {"date": "2027-05-08T00:00:00+05:00"}}
+    assert card.expires_at is not None
+    ended = loyalty_object(card, options, at=card.expires_at)
+    assert schema_errors(ended, "LoyaltyObject") == []
+    assert ended["state"] == "EXPIRED"

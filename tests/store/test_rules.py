@@ -16,6 +16,7 @@ from hypothesis import strategies as st
 from tests.store.conftest import NOW
 from walletvoucher import (
     Brand,
+    CardValidity,
     Milestone,
     Program,
     RedemptionMethod,
@@ -26,7 +27,7 @@ from walletvoucher import (
     Validity,
     replay,
 )
-from walletvoucher.errors import WalletVoucherError
+from walletvoucher.errors import CardExpired, WalletVoucherError
 from walletvoucher.store import MIGRATIONS, PASS_REFRESH_TOPIC, Wallet
 from walletvoucher.store._schema import migrate
 from walletvoucher.store._types import to_us
@@ -200,3 +201,24 @@ def test_the_card_pass_is_refreshed_when_its_warning_starts(url: str) -> None:
         assert [m.payload for m in early] == []
         due = wallet.outbox.claim(at=warn, topics=[PASS_REFRESH_TOPIC], limit=50)
         assert [dict(m.payload) for m in due] == [{"card": "W1"}]
+
+
+# --- card validity --------------------------------------------------------------------------------
+
+
+def test_expire_due_records_expired_cards_and_the_store_refuses_them(url: str) -> None:
+    program = attrs.evolve(rolling_program(), id="yearly", card_validity=CardValidity(days_after_join=10))
+    with Wallet.open(url, programs=[program]) as wallet:
+        wallet.issue_card(program, serial="Y1", member_id="m-1", at=NOW)
+        card = wallet.stamp("Y1", 2, at=NOW).card
+        end = card.expires_at
+        assert end is not None
+        events = wallet.expire_due(at=end + timedelta(hours=1))
+        assert [e.type.value for e in events] == ["stamps_expired", "card_expired"]
+        assert wallet.expire_due(at=end + timedelta(days=1)) == ()
+        with pytest.raises(CardExpired):
+            wallet.stamp("Y1", 1, at=end + timedelta(days=1))
+        assert wallet.card("Y1").expired
+    with Wallet.open(url, programs=[program], snapshot_every=0) as fresh:
+        log = [e.event for e in fresh.journal(limit=1000) if e.event.card_serial == "Y1"]
+        assert replay(log, [program]) == fresh.card("Y1")

@@ -317,6 +317,9 @@ class _Build:
             barcode = self.voucher_barcode(voucher) or barcode
         doc = self.top(card.serial)
         doc["storeCard"] = body
+        if card.expires_at is not None:  # Wallet shows the card expired from then
+            doc["expirationDate"] = w3c_date(card.expires_at, self.program.zone)
+            body["backFields"].append(self.date_field("card_expires", "valid_until", card.expires_at))
         if barcode is not None:
             doc["barcodes"] = _with_watch_fallback(barcode)
         return self.content(doc, "storeCard", card.stamps)

@@ -230,7 +230,7 @@ def loyalty_object(
     body: dict[str, Any] = {
         "id": card_object_id(card.serial, program.id, options),
         "classId": loyalty_class_id(program, options),
-        "state": "ACTIVE",
+        "state": "EXPIRED" if card.expires_at is not None and at >= card.expires_at else "ACTIVE",
         "accountId": card.member_id,
         "loyaltyPoints": _points(program.stamp_label, stamp_balance(card.stamps, card.goal), program),
         "barcode": _card_barcode(card),
@@ -238,6 +238,8 @@ def loyalty_object(
     if options.hero_image_url_template is not None:
         url = options.hero_image_url_template.format(stamps=card.stamps, goal=card.goal, program=program.id)
         body["heroImage"] = {"sourceUri": {"uri": url}}  # decorative: the balance says it in words
+    if card.expires_at is not None:
+        body["validTimeInterval"] = _interval(card.issued_at, card.expires_at)
     modules = [*([_milestones_module(card)] if program.milestones else []), *_lapse_module(card)]
     if modules:
         body["textModulesData"] = modules

@@ -10,6 +10,7 @@ from walletvoucher.model._card import StampCard, StampResult, VoucherResult, fol
 from walletvoucher.model._events import Event, EventType, events_from_json, events_to_json
 from walletvoucher.model._i18n import LocalizedText, Text
 from walletvoucher.model._program import (
+    CardValidity,
     EarnPolicy,
     Milestone,
     Money,
@@ -25,6 +26,7 @@ from walletvoucher.model._voucher import CodeEntry, Proof, SelfRedeem, StaffScan
 
 __all__ = [
     "Brand",
+    "CardValidity",
     "CodeEntry",
     "CodeSource",
     "Color",

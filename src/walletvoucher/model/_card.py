@@ -29,6 +29,7 @@ from walletvoucher.codes import (
     generate_code,
 )
 from walletvoucher.errors import (
+    CardExpired,
     EarnPolicyViolation,
     TransitionError,
     UnknownVoucher,
@@ -148,6 +149,8 @@ class StampCard:
     stamp_day: date | None = attrs.field(default=None, validator=instance_of(date, optional=True))
     stamps_on_day: int = attrs.field(default=0, validator=non_negative)
     next_program: Program | None = attrs.field(default=None, validator=instance_of(Program, optional=True))
+    expired: bool = attrs.field(default=False, validator=attrs.validators.in_((False, True)))
+    """Whether a ``card_expired`` event recorded the end of the card's validity."""
     milestones_reached: int = attrs.field(default=0, validator=non_negative)
     """How many of the cycle's milestones have issued their voucher (they are reached in order)."""
     _awaiting: EventType | None = attrs.field(
@@ -174,6 +177,30 @@ class StampCard:
     def milestones(self) -> tuple[tuple[Milestone, bool], ...]:
         """The cycle's milestones, each with whether its voucher was issued in this cycle."""
         return tuple((m, i < self.milestones_reached) for i, m in enumerate(self.program.milestones))
+
+    @property
+    def expires_at(self) -> datetime | None:
+        """When the card stops earning and redeeming (the program's ``card_validity``; None: never)."""
+        return self.program.card_validity.expires_at(self.issued_at, self.program.zone)
+
+    def _check_valid(self, at: datetime) -> None:
+        expires = self.expires_at
+        if expires is not None and at >= expires:
+            raise CardExpired(
+                f"expired at {expires.isoformat()}: it neither earns nor redeems",
+                field="card", value=self.serial,
+                fix="issue the customer a new card (the program's card validity ended this one)",
+            )
+
+    def expire_card(self, *, at: datetime) -> tuple[StampCard, tuple[Event, ...]]:
+        """Record that the card's validity has ended by *at* (one ``card_expired`` event, once)."""
+        check_at(at)
+        self._check_at_rest()
+        expires = self.expires_at
+        if self.expired or expires is None or expires > at:
+            return self, ()
+        events = (self._event(EventType.CARD_EXPIRED, at, expires_at=expires.isoformat()),)
+        return fold(self, events), events
 
     @property
     def stamps_lapse_at(self) -> datetime | None:
@@ -251,6 +278,7 @@ class StampCard:
         """
         check_at(at)
         self._check_at_rest()
+        self._check_valid(at)
         lapsed = self._lapse_events(at)
         base = fold(self, lapsed) if lapsed else self
         events, card = base._decide_stamps(count, at=at, source=source, codes=codes, random=random)
@@ -261,8 +289,13 @@ class StampCard:
         return StampResult(card=card, vouchers=issued, events=events)
 
     def redeem(self, voucher_serial: str, proof: Proof, *, at: datetime) -> VoucherResult:
-        """Redeem one of the card's vouchers; the card stays the same card and keeps collecting."""
+        """Redeem one of the card's vouchers; the card stays the same card and keeps collecting.
+
+        An expired card (``program.card_validity``) redeems nothing: :class:`CardExpired`.
+        """
         self._check_at_rest()
+        check_at(at)
+        self._check_valid(at)
         done, events = self.voucher(voucher_serial).redeem(proof, at=at)
         return VoucherResult(card=fold(self, events), voucher=done, events=events)
 

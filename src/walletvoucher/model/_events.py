@@ -32,6 +32,7 @@ class EventType(enum.Enum):
     PROGRAM_CHANGED = "program_changed"
     MILESTONE_REACHED = "milestone_reached"
     STAMPS_EXPIRED = "stamps_expired"
+    CARD_EXPIRED = "card_expired"
 
 
 def _freeze(data: Mapping[str, Any]) -> Mapping[str, Any]:

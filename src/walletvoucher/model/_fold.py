@@ -15,6 +15,8 @@ after it was written cannot rebuild a card the transitions would not have made:
 - ``stamps_expired`` must come at or after the moment the card's stamps lapse under the program's
   stamp expiry, and take exactly the stamps the card holds; a ``stamp_added`` after that moment with
   no ``stamps_expired`` before it is refused too (the old stamps would have been kept).
+- ``card_expired`` must come once, at or after the end of the card's validity; no stamp_added or
+  voucher_redeemed may come after that end.
 - ``voucher_redeemed``, ``voucher_expired`` and ``voucher_voided`` must name a voucher the card
   holds, in a state that allows the change at that time.
 
@@ -129,6 +131,7 @@ def _preview(data: Mapping[str, Any]) -> str:
 
 def _apply_stamp(card: StampCard, event: Event, programs: ProgramLookup) -> StampCard:
     _expect(card, event, None)
+    card._check_valid(event.at)
     lapse = card.stamps_lapse_at
     if lapse is not None and lapse <= event.at:
         raise ReplayError(
@@ -225,7 +228,7 @@ def _apply_voucher_final(card: StampCard, event: Event, programs: ProgramLookup)
     _expect(card, event, None)
     serial = event.data["voucher"]
     voucher = card.voucher(serial)  # UnknownVoucher for a voucher the card does not hold
-    _check_final(voucher, event)
+    _check_final(card, voucher, event)
     return attrs.evolve(card, vouchers=_held(card).without(serial))
 
 
@@ -234,7 +237,7 @@ def _held(card: StampCard) -> Vouchers:
     return held if isinstance(held, Vouchers) else Vouchers(held)
 
 
-def _check_final(voucher: Voucher, event: Event) -> None:
+def _check_final(card: StampCard, voucher: Voucher, event: Event) -> None:
     """The voucher's own transition must allow the change at the event's time."""
     if event.type is EventType.VOUCHER_EXPIRED:
         voucher.expire(at=event.at)
@@ -242,6 +245,7 @@ def _check_final(voucher: Voucher, event: Event) -> None:
         voucher.void(event.data["reason"], at=event.at)
     else:
         voucher._check_redeemable(event.at)
+        card._check_valid(event.at)
         by = event.data["by"]
         if not isinstance(by, str) or not by.strip() or len(by) > 120:
             raise ReplayError("must name who redeemed", field="voucher_redeemed.by", value=None, fix=_FIX)
@@ -261,6 +265,18 @@ def _apply_stamps_expired(card: StampCard, event: Event, programs: ProgramLookup
         raise ReplayError(f"says {_preview(event.data)} but the card gives {_preview(facts)}",
                           field="stamps_expired.data", value="stamps_expired", fix=_FIX)
     return attrs.evolve(card, stamps=0)
+
+
+def _apply_card_expired(card: StampCard, event: Event, programs: ProgramLookup) -> StampCard:
+    _expect(card, event, None)
+    expires = card.expires_at
+    if card.expired or expires is None or expires > event.at:
+        raise ReplayError("says the card expired when it had not (or again)", field="card_expired.at",
+                          value=event.at.isoformat(), fix=_FIX)
+    if dict(event.data) != {"expires_at": expires.isoformat()}:
+        raise ReplayError(f"says {_preview(event.data)}; the card expires at {expires.isoformat()}",
+                          field="card_expired.data", value="card_expired", fix=_FIX)
+    return attrs.evolve(card, expired=True)
 
 
 def _apply_program_changed(card: StampCard, event: Event, programs: ProgramLookup) -> StampCard:
@@ -297,6 +313,7 @@ _APPLY: Mapping[EventType, Callable[[StampCard, Event, ProgramLookup], StampCard
     EventType.PROGRAM_CHANGED: _apply_program_changed,
     EventType.MILESTONE_REACHED: _apply_milestone,
     EventType.STAMPS_EXPIRED: _apply_stamps_expired,
+    EventType.CARD_EXPIRED: _apply_card_expired,
 }
 
 

@@ -358,6 +358,47 @@ class StampExpiry:
                 "until": self.until.isoformat() if self.until else None, "warn_days": self.warn_days}
 
 
+@attrs.frozen(kw_only=True)
+class CardValidity:
+    """How long a card is valid: always (the default), a fixed end, or N days after joining.
+
+    ``days_after_join``: the card expires at the end of the N-th day after it was issued, counted in
+    the program's time zone (the start of the next local day). ``until``: at a fixed moment. An
+    expired card neither earns nor redeems (:class:`~walletvoucher.errors.CardExpired`).
+
+    >>> from zoneinfo import ZoneInfo
+    >>> joined = datetime(2026, 5, 7, 10, 30, tzinfo=timezone.utc)
+    >>> CardValidity(days_after_join=365).expires_at(joined, ZoneInfo("Asia/Tashkent")).isoformat()
+    '2027-05-08T00:00:00+05:00'
+    """
+
+    days_after_join: int | None = attrs.field(default=None, validator=[positive, at_most(_MAX_EXPIRY_DAYS)])
+    until: datetime | None = attrs.field(default=None, validator=aware)
+
+    def __attrs_post_init__(self) -> None:
+        if self.days_after_join is not None and self.until is not None:
+            raise ValidationError("give days_after_join or until, not both", field="card.valid",
+                                  value=(self.days_after_join, self.until.isoformat()),
+                                  fix="write valid = { days_after_join = 365 } or valid = { until = ... }")
+
+    def expires_at(self, issued_at: datetime, zone: tzinfo) -> datetime | None:
+        """When a card issued at *issued_at* expires (None: never, or past year 9999)."""
+        if self.until is not None:
+            return self.until
+        if self.days_after_join is None:
+            return None
+        try:
+            last_day = issued_at.astimezone(zone).date() + timedelta(days=self.days_after_join)
+            return day_start(last_day + timedelta(days=1), zone)
+        except (OverflowError, ValueError):
+            return None
+
+    def to_json(self) -> dict[str, Any]:
+        """A JSON-ready dict."""
+        until = self.until.isoformat() if self.until else None
+        return {"days_after_join": self.days_after_join, "until": until}
+
+
 class Overflow(enum.Enum):
     """What happens to stamps past the goal."""
 
@@ -456,6 +497,8 @@ class Program:
     )
     stamp_expiry: StampExpiry = attrs.field(factory=StampExpiry, validator=instance_of(StampExpiry))
     """When uncollected stamps lapse (never, by default)."""
+    card_validity: CardValidity = attrs.field(factory=CardValidity, validator=instance_of(CardValidity))
+    """How long a card is valid (always, by default)."""
     milestones: tuple[Milestone, ...] = attrs.field(default=(), converter=_milestone_tuple)
     """Interim rewards below the goal, in rising order of stamps (see :class:`Milestone`)."""
 

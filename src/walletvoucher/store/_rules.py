@@ -1,4 +1,5 @@
-"""The merchants' rules in the store: when each card's stamps lapse, so ``expire_due`` finds them.
+"""The merchants' rules in the store: when each card's stamps lapse and when it expires, so
+``expire_due`` finds them (migrations 20 and 21).
 
 The model decides (``StampCard.stamps_lapse_at``); every transition writes the moment it gives into
 ``cards.stamps_lapse_at`` (migration 20), and ``expire_due`` reads the cards whose moment has come.
@@ -17,14 +18,19 @@ from walletvoucher.store._types import to_us
 
 
 def record_rules(tx: Tx, card: StampCard) -> None:
-    """Write when *card*'s stamps lapse (NULL: they do not)."""
+    """Write when *card*'s stamps lapse and when it expires (NULL: they do not, or it was recorded)."""
     lapse = card.stamps_lapse_at
-    tx.run("UPDATE cards SET stamps_lapse_at = ? WHERE serial = ?",
-           (to_us(lapse) if lapse is not None else None, card.serial))
+    expires = None if card.expired else card.expires_at
+    tx.run("UPDATE cards SET stamps_lapse_at = ?, expires_at = ? WHERE serial = ?",
+           (_us(lapse), _us(expires), card.serial))
+
+
+def _us(moment: datetime | None) -> int | None:
+    return to_us(moment) if moment is not None else None
 
 
 def lapsed_cards(tx: Tx, at: datetime) -> list[str]:
-    """Serials of the cards whose stamps have lapsed by *at*."""
-    rows = tx.rows("SELECT serial FROM cards WHERE stamps_lapse_at IS NOT NULL AND stamps_lapse_at <= ?"
-                   " ORDER BY serial", (to_us(at),))
+    """Serials of the cards whose stamps have lapsed, or whose validity has ended, by *at*."""
+    rows = tx.rows("SELECT serial FROM cards WHERE stamps_lapse_at <= ? OR expires_at <= ? ORDER BY serial",
+                   (to_us(at), to_us(at)))
     return [str(r[0]) for r in rows]

@@ -138,6 +138,14 @@ MIGRATIONS += (
             "CREATE INDEX cards_stamps_lapse ON cards (stamps_lapse_at) WHERE stamps_lapse_at IS NOT NULL",
         ),
     ),
+    Migration(
+        version=21,
+        description="merchants' rules: when each card's validity ends, for expire_due",
+        statements=(
+            "ALTER TABLE cards ADD COLUMN expires_at BIGINT",
+            "CREATE INDEX cards_expiry ON cards (expires_at) WHERE expires_at IS NOT NULL",
+        ),
+    ),
 )
 
 SCHEMA_VERSION = MIGRATIONS[-1].version

@@ -24,7 +24,7 @@ _FIELDS = frozenset(
     {
         "serial", "member_id", "program", "issued_at", "stamps", "cycle", "lifetime_stamps",
         "vouchers_issued", "vouchers", "last_stamp_at", "stamp_day", "stamps_on_day", "next_program",
-        "milestones_reached",
+        "milestones_reached", "expired",
     }
 )  # fmt: skip
 
@@ -62,6 +62,7 @@ def dump(card: StampCard) -> str:
             "stamps_on_day": card.stamps_on_day,
             "next_program": [card.next_program.id, card.next_program.version] if card.next_program else None,
             "milestones_reached": card.milestones_reached,
+            "expired": card.expired,
         },
         sort_keys=True,
         ensure_ascii=False,
@@ -89,6 +90,7 @@ def load(text: str, programs: ProgramRegistry) -> StampCard | None:
         stamps_on_day=raw["stamps_on_day"],
         next_program=programs.get(nxt[0], nxt[1]) if nxt else None,
         milestones_reached=raw.get("milestones_reached", 0),  # snapshots from before milestones: none
+        expired=raw.get("expired", False),
     )
 
 

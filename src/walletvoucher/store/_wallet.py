@@ -283,8 +283,9 @@ class Wallet:
         return result
 
     def expire_due(self, *, at: datetime) -> tuple[Event, ...]:
-        """Expire every stored voucher whose validity has ended by *at*, and take away every card's
-        stamps that have lapsed by then (``stamps_expired``); return the events written."""
+        """Expire every stored voucher whose validity has ended by *at*, take away every card's stamps
+        that have lapsed by then (``stamps_expired``) and record every card whose own validity has ended
+        (``card_expired``); return the events written."""
         with self._db.read() as tx:
             serials = [
                 str(r[0])
@@ -673,7 +674,8 @@ def _decide_expiry(at: datetime) -> Decide:
         due = [v for v in before.vouchers if v.status_at(at) is VoucherStatus.EXPIRED]
         card, events = before.expire_vouchers(at=at)
         card, lapsed = card.expire_stamps(at=at)
-        events = (*events, *lapsed)
+        card, ended = card.expire_card(at=at)
+        events = (*events, *lapsed, *ended)
         finals = {v.serial: v.expire(at=at)[0] for v in due}
         return _Decision(card=card, events=events, result=events, finals=finals)
 
