@@ -135,3 +135,14 @@ def test_a_wrong_card_validity_names_the_key(tmp_path: Path, table: str, where: 
         load_program_file(_write(tmp_path, HEAD + "\n[card]\n" + table))
     assert where in str(caught.value.field), caught.value
     assert says in str(caught.value), caught.value
+
+
+def test_voucher_validity_in_calendar_months(tmp_path: Path) -> None:
+    text = HEAD.replace('redemption = "redeem_code"', 'redemption = "redeem_code"\nvalidity = { months = 3 }')
+    assert load_program_file(_write(tmp_path, text)).program.validity.months == 3
+    both = HEAD.replace('redemption = "redeem_code"',
+                        'redemption = "redeem_code"\nvalidity = { days = 3, months = 3 }')
+    with pytest.raises(ProgramFileError) as caught:
+        load_program_file(_write(tmp_path, both))
+    assert "[program.validity] months" in str(caught.value.field)
+    assert "cannot be given with days" in str(caught.value)

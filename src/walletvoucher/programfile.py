@@ -11,7 +11,7 @@ A minimal file::
     name = { default = "Coffee card", zh-Hans = "咖啡卡" }   # or a plain string
     goal = 10
     redemption = "redeem_code"          # self_redeem | staff_scan | redeem_code
-    validity = { days = 30 }            # or { until = "2026-12-31T23:59:59+00:00" }, or left out
+    validity = { days = 30 }            # or { months = 3 }, { until = "2026-12-31T23:59:59+00:00" }
 
     [brand]
     name = "Kahve"
@@ -517,12 +517,17 @@ def _validity(r: _Reader) -> Validity:
     if raw is None:
         return Validity()
     v = _Reader(r.path, raw, "program.validity")
-    v.unknown({"days", "until", "start_delay_hours"})
+    v.unknown({"days", "months", "until", "start_delay_hours"})
     delay = v.duration("start_delay_hours", "hours", fix="give whole hours, e.g. 24") or timedelta(0)
     days = v.get("days", int, fix="give whole days", default=None)
+    months = v.get("months", int, fix="give whole calendar months, e.g. 3", default=None)
     until = v.get("until", (str, datetime), fix="give a time with its zone", default=None)
-    if days is not None and until is not None:
-        raise v.error("until", "cannot be given with days", until, "give either days or until")
+    given = [k for k, value in (("days", days), ("months", months), ("until", until)) if value is not None]
+    if len(given) > 1:
+        raise v.error(given[1], f"cannot be given with {given[0]}", v.table[given[1]],
+                      "give one of days, months or until")
+    if months is not None:
+        return v.build("months", lambda: Validity.for_months(months, start_delay=delay), months)
     if until is not None:
         moment = until if isinstance(until, datetime) else v.build("until", lambda: _iso(until), until)
         return v.build("until", lambda: Validity.fixed(moment, start_delay=delay), until)

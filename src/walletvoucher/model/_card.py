@@ -520,7 +520,7 @@ class StampCard:
 
     def _new_voucher(self, at: datetime, code: RedeemCode | None) -> Voucher:
         program = self.program
-        valid_from, expires_at = program.validity.window(at)
+        valid_from, expires_at = program.validity.window(at, program.zone)
         reward, method, milestone = self._next_award()
         return Voucher(
             serial=f"{self.serial}-{self.vouchers_issued + 1}",

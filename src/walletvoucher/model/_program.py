@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import calendar
 import enum
 import functools
 from collections.abc import Iterable, Iterator, Mapping
@@ -167,14 +168,16 @@ class Validity:
     days: int | None = attrs.field(default=None, validator=positive)
     until: datetime | None = attrs.field(default=None, validator=aware)
     start_delay: timedelta = attrs.field(default=timedelta(0), validator=instance_of(timedelta))
+    months: int | None = attrs.field(default=None, validator=[positive, at_most(12 * 9999)])
+    """Calendar months from when the voucher becomes valid, on the program's local calendar."""
 
     def __attrs_post_init__(self) -> None:
-        if self.days is not None and self.until is not None:
+        if sum(v is not None for v in (self.days, self.until, self.months)) > 1:
             raise ValidationError(
-                "give days or until, not both",
+                "give one of days, months or until",
                 field="validity",
-                value=(self.days, self.until),
-                fix="use Validity.for_days(...) or Validity.fixed(...)",
+                value=(self.days, self.months, self.until),
+                fix="use Validity.for_days(...), Validity.for_months(...) or Validity.fixed(...)",
             )
         if self.days is not None and self.days > _MAX_DAYS:
             raise ValidationError(
@@ -202,18 +205,34 @@ class Validity:
         return cls(days=days, start_delay=start_delay)
 
     @classmethod
+    def for_months(cls, months: int, *, start_delay: timedelta = timedelta(0)) -> Validity:
+        """Vouchers expire *months* calendar months after they become valid, at the same local time in
+        the program's time zone; a day the month lacks (the 31st, 29 February) is its last day."""
+        return cls(months=months, start_delay=start_delay)
+
+    @classmethod
     def fixed(cls, until: datetime, *, start_delay: timedelta = timedelta(0)) -> Validity:
         """Vouchers expire at a fixed moment (e.g. the end of a campaign)."""
         return cls(until=until, start_delay=start_delay)
 
-    def window(self, issued_at: datetime) -> tuple[datetime, datetime | None]:
-        """``(valid_from, expires_at)`` for a voucher issued at *issued_at*.
+    def window(self, issued_at: datetime, zone: tzinfo | None = None) -> tuple[datetime, datetime | None]:
+        """``(valid_from, expires_at)`` for a voucher issued at *issued_at*; months count on the calendar
+        of *zone* (the program's time zone; UTC when None).
 
         A window that would end past year 9999 raises :class:`~walletvoucher.errors.ValidationError`.
+
+        >>> from zoneinfo import ZoneInfo
+        >>> issued = datetime(2026, 1, 31, 10, 0, tzinfo=ZoneInfo("Europe/Berlin"))
+        >>> Validity.for_months(1).window(issued, ZoneInfo("Europe/Berlin"))[1].isoformat()
+        '2026-02-28T10:00:00+01:00'
+        >>> Validity.for_months(2).window(issued, ZoneInfo("Europe/Berlin"))[1].isoformat()  # summer time
+        '2026-03-31T10:00:00+02:00'
         """
         valid_from = shift(issued_at, self.start_delay, "validity.start_delay")
         if self.days is not None:
             return valid_from, shift(valid_from, timedelta(days=self.days), "validity.days")
+        if self.months is not None:
+            return valid_from, add_months(valid_from, self.months, zone or timezone.utc)
         return valid_from, self.until
 
 
@@ -243,6 +262,27 @@ def _milestone_tuple(value: Any) -> tuple[Milestone, ...]:
         raise ValidationError("must be a sequence of Milestones", field="milestones",
                               value=type(value).__name__, fix="pass e.g. (Milestone(at=3, ...),)")
     return tuple(value)
+
+
+def add_months(moment: datetime, months: int, zone: tzinfo) -> datetime:
+    """*moment* plus *months* calendar months on *zone*'s calendar, at the same local wall-clock time
+    (the month's last day when it lacks the day; a time a clock change skips, moved on by the gap).
+
+    >>> add_months(datetime(2026, 3, 31, 12, tzinfo=timezone.utc), 11, timezone.utc).isoformat()
+    '2027-02-28T12:00:00+00:00'
+    """
+    local = moment.astimezone(zone)
+    index = local.year * 12 + local.month - 1 + months
+    year, month = divmod(index, 12)
+    if not 1 <= year <= 9999:
+        raise ValidationError(
+            f"{moment.isoformat()} + {months} months is outside the calendar (years 1-9999)",
+            field="validity.months", value=months, fix="give fewer months",
+        )
+    day = min(local.day, calendar.monthrange(year, month + 1)[1])
+    # fold=0: a local time that repeats (clocks going back) means the first of the two
+    naive = local.replace(tzinfo=None, year=year, month=month + 1, day=day, fold=0)
+    return naive.replace(tzinfo=zone).astimezone(timezone.utc).astimezone(zone)
 
 
 def day_start(day: date, zone: tzinfo) -> datetime:
