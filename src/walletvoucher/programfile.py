@@ -12,6 +12,7 @@ A minimal file::
     goal = 10
     redemption = "redeem_code"          # self_redeem | staff_scan | redeem_code
     validity = { days = 30 }            # or { months = 3 }, { until = "2026-12-31T23:59:59+00:00" }
+    earn = { per = "amount", step = "10000", currency = "UZS", remainder = "keep" }   # or per = "visit"
 
     [brand]
     name = "Kahve"
@@ -78,6 +79,7 @@ from walletvoucher.errors import ProgramFileError, ValidationError, WalletVouche
 from walletvoucher.model import (
     Brand,
     CardValidity,
+    EarnByAmount,
     EarnPolicy,
     LocalizedText,
     Milestone,
@@ -85,6 +87,7 @@ from walletvoucher.model import (
     Overflow,
     Program,
     RedemptionMethod,
+    Remainder,
     Reward,
     StampExpiry,
     StampExpiryKind,
@@ -487,7 +490,7 @@ def _card_validity(c: _Reader) -> CardValidity:
 
 def _program(r: _Reader, brand: Brand, reward: Reward, rules: Mapping[str, Any] | None = None) -> Program:
     r.unknown({"id", "name", "goal", "redemption", "validity", "version", "default_language", "timezone",
-               "earn_policy", "overflow", "code_symbology", "stamp_label"})
+               "earn_policy", "overflow", "code_symbology", "stamp_label", "earn"})
     values: dict[str, Any] = {
         "id": r.get("id", str, fix="give the program an id such as 'coffee'"),
         "name": r.text("name", fix="give the program's name"),
@@ -500,6 +503,7 @@ def _program(r: _Reader, brand: Brand, reward: Reward, rules: Mapping[str, Any] 
         "default_language": r.get("default_language", str, fix="give a language tag", default="en"),
         "timezone": r.get("timezone", str, fix="give an IANA zone such as 'Asia/Tashkent'", default="UTC"),
         "earn_policy": _earn_policy(r),
+        "earn_by_amount": _earn(r),
         "overflow": _choice(r, "overflow", Overflow, Overflow.CARRY_OVER),
         "code_symbology": _choice(r, "code_symbology", Symbology, Symbology.QR),
         **(rules or {}),
@@ -542,6 +546,29 @@ def _iso(text: str) -> datetime:
     except ValueError:
         raise ProgramFileError("is not an ISO time", field="until", value=text,
                                fix="write e.g. 2026-12-31T23:59:59+00:00") from None
+
+
+def _earn(r: _Reader) -> EarnByAmount | None:
+    """``earn = { per = "amount", step = "10000", currency = "UZS", remainder = "keep" }`` (or per visit)."""
+    raw = r.get("earn", dict, fix='write earn = { per = "visit" } or { per = "amount", step = "10000", '
+                'currency = "UZS" }', default=None)
+    if raw is None:
+        return None
+    e = _Reader(r.path, raw, "program.earn")
+    e.unknown({"per", "step", "currency", "remainder"})
+    per = e.get("per", str, fix='give per = "visit" or per = "amount"')
+    if per == "visit":
+        extra = sorted(set(raw) - {"per"})
+        if extra:
+            raise e.error(extra[0], 'only applies to per = "amount"', raw[extra[0]],
+                          "leave it out, or earn by amount")
+        return None
+    if per != "amount":
+        raise e.error("per", "is not a known choice", per, "use one of ['amount', 'visit']")
+    step = e.get("step", (str, int), fix='give the amount per stamp as text, e.g. step = "10000"')
+    currency = e.get("currency", str, fix='give an ISO 4217 code, e.g. currency = "UZS"')
+    remainder = _choice(e, "remainder", Remainder, Remainder.KEEP)
+    return e.build("", lambda: EarnByAmount(step=str(step), currency=currency, remainder=remainder), raw)
 
 
 def _earn_policy(r: _Reader) -> EarnPolicy | None:

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Iterator
 from datetime import date, datetime, timedelta
+from decimal import Decimal
 from typing import Any
 
 import attrs
@@ -36,7 +37,7 @@ from walletvoucher.errors import (
     ValidationError,
 )
 from walletvoucher.model._events import Event, EventType
-from walletvoucher.model._program import Milestone, Overflow, Program, RedemptionMethod, Reward
+from walletvoucher.model._program import Milestone, Money, Overflow, Program, RedemptionMethod, Reward
 from walletvoucher.model._validate import (
     aware,
     check_at,
@@ -151,6 +152,8 @@ class StampCard:
     next_program: Program | None = attrs.field(default=None, validator=instance_of(Program, optional=True))
     expired: bool = attrs.field(default=False, validator=attrs.validators.in_((False, True)))
     """Whether a ``card_expired`` event recorded the end of the card's validity."""
+    amount_carried: Decimal = attrs.field(default=Decimal(0), validator=instance_of(Decimal))
+    """What was spent towards the next stamp, kept under ``Remainder.KEEP`` (earning by amount)."""
     milestones_reached: int = attrs.field(default=0, validator=non_negative)
     """How many of the cycle's milestones have issued their voucher (they are reached in order)."""
     _awaiting: EventType | None = attrs.field(
@@ -288,6 +291,67 @@ class StampCard:
         )
         return StampResult(card=card, vouchers=issued, events=events)
 
+    def add_purchase(
+        self,
+        amount: Money,
+        *,
+        at: datetime,
+        source: str = "till",
+        codes: CodeSource | None = None,
+        random: RandomSource | None = None,
+    ) -> StampResult:
+        """Earn by amount: one stamp per ``program.earn_by_amount.step`` of *amount* (a :class:`Money`
+        in the rule's currency), with what was kept from before; the rest is kept or dropped as the
+        rule says. One ``amount_spent`` event records it (with the stamps it earned, maybe none), then
+        milestones and goals reached follow as in :meth:`add_stamps`, whose rules (earn policy, stamp
+        expiry, card validity) apply to the stamps earned.
+        """
+        check_at(at)
+        self._check_at_rest()
+        self._check_valid(at)
+        count = self._check_purchase(amount)  # the lapse below keeps the amount carried
+        lapsed = self._lapse_events(at)
+        base = fold(self, lapsed) if lapsed else self
+        spent = base._event(EventType.AMOUNT_SPENT, at, amount=str(amount.amount), currency=amount.currency,
+                            source=source, stamps=count)
+        if count == 0:
+            base._check_source_text(source)
+            events: tuple[Event, ...] = (spent,)
+            card = fold(base, events)
+        else:
+            events, card = base._decide_stamps(count, at=at, source=source, codes=codes, random=random,
+                                               command=spent)
+        events = (*lapsed, *events)
+        issued = tuple(
+            Voucher.from_json(e.data["voucher"]) for e in events if e.type is EventType.VOUCHER_ISSUED
+        )
+        return StampResult(card=card, vouchers=issued, events=events)
+
+    def _check_purchase(self, amount: Money) -> int:
+        rule = self.program.earn_by_amount
+        if rule is None:
+            raise ValidationError("cannot be recorded: the program earns per visit", field="amount",
+                                  value=self.program.id, fix="add stamps with add_stamps(), or give the "
+                                  "program earn_by_amount=EarnByAmount(step=..., currency=...)")
+        if not isinstance(amount, Money):
+            raise ValidationError("must be Money", field="amount", value=type(amount).__name__,
+                                  fix=f"pass Money(amount='25000', currency={rule.currency!r})")
+        if amount.currency != rule.currency or amount.amount <= 0 or amount.amount > Decimal(10) ** 15:
+            raise ValidationError(
+                f"must be above 0 and in {rule.currency} (at most 10^15)", field="amount",
+                value=f"{amount.amount} {amount.currency}",
+                fix=f"record it in {rule.currency}, e.g. Money(amount='25000', currency={rule.currency!r})",
+            )
+        return self._purchase_stamps(amount.amount)[0]
+
+    def _purchase_stamps(self, amount: Decimal) -> tuple[int, Decimal]:
+        rule = self.program.earn_by_amount
+        assert rule is not None
+        return rule.stamps_for(amount, self.amount_carried)
+
+    def _check_source_text(self, source: str) -> None:
+        self._check_count(1, source)
+
     def redeem(self, voucher_serial: str, proof: Proof, *, at: datetime) -> VoucherResult:
         """Redeem one of the card's vouchers; the card stays the same card and keeps collecting.
 
@@ -359,13 +423,14 @@ class StampCard:
     # --- decide ------------------------------------------------------------------------------
 
     def _decide_stamps(
-        self, count: int, *, at: datetime, source: str, codes: CodeSource | None, random: RandomSource | None
+        self, count: int, *, at: datetime, source: str, codes: CodeSource | None, random: RandomSource | None,
+        command: Event | None = None,
     ) -> tuple[tuple[Event, ...], StampCard]:
         check_at(at)
         self._check_at_rest()
         self._check_count(count, source)
         self._check_policy(count, at)
-        stamp = self._event(EventType.STAMP_ADDED, at, count=count, source=source)
+        stamp = command or self._event(EventType.STAMP_ADDED, at, count=count, source=source)
         needed: list[Program] = []
 
         def dry(card: StampCard) -> RedeemCode | None:

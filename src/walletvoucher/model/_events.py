@@ -33,6 +33,7 @@ class EventType(enum.Enum):
     MILESTONE_REACHED = "milestone_reached"
     STAMPS_EXPIRED = "stamps_expired"
     CARD_EXPIRED = "card_expired"
+    AMOUNT_SPENT = "amount_spent"
 
 
 def _freeze(data: Mapping[str, Any]) -> Mapping[str, Any]:

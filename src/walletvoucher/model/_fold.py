@@ -5,6 +5,8 @@ after it was written cannot rebuild a card the transitions would not have made:
 
 - ``stamp_added`` is the command: its count and time are checked as ``add_stamps`` checks them
   (a whole number within the per-call limit, in time order, within the earn policy).
+  ``amount_spent`` (earning by amount) is a command too: the stamps it says must be what the amount
+  and the amount kept from before earn under the program's rule, checked like ``stamp_added``'s.
 - ``milestone_reached``, ``goal_reached``, ``voucher_issued`` and ``cycle_started`` are *derived*:
   each must be exactly what ``add_stamps`` derives from the stamps before it, at the command's time.
   Only the voucher's code is taken from the log (it came from a random source or a POS pool), and
@@ -33,7 +35,7 @@ import attrs
 from walletvoucher.errors import ReplayError, WalletVoucherError
 from walletvoucher.model._card import StampCard, Vouchers
 from walletvoucher.model._events import Event, EventType
-from walletvoucher.model._program import Program
+from walletvoucher.model._program import Money, Program
 from walletvoucher.model._validate import local_date
 from walletvoucher.model._voucher import Voucher
 
@@ -130,15 +132,45 @@ def _preview(data: Mapping[str, Any]) -> str:
 
 
 def _apply_stamp(card: StampCard, event: Event, programs: ProgramLookup) -> StampCard:
+    _expect_earning(card, event)
+    return _stamped(card, event, event.data["count"], event.data["source"])
+
+
+def _expect_earning(card: StampCard, event: Event) -> None:
     _expect(card, event, None)
     card._check_valid(event.at)
     lapse = card.stamps_lapse_at
     if lapse is not None and lapse <= event.at:
         raise ReplayError(
             f"comes after the card's stamps lapsed ({lapse.isoformat()}) without a stamps_expired before it",
-            field="stamp_added.at", value=event.at.isoformat(), fix=_FIX,
+            field=f"{event.type.value}.at", value=event.at.isoformat(), fix=_FIX,
         )
-    count, source = event.data["count"], event.data["source"]
+
+
+def _apply_amount(card: StampCard, event: Event, programs: ProgramLookup) -> StampCard:
+    _expect_earning(card, event)
+    if set(event.data) != {"amount", "currency", "source", "stamps"}:
+        raise ReplayError("must carry amount, currency, source and stamps", field="amount_spent.data",
+                          value=sorted(event.data), fix=_FIX)
+    amount = Money(amount=event.data["amount"], currency=event.data["currency"])
+    if not isinstance(event.data["amount"], str) or str(amount.amount) != event.data["amount"]:
+        raise ReplayError("must give the amount as its decimal text", field="amount_spent.amount",
+                          value=str(event.data["amount"])[:40], fix=_FIX)
+    count = card._check_purchase(amount)
+    rest = card._purchase_stamps(amount.amount)[1]
+    if event.data["stamps"] != count:
+        raise ReplayError(
+            f"says {event.data['stamps']!r} stamps; {amount.amount} {amount.currency} earns {count}",
+            field="amount_spent.stamps", value="amount_spent", fix=_FIX,
+        )
+    source = event.data["source"]
+    if count == 0:
+        card._check_source_text(source)
+        return attrs.evolve(card, amount_carried=rest)
+    return _stamped(attrs.evolve(card, amount_carried=rest), event, count, source)
+
+
+def _stamped(card: StampCard, event: Event, count: int, source: str) -> StampCard:
     card._check_count(count, source)
     card._check_policy(count, event.at)
     stamped = attrs.evolve(
@@ -314,6 +346,7 @@ _APPLY: Mapping[EventType, Callable[[StampCard, Event, ProgramLookup], StampCard
     EventType.MILESTONE_REACHED: _apply_milestone,
     EventType.STAMPS_EXPIRED: _apply_stamps_expired,
     EventType.CARD_EXPIRED: _apply_card_expired,
+    EventType.AMOUNT_SPENT: _apply_amount,
 }
 
 

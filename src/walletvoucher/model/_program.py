@@ -439,6 +439,48 @@ class CardValidity:
         return {"days_after_join": self.days_after_join, "until": until}
 
 
+class Remainder(enum.Enum):
+    """What happens to the part of an amount below one step."""
+
+    KEEP = "keep"
+    """Kept on the card towards the next stamp."""
+    DROP = "drop"
+    """Dropped."""
+
+
+def _step(value: Decimal | int | str) -> Decimal:
+    amount = _to_decimal(value)
+    if not amount.is_finite() or amount <= 0 or amount > Decimal(10) ** 15:
+        raise ValidationError("must be a finite amount above 0 (at most 10^15)", field="step",
+                              value=str(amount), fix='give e.g. step = "10000"')
+    return amount
+
+
+@attrs.frozen(kw_only=True)
+class EarnByAmount:
+    """One stamp per *step* spent in *currency* (``Decimal`` amounts); the rest kept or dropped.
+
+    >>> rule = EarnByAmount(step="10000", currency="UZS")
+    >>> rule.stamps_for(Decimal("25000"), Decimal("7000"))
+    (3, Decimal('2000'))
+    """
+
+    step: Decimal = attrs.field(converter=_step)
+    currency: str = attrs.field()
+    remainder: Remainder = attrs.field(default=Remainder.KEEP, validator=instance_of(Remainder))
+
+    @currency.validator
+    def _check_currency(self, attribute: Any, value: str) -> None:
+        Money(amount="0", currency=value)  # the same ISO 4217 check, naming the field
+
+    def stamps_for(self, amount: Decimal, carried: Decimal) -> tuple[int, Decimal]:
+        """Stamps earned by *amount* with *carried* kept from before, and what is kept after."""
+        total = amount + carried
+        count = int(total // self.step)
+        rest = total - count * self.step
+        return count, (rest if self.remainder is Remainder.KEEP else Decimal(0))
+
+
 class Overflow(enum.Enum):
     """What happens to stamps past the goal."""
 
@@ -539,6 +581,10 @@ class Program:
     """When uncollected stamps lapse (never, by default)."""
     card_validity: CardValidity = attrs.field(factory=CardValidity, validator=instance_of(CardValidity))
     """How long a card is valid (always, by default)."""
+    earn_by_amount: EarnByAmount | None = attrs.field(
+        default=None, validator=instance_of(EarnByAmount, optional=True)
+    )
+    """Earning by the amount spent (``StampCard.add_purchase``) beside per visit; None: per visit only."""
     milestones: tuple[Milestone, ...] = attrs.field(default=(), converter=_milestone_tuple)
     """Interim rewards below the goal, in rising order of stamps (see :class:`Milestone`)."""
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 from datetime import date, datetime
+from decimal import Decimal
 from typing import Any
 
 import attrs
@@ -24,7 +25,7 @@ _FIELDS = frozenset(
     {
         "serial", "member_id", "program", "issued_at", "stamps", "cycle", "lifetime_stamps",
         "vouchers_issued", "vouchers", "last_stamp_at", "stamp_day", "stamps_on_day", "next_program",
-        "milestones_reached", "expired",
+        "milestones_reached", "expired", "amount_carried",
     }
 )  # fmt: skip
 
@@ -63,6 +64,7 @@ def dump(card: StampCard) -> str:
             "next_program": [card.next_program.id, card.next_program.version] if card.next_program else None,
             "milestones_reached": card.milestones_reached,
             "expired": card.expired,
+            "amount_carried": str(card.amount_carried),
         },
         sort_keys=True,
         ensure_ascii=False,
@@ -91,6 +93,7 @@ def load(text: str, programs: ProgramRegistry) -> StampCard | None:
         next_program=programs.get(nxt[0], nxt[1]) if nxt else None,
         milestones_reached=raw.get("milestones_reached", 0),  # snapshots from before milestones: none
         expired=raw.get("expired", False),
+        amount_carried=Decimal(raw.get("amount_carried", "0")),
     )
 
 
