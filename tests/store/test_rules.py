@@ -6,6 +6,7 @@ from __future__ import annotations
 import itertools
 import json
 from datetime import timedelta
+from decimal import Decimal
 from typing import Any
 
 import attrs
@@ -17,7 +18,9 @@ from tests.store.conftest import NOW
 from walletvoucher import (
     Brand,
     CardValidity,
+    EarnByAmount,
     Milestone,
+    Money,
     Program,
     RedemptionMethod,
     Reward,
@@ -222,3 +225,24 @@ def test_expire_due_records_expired_cards_and_the_store_refuses_them(url: str) -
     with Wallet.open(url, programs=[program], snapshot_every=0) as fresh:
         log = [e.event for e in fresh.journal(limit=1000) if e.event.card_serial == "Y1"]
         assert replay(log, [program]) == fresh.card("Y1")
+
+
+# --- earning by amount ----------------------------------------------------------------------------
+
+
+def test_purchases_earn_stamps_through_the_store_once_per_key(url: str) -> None:
+    program = attrs.evolve(milestone_program(), id="amounts",
+                           earn_by_amount=EarnByAmount(step="10000", currency="UZS"))
+    with Wallet.open(url, programs=[program], snapshot_every=2) as wallet:
+        wallet.issue_card(program, serial="A1", member_id="m-1", at=NOW)
+        first = wallet.purchase("A1", Money(amount="35000.50", currency="UZS"), at=NOW, idempotency_key="k1")
+        again = wallet.purchase("A1", Money(amount="35000.50", currency="UZS"), at=NOW, idempotency_key="k1")
+        assert again == first
+        assert (first.card.stamps, first.card.amount_carried) == (3, Decimal("5000.50"))
+        assert [v.milestone for v in first.vouchers] == [3]
+        second = wallet.purchase("A1", Money(amount="4999.50", currency="UZS"), at=NOW + timedelta(minutes=1))
+        assert (second.card.stamps, second.card.amount_carried) == (4, Decimal("0.00"))
+        assert wallet.card("A1") == second.card
+    with Wallet.open(url, programs=[program], snapshot_every=0) as fresh:
+        log = [e.event for e in fresh.journal(limit=1000) if e.event.card_serial == "A1"]
+        assert replay(log, [program]) == fresh.card("A1") == second.card

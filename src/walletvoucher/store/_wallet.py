@@ -34,6 +34,7 @@ from walletvoucher.errors import (
 from walletvoucher.model import (
     Event,
     EventType,
+    Money,
     Program,
     Proof,
     StampCard,
@@ -236,6 +237,33 @@ class Wallet:
         request = {"count": count, "source": source, "pool": pool}
         result: StampResult = self._transition(
             "stamp", serial, decide, at=at, key=idempotency_key, request=request
+        )
+        return result
+
+    def purchase(
+        self,
+        serial: str,
+        amount: Money,
+        *,
+        at: datetime,
+        source: str = "till",
+        pool: str | None = None,
+        random: RandomSource | None = None,
+        idempotency_key: str | None = None,
+    ) -> StampResult:
+        """Record a purchase on a stored card that earns by amount (see :meth:`StampCard.add_purchase`);
+        codes for the vouchers it issues come as in :meth:`stamp`."""
+
+        def decide(tx: Tx, before: StampCard | None) -> _Decision:
+            assert before is not None
+            codes = PoolCodes(tx, self._db, pool, taken_by=serial, at_us=to_us(at)) if pool else None
+            r = before.add_purchase(amount, at=at, source=source, codes=codes, random=random or self._random)
+            return _Decision(card=r.card, events=r.events, result=r)
+
+        shown = [str(amount.amount), amount.currency] if isinstance(amount, Money) else repr(amount)[:80]
+        request = {"amount": shown, "source": source, "pool": pool}
+        result: StampResult = self._transition(
+            "purchase", serial, decide, at=at, key=idempotency_key, request=request
         )
         return result
 
@@ -653,7 +681,7 @@ class Wallet:
         card = self._rebuild(tx, stored["serial"], int(stored["version"]))
         events = tuple(Event.from_json(e) for e in stored["events"])
         action = stored["action"]
-        if action == "stamp":
+        if action in ("stamp", "purchase"):
             vouchers = tuple(
                 Voucher.from_json(dict(e.data["voucher"]))
                 for e in events
