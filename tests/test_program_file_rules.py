@@ -152,7 +152,8 @@ def test_earning_by_amount_is_read_from_earn(tmp_path: Path) -> None:
     line = 'earn = { per = "amount", step = "10000", currency = "UZS", remainder = "drop" }'
     text = HEAD.replace("goal = 9", "goal = 9\n" + line)
     rule = load_program_file(_write(tmp_path, text)).program.earn_by_amount
-    assert rule is not None and (str(rule.step), rule.currency, rule.remainder.value) == ("10000", "UZS", "drop")
+    assert rule is not None
+    assert (str(rule.step), rule.currency, rule.remainder.value) == ("10000", "UZS", "drop")
     visit = HEAD.replace("goal = 9", 'goal = 9\nearn = { per = "visit" }')
     assert load_program_file(_write(tmp_path, visit)).program.earn_by_amount is None
 
@@ -165,7 +166,8 @@ def test_earning_by_amount_is_read_from_earn(tmp_path: Path) -> None:
         ('{ per = "amont", step = "5", currency = "UZS" }', "per", "is not a known choice"),
         ('{ per = "visit", step = "5" }', "step", 'only applies to per = "amount"'),
         ('{ per = "amount", stp = "5", currency = "UZS" }', "stp", "is not a key this table knows"),
-        ('{ per = "amount", step = "5", currency = "UZS", remainder = "round" }', "remainder", "known choice"),
+        ('{ per = "amount", step = "5", currency = "UZS", remainder = "round" }', "remainder",
+         "known choice"),
     ],
 )
 def test_a_wrong_earn_names_the_key(tmp_path: Path, earn: str, where: str, says: str) -> None:

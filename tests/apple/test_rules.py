@@ -22,11 +22,14 @@ from walletvoucher.apple._sign import AppleSigner
 from walletvoucher.google import GoogleOptions, loyalty_object
 from walletvoucher.model import (
     CardValidity,
+    EarnByAmount,
     LocalizedText,
     Milestone,
+    Money,
     Program,
     RedemptionMethod,
     Reward,
+    StampCard,
     StampExpiry,
 )
 from walletvoucher.preview import parse_strings, preview
@@ -269,3 +272,24 @@ def test_a_card_with_an_end_shows_it_on_both_wallets() -> None:
     ended = loyalty_object(card, options, at=card.expires_at)
     assert schema_errors(ended, "LoyaltyObject") == []
     assert ended["state"] == "EXPIRED"
+
+
+# --- earning by amount ----------------------------------------------------------------------------
+
+
+def test_earning_by_amount_shows_the_step_and_what_is_kept_on_both_wallets() -> None:
+    program = attrs.evolve(make_program(RedemptionMethod.SELF_REDEEM),
+                           earn_by_amount=EarnByAmount(step="10000", currency="UZS"))
+    card, _ = StampCard.issue(program, serial="CARD-0001", member_id="M-42", at=AT)
+    card = card.add_purchase(Money(amount="25000.50", currency="UZS"), at=AT).card
+    doc, files = _card_fields(card, LATER)
+    back = {f["key"]: f for f in doc["storeCard"]["backFields"]}
+    assert (back["stamp_per"]["value"], back["stamp_per"]["currencyCode"]) == (10000, "UZS")
+    assert back["carried"]["value"] == 5000.5
+    assert _strings(files, "hi")[back["carried"]["label"]] == "अगले स्टैम्प के लिए जमा"
+    options = GoogleOptions(issuer_id="3388000000022222222", origins=("https://shop.example.com",),
+                            logo_url="https://cdn.example.com/logo.png")
+    body = loyalty_object(card, options, at=LATER)
+    assert schema_errors(body, "LoyaltyObject") == []
+    assert [(m["id"], m["body"]) for m in body["textModulesData"]] == [
+        ("stamp_per", "10000 UZS"), ("carried", "5000.50 UZS")]

@@ -138,6 +138,17 @@ _LABELS: dict[str, dict[str, str]] = {
         "ru": "Ваши штампы сгорят", "de": "Ihre Stempel verfallen am", "fr": "Vos tampons expirent le",
         "es": "Sus sellos caducan el", "ar": "تنتهي طوابعك في",
     },
+    "stamp_per": {
+        "en": "One stamp per", "zh-Hans": "每次消费满", "hi": "एक स्टैम्प प्रति", "th": "รับแสตมป์ทุกยอด",
+        "uz": "Bitta muhr har", "zh-Hant": "每次消費滿", "ru": "Один штамп за", "de": "Ein Stempel je",
+        "fr": "Un tampon par tranche de", "es": "Un sello cada", "ar": "طابع واحد لكل",
+    },
+    "carried": {
+        "en": "Towards the next stamp", "zh-Hans": "距下一个印章已累计", "hi": "अगले स्टैम्प के लिए जमा",
+        "th": "ยอดสะสมสู่แสตมป์ถัดไป", "uz": "Keyingi muhr uchun", "zh-Hant": "距下一個印章已累計",
+        "ru": "В счёт следующего штампа", "de": "Für den nächsten Stempel", "fr": "Vers le prochain tampon",
+        "es": "Para el próximo sello", "ar": "نحو الطابع التالي",
+    },
     "lifetime": {
         "en": "Stamps collected", "zh-Hans": "累计印章", "hi": "कुल स्टाम्प", "th": "แสตมป์สะสมทั้งหมด",
         "uz": "Jami shtamplar", "zh-Hant": "累計印章", "ru": "Всего штампов", "de": "Gesammelte Stempel",

@@ -294,7 +294,7 @@ class _Build:
                                 f"{escape_format(self.stamp_word(lproj))}: %@")))
         member = self.field("member", self.label("member"), card.member_id)
         lifetime = [self.field("lifetime", self.label("lifetime"), card.lifetime_stamps),
-                    *self.milestones_back(card), *self.lapse_back(card)]
+                    *self.milestones_back(card), *self.lapse_back(card), *self.earn_back(card)]
         body: dict[str, Any] = {"headerFields": [stamps],
                                 "auxiliaryFields": [member, *self.lapse_warning(card)]}
         barcode: dict[str, Any] | None = _barcode("PKBarcodeFormatQR", card.serial, card.serial)
@@ -323,6 +323,17 @@ class _Build:
         if barcode is not None:
             doc["barcodes"] = _with_watch_fallback(barcode)
         return self.content(doc, "storeCard", card.stamps)
+
+    def earn_back(self, card: StampCard) -> list[dict[str, Any]]:
+        """Earning by amount: the amount per stamp, and what the card has kept towards the next one."""
+        rule = card.program.earn_by_amount
+        if rule is None:
+            return []
+        step = self.field("stamp_per", self.label("stamp_per"), json_amount(Money(amount=rule.step,
+                          currency=rule.currency)), currencyCode=rule.currency)
+        carried = self.field("carried", self.label("carried"), json_amount(Money(amount=card.amount_carried,
+                             currency=rule.currency)), currencyCode=rule.currency)
+        return [step, carried]
 
     def lapse_back(self, card: StampCard) -> list[dict[str, Any]]:
         """A back field saying when the card's stamps lapse (none when they do not)."""

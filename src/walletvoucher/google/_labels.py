@@ -29,6 +29,17 @@ BUILT_IN_WORDS: dict[str, dict[str, str]] = {
         "th": "แสตมป์หมดอายุ", "uz": "Muhrlar muddati", "ru": "Штампы сгорают", "de": "Stempel verfallen",
         "fr": "Expiration des tampons", "es": "Los sellos caducan", "ar": "انتهاء الطوابع",
     },
+    "One stamp per": {  # text module headers, beside the amounts
+        "en": "One stamp per", "zh-Hans": "每次消费满", "zh-Hant": "每次消費滿", "hi": "एक स्टैम्प प्रति",
+        "th": "รับแสตมป์ทุกยอด", "uz": "Bitta muhr har", "ru": "Один штамп за", "de": "Ein Stempel je",
+        "fr": "Un tampon par tranche de", "es": "Un sello cada", "ar": "طابع واحد لكل",
+    },
+    "Towards the next stamp": {
+        "en": "Towards the next stamp", "zh-Hans": "距下一个印章已累计", "zh-Hant": "距下一個印章已累計",
+        "hi": "अगले स्टैम्प के लिए जमा", "th": "ยอดสะสมสู่แสตมป์ถัดไป", "uz": "Keyingi muhr uchun",
+        "ru": "В счёт следующего штампа", "de": "Für den nächsten Stempel", "fr": "Vers le prochain tampon",
+        "es": "Para el próximo sello", "ar": "نحو الطابع التالي",
+    },
     "Milestone rewards": {  # a text module's header, not a points label: no 9-character limit
         "en": "Milestone rewards", "zh-Hans": "阶段奖励", "zh-Hant": "階段獎勵", "hi": "पड़ाव इनाम",
         "th": "รางวัลระหว่างทาง", "uz": "Oraliq mukofotlar", "ru": "Промежуточные награды",

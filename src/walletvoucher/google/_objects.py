@@ -240,7 +240,8 @@ def loyalty_object(
         body["heroImage"] = {"sourceUri": {"uri": url}}  # decorative: the balance says it in words
     if card.expires_at is not None:
         body["validTimeInterval"] = _interval(card.issued_at, card.expires_at)
-    modules = [*([_milestones_module(card)] if program.milestones else []), *_lapse_module(card)]
+    modules = [*([_milestones_module(card)] if program.milestones else []), *_lapse_module(card),
+               *_earn_modules(card)]
     if modules:
         body["textModulesData"] = modules
     earned = len(_open_vouchers(card, at))
@@ -253,6 +254,19 @@ def loyalty_object(
     if link_offers and offers and options.voucher_display is VoucherDisplay.SEPARATE:
         body["linkedOfferIds"] = [offer_object_id(v, options) for v in offers]
     return body
+
+
+def _earn_modules(card: StampCard) -> list[dict[str, Any]]:
+    """Earning by amount: the amount per stamp, and what the card has kept towards the next one."""
+    rule, program = card.program.earn_by_amount, card.program
+    if rule is None:
+        return []
+    return [
+        _text_module(module_id, with_built_in_words(LocalizedText(default=header), program),
+                     LocalizedText(default=f"{amount} {rule.currency}"), program)
+        for module_id, header, amount in (("stamp_per", "One stamp per", rule.step),
+                                          ("carried", "Towards the next stamp", card.amount_carried))
+    ]
 
 
 def _lapse_module(card: StampCard) -> list[dict[str, Any]]:
