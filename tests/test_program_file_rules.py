@@ -176,3 +176,15 @@ def test_a_wrong_earn_names_the_key(tmp_path: Path, earn: str, where: str, says:
         load_program_file(_write(tmp_path, text))
     assert f"[program.earn] {where}" in str(caught.value.field), caught.value
     assert says in str(caught.value), caught.value
+
+
+def test_a_prepaid_program_file(tmp_path: Path) -> None:
+    text = HEAD.replace("goal = 9\n", 'kind = "prepaid"\npunches = 10\n')
+    program = load_program_file(_write(tmp_path, text)).program
+    assert (program.kind.value, program.punches, program.goal) == ("prepaid", 10, 10)
+    wrong = HEAD.replace("goal = 9\n", 'goal = 9\nkind = "prepayed"\n')
+    with pytest.raises(ProgramFileError, match="is not a known choice"):
+        load_program_file(_write(tmp_path, wrong))
+    missing = HEAD.replace("goal = 9\n", 'goal = 9\nkind = "prepaid"\n')
+    with pytest.raises(ProgramFileError, match="prepaid"):
+        load_program_file(_write(tmp_path, missing))

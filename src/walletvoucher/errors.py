@@ -7,6 +7,7 @@
     ├── TransitionError                      a state change that the rules forbid
     │   ├── EarnPolicyViolation              too soon / too many stamps
     │   ├── CardExpired                      the card's validity ended: it neither earns nor redeems
+    │   ├── NoPunchesLeft                    a prepaid card whose punches are all used
     │   ├── VoucherNotRedeemable
     │   │   ├── VoucherAlreadyRedeemed
     │   │   ├── VoucherExpired
@@ -155,6 +156,10 @@ class EarnPolicyViolation(TransitionError):
 
 class CardExpired(TransitionError):
     """The card's validity (the program's ``card_validity``) has ended: it neither earns nor redeems."""
+
+
+class NoPunchesLeft(TransitionError):
+    """A prepaid punch card whose punches are all used."""
 
 
 class VoucherNotRedeemable(TransitionError):

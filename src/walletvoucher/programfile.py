@@ -13,6 +13,7 @@ A minimal file::
     redemption = "redeem_code"          # self_redeem | staff_scan | redeem_code
     validity = { days = 30 }            # or { months = 3 }, { until = "2026-12-31T23:59:59+00:00" }
     earn = { per = "amount", step = "10000", currency = "UZS", remainder = "keep" }   # or per = "visit"
+    # kind = "prepaid"                  # a punch card sold for punches = 10 items (goal then optional)
 
     [brand]
     name = "Kahve"
@@ -86,6 +87,7 @@ from walletvoucher.model import (
     Money,
     Overflow,
     Program,
+    ProgramKind,
     RedemptionMethod,
     Remainder,
     Reward,
@@ -490,11 +492,17 @@ def _card_validity(c: _Reader) -> CardValidity:
 
 def _program(r: _Reader, brand: Brand, reward: Reward, rules: Mapping[str, Any] | None = None) -> Program:
     r.unknown({"id", "name", "goal", "redemption", "validity", "version", "default_language", "timezone",
-               "earn_policy", "overflow", "code_symbology", "stamp_label", "earn"})
+               "earn_policy", "overflow", "code_symbology", "stamp_label", "earn", "kind", "punches"})
+    kind = _choice(r, "kind", ProgramKind, ProgramKind.STAMPS)
+    punches = r.get("punches", int, fix="give the punches the card is sold with, e.g. punches = 10",
+                    default=None)
     values: dict[str, Any] = {
         "id": r.get("id", str, fix="give the program an id such as 'coffee'"),
         "name": r.text("name", fix="give the program's name"),
-        "goal": r.get("goal", int, fix="give the number of stamps to the reward, e.g. 10"),
+        "goal": r.get("goal", int, fix="give the number of stamps to the reward, e.g. 10",
+                      default=punches if kind is ProgramKind.PREPAID and punches is not None else ...),
+        "kind": kind,
+        "punches": punches,
         "redemption": _choice(r, "redemption", RedemptionMethod, None),
         "brand": brand,
         "reward": reward,

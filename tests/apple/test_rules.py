@@ -27,6 +27,7 @@ from walletvoucher.model import (
     Milestone,
     Money,
     Program,
+    ProgramKind,
     RedemptionMethod,
     Reward,
     StampCard,
@@ -293,3 +294,27 @@ def test_earning_by_amount_shows_the_step_and_what_is_kept_on_both_wallets() -> 
     assert schema_errors(body, "LoyaltyObject") == []
     assert [(m["id"], m["body"]) for m in body["textModulesData"]] == [
         ("stamp_per", "10000 UZS"), ("carried", "5000.50 UZS")]
+
+
+# --- prepaid punch cards --------------------------------------------------------------------------
+
+
+def test_a_prepaid_card_shows_the_punches_left_on_both_wallets() -> None:
+    program = attrs.evolve(make_program(RedemptionMethod.SELF_REDEEM), goal=10, kind=ProgramKind.PREPAID,
+                           punches=10)
+    card, _ = StampCard.issue(program, serial="CARD-0001", member_id="M-42", at=AT)
+    for _ in range(3):
+        card, _ = card.use_punch(at=AT)
+    doc, files = _card_fields(card, LATER)
+    [header] = doc["storeCard"]["headerFields"]
+    assert (header["key"], header["value"]) == ("punches", "7/10")
+    assert _strings(files, "th")[header["label"]] == "คงเหลือ"
+    assert _strings(files, "uz")[header["changeMessage"]] == "Qoldi: %@"
+    strip = files["strip@2x.png"]
+    assert strip == strip_images(StripDesign(goal=10, background=program.brand.background.rgb,
+                                             stamp=program.brand.label.rgb), 7, "storeCard")["strip@2x.png"]
+    options = GoogleOptions(issuer_id="3388000000022222222", origins=("https://shop.example.com",),
+                            logo_url="https://cdn.example.com/logo.png")
+    body = loyalty_object(card, options, at=LATER)
+    assert schema_errors(body, "LoyaltyObject") == []
+    assert body["loyaltyPoints"]["balance"] == {"string": "7/10"} and body["loyaltyPoints"]["label"] == "Left"

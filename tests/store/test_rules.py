@@ -22,6 +22,7 @@ from walletvoucher import (
     Milestone,
     Money,
     Program,
+    ProgramKind,
     RedemptionMethod,
     Reward,
     SelfRedeem,
@@ -30,7 +31,7 @@ from walletvoucher import (
     Validity,
     replay,
 )
-from walletvoucher.errors import CardExpired, WalletVoucherError
+from walletvoucher.errors import CardExpired, NoPunchesLeft, WalletVoucherError
 from walletvoucher.store import MIGRATIONS, PASS_REFRESH_TOPIC, Wallet
 from walletvoucher.store._schema import migrate
 from walletvoucher.store._types import to_us
@@ -246,3 +247,22 @@ def test_purchases_earn_stamps_through_the_store_once_per_key(url: str) -> None:
     with Wallet.open(url, programs=[program], snapshot_every=0) as fresh:
         log = [e.event for e in fresh.journal(limit=1000) if e.event.card_serial == "A1"]
         assert replay(log, [program]) == fresh.card("A1") == second.card
+
+
+# --- prepaid punch cards --------------------------------------------------------------------------
+
+
+def test_a_prepaid_card_is_punched_through_the_store_and_replayed(url: str) -> None:
+    program = attrs.evolve(rolling_program(), id="prepaid", stamp_expiry=StampExpiry.never(),
+                           kind=ProgramKind.PREPAID, punches=2)
+    with Wallet.open(url, programs=[program], snapshot_every=1) as wallet:
+        wallet.issue_card(program, serial="P1", member_id="m-1", at=NOW)
+        assert wallet.punch("P1", at=NOW, idempotency_key="p-1").punches_left == 1
+        assert wallet.punch("P1", at=NOW, idempotency_key="p-1").punches_left == 1  # the same punch
+        assert wallet.punch("P1", at=NOW + timedelta(minutes=1)).punches_left == 0
+        with pytest.raises(NoPunchesLeft):
+            wallet.punch("P1", at=NOW + timedelta(minutes=2))
+    with Wallet.open(url, programs=[program], snapshot_every=0) as fresh:
+        log = [e.event for e in fresh.journal(limit=1000) if e.event.card_serial == "P1"]
+        assert replay(log, [program]) == fresh.card("P1")
+        assert fresh.card("P1").punches_left == 0

@@ -149,6 +149,10 @@ _LABELS: dict[str, dict[str, str]] = {
         "ru": "В счёт следующего штампа", "de": "Für den nächsten Stempel", "fr": "Vers le prochain tampon",
         "es": "Para el próximo sello", "ar": "نحو الطابع التالي",
     },
+    "punches_left": {
+        "en": "Left", "zh-Hans": "剩余", "hi": "शेष", "th": "คงเหลือ", "uz": "Qoldi", "zh-Hant": "剩餘",
+        "ru": "Осталось", "de": "Übrig", "fr": "Restant", "es": "Quedan", "ar": "المتبقي",
+    },
     "lifetime": {
         "en": "Stamps collected", "zh-Hans": "累计印章", "hi": "कुल स्टाम्प", "th": "แสตมป์สะสมทั้งหมด",
         "uz": "Jami shtamplar", "zh-Hant": "累計印章", "ru": "Всего штампов", "de": "Gesammelte Stempel",

@@ -233,7 +233,8 @@ class _Build:
     def images(self, style: str, filled: int, *, primary_field: bool) -> dict[str, bytes]:
         brand = self.program.brand
         name, bg, fg = brand.name.default, brand.background.rgb, brand.foreground.rgb
-        design = StripDesign(goal=self.program.goal, background=bg, stamp=brand.label.rgb,
+        goal = self.program.punches or self.program.goal  # a prepaid card draws its punches
+        design = StripDesign(goal=goal, background=bg, stamp=brand.label.rgb,
                              stamp_icon=brand.stamp_icon, primary_field=primary_field,
                              milestones=tuple(m.at for m in self.program.milestones) if style == "storeCard"
                              else ())
@@ -292,6 +293,13 @@ class _Build:
         stamps = self.field("stamps", self.texts.add("stamp_label", self.stamp_word), card.progress,
                             changeMessage=self.texts.add("stamp_label.changeMessage", lambda lproj: (
                                 f"{escape_format(self.stamp_word(lproj))}: %@")))
+        left = card.punches_left
+        if left is not None:  # a prepaid punch card: what is left of what was paid for
+            overrides = self.overrides
+            message = self.texts.add("label.punches_left.changeMessage", lambda lproj: (
+                f"{escape_format(label('punches_left', lproj, overrides))}: %@"))
+            stamps = self.field("punches", self.label("punches_left"), f"{left}/{card.program.punches}",
+                                changeMessage=message)
         member = self.field("member", self.label("member"), card.member_id)
         lifetime = [self.field("lifetime", self.label("lifetime"), card.lifetime_stamps),
                     *self.milestones_back(card), *self.lapse_back(card), *self.earn_back(card)]
@@ -322,7 +330,7 @@ class _Build:
             body["backFields"].append(self.date_field("card_expires", "valid_until", card.expires_at))
         if barcode is not None:
             doc["barcodes"] = _with_watch_fallback(barcode)
-        return self.content(doc, "storeCard", card.stamps)
+        return self.content(doc, "storeCard", card.stamps if left is None else left)
 
     def earn_back(self, card: StampCard) -> list[dict[str, Any]]:
         """Earning by amount: the amount per stamp, and what the card has kept towards the next one."""
@@ -387,6 +395,8 @@ class _Build:
         self.reserve_common(card.serial)
         self.texts.reserve("member_id", card.member_id)
         self.texts.reserve("progress", card.progress)
+        if card.punches_left is not None:
+            self.texts.reserve("punches", f"{card.punches_left}/{card.program.punches}")
         if voucher is not None:
             self.reserve_voucher(voucher)
 

@@ -40,6 +40,10 @@ BUILT_IN_WORDS: dict[str, dict[str, str]] = {
         "ru": "В счёт следующего штампа", "de": "Für den nächsten Stempel", "fr": "Vers le prochain tampon",
         "es": "Para el próximo sello", "ar": "نحو الطابع التالي",
     },
+    "Left": {  # a prepaid card's points label: within 9 characters
+        "en": "Left", "zh-Hans": "剩余", "zh-Hant": "剩餘", "hi": "शेष", "th": "คงเหลือ", "uz": "Qoldi",
+        "ru": "Осталось", "de": "Übrig", "fr": "Restant", "es": "Quedan", "ar": "المتبقي",
+    },
     "Milestone rewards": {  # a text module's header, not a points label: no 9-character limit
         "en": "Milestone rewards", "zh-Hans": "阶段奖励", "zh-Hant": "階段獎勵", "hi": "पड़ाव इनाम",
         "th": "รางวัลระหว่างทาง", "uz": "Oraliq mukofotlar", "ru": "Промежуточные награды",

@@ -232,7 +232,7 @@ def loyalty_object(
         "classId": loyalty_class_id(program, options),
         "state": "EXPIRED" if card.expires_at is not None and at >= card.expires_at else "ACTIVE",
         "accountId": card.member_id,
-        "loyaltyPoints": _points(program.stamp_label, stamp_balance(card.stamps, card.goal), program),
+        "loyaltyPoints": _card_points(card),
         "barcode": _card_barcode(card),
     }
     if options.hero_image_url_template is not None:
@@ -278,6 +278,14 @@ def _lapse_module(card: StampCard) -> list[dict[str, Any]]:
     header = with_built_in_words(LocalizedText(default="Stamps expire"), program)
     shown = lapse.astimezone(program.zone).strftime("%Y-%m-%d %H:%M")  # digits read in every language
     return [_text_module("stamps_lapse", header, LocalizedText(default=shown), program)]
+
+
+def _card_points(card: StampCard) -> dict[str, Any]:
+    """The stamps towards the goal, or what is left of a prepaid card's punches."""
+    program, left = card.program, card.punches_left
+    if left is None or program.punches is None:
+        return _points(program.stamp_label, stamp_balance(card.stamps, card.goal), program)
+    return _points(LocalizedText(default="Left"), stamp_balance(left, program.punches), program)
 
 
 def _milestones_module(card: StampCard) -> dict[str, Any]:

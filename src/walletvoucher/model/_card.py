@@ -32,6 +32,7 @@ from walletvoucher.codes import (
 from walletvoucher.errors import (
     CardExpired,
     EarnPolicyViolation,
+    NoPunchesLeft,
     TransitionError,
     UnknownVoucher,
     ValidationError,
@@ -154,6 +155,8 @@ class StampCard:
     """Whether a ``card_expired`` event recorded the end of the card's validity."""
     amount_carried: Decimal = attrs.field(default=Decimal(0), validator=instance_of(Decimal))
     """What was spent towards the next stamp, kept under ``Remainder.KEEP`` (earning by amount)."""
+    punches_used: int = attrs.field(default=0, validator=non_negative)
+    """Punches used on a prepaid card."""
     milestones_reached: int = attrs.field(default=0, validator=non_negative)
     """How many of the cycle's milestones have issued their voucher (they are reached in order)."""
     _awaiting: EventType | None = attrs.field(
@@ -180,6 +183,33 @@ class StampCard:
     def milestones(self) -> tuple[tuple[Milestone, bool], ...]:
         """The cycle's milestones, each with whether its voucher was issued in this cycle."""
         return tuple((m, i < self.milestones_reached) for i, m in enumerate(self.program.milestones))
+
+    @property
+    def punches_left(self) -> int | None:
+        """Punches left on a prepaid card (None for a stamp card)."""
+        punches = self.program.punches
+        return None if punches is None else punches - self.punches_used
+
+    def use_punch(self, *, at: datetime, source: str = "staff") -> tuple[StampCard, tuple[Event, ...]]:
+        """Take one punch of a prepaid card (one ``punch_used`` event); none left raises
+        :class:`NoPunchesLeft`, an expired card :class:`CardExpired`. No reward cycle follows."""
+        check_at(at)
+        self._check_at_rest()
+        events = (self._event(EventType.PUNCH_USED, at, **self._punch_facts(source, at)),)
+        return fold(self, events), events
+
+    def _punch_facts(self, source: str, at: datetime) -> dict[str, Any]:
+        left = self.punches_left
+        if left is None:
+            raise ValidationError("is a stamp card, not a prepaid punch card", field="card",
+                                  value=self.serial,
+                                  fix="add stamps with add_stamps(); punches are for kind='prepaid' programs")
+        self._check_valid(at)
+        self._check_count(1, source)
+        if left == 0:
+            raise NoPunchesLeft(f"has used all {self.program.punches} punches", field="card",
+                                value=self.serial, fix="sell the customer a new prepaid card")
+        return {"source": source, "left": left - 1}
 
     @property
     def expires_at(self) -> datetime | None:
@@ -282,6 +312,7 @@ class StampCard:
         check_at(at)
         self._check_at_rest()
         self._check_valid(at)
+        self._check_stamp_card()
         lapsed = self._lapse_events(at)
         base = fold(self, lapsed) if lapsed else self
         events, card = base._decide_stamps(count, at=at, source=source, codes=codes, random=random)
@@ -309,6 +340,7 @@ class StampCard:
         check_at(at)
         self._check_at_rest()
         self._check_valid(at)
+        self._check_stamp_card()
         count = self._check_purchase(amount)  # the lapse below keeps the amount carried
         lapsed = self._lapse_events(at)
         base = fold(self, lapsed) if lapsed else self
@@ -326,6 +358,11 @@ class StampCard:
             Voucher.from_json(e.data["voucher"]) for e in events if e.type is EventType.VOUCHER_ISSUED
         )
         return StampResult(card=card, vouchers=issued, events=events)
+
+    def _check_stamp_card(self) -> None:
+        if self.program.punches is not None:
+            raise ValidationError("is a prepaid punch card: it takes punches, not stamps", field="card",
+                                  value=self.serial, fix="use card.use_punch(at=...)")
 
     def _check_purchase(self, amount: Money) -> int:
         rule = self.program.earn_by_amount

@@ -34,6 +34,7 @@ class EventType(enum.Enum):
     STAMPS_EXPIRED = "stamps_expired"
     CARD_EXPIRED = "card_expired"
     AMOUNT_SPENT = "amount_spent"
+    PUNCH_USED = "punch_used"
 
 
 def _freeze(data: Mapping[str, Any]) -> Mapping[str, Any]:

@@ -138,6 +138,7 @@ def _apply_stamp(card: StampCard, event: Event, programs: ProgramLookup) -> Stam
 
 def _expect_earning(card: StampCard, event: Event) -> None:
     _expect(card, event, None)
+    card._check_stamp_card()
     card._check_valid(event.at)
     lapse = card.stamps_lapse_at
     if lapse is not None and lapse <= event.at:
@@ -311,6 +312,15 @@ def _apply_card_expired(card: StampCard, event: Event, programs: ProgramLookup) 
     return attrs.evolve(card, expired=True)
 
 
+def _apply_punch(card: StampCard, event: Event, programs: ProgramLookup) -> StampCard:
+    _expect(card, event, None)
+    facts = card._punch_facts(event.data["source"], event.at)
+    if dict(event.data) != facts:
+        raise ReplayError(f"says {_preview(event.data)} but the card gives {_preview(facts)}",
+                          field="punch_used.data", value="punch_used", fix=_FIX)
+    return attrs.evolve(card, punches_used=card.punches_used + 1)
+
+
 def _apply_program_changed(card: StampCard, event: Event, programs: ProgramLookup) -> StampCard:
     _expect(card, event, None)
     program_id, version = event.data["program_id"], event.data["program_version"]
@@ -347,6 +357,7 @@ _APPLY: Mapping[EventType, Callable[[StampCard, Event, ProgramLookup], StampCard
     EventType.STAMPS_EXPIRED: _apply_stamps_expired,
     EventType.CARD_EXPIRED: _apply_card_expired,
     EventType.AMOUNT_SPENT: _apply_amount,
+    EventType.PUNCH_USED: _apply_punch,
 }
 
 

@@ -481,6 +481,15 @@ class EarnByAmount:
         return count, (rest if self.remainder is Remainder.KEEP else Decimal(0))
 
 
+class ProgramKind(enum.Enum):
+    """What a card of the program collects."""
+
+    STAMPS = "stamps"
+    """Stamps towards a goal, a reward each time (the default)."""
+    PREPAID = "prepaid"
+    """A punch card sold for ``punches`` items paid upfront: each use takes one punch; no reward cycle."""
+
+
 class Overflow(enum.Enum):
     """What happens to stamps past the goal."""
 
@@ -585,6 +594,19 @@ class Program:
         default=None, validator=instance_of(EarnByAmount, optional=True)
     )
     """Earning by the amount spent (``StampCard.add_purchase``) beside per visit; None: per visit only."""
+    kind: ProgramKind = attrs.field(default=ProgramKind.STAMPS, validator=instance_of(ProgramKind))
+    """Stamps towards a goal, or a prepaid punch card (:class:`ProgramKind`)."""
+    punches: int | None = attrs.field(default=None, validator=[positive, at_most(MAX_GOAL)])
+    """The punches a prepaid card is sold with (``kind=ProgramKind.PREPAID`` only)."""
+
+    @punches.validator
+    def _check_punches(self, attribute: Any, value: int | None) -> None:
+        if (self.kind is ProgramKind.PREPAID) != (value is not None):
+            raise ValidationError(
+                "is given with kind='prepaid', and only then", field="punches", value=value,
+                fix="a prepaid program says how many punches its cards are sold with, e.g. punches=10",
+            )
+
     milestones: tuple[Milestone, ...] = attrs.field(default=(), converter=_milestone_tuple)
     """Interim rewards below the goal, in rising order of stamps (see :class:`Milestone`)."""
 

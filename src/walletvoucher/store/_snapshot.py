@@ -25,7 +25,7 @@ _FIELDS = frozenset(
     {
         "serial", "member_id", "program", "issued_at", "stamps", "cycle", "lifetime_stamps",
         "vouchers_issued", "vouchers", "last_stamp_at", "stamp_day", "stamps_on_day", "next_program",
-        "milestones_reached", "expired", "amount_carried",
+        "milestones_reached", "expired", "amount_carried", "punches_used",
     }
 )  # fmt: skip
 
@@ -65,6 +65,7 @@ def dump(card: StampCard) -> str:
             "milestones_reached": card.milestones_reached,
             "expired": card.expired,
             "amount_carried": str(card.amount_carried),
+            "punches_used": card.punches_used,
         },
         sort_keys=True,
         ensure_ascii=False,
@@ -94,6 +95,7 @@ def load(text: str, programs: ProgramRegistry) -> StampCard | None:
         milestones_reached=raw.get("milestones_reached", 0),  # snapshots from before milestones: none
         expired=raw.get("expired", False),
         amount_carried=Decimal(raw.get("amount_carried", "0")),
+        punches_used=raw.get("punches_used", 0),
     )
 
 

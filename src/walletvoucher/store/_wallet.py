@@ -267,6 +267,21 @@ class Wallet:
         )
         return result
 
+    def punch(
+        self, serial: str, *, at: datetime, source: str = "staff", idempotency_key: str | None = None
+    ) -> StampCard:
+        """Take one punch of a stored prepaid card (see :meth:`StampCard.use_punch`)."""
+
+        def decide(tx: Tx, before: StampCard | None) -> _Decision:
+            assert before is not None
+            card, events = before.use_punch(at=at, source=source)
+            return _Decision(card=card, events=events, result=card)
+
+        result: StampCard = self._transition(
+            "punch", serial, decide, at=at, key=idempotency_key, request={"source": source}
+        )
+        return result
+
     def redeem(
         self, voucher_serial: str, proof: Proof, *, at: datetime, idempotency_key: str | None = None
     ) -> VoucherResult:
