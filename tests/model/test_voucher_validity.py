@@ -74,7 +74,7 @@ def test_a_rule_change_reaches_only_vouchers_issued_after_it() -> None:
 
 
 def test_validity_takes_one_of_days_months_or_until() -> None:
-    with pytest.raises(ValidationError, match="one of days, months or until"):
+    with pytest.raises(ValidationError, match="one of days, months or until, not both"):
         Validity(days=3, months=1)
     with pytest.raises(ValidationError):
         Validity.for_months(0)

@@ -174,7 +174,7 @@ class Validity:
     def __attrs_post_init__(self) -> None:
         if sum(v is not None for v in (self.days, self.until, self.months)) > 1:
             raise ValidationError(
-                "give one of days, months or until",
+                "give one of days, months or until, not both",
                 field="validity",
                 value=(self.days, self.months, self.until),
                 fix="use Validity.for_days(...), Validity.for_months(...) or Validity.fixed(...)",
