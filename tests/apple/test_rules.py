@@ -318,3 +318,20 @@ def test_a_prepaid_card_shows_the_punches_left_on_both_wallets() -> None:
     body = loyalty_object(card, options, at=LATER)
     assert schema_errors(body, "LoyaltyObject") == []
     assert body["loyaltyPoints"]["balance"] == {"string": "7/10"} and body["loyaltyPoints"]["label"] == "Left"
+
+
+def test_a_milestone_voucher_gets_its_own_google_offer_class() -> None:
+    from walletvoucher.google import offer_class, offer_object
+
+    card = card_with(milestone_program(), 10)
+    cookie, coffee = card.vouchers[0], next(v for v in card.vouchers if v.milestone is None)
+    options = GoogleOptions(issuer_id="3388000000022222222", origins=("https://shop.example.com",),
+                            logo_url="https://cdn.example.com/logo.png",
+                            redeem_link_template="https://shop.example.com/redeem/{serial}")
+    classes = [offer_class(v, card.program, options) for v in (cookie, coffee)]
+    assert classes[0]["id"] != classes[1]["id"] and classes[0]["id"].endswith("-m3")
+    assert classes[0]["title"] == "Free cookie"
+    for voucher, body in zip((cookie, coffee), classes, strict=True):
+        assert schema_errors(body, "OfferClass") == []
+        obj = offer_object(voucher, card.program, options, at=LATER)
+        assert obj["classId"] == body["id"] and schema_errors(obj, "OfferObject") == []

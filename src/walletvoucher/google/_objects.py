@@ -92,8 +92,10 @@ def card_object_id(card_serial: str, program_id: str, options: GoogleOptions) ->
 
 
 def offer_class_id(voucher: Voucher, options: GoogleOptions) -> str:
-    """``<issuer>.<program id>.reward.v<version>``: one offer class per program version."""
-    return make_id(options.issuer_id, voucher.program_id, "reward", f"v{voucher.program_version}")
+    """``<issuer>.<program id>.reward.v<version>``: one offer class per program version (a milestone's
+    reward has its own: ``...reward.v<version>-m<stamps>``)."""
+    version = f"v{voucher.program_version}" + (f"-m{voucher.milestone}" if voucher.milestone else "")
+    return make_id(options.issuer_id, voucher.program_id, "reward", version)
 
 
 def offer_object_id(voucher: Voucher, options: GoogleOptions) -> str:
