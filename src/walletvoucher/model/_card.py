@@ -111,6 +111,12 @@ def _voucher_tuple(value: Iterable[Voucher]) -> Vouchers:
     return Vouchers(items)
 
 
+def _flag(instance: object, attribute: Any, value: bool) -> None:
+    if value is not True and value is not False:
+        raise ValidationError("must be True or False", field=attribute.name, value=repr(value)[:40],
+                              fix="pass a bool")
+
+
 def _program(instance: object, attribute: Any, value: Program) -> None:
     if not isinstance(value, Program):
         raise ValidationError(
@@ -151,7 +157,7 @@ class StampCard:
     stamp_day: date | None = attrs.field(default=None, validator=instance_of(date, optional=True))
     stamps_on_day: int = attrs.field(default=0, validator=non_negative)
     next_program: Program | None = attrs.field(default=None, validator=instance_of(Program, optional=True))
-    expired: bool = attrs.field(default=False, validator=attrs.validators.in_((False, True)))
+    expired: bool = attrs.field(default=False, validator=_flag)
     """Whether a ``card_expired`` event recorded the end of the card's validity."""
     amount_carried: Decimal = attrs.field(default=Decimal(0), validator=instance_of(Decimal))
     """What was spent towards the next stamp, kept under ``Remainder.KEEP`` (earning by amount)."""
@@ -164,7 +170,7 @@ class StampCard:
     )
     """The derived event that must come next while a goal is being settled (None: at rest)."""
     _for_milestone: bool = attrs.field(default=False, repr=False, alias="_for_milestone",
-                                       validator=attrs.validators.in_((False, True)))
+                                       validator=_flag)
     """While a voucher_issued is awaited: whether it is a milestone's voucher (else the goal's)."""
 
     # --- reading -------------------------------------------------------------------------
