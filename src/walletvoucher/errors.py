@@ -8,6 +8,7 @@
     │   ├── EarnPolicyViolation              too soon / too many stamps
     │   ├── CardExpired                      the card's validity ended: it neither earns nor redeems
     │   ├── NoPunchesLeft                    a prepaid card whose punches are all used
+    │   ├── OutsideRedemptionContext         wrong place, channel or hour, or too often for the reward
     │   ├── VoucherNotRedeemable
     │   │   ├── VoucherAlreadyRedeemed
     │   │   ├── VoucherExpired
@@ -160,6 +161,11 @@ class CardExpired(TransitionError):
 
 class NoPunchesLeft(TransitionError):
     """A prepaid punch card whose punches are all used."""
+
+
+class OutsideRedemptionContext(TransitionError):
+    """A redemption outside its reward's context (location, channel, time window, per card); the
+    ``field`` names the rule, the ``fix`` the next moment it would be allowed, where there is one."""
 
 
 class VoucherNotRedeemable(TransitionError):

@@ -86,13 +86,16 @@ from walletvoucher.model import (
     Milestone,
     Money,
     Overflow,
+    PerCard,
     Program,
     ProgramKind,
+    RedemptionContext,
     RedemptionMethod,
     Remainder,
     Reward,
     StampExpiry,
     StampExpiryKind,
+    TimeWindow,
     Validity,
 )
 from walletvoucher.model._brand import check_png
@@ -397,7 +400,8 @@ def _brand(r: _Reader) -> Brand:
 
 
 def _reward(r: _Reader, *, description_required: bool = True) -> Reward:
-    r.unknown({"title", "description", "terms", "value"})
+    r.unknown({"title", "description", "terms", "value", "context"})
+    context = _context(r)
     value = r.get("value", dict, fix='write value = { amount = "3.50", currency = "EUR" }', default=None)
     money = None
     if value is not None:
@@ -407,7 +411,36 @@ def _reward(r: _Reader, *, description_required: bool = True) -> Reward:
     description = (r.text("description", fix="describe the reward") if description_required
                    else r.optional_text("description", fix="describe the reward") or title)
     terms = r.optional_text("terms", fix="give the terms as text")
-    return r.build("", lambda: Reward(title=title, description=description, value=money, terms=terms), None)
+    return r.build("", lambda: Reward(title=title, description=description, value=money, terms=terms,
+                                      context=context), None)
+
+
+_CONTEXT_FIX = ('write [reward.context] with locations = ["chilonzor"], channels = ["in_store"], '
+                'windows = [{ days = "mon-fri", from = "14:00", to = "17:00" }], per_card = "one_per_day"')
+
+
+def _context(r: _Reader) -> RedemptionContext | None:
+    """``[reward.context]``: where, through which channel, when and how often the reward is redeemed."""
+    raw = r.get("context", dict, fix=_CONTEXT_FIX, default=None)
+    if raw is None:
+        return None
+    c = _Reader(r.path, raw, f"{r.name}.context")
+    c.unknown({"locations", "channels", "windows", "per_card"})
+    locations = c.get("locations", list, fix='write locations = ["chilonzor"]', default=[])
+    channels = c.get("channels", list, fix='write channels = ["in_store"] (or "online")', default=[])
+    windows = []
+    for index, table in enumerate(c.get("windows", list, fix=_CONTEXT_FIX, default=[])):
+        if not isinstance(table, dict):
+            raise c.error(f"windows[{index}]", "must be a table", table, _CONTEXT_FIX)
+        w = _Reader(r.path, table, f"{r.name}.context.windows[{index}]")
+        w.unknown({"days", "from", "to"})
+        fields = {"days": w.get("days", str, fix='write days = "mon-fri"'),
+                  "start": w.get("from", str, fix='write from = "14:00"'),
+                  "end": w.get("to", str, fix='write to = "17:00"')}
+        windows.append(w.build("", functools.partial(TimeWindow, **fields), table))
+    per_card = _choice(c, "per_card", PerCard, None)
+    return c.build("", functools.partial(RedemptionContext, locations=locations, channels=channels,
+                                         windows=tuple(windows), per_card=per_card), raw)
 
 
 _ENUM_FIX = "use one of {}"

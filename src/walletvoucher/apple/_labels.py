@@ -153,6 +153,11 @@ _LABELS: dict[str, dict[str, str]] = {
         "en": "Left", "zh-Hans": "剩余", "hi": "शेष", "th": "คงเหลือ", "uz": "Qoldi", "zh-Hant": "剩餘",
         "ru": "Осталось", "de": "Übrig", "fr": "Restant", "es": "Quedan", "ar": "المتبقي",
     },
+    "context": {
+        "en": "When and where", "zh-Hans": "使用时间和地点", "hi": "कब और कहाँ", "th": "เวลาและสถานที่ใช้",
+        "uz": "Qachon va qayerda", "zh-Hant": "使用時間和地點", "ru": "Когда и где", "de": "Wann und wo",
+        "fr": "Quand et où", "es": "Cuándo y dónde", "ar": "متى وأين",
+    },
     "lifetime": {
         "en": "Stamps collected", "zh-Hans": "累计印章", "hi": "कुल स्टाम्प", "th": "แสตมป์สะสมทั้งหมด",
         "uz": "Jami shtamplar", "zh-Hant": "累計印章", "ru": "Всего штампов", "de": "Gesammelte Stempel",

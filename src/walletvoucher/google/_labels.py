@@ -44,6 +44,11 @@ BUILT_IN_WORDS: dict[str, dict[str, str]] = {
         "en": "Left", "zh-Hans": "剩余", "zh-Hant": "剩餘", "hi": "शेष", "th": "คงเหลือ", "uz": "Qoldi",
         "ru": "Осталось", "de": "Übrig", "fr": "Restant", "es": "Quedan", "ar": "المتبقي",
     },
+    "When and where": {  # a text module's header
+        "en": "When and where", "zh-Hans": "使用时间和地点", "zh-Hant": "使用時間和地點", "hi": "कब और कहाँ",
+        "th": "เวลาและสถานที่ใช้", "uz": "Qachon va qayerda", "ru": "Когда и где", "de": "Wann und wo",
+        "fr": "Quand et où", "es": "Cuándo y dónde", "ar": "متى وأين",
+    },
     "Milestone rewards": {  # a text module's header, not a points label: no 9-character limit
         "en": "Milestone rewards", "zh-Hans": "阶段奖励", "zh-Hant": "階段獎勵", "hi": "पड़ाव इनाम",
         "th": "รางวัลระหว่างทาง", "uz": "Oraliq mukofotlar", "ru": "Промежуточные награды",

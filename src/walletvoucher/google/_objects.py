@@ -18,8 +18,10 @@ from walletvoucher.google._ids import make_id
 from walletvoucher.google._labels import with_built_in_words
 from walletvoucher.google._options import GoogleOptions, ReviewStatus, ScanDisplay, VoucherDisplay
 from walletvoucher.model import (
+    Channel,
     LocalizedText,
     Program,
+    RedemptionContext,
     RedemptionMethod,
     StampCard,
     Voucher,
@@ -407,8 +409,21 @@ def offer_class(voucher: Voucher, program: Program, options: GoogleOptions) -> d
     if reward.terms is not None:
         _put_text(body, "finePrint", reward.terms, program)
     body["titleImage"] = _image(options.logo_url, program.brand.name, program)
-    body["redemptionChannel"] = "INSTORE"
+    body["redemptionChannel"] = _redemption_channel(reward.context)
+    if reward.context is not None and reward.context.describe():
+        header = with_built_in_words(LocalizedText(default="When and where"), program)
+        body["textModulesData"] = [
+            _text_module("context", header, LocalizedText(default=reward.context.describe()), program)
+        ]
     return body
+
+
+def _redemption_channel(context: RedemptionContext | None) -> str:
+    """``INSTORE`` unless the reward's context says online (``ONLINE``) or both (``BOTH``)."""
+    channels = set(context.channels) if context is not None else set()
+    if channels == {Channel.ONLINE}:
+        return "ONLINE"
+    return "BOTH" if channels == set(Channel) else "INSTORE"
 
 
 def offer_object(

@@ -7,6 +7,7 @@ record them. No wallet vocabulary lives here.
 from walletvoucher.codes import CodeSource
 from walletvoucher.model._brand import Brand, Color
 from walletvoucher.model._card import StampCard, StampResult, VoucherResult, fold, replay
+from walletvoucher.model._context import Channel, PerCard, RedemptionContext, TimeWindow
 from walletvoucher.model._events import Event, EventType, events_from_json, events_to_json
 from walletvoucher.model._i18n import LocalizedText, Text
 from walletvoucher.model._program import (
@@ -30,6 +31,7 @@ from walletvoucher.model._voucher import CodeEntry, Proof, SelfRedeem, StaffScan
 __all__ = [
     "Brand",
     "CardValidity",
+    "Channel",
     "CodeEntry",
     "CodeSource",
     "Color",
@@ -41,9 +43,11 @@ __all__ = [
     "Milestone",
     "Money",
     "Overflow",
+    "PerCard",
     "Program",
     "ProgramKind",
     "Proof",
+    "RedemptionContext",
     "RedemptionMethod",
     "Remainder",
     "Reward",
@@ -54,6 +58,7 @@ __all__ = [
     "StampExpiryKind",
     "StampResult",
     "Text",
+    "TimeWindow",
     "Validity",
     "Voucher",
     "VoucherResult",

@@ -13,7 +13,7 @@ up a code from a :class:`~walletvoucher.codes.CodePool`.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from datetime import date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
@@ -37,6 +37,7 @@ from walletvoucher.errors import (
     UnknownVoucher,
     ValidationError,
 )
+from walletvoucher.model._context import Channel
 from walletvoucher.model._events import Event, EventType
 from walletvoucher.model._program import Milestone, Money, Overflow, Program, RedemptionMethod, Reward
 from walletvoucher.model._validate import (
@@ -161,6 +162,8 @@ class StampCard:
     """Whether a ``card_expired`` event recorded the end of the card's validity."""
     amount_carried: Decimal = attrs.field(default=Decimal(0), validator=instance_of(Decimal))
     """What was spent towards the next stamp, kept under ``Remainder.KEEP`` (earning by amount)."""
+    last_redeemed_at: datetime | None = attrs.field(default=None, validator=aware)
+    """When the card last redeemed a voucher (for a reward's ``per_card`` rule)."""
     punches_used: int = attrs.field(default=0, validator=non_negative)
     """Punches used on a prepaid card."""
     milestones_reached: int = attrs.field(default=0, validator=non_negative)
@@ -395,16 +398,35 @@ class StampCard:
     def _check_source_text(self, source: str) -> None:
         self._check_count(1, source)
 
-    def redeem(self, voucher_serial: str, proof: Proof, *, at: datetime) -> VoucherResult:
+    def redeem(
+        self, voucher_serial: str, proof: Proof, *, at: datetime, location: str | None = None,
+        channel: Channel | str | None = None,
+    ) -> VoucherResult:
         """Redeem one of the card's vouchers; the card stays the same card and keeps collecting.
 
-        An expired card (``program.card_validity``) redeems nothing: :class:`CardExpired`.
+        An expired card (``program.card_validity``) redeems nothing: :class:`CardExpired`. A reward
+        with a :class:`RedemptionContext` is redeemed only at its *location*, through its *channel*,
+        within its windows and as often as it says: else :class:`OutsideRedemptionContext` (nothing
+        changes). The location and channel given are recorded in the ``voucher_redeemed`` event.
         """
         self._check_at_rest()
         check_at(at)
         self._check_valid(at)
-        done, events = self.voucher(voucher_serial).redeem(proof, at=at)
+        voucher = self.voucher(voucher_serial)
+        where = _where(location, channel)
+        self._check_context(voucher, at, where)
+        done, events = voucher.redeem(proof, at=at)
+        if where:
+            events = tuple(attrs.evolve(e, data={**e.data, **where}) for e in events)
         return VoucherResult(card=fold(self, events), voucher=done, events=events)
+
+    def _check_context(self, voucher: Voucher, at: datetime, where: Mapping[str, str]) -> None:
+        context = voucher.reward.context
+        if context is None:
+            return
+        channel = Channel(where["channel"]) if "channel" in where else None
+        context.check(at=at, zone=self.program.zone, location=where.get("location"), channel=channel,
+                      last_redeemed_at=self.last_redeemed_at)
 
     def void_voucher(self, voucher_serial: str, reason: str, *, at: datetime) -> VoucherResult:
         """Void one of the card's vouchers."""
@@ -703,6 +725,23 @@ class StampCard:
         }
 
 
+
+
+def _where(location: str | None, channel: Channel | str | None) -> dict[str, str]:
+    """The redemption's place as event facts: ``location`` and ``channel`` when given."""
+    where: dict[str, str] = {}
+    if location is not None:
+        if not isinstance(location, str) or not location or len(location) > 64:
+            raise ValidationError("must be a location id (1-64 characters)", field="location",
+                                  value=repr(location)[:70], fix="pass e.g. location='chilonzor'")
+        where["location"] = location
+    if channel is not None:
+        try:
+            where["channel"] = Channel(channel).value
+        except ValueError:
+            raise ValidationError("is not a channel", field="channel", value=repr(channel)[:40],
+                                  fix="pass 'in_store' or 'online'") from None
+    return where
 
 
 def _generated(card: StampCard, check: CodeFor, random: RandomSource | None) -> RedeemCode | None:

@@ -262,6 +262,8 @@ def _apply_voucher_final(card: StampCard, event: Event, programs: ProgramLookup)
     serial = event.data["voucher"]
     voucher = card.voucher(serial)  # UnknownVoucher for a voucher the card does not hold
     _check_final(card, voucher, event)
+    if event.type is EventType.VOUCHER_REDEEMED:
+        return attrs.evolve(card, vouchers=_held(card).without(serial), last_redeemed_at=event.at)
     return attrs.evolve(card, vouchers=_held(card).without(serial))
 
 
@@ -279,6 +281,12 @@ def _check_final(card: StampCard, voucher: Voucher, event: Event) -> None:
     else:
         voucher._check_redeemable(event.at)
         card._check_valid(event.at)
+        extra = set(event.data) - {"voucher", "by", "location", "channel"}
+        if extra:
+            raise ReplayError("carries facts a redemption does not have", field="voucher_redeemed.data",
+                              value=sorted(extra)[:5], fix=_FIX)
+        card._check_context(voucher, event.at, {k: event.data[k] for k in ("location", "channel")
+                                                if k in event.data})
         by = event.data["by"]
         if not isinstance(by, str) or not by.strip() or len(by) > 120:
             raise ReplayError("must name who redeemed", field="voucher_redeemed.by", value=None, fix=_FIX)

@@ -16,6 +16,7 @@ import attrs
 from walletvoucher.codes import Symbology
 from walletvoucher.errors import ValidationError
 from walletvoucher.model._brand import Brand
+from walletvoucher.model._context import RedemptionContext
 from walletvoucher.model._i18n import (
     LocalizedText,
     check_language,
@@ -105,6 +106,10 @@ class Reward:
     terms: LocalizedText | None = attrs.field(
         default=None, converter=to_optional_text, validator=is_optional_text
     )
+    context: RedemptionContext | None = attrs.field(
+        default=None, validator=instance_of(RedemptionContext, optional=True)
+    )
+    """Where, when and how often the reward may be redeemed (None: anywhere, any time)."""
 
     def to_json(self) -> dict[str, Any]:
         """A JSON-ready dict (rebuild with :meth:`from_json`)."""
@@ -115,6 +120,7 @@ class Reward:
             "value": {"amount": str(self.value.amount), "currency": self.value.currency}
             if self.value
             else None,
+            **({"context": self.context.to_json()} if self.context is not None else {}),
         }
 
     @classmethod
@@ -134,6 +140,7 @@ class Reward:
             value=Money(amount=value.get("amount", ""), currency=value.get("currency", ""))
             if value
             else None,
+            context=RedemptionContext.from_json(raw["context"]) if raw.get("context") else None,
         )
 
     def texts(self) -> Iterator[LocalizedText]:

@@ -20,12 +20,14 @@ import attrs
 from walletvoucher.model import StampCard, Voucher
 from walletvoucher.store._programs import ProgramRegistry
 
-FORMAT = 1
+FORMAT = 2
+"""Format 2 (issue 16) adds the rules' state; a format-1 snapshot lacks last_redeemed_at, so it is not read
+(the card is replayed from its events, and the next snapshot is format 2)."""
 _FIELDS = frozenset(
     {
         "serial", "member_id", "program", "issued_at", "stamps", "cycle", "lifetime_stamps",
         "vouchers_issued", "vouchers", "last_stamp_at", "stamp_day", "stamps_on_day", "next_program",
-        "milestones_reached", "expired", "amount_carried", "punches_used",
+        "milestones_reached", "expired", "amount_carried", "punches_used", "last_redeemed_at",
     }
 )  # fmt: skip
 
@@ -66,6 +68,7 @@ def dump(card: StampCard) -> str:
             "expired": card.expired,
             "amount_carried": str(card.amount_carried),
             "punches_used": card.punches_used,
+            "last_redeemed_at": _iso(card.last_redeemed_at),
         },
         sort_keys=True,
         ensure_ascii=False,
@@ -96,7 +99,12 @@ def load(text: str, programs: ProgramRegistry) -> StampCard | None:
         expired=raw.get("expired", False),
         amount_carried=Decimal(raw.get("amount_carried", "0")),
         punches_used=raw.get("punches_used", 0),
+        last_redeemed_at=_from_iso(raw["last_redeemed_at"]),
     )
+
+
+def _from_iso(value: str | None) -> datetime | None:
+    return datetime.fromisoformat(value) if value else None
 
 
 def _iso(value: datetime | None) -> str | None:

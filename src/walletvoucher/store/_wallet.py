@@ -283,13 +283,18 @@ class Wallet:
         return result
 
     def redeem(
-        self, voucher_serial: str, proof: Proof, *, at: datetime, idempotency_key: str | None = None
+        self, voucher_serial: str, proof: Proof, *, at: datetime, idempotency_key: str | None = None,
+        location: str | None = None, channel: str | None = None,
     ) -> VoucherResult:
-        """Redeem a stored voucher, once: a second redemption raises ``VoucherAlreadyRedeemed``."""
+        """Redeem a stored voucher, once: a second redemption raises ``VoucherAlreadyRedeemed``.
+
+        *location* and *channel* say where (the reward's redemption context checks them)."""
+        where = {k: v for k, v in (("location", location), ("channel", channel)) if v is not None}
         return self._voucher_transition(
-            "redeem", voucher_serial, lambda card: card.redeem(voucher_serial, proof, at=at),
+            "redeem", voucher_serial,
+            lambda card: card.redeem(voucher_serial, proof, at=at, location=location, channel=channel),
             lambda voucher: voucher.redeem(proof, at=at),
-            {"voucher": voucher_serial, "proof": _proof_facts(proof)}, at=at, key=idempotency_key,
+            {"voucher": voucher_serial, "proof": _proof_facts(proof), **where}, at=at, key=idempotency_key,
         )
 
     def void(
