@@ -188,3 +188,37 @@ def test_a_prepaid_program_file(tmp_path: Path) -> None:
     missing = HEAD.replace("goal = 9\n", 'goal = 9\nkind = "prepaid"\n')
     with pytest.raises(ProgramFileError, match="prepaid"):
         load_program_file(_write(tmp_path, missing))
+
+
+CONTEXT = """
+[reward.context]
+locations = ["chilonzor"]
+channels = ["in_store"]
+windows = [{ days = "mon-fri", from = "14:00", to = "17:00" }]
+per_card = "one_per_day"
+"""
+
+
+def test_the_reward_context_is_read_from_its_table(tmp_path: Path) -> None:
+    context = load_program_file(_write(tmp_path, HEAD + CONTEXT)).program.reward.context
+    assert context is not None
+    assert context.describe() == "Mon-Fri 14:00-17:00, chilonzor, in store, one per day"
+
+
+@pytest.mark.parametrize(
+    ("change", "where", "says"),
+    [
+        (("in_store", "in_shop"), "[reward.context] channels", "not a channel"),
+        (('"mon-fri"', '"mon-fry"'), "[reward.context.windows[0]] days", "not a day"),
+        (('from = "14:00"', 'from = "2pm"'), "[reward.context.windows[0]]", "HH:MM"),
+        (('per_card = "one_per_day"', 'per_card = "twice"'), "[reward.context] per_card", "known choice"),
+        (("locations", "locaitons"), "[reward.context] locaitons", "is not a key this table knows"),
+    ],
+)
+def test_a_wrong_context_names_the_key(
+    tmp_path: Path, change: tuple[str, str], where: str, says: str
+) -> None:
+    with pytest.raises(ProgramFileError) as caught:
+        load_program_file(_write(tmp_path, HEAD + CONTEXT.replace(*change)))
+    assert where in str(caught.value.field), caught.value
+    assert says in str(caught.value), caught.value

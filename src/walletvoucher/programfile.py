@@ -437,10 +437,20 @@ def _context(r: _Reader) -> RedemptionContext | None:
         fields = {"days": w.get("days", str, fix='write days = "mon-fri"'),
                   "start": w.get("from", str, fix='write from = "14:00"'),
                   "end": w.get("to", str, fix='write to = "17:00"')}
-        windows.append(w.build("", functools.partial(TimeWindow, **fields), table))
+        windows.append(_build_keyed(w, functools.partial(TimeWindow, **fields)))
     per_card = _choice(c, "per_card", PerCard, None)
-    return c.build("", functools.partial(RedemptionContext, locations=locations, channels=channels,
-                                         windows=tuple(windows), per_card=per_card), raw)
+    return _build_keyed(c, functools.partial(RedemptionContext, locations=locations, channels=channels,
+                                             windows=tuple(windows), per_card=per_card))
+
+
+def _build_keyed(r: _Reader, make: Callable[[], T]) -> T:
+    """``make()``; a model error names the key as the file spells it (``context.windows.days``: ``days``)."""
+    try:
+        return make()
+    except WalletVoucherError as exc:
+        key = (exc.field or "").rsplit(".", 1)[-1]
+        key = key if key in r.table else ""
+        raise r.error(key, exc.message, exc.value, exc.fix or _CONTEXT_FIX) from exc
 
 
 _ENUM_FIX = "use one of {}"

@@ -14,7 +14,7 @@ from zoneinfo import ZoneInfo
 import attrs
 from PIL import Image
 
-from tests.apple.helpers import AT, LANGUAGES, card_with, make_program, openssl_verify, unzip
+from tests.apple.helpers import AT, LANGUAGES, card_with, make_program, openssl_verify, ready_card, unzip
 from tests.google.discovery import schema_errors
 from walletvoucher.apple import AppleOptions, StripDesign, build_pass_content, render_pass, strip_images
 from walletvoucher.apple._images import PRIMARY_BAND, STRIP_SLOTS, milestone_rings, stamp_area
@@ -22,16 +22,19 @@ from walletvoucher.apple._sign import AppleSigner
 from walletvoucher.google import GoogleOptions, loyalty_object
 from walletvoucher.model import (
     CardValidity,
+    Channel,
     EarnByAmount,
     LocalizedText,
     Milestone,
     Money,
     Program,
     ProgramKind,
+    RedemptionContext,
     RedemptionMethod,
     Reward,
     StampCard,
     StampExpiry,
+    TimeWindow,
 )
 from walletvoucher.preview import parse_strings, preview
 
@@ -335,3 +338,31 @@ def test_a_milestone_voucher_gets_its_own_google_offer_class() -> None:
         assert schema_errors(body, "OfferClass") == []
         obj = offer_object(voucher, card.program, options, at=LATER)
         assert obj["classId"] == body["id"] and schema_errors(obj, "OfferObject") == []
+
+
+# --- redemption context ---------------------------------------------------------------------------
+
+
+def test_the_context_shows_in_plain_words_and_google_offers_carry_the_channel() -> None:
+    from walletvoucher.google import offer_class, offer_object
+
+    context = RedemptionContext(locations=("chilonzor",), channels=(Channel.ONLINE,),
+                                windows=(TimeWindow(days="mon-fri", start="14:00", end="17:00"),))
+    program = attrs.evolve(make_program(RedemptionMethod.SELF_REDEEM),
+                           reward=attrs.evolve(make_program().reward, context=context))
+    _, voucher = ready_card(program)
+    assert voucher.reward.context == context
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        content = build_pass_content(voucher, options=_options(), at=LATER, program=program)
+    back = {f["key"]: f for f in content.pass_json["coupon"]["backFields"]}
+    assert back["context"]["value"] == "Mon-Fri 14:00-17:00, chilonzor, online"
+    assert _strings(content.files, "zh-Hans")[back["context"]["label"]] == "使用时间和地点"
+    options = GoogleOptions(issuer_id="3388000000022222222", origins=("https://shop.example.com",),
+                            logo_url="https://cdn.example.com/logo.png",
+                            redeem_link_template="https://shop.example.com/redeem/{serial}")
+    body = offer_class(voucher, program, options)
+    assert schema_errors(body, "OfferClass") == []
+    assert body["redemptionChannel"] == "ONLINE"
+    assert body["textModulesData"][0]["body"] == "Mon-Fri 14:00-17:00, chilonzor, online"
+    assert schema_errors(offer_object(voucher, program, options, at=LATER), "OfferObject") == []

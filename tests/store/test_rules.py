@@ -5,9 +5,10 @@ from __future__ import annotations
 
 import itertools
 import json
-from datetime import timedelta
+from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import attrs
 import pytest
@@ -21,17 +22,20 @@ from walletvoucher import (
     EarnByAmount,
     Milestone,
     Money,
+    PerCard,
     Program,
     ProgramKind,
+    RedemptionContext,
     RedemptionMethod,
     Reward,
     SelfRedeem,
     StampCard,
     StampExpiry,
+    TimeWindow,
     Validity,
     replay,
 )
-from walletvoucher.errors import CardExpired, NoPunchesLeft, WalletVoucherError
+from walletvoucher.errors import CardExpired, NoPunchesLeft, OutsideRedemptionContext, WalletVoucherError
 from walletvoucher.store import MIGRATIONS, PASS_REFRESH_TOPIC, Wallet
 from walletvoucher.store._schema import migrate
 from walletvoucher.store._types import to_us
@@ -266,3 +270,31 @@ def test_a_prepaid_card_is_punched_through_the_store_and_replayed(url: str) -> N
         log = [e.event for e in fresh.journal(limit=1000) if e.event.card_serial == "P1"]
         assert replay(log, [program]) == fresh.card("P1")
         assert fresh.card("P1").punches_left == 0
+
+
+# --- redemption context ---------------------------------------------------------------------------
+
+
+def test_the_store_redeems_only_in_context_and_records_where(url: str) -> None:
+    lunch = Reward(title="Free lunch", description="Any set", context=RedemptionContext(
+        locations=("chilonzor",), windows=(TimeWindow(days="mon-sun", start="12:00", end="14:00"),),
+        per_card=PerCard.ONE_PER_DAY))
+    program = attrs.evolve(rolling_program(), id="lunch", goal=1, reward=lunch,
+                           stamp_expiry=StampExpiry.never())
+    noon = datetime(2026, 5, 8, 12, 30, tzinfo=ZoneInfo("Asia/Tashkent"))
+    with Wallet.open(url, programs=[program], snapshot_every=1) as wallet:
+        wallet.issue_card(program, serial="X1", member_id="m-1", at=NOW)
+        wallet.stamp("X1", 2, at=NOW)
+        with pytest.raises(OutsideRedemptionContext) as caught:
+            wallet.redeem("X1-1", SelfRedeem(), at=noon, location="yunusobod")
+        assert caught.value.field == "context.locations"
+        done = wallet.redeem("X1-1", SelfRedeem(), at=noon, location="chilonzor", channel="in_store")
+        assert done.events[0].data["location"] == "chilonzor"
+        with pytest.raises(OutsideRedemptionContext) as again:
+            wallet.redeem("X1-2", SelfRedeem(), at=noon + timedelta(minutes=30), location="chilonzor")
+        assert again.value.fix == "it can be redeemed from 2026-05-09T00:00:00+05:00"
+        assert wallet.voucher("X1-2").redeemed_at is None  # nothing changed
+    with Wallet.open(url, programs=[program], snapshot_every=0) as fresh:
+        log = [e.event for e in fresh.journal(limit=1000) if e.event.card_serial == "X1"]
+        assert replay(log, [program]) == fresh.card("X1")
+        assert fresh.card("X1").last_redeemed_at == noon
