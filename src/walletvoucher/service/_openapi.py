@@ -78,11 +78,13 @@ def _schemas() -> dict[str, Any]:
             "type": "object",
             "additionalProperties": False,
             "description": "Either voucher and code (a Redeem Code typed or scanned at the POS), or "
-            "scan (a Staff-Scan token or a rotating Google Wallet code).",
+            "scan (a Staff-Scan token or a rotating Google Wallet code). The credential's location and the "
+            "channel (in_store unless given) are checked against the reward's redemption context.",
             "properties": {
                 "voucher": _SERIAL,
                 "code": {"type": "string", "minLength": 1, "maxLength": 64},
                 "scan": {"type": "string", "minLength": 1, "maxLength": 256},
+                "channel": {"enum": ["in_store", "online"]},
             },
         },
         "RedemptionResult": {

@@ -43,11 +43,13 @@ import attrs
 from walletvoucher.codes import RandomSource, ScanKey, verify_scan_token
 from walletvoucher.errors import (
     AccessError,
+    CardExpired,
     CheckCharacterError,
     DatabaseUnavailable,
     DuplicateSerial,
     EarnPolicyViolation,
     IdempotencyKeyReused,
+    OutsideRedemptionContext,
     ProofMismatch,
     ScanTokenError,
     ScanTokenExpired,
@@ -96,6 +98,8 @@ PROBLEMS: dict[str, tuple[int, str]] = {
     "invalid-scan": (422, "The scanned code is not a valid voucher code"),
     "stale-scan": (422, "The scanned code is stale: a screenshot or a replay"),
     "earn-policy": (422, "The program's earn policy refuses these stamps"),
+    "outside-context": (422, "The reward may not be redeemed here, now or this often"),
+    "card-expired": (422, "The card's validity has ended"),
     "idempotency-key-reused": (422, "The Idempotency-Key was used for another request"),
     "rate-limited": (429, "Too many requests"),
     "busy": (503, "The store is busy or unavailable; retry"),
@@ -362,8 +366,9 @@ class TillApi:
         return _ok({"vouchers": [voucher_json(stored[s], call.at) for s in sorted(stored)]})
 
     def _redeem(self, call: _Call) -> ServiceResponse:
-        _only(call.body, {"voucher", "code", "scan"})
+        _only(call.body, {"voucher", "code", "scan", "channel"})
         by = call.principal.label[:120]
+        channel = _text(call.body, "channel", required=False, limit=16) or "in_store"
         scan = _text(call.body, "scan", required=False, limit=256)
         if scan is not None:
             claims = verify_scan_token(scan, keys=self._keys, at=call.at)
@@ -379,7 +384,8 @@ class TillApi:
         else:
             serial = str(_text(call.body, "voucher", limit=64))
             proof = CodeEntry(code=str(_text(call.body, "code", limit=64)), by=by)
-        result = self._wallet().redeem(_serial(serial), proof, at=call.at, idempotency_key=call.key)
+        result = self._wallet().redeem(_serial(serial), proof, at=call.at, idempotency_key=call.key,
+                                       location=call.principal.location or None, channel=channel)
         return _ok(
             {"voucher": voucher_json(result.voucher, call.at), "card": card_json(result.card, call.at)}
         )
@@ -446,6 +452,7 @@ _FAILURES: tuple[tuple[type[WalletVoucherError], str], ...] = (
     (VoucherNotYetValid, "voucher-not-yet-valid"), (WrongRedeemCode, "wrong-code"),
     (CheckCharacterError, "wrong-code"), (ProofMismatch, "wrong-method"), (ScanTokenExpired, "stale-scan"),
     (ScanTokenError, "invalid-scan"), (EarnPolicyViolation, "earn-policy"),
+    (OutsideRedemptionContext, "outside-context"), (CardExpired, "card-expired"),
     (IdempotencyKeyReused, "idempotency-key-reused"), (StaleVersion, "busy"), (DatabaseUnavailable, "busy"),
     (AccessError, "forbidden"), (ValidationError, "invalid-request"),
 )  # fmt: skip
