@@ -42,14 +42,21 @@ from walletvoucher.codes import (
 from walletvoucher.errors import SymbologyError
 from walletvoucher.model import (
     Brand,
+    Channel,
     CodeEntry,
     Event,
     LocalizedText,
+    Milestone,
     Money,
+    PerCard,
     Program,
+    RedemptionContext,
     RedemptionMethod,
     Reward,
+    SelfRedeem,
     StampCard,
+    StampExpiry,
+    TimeWindow,
     Validity,
     Voucher,
     events_to_json,
@@ -203,7 +210,41 @@ def build_story() -> DemoStory:
     single, single_events = _single_language_card()
     items.append(single)
     log += single_events
+    lunch, lunch_events = _lunch_card()
+    items.append(lunch)
+    log += lunch_events
     return DemoStory(items=tuple(items), events=tuple(log))
+
+
+def lunch_program() -> Program:
+    """The second story's program (issue 16): a free cookie at 3 stamps on the way to a free lunch at 9,
+    stamps that lapse 30 days after the last one (warned a week ahead), and a cookie redeemed only at
+    lunchtime, at the Chilonzor branch."""
+    lunchtime = RedemptionContext(locations=("chilonzor",), channels=(Channel.IN_STORE,),
+                                  windows=(TimeWindow(days="mon-fri", start="12:00", end="14:00"),),
+                                  per_card=PerCard.ONE_PER_DAY)
+    cookie = Reward(title=_t("Free cookie", "免费饼干", "मुफ़्त कुकी", "คุกกี้ฟรี", "Bepul pechenye"),
+                    description=_t("With any lunch", "随任意午餐", "किसी भी लंच के साथ", "กับมื้อกลางวันใดก็ได้",
+                                   "Istalgan tushlik bilan"),
+                    context=lunchtime)
+    return attrs.evolve(
+        demo_program(RedemptionMethod.SELF_REDEEM, program_id="lunch"), goal=9,
+        milestones=(Milestone(at=3, reward=cookie, redemption=RedemptionMethod.SELF_REDEEM),),
+        stamp_expiry=StampExpiry.rolling(30, warn_days=7),
+    )
+
+
+def _lunch_card() -> tuple[DemoItem, tuple[Event, ...]]:
+    """A milestone card with rolling stamp expiry: the cookie earned at 3 stamps and redeemed at lunchtime."""
+    program = lunch_program()
+    card, issued = StampCard.issue(program, serial="DEMO-LUNCH-1", member_id="member-7", at=CLOCK)
+    stamped = card.add_stamps(4, at=CLOCK, source="staff")  # 15:30 in Tashkent
+    cookie = stamped.vouchers[0]
+    lunch_at = datetime(2026, 5, 8, 12, 30, tzinfo=program.zone)
+    redeemed = stamped.card.redeem(cookie.serial, SelfRedeem(), at=lunch_at, location="chilonzor",
+                                   channel=Channel.IN_STORE)
+    item = DemoItem(name="card-4-stamps-milestone-lunch", kind="stamp_card", card=redeemed.card, at=lunch_at)
+    return item, (*issued, *stamped.events, *redeemed.events)
 
 
 def _single_language_card() -> tuple[DemoItem, tuple[Event, ...]]:

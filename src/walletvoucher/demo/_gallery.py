@@ -53,6 +53,13 @@ SECTIONS: tuple[tuple[str, str, str, tuple[str, ...]], ...] = (
             "voucher-pos-upca",
         ),
     ),
+    (
+        "rules",
+        "Rules merchants set",
+        "A second story: a lunch card with a milestone (a cookie at 3 of 9 stamps, redeemed only at "
+        "lunchtime at the Chilonzor branch) and stamps that lapse 30 days after the last one.",
+        ("card-4-stamps-milestone-lunch",),
+    ),
 )
 
 CAPTIONS: Mapping[str, str] = {
@@ -76,6 +83,10 @@ CAPTIONS: Mapping[str, str] = {
     "voucher-staff-scan": "Staff-Scan: the QR carries a signed token a staff app checks offline.",
     "voucher-pos-ean13": "A point-of-sale EAN-13 code, shown exactly as the till made it.",
     "voucher-pos-upca": "A point-of-sale UPC-A code.",
+    "card-4-stamps-milestone-lunch": (
+        "4 of 9 stamps: the ring marks the milestone at 3, thick once earned; the cookie was redeemed "
+        "Mon-Fri 12:00-14:00 at Chilonzor; the back says when the stamps lapse."
+    ),
 }
 
 STYLE = """
