@@ -49,6 +49,12 @@ BUILT_IN_WORDS: dict[str, dict[str, str]] = {
         "th": "เวลาและสถานที่ใช้", "uz": "Qachon va qayerda", "ru": "Когда и где", "de": "Wann und wo",
         "fr": "Quand et où", "es": "Cuándo y dónde", "ar": "متى وأين",
     },
+    "Your stamps expire on": {  # a text module's header, from warn_days before the stamps lapse
+        "en": "Your stamps expire on", "zh-Hans": "您的印章到期日：", "zh-Hant": "您的印章到期日：",
+        "hi": "आपके स्टैम्प समाप्त होंगे:", "th": "แสตมป์ของคุณจะหมดอายุวันที่", "uz": "Muhrlaringiz muddati tugaydi:",
+        "ru": "Ваши штампы сгорят", "de": "Ihre Stempel verfallen am", "fr": "Vos tampons expirent le",
+        "es": "Sus sellos caducan el", "ar": "تنتهي طوابعك في",
+    },
     "Milestone rewards": {  # a text module's header, not a points label: no 9-character limit
         "en": "Milestone rewards", "zh-Hans": "阶段奖励", "zh-Hant": "階段獎勵", "hi": "पड़ाव इनाम",
         "th": "รางวัลระหว่างทาง", "uz": "Oraliq mukofotlar", "ru": "Промежуточные награды",

@@ -244,7 +244,7 @@ def loyalty_object(
         body["heroImage"] = {"sourceUri": {"uri": url}}  # decorative: the balance says it in words
     if card.expires_at is not None:
         body["validTimeInterval"] = _interval(card.issued_at, card.expires_at)
-    modules = [*([_milestones_module(card)] if program.milestones else []), *_lapse_module(card),
+    modules = [*([_milestones_module(card)] if program.milestones else []), *_lapse_module(card, at),
                *_earn_modules(card)]
     if modules:
         body["textModulesData"] = modules
@@ -273,13 +273,16 @@ def _earn_modules(card: StampCard) -> list[dict[str, Any]]:
     ]
 
 
-def _lapse_module(card: StampCard) -> list[dict[str, Any]]:
-    """When the card's stamps lapse: the date in the program's time zone (none when they do not)."""
-    lapse = card.stamps_lapse_at
+def _lapse_module(card: StampCard, at: datetime) -> list[dict[str, Any]]:
+    """When the card's stamps lapse: the date in the program's time zone (none when they do not); from
+    ``warn_days`` ahead the header warns ("Your stamps expire on"), so the update sent then (the Google
+    sync queues one, with a notification within the budget) tells the holder."""
+    lapse, warn = card.stamps_lapse_at, card.stamps_warn_at
     if lapse is None:
         return []
     program = card.program
-    header = with_built_in_words(LocalizedText(default="Stamps expire"), program)
+    words = "Your stamps expire on" if warn is not None and warn <= at < lapse else "Stamps expire"
+    header = with_built_in_words(LocalizedText(default=words), program)
     shown = lapse.astimezone(program.zone).strftime("%Y-%m-%d %H:%M")  # digits read in every language
     return [_text_module("stamps_lapse", header, LocalizedText(default=shown), program)]
 

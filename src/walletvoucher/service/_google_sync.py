@@ -80,6 +80,9 @@ def google_sync_effect(*, notify_on: Iterable[str] = ("stamp",), on_issue: bool 
         if not change.events or (change.action == "issue" and not on_issue):
             return
         yield Message(topic=GOOGLE_SYNC_TOPIC, payload=sync_payload(change, notify=change.action in notify))
+        warning = lapse_warning(change)
+        if warning is not None:
+            yield warning
 
     return effect
 
@@ -105,6 +108,19 @@ def sync_payload(change: Change, *, notify: bool) -> dict[str, Any]:
         "vouchers": vouchers,
         "messages": messages,
     }
+
+
+def lapse_warning(change: Change) -> Message | None:
+    """A ``google.sync`` due when the card's pass starts to warn that its stamps lapse (``warn_days``
+    ahead), asking to notify the holder within the notification budget; None when the change did not
+    move that moment or it has passed."""
+    warn, serial = change.card.stamps_warn_at, change.card.serial
+    moved = change.before is None or change.before.stamps_warn_at != warn
+    if warn is None or warn <= change.at or not moved:
+        return None
+    payload = {"serial": serial, "action": "stamps_warning", "key": f"{serial}@warn-{warn.isoformat()}",
+               "notify": True, "vouchers": [], "messages": []}
+    return Message(topic=GOOGLE_SYNC_TOPIC, payload=payload, available_at=warn)
 
 
 def _voucher_serial(event: Event) -> str:
