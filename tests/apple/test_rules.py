@@ -358,6 +358,9 @@ def test_the_context_shows_in_plain_words_and_google_offers_carry_the_channel() 
     back = {f["key"]: f for f in content.pass_json["coupon"]["backFields"]}
     assert back["context"]["value"] == "Mon-Fri 14:00-17:00, chilonzor, online"
     assert _strings(content.files, "zh-Hans")[back["context"]["label"]] == "使用时间和地点"
+    words = back["context"]["value"]
+    assert _strings(content.files, "zh-Hans")[words] == "周一-周五 14:00-17:00, chilonzor, 线上"
+    assert _strings(content.files, "th")[words] == "จ.-ศ. 14:00-17:00, chilonzor, ออนไลน์"
     options = GoogleOptions(issuer_id="3388000000022222222", origins=("https://shop.example.com",),
                             logo_url="https://cdn.example.com/logo.png",
                             redeem_link_template="https://shop.example.com/redeem/{serial}")
@@ -365,4 +368,7 @@ def test_the_context_shows_in_plain_words_and_google_offers_carry_the_channel() 
     assert schema_errors(body, "OfferClass") == []
     assert body["redemptionChannel"] == "ONLINE"
     assert body["textModulesData"][0]["body"] == "Mon-Fri 14:00-17:00, chilonzor, online"
+    module = body["textModulesData"][0]
+    translated = {t["language"]: t["value"] for t in module["localizedBody"]["translatedValues"]}
+    assert translated["uz"] == "Du-Ju 14:00-17:00, chilonzor, onlayn"
     assert schema_errors(offer_object(voucher, program, options, at=LATER), "OfferObject") == []

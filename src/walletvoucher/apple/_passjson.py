@@ -181,8 +181,10 @@ class _Build:
         if reward.terms is not None:
             terms = self.texts.text("reward.terms", reward.terms)
             back.append(self.field("terms", self.label("terms"), terms))
-        if reward.context is not None and reward.context.describe():
-            back.append(self.field("context", self.label("context"), reward.context.describe()))
+        context = reward.context
+        if context is not None and context.describe():
+            words = self.texts.add("reward.context", lambda lproj: context.describe(self.texts.tag(lproj)))
+            back.append(self.field("context", self.label("context"), words))
         if voucher is not None:
             back.append(self.field("how", self.label("how"), self.label(f"how_{voucher.method.value}")))
             link = self.redeem_link(voucher)

@@ -413,11 +413,12 @@ def offer_class(voucher: Voucher, program: Program, options: GoogleOptions) -> d
         _put_text(body, "finePrint", reward.terms, program)
     body["titleImage"] = _image(options.logo_url, program.brand.name, program)
     body["redemptionChannel"] = _redemption_channel(reward.context)
-    if reward.context is not None and reward.context.describe():
+    context = reward.context
+    if context is not None and context.describe():
         header = with_built_in_words(LocalizedText(default="When and where"), program)
-        body["textModulesData"] = [
-            _text_module("context", header, LocalizedText(default=reward.context.describe()), program)
-        ]
+        words = LocalizedText(default=context.describe(program.default_language),
+                              translations={tag: context.describe(tag) for tag in program.languages[1:]})
+        body["textModulesData"] = [_text_module("context", header, words, program)]
     return body
 
 

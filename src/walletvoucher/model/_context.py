@@ -22,6 +22,53 @@ from walletvoucher.model._validate import instance_of
 DAY_NAMES = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 VISIT_GAP = timedelta(hours=2)
 """``one_per_visit``: a card's redemptions at least this far apart count as separate visits."""
+_WORDS: Mapping[str, tuple[tuple[str, ...], Mapping[str, str]]] = {
+    # language: (Monday..Sunday abbreviated, {phrase: words})
+    "en": (("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"),
+           {"in_store": "in store", "online": "online", "one_per_day": "one per day",
+            "one_per_visit": "one per visit"}),
+    "zh-Hans": (("周一", "周二", "周三", "周四", "周五", "周六", "周日"),
+                {"in_store": "到店", "online": "线上", "one_per_day": "每天一次",
+                 "one_per_visit": "每次到店一次"}),
+    "zh-Hant": (("週一", "週二", "週三", "週四", "週五", "週六", "週日"),
+                {"in_store": "到店", "online": "線上", "one_per_day": "每天一次",
+                 "one_per_visit": "每次到店一次"}),
+    "hi": (("सोम", "मंगल", "बुध", "गुरु", "शुक्र", "शनि", "रवि"),
+           {"in_store": "स्टोर में", "online": "ऑनलाइन", "one_per_day": "दिन में एक बार",
+            "one_per_visit": "हर विज़िट में एक बार"}),
+    "th": (("จ.", "อ.", "พ.", "พฤ.", "ศ.", "ส.", "อา."),
+           {"in_store": "ที่ร้าน", "online": "ออนไลน์", "one_per_day": "วันละครั้ง",
+            "one_per_visit": "ครั้งละหนึ่งต่อการมาเยือน"}),
+    "uz": (("Du", "Se", "Ch", "Pa", "Ju", "Sh", "Ya"),
+           {"in_store": "do'konda", "online": "onlayn", "one_per_day": "kuniga bir marta",
+            "one_per_visit": "har tashrifda bir marta"}),
+    "ru": (("Пн", "Вт", "Ср", "Чт", "Пт", "Сб", "Вс"),
+           {"in_store": "в магазине", "online": "онлайн", "one_per_day": "раз в день",
+            "one_per_visit": "раз за визит"}),
+    "de": (("Mo", "Di", "Mi", "Do", "Fr", "Sa", "So"),
+           {"in_store": "im Laden", "online": "online", "one_per_day": "einmal pro Tag",
+            "one_per_visit": "einmal pro Besuch"}),
+    "fr": (("lun", "mar", "mer", "jeu", "ven", "sam", "dim"),
+           {"in_store": "en magasin", "online": "en ligne", "one_per_day": "une fois par jour",
+            "one_per_visit": "une fois par visite"}),
+    "es": (("lun", "mar", "mié", "jue", "vie", "sáb", "dom"),
+           {"in_store": "en tienda", "online": "en línea", "one_per_day": "una vez al día",
+            "one_per_visit": "una vez por visita"}),
+    "ar": (("الاثنين", "الثلاثاء", "الأربعاء", "الخميس", "الجمعة", "السبت", "الأحد"),
+           {"in_store": "في المتجر", "online": "عبر الإنترنت", "one_per_day": "مرة في اليوم",
+            "one_per_visit": "مرة في كل زيارة"}),
+}
+"""The words of :meth:`RedemptionContext.describe` in the languages walletvoucher ships."""
+
+
+def words_for(language: str | None) -> tuple[tuple[str, ...], Mapping[str, str]]:
+    """The day names and phrases for a BCP 47 *language* (English when it has none)."""
+    parts = (language or "en").replace("_", "-").lower().split("-")
+    if parts[0] == "zh":
+        return _WORDS["zh-Hant" if {"hant", "tw", "hk", "mo"} & set(parts[1:]) else "zh-Hans"]
+    return _WORDS.get(parts[0], _WORDS["en"])
+
+
 _HHMM = re.compile(r"([01][0-9]|2[0-3]):([0-5][0-9])")
 _WINDOW_FIX = 'write windows = [{ days = "mon-fri", from = "14:00", to = "17:00" }]'
 _LOCATION = re.compile(r"[a-z0-9][a-z0-9_-]{0,63}")
@@ -109,9 +156,9 @@ class TimeWindow:
                 return opening
         raise AssertionError("a window with days opens within a week")  # pragma: no cover
 
-    def describe(self) -> str:
-        """``Mon-Fri 14:00-17:00``."""
-        return f"{_describe_days(self.days)} {self.start:%H:%M}-{self.end:%H:%M}"
+    def describe(self, language: str | None = None) -> str:
+        """``Mon-Fri 14:00-17:00`` (the day names in *language*)."""
+        return f"{_describe_days(self.days, words_for(language)[0])} {self.start:%H:%M}-{self.end:%H:%M}"
 
     def to_json(self) -> dict[str, Any]:
         """A JSON-ready dict."""
@@ -119,8 +166,8 @@ class TimeWindow:
                 "to": f"{self.end:%H:%M}"}
 
 
-def _describe_days(days: frozenset[int]) -> str:
-    names = [DAY_NAMES[d].capitalize() for d in sorted(days)]
+def _describe_days(days: frozenset[int], shown: tuple[str, ...]) -> str:
+    names = [shown[d] for d in sorted(days)]
     ordered = sorted(days)
     if len(ordered) > 2 and ordered == list(range(ordered[0], ordered[-1] + 1)):
         return f"{names[0]}-{names[-1]}"
@@ -220,12 +267,14 @@ class RedemptionContext:
             f"allows {self.per_card.value.replace('_', ' ')} per card; it redeemed at {last.isoformat()}",
             field="context.per_card", value=at.isoformat(), fix=f"it can be redeemed from {nxt.isoformat()}")
 
-    def describe(self) -> str:
-        """The context in plain words: ``"Mon-Fri 14:00-17:00, chilonzor"``."""
-        parts = [w.describe() for w in self.windows] + list(self.locations)
-        parts += [c.value.replace("_", " ") for c in self.channels if len(self.channels) < len(Channel)]
+    def describe(self, language: str | None = None) -> str:
+        """The context in plain words, in *language* where walletvoucher has its words (English else):
+        ``"Mon-Fri 14:00-17:00, chilonzor"``; location ids are shown as they are."""
+        phrases = words_for(language)[1]
+        parts = [w.describe(language) for w in self.windows] + list(self.locations)
+        parts += [phrases[c.value] for c in self.channels if len(self.channels) < len(Channel)]
         if self.per_card is not None:
-            parts.append(self.per_card.value.replace("_", " "))
+            parts.append(phrases[self.per_card.value])
         return ", ".join(parts)
 
     def to_json(self) -> dict[str, Any]:
