@@ -140,7 +140,8 @@ def _report(
     rate = count / seconds
     print(
         f"{name:12} API {rate:7.0f}/s  p50 {statistics.median(ordered) * 1000:6.1f} ms"
-        f"  p99 {p99 * 1000:6.1f} ms  | store direct {direct:7.0f}/s  | ratio {rate / direct:4.2f}  (failures {failures})"
+        f"  p99 {p99 * 1000:6.1f} ms  | store direct {direct:7.0f}/s"
+        f"  | ratio {rate / direct:4.2f}  (failures {failures})"
     )
 
 
