@@ -12,6 +12,17 @@ after it was written cannot rebuild a card the transitions would not have made:
   stamp_added whose derived events are missing, all raise :class:`~walletvoucher.errors.ReplayError`.
 - ``voucher_redeemed``, ``voucher_expired`` and ``voucher_voided`` must name a voucher the card
   holds, in a state that allows the change at that time.
+- Every event is numbered (:attr:`Event.version`): the next event of the log must carry the card's
+  version plus one. A deleted event leaves a gap (a ``voucher_redeemed`` taken out of the middle
+  cannot bring its voucher back), and a reordered or repeated one is out of place.
+- No event is earlier than ``card_issued``.
+
+What replay **cannot** detect, from the log alone: events cut off at the *end* (the log is then a
+shorter true history; compare the last version with the one you stored, as
+:class:`~walletvoucher.store.Wallet` does with its ``cards.version``), and a log rewritten
+consistently by someone who can write it (renumbered, or with every version stripped: a log without
+versions is read as one written before walletvoucher numbered events, and is checked in every other
+way). Keep the log where only the application writes, or sign it, if that matters.
 
 Every failure is a :class:`~walletvoucher.errors.ReplayError` (never ``KeyError``/``TypeError``).
 """
@@ -56,8 +67,15 @@ def fold(card: StampCard, events: Iterable[Event], programs: ProgramLookup | Non
     """Apply *events* to *card* in order (the *apply* half of every transition).
 
     Each event is checked against the card as it stands; one that could not have happened raises
-    :class:`~walletvoucher.errors.ReplayError`.
+    :class:`~walletvoucher.errors.ReplayError`. Each event's version, when it has one, must be the
+    card's version plus one; once one event of *events* has a version, every later one must.
     """
+    return _fold(card, events, programs, numbered=False)
+
+
+def _fold(
+    card: StampCard, events: Iterable[Event], programs: ProgramLookup | None, *, numbered: bool
+) -> StampCard:
     for event in events:
         if not isinstance(event, Event):
             raise ReplayError("is not an Event", field="event", value=type(event).__name__,
@@ -69,8 +87,36 @@ def fold(card: StampCard, events: Iterable[Event], programs: ProgramLookup | Non
                 value=event.card_serial,
                 fix=f"replay only the events of card {card.serial!r}",
             )
-        card = _apply(card, event, programs or _programs(card))
+        numbered = _check_place(card, event, numbered)
+        card = attrs.evolve(_apply(card, event, programs or _programs(card)), version=card.version + 1)
     return card
+
+
+def _check_place(card: StampCard, event: Event, numbered: bool) -> bool:
+    """The event comes next in the log and not before the card was issued; returns whether it is numbered."""
+    if event.type is EventType.CARD_ISSUED:
+        return numbered  # never after the first event, as applying it says
+    expected = card.version + 1
+    if event.version is None and numbered:
+        raise ReplayError(
+            f"has no version but the events before it do (expected {expected})",
+            field="event.version", value=event.type.value, fix=_FIX,
+        )  # fmt: skip
+    if event.version is not None and event.version != expected:
+        missing = event.version > expected
+        raise ReplayError(
+            f"{event.type.value} is event {event.version} of the log but event {expected} comes next"
+            + (f": events {expected} to {event.version - 1} are missing (deleted?)" if missing else
+               " (reordered or repeated)"),
+            field="event.version", value=event.version, fix=_FIX,
+        )  # fmt: skip
+    if event.at < card.issued_at:
+        raise ReplayError(
+            f"{event.type.value} at {event.at.isoformat()} is before card_issued "
+            f"({card.issued_at.isoformat()})",
+            field="event.at", value=event.at.isoformat(), fix=_FIX,
+        )  # fmt: skip
+    return event.version is not None
 
 
 def _apply(card: StampCard, event: Event, programs: ProgramLookup) -> StampCard:
@@ -273,12 +319,15 @@ def replay(events: Iterable[Event], programs: Iterable[Program]) -> StampCard:
             value=first.type.value if first else None,
             fix="replay the card's whole event history from its first event",
         )
+    if first.version not in (None, 1):
+        raise ReplayError("card_issued must be event 1 of the log", field="event.version",
+                          value=first.version, fix="replay the card's whole history from its first event")
     card = _issued_card(first, known)
 
     def lookup(program_id: str, version: int) -> Program:
         return _programs(card, *known.values())(program_id, version)
 
-    card = fold(card, events[1:], programs=lookup)
+    card = _fold(card, events[1:], lookup, numbered=first.version is not None)
     if card._awaiting is not None:
         raise ReplayError(
             f"ends in the middle of reaching a goal: {card._awaiting.value} is missing",
@@ -316,7 +365,7 @@ def _issued_card(first: Event, known: Mapping[tuple[str, int], Program]) -> Stam
         )
     try:
         return StampCard(serial=first.card_serial, member_id=data.get("member_id", ""),
-                         program=known[key], issued_at=first.at)  # type: ignore[index]
+                         program=known[key], issued_at=first.at, version=1)  # type: ignore[index]
     except WalletVoucherError as exc:
         raise ReplayError(f"card_issued is not a card ({exc})", field="card_issued", value=None,
                           fix=_FIX) from exc
