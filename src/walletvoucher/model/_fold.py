@@ -88,7 +88,7 @@ def _fold(
                 fix=f"replay only the events of card {card.serial!r}",
             )
         numbered = _check_place(card, event, numbered)
-        card = attrs.evolve(_apply(card, event, programs or _programs(card)), version=card.version + 1)
+        card = _apply(card, event, programs or _programs(card))  # each apply counts the event in version
     return card
 
 
@@ -180,6 +180,7 @@ def _apply_stamp(card: StampCard, event: Event, programs: ProgramLookup) -> Stam
         last_stamp_at=event.at,
         stamp_day=local_date(event.at, card.program.zone),
         stamps_on_day=card._stamps_today(event.at) + count,
+        version=card.version + 1,
     )
     return _settle(stamped)
 
@@ -193,7 +194,7 @@ def _settle(card: StampCard) -> StampCard:
 def _apply_goal(card: StampCard, event: Event, programs: ProgramLookup) -> StampCard:
     # The stamps stay until cycle_started says how many carry over.
     _expect_derived(card, event, EventType.GOAL_REACHED, card._goal_facts())
-    return attrs.evolve(card, _awaiting=EventType.VOUCHER_ISSUED)
+    return attrs.evolve(card, _awaiting=EventType.VOUCHER_ISSUED, version=card.version + 1)
 
 
 def _apply_voucher_issued(card: StampCard, event: Event, programs: ProgramLookup) -> StampCard:
@@ -208,6 +209,7 @@ def _apply_voucher_issued(card: StampCard, event: Event, programs: ProgramLookup
         vouchers=_held(card).plus(voucher),
         vouchers_issued=card.vouchers_issued + 1,
         _awaiting=EventType.CYCLE_STARTED,
+        version=card.version + 1,
     )
 
 
@@ -237,6 +239,7 @@ def _apply_cycle(card: StampCard, event: Event, programs: ProgramLookup) -> Stam
     program = card.program if version == card.program.version else programs(card.program.id, version)
     started = attrs.evolve(
         card, program=program, next_program=None, cycle=event.data["cycle"], stamps=event.data["stamps"],
+        version=card.version + 1,
     )
     return _settle(started)
 
@@ -246,7 +249,7 @@ def _apply_voucher_final(card: StampCard, event: Event, programs: ProgramLookup)
     serial = event.data["voucher"]
     voucher = card.voucher(serial)  # UnknownVoucher for a voucher the card does not hold
     _check_final(voucher, event)
-    return attrs.evolve(card, vouchers=_held(card).without(serial))
+    return attrs.evolve(card, vouchers=_held(card).without(serial), version=card.version + 1)
 
 
 def _held(card: StampCard) -> Vouchers:
@@ -277,7 +280,7 @@ def _apply_program_changed(card: StampCard, event: Event, programs: ProgramLooku
             value=(str(program_id)[:56], version if isinstance(version, int) else None),
             fix=_FIX,
         )
-    return attrs.evolve(card, next_program=programs(program_id, version))
+    return attrs.evolve(card, next_program=programs(program_id, version), version=card.version + 1)
 
 
 def _apply_issued(card: StampCard, event: Event, programs: ProgramLookup) -> StampCard:
