@@ -273,3 +273,12 @@ def test_preview_command_refuses_hostile_files_in_one_line(
     assert main(["preview", str(source), "-o", str(tmp_path / "card.png")]) == 1
     err = capsys.readouterr().err
     assert message in err and len(err.strip().splitlines()) == 1 and "Traceback" not in err
+
+
+def test_a_store_card_strip_covers_a_coupons_taller_strip() -> None:
+    # found by the preview fuzzer: the part of the strip that shows came out a hair taller than the
+    # image (246.00000000000003 of 246 rows) and Pillow refused to scale it
+    doc = {**STORE_CARD, "coupon": STORE_CARD["storeCard"]}
+    del doc["storeCard"]
+    files = {"pass.json": json.dumps(doc).encode(), "strip@2x.png": _png((750, 246), "RGB")}
+    assert png_image(preview_pkpass(_zip(files))).size[0] == 750

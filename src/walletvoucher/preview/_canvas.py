@@ -142,7 +142,7 @@ def paste_fit(
     width, height = max(1, right - left), max(1, bottom - top)
     if cover:  # only the part of the image that shows is scaled: the work is the box's size at most
         ratio = max(width / image.width, height / image.height)
-        seen_w, seen_h = width / ratio, height / ratio
+        seen_w, seen_h = min(image.width, width / ratio), min(image.height, height / ratio)
         x0, y0 = (image.width - seen_w) / 2, (image.height - seen_h) / 2
         seen = (x0, y0, x0 + seen_w, y0 + seen_h)
         scaled = image.resize((width, height), Image.Resampling.LANCZOS, box=seen)
