@@ -100,7 +100,7 @@ def test_images_passed_to_preview_apple_are_bounded_too() -> None:
 def test_hostile_strings_files_parse_in_linear_time(data: bytes) -> None:
     start = time.process_time()  # without tracemalloc, which slows a parser of many small tokens
     pairs = parse_strings(data)
-    assert pairs == {} and time.process_time() - start < 1.0  # safety bound
+    assert pairs == {} and time.process_time() - start < 2.0  # safety bound (40 KB took 10 s before)
 
 
 def test_strings_parse_strings_and_comments_in_one_pass() -> None:
