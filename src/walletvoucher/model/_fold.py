@@ -309,8 +309,12 @@ def replay(events: Iterable[Event], programs: Iterable[Program]) -> StampCard:
     """Rebuild a card from its stored events; the result equals the card the transitions returned.
 
     *programs* holds every program version the card has used. A log that does not rebuild a card
-    the transitions could have made (malformed, reordered, forged, cut short in the middle of a
-    goal) raises :class:`~walletvoucher.errors.ReplayError`.
+    the transitions could have made (malformed, reordered, forged, with an event deleted, an event
+    earlier than ``card_issued``, cut short in the middle of a goal) raises
+    :class:`~walletvoucher.errors.ReplayError`. What it cannot see: events cut off after the last
+    complete transition (the result's ``version`` is then lower than the one you stored: compare
+    them), and a log rewritten consistently by whoever can write it (renumbered, or with every
+    version stripped, which reads as a log from before events were numbered).
     """
     events = _event_list(events)
     known = _known_programs(programs)
