@@ -71,6 +71,9 @@ def verify_callback(
 
     *root_keys*: the JSON served at :data:`CALLBACK_KEYS_URL` (``{"keys": [{"keyValue",
     "protocolVersion", "keyExpiration"}]}``), parsed or as text. *at*: now, for the expiries.
+    Every value is checked before it is used, signed or not: texts must be valid UTF-8 (no lone
+    surrogate), expiries digits 0-9 up to :data:`MAX_MILLIS`, ``eventType`` the string ``save`` or
+    ``del``; so a hostile body ends in :class:`GoogleCallbackInvalid`, never a foreign error.
     """
     now_ms = _millis(at)
     issuer_id = _issuer(issuer_id)
