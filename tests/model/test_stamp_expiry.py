@@ -30,8 +30,8 @@ from .conftest import T0, make_program
 BERLIN = ZoneInfo("Europe/Berlin")
 
 
-def _card(**changes: Any) -> tuple[StampCard, list[Any]]:
-    card, events = StampCard.issue(make_program(**changes), serial="C1", member_id="m", at=T0)
+def _card(at: datetime = T0, **changes: Any) -> tuple[StampCard, list[Any]]:
+    card, events = StampCard.issue(make_program(**changes), serial="C1", member_id="m", at=at)
     return card, list(events)
 
 
@@ -57,8 +57,8 @@ def test_a_stamp_after_the_lapse_starts_again_from_one() -> None:
 
 
 def test_the_lapse_follows_the_zones_midnight_across_a_clock_change() -> None:
-    card, _ = _card(stamp_expiry=StampExpiry.rolling(30, warn_days=7), timezone="Europe/Berlin")
     last = datetime(2026, 3, 1, 10, 0, tzinfo=BERLIN)
+    card, _ = _card(last, stamp_expiry=StampExpiry.rolling(30, warn_days=7), timezone="Europe/Berlin")
     card = card.add_stamps(2, at=last).card
     assert card.stamps_lapse_at is not None
     assert card.stamps_lapse_at.astimezone(timezone.utc) == datetime(2026, 3, 31, 22, 0, tzinfo=timezone.utc)
@@ -158,7 +158,8 @@ def test_replay_refuses_a_late_stamp_that_kept_lapsed_stamps() -> None:
     first = card.add_stamps(4, at=T0)
     result = first.card.add_stamps(1, at=T0 + timedelta(days=9))
     assert replay([*log, *first.events, *result.events], [card.program]) == result.card
-    without = [e for e in result.events if e.type is not EventType.STAMPS_EXPIRED]
+    without = [attrs.evolve(e, version=e.version - 1)  # renumbered, so only the lapse rule can tell
+               for e in result.events if e.type is not EventType.STAMPS_EXPIRED and e.version is not None]
     with pytest.raises(ReplayError, match="lapsed"):
         replay([*log, *first.events, *without], [card.program])
 

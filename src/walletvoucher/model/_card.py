@@ -168,6 +168,9 @@ class StampCard:
     """Punches used on a prepaid card."""
     milestones_reached: int = attrs.field(default=0, validator=non_negative)
     """How many of the cycle's milestones have issued their voucher (they are reached in order)."""
+    version: int = attrs.field(default=0, validator=non_negative)
+    """How many events the card's log holds (``card_issued`` is the first); each transition numbers
+    its events from ``version + 1``. 0 for a card made directly rather than issued."""
     _awaiting: EventType | None = attrs.field(
         default=None, repr=False, alias="_awaiting", validator=instance_of(EventType, optional=True)
     )
@@ -204,7 +207,8 @@ class StampCard:
         :class:`NoPunchesLeft`, an expired card :class:`CardExpired`. No reward cycle follows."""
         check_at(at)
         self._check_at_rest()
-        events = (self._event(EventType.PUNCH_USED, at, **self._punch_facts(source, at)),)
+        self._check_after_issue(at)
+        events = (self._event(EventType.PUNCH_USED, at, 1, **self._punch_facts(source, at)),)
         return fold(self, events), events
 
     def _punch_facts(self, source: str, at: datetime) -> dict[str, Any]:
@@ -238,10 +242,11 @@ class StampCard:
         """Record that the card's validity has ended by *at* (one ``card_expired`` event, once)."""
         check_at(at)
         self._check_at_rest()
+        self._check_after_issue(at)
         expires = self.expires_at
         if self.expired or expires is None or expires > at:
             return self, ()
-        events = (self._event(EventType.CARD_EXPIRED, at, expires_at=expires.isoformat()),)
+        events = (self._event(EventType.CARD_EXPIRED, at, 1, expires_at=expires.isoformat()),)
         return fold(self, events), events
 
     @property
@@ -281,12 +286,13 @@ class StampCard:
     ) -> tuple[StampCard, tuple[Event, ...]]:
         """A new card with no stamps, and its ``card_issued`` event."""
         check_at(at)
-        card = cls(serial=serial, member_id=member_id, program=program, issued_at=at)
+        card = cls(serial=serial, member_id=member_id, program=program, issued_at=at, version=1)
         event = Event(
             type=EventType.CARD_ISSUED,
             at=at,
             card_serial=serial,
             data={"member_id": member_id, "program_id": program.id, "program_version": program.version},
+            version=1,
         )
         return card, (event,)
 
@@ -348,13 +354,14 @@ class StampCard:
         """
         check_at(at)
         self._check_at_rest()
+        self._check_after_issue(at)
         self._check_valid(at)
         self._check_stamp_card()
         count = self._check_purchase(amount)  # the lapse below keeps the amount carried
         lapsed = self._lapse_events(at)
         base = fold(self, lapsed) if lapsed else self
-        spent = base._event(EventType.AMOUNT_SPENT, at, amount=str(amount.amount), currency=amount.currency,
-                            source=source, stamps=count)
+        spent = base._event(EventType.AMOUNT_SPENT, at, 1, amount=str(amount.amount),
+                            currency=amount.currency, source=source, stamps=count)
         if count == 0:
             base._check_source_text(source)
             events: tuple[Event, ...] = (spent,)
@@ -411,13 +418,13 @@ class StampCard:
         """
         self._check_at_rest()
         check_at(at)
+        self._check_after_issue(at)
         self._check_valid(at)
         voucher = self.voucher(voucher_serial)
         where = _where(location, channel)
         self._check_context(voucher, at, where)
         done, events = voucher.redeem(proof, at=at)
-        if where:
-            events = tuple(attrs.evolve(e, data={**e.data, **where}) for e in events)
+        events = self._numbered(attrs.evolve(e, data={**e.data, **where}) for e in events)
         return VoucherResult(card=fold(self, events), voucher=done, events=events)
 
     def _check_context(self, voucher: Voucher, at: datetime, where: Mapping[str, str]) -> None:
@@ -431,7 +438,9 @@ class StampCard:
     def void_voucher(self, voucher_serial: str, reason: str, *, at: datetime) -> VoucherResult:
         """Void one of the card's vouchers."""
         self._check_at_rest()
+        self._check_after_issue(at)
         done, events = self.voucher(voucher_serial).void(reason, at=at)
+        events = self._numbered(events)
         return VoucherResult(card=fold(self, events), voucher=done, events=events)
 
     def expire_stamps(self, *, at: datetime) -> tuple[StampCard, tuple[Event, ...]]:
@@ -442,6 +451,7 @@ class StampCard:
         """
         check_at(at)
         self._check_at_rest()
+        self._check_after_issue(at)
         events = self._lapse_events(at)
         return fold(self, events), events
 
@@ -449,7 +459,7 @@ class StampCard:
         lapse = self.stamps_lapse_at
         if lapse is None or lapse > at:
             return ()
-        return (self._event(EventType.STAMPS_EXPIRED, at, **self._lapse_facts()),)
+        return (self._event(EventType.STAMPS_EXPIRED, at, 1, **self._lapse_facts()),)
 
     def _lapse_facts(self) -> dict[str, Any]:
         lapse = self.stamps_lapse_at
@@ -458,15 +468,17 @@ class StampCard:
     def expire_vouchers(self, *, at: datetime) -> tuple[StampCard, tuple[Event, ...]]:
         """Expire every voucher whose validity has ended."""
         self._check_at_rest()
-        events = tuple(
+        self._check_after_issue(at)
+        events = self._numbered(tuple(
             e for v in self.vouchers if v.status_at(at) is VoucherStatus.EXPIRED for e in v.expire(at=at)[1]
-        )
+        ))
         return fold(self, events), events
 
     def change_program(self, program: Program, *, at: datetime) -> tuple[StampCard, tuple[Event, ...]]:
         """Move the card to a new version of its program, from its next cycle on."""
         check_at(at)
         self._check_at_rest()
+        self._check_after_issue(at)
         if not isinstance(program, Program):
             raise ValidationError("must be a Program", field="program", value=type(program).__name__,
                                   fix="pass the new version, e.g. program.revise(goal=8)")
@@ -482,6 +494,7 @@ class StampCard:
             at=at,
             card_serial=self.serial,
             data={"program_id": program.id, "program_version": program.version},
+            version=self.version + 1,
         )
         return fold(self, (event,), programs=_programs(self, program)), (event,)
 
@@ -495,7 +508,8 @@ class StampCard:
         self._check_at_rest()
         self._check_count(count, source)
         self._check_policy(count, at)
-        stamp = command or self._event(EventType.STAMP_ADDED, at, count=count, source=source)
+        self._check_after_issue(at)
+        stamp = command or self._event(EventType.STAMP_ADDED, at, 1, count=count, source=source)
         needed: list[Program] = []
 
         def dry(card: StampCard) -> RedeemCode | None:
@@ -526,16 +540,16 @@ class StampCard:
     def _goal_step(self, at: datetime, code: RedeemCode | None) -> list[Event]:
         voucher = self._new_voucher(at, code)
         return [
-            self._event(EventType.GOAL_REACHED, at, **self._goal_facts()),
-            self._event(EventType.VOUCHER_ISSUED, at, voucher=voucher.to_json()),
-            self._event(EventType.CYCLE_STARTED, at, **self._next_cycle_facts()),
+            self._event(EventType.GOAL_REACHED, at, 1, **self._goal_facts()),
+            self._event(EventType.VOUCHER_ISSUED, at, 2, voucher=voucher.to_json()),
+            self._event(EventType.CYCLE_STARTED, at, 3, **self._next_cycle_facts()),
         ]
 
     def _milestone_step(self, at: datetime, code: RedeemCode | None) -> list[Event]:
         voucher = self._new_voucher(at, code)
         return [
-            self._event(EventType.MILESTONE_REACHED, at, **self._milestone_facts()),
-            self._event(EventType.VOUCHER_ISSUED, at, voucher=voucher.to_json()),
+            self._event(EventType.MILESTONE_REACHED, at, 1, **self._milestone_facts()),
+            self._event(EventType.VOUCHER_ISSUED, at, 2, voucher=voucher.to_json()),
         ]
 
     def _pending_milestone(self) -> Milestone | None:
@@ -569,6 +583,19 @@ class StampCard:
         carried = self.stamps - self.goal if self.program.overflow is Overflow.CARRY_OVER else 0
         version = (self.next_program or self.program).version
         return {"cycle": self.cycle + 1, "stamps": carried, "program_version": version}
+
+    def _check_after_issue(self, at: datetime) -> None:
+        if at < self.issued_at:
+            raise ValidationError(
+                "is before the card was issued",
+                field="at",
+                value=at.isoformat(),
+                fix=f"a card's events come after its card_issued at {self.issued_at.isoformat()}",
+            )
+
+    def _numbered(self, events: Iterable[Event]) -> tuple[Event, ...]:
+        """A voucher's events (it does not know its card's log) numbered after the card's last."""
+        return tuple(attrs.evolve(e, version=self.version + n) for n, e in enumerate(events, start=1))
 
     def _check_at_rest(self) -> None:
         if self._awaiting is not None:
@@ -704,8 +731,9 @@ class StampCard:
                 fix=f"use a code pool of {wanted.value} codes for program {self.program.id!r}",
             )
 
-    def _event(self, kind: EventType, at: datetime, **data: Any) -> Event:
-        return Event(type=kind, at=at, card_serial=self.serial, data=data)
+    def _event(self, kind: EventType, at: datetime, after: int, /, **data: Any) -> Event:
+        """The event *after* places past the card's last (1: the next event of the log)."""
+        return Event(type=kind, at=at, card_serial=self.serial, data=data, version=self.version + after)
 
     def to_json(self) -> dict[str, Any]:
         """A JSON-ready snapshot of the card (program by id and version)."""

@@ -27,7 +27,7 @@ _FIELDS = frozenset(
     {
         "serial", "member_id", "program", "issued_at", "stamps", "cycle", "lifetime_stamps",
         "vouchers_issued", "vouchers", "last_stamp_at", "stamp_day", "stamps_on_day", "next_program",
-        "milestones_reached", "expired", "amount_carried", "punches_used", "last_redeemed_at",
+        "milestones_reached", "expired", "amount_carried", "punches_used", "last_redeemed_at", "version",
     }
 )  # fmt: skip
 
@@ -69,14 +69,18 @@ def dump(card: StampCard) -> str:
             "amount_carried": str(card.amount_carried),
             "punches_used": card.punches_used,
             "last_redeemed_at": _iso(card.last_redeemed_at),
+            "version": card.version,
         },
         sort_keys=True,
         ensure_ascii=False,
     )
 
 
-def load(text: str, programs: ProgramRegistry) -> StampCard | None:
-    """The card :func:`dump` wrote, or None if the text is of another format."""
+def load(text: str, programs: ProgramRegistry, version: int) -> StampCard | None:
+    """The card :func:`dump` wrote, or None if the text is of another format.
+
+    *version* is the snapshot row's: snapshots written before cards knew their version take it.
+    """
     raw: dict[str, Any] = json.loads(text)
     if raw.get("format") != FORMAT or not supported():
         return None
@@ -95,11 +99,12 @@ def load(text: str, programs: ProgramRegistry) -> StampCard | None:
         stamp_day=date.fromisoformat(raw["stamp_day"]) if raw["stamp_day"] else None,
         stamps_on_day=raw["stamps_on_day"],
         next_program=programs.get(nxt[0], nxt[1]) if nxt else None,
-        milestones_reached=raw.get("milestones_reached", 0),  # snapshots from before milestones: none
-        expired=raw.get("expired", False),
-        amount_carried=Decimal(raw.get("amount_carried", "0")),
-        punches_used=raw.get("punches_used", 0),
+        milestones_reached=raw["milestones_reached"],
+        expired=raw["expired"],
+        amount_carried=Decimal(raw["amount_carried"]),
+        punches_used=raw["punches_used"],
         last_redeemed_at=_from_iso(raw["last_redeemed_at"]),
+        version=raw.get("version", version),
     )
 
 
