@@ -372,3 +372,22 @@ def test_the_context_shows_in_plain_words_and_google_offers_carry_the_channel() 
     translated = {t["language"]: t["value"] for t in module["localizedBody"]["translatedValues"]}
     assert translated["uz"] == "Du-Ju 14:00-17:00, chilonzor, onlayn"
     assert schema_errors(offer_object(voucher, program, options, at=LATER), "OfferObject") == []
+
+
+def test_a_voucher_bound_to_branches_shows_near_them() -> None:
+    from walletvoucher.apple import Location
+
+    context = RedemptionContext(locations=("chilonzor", "yunusobod"))
+    program = attrs.evolve(make_program(RedemptionMethod.SELF_REDEEM),
+                           reward=attrs.evolve(make_program().reward, context=context))
+    _, voucher = ready_card(program)
+    chilonzor = Location(latitude=41.2756, longitude=69.2034, relevant_text="Lunch at Chilonzor")
+    everywhere = Location(latitude=41.3111, longitude=69.2797)
+    options = _options(locations=[everywhere], branches={"chilonzor": chilonzor})
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        bound = build_pass_content(voucher, options=options, at=LATER, program=program).pass_json
+        plain = build_pass_content(card_with(make_program(RedemptionMethod.SELF_REDEEM), 2), options=options,
+                                   at=LATER).pass_json
+    assert [(p["latitude"], p["longitude"]) for p in bound["locations"]] == [(41.2756, 69.2034)]
+    assert [(p["latitude"], p["longitude"]) for p in plain["locations"]] == [(41.3111, 69.2797)]

@@ -66,6 +66,18 @@ def _to_locations(value: Iterable[Location]) -> tuple[Location, ...]:
     return tuple(value)
 
 
+Branches = tuple[tuple[str, Location], ...]
+
+
+def _to_branches(value: Mapping[str, Location] | Iterable[tuple[str, Location]]) -> Branches:
+    pairs = tuple(sorted(value.items() if isinstance(value, Mapping) else value))
+    for name, place in pairs:
+        if not isinstance(name, str) or not isinstance(place, Location):
+            raise AppleError("must map location ids to Location objects", field="branches",
+                             value=repr(name)[:40], fix="pass branches={'chilonzor': Location(...)}")
+    return pairs
+
+
 def _link(instance: object, attribute: Any, value: str | None) -> None:
     _https(instance, attribute, value)
     if value is None:
@@ -188,6 +200,14 @@ class AppleOptions:
     language: str | None = attrs.field(default=None, converter=_to_language)
     voucher_on_card: bool = True
     labels: tuple[tuple[str, str, str], ...] = attrs.field(default=None, converter=_to_labels)
+    branches: Branches = attrs.field(default=(), converter=_to_branches)
+    """Where each location id of a reward's redemption context is (``{"chilonzor": Location(...)}``):
+    a voucher bound to some of them carries those places as the pass's ``locations``."""
+
+    def branch_locations(self, names: Iterable[str]) -> tuple[Location, ...]:
+        """The :class:`Location` of each of *names* that :attr:`branches` knows (at most 10)."""
+        known = dict(self.branches)
+        return tuple(known[n] for n in names if n in known)[:MAX_LOCATIONS]
 
     def __attrs_post_init__(self) -> None:
         if (self.web_service_url is None) != (self.authentication_token is None):

@@ -168,6 +168,13 @@ class _Build:
             doc["locations"] = [self.location(index, loc) for index, loc in enumerate(opts.locations)]
         return doc
 
+    def branch_places(self, doc: dict[str, Any], voucher: Voucher | None) -> None:
+        """A voucher bound to some branches (its reward's context) shows near those, not everywhere."""
+        context = voucher.reward.context if voucher is not None else None
+        places = self.options.branch_locations(context.locations) if context is not None else ()
+        if places:
+            doc["locations"] = [self.location(index, loc) for index, loc in enumerate(places)]
+
     def location(self, index: int, loc: Any) -> dict[str, Any]:
         out: dict[str, Any] = {"latitude": float(loc.latitude), "longitude": float(loc.longitude)}
         if loc.relevant_text is not None:
@@ -328,6 +335,7 @@ class _Build:
             body["backFields"] = [*self.reward_back(voucher), *lifetime]
             barcode = self.voucher_barcode(voucher) or barcode
         doc = self.top(card.serial)
+        self.branch_places(doc, voucher)
         doc["storeCard"] = body
         if card.expires_at is not None:  # Wallet shows the card expired from then
             doc["expirationDate"] = w3c_date(card.expires_at, self.program.zone)
@@ -447,6 +455,7 @@ class _Build:
             body["auxiliaryFields"] = [self.field("value", self.label("value"), json_amount(money),
                                                   currencyCode=money.currency)]
         doc = self.top(voucher.serial)
+        self.branch_places(doc, voucher)
         doc["coupon"] = body
         barcode = self.voucher_barcode(voucher)
         if barcode is not None:
