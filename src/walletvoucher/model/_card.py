@@ -419,8 +419,8 @@ class StampCard:
         self._check_at_rest()
         check_at(at)
         self._check_after_issue(at)
+        voucher = self.voucher(voucher_serial)  # no such voucher says so first, as the store does
         self._check_valid(at)
-        voucher = self.voucher(voucher_serial)
         where = _where(location, channel)
         self._check_context(voucher, at, where)
         done, events = voucher.redeem(proof, at=at)
