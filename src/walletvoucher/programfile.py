@@ -37,6 +37,10 @@ A minimal file::
     service_account = "service-account.json"
     origins = ["https://shop.example.com"]
     logo_url = "https://shop.example.com/logo.png"
+
+    [join]                              # optional: the join page asks for nothing unless told
+    ask = ["name", "email"]             # any of "name", "email", "phone" (each optional to fill in)
+    consent = { default = "We e-mail you when a reward is ready.", zh-Hans = "奖励可用时我们会发邮件通知您。" }
 """
 
 from __future__ import annotations
@@ -69,6 +73,7 @@ if TYPE_CHECKING:
     from walletvoucher._signers import AppleSigner
     from walletvoucher.apple import AppleOptions
     from walletvoucher.google import GoogleOptions
+    from walletvoucher.service._join import JoinSettings
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -135,6 +140,7 @@ class ProgramFile:
     program: Program
     apple: AppleSigning | None = None
     google: GoogleSetup | None = None
+    join: JoinSettings | None = None
 
 
 class _Reader:
@@ -231,7 +237,7 @@ def load_program_file(path: str | os.PathLike[str]) -> ProgramFile:
     file = Path(path)
     raw = _parse(file)
     top = _Reader(file, raw, "")
-    top.unknown({"program", "brand", "reward", "apple", "google"})
+    top.unknown({"program", "brand", "reward", "apple", "google", "join"})
     tables = {name: _Reader(file, top.get(name, dict, fix=f"add a [{name}] table"), name)
               for name in ("program", "brand", "reward")}
     brand = _brand(tables["brand"])
@@ -239,7 +245,9 @@ def load_program_file(path: str | os.PathLike[str]) -> ProgramFile:
     program = _program(tables["program"], brand, reward)
     apple = _apple(_Reader(file, raw["apple"], "apple")) if "apple" in raw else None
     google = _google(_Reader(file, raw["google"], "google")) if "google" in raw else None
-    return ProgramFile(path=file, program=program, apple=apple, google=google)
+    join = _join(_Reader(file, top.get("join", dict, fix="write [join] as a table"), "join")) \
+        if "join" in raw else None
+    return ProgramFile(path=file, program=program, apple=apple, google=google, join=join)
 
 
 def _parse(file: Path) -> dict[str, Any]:
@@ -402,3 +410,12 @@ def _google(r: _Reader) -> GoogleSetup:
         raise r.error("service_account", "is missing", None, "give the service-account JSON key file's path")
     return GoogleSetup(service_account=account, options={k: r.table[k] for k in _GOOGLE_OPTION_KEYS
                                                          if k in r.table})
+
+
+def _join(r: _Reader) -> JoinSettings:
+    from walletvoucher.service._join import JoinSettings
+
+    r.unknown({"ask", "consent"})
+    ask = r.get("ask", list, fix='list what to ask, e.g. ask = ["name", "email"]', default=[])
+    consent = r.optional_text("consent", fix="say what the details are used for")
+    return r.build("ask", lambda: JoinSettings(ask=tuple(ask), consent=consent), ask)

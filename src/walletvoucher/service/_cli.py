@@ -34,8 +34,9 @@ def add_commands(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]
     """Register ``serve`` on the ``walletvoucher`` command line."""
     parser = subparsers.add_parser(
         "serve",
-        help="run the Apple Wallet pass-update web service",
-        description="Run the Apple Wallet pass-update web service (Apple's five endpoints) with uvicorn.\n\n"
+        help="run the Apple Wallet pass-update web service and the customer pages",
+        description="Run the Apple Wallet pass-update web service (Apple's five endpoints) with uvicorn,\n"
+        "and the customer pages beside it: /join/PROGRAM (the poster's target) and /redeem/VOUCHER.\n\n"
         "With no configuration it starts in demo mode (a freshly minted test chain, a self-signed TLS\n"
         "certificate, the demo's cards) so it runs with one command on a fresh machine. Settings come\n"
         "from --config FILE.toml and WALLETVOUCHER_* environment variables.",
@@ -68,7 +69,8 @@ def run_serve(args: argparse.Namespace) -> int:
 
         from walletvoucher.service._config import load_config
         from walletvoucher.service._serve import build_configured, build_demo
-        from walletvoucher.service.asgi import create_app
+        from walletvoucher.web._site import pages_for
+        from walletvoucher.web.app import create_site
     except ImportError as exc:
         print(
             f'error: {exc.name} is missing; install the server extra: pip install "walletvoucher[server]"',
@@ -82,7 +84,7 @@ def run_serve(args: argparse.Namespace) -> int:
             state = args.state_dir or Path(tempfile.mkdtemp(prefix="walletvoucher-serve-"))
             served = build_demo(host=args.host, port=args.port, state_dir=state, at=now, db=args.db)
         else:
-            served = build_configured(config, at=now, db=args.db, programs=_programs(args.program))
+            served = build_configured(config, at=now, db=args.db, **_program_setup(args.program))
     except WalletVoucherError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return EXIT_USAGE
@@ -98,7 +100,7 @@ def run_serve(args: argparse.Namespace) -> int:
     try:
         with _background_worker(args, served):
             uvicorn.run(
-                create_app(served.service),
+                create_site(pages_for(served), passkit=served.service),
                 host=args.host,
                 port=args.port,
                 log_level="info",
@@ -110,10 +112,22 @@ def run_serve(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-def _programs(paths: list[Path]) -> list[Any]:
+def _program_setup(paths: list[Path]) -> dict[str, Any]:
+    """The programs of the files, what their join pages ask, and their Google save links (if set up)."""
     from walletvoucher.programfile import load_program_file
+    from walletvoucher.service._join import google_links
 
-    return [load_program_file(path).program for path in paths]
+    loaded = [load_program_file(path) for path in paths]
+    setups = {file.program.id: file.google for file in loaded if file.google is not None}
+    google = None
+    if setups:
+        from walletvoucher.keys import load_service_account
+
+        account = next(iter(setups.values())).service_account
+        options = {program_id: setup.google_options() for program_id, setup in setups.items()}
+        google = google_links(load_service_account(account), lambda program: options.get(program.id))
+    return {"programs": [file.program for file in loaded], "google": google,
+            "join_settings": {file.program.id: file.join for file in loaded if file.join is not None}}
 
 
 def _check_worker(args: argparse.Namespace, served: Served) -> None:

@@ -71,6 +71,13 @@ def create_app(
     Bodies are read up to *max_body* bytes and refused with 413 beyond, without reading the rest.
     The core runs in a worker thread (it renders and signs passes and calls the store).
     """
+    return Starlette(routes=passkit_routes(service, clock=clock, max_body=max_body))
+
+
+def passkit_routes(
+    service: PassWebService, *, clock: Clock = _utc_now, max_body: int = MAX_LOG_BODY
+) -> list[Route]:
+    """The route serving *service* under ``/v1/...`` (to mount beside other routes)."""
 
     async def endpoint(request: Request) -> Response:
         try:
@@ -87,5 +94,4 @@ def create_app(
         answer = await run_in_threadpool(service.handle, parsed, at=clock())
         return _to_starlette(answer)
 
-    routes = [Route("/v1/{rest:path}", endpoint, methods=["GET", "POST", "DELETE"])]
-    return Starlette(routes=routes)
+    return [Route("/v1/{rest:path}", endpoint, methods=["GET", "POST", "DELETE"])]

@@ -20,6 +20,7 @@ Why hand-written SQL over ``sqlite3`` and psycopg 3, rather than a library:
   statements this package holds, and hide the transaction boundary that the guarantees rest on.
 """
 
+from walletvoucher.store._details import CardDetails
 from walletvoucher.store._google import GoogleRecords, RecordedClass
 from walletvoucher.store._outbox import Outbox
 from walletvoucher.store._passes import PUSH_TOPIC, PassActivity, PassMark, PassUpdates, next_last_modified
@@ -42,6 +43,7 @@ __all__ = [
     "MIGRATIONS",
     "PUSH_TOPIC",
     "SCHEMA_VERSION",
+    "CardDetails",
     "CardInfo",
     "Change",
     "CodePools",

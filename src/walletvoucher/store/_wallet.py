@@ -45,6 +45,7 @@ from walletvoucher.model import (
     replay,
 )
 from walletvoucher.store import _snapshot
+from walletvoucher.store._details import CardDetails
 from walletvoucher.store._engine import Conflict, Database, Tx, UniqueViolation
 from walletvoucher.store._google import GoogleRecords
 from walletvoucher.store._outbox import Outbox
@@ -123,6 +124,8 @@ class Wallet:
         """Pass update marks and device registrations (what the Apple web service reads and writes)."""
         self.google = GoogleRecords(db)
         """The Google sync's bookkeeping: classes inserted, notifications per pass."""
+        self.details = CardDetails(db)
+        """What customers chose to give when joining (personal data; never logged)."""
 
     @classmethod
     def open(
@@ -365,6 +368,20 @@ class Wallet:
                 f"SELECT data FROM vouchers WHERE {where} ORDER BY serial LIMIT ?", (*params, limit)
             )
         return tuple(Voucher.from_json(json.loads(r[0])) for r in rows)
+
+    def voucher(self, serial: str) -> Voucher:
+        """The stored voucher with this serial (its final state once redeemed, expired or voided).
+
+        An open voucher is returned as issued; ask :meth:`Voucher.status_at` for its status now.
+        """
+        with self._db.read() as tx:
+            row = tx.one("SELECT data FROM vouchers WHERE serial = ?", (serial,))
+        if row is None:
+            raise UnknownVoucher(
+                "is not a stored voucher", field="voucher", value=serial,
+                fix="check the serial printed on the voucher (e.g. 'CARD-1-1')",
+            )
+        return Voucher.from_json(json.loads(row[0]))
 
     def journal(self, since: int = 0, *, limit: int = 1000) -> tuple[JournalEntry, ...]:
         """Stored events after global position *since*, in position order (follow it by position)."""
