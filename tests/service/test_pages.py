@@ -325,3 +325,13 @@ def test_no_request_makes_the_pages_fail(pages: CustomerPages, method: str, path
     request = ServiceRequest(method=method, path=prefix + path.lstrip("/"), headers=headers, body=body,
                              query={"sig": cookie})
     assert pages.handle(request, client="192.0.2.1", at=NOW).status < 500
+
+
+def test_a_reward_stamped_mid_second_shows_on_the_pass_as_ready(
+    pages: CustomerPages, page_wallets: WalletPerThread
+) -> None:
+    # regression: passes were rendered at the update mark's whole second, before a voucher issued
+    # at 10:30:00.4 became valid, so the card showed "Valid from" and no redeem link until its next change
+    client = joined(pages)
+    page_wallets().stamp(serial_of(pages, client), 3, at=NOW + timedelta(seconds=5.4), source="till")
+    assert "?sig=" in redeem_link(pass_json(client.get("/join/coffee/card.pkpass").body))

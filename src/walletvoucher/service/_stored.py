@@ -15,7 +15,7 @@ import os
 import threading
 import warnings
 from collections.abc import Callable, Iterable
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from walletvoucher.apple import AppleOptions, AppleSigner, render_pkpass
@@ -25,6 +25,7 @@ from walletvoucher.service._protocol import PassState, UpdatedSerials
 from walletvoucher.service._tokens import PassTokens, updatable_options
 from walletvoucher.store import Wallet
 
+_LAST_MICROSECOND = timedelta(seconds=1) - timedelta(microseconds=1)
 WalletSource = Wallet | Callable[[], Wallet]
 """A wallet, or a callable giving the calling thread's wallet (e.g. :class:`WalletPerThread`)."""
 
@@ -142,8 +143,11 @@ def store_renderer(
     def render(state: PassState) -> bytes:
         item, program = stored_pass(source(), state)
         opts = updatable_options(options, state.serial, web_service_url=web_service_url, tokens=tokens)
+        # The mark's time is whole seconds, up to a second before the change it marks: render as of
+        # the end of that second, so a voucher issued at 10:30:00.4 shows as valid, not "valid from".
+        at = state.last_modified.replace(microsecond=0) + _LAST_MICROSECOND
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", AppleWalletWarning)
-            return render_pkpass(item, signer=signer, options=opts, at=state.last_modified, program=program)
+            return render_pkpass(item, signer=signer, options=opts, at=at, program=program)
 
     return render

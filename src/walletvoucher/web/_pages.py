@@ -46,7 +46,7 @@ from walletvoucher.web._csrf import COOKIE, BrowserIds
 from walletvoucher.web._i18n import direction, format_moment, negotiate, texts
 
 MAX_FORM_BODY = 8 * 1024
-CSP = ("default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; font-src 'self';"
+CSP = ("default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; font-src 'self'; connect-src 'self';"
        " form-action 'self'; frame-ancestors 'none'; base-uri 'none'")
 _logger = logging.getLogger("walletvoucher.web")
 _TEMPLATES = Path(__file__).parent / "templates"
