@@ -314,6 +314,7 @@ def _voucher_context(voucher: Voucher, program: Program | None, language: str, a
         "shop": program.brand.name.get(language) if program else "",
         "valid_from": moment(voucher.valid_from), "expires": moment(voucher.expires_at),
         "redeemed_at": moment(voucher.redeemed_at), "age_ms": max(0, int(age * 1000)),
+        "zone": program.timezone if program is not None else "UTC",
         "redeemed_epoch_ms": int(voucher.redeemed_at.timestamp() * 1000) if voucher.redeemed_at else 0,
     }
 

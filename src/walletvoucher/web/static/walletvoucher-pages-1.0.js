@@ -15,6 +15,8 @@
     text.textContent = button.getAttribute("data-hold-label");
     var hint = document.getElementById("hold-hint");
     if (hint) { hint.hidden = false; }
+    var plain = document.getElementById("confirm-hint");
+    if (plain) { plain.hidden = true; }
     function start(event) {
       if (event) { event.preventDefault(); }
       if (timer) { return; }
@@ -43,9 +45,15 @@
     var clock = document.getElementById("clock");
     var ago = document.getElementById("ago");
     var lastSeconds = -1;
+    var zoned = null;
+    try {  /* the shop's time zone, as on the rest of the page */
+      zoned = new Intl.DateTimeFormat("en-GB", {timeZone: live.getAttribute("data-zone") || undefined,
+        hour: "2-digit", minute: "2-digit", second: "2-digit", hourCycle: "h23"});
+    } catch (error) { zoned = null; }
     function tick() {
       var now = new Date();
-      clock.textContent = two(now.getHours()) + ":" + two(now.getMinutes()) + ":" + two(now.getSeconds());
+      clock.textContent = zoned ? zoned.format(now)
+        : two(now.getHours()) + ":" + two(now.getMinutes()) + ":" + two(now.getSeconds());
       var seconds = Math.max(0, Math.floor((Date.now() - started) / 1000));
       if (seconds !== lastSeconds) { ago.textContent = agoText.replace("{n}", String(seconds)); lastSeconds = seconds; }
       if (Date.now() - started >= settle) {
