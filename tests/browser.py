@@ -169,17 +169,17 @@ PHONE = {"width": 390, "height": 844, "deviceScaleFactor": 1, "mobile": True}
 class Tab:
     """One page in its own browser context (its own cookies), at a phone's size, driven over DevTools.
 
-    ``with Browser(path) as b: tab = Tab(b, language="th"); tab.open(url); tab.click("#join-button")``.
+    ``with Browser(path) as b: tab = Tab(b, language="th"); tab.open(url); tab.press("#join-button")``.
     Certificate errors are ignored (the loopback servers use test certificates).
     """
 
     def __init__(self, browser: Browser, *, language: str = "en", viewport: dict[str, Any] = PHONE) -> None:
         self.browser = browser
-        self.context = browser.send("Target.createBrowserContext", {"disposeOnDetach": True})["browserContextId"]
+        context = browser.send("Target.createBrowserContext", {"disposeOnDetach": True})
+        self.context = context["browserContextId"]
         target = browser.send("Target.createTarget", {"url": "about:blank", "browserContextId": self.context})
-        self.session = browser.send("Target.attachToTarget", {"targetId": target["targetId"], "flatten": True})[
-            "sessionId"
-        ]
+        attached = browser.send("Target.attachToTarget", {"targetId": target["targetId"], "flatten": True})
+        self.session = attached["sessionId"]
         for domain in ("Page", "Runtime", "DOM", "CSS"):
             self.send(f"{domain}.enable")
         self.send("Security.setIgnoreCertificateErrors", {"ignore": True})
@@ -231,13 +231,14 @@ class Tab:
 
     def state(self) -> str | None:
         """The page's ``<main data-state>``."""
-        value = self.evaluate("document.querySelector('main') && document.querySelector('main').dataset.state")
+        value = self.evaluate("document.querySelector('main')?.dataset.state ?? null")
         return None if value is None else str(value)
 
     def center(self, selector: str) -> tuple[float, float]:
         """The middle of the element, in viewport coordinates (scrolled into view first)."""
         box = self.evaluate(
-            f"(() => {{ const e = document.querySelector({json.dumps(selector)}); e.scrollIntoView({{block: 'center'}});"
+            f"(() => {{ const e = document.querySelector({json.dumps(selector)});"
+            " e.scrollIntoView({block: 'center'});"
             " const r = e.getBoundingClientRect(); return [r.x + r.width / 2, r.y + r.height / 2]; })()"
         )
         return float(box[0]), float(box[1])
@@ -268,6 +269,4 @@ class Tab:
         for node in found:
             for font in self.send("CSS.getPlatformFontsForNode", {"nodeId": node})["fonts"]:
                 used[font["familyName"]] = used.get(font["familyName"], 0) + int(font["glyphCount"])
-                if os.environ.get("WV_FONT_DEBUG"):
-                    print(node, font, self.send("DOM.describeNode", {"nodeId": node})["node"].get("localName"))
         return used

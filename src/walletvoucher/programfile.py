@@ -40,7 +40,7 @@ A minimal file::
 
     [join]                              # optional: the join page asks for nothing unless told
     ask = ["name", "email"]             # any of "name", "email", "phone" (each optional to fill in)
-    consent = { default = "We e-mail you when a reward is ready.", zh-Hans = "奖励可用时我们会发邮件通知您。" }
+    consent = { default = "We e-mail you when a reward is ready.", zh-Hans = "奖励可用时发邮件通知您。" }
 """
 
 from __future__ import annotations

@@ -13,8 +13,15 @@ from datetime import datetime, timedelta
 from walletvoucher import Brand, LocalizedText, Program, RedemptionMethod, Reward, Validity
 from walletvoucher.apple import AppleOptions, AppleSigner
 from walletvoucher.codes import RedeemLinkKey
-from walletvoucher.service import PassTokens, PassWebService, ServiceRequest, ServiceResponse, StorePassUpdates
-from walletvoucher.service import WalletPerThread, store_renderer
+from walletvoucher.service import (
+    PassTokens,
+    PassWebService,
+    ServiceRequest,
+    ServiceResponse,
+    StorePassUpdates,
+    WalletPerThread,
+    store_renderer,
+)
 from walletvoucher.service._join import JoinDesk, JoinSettings
 from walletvoucher.service._redeem import RedeemDesk
 from walletvoucher.web import BrowserIds, CustomerPages, PageLimits
@@ -23,22 +30,46 @@ from .conftest import NOW, PASS_TYPE, TEAM
 
 PUBLIC = "https://wallet.example.com"
 LINK_KEY = RedeemLinkKey(b"redeem-link-key-for-the-tests-0123456789")
-LANGS = {"zh-Hans": "咖啡卡", "hi": "कॉफ़ी कार्ड", "th": "บัตรกาแฟ", "uz": "Qahva kartasi", "ar": "بطاقة القهوة",
-         "ru": "Кофейная карта"}
+LANGS = {
+    "zh-Hans": "咖啡卡",
+    "hi": "कॉफ़ी कार्ड",
+    "th": "บัตรกาแฟ",
+    "uz": "Qahva kartasi",
+    "ar": "بطاقة القهوة",
+    "ru": "Кофейная карта",
+}
 
 
 def _text(default: str, **per: str) -> LocalizedText:
     return LocalizedText(default=default, translations=per)
 
 
-def program(pid: str = "coffee", *, method: RedemptionMethod = RedemptionMethod.SELF_REDEEM,
-            validity: Validity | None = None) -> Program:
+def program(
+    pid: str = "coffee",
+    *,
+    method: RedemptionMethod = RedemptionMethod.SELF_REDEEM,
+    validity: Validity | None = None,
+) -> Program:
     return Program(
-        id=pid, name=LocalizedText(default="Coffee card", translations=LANGS), goal=3,
-        reward=Reward(title=_text("Free coffee", **{"zh-Hans": "免费咖啡", "hi": "मुफ़्त कॉफ़ी", "th": "กาแฟฟรี",
-                                                    "uz": "Bepul qahva", "ar": "قهوة مجانية"}),
-                      description="Any size", terms="One per visit"),
-        redemption=method, validity=validity or Validity.for_days(30),
+        id=pid,
+        name=LocalizedText(default="Coffee card", translations=LANGS),
+        goal=3,
+        reward=Reward(
+            title=_text(
+                "Free coffee",
+                **{
+                    "zh-Hans": "免费咖啡",
+                    "hi": "मुफ़्त कॉफ़ी",
+                    "th": "กาแฟฟรี",
+                    "uz": "Bepul qahva",
+                    "ar": "قهوة مجانية",
+                },
+            ),
+            description="Any size",
+            terms="One per visit",
+        ),
+        redemption=method,
+        validity=validity or Validity.for_days(30),
         brand=Brand(name="Kahve", foreground="#FFFFFF", background="#1E3A5F", label="#F2C14E"),
     )
 
@@ -49,23 +80,36 @@ PROGRAMS = (
     program("later", validity=Validity.for_days(30, start_delay=timedelta(days=2))),
     program("till", method=RedemptionMethod.REDEEM_CODE),
 )
-SETTINGS = {"club": JoinSettings(ask=("name", "email", "phone"), consent="We e-mail you when a reward is ready.")}
+SETTINGS = {
+    "club": JoinSettings(ask=("name", "email", "phone"), consent="We e-mail you when a reward is ready.")
+}
 
 
-def make_pages(wallets: WalletPerThread, signer: AppleSigner, tokens: PassTokens,
-               limits: PageLimits | None = None) -> CustomerPages:
-    options = AppleOptions(pass_type_identifier=PASS_TYPE, team_identifier=TEAM,
-                           redeem_link=PUBLIC + "/redeem/{serial}", redeem_link_key=LINK_KEY)
+def make_pages(
+    wallets: WalletPerThread, signer: AppleSigner, tokens: PassTokens, limits: PageLimits | None = None
+) -> CustomerPages:
+    options = AppleOptions(
+        pass_type_identifier=PASS_TYPE,
+        team_identifier=TEAM,
+        redeem_link=PUBLIC + "/redeem/{serial}",
+        redeem_link_key=LINK_KEY,
+    )
     render = store_renderer(wallets, signer=signer, options=options, web_service_url=PUBLIC, tokens=tokens)
-    service = PassWebService(pass_type_identifier=PASS_TYPE, store=StorePassUpdates(wallets), tokens=tokens,
-                             render=render)
+    service = PassWebService(
+        pass_type_identifier=PASS_TYPE, store=StorePassUpdates(wallets), tokens=tokens, render=render
+    )
     counter = itertools.count()
-    browsers = BrowserIds(b"cookie-key-for-the-tests-0123456789abc",
-                          random=lambda n: next(counter).to_bytes(n, "big"))
+    browsers = BrowserIds(
+        b"cookie-key-for-the-tests-0123456789abc", random=lambda n: next(counter).to_bytes(n, "big")
+    )
     return CustomerPages(
-        join=JoinDesk(wallets, programs=PROGRAMS, secret=b"join-secret-for-the-tests-0123456789", settings=SETTINGS),
+        join=JoinDesk(
+            wallets, programs=PROGRAMS, secret=b"join-secret-for-the-tests-0123456789", settings=SETTINGS
+        ),
         redeem=RedeemDesk(wallets, link_key=LINK_KEY, programs=PROGRAMS),
-        passes=service, browsers=browsers, limits=limits,
+        passes=service,
+        browsers=browsers,
+        limits=limits,
     )
 
 
@@ -78,8 +122,16 @@ class Client:
         self.token = ""
         self.last: ServiceResponse | None = None
 
-    def send(self, method: str, path: str, *, form: Mapping[str, str] | None = None, body: bytes | None = None,
-             at: datetime = NOW, headers: Mapping[str, str] | None = None) -> ServiceResponse:
+    def send(
+        self,
+        method: str,
+        path: str,
+        *,
+        form: Mapping[str, str] | None = None,
+        body: bytes | None = None,
+        at: datetime = NOW,
+        headers: Mapping[str, str] | None = None,
+    ) -> ServiceResponse:
         path, _, query = path.partition("?")
         sent = {"accept-language": self.language, **(headers or {})}
         if self.cookie:
@@ -91,8 +143,9 @@ class Client:
             sent.setdefault("content-type", "application/x-www-form-urlencoded")
         from urllib.parse import parse_qsl
 
-        request = ServiceRequest(method=method, path=path, headers=sent, query=dict(parse_qsl(query)),
-                                 body=body or b"")
+        request = ServiceRequest(
+            method=method, path=path, headers=sent, query=dict(parse_qsl(query)), body=body or b""
+        )
         answer = self.pages.handle(request, client=self.address, at=at)
         cookie = answer.header("set-cookie")
         if cookie:

@@ -57,11 +57,17 @@ def serial_of(pages: CustomerPages, client: Client, program: str = "coffee") -> 
 # --- join ------------------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize(("accept", "lang", "direction", "name"), [
-    ("zh-CN,zh;q=0.9", "zh-Hans", "ltr", "咖啡卡"), ("hi-IN", "hi", "ltr", "कॉफ़ी कार्ड"), ("th", "th", "ltr", "บัตรกาแฟ"),
-    ("uz-Latn-UZ", "uz", "ltr", "Qahva kartasi"), ("ar-EG,en;q=0.1", "ar", "rtl", "بطاقة القهوة"),
-    ("de-DE,en;q=0.5", "en", "ltr", "Coffee card"),
-])
+@pytest.mark.parametrize(
+    ("accept", "lang", "direction", "name"),
+    [
+        ("zh-CN,zh;q=0.9", "zh-Hans", "ltr", "咖啡卡"),
+        ("hi-IN", "hi", "ltr", "कॉफ़ी कार्ड"),
+        ("th", "th", "ltr", "บัตรกาแฟ"),
+        ("uz-Latn-UZ", "uz", "ltr", "Qahva kartasi"),
+        ("ar-EG,en;q=0.1", "ar", "rtl", "بطاقة القهوة"),
+        ("de-DE,en;q=0.5", "en", "ltr", "Coffee card"),
+    ],
+)
 def test_join_page_speaks_the_customers_language(
     pages: CustomerPages, accept: str, lang: str, direction: str, name: str
 ) -> None:
@@ -130,8 +136,11 @@ def test_the_card_downloads_as_an_updatable_pass_that_registers(
     assert doc["serialNumber"] == serial and doc["webServiceURL"] == "https://wallet.example.com"
     assert doc["authenticationToken"] == tokens.token_for(serial)
     register = ServiceRequest(
-        method="POST", path=f"/v1/devices/device-1/registrations/{PASS_TYPE}/{serial}",
-        headers={"authorization": f"ApplePass {doc['authenticationToken']}"}, body=b'{"pushToken": "t1"}')
+        method="POST",
+        path=f"/v1/devices/device-1/registrations/{PASS_TYPE}/{serial}",
+        headers={"authorization": f"ApplePass {doc['authenticationToken']}"},
+        body=b'{"pushToken": "t1"}',
+    )
     assert pages.passes.handle(register, at=NOW).status == 201
     assert Client(pages).get("/join/coffee/card.pkpass").status == 404  # another browser has no card
 
@@ -145,15 +154,23 @@ def test_personal_details_are_asked_only_when_the_program_says_and_need_consent(
     for field in ("name", "email", "phone"):
         assert f'<label for="f-{field}">' in html
     assert "We e-mail you when a reward is ready." in html
-    details = {"csrf": client.csrf(), "name": "Aziza", "email": "aziza@example.com", "phone": "+998 90 123 45 67"}
+    details = {
+        "csrf": client.csrf(),
+        "name": "Aziza",
+        "email": "aziza@example.com",
+        "phone": "+998 90 123 45 67",
+    }
     refused = client.post("/join/club", details)
-    assert refused.status == 400 and 'aria-invalid' not in refused.body.decode().split("f-consent")[0][-200:]
+    assert refused.status == 400 and "aria-invalid" not in refused.body.decode().split("f-consent")[0][-200:]
     assert "Please check this field: consent" in refused.body.decode() or "error" in refused.body.decode()
     with caplog.at_level(logging.DEBUG):
         assert client.post("/join/club", {**details, "consent": "yes"}).status == 303
     serial = serial_of(pages, client, "club")
-    assert page_wallets().details.get(serial) == {"name": "Aziza", "email": "aziza@example.com",
-                                                  "phone": "+998 90 123 45 67"}
+    assert page_wallets().details.get(serial) == {
+        "name": "Aziza",
+        "email": "aziza@example.com",
+        "phone": "+998 90 123 45 67",
+    }
     assert "aziza" not in caplog.text.lower() and "998" not in caplog.text
 
 
@@ -168,7 +185,9 @@ def test_a_bad_email_names_the_field(pages: CustomerPages) -> None:
 # --- redeem ----------------------------------------------------------------------------------------
 
 
-def reward_ready(pages: CustomerPages, wallets: WalletPerThread, program: str = "coffee") -> tuple[Client, str]:
+def reward_ready(
+    pages: CustomerPages, wallets: WalletPerThread, program: str = "coffee"
+) -> tuple[Client, str]:
     """A joined browser whose card reached its goal; returns it and the pass's redeem link (path+query)."""
     client = joined(pages, program)
     serial = serial_of(pages, client, program)
@@ -196,7 +215,9 @@ def test_a_redeem_link_without_its_signature_is_not_found(
     client, path = reward_ready(pages, page_wallets)
     answer = client.get(path.split("?")[0] + query)
     assert answer.status == 404 and state_of(answer) == "not-found"
-    assert state_of(Client(pages).get("/redeem/NO-SUCH-1?sig=" + LINK_KEY.signature("NO-SUCH-1"))) == "not-found"
+    assert (
+        state_of(Client(pages).get("/redeem/NO-SUCH-1?sig=" + LINK_KEY.signature("NO-SUCH-1"))) == "not-found"
+    )
 
 
 def test_redeeming_succeeds_once_and_then_says_already_redeemed(
@@ -211,7 +232,9 @@ def test_redeeming_succeeds_once_and_then_says_already_redeemed(
     assert 'id="clock"' in html and 'data-ago="redeemed {n} seconds ago"' in html and 'class="sweep"' in html
     assert "Redeemed at 10:31 on 7 May" in html
     again = client.post(path.split("?")[0], form, at=NOW + timedelta(minutes=2))  # a replayed POST
-    assert state_of(again) == "already-redeemed" and "already redeemed at 10:31 on 7 May" in again.body.decode()
+    assert (
+        state_of(again) == "already-redeemed" and "already redeemed at 10:31 on 7 May" in again.body.decode()
+    )
     other_phone = Client(pages, address="198.51.100.7")
     assert state_of(other_phone.get(path)) == "already-redeemed"
     assert page.status == 200
@@ -234,7 +257,7 @@ def test_a_redeem_post_without_the_forms_token_redeems_nothing(
 def test_two_phones_confirming_at_once_make_one_success(
     pages: CustomerPages, page_wallets: WalletPerThread, engine: str
 ) -> None:
-    owner, path = reward_ready(pages, page_wallets)
+    _, path = reward_ready(pages, page_wallets)
     phones = [Client(pages, address=f"203.0.113.{n}") for n in range(6)]
     forms = []
     for phone in phones:
@@ -268,22 +291,30 @@ def test_every_voucher_state_has_its_own_page(pages: CustomerPages, page_wallets
     assert state_of(not_yet) == "not-yet-valid" and "can be used from 10:30 on 9 May" in not_yet.body.decode()
     till = joined(pages, "till")
     till_serial = serial_of(pages, till, "till")
-    voucher = page_wallets().stamp(till_serial, 3, at=NOW, source="till", random=lambda n: b"7" * n).vouchers[0]
+    voucher = (
+        page_wallets().stamp(till_serial, 3, at=NOW, source="till", random=lambda n: b"7" * n).vouchers[0]
+    )
     signed = f"/redeem/{voucher.serial}?sig={LINK_KEY.signature(voucher.serial)}"
     staff = Client(pages)
     assert state_of(staff.get(signed)) == "staff-only"
     assert staff.cookie is not None
     token = pages.browsers.csrf_token(pages.browsers.from_cookie(staff.cookie.split("=", 1)[1]) or "")
-    assert state_of(staff.post(signed.split("?")[0], {"csrf": token, "sig": signed.split("=")[1]})) \
+    assert (
+        state_of(staff.post(signed.split("?")[0], {"csrf": token, "sig": signed.split("=")[1]}))
         == "staff-only"
+    )
     assert page_wallets().voucher(voucher.serial).status is not VoucherStatus.REDEEMED
 
 
 def test_rate_limits_per_address_and_per_card(
     page_wallets: WalletPerThread, signer: AppleSigner, tokens: PassTokens
 ) -> None:
-    pages = make_pages(page_wallets, signer, tokens, PageLimits(join_per_address=Rate(3, 60),
-                                                                redeem_per_address=Rate(5, 60), per_card=Rate(2, 60)))
+    pages = make_pages(
+        page_wallets,
+        signer,
+        tokens,
+        PageLimits(join_per_address=Rate(3, 60), redeem_per_address=Rate(5, 60), per_card=Rate(2, 60)),
+    )
     family = [Client(pages) for _ in range(4)]  # one address, four phones
     answers = []
     for phone in family:
@@ -300,30 +331,52 @@ def test_rate_limits_per_address_and_per_card(
 # --- hostile input ---------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize(("method", "path", "body", "status"), [
-    ("GET", "/join/" + "a" * 300, b"", 404), ("GET", "/join/%ff%fe", b"", 404), ("GET", "/join/../etc", b"", 404),
-    ("GET", "/join/coffee/../../v1", b"", 404), ("DELETE", "/join/coffee", b"", 405),
-    ("POST", "/join/coffee", b"csrf=" + b"a" * 9000, 400), ("POST", "/join/coffee", b"\xff\xfe=1", 400),
-    ("POST", "/redeem/X?sig=1", b"&".join([b"a=1"] * 50), 400), ("GET", "/redeem/%00", b"", 404),
-    ("GET", "/brand/%2e%2e.css", b"", 404), ("GET", "/nothing", b"", 404),
-])
-def test_hostile_requests_get_4xx(pages: CustomerPages, method: str, path: str, body: bytes, status: int) -> None:
+@pytest.mark.parametrize(
+    ("method", "path", "body", "status"),
+    [
+        ("GET", "/join/" + "a" * 300, b"", 404),
+        ("GET", "/join/%ff%fe", b"", 404),
+        ("GET", "/join/../etc", b"", 404),
+        ("GET", "/join/coffee/../../v1", b"", 404),
+        ("DELETE", "/join/coffee", b"", 405),
+        ("POST", "/join/coffee", b"csrf=" + b"a" * 9000, 400),
+        ("POST", "/join/coffee", b"\xff\xfe=1", 400),
+        ("POST", "/redeem/X?sig=1", b"&".join([b"a=1"] * 50), 400),
+        ("GET", "/redeem/%00", b"", 404),
+        ("GET", "/brand/%2e%2e.css", b"", 404),
+        ("GET", "/nothing", b"", 404),
+    ],
+)
+def test_hostile_requests_get_4xx(
+    pages: CustomerPages, method: str, path: str, body: bytes, status: int
+) -> None:
     headers = {"content-type": "application/x-www-form-urlencoded", "cookie": "wv_browser=" + "x" * 50}
-    answer = pages.handle(ServiceRequest(method=method, path=path, headers=headers, body=body),
-                          client="192.0.2.1", at=NOW)
+    answer = pages.handle(
+        ServiceRequest(method=method, path=path, headers=headers, body=body), client="192.0.2.1", at=NOW
+    )
     assert answer.status == status
 
 
 @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
-@given(method=st.sampled_from(["GET", "POST", "PUT"]),
-       path=st.text(min_size=0, max_size=80).map(lambda s: "/" + s),
-       prefix=st.sampled_from(["", "/join/", "/redeem/", "/brand/", "/join/coffee/"]),
-       body=st.binary(max_size=300), cookie=st.text(max_size=60), accept=st.text(max_size=60))
-def test_no_request_makes_the_pages_fail(pages: CustomerPages, method: str, path: str, prefix: str,
-                                         body: bytes, cookie: str, accept: str) -> None:
-    headers = {"content-type": "application/x-www-form-urlencoded", "cookie": cookie, "accept-language": accept}
-    request = ServiceRequest(method=method, path=prefix + path.lstrip("/"), headers=headers, body=body,
-                             query={"sig": cookie})
+@given(
+    method=st.sampled_from(["GET", "POST", "PUT"]),
+    path=st.text(min_size=0, max_size=80).map(lambda s: "/" + s),
+    prefix=st.sampled_from(["", "/join/", "/redeem/", "/brand/", "/join/coffee/"]),
+    body=st.binary(max_size=300),
+    cookie=st.text(max_size=60),
+    accept=st.text(max_size=60),
+)
+def test_no_request_makes_the_pages_fail(
+    pages: CustomerPages, method: str, path: str, prefix: str, body: bytes, cookie: str, accept: str
+) -> None:
+    headers = {
+        "content-type": "application/x-www-form-urlencoded",
+        "cookie": cookie,
+        "accept-language": accept,
+    }
+    request = ServiceRequest(
+        method=method, path=prefix + path.lstrip("/"), headers=headers, body=body, query={"sig": cookie}
+    )
     assert pages.handle(request, client="192.0.2.1", at=NOW).status < 500
 
 

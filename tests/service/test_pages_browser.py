@@ -1,4 +1,4 @@
-"""The customer's journey in a real browser: headless Chromium at a phone's size against ``walletvoucher serve``.
+"""The customer's journey in a real browser: headless Chromium, phone-sized, against ``walletvoucher serve``.
 
 One demo-mode ``serve`` process (a real uvicorn on 127.0.0.1) serves the whole module; the test
 drives the store directly (as a till would) in between. Oracles: ``openssl cms -verify`` for the
@@ -42,8 +42,10 @@ from .test_webservice_http import openssl_verify
 CHROMIUM = find_chromium()
 PROGRAM = "coffee-self-redeem"
 SHOTS = Path(os.environ.get("WV_PAGE_SHOTS", "")) if os.environ.get("WV_PAGE_SHOTS") else None
-pytestmark = pytest.mark.skipif(CHROMIUM is None and not os.environ.get("CI"),
-                                reason="Chromium is not installed (.ci/run installs Debian's chromium)")
+pytestmark = pytest.mark.skipif(
+    CHROMIUM is None and not os.environ.get("CI"),
+    reason="Chromium is not installed (.ci/run installs Debian's chromium)",
+)
 
 
 class Serve:
@@ -54,15 +56,32 @@ class Serve:
         self.url = f"https://127.0.0.1:{self.port}"
         self.db = f"sqlite:///{state / 'wallet.db'}"
         code = "import sys; from walletvoucher.cli import main; sys.exit(main())"
-        args = ["serve", "--host", "127.0.0.1", "--port", str(self.port), "--state-dir", str(state), "--db", self.db]
+        args = [
+            "serve",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(self.port),
+            "--state-dir",
+            str(state),
+            "--db",
+            self.db,
+        ]
         env = {"PATH": "/usr/bin:/bin", "PYTHONPATH": ":".join(sys.path)}
-        self.proc = subprocess.Popen([sys.executable, "-c", code, *args], stdout=subprocess.PIPE,
-                                     stderr=subprocess.STDOUT, text=True, env=env)
+        self.proc = subprocess.Popen(
+            [sys.executable, "-c", code, *args],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+            env=env,
+        )
         self.output: list[str] = []
         self._wait_for("try: curl")
         self.tls = ssl.create_default_context(cafile=str(state / "tls" / "server.pem"))
         self._wait_until_listening()
-        programs = list({(c.program.id, c.program.version): c.program for c in demo_cards().values()}.values())
+        programs = list(
+            {(c.program.id, c.program.version): c.program for c in demo_cards().values()}.values()
+        )
         self.wallet = Wallet.open(self.db, programs=programs)
 
     def _wait_for(self, marker: str) -> None:
@@ -126,7 +145,8 @@ def join(tab: Tab, serve: Serve) -> None:
 def download_pass(tab: Tab) -> bytes:
     """The .pkpass the page's Apple Wallet button serves, fetched by the page (with its cookie)."""
     encoded = tab.evaluate(
-        "fetch(document.getElementById('add-apple').href).then(async r => [r.status, r.headers.get('content-type'),"
+        "fetch(document.getElementById('add-apple').href).then(async r =>"
+        " [r.status, r.headers.get('content-type'),"
         " btoa(Array.from(new Uint8Array(await r.arrayBuffer()), b => String.fromCharCode(b)).join(''))])"
     )
     assert encoded[:2] == [200, "application/vnd.apple.pkpass"]
@@ -142,8 +162,12 @@ def pass_json(pkpass: bytes) -> dict[str, object]:
 
 
 def latest_pass(serve: Serve, serial: str, token: str) -> dict[str, object]:
-    answer = httpx.get(f"{serve.url}/v1/passes/{DEMO_PASS_TYPE}/{serial}", verify=serve.tls,
-                       headers={"Authorization": f"ApplePass {token}"}, timeout=30)
+    answer = httpx.get(
+        f"{serve.url}/v1/passes/{DEMO_PASS_TYPE}/{serial}",
+        verify=serve.tls,
+        headers={"Authorization": f"ApplePass {token}"},
+        timeout=30,
+    )
     assert answer.status_code == 200
     return pass_json(answer.content)
 
@@ -167,15 +191,21 @@ def test_poster_to_wallet_to_redeemed_reward_and_back(serve: Serve, browser: Bro
     serial, token = str(doc["serialNumber"]), str(doc["authenticationToken"])
     assert doc["webServiceURL"] == serve.url
     assert serve.wallet.cards_of(serial)[0].serial == serial and len(serve.wallet.cards_of(serial)) == 1
-    registered = httpx.post(f"{serve.url}/v1/devices/phone-1/registrations/{DEMO_PASS_TYPE}/{serial}",
-                            json={"pushToken": "push-1"}, headers={"Authorization": f"ApplePass {token}"},
-                            verify=serve.tls, timeout=30)
+    registered = httpx.post(
+        f"{serve.url}/v1/devices/phone-1/registrations/{DEMO_PASS_TYPE}/{serial}",
+        json={"pushToken": "push-1"},
+        headers={"Authorization": f"ApplePass {token}"},
+        verify=serve.tls,
+        timeout=30,
+    )
     assert registered.status_code == 201
 
     google = tab.evaluate("document.getElementById('add-google').href")
     key = json.loads((serve.state / "google" / "service-account.json").read_text())
     public = load_pem_private_key(key["private_key"].encode(), None).public_key()
-    claims = jwt.decode(urlsplit(google).path.rsplit("/", 1)[1], public, algorithms=["RS256"], audience="google")
+    claims = jwt.decode(
+        urlsplit(google).path.rsplit("/", 1)[1], public, algorithms=["RS256"], audience="google"
+    )
     loyalty = claims["payload"]["loyaltyObjects"][0]
     assert loyalty["id"].endswith(serial) and schema_errors(loyalty, "LoyaltyObject") == []
 
@@ -190,14 +220,18 @@ def test_poster_to_wallet_to_redeemed_reward_and_back(serve: Serve, browser: Bro
     assert tab.state() == "ready"
     tab.press("#redeem-button", hold=1.6)  # the deliberate gesture
     tab.wait_until("!!document.querySelector('main[data-state=\"redeemed\"]')")
-    first_clock = tab.wait_until("/\\d\\d:\\d\\d:\\d\\d/.test(document.getElementById('clock').textContent)"
-                                 " && document.getElementById('clock').textContent")
+    first_clock = tab.wait_until(
+        "/\\d\\d:\\d\\d:\\d\\d/.test(document.getElementById('clock').textContent)"
+        " && document.getElementById('clock').textContent"
+    )
     first = shot(tab, "redeemed")
     time.sleep(1.1)
     second = tab.screenshot()
     assert tab.evaluate("document.getElementById('clock').textContent") != first_clock
     assert first != second  # the clock, the counter and the sweep all moved
-    assert re.fullmatch(r"redeemed \d+ seconds ago", tab.evaluate("document.getElementById('ago').textContent"))
+    assert re.fullmatch(
+        r"redeemed \d+ seconds ago", tab.evaluate("document.getElementById('ago').textContent")
+    )
 
     tab.open(link)  # reopen: already redeemed, never a second success
     assert tab.state() == "already-redeemed"
@@ -220,12 +254,15 @@ def test_two_browsers_confirming_at_once_make_one_success(serve: Serve, browser:
         assert phone.state() == "ready"
     for phone in phones:  # both forms sent before either answer arrives
         phone.send("Runtime.evaluate", {"expression": "document.getElementById('redeem-form').submit()"})
-    states = sorted(phone.wait_until(
-        "document.querySelector('main') && ['redeemed','already-redeemed'].includes(document.querySelector('main')"
-        ".dataset.state) && document.querySelector('main').dataset.state") for phone in phones)
+    states = sorted(
+        phone.wait_until(
+            "document.querySelector('main') &&"
+            " ['redeemed','already-redeemed'].includes(document.querySelector('main')"
+            ".dataset.state) && document.querySelector('main').dataset.state"
+        )
+        for phone in phones
+    )
     assert states == ["already-redeemed", "redeemed"]
-
-
 
 
 @functools.lru_cache(maxsize=1)

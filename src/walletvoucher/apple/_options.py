@@ -172,7 +172,8 @@ class AppleOptions:
     ``scan_key`` signs Staff-Scan tokens; ``redeem_link`` is where Self-Redeem vouchers go: an
     https URL with ``{serial}`` once, no spaces, quotes or angle brackets (percent-encode them),
     at most 2000 characters; with ``redeem_link_key`` (a :class:`~walletvoucher.codes.RedeemLinkKey`)
-    every link carries its signature (``?sig=...``) so the redeem page can refuse guessed serials. ``labels`` gives walletvoucher's own words in languages it does not
+    every link carries its signature (``?sig=...``) so the redeem page can refuse guessed serials.
+    ``labels`` gives walletvoucher's own words in languages it does not
     ship, or other wording: ``{"sw": {"reward": "Zawadi", "member": "Mwanachama"}}`` (names in
     ``walletvoucher.apple._labels.LABEL_NAMES``); it is kept as sorted ``(lproj, name, text)``.
     """

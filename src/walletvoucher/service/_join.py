@@ -44,8 +44,12 @@ _MAX = {"name": 80, "email": 254, "phone": 24}
 def _ask(instance: object, attribute: Any, value: tuple[str, ...]) -> None:
     unknown = [name for name in value if name not in FIELDS]
     if unknown or len(set(value)) != len(value):
-        raise ServiceConfigError("must name each of name, email, phone at most once", field="[join] ask",
-                                 value=list(value), fix='write e.g. ask = ["name", "email"]')
+        raise ServiceConfigError(
+            "must name each of name, email, phone at most once",
+            field="[join] ask",
+            value=list(value),
+            fix='write e.g. ask = ["name", "email"]',
+        )
 
 
 @attrs.frozen(kw_only=True)
@@ -61,9 +65,12 @@ class JoinSettings:
 
     def __attrs_post_init__(self) -> None:
         if self.ask and self.consent is None:
-            raise ServiceConfigError("is required when the page asks for personal details",
-                                     field="[join] consent", fix='say what the details are used for, e.g. '
-                                     'consent = "We e-mail you when a reward is ready."')
+            raise ServiceConfigError(
+                "is required when the page asks for personal details",
+                field="[join] consent",
+                fix="say what the details are used for, e.g. "
+                'consent = "We e-mail you when a reward is ready."',
+            )
 
 
 @attrs.frozen(kw_only=True)
@@ -88,8 +95,12 @@ def check_details(settings: JoinSettings, form: Mapping[str, str]) -> dict[str, 
     for name, value in given.items():
         _check_detail(name, value)
     if given and form.get("consent") != "yes":
-        raise ValidationError("must be ticked to keep the details given", field="consent", value=None,
-                              fix="tick the consent box, or leave the details blank")
+        raise ValidationError(
+            "must be ticked to keep the details given",
+            field="consent",
+            value=None,
+            fix="tick the consent box, or leave the details blank",
+        )
     return given
 
 
@@ -100,8 +111,12 @@ def _check_detail(name: str, value: str) -> None:
     elif name == "phone":
         bad = bad or not _PHONE.fullmatch(value)
     if bad:
-        raise ValidationError(f"is not a usable {name}", field=name, value=None,
-                              fix=f"check the {name} (at most {_MAX[name]} characters)")
+        raise ValidationError(
+            f"is not a usable {name}",
+            field=name,
+            value=None,
+            fix=f"check the {name} (at most {_MAX[name]} characters)",
+        )
 
 
 class JoinDesk:
@@ -111,11 +126,21 @@ class JoinDesk:
     program named. *secret* (at least 32 bytes) keys the serial derivation.
     """
 
-    def __init__(self, wallet: WalletSource, *, programs: Iterable[Program], secret: bytes,
-                 settings: Mapping[str, JoinSettings] | None = None) -> None:
+    def __init__(
+        self,
+        wallet: WalletSource,
+        *,
+        programs: Iterable[Program],
+        secret: bytes,
+        settings: Mapping[str, JoinSettings] | None = None,
+    ) -> None:
         if not isinstance(secret, bytes) or len(secret) < 32:
-            raise ServiceConfigError("must be at least 32 bytes", field="join secret", secret=True,
-                                     fix="derive it from the server's token secret")
+            raise ServiceConfigError(
+                "must be at least 32 bytes",
+                field="join secret",
+                secret=True,
+                fix="derive it from the server's token secret",
+            )
         self._wallet = _resolve(wallet)
         self._secret = secret
         self._programs: dict[str, Program] = {}
@@ -162,8 +187,9 @@ class JoinDesk:
         serial = self.serial_for(program, browser)
         wallet = self._wallet()
         try:
-            card = wallet.issue_card(program, serial=serial, member_id=serial, at=at,
-                                     idempotency_key=f"join/{serial}")
+            card = wallet.issue_card(
+                program, serial=serial, member_id=serial, at=at, idempotency_key=f"join/{serial}"
+            )
         except DuplicateSerial:  # another tab of this browser won the race
             return JoinOutcome(card=wallet.card(serial), created=False)
         if details:
@@ -176,8 +202,9 @@ GoogleLink = Callable[[StampCard, datetime], "str | None"]
 """Makes a card's "Add to Google Wallet" URL, or None when its program has no Google setup."""
 
 
-def google_links(credentials: ServiceAccountCredentials,
-                 options: Callable[[Program], GoogleOptions | None]) -> GoogleLink:
+def google_links(
+    credentials: ServiceAccountCredentials, options: Callable[[Program], GoogleOptions | None]
+) -> GoogleLink:
     """Save links signed with *credentials*: the class and object when they fit in a link, else the
     object alone (its class is inserted by the Google sync when the card is issued)."""
     from walletvoucher.google import save_link

@@ -31,8 +31,12 @@ class Rate:
         """Read ``"COUNT/SECONDS"``, e.g. ``"30/600"`` (30 every ten minutes)."""
         match = _RATE.fullmatch(text.strip()) if isinstance(text, str) else None
         if match is None or int(match[1]) < 1 or int(match[2]) < 1:
-            raise ServiceConfigError("must be COUNT/SECONDS, both at least 1", field=field, value=text,
-                                     fix='write e.g. "30/600" for 30 attempts every ten minutes')
+            raise ServiceConfigError(
+                "must be COUNT/SECONDS, both at least 1",
+                field=field,
+                value=text,
+                fix='write e.g. "30/600" for 30 attempts every ten minutes',
+            )
         return cls(int(match[1]), int(match[2]))
 
 
@@ -42,8 +46,10 @@ class RateLimiter:
     >>> from datetime import datetime, timezone, timedelta
     >>> t = datetime(2026, 5, 7, tzinfo=timezone.utc)
     >>> limits = RateLimiter(Rate(2, 60))
-    >>> [limits.allow("1.2.3.4", at=t) for _ in range(3)], limits.allow("1.2.3.4", at=t + timedelta(seconds=61))
-    ([True, True, False], True)
+    >>> [limits.allow("1.2.3.4", at=t) for _ in range(3)]
+    [True, True, False]
+    >>> limits.allow("1.2.3.4", at=t + timedelta(seconds=61))
+    True
     """
 
     def __init__(self, rate: Rate, *, max_keys: int = 10_000) -> None:

@@ -38,8 +38,16 @@ from walletvoucher.errors import (
 from walletvoucher.model import Program, RedemptionMethod, SelfRedeem, Voucher, VoucherStatus
 from walletvoucher.service._stored import WalletSource, _resolve
 
-STATES = ("ready", "redeemed", "already-redeemed", "not-yet-valid", "expired", "voided", "staff-only",
-          "not-found")
+STATES = (
+    "ready",
+    "redeemed",
+    "already-redeemed",
+    "not-yet-valid",
+    "expired",
+    "voided",
+    "staff-only",
+    "not-found",
+)
 _SERIAL = re.compile(r"[A-Za-z0-9_-]{1,64}")
 _BY_STATUS = {
     VoucherStatus.ACTIVE: "ready",

@@ -251,7 +251,8 @@ def demo_google(state_dir: Path, public_url: str, *, link_key: RedeemLinkKey,
     from walletvoucher.demo._google import DEMO_OPTIONS, KEY_PATH, _write_key
 
     credentials = _write_key(state_dir / KEY_PATH)
-    options = attrs.evolve(DEMO_OPTIONS, origins=(public_url,), redeem_link_template=f"{public_url}/redeem/{{serial}}",
+    link = f"{public_url}/redeem/{{serial}}"
+    options = attrs.evolve(DEMO_OPTIONS, origins=(public_url,), redeem_link_template=link,
                             redeem_link_key=link_key, scan_key=scan_key)
     return google_links(credentials, lambda program: options)
 

@@ -60,7 +60,9 @@ class BrowserIds:
         if not _ID.fullmatch(browser):
             return None
         expected = _mac(self._key, b"cookie", browser)
-        return browser if hmac.compare_digest(expected.encode(), signature.encode("utf-8", "replace")) else None
+        return (
+            browser if hmac.compare_digest(expected.encode(), signature.encode("utf-8", "replace")) else None
+        )
 
     def csrf_token(self, browser: str) -> str:
         """The CSRF token for forms shown to *browser*."""
@@ -74,5 +76,7 @@ class BrowserIds:
 
     def set_cookie_header(self, browser: str) -> str:
         """The ``Set-Cookie`` header value for *browser*."""
-        return (f"{COOKIE}={self.cookie_value(browser)}; Path=/; Max-Age={MAX_AGE}; Secure; HttpOnly;"
-                " SameSite=Lax")
+        return (
+            f"{COOKIE}={self.cookie_value(browser)}; Path=/; Max-Age={MAX_AGE}; Secure; HttpOnly;"
+            " SameSite=Lax"
+        )

@@ -46,8 +46,11 @@ from walletvoucher.web._csrf import COOKIE, BrowserIds
 from walletvoucher.web._i18n import direction, format_moment, negotiate, texts
 
 MAX_FORM_BODY = 8 * 1024
-CSP = ("default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; font-src 'self'; connect-src 'self';"
-       " form-action 'self'; frame-ancestors 'none'; base-uri 'none'")
+CSP = (
+    "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; font-src 'self';"
+    " connect-src 'self';"
+    " form-action 'self'; frame-ancestors 'none'; base-uri 'none'"
+)
 _logger = logging.getLogger("walletvoucher.web")
 _TEMPLATES = Path(__file__).parent / "templates"
 
@@ -56,9 +59,9 @@ _TEMPLATES = Path(__file__).parent / "templates"
 class PageLimits:
     """Rates per client address and per card (generous: a family at one table shares an address)."""
 
-    join_per_address: Rate = Rate(30, 600)
-    redeem_per_address: Rate = Rate(120, 600)
-    per_card: Rate = Rate(20, 60)
+    join_per_address: Rate = attrs.field(factory=lambda: Rate(30, 600))
+    redeem_per_address: Rate = attrs.field(factory=lambda: Rate(120, 600))
+    per_card: Rate = attrs.field(factory=lambda: Rate(20, 60))
 
 
 class _Limiters:
@@ -69,8 +72,13 @@ class _Limiters:
 
 
 def _environment() -> jinja2.Environment:
-    return jinja2.Environment(loader=jinja2.FileSystemLoader(_TEMPLATES), autoescape=True,
-                              undefined=jinja2.StrictUndefined, trim_blocks=True, lstrip_blocks=True)
+    return jinja2.Environment(
+        loader=jinja2.FileSystemLoader(_TEMPLATES),
+        autoescape=True,
+        undefined=jinja2.StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+    )
 
 
 class CustomerPages:
@@ -81,9 +89,18 @@ class CustomerPages:
     no Google button); *settle_seconds* is how long the success screen stays live before it settles.
     """
 
-    def __init__(self, *, join: JoinDesk, redeem: RedeemDesk, passes: PassWebService, browsers: BrowserIds,
-                 google: GoogleLink | None = None, limits: PageLimits | None = None,
-                 settle_seconds: int = 180, static_prefix: str = "/static") -> None:
+    def __init__(
+        self,
+        *,
+        join: JoinDesk,
+        redeem: RedeemDesk,
+        passes: PassWebService,
+        browsers: BrowserIds,
+        google: GoogleLink | None = None,
+        limits: PageLimits | None = None,
+        settle_seconds: int = 180,
+        static_prefix: str = "/static",
+    ) -> None:
         self.join_desk, self.redeem_desk, self.passes = join, redeem, passes
         self.browsers, self.google = browsers, google
         self.limits = limits or PageLimits()
@@ -118,18 +135,32 @@ class CustomerPages:
             return call.problem(400, "stale", field=exc.field)
 
     def _plain(self, status: int, text: str) -> ServiceResponse:
-        return ServiceResponse(status=status, headers=(("content-type", "text/plain; charset=utf-8"),),
-                               body=text.encode())
+        return ServiceResponse(
+            status=status, headers=(("content-type", "text/plain; charset=utf-8"),), body=text.encode()
+        )
 
-    def render(self, template: str, status: int, language: str, context: Mapping[str, Any],
-               headers: tuple[tuple[str, str], ...] = ()) -> ServiceResponse:
+    def render(
+        self,
+        template: str,
+        status: int,
+        language: str,
+        context: Mapping[str, Any],
+        headers: tuple[tuple[str, str], ...] = (),
+    ) -> ServiceResponse:
         """A page from *template*, in *language*, with the security headers."""
         body = self._env.get_template(template).render(
-            lang=language, dir=direction(language), t=texts(language), static=self.static_prefix, **context)
-        base = (("content-type", "text/html; charset=utf-8"), ("content-security-policy", CSP),
-                ("x-content-type-options", "nosniff"), ("referrer-policy", "no-referrer"),
-                ("x-frame-options", "DENY"), ("cache-control", "no-store"), ("content-language", language),
-                ("vary", "Accept-Language, Cookie"))
+            lang=language, dir=direction(language), t=texts(language), static=self.static_prefix, **context
+        )
+        base = (
+            ("content-type", "text/html; charset=utf-8"),
+            ("content-security-policy", CSP),
+            ("x-content-type-options", "nosniff"),
+            ("referrer-policy", "no-referrer"),
+            ("x-frame-options", "DENY"),
+            ("cache-control", "no-store"),
+            ("content-language", language),
+            ("vary", "Accept-Language, Cookie"),
+        )
         return ServiceResponse(status=status, headers=base + headers, body=body.encode("utf-8"))
 
 
@@ -171,14 +202,19 @@ class _Call:
             body = self.request.body
             kind = self.request.headers.get("content-type", "").split(";")[0].strip().lower()
             if len(body) > MAX_FORM_BODY or kind != "application/x-www-form-urlencoded":
-                raise ValidationError("must be a small urlencoded form", field="body", value=None,
-                                      fix="submit the page's own form")
+                raise ValidationError(
+                    "must be a small urlencoded form",
+                    field="body",
+                    value=None,
+                    fix="submit the page's own form",
+                )
             try:
                 text = body.decode("utf-8")
                 parsed = parse_qs(text, keep_blank_values=True, max_num_fields=20, strict_parsing=False)
             except (UnicodeDecodeError, ValueError):
-                raise ValidationError("is not a readable form", field="body", value=None,
-                                      fix="submit the page's own form") from None
+                raise ValidationError(
+                    "is not a readable form", field="body", value=None, fix="submit the page's own form"
+                ) from None
             self._form = {k: v[0] for k, v in parsed.items()}
         return self._form
 
@@ -194,11 +230,13 @@ class _Call:
         context.setdefault("csrf", self.pages.browsers.csrf_token(browser))
         return self.pages.render(template, status, language, context, self.new_cookie)
 
-    def problem(self, status: int, state: str, *, program: Program | None = None,
-                field: str | None = None) -> ServiceResponse:
+    def problem(
+        self, status: int, state: str, *, program: Program | None = None, field: str | None = None
+    ) -> ServiceResponse:
         language = self.language(program)
-        return self.page("problem.html", status, language, state=state, field=field,
-                         brand=program.id if program else None)
+        return self.page(
+            "problem.html", status, language, state=state, field=field, brand=program.id if program else None
+        )
 
     # --- join ------------------------------------------------------------------------------
 
@@ -227,20 +265,31 @@ class _Call:
         location = "/join/" + quote(program.id, safe="")
         return ServiceResponse(status=303, headers=(("location", location), ("cache-control", "no-store")))
 
-    def join_view(self, program: Program, card: StampCard | None, *, error: str | None = None,
-                  status: int = 200) -> ServiceResponse:
+    def join_view(
+        self, program: Program, card: StampCard | None, *, error: str | None = None, status: int = 200
+    ) -> ServiceResponse:
         language = self.language(program)
         settings = self.pages.join_desk.settings(program)
         google = self.pages.google(card, self.at) if card is not None and self.pages.google else None
         reward = program.reward
         return self.page(
-            "join.html", status, language, state="your-card" if card else "join",
-            brand=program.id, program_name=program.name.get(language), shop=program.brand.name.get(language),
-            reward_title=reward.title.get(language), reward_description=reward.description.get(language),
-            terms=reward.terms.get(language) if reward.terms else None, goal=program.goal,
-            stamps=card.stamps if card else 0, ask=settings.ask, error=error,
+            "join.html",
+            status,
+            language,
+            state="your-card" if card else "join",
+            brand=program.id,
+            program_name=program.name.get(language),
+            shop=program.brand.name.get(language),
+            reward_title=reward.title.get(language),
+            reward_description=reward.description.get(language),
+            terms=reward.terms.get(language) if reward.terms else None,
+            goal=program.goal,
+            stamps=card.stamps if card else 0,
+            ask=settings.ask,
+            error=error,
             consent=settings.consent.get(language) if settings.consent else None,
-            pkpass=f"/join/{quote(program.id, safe='')}/card.pkpass", google=google,
+            pkpass=f"/join/{quote(program.id, safe='')}/card.pkpass",
+            google=google,
         )
 
     def pkpass(self, program_id: str) -> ServiceResponse:
@@ -254,8 +303,11 @@ class _Call:
         if state is None:
             return self.problem(404, "not-found", program=program)
         body = self.pages.passes.cache.get(state)
-        headers = (("content-type", PKPASS_TYPE), ("cache-control", "no-store"),
-                   ("content-disposition", f'attachment; filename="{program.id if program else "card"}.pkpass"'))
+        headers = (
+            ("content-type", PKPASS_TYPE),
+            ("cache-control", "no-store"),
+            ("content-disposition", f'attachment; filename="{program.id if program else "card"}.pkpass"'),
+        )
         return ServiceResponse(status=200, headers=headers, body=body)
 
     def brand_css(self, program_id: str) -> ServiceResponse:
@@ -263,11 +315,19 @@ class _Call:
         if program is None:
             return self.pages._plain(404, "not found")
         brand = program.brand
-        css = (f":root{{--brand-bg:{brand.background.hex};--brand-fg:{brand.foreground.hex};"
-               f"--brand-label:{brand.label.hex}}}\n")
-        return ServiceResponse(status=200, body=css.encode(), headers=(
-            ("content-type", "text/css; charset=utf-8"), ("cache-control", "public, max-age=300"),
-            ("x-content-type-options", "nosniff")))
+        css = (
+            f":root{{--brand-bg:{brand.background.hex};--brand-fg:{brand.foreground.hex};"
+            f"--brand-label:{brand.label.hex}}}\n"
+        )
+        return ServiceResponse(
+            status=200,
+            body=css.encode(),
+            headers=(
+                ("content-type", "text/css; charset=utf-8"),
+                ("cache-control", "public, max-age=300"),
+                ("x-content-type-options", "nosniff"),
+            ),
+        )
 
     # --- redeem ----------------------------------------------------------------------------
 
@@ -282,8 +342,9 @@ class _Call:
             return refused
         signature = self.form().get("sig")
         looked = self.pages.redeem_desk.look(serial, signature, at=self.at)
-        if looked.voucher is not None and not self.pages._limiters.card.allow(looked.voucher.card_serial,
-                                                                               at=self.at):
+        if looked.voucher is not None and not self.pages._limiters.card.allow(
+            looked.voucher.card_serial, at=self.at
+        ):
             return self.problem(429, "too-many", program=looked.program)
         view = self.pages.redeem_desk.redeem(serial, signature, at=self.at)
         if view.state == "redeemed":
@@ -296,11 +357,15 @@ class _Call:
         context: dict[str, Any] = {"state": view.state, "brand": program.id if program else None}
         if voucher is not None:
             context.update(_voucher_context(voucher, program, language, self.at))
-            context.update(serial=voucher.serial, sig=signature or "", settle_ms=self.pages.settle_seconds * 1000)
+            context.update(
+                serial=voucher.serial, sig=signature or "", settle_ms=self.pages.settle_seconds * 1000
+            )
         return self.page("redeem.html", view.status, language, **context)
 
 
-def _voucher_context(voucher: Voucher, program: Program | None, language: str, at: datetime) -> dict[str, Any]:
+def _voucher_context(
+    voucher: Voucher, program: Program | None, language: str, at: datetime
+) -> dict[str, Any]:
     zone = program.zone if program is not None else timezone.utc
 
     def moment(value: datetime | None) -> str | None:
@@ -309,11 +374,14 @@ def _voucher_context(voucher: Voucher, program: Program | None, language: str, a
     reward = voucher.reward
     age = (at - voucher.redeemed_at).total_seconds() if voucher.redeemed_at else 0.0
     return {
-        "reward_title": reward.title.get(language), "reward_description": reward.description.get(language),
+        "reward_title": reward.title.get(language),
+        "reward_description": reward.description.get(language),
         "terms": reward.terms.get(language) if reward.terms else None,
         "shop": program.brand.name.get(language) if program else "",
-        "valid_from": moment(voucher.valid_from), "expires": moment(voucher.expires_at),
-        "redeemed_at": moment(voucher.redeemed_at), "age_ms": max(0, int(age * 1000)),
+        "valid_from": moment(voucher.valid_from),
+        "expires": moment(voucher.expires_at),
+        "redeemed_at": moment(voucher.redeemed_at),
+        "age_ms": max(0, int(age * 1000)),
         "zone": program.timezone if program is not None else "UTC",
         "redeemed_epoch_ms": int(voucher.redeemed_at.timestamp() * 1000) if voucher.redeemed_at else 0,
     }

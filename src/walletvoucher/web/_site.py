@@ -15,9 +15,19 @@ def pages_for(served: Served, *, limits: PageLimits | None = None) -> CustomerPa
     """Join and redeem pages over the served store, keyed by its page secret and link key."""
     if served.link_key is None or len(served.page_secret) < 32:
         raise ValueError("the served service has no page secret or link key")
-    join = JoinDesk(served.wallets, programs=served.programs, secret=derive_secret(served.page_secret, "join"),
-                    settings=served.join_settings)
+    join = JoinDesk(
+        served.wallets,
+        programs=served.programs,
+        secret=derive_secret(served.page_secret, "join"),
+        settings=served.join_settings,
+    )
     redeem = RedeemDesk(served.wallets, link_key=served.link_key, programs=served.programs)
     browsers = BrowserIds(derive_secret(served.page_secret, "cookies"), random=secrets.token_bytes)
-    return CustomerPages(join=join, redeem=redeem, passes=served.service, browsers=browsers,
-                         google=served.google, limits=limits)
+    return CustomerPages(
+        join=join,
+        redeem=redeem,
+        passes=served.service,
+        browsers=browsers,
+        google=served.google,
+        limits=limits,
+    )

@@ -28,8 +28,13 @@ from walletvoucher.web._pages import MAX_FORM_BODY, CustomerPages
 
 Clock = Callable[[], datetime]
 STATIC = Path(__file__).parent / "static"
-FONTS = {"latin.ttf": Script.LATIN, "devanagari.ttf": Script.DEVANAGARI, "thai.ttf": Script.THAI,
-         "arabic.ttf": Script.ARABIC, "cjk.otf": Script.CJK}
+FONTS = {
+    "latin.ttf": Script.LATIN,
+    "devanagari.ttf": Script.DEVANAGARI,
+    "thai.ttf": Script.THAI,
+    "arabic.ttf": Script.ARABIC,
+    "cjk.otf": Script.CJK,
+}
 
 
 def _utc_now() -> datetime:
@@ -44,8 +49,13 @@ def page_routes(pages: CustomerPages, *, clock: Clock = _utc_now) -> list[Route 
             body = await _read_body(request, MAX_FORM_BODY)
         except _TooLarge:
             return Response(status_code=413)
-        parsed = ServiceRequest(method=request.method, path=_service_path(request), headers=dict(request.headers),
-                                query=dict(request.query_params), body=body)
+        parsed = ServiceRequest(
+            method=request.method,
+            path=_service_path(request),
+            headers=dict(request.headers),
+            query=dict(request.query_params),
+            body=body,
+        )
         client = request.client.host if request.client else "unknown"
         answer = await run_in_threadpool(pages.handle, parsed, client=client, at=clock())
         return _to_starlette(answer)
@@ -55,8 +65,9 @@ def page_routes(pages: CustomerPages, *, clock: Clock = _utc_now) -> list[Route 
         if script is None:
             return Response(status_code=404)
         kind = "font/otf" if request.path_params["name"].endswith(".otf") else "font/ttf"
-        return FileResponse(font_file(script), media_type=kind,
-                            headers={"cache-control": "public, max-age=86400"})
+        return FileResponse(
+            font_file(script), media_type=kind, headers={"cache-control": "public, max-age=86400"}
+        )
 
     methods = ["GET", "POST"]
     return [
