@@ -220,3 +220,19 @@ def test_a_bad_join_table_names_the_key(tmp_path: Path, table: str, match: str) 
 def test_join_settings_need_a_consent_line_when_they_ask() -> None:
     with pytest.raises(ServiceConfigError, match="consent"):
         JoinSettings(ask=("phone",))
+
+
+@pytest.mark.parametrize("text", ["30", "0/60", "30/0", "a/b", "1000000/1", " 3 / 4 "])
+def test_a_bad_rate_names_the_option(text: str) -> None:
+    from walletvoucher.service._limits import Rate
+
+    with pytest.raises(ServiceConfigError, match="--join-rate"):
+        Rate.parse(text, field="--join-rate")
+
+
+def test_serve_refuses_a_bad_rate_before_serving(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    from walletvoucher.cli import main
+
+    status = main(["serve", "--state-dir", str(tmp_path), "--db", f"sqlite:///{tmp_path / 'w.db'}",
+                   "--join-rate", "lots"])
+    assert status == 2 and "--join-rate='lots'" in capsys.readouterr().err

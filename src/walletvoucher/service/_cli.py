@@ -50,6 +50,12 @@ def add_commands(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]
     parser.add_argument("--worker", action="store_true",
                         help="also send the queued pushes and Google updates (background)")
     add_apns_arguments(parser)
+    parser.add_argument("--join-rate", default="30/600", metavar="COUNT/SECONDS",
+                        help="card joins allowed per client address (default 30 every 600 s)")
+    parser.add_argument("--redeem-rate", default="120/600", metavar="COUNT/SECONDS",
+                        help="redeem pages allowed per client address (default 120 every 600 s)")
+    parser.add_argument("--card-rate", default="20/60", metavar="COUNT/SECONDS",
+                        help="pass downloads and redemptions allowed per card (default 20 every 60 s)")
     parser.add_argument("--config", type=Path, default=None, metavar="FILE.toml")
     parser.add_argument("--tls-cert", type=Path, default=None, help="serve https with this certificate")
     parser.add_argument("--tls-key", type=Path, default=None)
@@ -90,6 +96,7 @@ def run_serve(args: argparse.Namespace) -> int:
         return EXIT_USAGE
     try:
         _check_worker(args, served)
+        limits = _page_limits(args)
     except WalletVoucherError as exc:
         served.wallets.close()
         print(f"error: {exc}", file=sys.stderr)
@@ -100,7 +107,7 @@ def run_serve(args: argparse.Namespace) -> int:
     try:
         with _background_worker(args, served):
             uvicorn.run(
-                create_site(pages_for(served), passkit=served.service),
+                create_site(pages_for(served, limits=limits), passkit=served.service),
                 host=args.host,
                 port=args.port,
                 log_level="info",
@@ -110,6 +117,15 @@ def run_serve(args: argparse.Namespace) -> int:
     finally:
         served.wallets.close()
     return EXIT_OK
+
+
+def _page_limits(args: argparse.Namespace) -> Any:
+    from walletvoucher.service._limits import Rate
+    from walletvoucher.web import PageLimits
+
+    return PageLimits(join_per_address=Rate.parse(args.join_rate, field="--join-rate"),
+                      redeem_per_address=Rate.parse(args.redeem_rate, field="--redeem-rate"),
+                      per_card=Rate.parse(args.card_rate, field="--card-rate"))
 
 
 def _program_setup(paths: list[Path]) -> dict[str, Any]:
