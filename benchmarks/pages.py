@@ -22,7 +22,6 @@ import asyncio
 import io
 import json
 import re
-import secrets
 import ssl
 import statistics
 import subprocess
@@ -38,9 +37,9 @@ import httpx
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from walletvoucher import SelfRedeem  # noqa: E402
-from walletvoucher.service._serve import DEMO_PASS_TYPE, demo_cards  # noqa: E402
-from walletvoucher.store import Wallet  # noqa: E402
+from walletvoucher import SelfRedeem
+from walletvoucher.service._serve import DEMO_PASS_TYPE, demo_cards
+from walletvoucher.store import Wallet
 
 PROGRAM = "coffee-self-redeem"
 CSRF = re.compile(r'name="csrf" value="([^"]+)"')
@@ -154,7 +153,8 @@ def direct_store_rates(rounds: int, programs: list[object]) -> None:
         started = time.perf_counter()
         serials = [f"D{n}" for n in range(rounds)]
         for serial in serials:
-            wallet.issue_card(PROGRAM, serial=serial, member_id=serial, at=now, idempotency_key=f"join/{serial}")
+            wallet.issue_card(PROGRAM, serial=serial, member_id=serial, at=now,
+                              idempotency_key=f"join/{serial}")
         issued = time.perf_counter() - started
         vouchers = [wallet.stamp(serial, 10, at=now).vouchers[0].serial for serial in serials]
         started = time.perf_counter()
@@ -208,14 +208,14 @@ def prepare_vouchers(url: str, context: ssl.SSLContext, db: str, programs: list[
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--clients", type=int, default=50)
     parser.add_argument("--rounds", type=int, default=300)
     parser.add_argument("--quick", action="store_true", help="a short run (60 round trips)")
     args = parser.parse_args()
     if args.quick:
         args.rounds = 60
-    secrets.token_bytes(1)
     asyncio.run(main_async(args))
 
 
