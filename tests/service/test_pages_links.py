@@ -236,3 +236,17 @@ def test_serve_refuses_a_bad_rate_before_serving(tmp_path: Path, capsys: pytest.
     status = main(["serve", "--state-dir", str(tmp_path), "--db", f"sqlite:///{tmp_path / 'w.db'}",
                    "--join-rate", "lots"])
     assert status == 2 and "--join-rate='lots'" in capsys.readouterr().err
+
+
+def test_google_redeem_links_point_at_the_servers_signed_pages() -> None:
+    from walletvoucher.service._serve import served_google_options
+
+    key = RedeemLinkKey(SECRET)
+    base = GoogleOptions(issuer_id="3388000000012345678", origins=["https://shop.example"],
+                         logo_url="https://shop.example/logo.png")
+    served = served_google_options(base, public_url="https://wallet.example.com/", link_key=key)
+    assert served.redeem_link_template == "https://wallet.example.com/redeem/{serial}"
+    assert served.redeem_link_key is key
+    elsewhere = attrs.evolve(base, redeem_link_template="https://other.example/r/{serial}")
+    assert served_google_options(elsewhere, public_url="https://wallet.example.com", link_key=key) \
+        .redeem_link_key is None

@@ -90,7 +90,7 @@ def run_serve(args: argparse.Namespace) -> int:
             state = args.state_dir or Path(tempfile.mkdtemp(prefix="walletvoucher-serve-"))
             served = build_demo(host=args.host, port=args.port, state_dir=state, at=now, db=args.db)
         else:
-            served = build_configured(config, at=now, db=args.db, **_program_setup(args.program))
+            served = build_configured(config, at=now, db=args.db, **_program_setup(args.program, config))
     except WalletVoucherError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return EXIT_USAGE
@@ -119,6 +119,15 @@ def run_serve(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def _signed_links(served: Served) -> Any:
+    from walletvoucher.service._serve import served_google_options
+
+    key = served.link_key
+    if key is None:
+        return None
+    return lambda options: served_google_options(options, public_url=served.public_url, link_key=key)
+
+
 def _page_limits(args: argparse.Namespace) -> Any:
     from walletvoucher.service._limits import Rate
     from walletvoucher.web import PageLimits
@@ -128,7 +137,7 @@ def _page_limits(args: argparse.Namespace) -> Any:
                       per_card=Rate.parse(args.card_rate, field="--card-rate"))
 
 
-def _program_setup(paths: list[Path]) -> dict[str, Any]:
+def _program_setup(paths: list[Path], config: Any) -> dict[str, Any]:
     """The programs of the files, what their join pages ask, and their Google save links (if set up)."""
     from walletvoucher.programfile import load_program_file
     from walletvoucher.service._join import google_links
@@ -138,9 +147,14 @@ def _program_setup(paths: list[Path]) -> dict[str, Any]:
     google = None
     if setups:
         from walletvoucher.keys import load_service_account
+        from walletvoucher.service._serve import link_key_from, served_google_options
 
         account = next(iter(setups.values())).service_account
         options = {program_id: setup.google_options() for program_id, setup in setups.items()}
+        key = link_key_from(config)
+        if key is not None and config.public_url:
+            options = {pid: served_google_options(chosen, public_url=config.public_url, link_key=key)
+                       for pid, chosen in options.items()}
         google = google_links(load_service_account(account), lambda program: options.get(program.id))
     return {"programs": [file.program for file in loaded], "google": google,
             "join_settings": {file.program.id: file.join for file in loaded if file.join is not None}}
@@ -173,7 +187,7 @@ def _background_worker(args: argparse.Namespace, served: Served) -> Iterator[Non
         wallet = served.wallets()
         handler = push_handler(wallet, served.signer, args)
         handlers: dict[str, Handler] = {"apple.push": handler}
-        google = google_handler(wallet, loaded, api_url=None)  # program files with a [google] table
+        google = google_handler(wallet, loaded, api_url=None, adjust=_signed_links(served))  # [google] tables
         if google is not None:
             handlers[GOOGLE_SYNC_TOPIC] = google
         try:

@@ -16,6 +16,7 @@ import secrets
 from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime, timedelta
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import attrs
 from cryptography import x509
@@ -34,6 +35,9 @@ from walletvoucher.service._stored import StorePassUpdates, WalletPerThread, sto
 from walletvoucher.service._tokens import PassTokens
 from walletvoucher.service._webservice import PassWebService
 from walletvoucher.store import Wallet
+
+if TYPE_CHECKING:
+    from walletvoucher.google import GoogleOptions
 
 DEMO_PASS_TYPE = "pass.com.example.walletvoucher.demo"
 DEMO_TEAM = "DEMOTEAM01"
@@ -113,7 +117,7 @@ def build_configured(
     wallets = WalletPerThread(db, programs=programs)
     wallets()  # open (and migrate) now, so a bad URL fails before the server starts
     page_secret = derive_secret(config.token_secret.encode("utf-8"), "pages")
-    link_key = RedeemLinkKey(derive_secret(config.token_secret.encode("utf-8"), "redeem-link"))
+    link_key = link_key_from(config)
     service = _service(wallets, signer=signer, tokens=tokens, public_url=config.public_url,
                        options=configured_options(config, signer, link_key=link_key))
     return Served(service=service, public_url=config.public_url, demo=False, wallets=wallets, signer=signer,
@@ -143,6 +147,24 @@ def configured_options(
     return AppleOptions(pass_type_identifier=signer.pass_type_identifier,
                         team_identifier=signer.team_identifier, redeem_link=redeem_link,
                         scan_key=scan_key, redeem_link_key=link_key if ours else None)
+
+
+def served_google_options(
+    options: GoogleOptions, *, public_url: str, link_key: RedeemLinkKey
+) -> GoogleOptions:
+    """*options* with Self-Redeem links to this server's pages: ``{public_url}/redeem/{serial}`` unless the
+    program names another template, and this server's signature on every link that points at it."""
+    base = public_url.rstrip("/")
+    template = options.redeem_link_template or base + "/redeem/{serial}"
+    ours = template.startswith(base + "/")
+    return attrs.evolve(options, redeem_link_template=template, redeem_link_key=link_key if ours else None)
+
+
+def link_key_from(config: ServiceConfig) -> RedeemLinkKey | None:
+    """The redeem-link key derived from the token secret (None without one)."""
+    if not config.token_secret:
+        return None
+    return RedeemLinkKey(derive_secret(config.token_secret.encode("utf-8"), "redeem-link"))
 
 
 def load_signer(config: ServiceConfig, *, at: datetime) -> AppleSigner:
