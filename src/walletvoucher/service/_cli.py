@@ -213,6 +213,7 @@ def _report(args: argparse.Namespace, served: object) -> None:
     print(f"webServiceURL: {served.public_url}", flush=True)
     if served.demo:
         print(f"demo mode: test chain root {served.root_ca}, TLS certificate {served.tls_cert}")
+        print(f"join page: {served.public_url}/join/coffee-self-redeem (open it on a phone)")
         serial = served.serials[0]
         token = served.service.tokens.token_for(serial)
         print(
