@@ -233,6 +233,11 @@ def test_poster_to_wallet_to_redeemed_reward_and_back(serve: Serve, browser: Bro
     assert re.fullmatch(
         r"redeemed \d+ seconds ago", tab.evaluate("document.getElementById('ago').textContent")
     )
+    tab.evaluate("document.getElementById('live').dataset.settleMs = '1000'")  # minutes later, quickly
+    tab.wait_until("document.documentElement.classList.contains('is-settled')")
+    assert tab.evaluate("getComputedStyle(document.getElementById('live')).display") == "none"
+    settled = tab.evaluate("document.getElementById('settled').innerText")
+    assert re.fullmatch(r"Redeemed at \d\d:\d\d on \d+ \w{3}", settled), settled
 
     tab.open(link)  # reopen: already redeemed, never a second success
     assert tab.state() == "already-redeemed"

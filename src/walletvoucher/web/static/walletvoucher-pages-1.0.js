@@ -40,7 +40,6 @@
 
   function liveConfirmation(live) {
     var started = Date.now() - parseInt(live.getAttribute("data-age-ms") || "0", 10);
-    var settle = parseInt(live.getAttribute("data-settle-ms") || "180000", 10);
     var agoText = live.getAttribute("data-ago");
     var clock = document.getElementById("clock");
     var ago = document.getElementById("ago");
@@ -56,6 +55,7 @@
         : two(now.getHours()) + ":" + two(now.getMinutes()) + ":" + two(now.getSeconds());
       var seconds = Math.max(0, Math.floor((Date.now() - started) / 1000));
       if (seconds !== lastSeconds) { ago.textContent = agoText.replace("{n}", String(seconds)); lastSeconds = seconds; }
+      var settle = parseInt(live.getAttribute("data-settle-ms") || "180000", 10);
       if (Date.now() - started >= settle) {
         document.documentElement.classList.add("is-settled");
         return;
