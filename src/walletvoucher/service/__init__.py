@@ -14,6 +14,10 @@ outbox worker (``walletvoucher worker``). The ASGI app is :func:`walletvoucher.s
 the push client :class:`walletvoucher.service.apns.ApnsClient` and the worker's handler
 :class:`~walletvoucher.service.apns.ApplePushHandler` (these need the ``server`` extra).
 
+The customer's side (:mod:`walletvoucher.web` serves it): :class:`JoinDesk` issues one card per
+browser for a poster's join page, :class:`RedeemDesk` redeems Self-Redeem vouchers reached through
+signed links exactly once, :class:`RateLimiter` bounds both per address and per card.
+
 Google objects follow the card through the store's outbox: :func:`google_sync_effect` queues a
 ``google.sync`` message with every change, and :class:`GoogleSync` (the handler for that topic)
 brings the object to the card's current state with a full replace.
@@ -26,7 +30,10 @@ from walletvoucher.service._google_sync import (
     google_sync_effect,
     sync_retry_delay,
 )
+from walletvoucher.service._join import JoinDesk, JoinOutcome, JoinSettings
+from walletvoucher.service._limits import Rate, RateLimiter
 from walletvoucher.service._protocol import PassState, PassUpdateStore, UpdatedSerials, next_last_modified
+from walletvoucher.service._redeem import RedeemDesk, RedeemView
 from walletvoucher.service._stored import StorePassUpdates, WalletPerThread, store_renderer, stored_pass
 from walletvoucher.service._tokens import PassTokens, updatable_options
 from walletvoucher.service._webservice import (
@@ -43,6 +50,9 @@ __all__ = [
     "DrainReport",
     "GoogleSync",
     "Handler",
+    "JoinDesk",
+    "JoinOutcome",
+    "JoinSettings",
     "LogSink",
     "PassCache",
     "PassRenderer",
@@ -50,6 +60,10 @@ __all__ = [
     "PassTokens",
     "PassUpdateStore",
     "PassWebService",
+    "Rate",
+    "RateLimiter",
+    "RedeemDesk",
+    "RedeemView",
     "ServiceRequest",
     "ServiceResponse",
     "StorePassUpdates",
