@@ -388,3 +388,41 @@ def test_a_reward_stamped_mid_second_shows_on_the_pass_as_ready(
     client = joined(pages)
     page_wallets().stamp(serial_of(pages, client), 3, at=NOW + timedelta(seconds=5.4), source="till")
     assert "?sig=" in redeem_link(pass_json(client.get("/join/coffee/card.pkpass").body))
+
+
+# --- the Starlette app -----------------------------------------------------------------------------
+
+
+def test_the_site_serves_pages_static_files_fonts_and_passkit_and_refuses_big_bodies(
+    pages: CustomerPages,
+) -> None:
+    import asyncio
+
+    import httpx
+
+    from walletvoucher.web import create_site
+
+    app = create_site(pages, passkit=pages.passes, clock=lambda: NOW)
+
+    async def run() -> list[httpx.Response]:
+        transport = httpx.ASGITransport(app=app, client=("192.0.2.9", 1234))
+        async with httpx.AsyncClient(transport=transport, base_url="https://testserver") as client:
+            return [
+                await client.get("/join/coffee"),
+                await client.get("/static/site.css"),
+                await client.get("/static/walletvoucher-pages-1.0.js"),
+                await client.get("/static/fonts/thai.ttf"),
+                await client.get("/static/fonts/../../etc/passwd"),
+                await client.post("/join/coffee", content=b"x" * 20_000,
+                                  headers={"content-type": "application/x-www-form-urlencoded"}),
+                await client.get("/v1/passes/pass.com.example.coffee/NOPE"),
+                await client.put("/join/coffee"),
+            ]
+
+    page, css, script, font, escape, big, passkit, put = asyncio.run(run())
+    assert page.status_code == 200 and 'data-state="join"' in page.text
+    assert css.status_code == 200 and "@font-face" in css.text
+    assert script.status_code == 200 and "hold" in script.text
+    assert font.status_code == 200 and font.content[:4] == b"\x00\x01\x00\x00"  # a TrueType font
+    assert escape.status_code == 404 and big.status_code == 413
+    assert passkit.status_code == 401 and put.status_code == 405
