@@ -56,6 +56,8 @@ def add_commands(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]
                         help="redeem pages allowed per client address (default 120 every 600 s)")
     parser.add_argument("--card-rate", default="20/60", metavar="COUNT/SECONDS",
                         help="pass downloads and redemptions allowed per card (default 20 every 60 s)")
+    parser.add_argument("--access-log", action="store_true",
+                        help="log every request (client addresses and paths: personal data; off by default)")
     parser.add_argument("--config", type=Path, default=None, metavar="FILE.toml")
     parser.add_argument("--tls-cert", type=Path, default=None, help="serve https with this certificate")
     parser.add_argument("--tls-key", type=Path, default=None)
@@ -111,6 +113,7 @@ def run_serve(args: argparse.Namespace) -> int:
                 host=args.host,
                 port=args.port,
                 log_level="info",
+                access_log=args.access_log,
                 ssl_certfile=None if cert is None else str(cert),
                 ssl_keyfile=None if key is None else str(key),
             )
