@@ -75,7 +75,8 @@ class Serve:
         self._wait_for("try: curl")
         self.tls = ssl.create_default_context(cafile=str(state / "tls" / "server.pem"))
         self._wait_until_listening()
-        programs = list({(c.program.id, c.program.version): c.program for c in demo_cards().values()}.values())
+        programs = list({(c.program.id, c.program.version): c.program
+                         for c in demo_cards().values()}.values())
         self.wallet = Wallet.open(self.db, programs=programs)
 
     def _wait_for(self, marker: str) -> None:
