@@ -123,6 +123,8 @@ def test_the_browser_cookie_is_secure_httponly_lax_and_pages_carry_a_strict_csp(
     html = answer.body.decode()
     assert re.findall(r"<script(?![^>]*\bsrc=)[^>]*>", html) == [] and " style=" not in html
     assert answer.header("referrer-policy") == "no-referrer"
+    head = pages.handle(ServiceRequest(method="HEAD", path="/join/coffee"), client="192.0.2.1", at=NOW)
+    assert head.status == 200 and head.body == b"" and head.header("content-security-policy") == CSP
 
 
 def test_the_card_downloads_as_an_updatable_pass_that_registers(

@@ -119,6 +119,9 @@ class CustomerPages:
 
     def handle(self, request: ServiceRequest, *, client: str, at: datetime) -> ServiceResponse:
         """Answer one request; never raises for anything a client can send."""
+        if request.method == "HEAD":  # a GET without its body
+            answer = self.handle(attrs.evolve(request, method="GET"), client=client, at=at)
+            return attrs.evolve(answer, body=b"")
         parts = _segments(request.path)
         route = _route(parts) if parts is not None else None
         if route is None:
