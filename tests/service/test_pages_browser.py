@@ -298,3 +298,19 @@ def test_nothing_personal_reaches_the_servers_log(serve: Serve, browser: Browser
     assert "join page:" in logged
     assert "HTTP/1.1" not in logged and "/join/" not in logged.split("join page:")[1].split("\n", 1)[1]
     assert "sig=" not in logged and "wv_browser" not in logged
+
+
+def test_a_voided_voucher_and_a_forged_link_get_their_own_pages(serve: Serve, browser: Browser) -> None:
+    tab = Tab(browser)
+    join(tab, serve)
+    doc = pass_json(download_pass(tab))
+    serial, token = str(doc["serialNumber"]), str(doc["authenticationToken"])
+    voucher = serve.wallet.stamp(serial, 10, at=datetime.now(timezone.utc), source="till").vouchers[0]
+    link = link_on(latest_pass(serve, serial, token))
+    serve.wallet.void(voucher.serial, "refund", at=datetime.now(timezone.utc))
+    tab.open(link)
+    assert tab.state() == "voided"
+    shot(tab, "voided")
+    tab.open(link.split("?")[0] + "?sig=forged")
+    assert tab.state() == "not-found"
+    shot(tab, "not-found")
