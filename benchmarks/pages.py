@@ -57,9 +57,9 @@ def free_port() -> int:
 
 def start_serve(state: Path) -> tuple[subprocess.Popen[str], str, str]:
     port = free_port()
-    db = f"sqlite:///{state / 'wallet.db'}"
+    db = f"sqlite:///{state / 'demo-wallet.db'}"  # demo mode keeps its store in its state directory
     code = "import sys; from walletvoucher.cli import main; sys.exit(main())"
-    args = ["serve", "--host", "127.0.0.1", "--port", str(port), "--state-dir", str(state), "--db", db,
+    args = ["serve", "--host", "127.0.0.1", "--port", str(port), "--state-dir", str(state),
             "--join-rate", "100000/1", "--redeem-rate", "100000/1"]  # one address plays every client
     log = state / "serve.log"
     with log.open("w") as out:  # a file, not a pipe: the access log must never block the server

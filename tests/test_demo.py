@@ -110,3 +110,14 @@ def test_every_card_and_voucher_has_a_pass_and_a_save_link_or_a_reason(
     url = english["google_save_url"]
     assert url.startswith("https://pay.google.com/gp/v/save/") and len(url) <= 1800
     assert (out / index["apple_root_ca"]).is_file() and (out / index["google_service_account"]).is_file()
+
+
+def test_the_demo_prints_a_poster_whose_qr_opens_the_join_page(demo: tuple[Path, dict[str, Any]]) -> None:
+    import pypdf
+
+    out, index = demo
+    url = index["poster_url"]
+    assert url.startswith("https://127.0.0.1:8080/join/")
+    [picture] = pypdf.PdfReader(out / index["poster_pdf"]).pages[0].images
+    for image in (picture.image, Image.open(out / index["poster_png"])):
+        assert [found.text for found in zxingcpp.read_barcodes(image)] == [url]

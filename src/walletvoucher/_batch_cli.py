@@ -9,7 +9,11 @@ matched to its program by ``program_id`` and ``program_version``. A line that ca
 is reported as that item's failure; the batch goes on.
 
 Output: one ``<serial>.pkpass`` per line into a directory, or into a zip when ``--out`` ends
-in ``.zip``. A progress bar goes to stderr when it is a terminal; the summary (count,
+in ``.zip``. A pass already there fails its line unless ``--force`` (replace it) or
+``--skip-existing`` (keep it: rerun an interrupted batch); an existing zip needs ``--force``.
+Every file appears whole: a zip is written under a temporary name and renamed when the batch
+ends, so an interrupted batch leaves no zip. A progress bar goes to stderr when it is a
+terminal; the summary (count,
 failures, passes/s) to stdout; each failure to stderr. Exit status 0 when every pass was
 written, 1 when some failed, 2 when the batch could not start.
 """
@@ -48,13 +52,16 @@ imports ALL (a Program or a list of them) from shop/programs.py under --app-dir,
 line is matched to its program by program_id and program_version. A line that cannot be
 read fails on its own; the batch goes on.
 
-Passes go into a directory (never overwriting a file) or, when --out ends in .zip, into a
-new zip. A progress bar shows on a terminal; the summary (count, failures, passes/s) goes
-to stdout and each failure to stderr. Exit status: 0 all written, 1 some failed, 2 the
-batch could not start.
+Passes go into a directory or, when --out ends in .zip, into a new zip (written under a
+temporary name and renamed at the end: an interrupted batch leaves no zip). A pass already in
+the directory fails its line unless --force (replace it) or --skip-existing (keep it, e.g. to
+finish an interrupted batch); an existing zip needs --force. A progress bar shows on a
+terminal; the summary (count, skipped, failures, passes/s) goes to stdout and each failure to
+stderr. Exit status: 0 all written, 1 some failed, 2 the batch could not start.
 
 examples:
   walletvoucher batch members.jsonl --program coffee.toml --out passes/
+  walletvoucher batch members.jsonl --program coffee.toml --out passes/ --skip-existing
   walletvoucher batch members.jsonl --programs shop.programs:ALL --out passes.zip \\
       --p12 Certificates.p12 --password-env P12_PASSWORD --wwdr AppleWWDRCAG4.cer \\
       --pass-type-identifier pass.com.example.coffee --team-identifier ABCDE12345
@@ -84,6 +91,11 @@ def add_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> No
     parser.add_argument("--at", type=datetime.fromisoformat, default=None, metavar="ISO-TIME",
                         help="render clock (default: now)")
     parser.add_argument("--workers", type=int, default=None, help="processes (default: every core)")
+    existing = parser.add_mutually_exclusive_group()
+    existing.add_argument("--force", action="store_const", dest="existing", const="replace", default="fail",
+                          help="replace passes (or the zip) already there")
+    existing.add_argument("--skip-existing", action="store_const", dest="existing", const="skip",
+                          help="keep the passes already in the directory and render only the others")
     parser.set_defaults(run=run_batch)
 
 
@@ -94,7 +106,7 @@ def run_batch(args: argparse.Namespace) -> int:
         programs, signer, options = (_from_program_file if args.program else _from_flags)(args, at)
         total = _count_lines(args.input)
         results = render_many(read_items(_lines(args.input), programs), signer=signer, options=options,
-                              at=at, out=args.out, workers=args.workers)
+                              at=at, out=args.out, workers=args.workers, existing=args.existing)
         return _report(results, total, args.out)
     except WalletVoucherError as exc:
         print(f"error: {exc}", file=sys.stderr)
@@ -138,17 +150,20 @@ def _clock(at: datetime | None) -> datetime:
 
 
 def _report(results: Iterable[BatchResult], total: int, out: Path) -> int:
-    start, count, failed = time.perf_counter(), 0, 0
+    start, count, failed, skipped = time.perf_counter(), 0, 0, 0
     with tqdm(total=total, unit="pass", disable=not sys.stderr.isatty(), file=sys.stderr) as bar:
         for result in results:
             count += 1
+            skipped += result.skipped
             if not result.ok:
                 failed += 1
                 bar.write(f"item {result.index + 1} ({result.name}): {result.error}", file=sys.stderr)
             bar.update(1)
     seconds = max(time.perf_counter() - start, 1e-9)
-    print(f"{count} items, {count - failed} passes written to {out}, {failed} failed, "
-          f"{(count - failed) / seconds:.0f} passes/s")
+    written = count - failed - skipped
+    kept = f", {skipped} already there (skipped)" if skipped else ""
+    print(f"{count} items, {written} passes written to {out}{kept}, {failed} failed, "
+          f"{written / seconds:.0f} passes/s")
     return EXIT_FAILURES if failed else EXIT_OK
 
 
@@ -190,13 +205,30 @@ def read_items(lines: Iterable[str], programs: ProgramIndex) -> Iterator[BatchIt
     for number, line in enumerate(lines, start=1):
         try:
             yield item_from_json(json.loads(line), programs)
-        except (ValueError, KeyError, TypeError, WalletVoucherError) as exc:
-            problem = f"line {number}: {type(exc).__name__}: {exc}"
+        except (ValueError, KeyError, TypeError, AttributeError, WalletVoucherError) as exc:
+            problem = f"line {number}: {_line_problem(exc)}"
             yield BatchItem(item=None, name=f"line-{number}", problem=problem)
+
+
+def _line_problem(exc: Exception) -> str:
+    """What is wrong with a line, in the words of the input (no Python exception names)."""
+    like = "a card or a voucher as its to_json() writes it"
+    if isinstance(exc, json.JSONDecodeError):
+        return f"is not JSON ({exc.msg} at column {exc.colno}). Fix: write one JSON object per line"
+    if isinstance(exc, KeyError):
+        return f"has no {exc.args[0]!r} field. Fix: give {like}"
+    if isinstance(exc, WalletVoucherError):
+        return str(exc)
+    if isinstance(exc, (TypeError, AttributeError)):
+        return f"is not {like} (a value has the wrong type). Fix: give {like}"
+    return f"has a value that cannot be used ({exc}). Fix: give {like}"
 
 
 def item_from_json(raw: dict[str, Any], programs: ProgramIndex) -> BatchItem:
     """A card (``StampCard.to_json()``) or a voucher (``Voucher.to_json()``) with its program."""
+    if not isinstance(raw, dict):
+        raise BatchError(f"is a JSON {type(raw).__name__}, not an object",
+                         fix="give one card or voucher per line, as its to_json() writes it")
     program = _program(raw, programs)
     if "card_serial" in raw:
         return BatchItem(item=Voucher.from_json(raw), program=program)

@@ -12,9 +12,10 @@ from walletvoucher.demo import PageHook, RendererHook, write_demo
 from walletvoucher.demo._apple import demo_hook as apple_demo_hook
 from walletvoucher.demo._gallery import write_gallery
 from walletvoucher.demo._google import write_demo as google_demo_hook
+from walletvoucher.demo._poster import write_poster
 from walletvoucher.demo._previews import write_previews
 
-RENDERERS: tuple[RendererHook, ...] = (apple_demo_hook, google_demo_hook, write_previews)
+RENDERERS: tuple[RendererHook, ...] = (apple_demo_hook, google_demo_hook, write_previews, write_poster)
 PAGES: tuple[PageHook, ...] = (write_gallery,)
 
 
@@ -71,6 +72,13 @@ def summary(out: Path, index: dict[str, Any]) -> list[str]:
         ]
     lines += [
         f"  Previews:  PNG pictures in {out / 'previews'}/apple/ and {out / 'previews'}/google/.",
+    ]
+    if index.get("poster_pdf"):
+        lines += [
+            f"  Poster:    {out / index['poster_pdf']} (A5, print it) and {out / index['poster_png']}: "
+            f"its QR code opens {index['poster_url']}, the join page of `walletvoucher serve`."
+        ]
+    lines += [
         f"  Codes:     {len(codes)} redeem-code images (PNG and SVG) in {out / 'codes'}/.",
         f"  Model:     the cards, vouchers and their events as JSON in {out / 'model'}/.",
         f"  Index:     {out / 'index.json'} lists every file with what it shows.",

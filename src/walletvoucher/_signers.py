@@ -117,14 +117,15 @@ def check_dates(cert: x509.Certificate, field: str, at: datetime) -> None:
     """Raise :class:`CertificateNotYetValidError` or :class:`CertificateExpiredError` outside its window."""
     check_aware(at)
     start, end = cert.not_valid_before_utc, cert.not_valid_after_utc
+    subject = cert.subject.rfc4514_string()  # the certificate is named, the clock is said apart
     if at < start:
         raise CertificateNotYetValidError(
-            f"not valid before {start.isoformat()}", field=field, value=at.isoformat(),
-            fix="check the clock passed as at=, or wait until the certificate is valid",
+            f"not valid before {start.isoformat()} (checked at {at.isoformat()})", field=field,
+            value=subject, fix="check the clock passed as at=, or wait until the certificate is valid",
         )
     if at >= end:
         raise CertificateExpiredError(
-            f"expired on {end.isoformat()}", field=field, value=at.isoformat(),
+            f"expired on {end.isoformat()} (checked at {at.isoformat()})", field=field, value=subject,
             fix="create a new certificate in Apple's developer portal (see certs.example/README.md)",
         )
 

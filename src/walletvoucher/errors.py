@@ -41,8 +41,10 @@
     ├── ServiceError                         the pass-update web service and APNs pushes
     │   ├── ServiceConfigError (also ValidationError)  token secret, base URL, config file, environment
     │   ├── ApnsError                        APNs refused the provider itself (certificate, token, topic)
-    │   └── PushNotDelivered                 pushes still failing after the retries (APNs down, 429, 5xx)
+    │   ├── PushNotDelivered                 pushes still failing after the retries (APNs down, 429, 5xx)
+    │   └── WebhookNotDelivered              a webhook receiver did not answer 2xx (the worker retries)
     ├── PreviewError                         a pass that cannot be pictured (no pass.json, not a zip)
+    ├── PosterError (also ValidationError)   a join poster that cannot be made (URL, size, format)
     ├── StoreError                           the wallet store (walletvoucher.store); nothing was written
     │   ├── UnknownCard                      no card with that serial
     │   ├── DuplicateSerial                  a card or voucher serial that is already stored
@@ -52,6 +54,7 @@
     │   ├── UnknownCodePool                  no code pool with that name
     │   ├── StoreUrlError (also ValidationError)  a database URL the store cannot use
     │   ├── SchemaTooNew                     the database was migrated by a newer walletvoucher
+    │   ├── AccessError                      an API key, staff device or enrolment code that cannot be used
     │   └── DatabaseUnavailable              the database cannot be reached or opened
     │       └── DatabaseReadOnly             the database refuses writes
     ├── BatchError                           render_many / ``walletvoucher batch``: output, names, input
@@ -72,8 +75,10 @@ Warnings (Python :mod:`warnings`; the pass is still valid, and the texts are als
     AppleWalletWarning (UserWarning)
     ├── BarcodeFallbackWarning               EAN-13 / UPC-A shown as Code 128 (Wallet has no EAN format)
     ├── PassContentWarning                   content that will read badly: low contrast, a front text
-    │                                        longer than the front shows, a voucher not yet valid,
-    │                                        labels without a translation in a language
+    │   │                                    longer than the front shows, a voucher not yet valid,
+    │   │                                    labels without a translation in a language
+    │   └── MissingGlyphWarning              a generated icon/logo or a preview draws a character no
+    │                                        shipped font has (it shows as an empty box)
     └── CertificateExpiringWarning           pass-type or WWDR certificate expires within 30 days
     GoogleWalletWarning (UserWarning)
     └── RecommendedLengthWarning             a text over Google's recommended length (may be cut off)
@@ -124,9 +129,15 @@ class WalletVoucherError(Exception):
 def _safe_repr(value: Any) -> str:
     # repr() itself can fail on hostile values: an int of more than 4300 digits, a deep structure.
     try:
-        return repr(value)
+        text = repr(value)
     except (ValueError, RecursionError):
         return f"<{type(value).__name__}>"
+    if len(text) > _MAX_SHOWN:  # a megabyte value makes a megabyte message: show its start
+        return f"{text[:_MAX_SHOWN - 40]}... ({len(text)} characters)"
+    return text
+
+
+_MAX_SHOWN = 240
 
 
 class ValidationError(WalletVoucherError, ValueError):
@@ -289,6 +300,12 @@ class PassContentWarning(AppleWalletWarning):
     that is not valid yet, or walletvoucher's own labels shown in English in a language."""
 
 
+class MissingGlyphWarning(PassContentWarning):
+    """Text drawn into a generated icon or logo, or into a preview, has characters that none of the
+    fonts walletvoucher ships draws (Tibetan, Thaana, private-use characters): they show as empty
+    boxes. The message names the text and each character."""
+
+
 # --- Google Wallet (walletvoucher.google) ----------------------------------------------------
 
 
@@ -401,9 +418,25 @@ class PushNotDelivered(ServiceError):
     """
 
 
+class WebhookNotDelivered(ServiceError):
+    """A webhook receiver did not take a delivery (unreachable, or an answer other than 2xx).
+
+    ``retry_after`` is the receiver's ``Retry-After`` in seconds when it sent one; the outbox worker
+    gives the message back and sends it again later.
+    """
+
+    def __init__(self, message: str, *, retry_after: float | None = None, fix: str | None = None) -> None:
+        self.retry_after = retry_after
+        super().__init__(message, fix=fix)
+
+
 class PreviewError(WalletVoucherError):
     """A pass that cannot be pictured: not a zip, no readable pass.json, or a wallet we do not draw."""
 # --- The wallet store (walletvoucher.store) --------------------------------------------------
+
+
+class PosterError(ValidationError):
+    """A join poster that cannot be made: a URL that is no web address, a size or format we lack."""
 
 
 class StoreError(WalletVoucherError):
@@ -440,6 +473,10 @@ class StoreUrlError(StoreError, ValidationError):
 
 class SchemaTooNew(StoreError):
     """The database's schema was written by a newer walletvoucher than this one."""
+
+
+class AccessError(StoreError):
+    """A credential that cannot be created or used: a name in use, a spent or unknown enrolment code."""
 
 
 class DatabaseUnavailable(StoreError):

@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 import os
 import warnings
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any, Union
@@ -18,8 +18,10 @@ import attrs
 from cryptography import x509
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
+from cryptography.hazmat.primitives.asymmetric.types import PrivateKeyTypes
 from cryptography.hazmat.primitives.serialization import pkcs12
 
+from walletvoucher._files import UnreadableFile, read_regular_file
 from walletvoucher._signers import (
     GOOGLE_TOKEN_URI,
     WWDR_HINT,
@@ -41,6 +43,10 @@ from walletvoucher.errors import (
 PathOrBytes = Union[str, "os.PathLike[str]", bytes]
 """A file path (``str`` or ``Path``) or the file's bytes."""
 
+MAX_KEY_FILE_BYTES = 1 << 20
+"""Key, certificate and service-account files larger than this are refused (they are a few kilobytes)."""
+_PASSWORD_FROM = "password= (e.g. from os.environ)"
+
 _EXPIRY_WARNING = timedelta(days=30)
 
 
@@ -54,11 +60,11 @@ def _read(source: PathOrBytes, field: str) -> bytes:
         )
     path = Path(os.fspath(source))
     try:
-        return path.read_bytes()
-    except (OSError, ValueError) as exc:  # ValueError: a NUL in the path
-        reason = exc.strerror if isinstance(exc, OSError) else str(exc)
+        return read_regular_file(path, MAX_KEY_FILE_BYTES)
+    except UnreadableFile as exc:
         raise CertificateFormatError(
-            f"cannot read file: {reason}", field=field, value=str(path), fix="check the path"
+            exc.reason, field=field, value=str(path),
+            fix="give the path of the key or certificate file itself",
         ) from exc
 
 
@@ -90,25 +96,60 @@ def load_certificate(source: PathOrBytes, *, field: str = "certificate") -> x509
         ) from exc
 
 
-def load_private_key(source: PathOrBytes, *, password: str | bytes | None = None) -> SigningKey:
+def load_private_key(
+    source: PathOrBytes, *, password: str | bytes | None = None, password_from: str = _PASSWORD_FROM
+) -> SigningKey:
     """Load a PEM (or DER) private key, encrypted or not. The password never appears in errors.
+
+    A failure names its cause: not a key at all, an encrypted key without a password, a wrong
+    password, or a password given for a key that has none. *password_from* says where the password
+    comes from (``"the environment variable WALLETVOUCHER_KEY_PASSWORD"``), so the fix can name it.
 
     >>> # load_private_key("pass.key", password=os.environ["PASS_KEY_PASSWORD"])
     """
     data = _read(source, "key")
     pw = _password_bytes(password)
+    load = serialization.load_pem_private_key if b"-----BEGIN" in data else serialization.load_der_private_key
     try:
-        if b"-----BEGIN" in data:
-            key = serialization.load_pem_private_key(data, password=pw)
-        else:
-            key = serialization.load_der_private_key(data, password=pw)
-    except (ValueError, TypeError) as exc:
+        key = load(data, password=None)
+    except TypeError:  # encrypted: "Password was not given but private key is encrypted"
+        key = _decrypt_key(load, data, pw, password_from)
+    except ValueError as exc:
         raise CertificateFormatError(
-            "cannot load the private key: not a PEM/DER key, or the password is missing or wrong",
-            field="password", value=password, secret=True,
-            fix="give the key file and the password it was exported with",
-        ) from None if pw else exc
+            "is not a private key (PEM or DER)", field="key", value=_describe(source),
+            fix="give the key file (-----BEGIN PRIVATE KEY----- or ENCRYPTED PRIVATE KEY), "
+            "not the certificate or a .p12 (use p12= for that)",
+        ) from exc
+    else:
+        if pw:
+            raise CertificateFormatError(
+                "was given, but the key is not encrypted", field="password", secret=True,
+                fix=f"this key needs no password: unset {password_from} (or give the encrypted key)",
+            )
     return _signing_key(key)
+
+
+def _decrypt_key(
+    load: Callable[..., PrivateKeyTypes], data: bytes, pw: bytes | None, password_from: str
+) -> PrivateKeyTypes:
+    if not pw:
+        raise CertificateFormatError(
+            "is missing: the key is encrypted", field="password",
+            fix=f"give the key's password in {password_from}",
+        )
+    try:
+        return load(data, password=pw)
+    except (ValueError, TypeError):
+        raise CertificateFormatError(
+            "is wrong for this key", field="password", secret=True,
+            fix=f"check {password_from}: it must be the password the key was exported with",
+        ) from None
+
+
+def _describe(source: PathOrBytes) -> str:
+    if isinstance(source, (bytes, bytearray, memoryview)):
+        return f"<{len(source)} bytes>"
+    return os.fspath(source)
 
 
 def _signing_key(key: object) -> SigningKey:
@@ -120,21 +161,27 @@ def _signing_key(key: object) -> SigningKey:
 
 
 def load_pkcs12(
-    source: PathOrBytes, *, password: str | bytes | None = None
+    source: PathOrBytes, *, password: str | bytes | None = None, password_from: str = _PASSWORD_FROM
 ) -> tuple[x509.Certificate, SigningKey, tuple[x509.Certificate, ...]]:
     """Load the ``.p12`` Keychain exports: (certificate, key, any extra certificates in it).
+
+    Failures name their cause (not a .p12, password missing, wrong, or given for a .p12 without one);
+    *password_from* is where the password comes from, named in the fix.
 
     >>> # cert, key, extra = load_pkcs12("Certificates.p12", password=os.environ["P12_PASSWORD"])
     """
     data = _read(source, "p12")
-    try:
-        bundle = pkcs12.load_pkcs12(data, _password_bytes(password))
-    except (ValueError, TypeError):
+    if not _looks_like_pkcs12(data):
         raise CertificateFormatError(
-            "cannot open the PKCS#12 file: not a .p12, or the password is wrong",
-            field="password", value=password, secret=True,
-            fix="export the certificate and key from Keychain Access as .p12 and give its password",
-        ) from None
+            "is not a PKCS#12 (.p12) file", field="p12", value=_describe(source),
+            fix="export the certificate and key from Keychain Access as .p12 (for PEM files use "
+            "certificate= and key=)",
+        )
+    pw = _password_bytes(password)
+    try:
+        bundle = pkcs12.load_pkcs12(data, pw)
+    except (ValueError, TypeError):
+        raise _pkcs12_password_error(data, pw, password_from) from None
     if bundle.cert is None or bundle.key is None:
         raise CertificateFormatError(
             "the .p12 file lacks the certificate or the private key", field="p12",
@@ -142,6 +189,34 @@ def load_pkcs12(
         )
     extra = tuple(c.certificate for c in bundle.additional_certs)
     return bundle.cert.certificate, _signing_key(bundle.key), extra
+
+
+def _looks_like_pkcs12(data: bytes) -> bool:
+    """A DER PFX: SEQUENCE, then INTEGER 3 (the version), as RFC 7292 defines it."""
+    if len(data) < 8 or data[0] != 0x30:
+        return False
+    length = data[1]
+    start = 2 + (length & 0x7F if length & 0x80 else 0)
+    return data[start:start + 3] == b"\x02\x01\x03"
+
+
+def _pkcs12_password_error(data: bytes, pw: bytes | None, password_from: str) -> CertificateFormatError:
+    if not pw:
+        return CertificateFormatError(
+            "is missing: the .p12 is protected by one", field="password",
+            fix=f"give the .p12's password in {password_from}",
+        )
+    try:
+        pkcs12.load_pkcs12(data, None)
+    except (ValueError, TypeError):
+        return CertificateFormatError(
+            "is wrong for this .p12", field="password", secret=True,
+            fix=f"check {password_from}: it must be the password the .p12 was exported with",
+        )
+    return CertificateFormatError(
+        "was given, but the .p12 has no password", field="password", secret=True,
+        fix=f"this .p12 needs no password: unset {password_from}",
+    )
 
 
 def _expiry_notes(cert: x509.Certificate, field: str, at: datetime, warn_within: timedelta) -> list[str]:
@@ -165,6 +240,7 @@ def load_apple_signer(
     p12: PathOrBytes | None = None,
     password: str | bytes | None = None,
     warn_within: timedelta = _EXPIRY_WARNING,
+    password_from: str = _PASSWORD_FROM,
 ) -> AppleSigner:
     """Load and check Apple signing material: PEM certificate + key, or a Keychain ``.p12``.
 
@@ -172,6 +248,7 @@ def load_apple_signer(
     type identifier/team identifier, that it is valid at ``at`` (warns ``warn_within`` ahead,
     with :class:`CertificateExpiringWarning`, also kept in ``signer.warnings``), and that
     ``wwdr`` issued it. ``wwdr`` may be left out when the ``.p12`` carries the right one.
+    *password_from* names where the password comes from in a password error's fix.
 
     >>> # signer = load_apple_signer(p12="Certificates.p12", password=os.environ["P12_PASSWORD"],
     >>> #     wwdr="AppleWWDRCAG4.cer", pass_type_identifier="pass.com.example.loyalty",
@@ -182,7 +259,7 @@ def load_apple_signer(
         raise ValidationError(
             "must be a timedelta", field="warn_within", value=warn_within, fix="e.g. timedelta(days=30)"
         )
-    cert, signing_key, extra = _load_pair(certificate, key, p12, password)
+    cert, signing_key, extra = _load_pair(certificate, key, p12, password, password_from)
     signer = AppleSigner(  # checks key, identity and WWDR
         pass_type_identifier=pass_type_identifier, team_identifier=team_identifier,
         certificate=cert, key=signing_key, wwdr=_pick_wwdr(cert, wwdr, extra),
@@ -197,6 +274,7 @@ def _load_pair(
     key: PathOrBytes | None,
     p12: PathOrBytes | None,
     password: str | bytes | None,
+    password_from: str,
 ) -> tuple[x509.Certificate, SigningKey, tuple[x509.Certificate, ...]]:
     if p12 is not None:
         if certificate is not None or key is not None:
@@ -204,13 +282,14 @@ def _load_pair(
                 "give either p12= or certificate= and key=, not both", field="p12",
                 fix="drop certificate= and key= when loading a .p12",
             )
-        return load_pkcs12(p12, password=password)
+        return load_pkcs12(p12, password=password, password_from=password_from)
     if certificate is None or key is None:
         raise CertificateFormatError(
             "no signing material given", field="certificate",
             fix="give p12= (Keychain export) or both certificate= and key= (PEM)",
         )
-    return load_certificate(certificate), load_private_key(key, password=password), ()
+    cert = load_certificate(certificate)
+    return cert, load_private_key(key, password=password, password_from=password_from), ()
 
 
 def _pick_wwdr(
@@ -276,11 +355,11 @@ def load_service_account(source: str | os.PathLike[str] | Mapping[str, Any]) -> 
 
 def _read_service_account(path: str | os.PathLike[str]) -> dict[str, Any]:
     try:
-        text = Path(path).read_text(encoding="utf-8")
-    except (OSError, ValueError) as exc:  # ValueError: not UTF-8, or a NUL in the path
-        reason = exc.strerror if isinstance(exc, OSError) else "not UTF-8 text"
+        text = read_regular_file(path, MAX_KEY_FILE_BYTES).decode("utf-8")
+    except (UnreadableFile, ValueError) as exc:  # ValueError: not UTF-8
+        reason = exc.reason if isinstance(exc, UnreadableFile) else "cannot be read (not UTF-8 text)"
         raise ServiceAccountKeyError(
-            f"cannot be read ({reason})", field="service_account_path", value=str(path),
+            reason, field="service_account_path", value=os.fspath(path),
             fix="give the path of the service-account JSON key file",
         ) from exc
     try:

@@ -18,7 +18,7 @@ A minimal file::
     foreground = "#FFFFFF"
     background = "#1E3A5F"
     label = "#F2C14E"
-    logo = "art/logo.png"               # optional PNGs: logo, icon, stamp_icon
+    logo = "art/logo.png"               # optional PNGs in this file's folder: logo, icon, stamp_icon
 
     [reward]
     title = "Free coffee"
@@ -38,9 +38,16 @@ A minimal file::
     origins = ["https://shop.example.com"]
     logo_url = "https://shop.example.com/logo.png"
 
+    [scan]                              # Staff-Scan vouchers: the key the staff app verifies with
+    key_id = "till-2026"
+    secret_env = "WALLETVOUCHER_SCAN_KEY_SECRET"  # the secret comes from here, never the file
+
     [join]                              # optional: the join page asks for nothing unless told
     ask = ["name", "email"]             # any of "name", "email", "phone" (each optional to fill in)
     consent = { default = "We e-mail you when a reward is ready.", zh-Hans = "奖励可用时发邮件通知您。" }
+
+Artwork must be a PNG of at most 4096 pixels a side inside the program file's folder (symlinks are
+resolved); every file is read only if it is a regular file under its size cap.
 """
 
 from __future__ import annotations
@@ -55,8 +62,9 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 import attrs
 
-from walletvoucher.codes import Symbology
-from walletvoucher.errors import ProgramFileError, WalletVoucherError
+from walletvoucher._files import UnreadableFile, inside_folder, read_regular_file
+from walletvoucher.codes import ScanKey, Symbology
+from walletvoucher.errors import ProgramFileError, ValidationError, WalletVoucherError
 from walletvoucher.model import (
     Brand,
     EarnPolicy,
@@ -68,6 +76,7 @@ from walletvoucher.model import (
     Reward,
     Validity,
 )
+from walletvoucher.model._brand import check_png
 
 if TYPE_CHECKING:
     from walletvoucher._signers import AppleSigner
@@ -100,22 +109,39 @@ class AppleSigning:
     password_env: str = "WALLETVOUCHER_KEY_PASSWORD"
     options: Mapping[str, Any] = attrs.field(factory=dict)
 
-    def load_signer(self, *, at: datetime, password: str | None) -> AppleSigner:
-        """Load and check the signing material (see :func:`walletvoucher.keys.load_apple_signer`)."""
+    def load_signer(
+        self, *, at: datetime, password: str | None, password_from: str | None = None
+    ) -> AppleSigner:
+        """Load and check the signing material (see :func:`walletvoucher.keys.load_apple_signer`).
+
+        *password_from* is where the password came from, named in a password error's fix (by default
+        the environment variable :attr:`password_env`).
+        """
         from walletvoucher.keys import load_apple_signer
 
         return load_apple_signer(
             pass_type_identifier=self.pass_type_identifier, team_identifier=self.team_identifier,
             certificate=self.certificate, key=self.key, p12=self.p12, wwdr=self.wwdr,
-            password=password, at=at,
+            password=password, at=at, password_from=password_from or self.password_env,
         )
 
-    def apple_options(self) -> AppleOptions:
-        """The :class:`~walletvoucher.apple.AppleOptions` the file describes."""
+    def apple_options(self, *, path: Path | None = None) -> AppleOptions:
+        """The :class:`~walletvoucher.apple.AppleOptions` the file describes.
+
+        With the program file's *path*, a value the options refuse is a :class:`ProgramFileError`
+        naming the file and the ``[apple]`` key.
+        """
         from walletvoucher.apple import AppleOptions
 
-        return AppleOptions(pass_type_identifier=self.pass_type_identifier,
-                            team_identifier=self.team_identifier, **dict(self.options))
+        try:
+            return AppleOptions(pass_type_identifier=self.pass_type_identifier,
+                                team_identifier=self.team_identifier, **dict(self.options))
+        except WalletVoucherError as exc:
+            if path is None:
+                raise
+            raise _Reader(path, self.options, "apple").error(
+                exc.field or "", exc.message, exc.value, exc.fix or "see the README's Apple Wallet section"
+            ) from exc
 
 
 @attrs.frozen(kw_only=True)
@@ -125,22 +151,54 @@ class GoogleSetup:
     service_account: Path
     options: Mapping[str, Any]
 
-    def google_options(self) -> GoogleOptions:
-        """The :class:`~walletvoucher.google.GoogleOptions` the file describes."""
+    def google_options(self, *, scan_key: ScanKey | None = None) -> GoogleOptions:
+        """The :class:`~walletvoucher.google.GoogleOptions` the file describes (with *scan_key*, the
+        ``[scan]`` table's key, see :meth:`ProgramFile.scan_key`)."""
         from walletvoucher.google import GoogleOptions
 
-        return GoogleOptions(**dict(self.options))
+        return GoogleOptions(**dict(self.options), scan_key=scan_key)
+
+
+@attrs.frozen(kw_only=True)
+class ScanSetup:
+    """The ``[scan]`` table: the Staff-Scan key's id, and the environment variable holding its secret."""
+
+    key_id: str
+    secret_env: str = "WALLETVOUCHER_SCAN_KEY_SECRET"
+
+    def scan_key(self, environ: Mapping[str, str]) -> ScanKey:
+        """The :class:`~walletvoucher.codes.ScanKey`, its secret read from *environ* (never the file)."""
+        secret = environ.get(self.secret_env)
+        if not secret:
+            raise ProgramFileError(
+                "names a variable that is not set", field="[scan] secret_env", value=self.secret_env,
+                fix=f"export {self.secret_env} with the secret your staff app verifies tokens with "
+                "(at least 16 bytes, e.g. from `openssl rand -hex 32`)",
+            )
+        try:
+            return ScanKey(key_id=self.key_id, secret=secret.encode("utf-8", "surrogatepass"))
+        except WalletVoucherError as exc:  # the id was checked when the file was read: the secret is short
+            raise ProgramFileError(
+                f"holds a secret that {exc.message}", field=f"[scan] secret_env {self.secret_env}",
+                secret=True,
+                fix=f"export {self.secret_env} with a longer secret, e.g. from `openssl rand -hex 32`",
+            ) from None
 
 
 @attrs.frozen(kw_only=True)
 class ProgramFile:
-    """What a program file describes: the program and, when given, its Apple and Google setup."""
+    """What a program file describes: the program and, when given, its Apple, Google and scan setup."""
 
     path: Path
     program: Program
     apple: AppleSigning | None = None
     google: GoogleSetup | None = None
     join: JoinSettings | None = None
+    scan: ScanSetup | None = None
+
+    def scan_key(self, environ: Mapping[str, str]) -> ScanKey | None:
+        """The ``[scan]`` table's key, its secret read from *environ*; None without the table."""
+        return None if self.scan is None else self.scan.scan_key(environ)
 
 
 class _Reader:
@@ -150,8 +208,11 @@ class _Reader:
         self.path, self.table, self.name = path, table, name
 
     def error(self, key: str, message: str, value: Any, fix: str) -> ProgramFileError:
-        where = f"{self.path}: [{self.name}] {key}" if key else f"{self.path}: [{self.name}]"
-        return ProgramFileError(message, field=where, value=value, fix=fix)
+        table = f"[{self.name}] " if self.name else ""
+        where = f"{self.path}: {table}{key}".rstrip() if key else f"{self.path}: [{self.name}]"
+        if value is None:  # nothing to show (a missing key or table): no "=None" after the key
+            return ProgramFileError(message, field=where, fix=fix)
+        return ProgramFileError(message, field=where, value=_shorten(value), fix=fix)
 
     def get(self, key: str, kind: type[T] | tuple[type, ...], *, fix: str, default: Any = ...) -> Any:
         if key not in self.table:
@@ -173,23 +234,49 @@ class _Reader:
         if value is None:
             return None
         if isinstance(value, str):
-            return LocalizedText(default=value)
+            return self.build(key, lambda: LocalizedText(default=value), value)
         return self.build(key, lambda: _localized(value), value)
 
     def path_of(self, key: str, *, fix: str) -> Path | None:
         value = self.get(key, str, fix=fix, default=None)
+        if value is not None and ("\0" in value or not value or len(value) > _MAX_PATH):
+            raise self.error(key, f"is not a usable path (empty, longer than {_MAX_PATH}, or with a NUL "
+                             "character)", value, fix)
         return None if value is None else (self.path.parent / value)
 
     def artwork(self, key: str) -> bytes | None:
-        path = self.path_of(key, fix="give the path of a PNG file, relative to the program file")
+        path = self.path_of(key, fix=_ART_FIX)
         if path is None:
             return None
-        return _read_bounded(path, MAX_ARTWORK_BYTES, lambda msg: self.error(key, msg, str(path), _ART_FIX))
+        folder = self.path.parent
+        if not inside_folder(path, folder):
+            raise self.error(key, "is outside the program file's folder (symlinks resolved)", self.table[key],
+                             f"copy the image into {folder.resolve()} or a folder under it, and give its "
+                             "path relative to the program file")
+        data = _read_bounded(path, MAX_ARTWORK_BYTES, lambda msg: self.error(key, msg, str(path), _ART_FIX))
+        try:
+            check_png(key, data)
+        except ValidationError as exc:
+            raise self.error(key, exc.message, str(path), exc.fix or _ART_FIX) from None
+        return data
+
+    def duration(self, key: str, unit: str, *, fix: str) -> timedelta | None:
+        """A whole number of *unit* (``hours``, ``minutes``) as a timedelta, or None when left out."""
+        amount = self.get(key, int, fix=fix, default=None)
+        if amount is None:
+            return None
+        try:
+            return timedelta(**{unit: amount})
+        except OverflowError:
+            most = int(timedelta.max / timedelta(**{unit: 1}))
+            raise self.error(key, f"is out of range (at most {most} {unit})", amount, fix) from None
 
     def build(self, key: str, make: Callable[[], T], value: Any) -> T:
         try:
             return make()
         except WalletVoucherError as exc:
+            if not key and exc.field:  # a whole table built at once: name the key the model named
+                key, value = exc.field, exc.value
             raise self.error(key, exc.message, value, exc.fix or "see the README's model section") from exc
 
     def unknown(self, known: set[str]) -> None:
@@ -200,6 +287,16 @@ class _Reader:
 
 
 _ART_FIX = "give the path of a PNG file, relative to the program file"
+_MAX_PATH = 4096
+
+
+def _shorten(value: Any) -> Any:
+    """A value fit for a one-line message: a long text cut to its start, a table named by its size."""
+    if isinstance(value, str) and len(value) > 80:
+        return f"{value[:60]}... ({len(value)} characters)"
+    if isinstance(value, (dict, list)) and len(repr(value)) > 200:
+        return f"<{type(value).__name__} of {len(value)} items>"
+    return value
 
 
 def _kind_name(kind: type | tuple[type, ...]) -> str:
@@ -220,13 +317,9 @@ def _localized(value: Mapping[str, Any]) -> LocalizedText:
 
 def _read_bounded(path: Path, limit: int, error: Callable[[str], ProgramFileError]) -> bytes:
     try:
-        with path.open("rb") as handle:
-            data = handle.read(limit + 1)
-    except OSError as exc:
-        raise error(f"cannot be read ({exc.strerror or exc})") from exc
-    if len(data) > limit:
-        raise error(f"is larger than {limit} bytes")
-    return data
+        return read_regular_file(path, limit)
+    except UnreadableFile as exc:
+        raise error(exc.reason) from exc
 
 
 def load_program_file(path: str | os.PathLike[str]) -> ProgramFile:
@@ -237,22 +330,24 @@ def load_program_file(path: str | os.PathLike[str]) -> ProgramFile:
     file = Path(path)
     raw = _parse(file)
     top = _Reader(file, raw, "")
-    top.unknown({"program", "brand", "reward", "apple", "google", "join"})
+    top.unknown({"program", "brand", "reward", "apple", "google", "scan", "join"})
     tables = {name: _Reader(file, top.get(name, dict, fix=f"add a [{name}] table"), name)
               for name in ("program", "brand", "reward")}
     brand = _brand(tables["brand"])
     reward = _reward(tables["reward"])
     program = _program(tables["program"], brand, reward)
-    apple = _apple(_Reader(file, raw["apple"], "apple")) if "apple" in raw else None
-    google = _google(_Reader(file, raw["google"], "google")) if "google" in raw else None
-    join = _join(_Reader(file, top.get("join", dict, fix="write [join] as a table"), "join")) \
-        if "join" in raw else None
-    return ProgramFile(path=file, program=program, apple=apple, google=google, join=join)
+    optional = {name: _Reader(file, top.get(name, dict, fix=f"write [{name}] as a table of settings"), name)
+                for name in ("apple", "google", "scan", "join") if name in raw}
+    apple = _apple(optional["apple"]) if "apple" in optional else None
+    google = _google(optional["google"]) if "google" in optional else None
+    scan = _scan(optional["scan"]) if "scan" in optional else None
+    join = _join(optional["join"]) if "join" in optional else None
+    return ProgramFile(path=file, program=program, apple=apple, google=google, scan=scan, join=join)
 
 
 def _parse(file: Path) -> dict[str, Any]:
     def error(message: str) -> ProgramFileError:
-        return ProgramFileError(message, field=str(file), value=None, fix="give a TOML or JSON program file")
+        return ProgramFileError(message, field=str(file), fix="give a TOML or JSON program file")
 
     data = _read_bounded(file, MAX_FILE_BYTES, error)
     try:
@@ -261,7 +356,7 @@ def _parse(file: Path) -> dict[str, Any]:
     except UnicodeDecodeError as exc:
         raise error("is not UTF-8 text") from exc
     except (ValueError, RecursionError) as exc:  # TOMLDecodeError and JSONDecodeError are ValueErrors
-        raise ProgramFileError(f"cannot be parsed ({exc})", field=str(file), value=None,
+        raise ProgramFileError(f"cannot be parsed ({exc})", field=str(file),
                                fix="fix the syntax at the position given") from exc
     if not isinstance(parsed, dict):
         raise error("must hold a table (a JSON object) at the top")
@@ -338,7 +433,7 @@ def _validity(r: _Reader) -> Validity:
         return Validity()
     v = _Reader(r.path, raw, "program.validity")
     v.unknown({"days", "until", "start_delay_hours"})
-    delay = timedelta(hours=v.get("start_delay_hours", int, fix="give whole hours", default=0))
+    delay = v.duration("start_delay_hours", "hours", fix="give whole hours, e.g. 24") or timedelta(0)
     days = v.get("days", int, fix="give whole days", default=None)
     until = v.get("until", (str, datetime), fix="give a time with its zone", default=None)
     if days is not None and until is not None:
@@ -365,9 +460,8 @@ def _earn_policy(r: _Reader) -> EarnPolicy | None:
         return None
     p = _Reader(r.path, raw, "program.earn_policy")
     p.unknown({"min_interval_minutes", "max_per_day", "max_per_call"})
-    minutes = p.get("min_interval_minutes", int, fix="give whole minutes", default=None)
     values = {
-        "min_interval": None if minutes is None else timedelta(minutes=minutes),
+        "min_interval": p.duration("min_interval_minutes", "minutes", fix="give whole minutes, e.g. 30"),
         "max_per_day": p.get("max_per_day", int, fix="give a whole number", default=None),
         "max_per_call": p.get("max_per_call", int, fix="give a whole number", default=None),
     }
@@ -408,8 +502,27 @@ def _google(r: _Reader) -> GoogleSetup:
     account = r.path_of("service_account", fix="give the service-account JSON key file's path")
     if account is None:
         raise r.error("service_account", "is missing", None, "give the service-account JSON key file's path")
-    return GoogleSetup(service_account=account, options={k: r.table[k] for k in _GOOGLE_OPTION_KEYS
-                                                         if k in r.table})
+    for key, fix in (("issuer_id", "give your issuer id from the Google Pay & Wallet Console"),
+                     ("origins", 'list the sites that show the link, e.g. ["https://shop.example.com"]'),
+                     ("logo_url", "give the https URL of the logo Google shows")):
+        if key not in r.table:
+            raise r.error(key, "is missing", None, fix)
+    setup = GoogleSetup(service_account=account, options={k: r.table[k] for k in _GOOGLE_OPTION_KEYS
+                                                          if k in r.table})
+    r.build("", setup.google_options, None)  # the options' own checks, naming this file and table
+    return setup
+
+
+def _scan(r: _Reader) -> ScanSetup:
+    if "secret" in r.table:
+        raise ProgramFileError("is a secret and must not be in a file", field=f"{r.path}: [scan] secret",
+                               secret=True, fix="put it in the environment variable secret_env names")
+    r.unknown({"key_id", "secret_env"})
+    key_id = r.get("key_id", str, fix='name the key your staff app verifies with, e.g. key_id = "till-2026"')
+    env = r.get("secret_env", str, fix="name an environment variable",
+                default="WALLETVOUCHER_SCAN_KEY_SECRET")
+    r.build("key_id", lambda: ScanKey(key_id=key_id, secret=bytes(32)), key_id)  # the id's rules, now
+    return ScanSetup(key_id=key_id, secret_env=env)
 
 
 def _join(r: _Reader) -> JoinSettings:

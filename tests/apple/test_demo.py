@@ -67,11 +67,12 @@ def test_demo_card_strips_show_the_cards_stamps(
         item: DemoItem = by_item[str(entry["item"])]
         if item.kind != "stamp_card":
             continue
-        strip = unzip((out / str(entry["path"])).read_bytes())["strip@2x.png"]
-        image = Image.open(io.BytesIO(strip)).convert("RGB")
+        files = unzip((out / str(entry["path"])).read_bytes())
+        image = Image.open(io.BytesIO(files["strip@2x.png"])).convert("RGB")
         stamp = item.card.program.brand.label.rgb
+        primary = bool(json.loads(files["pass.json"])["storeCard"].get("primaryFields"))  # reward ready
         filled = 0
-        for x, y, _ in stamp_layout(item.card.goal, image.size):
+        for x, y, _ in stamp_layout(item.card.goal, image.size, primary_field=primary):
             pixel = image.getpixel((round(x), round(y)))
             assert isinstance(pixel, tuple)
             filled += all(abs(a - b) < 12 for a, b in zip(pixel, stamp, strict=True))

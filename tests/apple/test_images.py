@@ -3,13 +3,27 @@
 from __future__ import annotations
 
 import io
+import unicodedata
+import warnings
 
+import attrs
 import pytest
 from PIL import Image, ImageChops
 
-from walletvoucher.apple import STRIP_SIZES, StripDesign, stamp_layout, strip_images
+from tests.apple.helpers import AT, card_with, make_program
+from walletvoucher.apple import (
+    STRIP_SIZES,
+    AppleOptions,
+    AppleSigner,
+    StripDesign,
+    build_pass_content,
+    render_pass,
+    stamp_layout,
+    strip_images,
+)
 from walletvoucher.apple._images import _monogram, icon_images, initials, is_compact, logo_images
-from walletvoucher.errors import AppleImageError
+from walletvoucher.errors import AppleImageError, MissingGlyphWarning
+from walletvoucher.model import Brand
 
 BG, STAMP = (30, 58, 95), (242, 193, 78)
 
@@ -253,11 +267,14 @@ def _ink(png: bytes) -> set[tuple[int, int]]:
     return _stamp_mask(Image.open(io.BytesIO(png)).convert("RGB"), (255, 255, 255), 70)
 
 
-@pytest.mark.parametrize("name", ["咖啡 店", "กาแฟ", "कॉफ़ी", "قهوة", "Жар-птица", "Über", "\u0301Über", "ß"])
+@pytest.mark.parametrize("name", ["咖啡 店", "กาแฟ", "कॉफ़ी", "قهوة", "Жар-птица", "Über", "\u0301Über", "ß",
+                                  "קפה טוב", "☕🍩", "Սուրճ", "ቡና", "কফি", "ყავა სახლი"])
 def test_monogram_initials_draw_real_glyphs_not_missing_glyph_boxes(name: str) -> None:
     white, navy = (255, 255, 255), (30, 58, 95)
     drawn = _ink(icon_images(name, navy, white, None)["icon@3x.png"])
-    box = _ink(_monogram("\ue000", 87, navy, white))  # a private-use character: the font's .notdef box
+    # a private-use character for each letter drawn: the font's .notdef boxes, at the same size
+    letters = sum(1 for ch in initials(name) if not unicodedata.combining(ch))
+    box = _ink(_monogram("\ue000" * letters, 87, navy, white))
     assert len(drawn) > 60  # ink
     assert len(drawn ^ box) > 0.5 * len(box), name  # not the box
 
@@ -266,3 +283,42 @@ def test_initials_take_the_first_grapheme_of_each_word() -> None:
     assert initials("\u0301Über Café") == "ÜC"
     assert initials("कॉफ़ी हाउस") == "कॉहा"  # consonant + vowel sign: one grapheme each
     assert initials("咖啡") == "咖"
+
+
+def test_hebrew_initials_read_right_to_left() -> None:
+    white, navy = (255, 255, 255), (30, 58, 95)
+    image = Image.open(io.BytesIO(icon_images("קפה טוב", navy, white, None)["icon@3x.png"])).convert("RGB")
+    ink = _stamp_mask(image, white, 70)
+    # ק (the first initial) is the one letter reaching below the baseline: in Hebrew it stands on the right
+    lowest = max(y for _, y in ink)
+    descender = [x for x, y in ink if y > lowest - 6]
+    assert min(descender) > image.width / 2
+
+
+@pytest.mark.parametrize(("name", "char"), [("བོད ཀ", "U+0F56"), ("\ue000", "U+E000")])
+def test_initials_no_font_draws_warn_naming_the_name_and_character(
+    signer: AppleSigner, options: AppleOptions, name: str, char: str
+) -> None:
+    program = attrs.evolve(make_program(), brand=Brand(name=name, foreground="#FFFFFF", background="#1E3A5F",
+                                                       label="#F2C14E"))
+    with pytest.warns(MissingGlyphWarning, match=char.replace("+", r"\+")):
+        rendered = render_pass(card_with(program, 3), signer=signer, options=options, at=AT)
+    notes = [n for n in rendered.warnings if char in n]
+    assert len(notes) == 1 and repr(name) in notes[0] and "icon and logo" in notes[0]
+    # with the business's own icon and logo, nothing is drawn from the name: no warning
+    art = _png((64, 64), (200, 30, 30))
+    program = attrs.evolve(program, brand=attrs.evolve(program.brand, icon=art, logo=art))
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", MissingGlyphWarning)
+        rendered = render_pass(card_with(program, 3), signer=signer, options=options, at=AT)
+    assert not [n for n in rendered.warnings if char in n]
+
+
+@pytest.mark.parametrize("name", ["קפה טוב", "☕🍩", "Kahve Dünyası"])
+def test_covered_initials_do_not_warn(options: AppleOptions, name: str) -> None:
+    program = attrs.evolve(make_program(), brand=Brand(name=name, foreground="#FFFFFF", background="#1E3A5F",
+                                                       label="#F2C14E"))
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", MissingGlyphWarning)
+        content = build_pass_content(card_with(program, 3), options=options, at=AT)
+    assert not [n for n in content.warnings if "no font" in n]

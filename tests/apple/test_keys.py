@@ -156,7 +156,7 @@ def test_same_name_wwdr_that_did_not_sign_is_refused(chain_files: dict[str, Path
 def test_missing_material_and_unreadable_files(chain_files: dict[str, Path], tmp_path: Path) -> None:
     with pytest.raises(CertificateFormatError, match="no signing material"):
         _load(wwdr=chain_files["wwdr"])
-    with pytest.raises(CertificateFormatError, match="cannot read"):
+    with pytest.raises(CertificateFormatError, match="cannot be read"):
         _load(certificate=tmp_path / "nope.pem", key=chain_files["key"], wwdr=chain_files["wwdr"])
     with pytest.raises(CertificateFormatError, match="not a PEM or DER"):
         _load(certificate=b"garbage", key=chain_files["key"], wwdr=chain_files["wwdr"])

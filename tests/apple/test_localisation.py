@@ -16,7 +16,7 @@ from typing import Any
 import attrs
 import pytest
 
-from tests.apple.helpers import AT, LANGUAGES, card_with, make_program, ready_card
+from tests.apple.helpers import AT, LANGUAGES, SCAN_KEY, card_with, make_program, ready_card
 from tests.apple.wallet_strings import WORD_JOINER, lproj_tables, parse_strings, resolve, unzip
 from walletvoucher.apple import (
     AppleOptions,
@@ -27,8 +27,21 @@ from walletvoucher.apple import (
     render_pass_strings,
     verify_pkpass,
 )
+from walletvoucher.codes import issue_scan_token
 from walletvoucher.errors import AppleError, PassContentWarning
-from walletvoucher.model import Brand, LocalizedText, Program, RedemptionMethod, Reward, StampCard, Validity
+from walletvoucher.model import (
+    Brand,
+    CodeEntry,
+    LocalizedText,
+    Program,
+    RedemptionMethod,
+    Reward,
+    SelfRedeem,
+    StaffScan,
+    StampCard,
+    Validity,
+    Voucher,
+)
 
 LATER = AT + timedelta(minutes=45)
 
@@ -273,6 +286,64 @@ def test_every_label_is_translated_in_every_claimed_language(
                   if path.endswith((".label", ".changeMessage", ".attributedValue")) or ".how." in path}
         untranslated = {p: t for p, t in labels.items() if t == english[p]}
         assert untranslated == {}
+
+
+BUILT_IN = ("en", "zh-Hans", "zh-Hant", "hi", "th", "uz", "ru", "de", "fr", "es", "ar")
+# Where a language really writes the built-in word as English does (German "Details", "Status").
+SAME_WORD = {("de", "Details"), ("de", "Status")}
+
+
+def _every_built_in_label(pass_json: dict[str, Any]) -> set[str]:
+    """The pass.json keys of walletvoucher's own words: every field label (the program's texts are
+    values), the change messages, the how-to text and the redeem link."""
+    style = next(s for s in ("storeCard", "coupon") if s in pass_json)
+    keys = set()
+    for fields in pass_json[style].values():
+        for field in fields:
+            keys |= {field[part] for part in ("label", "changeMessage", "attributedValue") if part in field}
+            if field["key"] == "how":
+                keys.add(field["value"])
+    return keys
+
+
+@pytest.mark.parametrize("method", list(RedemptionMethod))
+def test_built_in_labels_are_translated_in_every_built_in_language_even_the_default_stamp_label(
+    options: AppleOptions, method: RedemptionMethod
+) -> None:
+    # issue 18: a program without stamp_label translations showed "Stamps" / "Stamps: %@" in
+    # English beside translated "Reward" and "Member".
+    program = attrs.evolve(make_program(method, translated=False), name=LocalizedText(
+        default="Coffee card", translations={lang: f"Coffee card ({lang})" for lang in BUILT_IN[1:]}))
+    card, voucher = ready_card(program)
+    redeemed = card.redeem(voucher.serial, _proof(voucher), at=LATER).voucher
+    pending = attrs.evolve(program, validity=Validity.for_days(30, start_delay=timedelta(days=2)))
+    items = [(card, None), (card_with(program, 3), None), (card_with(pending, 10), None),
+             (voucher, program), (redeemed, program), (voucher.void("lost", at=LATER)[0], program)]
+    checked = 0
+    for item, of in items:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # e.g. "not valid until" for the pending voucher
+            warnings.filterwarnings("error", ".*no built-in labels", PassContentWarning)
+            content = build_pass_content(item, options=options, at=LATER, program=of)
+        tables = lproj_tables(content.files)
+        assert set(tables) == set(BUILT_IN)
+        for key in _every_built_in_label(content.pass_json):
+            english = tables["en"][key]
+            same = {lang: tables[lang][key] for lang in BUILT_IN[1:]
+                    if tables[lang][key] == english and (lang, english) not in SAME_WORD}
+            assert same == {}, english
+            checked += 1
+    assert checked > 30
+
+
+def _proof(voucher: Voucher) -> Any:
+    if voucher.method is RedemptionMethod.SELF_REDEEM:
+        return SelfRedeem()
+    if voucher.method is RedemptionMethod.STAFF_SCAN:
+        return StaffScan(token=issue_scan_token(voucher.serial, expires_at=voucher.expires_at, key=SCAN_KEY),
+                         keys=SCAN_KEY)
+    assert voucher.code is not None
+    return CodeEntry(code=voucher.code.value)
 
 
 def test_a_language_without_built_in_labels_warns_and_takes_the_callers_wording(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import re
 import warnings
 from datetime import timedelta
@@ -9,6 +10,8 @@ from typing import Any
 
 import attrs
 import pytest
+import zxingcpp
+from PIL import Image
 
 from tests.apple.helpers import AT, SCAN_KEY, card_with, make_program, ready_card
 from walletvoucher.apple import (
@@ -24,6 +27,7 @@ from walletvoucher.apple import (
 from walletvoucher.codes import Symbology, verify_scan_token
 from walletvoucher.errors import AppleError, BarcodeFallbackWarning, PassJsonError
 from walletvoucher.model import CodeEntry, RedemptionMethod
+from walletvoucher.preview import preview_apple
 
 LATER = AT + timedelta(minutes=5)
 W3C = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(Z|[+-]\d\d:\d\d)$")
@@ -72,8 +76,9 @@ def test_native_symbologies_map_to_apple_formats(
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         doc = build_pass_json(voucher, options=options, at=LATER, program=card.program)
-    assert doc["barcodes"] == [{"format": apple, "message": voucher.code.value,
-                                "messageEncoding": "iso-8859-1", "altText": voucher.code.value}]
+    assert doc["barcodes"][0] == {"format": apple, "message": voucher.code.value,
+                                  "messageEncoding": "iso-8859-1", "altText": voucher.code.value}
+    assert len(doc["barcodes"]) == (2 if apple == "PKBarcodeFormatCode128" else 1)  # Watch fallback
     assert BARCODE_FORMATS[symbology] == apple
 
 
@@ -85,9 +90,45 @@ def test_ean13_and_upca_fall_back_to_code128_with_a_visible_warning(
     card, voucher = ready_card(make_program(RedemptionMethod.REDEEM_CODE, symbology))
     with pytest.warns(BarcodeFallbackWarning, match=symbology.name):
         content = build_pass_content(voucher, options=options, at=LATER, program=card.program)
-    assert content.pass_json["barcodes"] == [{"format": "PKBarcodeFormatCode128", "message": digits,
-                                              "messageEncoding": "iso-8859-1", "altText": digits}]
+    assert content.pass_json["barcodes"][0] == {"format": "PKBarcodeFormatCode128", "message": digits,
+                                                "messageEncoding": "iso-8859-1", "altText": digits}
     assert len(content.warnings) == 1 and "Code 128" in content.warnings[0]
+
+
+WATCH_FORMATS = {"PKBarcodeFormatQR", "PKBarcodeFormatPDF417", "PKBarcodeFormatAztec"}  # not Code 128
+
+
+def _decoded(doc: dict[str, Any], files: dict[str, bytes], fmt: zxingcpp.BarcodeFormat) -> list[str]:
+    picture = preview_apple(doc, files)
+    image = Image.open(io.BytesIO(picture.png)).convert("L")
+    return [r.text for r in zxingcpp.read_barcodes(image, formats=zxingcpp.BarcodeFormats(fmt))]
+
+
+@pytest.mark.parametrize(("symbology", "message"), [(Symbology.EAN_13, "4006381333931"),
+                                                    (Symbology.UPC_A, "036000291452"),
+                                                    (Symbology.CODE_128, "789A-BCDE-FGHK")])  # generated
+@pytest.mark.parametrize("on_card", [True, False])
+def test_a_code_128_pass_lists_a_qr_of_the_same_message_for_apple_watch(
+    options: AppleOptions, symbology: Symbology, message: str, on_card: bool
+) -> None:
+    # issue 18: watchOS shows the first barcodes[] entry it supports and cannot show Code 128, so a
+    # pass with only a Code 128 entry showed no barcode on Apple Watch.
+    program = make_program(RedemptionMethod.REDEEM_CODE, symbology)
+    card, voucher = ready_card(program)
+    assert voucher.code is not None and voucher.code.value == message
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", BarcodeFallbackWarning)
+        content = build_pass_content(card if on_card else voucher, options=options, at=LATER,
+                                     program=None if on_card else card.program)
+    doc = content.pass_json
+    assert [b["format"] for b in doc["barcodes"]] == ["PKBarcodeFormatCode128", "PKBarcodeFormatQR"]
+    assert {(b["message"], b["messageEncoding"], b["altText"]) for b in doc["barcodes"]} == {
+        (message, "iso-8859-1", message)}
+    assert check_pass_json(doc) == []
+    # the iPhone shows the first entry, the watch the first it supports: each scans as that code
+    assert _decoded(doc, content.files, zxingcpp.BarcodeFormat.Code128) == [message]
+    watch = {**doc, "barcodes": [b for b in doc["barcodes"] if b["format"] in WATCH_FORMATS]}
+    assert _decoded(watch, content.files, zxingcpp.BarcodeFormat.QRCode) == [message]
 
 
 def test_text_codes_show_no_barcode_but_a_field(options: AppleOptions) -> None:

@@ -11,6 +11,7 @@ from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
 
+import attrs
 import pytest
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
@@ -29,6 +30,7 @@ from tests.apple.helpers import (
     ready_card,
     unzip,
 )
+from tests.apple.wallet_strings import lproj_tables, parse_strings, resolve
 from walletvoucher.apple import AppleOptions, AppleSigner, render_pass, verify_pkpass, zip_bundle
 from walletvoucher.apple._bundle import ZIP_TIMESTAMP, assemble_zip, build_manifest, make_entry, manifest_of
 from walletvoucher.apple._cms import builder_signature, cms_template, encode_time, sign_manifest_at
@@ -302,3 +304,56 @@ def test_memo_by_content_keys_on_further_options_too() -> None:
     assert render({"a": "é"}) == "é".encode()
     assert render({"a": "é"}, encoding="utf-16") == "é".encode("utf-16")
     assert render({"a": "é"}, "utf-16") is render({"a": "é"}, "utf-16")
+
+
+# --- issue 18: work per distinct text, not per card ------------------------------------------------
+
+
+def test_a_second_card_of_a_design_measures_no_text_again(options: AppleOptions,
+                                                          monkeypatch: pytest.MonkeyPatch) -> None:
+    from walletvoucher.apple import _readability
+
+    measured: list[str] = []
+    real = _readability.text_width
+
+    def counting(text: str, size: int, *, bold: bool = False) -> float:
+        measured.append(text)
+        return real(text, size, bold=bold)
+
+    monkeypatch.setattr(_readability, "text_width", counting)
+    _readability._width.cache_clear()
+    _readability._widest_ascii.cache_clear()
+    program = make_program()
+    build_pass_content(card_with(program, 7, serial="A-1"), options=options, at=AT)
+    assert measured  # the design's texts were measured once
+    before = len(measured)
+    second = attrs.evolve(card_with(program, 7, serial="A-2"), member_id="member-0000002")
+    build_pass_content(second, options=options, at=AT)
+    assert measured[before:] == []  # its own member id and serial needed no measuring
+    assert _readability._width.cache_info().maxsize == 4096  # bounded
+
+
+def test_pass_strings_are_the_same_bytes_for_every_card_of_a_design(options: AppleOptions) -> None:
+    program = make_program()
+    first = build_pass_content(card_with(program, 7, serial="A-1"), options=options, at=AT)
+    second = build_pass_content(attrs.evolve(card_with(program, 7, serial="A-2"), member_id="member-2"),
+                                options=options, at=AT)
+    strings = [name for name in first.files if name.endswith("pass.strings")]
+    assert strings and all(first.files[name] is second.files[name] for name in strings)
+    # the per-card values are not in the files, and Wallet shows them as they are
+    tables = lproj_tables(second.files)
+    for lang in tables:
+        shown = resolve(second.pass_json, tables, lang)
+        assert shown["auxiliaryFields.member.value"] == "member-2"
+        assert shown["headerFields.stamps.value"] == "7/10"
+    assert all("member-2" not in table and "A-2" not in table for table in tables.values())
+
+
+def test_pass_strings_lines_are_remembered_within_a_bound() -> None:
+    from walletvoucher.apple import _strings
+
+    assert _strings._remembered_line.cache_info().maxsize == 8192
+    long = "x" * (_strings._MEMO_LINE + 1)
+    before = _strings._remembered_line.cache_info().currsize
+    assert parse_strings(render_pass_strings.__wrapped__({"k": long})) == {"k": long}  # type: ignore[attr-defined]
+    assert _strings._remembered_line.cache_info().currsize == before  # a long text is not held

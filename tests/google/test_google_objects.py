@@ -19,12 +19,14 @@ from tests.google.conftest import (
     make_voucher,
 )
 from tests.google.discovery import schema_errors
+from walletvoucher.apple._labels import label
 from walletvoucher.codes import Symbology, verify_scan_token
 from walletvoucher.errors import GoogleOptionsError
 from walletvoucher.google import (
     BARCODE_TYPES,
     GoogleOptions,
     ReviewStatus,
+    ScanDisplay,
     VoucherDisplay,
     loyalty_class,
     loyalty_object,
@@ -107,10 +109,11 @@ def test_barcode_vocabulary_covers_every_symbology() -> None:
     assert BARCODE_TYPES[Symbology.PDF417] == "PDF_417"
 
 
-def test_staff_scan_voucher_on_card_carries_a_signed_scan_token() -> None:
+def test_staff_scan_voucher_on_card_carries_a_signed_scan_token_when_static() -> None:
     program = make_program(RedemptionMethod.STAFF_SCAN)
     voucher = make_voucher(program)
-    body = loyalty_object(make_card(program, vouchers=(voucher,)), make_options(), at=AT)
+    options = make_options(scan_display=ScanDisplay.STATIC)
+    body = loyalty_object(make_card(program, vouchers=(voucher,)), options, at=AT)
     assert body["barcode"]["type"] == "QR_CODE"
     claims = verify_scan_token(body["barcode"]["value"], keys=[SCAN_KEY], at=AT)
     assert claims.voucher_serial == voucher.serial
@@ -314,3 +317,35 @@ def test_bad_options_name_the_field(field: str, value: Any) -> None:
 def test_options_repr_hides_the_scan_key() -> None:
     assert "0123456789abcdef" not in repr(make_options())
     assert isinstance(make_options(), GoogleOptions)
+
+
+BUILT_IN = ("zh-Hans", "zh-Hant", "hi", "th", "uz", "ru", "de", "fr", "es", "ar")
+
+
+def test_default_labels_are_translated_in_every_built_in_language() -> None:
+    # issue 18: a program without stamp_label translations showed "Stamps" in English beside
+    # its translated name.
+    program = make_program(RedemptionMethod.SELF_REDEEM, multilingual=False, name=LocalizedText(
+        default="Coffee card", translations={lang: f"Coffee card ({lang})" for lang in BUILT_IN}))
+    body = loyalty_object(make_card(program, vouchers=(make_voucher(program),)), make_options(), at=AT)
+    assert schema_errors(body, "LoyaltyObject") == []
+    localized = body["loyaltyPoints"]["localizedLabel"]
+    assert body["loyaltyPoints"]["label"] == localized["defaultValue"]["value"] == "Stamps"
+    words = {t["language"]: t["value"] for t in localized["translatedValues"]}
+    assert set(words) == set(BUILT_IN)
+    assert {lang: word for lang, word in words.items() if word == "Stamps"} == {}
+    assert all(len(word) <= 9 for word in words.values())  # Google's recommended label length
+    assert words == {lang: label("stamps", lang) for lang in BUILT_IN}  # the Apple passes' header
+
+
+def test_a_default_label_in_a_non_english_program_reads_in_its_language() -> None:
+    program = make_program(RedemptionMethod.SELF_REDEEM, multilingual=False, default_language="de")
+    body = loyalty_object(make_card(program), make_options(), at=AT)
+    assert body["loyaltyPoints"]["label"] == "Stempel"
+
+
+def test_a_stamp_label_the_business_wrote_is_left_as_it_is() -> None:
+    program = make_program(RedemptionMethod.SELF_REDEEM, multilingual=False, stamp_label="Beans",
+                           name=LocalizedText(default="Coffee card", translations={"th": "บัตรกาแฟ"}))
+    body = loyalty_object(make_card(program), make_options(), at=AT)
+    assert body["loyaltyPoints"]["label"] == "Beans" and "localizedLabel" not in body["loyaltyPoints"]

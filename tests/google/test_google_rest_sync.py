@@ -14,6 +14,7 @@ from tests.google.discovery import schema_errors
 from tests.google.fake_wallet_api import FakeWalletApi
 from walletvoucher.errors import GoogleOptionsError
 from walletvoucher.google import (
+    CLASS_FIELDS,
     Resource,
     WalletRestClient,
     loyalty_class,
@@ -204,3 +205,35 @@ def test_without_a_message_id_a_lost_reply_would_add_the_message_twice(
 def test_message_id_must_be_usable(rest: WalletRestClient, bad: str) -> None:
     with pytest.raises(GoogleOptionsError, match="message_id"):
         rest.add_message(Resource.LOYALTY_CLASS, f"{ISSUER}.coffee", {"header": "h"}, message_id=bad)
+
+
+# --- classes: replaced, keeping what walletvoucher never writes ------------------------------------
+
+
+def test_replace_class_drops_a_field_walletvoucher_writes_and_keeps_console_settings(
+    rest: WalletRestClient, fake_api: FakeWalletApi
+) -> None:
+    cls, _ = _card_bodies(open_voucher=True)
+    assert rest.replace_class(Resource.LOYALTY_CLASS, cls, owned=CLASS_FIELDS) == cls  # new: inserted
+    class_id = cls["id"]
+    fake_api.store["loyaltyClass"][class_id]["redemptionIssuers"] = ["3388000000099999999"]  # console
+    rest.add_message(Resource.LOYALTY_CLASS, class_id, {"header": "Hours", "body": "7-19"}, message_id="h")
+    plain = {k: v for k, v in cls.items() if k != "localizedProgramName"} | {"programName": "Kahve card"}
+
+    rest.replace_class(Resource.LOYALTY_CLASS, plain, owned=CLASS_FIELDS)
+
+    stored = fake_api.store["loyaltyClass"][class_id]
+    assert "localizedProgramName" not in stored and stored["programName"] == "Kahve card"
+    assert stored["redemptionIssuers"] == ["3388000000099999999"]
+    assert [m["id"] for m in stored["messages"]] == ["h"]
+    assert schema_errors(stored, "LoyaltyClass") == []
+    assert [m for m, _, _ in fake_api.requests][-3:] == ["POST", "GET", "PUT"]  # 409, read, replace
+
+
+def test_class_fields_name_every_field_the_class_builders_write() -> None:
+    program = make_program(RedemptionMethod.REDEEM_CODE)
+    voucher = make_voucher(program)
+    options = make_options(homepage_url="https://shop.example.com", issuer_name="Kahve House")
+    written = set(loyalty_class(program, options)) | set(offer_class(voucher, program, options))
+    assert written <= CLASS_FIELDS
+    assert "finePrint" in written and "homepageUri" in written  # the optional ones were exercised

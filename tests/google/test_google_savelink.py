@@ -31,6 +31,7 @@ from walletvoucher.google import (
     WalletRestClient,
     _verify,
     save_link,
+    sign_save_jwt,
     verify_save_link,
 )
 from walletvoucher.model import Brand, LocalizedText, RedemptionMethod, VoucherStatus
@@ -125,6 +126,22 @@ def test_over_long_link_with_rest_inserts_class_and_object_and_signs_only_the_id
     assert fake_api.store["loyaltyObject"][object_id]["loyaltyPoints"]["balance"]["string"] == "7/10"
     again = save_link(card, credentials=credentials, options=make_options(), at=AT, rest=rest)
     assert again.jwt == link.jwt  # the second run updates instead of failing on 409
+
+
+def test_rest_path_replaces_the_class_so_a_text_a_revision_dropped_leaves_it(
+    credentials: ServiceAccountCredentials, rest: WalletRestClient, fake_api: FakeWalletApi
+) -> None:
+    # issue 18: the class was patched, so the zh-Hans name a revision removed was still shown
+    program = make_program(RedemptionMethod.STAFF_SCAN)
+    save_link(make_card(program), credentials=credentials, options=make_options(), at=AT, rest=rest)
+    class_id = f"{ISSUER}.coffee"
+    assert "localizedProgramName" in fake_api.store["loyaltyClass"][class_id]
+    revised = program.revise(name="Coffee card")
+    link = save_link(make_card(revised), credentials=credentials, options=make_options(), at=AT, rest=rest)
+    assert link.mode is LinkMode.BY_ID
+    stored = fake_api.store["loyaltyClass"][class_id]
+    assert "localizedProgramName" not in stored and stored["programName"] == "Coffee card"
+    assert "localizedIssuerName" in stored  # what the revision still translates stays
 
 
 def test_rest_path_replaces_an_existing_object_with_the_current_state(
@@ -323,3 +340,58 @@ def test_unknown_fields_in_a_signed_payload_are_quoted_escaped(
     report = verify_save_link(SAVE_URL_PREFIX + token, key=credentials)
     assert any("unknown field" in p and "\\x1b" in p for p in report.problems)
     assert all(line.isprintable() for line in report.lines())
+
+
+# --- origins: https://host[:port] and nothing else ----------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("origin", "fix"),
+    [
+        ("https://shop.example/path", "'https://shop.example'"),
+        ("https://shop.example?x=1", "'https://shop.example'"),
+        ("https://shop.example#top", "'https://shop.example'"),
+        ("https://shop.example/", "'https://shop.example'"),
+        ("https://u@shop.example", "'https://shop.example'"),
+        ("https://u:pw@shop.example:8443/a", "'https://shop.example:8443'"),
+        ("https://Shop.Example", "'https://shop.example'"),
+        ("https://shop.example:443", "'https://shop.example'"),
+        ("https://shop.example:0", "e.g. 'https://shop.example.com'"),
+        ("https://shop.example:99999", "e.g. 'https://shop.example.com'"),
+        (" https://shop.example", "'https://shop.example'"),
+        ("http://shop.example", "'https://shop.example'"),
+        ("https://", "e.g. 'https://shop.example.com'"),
+        ("shop.example", "e.g. 'https://shop.example.com'"),
+        ("https://bücher.example", "punycode"),
+        ("https://" + "a" * 5000 + ".example", "e.g. 'https://shop.example.com'"),
+    ],
+)
+def test_an_origin_that_can_never_match_a_page_is_refused_with_the_origin_to_use(
+    credentials: ServiceAccountCredentials, origin: str, fix: str
+) -> None:
+    # issue 18: such origins were accepted, and the save button silently did not show
+    with pytest.raises(GoogleOptionsError) as caught:
+        make_options(origins=("https://ok.example", origin))
+    error = caught.value
+    assert error.field == "origins" and error.fix is not None and fix in error.fix
+    assert str(error).startswith(f"origins={origin!r}"[:150]) and len(str(error)) < 700   # long ones cut
+    assert "web origin" in str(error)
+    with pytest.raises(GoogleOptionsError, match="web origin"):
+        sign_save_jwt({"loyaltyObjects": [{"id": f"{ISSUER}.c"}]}, credentials=credentials, origins=[origin],
+                      at=AT)
+
+
+@pytest.mark.parametrize("origin", ["https://shop.example.com", "https://shop.example.com:8443",
+                                    "https://localhost:8443", "https://127.0.0.1", "https://[::1]:8443",
+                                    "https://xn--bcher-kva.example"])
+def test_web_origins_are_accepted(credentials: ServiceAccountCredentials, origin: str) -> None:
+    assert make_options(origins=[origin]).origins == (origin,)
+    token = sign_save_jwt({"loyaltyObjects": [{"id": f"{ISSUER}.c"}]}, credentials=credentials,
+                          origins=[origin], at=AT)
+    assert _decode(SAVE_URL_PREFIX + token, credentials)["origins"] == [origin]
+
+
+@pytest.mark.parametrize("value", [42, None, (), [3]])
+def test_origins_that_are_not_a_list_of_texts_are_refused(value: Any) -> None:
+    with pytest.raises(GoogleOptionsError, match="origins"):
+        make_options(origins=value)

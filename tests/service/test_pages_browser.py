@@ -54,7 +54,7 @@ class Serve:
     def __init__(self, state: Path) -> None:
         self.state, self.port = state, free_port()
         self.url = f"https://127.0.0.1:{self.port}"
-        self.db = f"sqlite:///{state / 'wallet.db'}"
+        self.db = f"sqlite:///{state / 'demo-wallet.db'}"  # demo mode keeps its store in its state dir
         code = "import sys; from walletvoucher.cli import main; sys.exit(main())"
         args = [
             "serve",
@@ -64,8 +64,6 @@ class Serve:
             str(self.port),
             "--state-dir",
             str(state),
-            "--db",
-            self.db,
         ]
         env = {"PATH": "/usr/bin:/bin", "PYTHONPATH": ":".join(sys.path)}
         self.log = state / "serve.log"

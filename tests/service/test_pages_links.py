@@ -233,8 +233,7 @@ def test_a_bad_rate_names_the_option(text: str) -> None:
 def test_serve_refuses_a_bad_rate_before_serving(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     from walletvoucher.cli import main
 
-    status = main(["serve", "--state-dir", str(tmp_path), "--db", f"sqlite:///{tmp_path / 'w.db'}",
-                   "--join-rate", "lots"])
+    status = main(["serve", "--state-dir", str(tmp_path), "--join-rate", "lots"])
     assert status == 2 and "--join-rate='lots'" in capsys.readouterr().err
 
 

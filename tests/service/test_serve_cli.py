@@ -98,14 +98,13 @@ def test_configured_service_loads_the_signing_material(chain_files: dict[str, Pa
 def test_serve_starts_in_demo_mode_on_a_fresh_machine(tmp_path: Path) -> None:
     port = free_port()
     code = "import sys; from walletvoucher.cli import main; sys.exit(main())"
-    args = ["serve", "--host", "127.0.0.1", "--port", str(port), "--state-dir", str(tmp_path),
-            "--db", f"sqlite:///{tmp_path / 'wallet.db'}"]
+    args = ["serve", "--host", "127.0.0.1", "--port", str(port), "--state-dir", str(tmp_path)]
     env = {"PATH": "/usr/bin:/bin", "PYTHONPATH": ":".join(sys.path)}
     proc = subprocess.Popen([sys.executable, "-c", code, *args], stdout=subprocess.PIPE,
                             stderr=subprocess.STDOUT, text=True, env=env)
     try:
         lines = _read_until(proc, "try: curl")
-        assert any(line.startswith("wallet store: sqlite:///") for line in lines)
+        assert any(line.startswith(f"wallet store: sqlite:///{tmp_path}") for line in lines)  # its own
         curl = lines[-1]
         token = re.search(r"ApplePass ([\w-]+)", curl).group(1)  # type: ignore[union-attr]
         url = re.search(r"(https://\S+/v1/passes/\S+)", curl).group(1)  # type: ignore[union-attr]

@@ -253,3 +253,44 @@ def test_worker_command_without_signing_material_says_what_is_missing(db_url: st
                           capture_output=True, text=True, timeout=60)
     assert done.returncode != 0
     assert "pass_type_identifier" in done.stderr and "Traceback" not in done.stderr
+
+
+def test_worker_command_re_marks_a_voucher_that_became_valid_and_pushes_it(
+    db_url: str, apns_server: ApnsStandIn, chain_files: dict[str, Path], tls_ca_file: Path
+) -> None:
+    from walletvoucher import Program, RedemptionMethod, Reward, Validity
+
+    from .conftest import coffee_program
+
+    later = Program(id="later", name="Later card", brand=coffee_program().brand, goal=1,
+                    reward=Reward(title="Free tea", description="Any pot"),
+                    redemption=RedemptionMethod.SELF_REDEEM,
+                    validity=Validity.for_days(30, start_delay=timedelta(hours=2)))
+    stamped = datetime.now(NOW.tzinfo) - timedelta(hours=3)  # the worker reads the real clock
+    with Wallet.open(db_url, programs=[later]) as wallet:
+        wallet.issue_card("later", serial="L-1", member_id="m-1", at=stamped)
+        wallet.passes.register("phone-1", "L-1", TOKEN, at=stamped)
+        wallet.stamp("L-1", at=stamped + timedelta(microseconds=1))
+        before = wallet.passes.mark("L-1")
+    env = {
+        "PATH": "/usr/bin:/bin",
+        "PYTHONPATH": ":".join(sys.path),
+        "WALLETVOUCHER_PASS_TYPE_IDENTIFIER": PASS_TYPE,
+        "WALLETVOUCHER_TEAM_IDENTIFIER": "ABCDE12345",
+        "WALLETVOUCHER_CERTIFICATE": str(chain_files["certificate"]),
+        "WALLETVOUCHER_KEY": str(chain_files["key"]),
+        "WALLETVOUCHER_WWDR": str(chain_files["wwdr"]),
+    }
+    code = "import sys; from walletvoucher.cli import main; sys.exit(main())"
+    args = ["worker", "--db", db_url, "--once", "--apns-url", apns_server.url, "--apns-ca", str(tls_ca_file)]
+    done = subprocess.run([sys.executable, "-c", code, *args], env=env, capture_output=True, text=True,
+                          timeout=60)
+    assert done.returncode == 0, done.stderr
+    # the stamp's push, the refresh (the voucher became valid an hour ago), and the refresh's push
+    assert "sent 3 message(s); 0 pending" in done.stdout
+    assert [s.path for s in apns_server.seen] == [f"/3/device/{TOKEN}"] * 2
+    with Wallet.open(db_url, programs=[later]) as wallet:
+        after = wallet.passes.mark("L-1")
+        (voucher,) = wallet.card("L-1").vouchers
+    assert before is not None and after is not None
+    assert after.position > before.position and after.last_modified >= voucher.valid_from

@@ -29,6 +29,7 @@ from walletvoucher.errors import (
     UnknownCodePool,
     UnknownProgram,
     UnknownVoucher,
+    ValidationError,
     VoucherAlreadyRedeemed,
     VoucherVoided,
     WalletVoucherError,
@@ -49,6 +50,20 @@ def test_unknown_card_names_the_serial(url: str, programs: list[Any]) -> None:
                 call()
             assert err.value.value == "NOPE" and isinstance(err.value, StoreError)
             _described(err.value, "serial")
+
+
+@pytest.mark.parametrize("serial", ["C1\x00", "\ud800", "C\udfff1"], ids=["nul", "high", "low"])
+def test_text_no_engine_can_store_is_a_validation_error_on_both(
+    url: str, programs: list[Any], serial: str
+) -> None:
+    with Wallet.open(url, programs=programs) as wallet:
+        wallet.issue_card(coffee(), serial="C1", member_id="m-1", at=NOW)
+        for call in (lambda: wallet.card(serial), lambda: wallet.stamp(serial, 1, at=NOW),
+                     lambda: wallet.vouchers(card_serial=serial)):  # fmt: skip
+            with pytest.raises(ValidationError) as err:
+                call()
+            _described(err.value, "text")
+        assert wallet.card("C1").stamps == 0  # the connection is still usable
 
 
 def test_duplicate_card_serial_is_refused(url: str, programs: list[Any]) -> None:

@@ -13,6 +13,7 @@ from datetime import datetime, timedelta
 from email.utils import format_datetime
 from typing import Any
 
+import attrs
 import pytest
 from cryptography.hazmat.primitives.asymmetric import rsa
 
@@ -29,7 +30,7 @@ from walletvoucher.google import (
     WalletRestClient,
     message_id_for,
 )
-from walletvoucher.model import EventType
+from walletvoucher.model import EventType, LocalizedText, Program, Reward
 from walletvoucher.service import GOOGLE_SYNC_TOPIC, GoogleSync, google_sync_effect, sync_retry_delay
 from walletvoucher.store import Wallet
 
@@ -404,8 +405,42 @@ def test_the_class_is_inserted_once_per_program_version(
     wallet.stamp("C1", 7, at=NOW + timedelta(minutes=7))  # finishes the cycle: on version 2 now
     drain(wallet, sync, NOW + timedelta(minutes=8))
     class_writes = [m for m, p, _ in fake_api.requests if p.split("/")[3] == "loyaltyClass"]
-    assert class_writes == ["POST", "POST", "PATCH"]  # inserted for v2: 409, patched
+    assert class_writes == ["POST", "POST", "GET", "PUT"]  # inserted for v2: 409, replaced
     assert wallet.google.recorded_class(f"{ISSUER}.coffee").program_version == 2  # type: ignore[union-attr]
+
+
+def _latte() -> Program:
+    title = LocalizedText(default="Free latte", translations={"zh-Hans": "免费拿铁"})
+    return attrs.evolve(coffee(), id="latte", reward=Reward(title=title, description="Any size"),
+                        name=LocalizedText(default="Latte card", translations={"zh-Hans": "拿铁卡"}))
+
+
+@pytest.mark.parametrize("programs", [[_latte(), _latte().revise(name="Latte card")]])
+def test_a_revision_that_drops_a_text_removes_it_from_the_class(
+    wallet: Wallet, rest: WalletRestClient, fake_api: FakeWalletApi
+) -> None:
+    # issue 18: the class was patched, so the zh-Hans name a revision removed was still shown
+    sync = _sync(wallet, rest)
+    class_id = f"{ISSUER}.latte"
+    wallet.issue_card(_latte(), serial="L1", member_id="m-1", at=NOW)
+    wallet.stamp("L1", at=NOW)
+    drain(wallet, sync, NOW)
+    assert fake_api.store["loyaltyClass"][class_id]["localizedProgramName"]["translatedValues"] == [
+        {"language": "zh-Hans", "value": "拿铁卡"}]
+    console = {"url": "https://shop.example.com/wallet-callback"}  # set in the Wallet console
+    fake_api.store["loyaltyClass"][class_id]["callbackOptions"] = console
+    rest.add_message(Resource.LOYALTY_CLASS, class_id, {"header": "Hours", "body": "7-19"}, message_id="h")
+
+    wallet.change_program("L1", _latte().revise(name="Latte card"), at=NOW + timedelta(minutes=1))
+    wallet.stamp("L1", 10, at=NOW + timedelta(minutes=2))  # finishes the cycle: on version 2 now
+    assert drain(wallet, sync, NOW + timedelta(minutes=3)) == []
+    revised = fake_api.store["loyaltyClass"][class_id]
+    assert schema_errors(revised, "LoyaltyClass") == []
+    assert "localizedProgramName" not in revised and revised["programName"] == "Latte card"
+    assert revised["textModulesData"][0]["localizedHeader"]["translatedValues"] == [
+        {"language": "zh-Hans", "value": "免费拿铁"}]  # what v2 still translates stays
+    assert revised["callbackOptions"] == console  # fields walletvoucher never writes are kept
+    assert [m["id"] for m in revised["messages"]] == ["h"]
 
 
 def test_an_older_program_version_never_rolls_the_class_back(wallet: Wallet) -> None:

@@ -20,10 +20,12 @@ at once: :func:`walletvoucher.batch.render_many`.
 from walletvoucher.apple._bundle import build_manifest, zip_bundle
 from walletvoucher.apple._cms import sign_manifest_at
 from walletvoucher.apple._images import (
+    PRIMARY_BAND,
     STRIP_SIZES,
     StripDesign,
     is_compact,
     safe_area,
+    stamp_area,
     stamp_layout,
     strip_images,
 )
@@ -46,6 +48,7 @@ from walletvoucher.keys import load_apple_signer
 
 __all__ = [
     "BARCODE_FORMATS",
+    "PRIMARY_BAND",
     "STRIP_SIZES",
     "AppleOptions",
     "AppleSigner",
@@ -71,6 +74,7 @@ __all__ = [
     "safe_area",
     "sign_manifest",
     "sign_manifest_at",
+    "stamp_area",
     "stamp_layout",
     "strip_images",
     "validate_pass_json",

@@ -15,16 +15,24 @@ image up to 144 and crops its sides (about 27 pt each side at 375 wide); a 144-h
 ratios (for 375 x 123 the middle 320 pt; for 375 x 144 the middle 123 pt of height), with a
 small margin. Background colour fills the rest, so whichever way Wallet crops, no stamp is cut.
 
+**The primary field's band.** On a coupon and on a reward-ready store card, Wallet draws the pass's
+primary field (the reward in large type, its label under it) over the strip, along its lower left;
+the text may run across the whole width. A strip behind a primary field
+(``StripDesign(primary_field=True)``) keeps every stamp out of the bottom :data:`PRIMARY_BAND` points
+of each slot, so the reward reads on the plain background colour, never on stamp ink
+(:func:`stamp_area`).
+
 The strip draws the card's stamps: one circle per stamp of the goal, filled (the brand's
 foreground colour, or the business's stamp icon, kept at its aspect ratio) for collected ones,
 an outline for the rest, in as many rows as make the stamps largest. When even the best rows
-would make a stamp smaller than :data:`MIN_STAMP_CELL` points (goals above about 120), the strip
-shows the count instead, ``37/1000`` over a progress bar (:func:`is_compact`). Strips depend only
-on the design and the count, so they are cached (``strip_images``).
+would make a stamp smaller than :data:`MIN_STAMP_CELL` points (goals above about 120, or about 38
+behind a primary field), the strip shows the count instead, ``37/1000`` over a progress bar
+(:func:`is_compact`). Strips depend only on the design and the count, so they are cached
+(``strip_images``).
 
 Generated icons and logos are a monogram of the brand's initials drawn with the Noto fonts of
-:mod:`walletvoucher._fonts` (Latin, Cyrillic, Greek, Chinese, Devanagari, Thai, Arabic), one
-grapheme per word, so no initial shows a missing-glyph box.
+:mod:`walletvoucher._fonts` (every script Apple localisations use but a few, and emoji), one
+grapheme per word; an initial no shipped font draws is warned about when the pass is rendered.
 """
 
 from __future__ import annotations
@@ -40,7 +48,7 @@ import attrs
 from PIL import Image, ImageDraw
 
 from walletvoucher._fonts import draw_text, text_width
-from walletvoucher.errors import AppleImageError
+from walletvoucher.apple._artwork import open_artwork
 
 RGB = tuple[int, int, int]
 
@@ -51,6 +59,8 @@ STRIP_SIZES: dict[str, tuple[int, int]] = {"storeCard": (375, 123), "coupon": (3
 """Strip size in points per pass style."""
 STRIP_SLOTS: tuple[tuple[int, int], ...] = ((375, 123), (375, 144))
 """The strip slots Wallet may show a strip in (points): every strip is drawn to survive both."""
+PRIMARY_BAND = 68.0
+"""Height (points, from the bottom of a strip slot) of the primary field Wallet draws over the strip."""
 MIN_STAMP_CELL = 16.0
 """Smallest room per stamp, in points, before the strip switches to the compact ``n/goal`` form."""
 MAX_MARKS = 4
@@ -87,6 +97,8 @@ class StripDesign:
     background: RGB
     stamp: RGB
     stamp_icon: bytes | None = attrs.field(default=None, repr=False)
+    primary_field: bool = False
+    """Whether Wallet draws a primary field over this strip (then the stamps keep out of its band)."""
 
 
 def safe_area(size: tuple[int, int]) -> tuple[float, float, float, float]:
@@ -114,6 +126,31 @@ def safe_area(size: tuple[int, int]) -> tuple[float, float, float, float]:
     return (left + margin, top + margin, right - margin, bottom - margin)
 
 
+def stamp_area(size: tuple[int, int], *, primary_field: bool = False) -> tuple[float, float, float, float]:
+    """``(left, top, right, bottom)`` of an image of ``size`` where stamps may be drawn.
+
+    The :func:`safe_area`; behind a primary field, less the primary field's band
+    (:data:`PRIMARY_BAND`) as it falls on the image in every slot of :data:`STRIP_SLOTS`, and a
+    margin above it.
+
+    >>> [round(v, 1) for v in stamp_area((375, 144), primary_field=True)]
+    [7.4, 17.9, 367.6, 59.0]
+    >>> [round(v, 1) for v in stamp_area((375, 123), primary_field=True)]
+    [34.7, 7.4, 340.3, 48.5]
+    """
+    left, top, right, bottom = safe_area(size)
+    if not primary_field:
+        return (left, top, right, bottom)
+    width, height = size
+    band_top = float(height)
+    for slot_w, slot_h in STRIP_SLOTS:
+        ratio = max(slot_w / width, slot_h / height)  # slot points per image unit
+        crop_top = (height * ratio - slot_h) / 2
+        band_top = min(band_top, (slot_h - PRIMARY_BAND + crop_top) / ratio)
+    margin = _MARGIN * (bottom - top)
+    return (left, top, right, max(top + 1.0, min(bottom, band_top - margin)))
+
+
 def _best_rows(goal: int, width: float, height: float) -> tuple[int, float]:
     """Rows that make the stamps largest, and the cell size then."""
     best = (1, 0.0)
@@ -124,28 +161,32 @@ def _best_rows(goal: int, width: float, height: float) -> tuple[int, float]:
     return best
 
 
-def is_compact(goal: int) -> bool:
+def is_compact(goal: int, *, primary_field: bool = False) -> bool:
     """Whether a goal is too large for one circle per stamp (then the strip shows ``n/goal``).
 
-    >>> is_compact(10), is_compact(100), is_compact(1000)
-    (False, False, True)
+    Behind a primary field the stamps have less room, so smaller goals turn compact.
+
+    >>> is_compact(10), is_compact(100), is_compact(1000), is_compact(100, primary_field=True)
+    (False, False, True, True)
     """
-    left, top, right, bottom = safe_area(STRIP_SIZES["storeCard"])
+    left, top, right, bottom = stamp_area(STRIP_SIZES["storeCard"], primary_field=primary_field)
     return _best_rows(goal, right - left, bottom - top)[1] < MIN_STAMP_CELL
 
 
-def stamp_layout(goal: int, size: tuple[int, int]) -> list[tuple[float, float, float]]:
+def stamp_layout(
+    goal: int, size: tuple[int, int], *, primary_field: bool = False
+) -> list[tuple[float, float, float]]:
     """Centres and radius ``(x, y, r)`` of each stamp, in pixels of an image of ``size``.
 
-    Stamps fill the :func:`safe_area` in as many rows as make them largest (centred rows);
+    Stamps fill the :func:`stamp_area` in as many rows as make them largest (centred rows);
     a compact goal (:func:`is_compact`) has no circles, so the list is empty.
 
     >>> [round(x) for x, _, _ in stamp_layout(3, (375, 123))]
     [86, 188, 289]
     """
-    if goal < 1 or is_compact(goal):
+    if goal < 1 or is_compact(goal, primary_field=primary_field):
         return []
-    left, top, right, bottom = safe_area(size)
+    left, top, right, bottom = stamp_area(size, primary_field=primary_field)
     width, height = right - left, bottom - top
     rows, cell = _best_rows(goal, width, height)
     per_row = math.ceil(goal / rows)
@@ -161,30 +202,22 @@ def stamp_layout(goal: int, size: tuple[int, int]) -> list[tuple[float, float, f
     return spots
 
 
-def progress_bar(size: tuple[int, int]) -> tuple[float, float, float, float]:
-    """The box of the compact strip's progress bar (the lower third of the safe area)."""
-    left, top, right, bottom = safe_area(size)
+def progress_bar(size: tuple[int, int], *, primary_field: bool = False) -> tuple[float, float, float, float]:
+    """The box of the compact strip's progress bar (the lower third of the :func:`stamp_area`)."""
+    left, top, right, bottom = stamp_area(size, primary_field=primary_field)
     height = bottom - top
     return (left, top + height * 0.72, right, top + height * 0.92)
 
 
 def _open(data: bytes, field: str) -> Image.Image:
-    try:
-        image = Image.open(io.BytesIO(data))
-        image.load()
-    except (OSError, ValueError) as exc:
-        raise AppleImageError(
-            "is not a readable PNG image", field=field, value=f"<{len(data)} bytes>",
-            fix="give the bytes of a .png file",
-        ) from exc
-    return image.convert("RGBA")
+    return open_artwork(data, field)  # bounded before decoding: see apple/_artwork.py
 
 
 def draw_strip(design: StripDesign, filled: int, size: tuple[int, int]) -> bytes:
     """Draw one strip PNG of ``size`` pixels with ``filled`` of ``design.goal`` stamps filled."""
     big = (size[0] * _SUPERSAMPLE, size[1] * _SUPERSAMPLE)
     canvas = Image.new("RGB", big, design.background)
-    if is_compact(design.goal):
+    if is_compact(design.goal, primary_field=design.primary_field):
         _draw_compact(canvas, design, filled)
     else:
         _draw_stamps(canvas, design, filled)
@@ -194,7 +227,8 @@ def draw_strip(design: StripDesign, filled: int, size: tuple[int, int]) -> bytes
 def _draw_stamps(canvas: Image.Image, design: StripDesign, filled: int) -> None:
     draw = ImageDraw.Draw(canvas)
     icon = _open(design.stamp_icon, "stamp_icon") if design.stamp_icon else None
-    for index, (x, y, r) in enumerate(stamp_layout(design.goal, canvas.size)):
+    spots = stamp_layout(design.goal, canvas.size, primary_field=design.primary_field)
+    for index, (x, y, r) in enumerate(spots):
         box = (x - r, y - r, x + r, y + r)
         if index >= filled:
             draw.ellipse(box, outline=design.stamp, width=max(2, round(r * 0.12)))
@@ -214,8 +248,8 @@ def _contain(image: Image.Image, side: int) -> Image.Image:
 
 def _draw_compact(canvas: Image.Image, design: StripDesign, filled: int) -> None:
     draw = ImageDraw.Draw(canvas)
-    left, top, right, _bottom = safe_area(canvas.size)
-    bar = progress_bar(canvas.size)
+    left, top, right, _bottom = stamp_area(canvas.size, primary_field=design.primary_field)
+    bar = progress_bar(canvas.size, primary_field=design.primary_field)
     text = f"{filled}/{design.goal}"
     size = max(1, round((bar[1] - top) * 0.7))
     while size > 4 and text_width(text, size, bold=True) > right - left:

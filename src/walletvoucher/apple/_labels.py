@@ -1,7 +1,8 @@
 """The library's own words on a pass (labels, how-to texts), in the languages we ship.
 
 The program's texts (name, reward, stamp label) come from the business with their own
-translations; these are the few words walletvoucher adds, shipped in English, Simplified and
+translations; these are the few words walletvoucher adds (and the default stamp label
+"Stamps", for each language the program does not translate it into), shipped in English, Simplified and
 Traditional Chinese, Hindi, Thai, Uzbek, Russian, German, French, Spanish and Arabic. A
 language missing here shows them in English unless the caller gives its own wording
 (``AppleOptions(labels={"sw": {"reward": "Zawadi", ...}})``); the renderer warns
@@ -115,6 +116,10 @@ _LABELS: dict[str, dict[str, str]] = {
         "en": "Redeem", "zh-Hans": "兑换", "hi": "रिडीम करें", "th": "แลกรับ", "uz": "Foydalanish",
         "zh-Hant": "兌換", "ru": "Получить", "de": "Einlösen", "fr": "Utiliser", "es": "Canjear",
         "ar": "استبدال",
+    },
+    "stamps": {  # the model's default stamp label, used where the program gives no translation of its own
+        "en": "Stamps", "zh-Hans": "印章", "hi": "स्टैम्प", "th": "แสตมป์", "uz": "Muhrlar", "zh-Hant": "印章",
+        "ru": "Штампы", "de": "Stempel", "fr": "Tampons", "es": "Sellos", "ar": "الطوابع",
     },
     "lifetime": {
         "en": "Stamps collected", "zh-Hans": "累计印章", "hi": "कुल स्टाम्प", "th": "แสตมป์สะสมทั้งหมด",

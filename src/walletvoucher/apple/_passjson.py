@@ -2,10 +2,12 @@
 
 A :class:`~walletvoucher.StampCard` becomes a ``storeCard``:
 
-- collecting: header ``stamps`` = ``7/10`` (``changeMessage`` "Stamps: %@"), the strip draws
-  the stamps, the barcode is a QR of the card's serial so a scanner or kiosk can stamp it;
+- collecting: header ``stamps`` = ``7/10`` (``changeMessage`` "Stamps: %@"; the default label
+  "Stamps" is shown in walletvoucher's own words where the program has no translation), the strip
+  draws the stamps, the barcode is a QR of the card's serial so a scanner or kiosk can stamp it;
 - reward ready (the card holds an active voucher, ``options.voucher_on_card``): the primary
-  field shows the reward, the barcode is the voucher's code; after redemption the same card
+  field shows the reward (Wallet draws it over the strip, so the strip keeps its stamps above
+  the field's band, as on every coupon), the barcode is the voucher's code; after redemption the same card
   (same serial number) returns to collecting;
 - holding a voucher that is not valid yet: a "Valid from" date field and a
   :class:`PassContentWarning` (render and push again once it is valid).
@@ -15,8 +17,10 @@ A :class:`~walletvoucher.Voucher` shown as its own pass becomes a ``coupon`` wit
 
 Barcodes by redemption method: Redeem Code -> the code in its symbology (EAN-13 / UPC-A fall
 back to Code 128 with the same digits and a :class:`BarcodeFallbackWarning`; TEXT shows no
-barcode); Staff-Scan -> QR of the signed scan token; Self-Redeem -> no barcode, the redeem
-link on the back (``<a href='...'>`` with the link HTML-escaped and its text translated per lproj).
+barcode; a Code 128 barcode is followed in ``barcodes[]`` by a QR code of the same
+message, which Apple Watch shows since it cannot show Code 128); Staff-Scan -> QR of the
+signed scan token; Self-Redeem -> no barcode, the redeem link on the back
+(``<a href='...'>`` with the link HTML-escaped and its text translated per lproj).
 ``messageEncoding`` is ``iso-8859-1`` when the code fits it and ``utf-8`` otherwise, and the
 format's capacity is counted in bytes of that encoding.
 
@@ -36,7 +40,8 @@ from typing import Any
 
 import attrs
 
-from walletvoucher.apple._images import StripDesign, icon_images, logo_images, strip_images
+from walletvoucher._fonts import missing_glyph_note
+from walletvoucher.apple._images import StripDesign, icon_images, initials, logo_images, strip_images
 from walletvoucher.apple._labels import has_labels, label
 from walletvoucher.apple._options import AppleOptions
 from walletvoucher.apple._readability import contrast_warnings, front_length_warnings
@@ -44,7 +49,13 @@ from walletvoucher.apple._strings import apple_language
 from walletvoucher.apple._texts import PassTexts, escape_format, lproj_languages
 from walletvoucher.codes import Symbology, issue_scan_token
 from walletvoucher.codes._pos import AZTEC_MAX_BYTES, CODE_128_MAX_CHARS, PDF417_MAX_BYTES, QR_MAX_BYTES
-from walletvoucher.errors import AppleError, AppleWalletWarning, BarcodeFallbackWarning, PassContentWarning
+from walletvoucher.errors import (
+    AppleError,
+    AppleWalletWarning,
+    BarcodeFallbackWarning,
+    MissingGlyphWarning,
+    PassContentWarning,
+)
 from walletvoucher.model import Money, Program, RedemptionMethod, StampCard, Voucher, VoucherStatus
 
 #: The business's symbology -> Apple's barcode format (None: Apple cannot draw it natively).
@@ -67,6 +78,8 @@ BARCODE_CAPACITY: dict[str, int] = {
     "PKBarcodeFormatAztec": AZTEC_MAX_BYTES,
     "PKBarcodeFormatCode128": CODE_128_MAX_CHARS,
 }
+#: Formats Apple Watch does not show; a pass carrying one also lists a QR code of the same message.
+WATCH_UNSUPPORTED = frozenset({"PKBarcodeFormatCode128"})
 MAX_SAFE_INTEGER = 2**53
 """JSON readers that hold numbers as doubles (JavaScript, Swift's JSONSerialization) are exact below this."""
 MAX_AMOUNT_DIGITS = 15
@@ -106,6 +119,8 @@ class _Build:
         base = options.language or apple_language(program.default_language)
         self.texts = PassTexts(base, languages)
         self.warnings: list[str] = []
+        self.overrides = options.label_overrides
+        self.stamp_words: dict[str, str] = {}
 
     # --- shared ------------------------------------------------------------------------
 
@@ -114,7 +129,7 @@ class _Build:
         self.warnings.append(note)
 
     def label(self, name: str) -> str:
-        overrides = self.options.label_overrides
+        overrides = self.overrides
         return self.texts.add(f"label.{name}", lambda lproj: label(name, lproj, overrides))
 
     def field(self, key: str, label_text: str, value: Any, **extra: Any) -> dict[str, Any]:
@@ -183,7 +198,7 @@ class _Build:
         return link
 
     def link_field(self, link: str) -> dict[str, Any]:
-        overrides = self.options.label_overrides
+        overrides = self.overrides
         href = html.escape(link, quote=True)
 
         def anchor(lproj: str) -> str:
@@ -209,24 +224,42 @@ class _Build:
             return _barcode(apple, value, value)
         if symbology in FALLBACK_TO_CODE128:
             self.warn(f"Apple Wallet cannot show {symbology.name} barcodes; the code {value!r} is shown as "
-                      "Code 128 carrying the same digits, with the digits as text below it",
+                      "Code 128 carrying the same digits, with the digits as text below it (and as a QR "
+                      "code on Apple Watch, which cannot show Code 128)",
                       BarcodeFallbackWarning)
             return _barcode("PKBarcodeFormatCode128", value, value)
         return None  # Symbology.TEXT: the code is shown as a field only
 
-    def images(self, style: str, filled: int) -> dict[str, bytes]:
+    def images(self, style: str, filled: int, *, primary_field: bool) -> dict[str, bytes]:
         brand = self.program.brand
         name, bg, fg = brand.name.default, brand.background.rgb, brand.foreground.rgb
         design = StripDesign(goal=self.program.goal, background=bg, stamp=brand.label.rgb,
-                             stamp_icon=brand.stamp_icon)
+                             stamp_icon=brand.stamp_icon, primary_field=primary_field)
         return {**icon_images(name, fg, bg, brand.icon), **logo_images(name, bg, fg, brand.logo),
                 **strip_images(design, filled, style)}
 
     def content(self, doc: dict[str, Any], style: str, filled: int) -> PassContent:
         for note in self.readability(doc, style):
             self.warn(note)
-        files = {**self.images(style, filled), **self.texts.files()}
+        self.monogram_glyphs()
+        primary = bool(doc[style].get("primaryFields"))  # Wallet draws it over the strip: keep it clear
+        files = {**self.images(style, filled, primary_field=primary), **self.texts.files()}
         return PassContent(pass_json=doc, files=files, warnings=tuple(self.warnings))
+
+    def monogram_glyphs(self) -> None:
+        """Warn when the brand's initials, drawn into a generated icon or logo, have a character no
+        shipped font draws (it would be an empty box)."""
+        brand = self.program.brand
+        generated = [name for name, art in (("icon", brand.icon), ("logo", brand.logo)) if art is None]
+        if not generated:
+            return
+        name = brand.name.default
+        shown = name if len(name) <= 40 else name[:39] + "…"
+        where = f"the generated {' and '.join(generated)} show the brand name {shown!r} as its initials"
+        fix = f"give Brand({', '.join(part + '=...' for part in generated)}) artwork as PNG bytes"
+        note = missing_glyph_note(initials(name), where, fix)
+        if note is not None:
+            self.warn(note, MissingGlyphWarning)
 
     def readability(self, doc: dict[str, Any], style: str) -> list[str]:
         brand = self.program.brand
@@ -254,10 +287,9 @@ class _Build:
         voucher = card.open_voucher(self.at) if self.options.voucher_on_card else None
         pending = self.pending_voucher(card) if voucher is None else None
         self.reserve_card(card, voucher)
-        stamp_label = self.program.stamp_label
-        stamps = self.field("stamps", self.texts.text("stamp_label", stamp_label), card.progress,
+        stamps = self.field("stamps", self.texts.add("stamp_label", self.stamp_word), card.progress,
                             changeMessage=self.texts.add("stamp_label.changeMessage", lambda lproj: (
-                                f"{escape_format(stamp_label.get(self.texts.tag(lproj)))}: %@")))
+                                f"{escape_format(self.stamp_word(lproj))}: %@")))
         member = self.field("member", self.label("member"), card.member_id)
         lifetime = self.field("lifetime", self.label("lifetime"), card.lifetime_stamps)
         body: dict[str, Any] = {"headerFields": [stamps], "auxiliaryFields": [member]}
@@ -270,7 +302,7 @@ class _Build:
                 body["secondaryFields"].append(from_field)
             body["backFields"] = [*self.reward_back(None), lifetime]
         else:
-            overrides = self.options.label_overrides
+            overrides = self.overrides
             ready = self.texts.add("label.reward_ready.changeMessage", lambda lproj: (
                 f"{escape_format(label('reward_ready', lproj, overrides))}: %@"))
             body["primaryFields"] = [self.field("reward", self.label("reward_ready"),
@@ -282,8 +314,21 @@ class _Build:
         doc = self.top(card.serial)
         doc["storeCard"] = body
         if barcode is not None:
-            doc["barcodes"] = [barcode]
+            doc["barcodes"] = _with_watch_fallback(barcode)
         return self.content(doc, "storeCard", card.stamps)
+
+    def stamp_word(self, lproj: str) -> str:
+        """The stamp label in ``lproj``: the program's translation, else (for the model's default
+        label "Stamps") walletvoucher's own word, so no English header sits among translated labels."""
+        word = self.stamp_words.get(lproj)
+        if word is None:
+            text, tag = self.program.stamp_label, self.texts.tag(lproj)
+            if text.default != label("stamps", "en") or tag in text.as_dict():
+                word = text.get(tag)
+            else:
+                word = label("stamps", lproj, self.overrides)
+            self.stamp_words[lproj] = word
+        return word
 
     def reserve_card(self, card: StampCard, voucher: Voucher | None) -> None:
         self.reserve_common(card.serial)
@@ -338,7 +383,7 @@ class _Build:
         doc["coupon"] = body
         barcode = self.voucher_barcode(voucher)
         if barcode is not None:
-            doc["barcodes"] = [barcode]
+            doc["barcodes"] = _with_watch_fallback(barcode)
         if voucher.expires_at is not None:
             doc["expirationDate"] = w3c_date(voucher.expires_at, self.program.zone)
         if status in (VoucherStatus.REDEEMED, VoucherStatus.VOIDED):
@@ -388,6 +433,19 @@ def _barcode(fmt: str, message: str, alt: str) -> dict[str, Any]:
                          value=message.encode("ascii", "backslashreplace").decode("ascii"),
                          fix="give well-formed Unicode text")
     return {"format": fmt, "message": message, "messageEncoding": encoding, "altText": alt}
+
+
+def _with_watch_fallback(barcode: dict[str, Any]) -> list[dict[str, Any]]:
+    """``barcodes[]``: the barcode, then a QR of the same message when Apple Watch cannot show it.
+
+    Wallet shows the first entry of ``barcodes`` its device supports; watchOS does not support
+    ``PKBarcodeFormatCode128`` (Apple's Wallet Developer Guide, revision of 2017-03-14), so
+    without a second entry the watch shows no barcode at all. A QR code carries any Code 128
+    message (ASCII, at most 80 characters) in the same encoding.
+    """
+    if barcode["format"] not in WATCH_UNSUPPORTED:
+        return [barcode]
+    return [barcode, _barcode("PKBarcodeFormatQR", barcode["message"], barcode["altText"])]
 
 
 def _fits(text: str, encoding: str) -> bool:

@@ -96,13 +96,28 @@ def front_length_warnings(
     return notes
 
 
-@functools.lru_cache(maxsize=4096)
+@functools.lru_cache(maxsize=4096)  # keyed by text and size (which pick the fonts): once per distinct text
 def _width(text: str, size: int) -> float:
     """The widest line of ``text`` at ``size`` (Pillow measures one line at a time); 0 if unmeasurable."""
     try:
         return max(text_width(line, size) for line in text.splitlines() or [""])
     except (RuntimeError, OSError, ValueError):  # a layout engine refusing odd text: no advice, no failure
         return 0.0
+
+
+@functools.lru_cache(maxsize=64)
+def _widest_ascii(size: int) -> float:
+    """The widest printable ASCII character at ``size``: measured once per size."""
+    return max(_width(chr(code), size) for code in range(32, 127))
+
+
+def _surely_fits(text: str, size: int, width: float) -> bool:
+    """A printable ASCII text whose every character could be the widest still fits: no need to measure.
+
+    The texts that differ on every card (member ids, codes, ``7/10``) are short ASCII, so a batch
+    of distinct cards measures none of them, and the cache of :func:`_width` keeps the design's texts.
+    """
+    return text.isascii() and text.isprintable() and len(text) * _widest_ascii(size) <= width * _SLACK
 
 
 def _too_long(where: str, key: Any, size: int, width: float, table: Mapping[str, Mapping[str, str]],
@@ -112,6 +127,8 @@ def _too_long(where: str, key: Any, size: int, width: float, table: Mapping[str,
     notes = []
     for lang in languages:
         shown = table.get(key, {}).get(lang, key)
+        if _surely_fits(shown, size, width):
+            continue
         needed = _width(shown, size) / _SLACK
         if needed > width:
             notes.append(f"{where} in {lang!r} ({shown[:40]!r}) needs about {needed:.0f} pt, the front shows "

@@ -32,6 +32,7 @@ from walletvoucher.errors import AppleError
 
 _ESCAPES = {"\\": "\\\\", '"': '\\"', "\n": "\\n", "\r": "\\r", "\t": "\\t",
             "\u2028": "\\U2028", "\u2029": "\\U2029"}
+_ESCAPE_TABLE = str.maketrans(_ESCAPES)  # one C-level pass over a text instead of a generator per character
 BOM = b"\xff\xfe"
 """The UTF-16 little-endian byte-order mark every pass.strings starts with."""
 
@@ -68,18 +69,33 @@ def escape_string(text: str) -> str:
     >>> print(escape_string('Say "hi"\\now'))
     Say \"hi\"\\now
     """
-    return "".join(_ESCAPES.get(ch, ch) for ch in text)
+    return text.translate(_ESCAPE_TABLE)
+
+
+_MEMO_LINE = 1024
+"""Entries up to this many characters are remembered (bounded LRU); longer ones are made each time."""
+
+
+def _line(key: str, value: str) -> str:
+    return f'"{escape_string(key)}" = "{escape_string(value)}";\n'
+
+
+_remembered_line = functools.lru_cache(maxsize=8192)(_line)  # a design's texts recur on every card
 
 
 @memo_by_content(256)  # the same texts for every card of a design: render them once
 def render_pass_strings(entries: Mapping[str, str]) -> bytes:
     r"""Render ``{key: translation}`` as a UTF-16 (BOM) ``pass.strings`` file, sorted by key.
 
+    Each ``"key" = "value";`` line is made once per distinct pair (a bounded LRU): a card's file
+    differs from the next card's only in its few per-card values, and only those are escaped anew.
+
     >>> data = render_pass_strings({"Stamps": "印章"})
     >>> data[:2] == BOM, data[2:].decode("utf-16-le")
     (True, '"Stamps" = "印章";\n')
     """
-    lines = [f'"{escape_string(key)}" = "{escape_string(entries[key])}";\n' for key in sorted(entries)]
+    lines = [(_remembered_line if len(key) + len(entries[key]) <= _MEMO_LINE else _line)(key, entries[key])
+             for key in sorted(entries)]
     return BOM + "".join(lines).encode("utf-16-le")
 
 

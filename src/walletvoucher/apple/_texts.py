@@ -13,8 +13,9 @@ translations differ, the new text's key gets invisible U+2060 WORD JOINER charac
 (one, then two, ...) until it is free. Wallet shows the key only where no lproj has it, and
 then the joiners draw nothing. Values that are never translated (member ids, codes, links,
 serial numbers, the organisation name given in the options) are *reserved* first: they keep
-their exact text and map to themselves in every language, so a translated label that happens
-to read the same moves aside instead.
+their exact text and show as themselves in every language (they are not written to
+``pass.strings``: a key Wallet does not find is shown as it is), so a translated label that
+happens to read the same moves aside instead.
 
 A role-based key such as ``"reward.title"`` was considered and not used: on a device whose
 language the pass does not carry (and Wallet has no lproj to fall back on), Wallet would show
@@ -66,6 +67,7 @@ class PassTexts:
         self.base = base
         self.languages = dict(languages)
         self.table: dict[str, dict[str, str]] = {}
+        self.reserved: set[str] = set()
 
     def tag(self, lproj: str) -> str:
         """The program's language tag for an lproj (the lproj itself for a language it lacks)."""
@@ -82,12 +84,14 @@ class PassTexts:
         while key in self.table and self.table[key] != same:
             key += WORD_JOINER  # only when reserved late; _Build reserves first
         self.table[key] = same
+        self.reserved.add(key)
         return key
 
     def add(self, role: str, make: Callable[[str], str]) -> str:
         """The key for a text that reads ``make(lproj)`` in each Apple localisation."""
-        wanted = {lproj: _check_text(role, make(lproj)) for lproj in self.languages}
-        key = _check_text(role, make(self.base))
+        wanted = {lproj: make(lproj) for lproj in self.languages}
+        key = wanted[self.base] if self.base in wanted else make(self.base)
+        _check_texts(role, key, *wanted.values())
         while key in self.table and self.table[key] != wanted:
             key += WORD_JOINER
         self.table[key] = wanted
@@ -98,11 +102,24 @@ class PassTexts:
         return self.add(role, lambda lproj: text.get(self.tag(lproj)))
 
     def files(self) -> dict[str, bytes]:
-        """``{"xx.lproj/pass.strings": bytes}`` for every language."""
-        return {
-            f"{lproj}.lproj/pass.strings": render_pass_strings({k: v[lproj] for k, v in self.table.items()})
-            for lproj in self.languages
-        }
+        """``{"xx.lproj/pass.strings": bytes}`` for every language.
+
+        Reserved values are left out: Wallet shows a key it does not find as it is, which is what
+        they are for, and without them (member ids, serials, codes) the files are the same for
+        every card of a design, so they are made, compressed and hashed once.
+        """
+        shown = [(k, v) for k, v in self.table.items() if k not in self.reserved]
+        return {f"{lproj}.lproj/pass.strings": render_pass_strings({k: v[lproj] for k, v in shown})
+                for lproj in self.languages}
+
+
+def _check_texts(role: str, *texts: str) -> None:
+    try:
+        "".join(texts).encode("utf-8")  # one C call for them all; a lone surrogate stays lone when joined
+    except UnicodeEncodeError:
+        for text in texts:
+            _check_text(role, text)
+        raise  # not reached: one of them failed
 
 
 def _check_text(role: str, text: str) -> str:

@@ -22,6 +22,7 @@ from datetime import datetime, timezone
 import attrs
 
 from walletvoucher.codes._crockford import RandomSource
+from walletvoucher.codes._rotating import is_rotating_value, verify_rotating_value
 from walletvoucher.errors import (
     ScanTokenExpired,
     ScanTokenMalformed,
@@ -87,6 +88,8 @@ class ScanClaims:
     voucher_serial: str
     expires_at: datetime | None
     key_id: str
+    step: int | None = None
+    """The TOTP step of a rotating code (Google Wallet); None for a signed token."""
 
 
 def _b64(data: bytes) -> str:
@@ -163,6 +166,8 @@ def verify_scan_token(token: str, *, keys: Iterable[ScanKey], at: datetime) -> S
 
     Raises :class:`ScanTokenMalformed`, :class:`ScanTokenUnknownKey`, :class:`ScanTokenTampered` or
     :class:`ScanTokenExpired`, in that order of checking. The token itself is never put in a message.
+    A rotating code from Google Wallet (``wvr1.``, see :mod:`walletvoucher.codes._rotating`) is checked
+    with the same keys and returns its TOTP ``step`` in the claims.
 
     >>> from datetime import datetime, timezone
     >>> key = ScanKey(key_id="k1", secret=b"0123456789abcdef")
@@ -175,6 +180,11 @@ def verify_scan_token(token: str, *, keys: Iterable[ScanKey], at: datetime) -> S
             "must be a timezone-aware datetime", field="at", value=at,
             fix="pass datetime(..., tzinfo=timezone.utc)",
         )
+    if is_rotating_value(token):
+        held = _keys(keys)
+        rotating = verify_rotating_value(token, secrets=[(k.key_id, k.secret) for k in held], at=at)
+        return ScanClaims(voucher_serial=rotating.serial, expires_at=None, key_id=rotating.key_id,
+                          step=rotating.step)
     parts = _split(token)
     _, key_id, serial, expiry, signature = parts
     key = _find_key(_keys(keys), key_id)

@@ -69,7 +69,8 @@ CAPTIONS: Mapping[str, str] = {
     "card-7-stamps-english-only": "English only: its full Google link fits in 1800 characters.",
     "voucher-redeem-code": "Redeem Code: staff type or scan the code.",
     "voucher-redeem-code-redeemed": (
-        "The same voucher after redemption: voided on Apple, COMPLETED on Google."
+        "The same voucher after redemption: both previews say Redeemed (Apple's pass is voided, "
+        "Google's object COMPLETED)."
     ),
     "voucher-self-redeem": "Self-Redeem: the customer opens the redeem link at the till.",
     "voucher-staff-scan": "Staff-Scan: the QR carries a signed token a staff app checks offline.",

@@ -61,22 +61,27 @@ def _links(item: DemoItem, credentials: ServiceAccountCredentials, out_dir: Path
     options = attrs.evolve(DEMO_OPTIONS, scan_key=item.scan_key)
     target = item.voucher if item.kind == "voucher" and item.voucher is not None else item.card
     pieces = render_pieces(target, options=options, at=item.at, program=item.card.program)
-    full = pieces.link(credentials, options, item.at, by_id=False)
-    if full.length <= MAX_LINK_LENGTH:
+    full = None if pieces.holds_secret else pieces.link(credentials, options, item.at, by_id=False)
+    if full is not None and full.length <= MAX_LINK_LENGTH:
         return {"google_save_url": full.url, "google_link_length": full.length}
     rel = f"google/{item.name}.json"
     body = {pieces.kinds[0].value: pieces.class_body, pieces.kinds[1].value: pieces.object_body}
     _write_json(out_dir / rel, body)
     after = pieces.link(credentials, options, item.at, by_id=True)
+    why = (
+        "the object shows a rotating Staff-Scan code whose TOTP key must never travel in a save link"
+        if full is None else
+        f"the save link with its class and object would be {full.length} characters "
+        f"(JWT {len(full.jwt)}), over Google's safe maximum of {MAX_LINK_LENGTH}"
+    )  # fmt: skip
     return {
         "google_save_url": None,
         "google_rest_required": (
-            f"the save link with its class and object would be {full.length} characters "
-            f"(JWT {len(full.jwt)}), over Google's safe maximum of {MAX_LINK_LENGTH}: insert the class "
-            f"and object in {rel} through the REST API (WalletRestClient.upsert), then use "
-            f"google_save_url_after_rest ({after.length} characters), which carries only the object id"
+            f"{why}: insert the class and object in {rel} through the REST API "
+            f"(WalletRestClient.upsert), then use google_save_url_after_rest ({after.length} characters), "
+            "which carries only the object id"
         ),
-        "google_link_length": full.length,
+        "google_link_length": None if full is None else full.length,
         "google_objects": rel,
         "google_save_url_after_rest": after.url,
     }

@@ -59,7 +59,7 @@ def _google_png(item: DemoItem, heroes: Mapping[str, bytes]) -> bytes:
         )
     else:
         bodies = loyalty_class(program, options), loyalty_object(item.card, options, at=item.at)
-    return preview_google(*bodies, language=item.language, images=heroes).png
+    return preview_google(*bodies, language=item.language, images=heroes, at=item.at).png
 
 
 def hero_url(card: StampCard) -> str:

@@ -39,7 +39,7 @@ def run_verify_link(args: argparse.Namespace) -> int:
         credentials = load_service_account(args.service_account)
         report = verify_save_link(args.url.strip(), key=credentials, discovery=args.discovery)
     except (WalletVoucherError, OSError, ValueError) as exc:
-        print(f"error: {exc}", file=sys.stderr)
+        print(f"walletvoucher verify-link: {exc}", file=sys.stderr)
         return 2
     for line in report.lines():
         print(line)

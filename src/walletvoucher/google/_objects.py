@@ -12,9 +12,11 @@ from datetime import datetime
 from typing import Any
 
 from walletvoucher.codes import Symbology, issue_scan_token
+from walletvoucher.codes._rotating import rotating_barcode
 from walletvoucher.errors import GoogleOptionsError
 from walletvoucher.google._ids import make_id
-from walletvoucher.google._options import GoogleOptions, ReviewStatus, VoucherDisplay
+from walletvoucher.google._labels import with_built_in_words
+from walletvoucher.google._options import GoogleOptions, ReviewStatus, ScanDisplay, VoucherDisplay
 from walletvoucher.model import (
     LocalizedText,
     Program,
@@ -26,6 +28,7 @@ from walletvoucher.model import (
 
 __all__ = [
     "BARCODE_TYPES",
+    "CLASS_FIELDS",
     "OBJECT_STATES",
     "card_object_id",
     "check_objects_allowed",
@@ -62,12 +65,24 @@ OBJECT_STATES: dict[VoucherStatus, str] = {
 
 _MAX_BALANCE = 7
 
+CLASS_FIELDS = frozenset({
+    "id", "hexBackgroundColor", "reviewStatus", "issuerName", "localizedIssuerName", "homepageUri",
+    "programName", "localizedProgramName", "programLogo", "textModulesData",
+    "title", "localizedTitle", "provider", "localizedProvider", "details", "localizedDetails",
+    "finePrint", "localizedFinePrint", "titleImage", "redemptionChannel",
+})
+"""Every field :func:`loyalty_class` and :func:`offer_class` may write.
+
+Bringing a class up to date (a new program version) replaces these: one the new class lacks is
+removed (:meth:`~walletvoucher.google.WalletRestClient.replace_class`); any other field of the
+stored class (messages, settings made in the Wallet console) is kept."""
+
 
 # --- ids ---------------------------------------------------------------------------------------
 
 
 def loyalty_class_id(program: Program, options: GoogleOptions) -> str:
-    """``<issuer>.<program id>``: one class per program, patched when the program is revised."""
+    """``<issuer>.<program id>``: one class per program, replaced when the program is revised."""
     return make_id(options.issuer_id, program.id)
 
 
@@ -237,13 +252,13 @@ def loyalty_object(
 
 def _points(label: LocalizedText, balance: str, program: Program) -> dict[str, Any]:
     points: dict[str, Any] = {"balance": {"string": balance}}
-    _put_text(points, "label", label, program)
+    _put_text(points, "label", with_built_in_words(label, program), program)
     return points
 
 
 def _int_points(label: LocalizedText, count: int, program: Program) -> dict[str, Any]:
     points: dict[str, Any] = {"balance": {"int": count}}
-    _put_text(points, "label", label, program)
+    _put_text(points, "label", with_built_in_words(label, program), program)
     return points
 
 
@@ -252,8 +267,13 @@ def _card_barcode(card: StampCard) -> dict[str, Any]:
 
 
 def _show_voucher(body: dict[str, Any], voucher: Voucher, program: Program, options: GoogleOptions) -> None:
+    staff_scan = voucher.method is RedemptionMethod.STAFF_SCAN
+    rotating = staff_scan and options.scan_display is not ScanDisplay.STATIC
     barcode = _voucher_barcode(voucher, options)
-    if barcode is not None:
+    if rotating:  # no static code beside it (not even the card's) unless the program asks for one
+        body["rotatingBarcode"] = _rotating_barcode(voucher, options)
+        body.pop("barcode", None)
+    if barcode is not None and (not rotating or options.scan_display is ScanDisplay.ROTATING_WITH_STATIC):
         body["barcode"] = barcode
     links = _redeem_links(voucher, program, options)
     if links is not None:
@@ -281,6 +301,24 @@ def _voucher_barcode(voucher: Voucher, options: GoogleOptions) -> dict[str, Any]
         token = issue_scan_token(voucher.serial, expires_at=voucher.expires_at, key=options.scan_key)
         return {"type": "QR_CODE", "value": token, "alternateText": voucher.serial}
     return None
+
+
+def _rotating_barcode(voucher: Voucher, options: GoogleOptions) -> dict[str, Any]:
+    """Google's ``rotatingBarcode``: a TOTP (RFC 6238, SHA-1) whose key is derived from the scan key and
+    the voucher's serial, so a scanner holding the scan key checks it offline."""
+    assert options.scan_key is not None  # _voucher_barcode raised otherwise
+    shown = rotating_barcode(voucher.serial, key_id=options.scan_key.key_id, secret=options.scan_key.secret)
+    return {
+        "type": "QR_CODE",
+        "renderEncoding": "UTF_8",
+        "valuePattern": shown.value_pattern,
+        "alternateText": voucher.serial,
+        "totpDetails": {
+            "algorithm": "TOTP_SHA1",
+            "periodMillis": str(shown.period_seconds * 1000),
+            "parameters": [{"key": shown.key_hex, "valueLength": shown.digits}],
+        },
+    }
 
 
 def _redeem_links(voucher: Voucher, program: Program, options: GoogleOptions) -> dict[str, Any] | None:

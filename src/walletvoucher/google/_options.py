@@ -12,6 +12,7 @@ import attrs
 from walletvoucher.codes import RedeemLinkKey, ScanKey
 from walletvoucher.errors import GoogleOptionsError
 from walletvoucher.google._ids import check_issuer_id
+from walletvoucher.google._savelink import check_origin
 from walletvoucher.model import LocalizedText
 
 __all__ = ["GoogleOptions", "ReviewStatus", "VoucherDisplay"]
@@ -31,6 +32,19 @@ class VoucherDisplay(enum.Enum):
     """The card's barcode becomes the redeem code until the voucher is redeemed."""
     SEPARATE = "separate"
     """The card keeps its own barcode; each voucher is its own offer pass."""
+
+
+class ScanDisplay(enum.Enum):
+    """How a Staff-Scan voucher's code is shown in Google Wallet."""
+
+    ROTATING = "rotating"
+    """A ``rotatingBarcode`` (TOTP, a new value every 30 s): a screenshot is stale within a minute.
+    The object carries its TOTP key, so it goes through the REST API and the link carries its id."""
+    ROTATING_WITH_STATIC = "rotating_with_static"
+    """Rotating, plus the signed static token as ``barcode`` for Google Wallet versions that cannot
+    rotate (a screenshot of that one stays valid until redeemed)."""
+    STATIC = "static"
+    """The signed static token only (the object may travel inside a save link)."""
 
 
 _Check = Callable[[Any, "attrs.Attribute[Any]", Any], None]
@@ -63,17 +77,21 @@ def _https(instance: object, attribute: attrs.Attribute[Any], value: str | None)
 
 
 def _origins(value: Iterable[str] | str) -> tuple[str, ...]:
-    return (value,) if isinstance(value, str) else tuple(value)
+    if isinstance(value, str):
+        return (value,)
+    return tuple(value) if isinstance(value, Iterable) else value  # not a list: the validator says so
 
 
 def _check_origins(instance: object, attribute: attrs.Attribute[Any], value: tuple[str, ...]) -> None:
-    if not value or not all(isinstance(o, str) and o.startswith("https://") for o in value):
+    if not isinstance(value, tuple) or not value:
         raise GoogleOptionsError(
             "must list at least one https origin",
             field="origins",
             value=value,
             fix="give the web origins that show the save button, e.g. ('https://shop.example.com',)",
         )
+    for origin in value:
+        check_origin(origin)  # https://host[:port]: anything else never matches a page
 
 
 def _optional_text(value: LocalizedText | str | None) -> LocalizedText | None:
@@ -112,7 +130,10 @@ class GoogleOptions:
     """Signs every redeem link (``?sig=...``), so the redeem page can refuse guessed serials."""
     homepage_url: str | None = attrs.field(default=None, validator=_https)
     scan_key: ScanKey | None = attrs.field(default=None, repr=False)
-    """Signs the Staff-Scan tokens shown as QR codes."""
+    """Signs the Staff-Scan tokens shown as QR codes, and derives each voucher's rotating-code key."""
+    scan_display: ScanDisplay = attrs.field(default=ScanDisplay.ROTATING,
+                                            validator=attrs.validators.instance_of(ScanDisplay))
+    """Rotating codes for Staff-Scan vouchers by default (see :class:`ScanDisplay`)."""
     review_status: ReviewStatus = ReviewStatus.UNDER_REVIEW
     voucher_display: VoucherDisplay = VoucherDisplay.ON_CARD
     rewards_label: LocalizedText = attrs.field(default=LocalizedText(default="Rewards"), converter=_text)

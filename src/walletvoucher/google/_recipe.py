@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import warnings
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import attrs
 
@@ -12,6 +12,7 @@ from walletvoucher.errors import GoogleOptionsError, RecommendedLengthWarning
 from walletvoucher.google._credentials import ServiceAccountCredentials
 from walletvoucher.google._lengths import recommended_length_warnings
 from walletvoucher.google._objects import (
+    CLASS_FIELDS,
     loyalty_class,
     loyalty_object,
     offer_class,
@@ -19,7 +20,7 @@ from walletvoucher.google._objects import (
     payload_for,
 )
 from walletvoucher.google._options import GoogleOptions
-from walletvoucher.google._rest import Resource, WalletRestClient
+from walletvoucher.google._resource import Resource
 from walletvoucher.google._savelink import (
     MAX_LINK_LENGTH,
     LinkMode,
@@ -29,6 +30,9 @@ from walletvoucher.google._savelink import (
     sign_save_jwt,
 )
 from walletvoucher.model import Program, StampCard, Voucher
+
+if TYPE_CHECKING:
+    from walletvoucher.google._rest import WalletRestClient
 
 __all__ = ["save_link"]
 
@@ -47,7 +51,8 @@ def save_link(
 
     The class and object travel inside the JWT when the link stays within
     :data:`~walletvoucher.google.MAX_LINK_LENGTH`. Otherwise, with ``rest`` given, the class is
-    upserted and the object replaced (so it holds exactly the current state) through the REST
+    inserted or replaced (:meth:`~walletvoucher.google.WalletRestClient.replace_class`) and
+    the object replaced (so it holds exactly the current state) through the REST
     API, and the JWT carries only the object's id (Google's documented path); without
     ``rest``, :class:`~walletvoucher.errors.SaveLinkTooLong` says how long it was and what to
     do. An over-long link is never returned.
@@ -55,7 +60,9 @@ def save_link(
     Texts over Google's recommended lengths (issuer name, program name, provider, title,
     labels, link text, account id) are raised as
     :class:`~walletvoucher.errors.RecommendedLengthWarning` and kept in ``link.warnings``.
-    ``ReviewStatus.DRAFT`` is refused: a draft class cannot have objects.
+    ``ReviewStatus.DRAFT`` is refused: a draft class cannot have objects. A Staff-Scan voucher shown
+    with a rotating code (the default, :class:`~walletvoucher.google.ScanDisplay`) always goes by id
+    through ``rest``: its object holds the code's TOTP key, which never travels in a JWT.
 
     ``class_exists=True`` says the class was already inserted (once per program version, e.g.
     by :class:`walletvoucher.service.GoogleSync`, which records it in the store): the JWT then
@@ -74,13 +81,18 @@ def save_link(
     _check_not_client_id(options, credentials)
     pieces = render_pieces(item, options=options, at=at, program=program)
     notes = pieces.length_warnings()
-    full = pieces.link(credentials, options, at, by_id=False, with_class=not class_exists)
-    if full.length <= MAX_LINK_LENGTH or rest is None:
+    secret = pieces.holds_secret
+    if secret and rest is None:
+        raise _secret_in_link(pieces, field="rest")
+    full = None if secret else pieces.link(credentials, options, at, by_id=False, with_class=not class_exists)
+    if full is not None and (full.length <= MAX_LINK_LENGTH or rest is None):
         what = pieces.object_id if class_exists else f"{pieces.object_id} with its class"
         link = check_link_length(full, what=what)
     else:
+        assert rest is not None
         if not class_exists:
-            rest.upsert(pieces.kinds[0], pieces.class_body)  # patch: keeps class settings made elsewhere
+            # replaced, not patched (a text the program dropped leaves it); console settings are kept
+            rest.replace_class(pieces.kinds[0], pieces.class_body, owned=CLASS_FIELDS)
         rest.replace(pieces.kinds[1], pieces.object_body)  # the object is all ours: exactly this state
         link = check_link_length(pieces.link(credentials, options, at, by_id=True), what=pieces.object_id)
     for note in notes:
@@ -101,6 +113,11 @@ class Pieces:
         return recommended_length_warnings(self.class_body) + recommended_length_warnings(self.object_body)
 
     @property
+    def holds_secret(self) -> bool:
+        """Whether the object carries a rotating code's TOTP key (it may then go by id only)."""
+        return "rotatingBarcode" in self.object_body
+
+    @property
     def object_id(self) -> str:
         """The object's id (what a by-id JWT carries)."""
         return str(self.object_body["id"])
@@ -115,7 +132,10 @@ class Pieces:
         with_class: bool = True,
     ) -> SaveLink:
         """The signed link: class and object, the object alone (``with_class=False``), or only the
-        object's id (``by_id=True``); length unchecked."""
+        object's id (``by_id=True``); length unchecked. An object holding a rotating code's key
+        goes by id only (:class:`~walletvoucher.errors.GoogleOptionsError` otherwise)."""
+        if self.holds_secret and not by_id:
+            raise _secret_in_link(self, field="by_id")
         if by_id:
             payload, mode = _payload(self.kinds, [], [{"id": self.object_id}]), LinkMode.BY_ID
         elif with_class:
@@ -161,6 +181,15 @@ def _program_for(voucher: Voucher, program: Program | None) -> Program:
             fix=f"pass program=card.program (program id {voucher.program_id!r})",
         )
     return program
+
+
+def _secret_in_link(pieces: Pieces, *, field: str) -> GoogleOptionsError:
+    return GoogleOptionsError(
+        f"is needed: {pieces.object_id} shows a rotating Staff-Scan code whose TOTP key must not travel "
+        "in a save link", field=field, value=None,
+        fix="insert the object through the REST API (rest=WalletRestClient(...)) and link it by id, or "
+        "use GoogleOptions(scan_display=ScanDisplay.STATIC)",
+    )  # fmt: skip
 
 
 def _check_not_client_id(options: GoogleOptions, credentials: ServiceAccountCredentials) -> None:

@@ -13,12 +13,13 @@ supports patch semantics"; ``update``: the PUT that replaces the resource):
   stays on the pass;
 - :meth:`WalletRestClient.update` replaces the whole resource, and
   :meth:`WalletRestClient.replace` brings a resource to exactly the state given (update, or
-  insert when it does not exist yet), keeping the messages added through ``addMessage``.
+  insert when it does not exist yet), keeping the messages added through ``addMessage``;
+  :meth:`WalletRestClient.replace_class` does the same for a class, keeping the fields
+  walletvoucher does not write (settings made in the Wallet console).
 """
 
 from __future__ import annotations
 
-import enum
 import hashlib
 import json
 import time
@@ -41,6 +42,7 @@ from walletvoucher.errors import (
     GoogleOptionsError,
 )
 from walletvoucher.google._credentials import ServiceAccountCredentials
+from walletvoucher.google._resource import Resource
 from walletvoucher.google._rest_errors import (
     RETRY_STATUSES,
     api_error,
@@ -68,15 +70,6 @@ WALLET_SCOPE = "https://www.googleapis.com/auth/wallet_object.issuer"
 NOTIFY_ON_UPDATE = "NOTIFY_ON_UPDATE"
 """``notifyPreference`` value asking Google to notify the holder of a field update. Google
 allows 3 such notifications per pass per 24 hours; the caller decides (``notify=True``)."""
-
-
-class Resource(enum.Enum):
-    """The Wallet API collections walletvoucher writes to."""
-
-    LOYALTY_CLASS = "loyaltyClass"
-    LOYALTY_OBJECT = "loyaltyObject"
-    OFFER_CLASS = "offerClass"
-    OFFER_OBJECT = "offerObject"
 
 
 class TokenSource(Protocol):
@@ -150,7 +143,7 @@ def _google_auth_info(credentials: ServiceAccountCredentials) -> dict[str, str]:
 
 
 class WalletRestClient:
-    """get / insert / patch / update / replace / addMessage / upsert for classes and objects.
+    """get / insert / patch / update / replace / replace_class / addMessage / upsert for classes and objects.
 
     Retries 429 and 5xx answers and lost connections with capped exponential backoff,
     honouring ``Retry-After`` in both forms (seconds or an HTTP-date, counted against
@@ -270,6 +263,25 @@ class WalletRestClient:
             kept = {k: v for k, v in kept.items() if k != "messages"} | ({"messages": left} if left else {})
         wanted = notify() if callable(notify) else notify
         return self.update(resource, resource_id, {**kept, **body}, notify=wanted)
+
+    def replace_class(
+        self, resource: Resource, body: Mapping[str, Any], *, owned: Iterable[str]
+    ) -> dict[str, Any]:
+        """Insert a class, or bring the existing one to ``body`` (PUT) when its id is taken (409).
+
+        ``owned`` names the fields the caller writes (:data:`~walletvoucher.google.CLASS_FIELDS`):
+        one of them that ``body`` lacks is removed, so a text a later program version dropped (a
+        translation, the terms) leaves the pass, which a patch would keep. Every other field of the
+        stored class (messages, settings made in the Wallet console) is carried over.
+        """
+        try:
+            return self.insert(resource, body)
+        except GoogleConflict:
+            resource_id = _body_id(body)
+        current = self.get(resource, resource_id)
+        mine = frozenset(owned)
+        kept = {name: value for name, value in current.items() if name not in mine and name not in body}
+        return self.update(resource, resource_id, {**kept, **body})
 
     def add_message(
         self,

@@ -14,9 +14,11 @@ import base64
 import enum
 import functools
 import json
+import re
 from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Any
+from urllib.parse import urlsplit
 
 import attrs
 from cryptography.hazmat.primitives import hashes
@@ -79,15 +81,70 @@ def _b64url(data: bytes) -> str:
     return base64.urlsafe_b64encode(data).rstrip(b"=").decode("ascii")
 
 
+_LABEL = r"[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?"
+_ORIGIN = re.compile(rf"https://(?:{_LABEL}(?:\.{_LABEL})*|\[[0-9a-f:.]+\])(?::(?P<port>[0-9]{{1,5}}))?")
+_MAX_ORIGIN = 300  # a scheme, a host name of at most 253 characters and a port
+
+
+def check_origin(origin: object) -> str:
+    """``origin`` if it is a web origin ``https://host[:port]``; else :class:`GoogleOptionsError`.
+
+    Google shows the save button only on a page whose origin is listed, compared as a whole: a
+    path, query, fragment, user name, upper-case letters, a trailing slash or the default port
+    ``:443`` never match a page, and the button silently does not show. The error names the
+    origin to use instead.
+
+    >>> check_origin("https://shop.example.com:8443")
+    'https://shop.example.com:8443'
+    >>> try:
+    ...     check_origin("https://shop.example.com/path")
+    ... except GoogleOptionsError as error:
+    ...     print(error.fix)
+    use 'https://shop.example.com'
+    """
+    if isinstance(origin, str) and len(origin) <= _MAX_ORIGIN:
+        found = _ORIGIN.fullmatch(origin)
+        port = found["port"] if found is not None else None
+        if found is not None and (port is None or (port[0] != "0" and port != "443" and int(port) <= 65535)):
+            return origin
+    shown = origin[:_MAX_ORIGIN] + "..." if isinstance(origin, str) and len(origin) > _MAX_ORIGIN else origin
+    raise GoogleOptionsError(
+        "is not a web origin (https://host[:port], nothing after the host or port), so no page matches it "
+        "and the save button never shows",
+        field="origins",
+        value=shown,
+        fix=_origin_fix(origin),
+    )
+
+
+def _origin_fix(origin: object) -> str:
+    """The origin of the page ``origin`` points at, when it has one."""
+    example = "give the origin of the pages that show the button, e.g. 'https://shop.example.com'"
+    if not isinstance(origin, str) or len(origin) > _MAX_ORIGIN:
+        return example
+    try:
+        parts = urlsplit(origin.strip())
+        host, port = parts.hostname, parts.port
+    except ValueError:  # a port that is not a number, a bad IPv6 literal
+        return example
+    if parts.scheme.lower() not in ("https", "http") or not host or port == 0:
+        return example
+    host = f"[{host}]" if ":" in host else host
+    suggestion = f"https://{host}" + (f":{port}" if port not in (None, 443) else "")
+    if _ORIGIN.fullmatch(suggestion) is None:
+        return example + " (a host name in ASCII: punycode for an international name)"
+    return f"use {suggestion!r}"
+
+
 def _check_origins(origins: Sequence[str]) -> list[str]:
-    if isinstance(origins, str) or not origins or not all(o.startswith("https://") for o in origins):
+    if isinstance(origins, str) or not isinstance(origins, Sequence) or not origins:
         raise GoogleOptionsError(
             "must be a non-empty list of https origins",
             field="origins",
             value=origins,
             fix="list the web origins that show the button, e.g. ['https://shop.example.com']",
         )
-    return list(origins)
+    return [check_origin(origin) for origin in origins]
 
 
 def _check_at(at: datetime) -> int:

@@ -193,6 +193,9 @@ def _check_payload(
     except RecursionError:
         problems.append("payload: nested too deeply to check")
         return False
+    except (KeyError, TypeError, AttributeError) as exc:  # only the document can break the walk
+        why = f"a schema it names is broken: {type(exc).__name__}"
+        raise _not_a_discovery_document(discovery, why) from exc
     problems.extend(f"payload: {_quote(p)[1:-1]}" for p in found[:50])
     if len(found) > 50:
         problems.append(f"payload: ... and {len(found) - 50} more problems")
@@ -201,9 +204,24 @@ def _check_payload(
 
 def _document(discovery: Mapping[str, Any] | str | Path | None) -> Mapping[str, Any] | None:
     if isinstance(discovery, Mapping):
-        return discovery
-    path = Path(discovery) if discovery is not None else find_discovery_document()
-    return None if path is None else _load(str(path))
+        document: Any = discovery
+    else:
+        path = Path(discovery) if discovery is not None else find_discovery_document()
+        if path is None:
+            return None
+        document = _load(str(path))
+    schemas = document.get("schemas") if isinstance(document, Mapping) else None
+    if not isinstance(schemas, Mapping) or not isinstance(schemas.get("Resources"), Mapping):
+        raise _not_a_discovery_document(discovery, "it has no schemas.Resources")
+    return document  # type: ignore[no-any-return]
+
+
+def _not_a_discovery_document(discovery: object, why: str) -> GoogleOptionsError:
+    shown = "<dict>" if isinstance(discovery, Mapping) else str(discovery)
+    return GoogleOptionsError(
+        f"is not a walletobjects v1 discovery document ({why})", field="discovery", value=shown,
+        fix="pass the walletobjects.v1.json of google-api-python-client, or leave discovery unset",
+    )
 
 
 @functools.lru_cache(maxsize=4)

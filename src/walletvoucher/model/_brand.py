@@ -12,6 +12,9 @@ from walletvoucher.model._i18n import LocalizedText, is_text, to_text
 
 _HEX = re.compile(r"#?([0-9a-fA-F]{6})")
 _PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
+MAX_ARTWORK_SIDE = 4096
+"""Artwork wider or taller than this (pixels, read from the PNG header) is refused before decoding:
+Wallet shows nothing larger than 480 px, and a 100-byte PNG may claim 60000 x 60000."""
 
 
 def _channel(instance: object, attribute: Any, value: int) -> None:
@@ -80,17 +83,41 @@ def _is_color(instance: object, attribute: attrs.Attribute[Any], value: object) 
         )
 
 
-def _png(instance: object, attribute: Any, value: bytes | None) -> None:
-    if value is None:
-        return
+def png_size(data: bytes) -> tuple[int, int] | None:
+    """``(width, height)`` from a PNG's header (its IHDR chunk), without decoding; None if there is none.
+
+    >>> png_size(_PNG_MAGIC + bytes.fromhex("0000000d49484452 0000ea60 0000ea60 0802000000"))
+    (60000, 60000)
+    """
+    if len(data) < 24 or not data.startswith(_PNG_MAGIC) or data[12:16] != b"IHDR":
+        return None
+    return int.from_bytes(data[16:20], "big"), int.from_bytes(data[20:24], "big")
+
+
+def check_png(field: str, value: object) -> None:
+    """Raise :class:`ValidationError` unless *value* is PNG bytes, at most :data:`MAX_ARTWORK_SIDE` a side."""
     if not isinstance(value, bytes) or not value.startswith(_PNG_MAGIC):
         shown = value[:8] if isinstance(value, bytes) else type(value).__name__
         raise ValidationError(
             "must be PNG image bytes",
-            field=attribute.name,
+            field=field,
             value=shown,
             fix="pass the bytes of a .png file (Path(...).read_bytes())",
         )
+    size = png_size(value)
+    if size is None or not (0 < size[0] <= MAX_ARTWORK_SIDE and 0 < size[1] <= MAX_ARTWORK_SIDE):
+        raise ValidationError(
+            f"is {size[0]} x {size[1]} pixels; artwork must be 1 to {MAX_ARTWORK_SIDE} pixels a side"
+            if size else "has no PNG header (IHDR)",
+            field=field,
+            value=f"<{len(value)} bytes>",
+            fix=f"scale the image to at most {MAX_ARTWORK_SIDE} x {MAX_ARTWORK_SIDE} pixels (1024 is plenty)",
+        )
+
+
+def _png(instance: object, attribute: Any, value: bytes | None) -> None:
+    if value is not None:
+        check_png(attribute.name, value)
 
 
 def _short_bytes(value: bytes | None) -> str:

@@ -46,9 +46,18 @@ def _pairs(value: Mapping[str, str] | Iterable[tuple[str, str]]) -> tuple[tuple[
     return tuple(sorted(pairs))
 
 
+MAX_TEXT_LENGTH = 10_000
+"""The longest text (characters) a program accepts: longer than any pass shows, even on its back."""
+
+
 def _check_text(field: str, value: object) -> None:
     if not isinstance(value, str) or not value.strip():
         raise ValidationError("must be non-empty text", field=field, value=value, fix="give the text")
+    if len(value) > MAX_TEXT_LENGTH:
+        raise ValidationError(
+            f"is {len(value)} characters long, more than {MAX_TEXT_LENGTH}", field=field,
+            value=value[:40] + "...", fix="shorten it: a pass shows a few lines, its back a few paragraphs",
+        )
     if any(unicodedata.category(ch) == "Cc" and ch not in "\n\t" for ch in value):
         raise ValidationError(
             "contains control characters",

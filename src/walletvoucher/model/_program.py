@@ -23,13 +23,15 @@ from walletvoucher.model._i18n import (
     to_optional_text,
     to_text,
 )
-from walletvoucher.model._validate import aware, identifier, instance_of, positive, shift
+from walletvoucher.model._validate import at_most, aware, identifier, instance_of, positive, shift
 
 DEFAULT_MAX_STAMPS_PER_CALL = 10_000
 """Stamps one ``add_stamps`` call may add when the earn policy sets no ``max_per_call``."""
 MAX_STAMPS_PER_CALL_LIMIT = 1_000_000
 """The highest ``EarnPolicy.max_per_call`` accepted: every goal reached issues a voucher."""
 _MAX_DAYS = (datetime.max - datetime.min).days
+MAX_GOAL = 1_000_000
+"""The largest goal accepted (a card shows ``n/goal``; past this the numbers stop meaning anything)."""
 
 # ISO 4217 active codes (2025 list), excluding funds and precious-metal codes.
 _CURRENCIES = frozenset(
@@ -296,7 +298,7 @@ class Program:
     id: str = attrs.field(validator=identifier)
     name: LocalizedText = attrs.field(converter=to_text, validator=is_text)
     brand: Brand = attrs.field(validator=instance_of(Brand))
-    goal: int = attrs.field(validator=positive)
+    goal: int = attrs.field(validator=[positive, at_most(MAX_GOAL)])
     reward: Reward = attrs.field(validator=instance_of(Reward))
     redemption: RedemptionMethod = attrs.field(validator=instance_of(RedemptionMethod))
     validity: Validity = attrs.field(factory=Validity, validator=instance_of(Validity))

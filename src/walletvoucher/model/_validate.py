@@ -83,6 +83,20 @@ def positive(instance: object, attribute: attrs.Attribute[Any], value: int | Non
         _whole(attribute.name, value, 1)
 
 
+def at_most(limit: int) -> Validator:
+    """A validator refusing an int above *limit* (a huge number would overflow what is drawn or stored)."""
+
+    def check(instance: object, attribute: attrs.Attribute[Any], value: int | None) -> None:
+        if isinstance(value, int) and value > limit:
+            raise ValidationError(
+                f"must be at most {limit}", field=attribute.name,
+                value=value if value.bit_length() < 64 else f"<about 10**{int(value.bit_length() * 0.301)}>",
+                fix=f"give {attribute.name} as {limit} or less",
+            )
+
+    return check
+
+
 def non_negative(instance: object, attribute: attrs.Attribute[Any], value: int) -> None:
     """An int of 0 or more."""
     _whole(attribute.name, value, 0)

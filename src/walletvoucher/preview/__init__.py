@@ -3,8 +3,9 @@
 A preview is drawn from what the wallet receives, not from the model: the rendered ``pass.json`` with
 the bundle's images and ``xx.lproj/pass.strings`` for Apple, the class and object for Google. So it
 shows what the customer will see, including the voided / expired look, in any language the pass
-carries, with real glyphs for Chinese, Devanagari, Thai and Arabic (Noto fonts), and a barcode drawn by
-the project's own code writers that scans.
+carries, with real glyphs for Chinese, Hebrew, Arabic, Devanagari, Thai, emoji and more (Noto fonts;
+a character none of them has raises a :class:`~walletvoucher.errors.MissingGlyphWarning`), and a
+barcode drawn by the project's own code writers that scans.
 
 - :func:`preview` -- a card or voucher (rendered first) or a ``.pkpass``'s bytes -> PNG bytes;
 - :func:`preview_pkpass` -- any ``.pkpass``, ours or not (read defensively: bounded sizes, missing
@@ -91,17 +92,19 @@ def preview_google(
     language: str | None = None,
     images: Mapping[str, bytes] | None = None,
     scale: int = 2,
+    at: datetime | None = None,
 ) -> Picture:
     """Draw a Google loyalty card or offer from its class and object dicts.
 
     ``images`` maps the image URLs in them (logo, hero image) to PNG bytes; none is ever fetched.
+    A rotating barcode is drawn as Google Wallet shows it at *at* (its TOTP value of that moment).
 
     >>> picture = preview_google({"programName": "Coffee card", "hexBackgroundColor": "#1e3a5f"},
     ...                          {"state": "ACTIVE", "barcode": {"type": "QR_CODE", "value": "CARD-1"}})
     >>> sorted(picture.regions)
-    ['barcode', 'card', 'logo', 'logo_text']
+    ['barcode', 'card', 'logo', 'logo_text', 'title']
     """
-    return draw_google(class_body, object_body, language=language, images=images, scale=_scale(scale))
+    return draw_google(class_body, object_body, language=language, images=images, scale=_scale(scale), at=at)
 
 
 def preview(
@@ -198,7 +201,7 @@ def _google_from_model(
                 fix="pass program=card.program",
             )
         bodies = offer_class(item, program, options), offer_object(item, program, options, at=at)
-    return preview_google(*bodies, language=language, images=images, scale=scale).png
+    return preview_google(*bodies, language=language, images=images, scale=scale, at=at).png
 
 
 def _scale(scale: int) -> int:

@@ -4,7 +4,8 @@ The layout follows Wallet's store card and coupon: logo, logo text and header fi
 (with the primary field over it), secondary and auxiliary fields in a row, the barcode with its alt
 text on white at the bottom. Other styles (generic, event ticket, boarding pass) are drawn in the same
 frame without a strip. A ``voided`` pass, or one whose ``expirationDate`` has passed at ``at``, is
-dimmed grey with VOIDED / EXPIRED across it.
+dimmed grey with a band under its content saying so in the pass's language (:mod:`._status`): its own
+status field's word when it has one (a redeemed coupon says "Redeemed"), else "Void" or "Expired".
 """
 
 from __future__ import annotations
@@ -19,12 +20,14 @@ from walletvoucher._fonts import text_width
 from walletvoucher.codes import Symbology
 from walletvoucher.preview._bundle import PassBundle
 from walletvoucher.preview._canvas import (
+    BAND_GAP,
     BLACK,
     RGB,
     WHITE,
     BarcodeStyle,
     Box,
     Pen,
+    band_bottom,
     barcode_box,
     grey_out,
     monogram,
@@ -33,9 +36,9 @@ from walletvoucher.preview._canvas import (
     paste_fit,
     pick,
     round_corners,
-    to_png,
 )
-from walletvoucher.preview._picture import Picture, parse_date, show_date
+from walletvoucher.preview._picture import Picture, finish, parse_date, show_date
+from walletvoucher.preview._status import status_word
 
 STYLES = ("boardingPass", "coupon", "eventTicket", "generic", "storeCard")
 WIDTH = 375
@@ -60,6 +63,7 @@ class _View:
     def __init__(self, bundle: PassBundle, language: str | None) -> None:
         self.doc = bundle.pass_json
         self.lang = bundle.pick_language(language)
+        self.band_lang = self.lang or language  # a pass without lproj folders: the language asked for
         self.strings: Mapping[str, str] = bundle.strings.get(self.lang, {}) if self.lang else {}
         self.files = bundle.files
         self.style = next((s for s in STYLES if isinstance(self.doc.get(s), dict)), "generic")
@@ -112,12 +116,23 @@ class _View:
         return None
 
     def status(self, at: datetime | None) -> str | None:
+        """The status band's word, in the pass's language; ``None`` while the pass is usable.
+
+        A voided pass that says its own status (a field keyed ``status``, as walletvoucher's
+        redeemed and voided coupons do) shows that word, so the band agrees with the pass.
+        """
         if self.doc.get("voided") is True:
-            return "VOIDED"
+            own = next((self.value(f) for f in self.all_fields() if f.get("key") == "status"), "")
+            return own.strip() or status_word("voided", self.band_lang)
         expires = parse_date(self.doc.get("expirationDate"))
         if at is not None and expires is not None and expires.tzinfo is not None and expires <= at:
-            return "EXPIRED"
+            return status_word("expired", self.band_lang)
         return None
+
+    def all_fields(self) -> list[dict[str, Any]]:
+        """The front's fields, header first."""
+        kinds = ("headerFields", "primaryFields", "secondaryFields", "auxiliaryFields")
+        return [field for kind in kinds for field in self.fields(kind)]
 
 
 def draw_apple(
@@ -132,14 +147,14 @@ def draw_apple(
     y = _strip_and_primary(pen, view, regions)
     y = _field_rows(pen, view, view.fields("secondaryFields") + view.fields("auxiliaryFields"), y, regions)
     y = _barcode(pen, view, y, regions)
-    height = max(MIN_HEIGHT, round(y + 18))
-    card = round_corners(pen.image.crop((0, 0, WIDTH * scale, height * scale)), RADIUS * scale)
-    pen = Pen(card, scale)
-    regions["card"] = (0, 0, card.width, card.height)
     word = view.status(at)
+    height = max(MIN_HEIGHT, round(y + 18 if word is None else band_bottom(y)))
+    card = round_corners(pen.image.crop((0, 0, WIDTH * scale, height * scale)), RADIUS * scale)
+    pen = Pen(card, scale, pen.notes)
+    regions["card"] = (0, 0, card.width, card.height)
     if word is not None:
-        regions["status"] = grey_out(pen, word, RADIUS * scale)
-    return Picture(png=to_png(pen.image), size=pen.image.size, regions=regions)
+        regions["status"] = grey_out(pen, word.upper(), RADIUS * scale, top=y + BAND_GAP)
+    return finish(pen, regions)
 
 
 def _top_row(pen: Pen, view: _View, regions: dict[str, Box]) -> None:
@@ -185,7 +200,7 @@ def _strip_and_primary(pen: Pen, view: _View, regions: dict[str, Box]) -> float:
         height = 78
     else:
         return TOP if not height else TOP + 8
-    for field in primary:
+    for field in primary:  # over the strip's bottom band, which walletvoucher's strips keep clear
         bottom = TOP + height
         pen.text(PAD, bottom - 32, view.value(field), size=30, fill=fg, max_width=WIDTH - 2 * PAD)
         pen.text(

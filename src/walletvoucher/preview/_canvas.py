@@ -14,7 +14,7 @@ from collections.abc import Mapping
 import attrs
 from PIL import Image, ImageDraw
 
-from walletvoucher._fonts import draw_text, text_width
+from walletvoucher._fonts import draw_text, missing_glyph_note, text_width
 from walletvoucher.codes import Symbology, encode_symbol
 from walletvoucher.codes._images import write_png
 from walletvoucher.errors import SymbologyError
@@ -28,6 +28,8 @@ BLACK: RGB = (0, 0, 0)
 MAX_IMAGE_PIXELS = 4096 * 4096
 """Artwork larger than this is treated as missing (a decompression bomb costs nothing to send)."""
 
+_PREVIEW_FIX = ("only the preview lacks them: the phone draws a pass's texts with its own fonts (generated "
+                "artwork is warned about when the pass is rendered)")
 _RGB = re.compile(r"^\s*rgba?\(\s*(\d{1,3})\s*,\s*(\d{1,3})\s*,\s*(\d{1,3})\s*(?:,\s*[\d.]+\s*)?\)\s*\Z")
 _HEX = re.compile(r"^\s*#([0-9a-fA-F]{6}|[0-9a-fA-F]{3})\s*\Z")
 
@@ -65,10 +67,14 @@ def readable_on(background: RGB) -> RGB:
 
 @attrs.frozen
 class Pen:
-    """Draws in points on a canvas whose pixels are ``scale`` times smaller."""
+    """Draws in points on a canvas whose pixels are ``scale`` times smaller.
+
+    ``notes`` collects a warning text for each drawn text that has characters no shipped font draws.
+    """
 
     image: Image.Image
     scale: int
+    notes: list[str] = attrs.field(factory=list, eq=False, repr=False)
 
     @property
     def draw(self) -> ImageDraw.ImageDraw:
@@ -102,6 +108,9 @@ class Pen:
         width = text_width(shown, pixels, bold=bold)
         left = self.px(x) - (width if align == "right" else width / 2 if align == "center" else 0)
         draw_text(self.draw, (left, self.px(y)), shown, size=pixels, fill=fill, bold=bold, anchor=anchor)
+        note = missing_glyph_note(shown, "the preview draws the text", _PREVIEW_FIX)
+        if note is not None and note not in self.notes:
+            self.notes.append(note)
         top = self.px(y) - (pixels if anchor == "ls" else pixels // 2 if anchor == "lm" else 0)
         return (round(left), top - pixels // 3, round(left + width), top + pixels + pixels // 3)
 
@@ -231,8 +240,23 @@ def round_corners(image: Image.Image, radius: int) -> Image.Image:
     return out
 
 
-def grey_out(pen: Pen, word: str, radius: int) -> Box:
-    """The voided / expired look: the whole pass dimmed grey, and *word* on a dark band across it."""
+BAND_HEIGHT = 52
+"""Height of the status band (points)."""
+BAND_GAP = 12
+"""Room left between the pass's last part and the status band, and under the band (points)."""
+
+
+def band_bottom(content_bottom: float) -> float:
+    """Where a pass ends (points) when a status band goes under its content ending at *content_bottom*."""
+    return content_bottom + BAND_GAP + BAND_HEIGHT + BAND_GAP
+
+
+def grey_out(pen: Pen, word: str, radius: int, *, top: float) -> Box:
+    """The voided / expired look: the whole pass dimmed grey, and *word* on a dark band across it.
+
+    The band runs across the card from *top* (points), under everything the pass shows, so it
+    never hides a field; the caller makes the card tall enough (:func:`band_bottom`).
+    """
     image = pen.image
     veil = Image.new("RGBA", image.size, (0, 0, 0, 0))
     ImageDraw.Draw(veil).rounded_rectangle(
@@ -244,8 +268,8 @@ def grey_out(pen: Pen, word: str, radius: int) -> Box:
     image.paste(grey, (0, 0))
     image.putalpha(alpha)
     width_pt = image.width / pen.scale
-    middle = image.height / pen.scale / 2
-    band = pen.box(0, middle - 26, width_pt, middle + 26)
+    middle = top + BAND_HEIGHT / 2
+    band = pen.box(0, top, width_pt, top + BAND_HEIGHT)
     pen.draw.rectangle(band, fill=(60, 60, 60, 235))
     pen.text(
         width_pt / 2,

@@ -4,7 +4,8 @@ Loyalty card: the round program logo and the issuer name, the program name, the 
 balance) with the secondary points beside them, the barcode with its alternate text on white, and the
 hero image along the bottom. Offer: the title image and provider, the title, the validity, the barcode.
 Text colour is picked for contrast with the pass colour, as Google does. An object whose state is not
-``ACTIVE`` (``COMPLETED``, ``EXPIRED``, ``INACTIVE``) is dimmed grey with its state across it.
+``ACTIVE`` is dimmed grey with a band under its content naming the state in the preview's language
+(:mod:`._status`): "Redeemed" for a ``COMPLETED`` offer, "Completed", "Expired", "Inactive".
 
 Images are URLs in the objects; a preview never fetches them: pass their bytes in ``images`` (URL ->
 PNG). A logo not given becomes a monogram; a hero image not given leaves its slot out.
@@ -13,16 +14,20 @@ PNG). A logo not given becomes a monogram; a hero image not given leaves its slo
 from __future__ import annotations
 
 from collections.abc import Mapping
+from datetime import datetime
 from typing import Any
 
 from PIL import Image, ImageDraw
 
 from walletvoucher.codes import Symbology
+from walletvoucher.codes._rotating import totp
 from walletvoucher.preview._canvas import (
+    BAND_GAP,
     RGB,
     BarcodeStyle,
     Box,
     Pen,
+    band_bottom,
     barcode_box,
     grey_out,
     monogram,
@@ -31,9 +36,9 @@ from walletvoucher.preview._canvas import (
     paste_fit,
     readable_on,
     round_corners,
-    to_png,
 )
-from walletvoucher.preview._picture import Picture, parse_date, show_date
+from walletvoucher.preview._picture import Picture, finish, parse_date, show_date
+from walletvoucher.preview._status import status_word
 
 WIDTH = 375
 PAD = 16
@@ -63,6 +68,7 @@ class _View:
         images: Mapping[str, bytes],
     ) -> None:
         self.cls, self.obj, self.lang, self.images = class_body, object_body, language, images
+        self.at: datetime | None = None
 
     def get(self, name: str) -> Any:
         return self.obj.get(name, self.cls.get(name))
@@ -139,9 +145,11 @@ def draw_google(
     language: str | None = None,
     images: Mapping[str, bytes] | None = None,
     scale: int = 2,
+    at: datetime | None = None,
 ) -> Picture:
     """Draw the front of a Google pass (see :func:`walletvoucher.preview.preview_google`)."""
     view = _View(class_body, object_body, language, images or {})
+    view.at = at
     background = parse_colour(view.get("hexBackgroundColor"), DEFAULT_BACKGROUND)
     fg = readable_on(background)
     pen = Pen(Image.new("RGBA", (WIDTH * scale, 1200 * scale), (*background, 255)), scale)
@@ -160,18 +168,34 @@ def draw_google(
     )
     pen.draw.line(pen.box(0, 72, WIDTH, 72), fill=_mix(fg, background), width=max(1, pen.scale // 2))
     title = view.text("title") if view.is_offer else view.text("programName")
-    pen.text(PAD, 108, title, size=22, fill=fg, max_width=WIDTH - 2 * PAD)
-    y = _offer_row(pen, view, fg) if view.is_offer else _points_row(pen, view, fg, regions)
+    if title:
+        regions["title"] = pen.text(PAD, 108, title, size=22, fill=fg, max_width=WIDTH - 2 * PAD)
+    y = _offer_row(pen, view, fg, regions) if view.is_offer else _points_row(pen, view, fg, regions)
     y = _barcode(pen, view, y, regions)
     y = _hero(pen, view, y, regions)
-    height = round(max(y, 360))
+    word = _status(view)
+    height = round(max(y if word is None else band_bottom(y), 360))
     card = round_corners(pen.image.crop((0, 0, WIDTH * scale, height * scale)), RADIUS * scale)
-    pen = Pen(card, scale)
+    pen = Pen(card, scale, pen.notes)
     regions["card"] = (0, 0, card.width, card.height)
+    if word is not None:
+        regions["status"] = grey_out(pen, word.upper(), RADIUS * scale, top=y + BAND_GAP)
+    return finish(pen, regions)
+
+
+_STATES = {"COMPLETED": "completed", "EXPIRED": "expired", "INACTIVE": "inactive"}
+"""Google's object states -> the band's word (an offer that is ``COMPLETED`` was redeemed)."""
+
+
+def _status(view: _View) -> str | None:
+    """The status band's word in the preview's language; ``None`` for an ``ACTIVE`` (or stateless) object."""
     state = view.obj.get("state")
-    if isinstance(state, str) and state.upper() != "ACTIVE":
-        regions["status"] = grey_out(pen, state.upper(), RADIUS * scale)
-    return Picture(png=to_png(pen.image), size=pen.image.size, regions=regions)
+    if not isinstance(state, str) or state.upper() == "ACTIVE":
+        return None
+    name = _STATES.get(state.upper(), "inactive")
+    if name == "completed" and view.is_offer:
+        name = "redeemed"
+    return status_word(name, view.lang)
 
 
 def _mix(a: RGB, b: RGB) -> RGB:
@@ -200,7 +224,7 @@ def _points_row(pen: Pen, view: _View, fg: RGB, regions: dict[str, Box]) -> floa
     return 180 if shown else 124
 
 
-def _offer_row(pen: Pen, view: _View, fg: RGB) -> float:
+def _offer_row(pen: Pen, view: _View, fg: RGB, regions: dict[str, Box]) -> float:
     interval = view.obj.get("validTimeInterval")
     end = interval.get("end") if isinstance(interval, dict) else None
     moment = parse_date(end.get("date")) if isinstance(end, dict) else None
@@ -208,14 +232,42 @@ def _offer_row(pen: Pen, view: _View, fg: RGB) -> float:
         return 124
     pen.text(PAD, 140, "Valid until", size=12, fill=fg, max_width=WIDTH - 2 * PAD)
     pen.text(PAD, 164, show_date(moment, with_time=False), size=18, fill=fg, max_width=WIDTH - 2 * PAD)
+    regions["validity"] = pen.box(PAD, 124, WIDTH - PAD, 172)
     return 176
 
 
 _BARCODE = BarcodeStyle(square=180, pad=10, radius=12, margin=14, fallback=(240, 36), text_size=18, bold=True)
 
 
+def rotating_value(rotating: Mapping[str, Any], at: datetime | None) -> str | None:
+    """What Google Wallet shows for a ``rotatingBarcode`` at *at* (the Unix epoch when None): its
+    ``valuePattern`` with ``{totp_timestamp_seconds}``, ``{totp_timestamp_millis}`` and
+    ``{totp_value_n}`` filled in (RFC 6238 over each parameter's key); None when it is malformed."""
+    pattern, details = rotating.get("valuePattern"), rotating.get("totpDetails")
+    if not isinstance(pattern, str) or len(pattern) > 2000 or not isinstance(details, dict):
+        return None
+    seconds = int(at.timestamp()) if at is not None else 0
+    try:
+        period = max(1, int(str(details.get("periodMillis", "30000"))[:12]) // 1000)
+        values = {
+            f"{{totp_value_{n}}}": totp(bytes.fromhex(str(p["key"])[:256]), seconds // period,
+                                        digits=min(10, int(p.get("valueLength", 6))))
+            for n, p in enumerate(details.get("parameters") or []) if isinstance(p, dict)
+        }  # fmt: skip
+    except (KeyError, TypeError, ValueError):
+        return None
+    values |= {"{totp_timestamp_seconds}": str(seconds), "{totp_timestamp_millis}": str(seconds * 1000)}
+    for placeholder, value in values.items():
+        pattern = pattern.replace(placeholder, value)
+    return pattern
+
+
 def _barcode(pen: Pen, view: _View, y: float, regions: dict[str, Box]) -> float:
     barcode = view.obj.get("barcode")
+    rotating = view.obj.get("rotatingBarcode")
+    if isinstance(rotating, dict):
+        value = rotating_value(rotating, view.at)
+        barcode = None if value is None else {**rotating, "value": value}
     if not isinstance(barcode, dict) or not isinstance(barcode.get("value"), str):
         return y
     regions["barcode"], bottom = barcode_box(

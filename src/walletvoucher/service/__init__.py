@@ -20,33 +20,53 @@ signed links exactly once, :class:`RateLimiter` bounds both per address and per 
 
 Google objects follow the card through the store's outbox: :func:`google_sync_effect` queues a
 ``google.sync`` message with every change, and :class:`GoogleSync` (the handler for that topic)
-brings the object to the card's current state with a full replace.
+brings the object to the card's current state with a full replace. :class:`Webhooks` queues signed
+webhooks (Standard Webhooks) for the merchant's backend the same way, and its sender delivers them.
 """
 
-from walletvoucher.service._cache import PassCache, PassRenderer
-from walletvoucher.service._google_sync import (
-    GOOGLE_SYNC_TOPIC,
-    GoogleSync,
-    google_sync_effect,
-    sync_retry_delay,
-)
-from walletvoucher.service._join import JoinDesk, JoinOutcome, JoinSettings
-from walletvoucher.service._limits import Rate, RateLimiter
-from walletvoucher.service._protocol import PassState, PassUpdateStore, UpdatedSerials, next_last_modified
-from walletvoucher.service._redeem import RedeemDesk, RedeemView
-from walletvoucher.service._stored import StorePassUpdates, WalletPerThread, store_renderer, stored_pass
-from walletvoucher.service._tokens import PassTokens, updatable_options
-from walletvoucher.service._webservice import (
-    LogSink,
-    PassWebService,
-    ServiceRequest,
-    ServiceResponse,
-    http_date,
-)
-from walletvoucher.service._worker import DrainReport, Handler, backoff_delay, drain_outbox
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:  # imported on first use (see __getattr__): the web service needs no Google client
+    from walletvoucher.service._cache import PassCache, PassRenderer
+    from walletvoucher.service._google_sync import (
+        GOOGLE_SYNC_TOPIC,
+        GoogleSync,
+        google_sync_effect,
+        sync_retry_delay,
+    )
+    from walletvoucher.service._join import JoinDesk, JoinOutcome, JoinSettings
+    from walletvoucher.service._limits import Rate, RateLimiter
+    from walletvoucher.service._protocol import PassState, PassUpdateStore, UpdatedSerials, next_last_modified
+    from walletvoucher.service._reconcile import ReconcileReport, read_codes, reconcile
+    from walletvoucher.service._redeem import RedeemDesk, RedeemView
+    from walletvoucher.service._stored import StorePassUpdates, WalletPerThread, store_renderer, stored_pass
+    from walletvoucher.service._till import PROBLEMS, RateLimit, TillApi
+    from walletvoucher.service._tokens import PassTokens, updatable_options
+    from walletvoucher.service._webhooks import (
+        WEBHOOK_EVENTS,
+        WEBHOOK_TOPIC,
+        WebhookEndpoint,
+        Webhooks,
+        WebhookSender,
+        load_webhooks,
+    )
+    from walletvoucher.service._webservice import (
+        LogSink,
+        PassWebService,
+        ServiceRequest,
+        ServiceResponse,
+        http_date,
+    )
+    from walletvoucher.service._worker import DrainReport, Handler, backoff_delay, drain_outbox
 
 __all__ = [
     "GOOGLE_SYNC_TOPIC",
+    "PROBLEMS",
+    "WEBHOOK_EVENTS",
+    "WEBHOOK_TOPIC",
     "DrainReport",
     "GoogleSync",
     "Handler",
@@ -61,21 +81,69 @@ __all__ = [
     "PassUpdateStore",
     "PassWebService",
     "Rate",
+    "RateLimit",
     "RateLimiter",
+    "ReconcileReport",
     "RedeemDesk",
     "RedeemView",
     "ServiceRequest",
     "ServiceResponse",
     "StorePassUpdates",
+    "TillApi",
     "UpdatedSerials",
     "WalletPerThread",
+    "WebhookEndpoint",
+    "WebhookSender",
+    "Webhooks",
     "backoff_delay",
     "drain_outbox",
     "google_sync_effect",
     "http_date",
+    "load_webhooks",
     "next_last_modified",
+    "read_codes",
+    "reconcile",
     "store_renderer",
     "stored_pass",
     "sync_retry_delay",
     "updatable_options",
 ]
+
+_HOMES = {
+    "walletvoucher.service._cache": ("PassCache", "PassRenderer"),
+    "walletvoucher.service._google_sync": (
+        "GOOGLE_SYNC_TOPIC", "GoogleSync", "google_sync_effect", "sync_retry_delay"
+    ),
+    "walletvoucher.service._protocol": (
+        "PassState", "PassUpdateStore", "UpdatedSerials", "next_last_modified"
+    ),
+    "walletvoucher.service._stored": ("StorePassUpdates", "WalletPerThread", "store_renderer", "stored_pass"),
+    "walletvoucher.service._tokens": ("PassTokens", "updatable_options"),
+    "walletvoucher.service._join": ("JoinDesk", "JoinOutcome", "JoinSettings"),
+    "walletvoucher.service._limits": ("Rate", "RateLimiter"),
+    "walletvoucher.service._redeem": ("RedeemDesk", "RedeemView"),
+    "walletvoucher.service._reconcile": ("ReconcileReport", "read_codes", "reconcile"),
+    "walletvoucher.service._till": ("PROBLEMS", "RateLimit", "TillApi"),
+    "walletvoucher.service._webhooks": (
+        "WEBHOOK_EVENTS", "WEBHOOK_TOPIC", "WebhookEndpoint", "Webhooks", "WebhookSender", "load_webhooks"
+    ),
+    "walletvoucher.service._webservice": (
+        "LogSink", "PassWebService", "ServiceRequest", "ServiceResponse", "http_date"
+    ),
+    "walletvoucher.service._worker": ("DrainReport", "Handler", "backoff_delay", "drain_outbox"),
+}
+_LAZY = {name: module for module, names in _HOMES.items() for name in names}
+
+
+def __getattr__(name: str) -> Any:
+    """Each public name, imported from its module on first use."""
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module 'walletvoucher.service' has no attribute {name!r}")
+    value = getattr(importlib.import_module(module), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted({*globals(), *__all__})

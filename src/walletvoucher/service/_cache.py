@@ -1,26 +1,28 @@
-"""A bounded render cache keyed by (serial, version), rendering each key once under concurrency."""
+"""A bounded render cache keyed by (serial, version, last_modified), rendering each key once."""
 
 from __future__ import annotations
 
 import threading
 from collections import OrderedDict
 from collections.abc import Callable
+from datetime import datetime
 
 from walletvoucher.errors import ServiceConfigError
 from walletvoucher.service._protocol import PassState
 
 PassRenderer = Callable[[PassState], bytes]
-"""Renders the signed .pkpass of ``state.serial`` as it is at ``state.version``."""
+"""Renders the signed .pkpass of ``state.serial``: its card at ``state.version``, as at ``last_modified``."""
 
-CacheKey = tuple[str, int]
+CacheKey = tuple[str, int, datetime]
 
 
 class PassCache:
     """Least-recently-used cache of rendered passes, at most *max_entries* and *max_bytes*.
 
-    A thousand devices asking for the same (serial, version) at once cause **one** render:
-    the first caller renders while holding that key's lock, the others wait and reuse it.
-    Different keys render in parallel. A newer version is a new key; the old one ages out.
+    A thousand devices asking for the same (serial, version, last_modified) at once cause **one**
+    render: the first caller renders while holding that key's lock, the others wait and reuse it.
+    Different keys render in parallel. A newer mark is a new key (a pass re-marked when a voucher
+    became valid keeps its version but not its ``last_modified``); the old one ages out.
 
     >>> calls = []
     >>> cache = PassCache(lambda s: calls.append(s.serial) or b"pkpass", max_entries=2)
@@ -49,7 +51,7 @@ class PassCache:
 
     def get(self, state: PassState) -> bytes:
         """The rendered pass for this state, from the cache or rendered now (once per key)."""
-        key = (state.serial, state.version)
+        key = (state.serial, state.version, state.last_modified)
         if self._max_entries == 0:
             return self._count(state)
         hit = self._lookup(key)

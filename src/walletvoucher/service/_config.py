@@ -15,6 +15,11 @@
     # token_secret and scan_key_secret: only from the environment (WALLETVOUCHER_TOKEN_SECRET,
     # WALLETVOUCHER_SCAN_KEY_SECRET), never in a file
 
+    [apns]                                               # optional: APNs provider-token auth (.p8)
+    key_file = "certs/AuthKey_ABC123DEFG.p8"             # or WALLETVOUCHER_APNS_KEY_FILE
+    key_id = "ABC123DEFG"                                # or WALLETVOUCHER_APNS_KEY_ID
+    team_id = "ABCDE12345"                               # default: the [service] team_identifier
+
 Every key can also come from ``WALLETVOUCHER_<KEY>`` (upper case), e.g.
 ``WALLETVOUCHER_PUBLIC_URL``; ``WALLETVOUCHER_KEY_PASSWORD`` / ``WALLETVOUCHER_P12_PASSWORD``
 unlock the key. With no configuration at all the server runs in demo mode.
@@ -25,11 +30,14 @@ from __future__ import annotations
 import sys
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import attrs
 
 from walletvoucher.errors import ServiceConfigError
+
+if TYPE_CHECKING:
+    from walletvoucher.service.apns import ApnsTokenKey
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -40,6 +48,8 @@ ENV_PREFIX = "WALLETVOUCHER_"
 FILE_KEYS = ("pass_type_identifier", "team_identifier", "public_url", "certificate", "key", "wwdr", "p12",
              "redeem_link", "scan_key_id")
 SECRET_KEYS = ("token_secret", "key_password", "p12_password", "scan_key_secret")
+APNS_KEYS = ("key_file", "key_id", "team_id")
+"""The ``[apns]`` table; in ServiceConfig and the environment they are ``apns_key_file`` etc."""
 
 
 @attrs.frozen(kw_only=True)
@@ -59,11 +69,33 @@ class ServiceConfig:
     redeem_link: str | None = None  # Self-Redeem vouchers' link, with {serial}
     scan_key_id: str | None = None  # Staff-Scan vouchers: the scanners' key id ...
     scan_key_secret: str | None = attrs.field(default=None, repr=False)  # ... and its shared secret
+    apns_key_file: Path | None = None  # [apns]: a .p8 provider-token key, its id and team
+    apns_key_id: str | None = None
+    apns_team_id: str | None = None
 
     @property
     def demo(self) -> bool:
         """True when nothing at all was configured: run on a freshly minted test chain."""
-        return all(getattr(self, name) is None for name in (*FILE_KEYS, *SECRET_KEYS))
+        names = (*FILE_KEYS, *SECRET_KEYS, *(f"apns_{k}" for k in APNS_KEYS))
+        return all(getattr(self, name) is None for name in names)
+
+    def apns_token_key(self) -> ApnsTokenKey | None:
+        """The ``[apns]`` table's ``.p8`` provider-token key, or None when the table is not given."""
+        if self.apns_key_file is None and self.apns_key_id is None:
+            return None
+        from walletvoucher.service.apns import ApnsTokenKey
+
+        team = self.apns_team_id or self.team_identifier
+        settings = (("key_file", self.apns_key_file), ("key_id", self.apns_key_id), ("team_id", team))
+        for name, value in settings:
+            if not value:
+                raise ServiceConfigError(
+                    "is required for APNs token auth", field=f"[apns] {name}",
+                    fix=f"set {name} in the [apns] table or {ENV_PREFIX}APNS_{name.upper()} (the key id and "
+                    "team are on the key's page in Apple's developer portal)",
+                )
+        assert self.apns_key_file is not None and self.apns_key_id is not None and team is not None
+        return ApnsTokenKey.from_p8(self.apns_key_file, key_id=self.apns_key_id, team_id=team)
 
     def check(self) -> None:
         """Raise :class:`ServiceConfigError` naming the first missing or unusable setting."""
@@ -92,11 +124,11 @@ class ServiceConfig:
 def load_config(path: Path | None, environ: Mapping[str, str]) -> ServiceConfig:
     """Read the ``[service]`` table of *path* (if given), then let ``WALLETVOUCHER_*`` variables win."""
     values: dict[str, Any] = _read_file(path) if path is not None else {}
-    for name in (*FILE_KEYS, *SECRET_KEYS):
+    for name in (*FILE_KEYS, *SECRET_KEYS, *(f"apns_{k}" for k in APNS_KEYS)):
         env = environ.get(ENV_PREFIX + name.upper())
         if env:
             values[name] = env
-    paths = {"certificate", "key", "wwdr", "p12"}
+    paths = {"certificate", "key", "wwdr", "p12", "apns_key_file"}
     base = path.parent if path is not None else Path()
     kwargs = {k: (base / v if k in paths else v) for k, v in values.items()}
     return ServiceConfig(**kwargs)
@@ -116,6 +148,22 @@ def _read_file(path: Path) -> dict[str, Any]:
         raise ServiceConfigError(
             f"is not valid TOML: {exc}", field="--config", value=str(path), fix="check the file's syntax"
         ) from exc
+    return {**_service_table(doc), **_apns_table(doc)}
+
+
+def _apns_table(doc: dict[str, Any]) -> dict[str, Any]:
+    table = doc.get("apns", {})
+    if not isinstance(table, dict):
+        raise ServiceConfigError("must be a table", field="[apns]", value=type(table).__name__,
+                                 fix="write key_file, key_id and team_id under an [apns] header")
+    for name, value in table.items():
+        if name not in APNS_KEYS or not isinstance(value, str):
+            raise ServiceConfigError("is not a known text setting", field=f"[apns].{name}", value=value,
+                                     fix=f"use one of: {', '.join(APNS_KEYS)}")
+    return {f"apns_{name}": value for name, value in table.items()}
+
+
+def _service_table(doc: dict[str, Any]) -> dict[str, Any]:
     table = doc.get("service", {})
     if not isinstance(table, dict):
         raise ServiceConfigError(

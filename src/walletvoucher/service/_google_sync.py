@@ -12,7 +12,8 @@ whole object, keeping messages added earlier), so fields the new state no longer
 redeemed voucher's barcode, the reward link and rewards row of a card back to collecting. Stamp
 changes ask Google to notify the holder within its budget of 3 per pass per 24 hours, kept in the
 store (``wallet.google``); past it the object is still updated, without notifying. Classes are
-inserted once per program version and recorded in the store; save links of a recorded class carry
+inserted once per program version (replaced, not patched, when a new version changes them: a
+text the new version dropped leaves the class) and recorded in the store; save links of a recorded class carry
 only the object (:meth:`GoogleSync.save_link`).
 
 Failures raise (the outbox worker then retries the message later): a
@@ -31,6 +32,7 @@ from typing import Any
 from walletvoucher.errors import ValidationError
 from walletvoucher.google._credentials import ServiceAccountCredentials
 from walletvoucher.google._objects import (
+    CLASS_FIELDS,
     card_object_id,
     localized_string,
     loyalty_class,
@@ -241,7 +243,9 @@ class GoogleSync:
         records = self._wallet.google
         if records.class_is_current(class_id, program_version=program.version, digest=digest):
             return False
-        self._rest.upsert(resource, body)  # insert, or patch on 409: keeps settings made in the console
+        # insert, or replace on 409 (PUT): a text the new version dropped leaves the class; settings
+        # made in the console (fields walletvoucher never writes) are kept
+        self._rest.replace_class(resource, body, owned=CLASS_FIELDS)
         records.record_class(class_id, program_version=program.version, digest=digest, at=at)
         return True
 

@@ -4,8 +4,9 @@ Two kinds of data, both owned by the store:
 
 * **registrations**: ``(device_library_identifier, serial) -> push_token``. A device registers
   once per pass it holds; one push token may serve several passes on that device.
-* **pass update marks**, one row per serial: ``version`` (bumps on every change of what the pass
-  shows; the render cache is keyed by it), ``last_modified`` (for HTTP ``Last-Modified``) and
+* **pass update marks**, one row per serial: ``version`` (the card version the pass is drawn
+  from), ``last_modified`` (for HTTP ``Last-Modified``, and the moment the pass is drawn at; the
+  render cache is keyed by both) and
   ``update_position``, a number taken from **one counter shared by every pass** when the pass
   changes. "Serials changed since tag" is then a single indexed query::
 
@@ -37,10 +38,13 @@ __all__ = ["PassState", "PassUpdateStore", "UpdatedSerials", "next_last_modified
 class PassState:
     """The current update mark of one pass.
 
-    ``version`` grows by at least one on every change of what the pass shows (the store's card
-    version is a good value). ``last_modified`` is timezone-aware and grows by **at least one
-    second** per change, because HTTP dates have one-second resolution: two changes in the same
-    second would otherwise look unmodified to ``If-Modified-Since``. Use :func:`next_last_modified`.
+    ``version`` is the version of the card the pass is drawn from (the store's card version), and
+    the pass is drawn as at ``last_modified``; the render cache is keyed by the two together.
+    ``last_modified`` is timezone-aware, at or after the change (rounded **up**), and grows by **at
+    least one second** per change, because HTTP dates have one-second resolution: two changes in
+    the same second would otherwise look unmodified to ``If-Modified-Since``. Use
+    :func:`next_last_modified`. A change due to time alone (a voucher becoming valid) moves
+    ``last_modified`` and the update position but not ``version``.
     """
 
     serial: str

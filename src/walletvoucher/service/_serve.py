@@ -38,6 +38,7 @@ from walletvoucher.store import Wallet
 
 if TYPE_CHECKING:
     from walletvoucher.google import GoogleOptions
+    from walletvoucher.service.apns import ApnsTokenKey
 
 DEMO_PASS_TYPE = "pass.com.example.walletvoucher.demo"
 DEMO_TEAM = "DEMOTEAM01"
@@ -58,6 +59,7 @@ class Served:
     signer: AppleSigner
     tls_cert: Path | None = None
     tls_key: Path | None = None
+    apns_key: ApnsTokenKey | None = None  # the configuration's [apns] .p8, for --worker's pushes
     root_ca: Path | None = None
     serials: tuple[str, ...] = ()
     programs: tuple[Program, ...] = ()
@@ -113,6 +115,7 @@ def build_configured(
             fix="give the wallet store the cards live in, e.g. --db sqlite:///wallet.db",
         )
     signer = load_signer(config, at=at)
+    apns_key = config.apns_token_key()
     tokens = PassTokens(config.token_secret.encode("utf-8"))
     wallets = WalletPerThread(db, programs=programs)
     wallets()  # open (and migrate) now, so a bad URL fails before the server starts
@@ -121,8 +124,8 @@ def build_configured(
     service = _service(wallets, signer=signer, tokens=tokens, public_url=config.public_url,
                        options=configured_options(config, signer, link_key=link_key))
     return Served(service=service, public_url=config.public_url, demo=False, wallets=wallets, signer=signer,
-                  programs=tuple(programs), page_secret=page_secret, link_key=link_key, google=google,
-                  join_settings=dict(join_settings or {}))
+                  apns_key=apns_key, programs=tuple(programs), page_secret=page_secret, link_key=link_key,
+                  google=google, join_settings=dict(join_settings or {}))
 
 
 def configured_options(
@@ -184,6 +187,7 @@ def load_signer(config: ServiceConfig, *, at: datetime) -> AppleSigner:
         key=config.key,
         p12=config.p12,
         password=config.p12_password or config.key_password,
+        password_from=f"WALLETVOUCHER_{'P12' if config.p12 is not None else 'KEY'}_PASSWORD",
     )
 
 

@@ -2,7 +2,10 @@
 
 The store writes the marks itself, in the transaction of every transition (see
 :mod:`walletvoucher.store._passes`); this module only adapts ``wallet.passes`` to the service's
-:class:`PassUpdateStore` Protocol and renders a pass from the card as it was at the marked version.
+:class:`PassUpdateStore` Protocol and renders a pass from the card as it was at the marked version,
+as at the mark's ``last_modified`` (which is at or after the change). A voucher that becomes valid
+later is shown as "Valid from" until then; the store queues a ``pass.refresh`` for that moment, and
+the worker's re-mark makes the next fetch draw it valid (its warning is therefore not repeated here).
 
 A :class:`~walletvoucher.store.Wallet` holds one connection and is not shared between threads,
 while an ASGI server runs the core in a thread pool: give :class:`StorePassUpdates` a
@@ -15,7 +18,7 @@ import os
 import threading
 import warnings
 from collections.abc import Callable, Iterable
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any
 
 from walletvoucher.apple import AppleOptions, AppleSigner, render_pkpass
@@ -25,7 +28,6 @@ from walletvoucher.service._protocol import PassState, UpdatedSerials
 from walletvoucher.service._tokens import PassTokens, updatable_options
 from walletvoucher.store import Wallet
 
-_LAST_MICROSECOND = timedelta(seconds=1) - timedelta(microseconds=1)
 WalletSource = Wallet | Callable[[], Wallet]
 """A wallet, or a callable giving the calling thread's wallet (e.g. :class:`WalletPerThread`)."""
 
@@ -143,11 +145,21 @@ def store_renderer(
     def render(state: PassState) -> bytes:
         item, program = stored_pass(source(), state)
         opts = updatable_options(options, state.serial, web_service_url=web_service_url, tokens=tokens)
-        # The mark's time is whole seconds, up to a second before the change it marks: render as of
-        # the end of that second, so a voucher issued at 10:30:00.4 shows as valid, not "valid from".
-        at = state.last_modified.replace(microsecond=0) + _LAST_MICROSECOND
-        with warnings.catch_warnings():
+        with warnings.catch_warnings():  # "not valid yet": the store's pass.refresh re-marks the pass
             warnings.simplefilter("ignore", AppleWalletWarning)
-            return render_pkpass(item, signer=signer, options=opts, at=at, program=program)
+            return render_pkpass(item, signer=signer, options=opts, at=drawn_at(item, state), program=program)
 
     return render
+
+
+def drawn_at(item: StampCard | Voucher, state: PassState) -> datetime:
+    """The moment a stored pass is drawn at: its mark's ``last_modified``, never before the newest time
+    the card or voucher holds (a mark cut to whole seconds by an older store must not hide a voucher
+    issued, and valid, in that second's microseconds)."""
+    times = [state.last_modified]
+    if isinstance(item, StampCard):
+        times += [v.issued_at for v in item.vouchers]
+        times += [] if item.last_stamp_at is None else [item.last_stamp_at]
+    else:
+        times.append(item.issued_at)
+    return max(times)

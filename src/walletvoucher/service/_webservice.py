@@ -11,14 +11,17 @@ The five endpoints, relative to the pass's ``webServiceURL``:
 ``POST   /v1/log``                                                           200
 ==========================================================================  ==============================
 
-Anything else is 404 (405 for a known path with another method). Bodies above the limits are
-413, malformed ones 400. A Django view, a Starlette route or a test calls :meth:`PassWebService.handle`.
+Anything else is 404 (405 for a known path with another method), and so is a path segment holding
+a control character, a NUL or a lone surrogate (no database stores them). Bodies above the limits
+are 413, malformed ones (a push token with such characters too) 400. A Django view, a Starlette
+route or a test calls :meth:`PassWebService.handle`.
 """
 
 from __future__ import annotations
 
 import json
 import logging
+import re
 import threading
 from collections.abc import Mapping
 from datetime import datetime, timezone
@@ -37,8 +40,18 @@ MAX_REGISTER_BODY = 4 * 1024
 MAX_LOG_BODY = 64 * 1024
 MAX_SEGMENT = 256
 MAX_TAG_DIGITS = 19
+MAX_TAG = 2**63 - 1  # tags are 64-bit positions; a larger one is not a tag we issued
+_UNSTORABLE = re.compile("[\x00-\x1f\x7f\ud800-\udfff]")  # what no engine stores: controls, NUL, surrogates
 PKPASS_TYPE = "application/vnd.apple.pkpass"
 _logger = logging.getLogger("walletvoucher.service")
+
+
+_SECRET_HEADERS = frozenset({"authorization", "proxy-authorization", "cookie"})
+
+
+def _headers_repr(headers: Mapping[str, str]) -> str:
+    """The headers with credentials (a pass's ``ApplePass`` token, cookies) shown as ``<redacted>``."""
+    return repr({k: "<redacted>" if k.lower() in _SECRET_HEADERS else v for k, v in headers.items()})
 
 
 @attrs.frozen(kw_only=True)
@@ -46,14 +59,15 @@ class ServiceRequest:
     """One HTTP request as the service sees it.
 
     ``path`` is the path below the web service's base URL, still percent-encoded
-    (``/v1/passes/pass.com.example/CARD%2F1``); ``headers`` has lower-case names.
+    (``/v1/passes/pass.com.example/CARD%2F1``); ``headers`` has lower-case names. The repr never
+    shows the ``Authorization`` header (the pass's token) nor the body.
     """
 
     method: str
     path: str
-    headers: Mapping[str, str] = attrs.field(factory=dict)
+    headers: Mapping[str, str] = attrs.field(factory=dict, repr=_headers_repr)
     query: Mapping[str, str] = attrs.field(factory=dict)
-    body: bytes = b""
+    body: bytes = attrs.field(default=b"", repr=lambda b: f"<{len(b)} bytes>")
 
 
 @attrs.frozen(kw_only=True)
@@ -98,7 +112,7 @@ def _segments(path: str) -> list[str] | None:
     if raw[:1] != [""] or any(len(part) > 3 * MAX_SEGMENT for part in raw):
         return None
     parts = [unquote(part) for part in raw[1:]]
-    if any(not part or len(part) > MAX_SEGMENT for part in parts):
+    if any(not part or len(part) > MAX_SEGMENT or _UNSTORABLE.search(part) for part in parts):
         return None
     return parts
 
@@ -289,7 +303,7 @@ def _json_object(body: bytes) -> dict[str, Any] | None:
 def _push_token(body: bytes) -> str | None:
     doc = _json_object(body)
     token = None if doc is None else doc.get("pushToken")
-    if not isinstance(token, str) or not 0 < len(token) <= MAX_SEGMENT:
+    if not isinstance(token, str) or not 0 < len(token) <= MAX_SEGMENT or _UNSTORABLE.search(token):
         return None
     return token
 
@@ -303,7 +317,8 @@ def _log_messages(body: bytes) -> list[str] | None:
 
 
 def _parse_tag(value: str | None) -> int | None:
-    """A tag we issued is a decimal number; anything else (or none) means "everything"."""
+    """A tag we issued is a decimal number up to 2**63 - 1; anything else (or none) means "everything"."""
     if value is None or not value.isdigit() or not value.isascii() or len(value) > MAX_TAG_DIGITS:
         return None
-    return int(value)
+    tag = int(value)
+    return tag if tag <= MAX_TAG else None

@@ -73,6 +73,7 @@ def drain_outbox(
     while completed + retried < limit:
         size = min(batch, limit - completed - retried)
         claimed = wallet.outbox.claim(at=at, limit=size, lease=lease, topics=handlers)
+        done_before = completed
         for message in claimed:
             failure = _perform(handlers[message.topic], message, at)
             if failure is None:
@@ -84,7 +85,9 @@ def drain_outbox(
             wallet.outbox.retry(message.id, error=error, at=at, delay=delay)
             retried += 1
             errors.append(f"#{message.id} {message.topic}: {error}")
-        if len(claimed) < size:
+        # Claim again after a short batch that completed something: a handler may have queued more
+        # (pass.refresh queues a push). A batch of failures only ends the drain.
+        if len(claimed) < size and completed == done_before:
             break
     return DrainReport(completed=completed, retried=retried, errors=tuple(errors))
 

@@ -37,6 +37,7 @@ import jwt
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 
+from walletvoucher._files import UnreadableFile, read_regular_file
 from walletvoucher.apple import AppleSigner
 from walletvoucher.errors import (
     ApnsError,
@@ -86,11 +87,11 @@ class ApnsTokenKey:
     def from_p8(cls, source: Path | bytes, *, key_id: str, team_id: str) -> ApnsTokenKey:
         """Load the ``AuthKey_<key id>.p8`` file Apple's portal gives (PEM, PKCS#8, P-256)."""
         try:
-            data = source if isinstance(source, bytes) else Path(source).read_bytes()
+            data = source if isinstance(source, bytes) else read_regular_file(source, 64 << 10)
             key = serialization.load_pem_private_key(data, password=None)
-        except (OSError, ValueError, TypeError) as exc:
+        except (UnreadableFile, ValueError, TypeError) as exc:
             raise KeyLoadError(
-                "is not a readable .p8 (PEM PKCS#8) key",
+                exc.reason if isinstance(exc, UnreadableFile) else "is not a readable .p8 (PEM PKCS#8) key",
                 field="apns_key",
                 value=str(source) if not isinstance(source, bytes) else "<bytes>",
                 fix="give the AuthKey_XXXXXXXXXX.p8 file downloaded from Apple",

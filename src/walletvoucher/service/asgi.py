@@ -12,15 +12,19 @@ when mounted under ``/passkit``). Needs the ``server`` extra: ``pip install "wal
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Callable
 from datetime import datetime, timezone
+from typing import Any
 
 from starlette.applications import Starlette
 from starlette.concurrency import run_in_threadpool
-from starlette.requests import Request
+from starlette.requests import ClientDisconnect, Request
 from starlette.responses import Response
 from starlette.routing import Route
 
+from walletvoucher.service._till import MAX_BODY as TILL_MAX_BODY
+from walletvoucher.service._till import TillApi
 from walletvoucher.service._webservice import MAX_LOG_BODY, PassWebService, ServiceRequest, ServiceResponse
 
 Clock = Callable[[], datetime]
@@ -63,27 +67,21 @@ def _to_starlette(response: ServiceResponse) -> Response:
     return out
 
 
-def create_app(
-    service: PassWebService, *, clock: Clock = _utc_now, max_body: int = MAX_LOG_BODY
-) -> Starlette:
-    """A Starlette app exposing *service* under ``/v1/...``; unknown paths answer 404.
-
-    Bodies are read up to *max_body* bytes and refused with 413 beyond, without reading the rest.
-    The core runs in a worker thread (it renders and signs passes and calls the store).
-    """
-    return Starlette(routes=passkit_routes(service, clock=clock, max_body=max_body))
+Handle = Callable[..., ServiceResponse]
 
 
-def passkit_routes(
-    service: PassWebService, *, clock: Clock = _utc_now, max_body: int = MAX_LOG_BODY
-) -> list[Route]:
-    """The route serving *service* under ``/v1/...`` (to mount beside other routes)."""
+def _endpoint(handle: Handle, clock: Clock, max_body: int, body_timeout: float) -> Callable[[Request], Any]:
+    """An endpoint handing each request to a framework-neutral ``handle(request, at=)`` in a thread."""
 
     async def endpoint(request: Request) -> Response:
         try:
-            body = await _read_body(request, max_body)
+            body = await asyncio.wait_for(_read_body(request, max_body), body_timeout)
         except _TooLarge:
             return Response(status_code=413)
+        except asyncio.TimeoutError:
+            return Response(status_code=408, headers={"connection": "close"})
+        except ClientDisconnect:
+            return Response(status_code=400)  # never sent: the client is gone
         parsed = ServiceRequest(
             method=request.method,
             path=_service_path(request),
@@ -91,7 +89,54 @@ def passkit_routes(
             query=dict(request.query_params),
             body=body,
         )
-        answer = await run_in_threadpool(service.handle, parsed, at=clock())
+        answer = await run_in_threadpool(handle, parsed, at=clock())
         return _to_starlette(answer)
 
-    return [Route("/v1/{rest:path}", endpoint, methods=["GET", "POST", "DELETE"])]
+    return endpoint
+
+
+def create_app(
+    service: PassWebService,
+    *,
+    clock: Clock = _utc_now,
+    max_body: int = MAX_LOG_BODY,
+    body_timeout: float = 30.0,
+    till: TillApi | None = None,
+) -> Starlette:
+    """A Starlette app exposing *service* under ``/v1/...`` (and *till* under ``/api/v1/...``);
+    unknown paths answer 404.
+
+    Bodies are read up to *max_body* bytes and refused with 413 beyond, without reading the rest;
+    one not received within *body_timeout* seconds is answered 408, and a client that goes away
+    mid-body is simply dropped (nothing to answer, nothing to log).
+    The core runs in a worker thread (it renders and signs passes and calls the store).
+    """
+    return Starlette(routes=app_routes(service, clock=clock, max_body=max_body, body_timeout=body_timeout,
+                                       till=till))
+
+
+def app_routes(
+    service: PassWebService,
+    *,
+    clock: Clock = _utc_now,
+    max_body: int = MAX_LOG_BODY,
+    body_timeout: float = 30.0,
+    till: TillApi | None = None,
+) -> list[Route]:
+    """The routes of :func:`create_app` (``/v1/...``, the till's ``/api/v1/...``), to mount beside others."""
+    routes = [
+        Route(
+            "/v1/{rest:path}",
+            _endpoint(service.handle, clock, max_body, body_timeout),
+            methods=["GET", "POST", "DELETE"],
+        )
+    ]
+    if till is not None:
+        routes.append(
+            Route(
+                "/api/v1/{rest:path}",
+                _endpoint(till.handle, clock, TILL_MAX_BODY, body_timeout),
+                methods=["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE"],
+            )
+        )
+    return routes

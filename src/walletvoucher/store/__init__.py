@@ -20,10 +20,19 @@ Why hand-written SQL over ``sqlite3`` and psycopg 3, rather than a library:
   statements this package holds, and hide the transaction boundary that the guarantees rest on.
 """
 
+from walletvoucher.store._access import Access, Credential, IssuedSecret, Principal
 from walletvoucher.store._details import CardDetails
 from walletvoucher.store._google import GoogleRecords, RecordedClass
 from walletvoucher.store._outbox import Outbox
-from walletvoucher.store._passes import PUSH_TOPIC, PassActivity, PassMark, PassUpdates, next_last_modified
+from walletvoucher.store._passes import (
+    PASS_REFRESH_TOPIC,
+    PUSH_TOPIC,
+    ActivityEffect,
+    PassActivity,
+    PassMark,
+    PassUpdates,
+    next_last_modified,
+)
 from walletvoucher.store._pools import CodePools, PoolCodes
 from walletvoucher.store._programs import ProgramRegistry
 from walletvoucher.store._schema import MIGRATIONS, SCHEMA_VERSION, Migration
@@ -41,15 +50,20 @@ from walletvoucher.store._wallet import Wallet
 
 __all__ = [
     "MIGRATIONS",
+    "PASS_REFRESH_TOPIC",
     "PUSH_TOPIC",
     "SCHEMA_VERSION",
+    "Access",
+    "ActivityEffect",
     "CardDetails",
     "CardInfo",
     "Change",
     "CodePools",
     "Counts",
+    "Credential",
     "Effect",
     "GoogleRecords",
+    "IssuedSecret",
     "JournalEntry",
     "Message",
     "Migration",
@@ -60,6 +74,7 @@ __all__ = [
     "PassUpdates",
     "PoolCodes",
     "PoolStatus",
+    "Principal",
     "ProgramRegistry",
     "RecordedClass",
     "Wallet",

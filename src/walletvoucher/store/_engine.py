@@ -1,22 +1,27 @@
 """One small interface over both databases: transactions, statements, and errors in our own terms.
 
 Statements are written once with ``?`` placeholders; the PostgreSQL engine turns them into psycopg's
-``%s``. The three places where the engines honestly differ are named here and nowhere else:
+``%s``. The places where the engines honestly differ are named here and nowhere else:
 
 - how a writer starts (SQLite ``BEGIN IMMEDIATE`` takes the single write lock up front; PostgreSQL
   starts a READ COMMITTED transaction and relies on row locks and unique constraints),
 - ``FOR UPDATE SKIP LOCKED`` when a writer takes a code or an outbox message (PostgreSQL only: SQLite
   has one writer at a time, so there is nothing to skip),
 - the journal lock that keeps global positions committed in order (a transaction-scoped advisory lock
-  on PostgreSQL; SQLite's write lock already does it).
+  on PostgreSQL; SQLite's write lock already does it),
+- taking a journal position that no event holds, to re-mark a pass without a transition (the
+  events' sequence: PostgreSQL ``nextval``, SQLite's ``sqlite_sequence`` row).
 """
 
 from __future__ import annotations
 
 import abc
+import re
 from collections.abc import Iterator, Sequence
 from contextlib import AbstractContextManager
 from typing import Any
+
+from walletvoucher.errors import ValidationError
 
 Row = tuple[Any, ...]
 Params = Sequence[Any]
@@ -70,8 +75,32 @@ class Database(abc.ABC):
         del tx  # SQLite: the write lock taken by BEGIN IMMEDIATE already orders positions
 
     @abc.abstractmethod
+    def take_position(self, tx: Tx) -> int:
+        """A new journal position above every one handed out, held by no event (call it with the
+        journal locked, :meth:`lock_journal`, so it commits in order)."""
+
+    @abc.abstractmethod
     def close(self) -> None:
         """Close the connection."""
+
+
+_UNSTORABLE = re.compile("[\x00\ud800-\udfff]")
+
+
+def storable(params: Params) -> tuple[Any, ...]:
+    """*params* as a tuple, once no text among them holds a NUL (PostgreSQL text cannot) or a lone
+    surrogate (not encodable as UTF-8, so neither engine can): the same error on both engines,
+    raised before the statement runs, instead of a driver's exception."""
+    values = tuple(params)
+    for value in values:
+        if isinstance(value, str) and _UNSTORABLE.search(value):
+            raise ValidationError(
+                "holds a NUL character or a lone surrogate, which the database cannot store",
+                field="text",
+                value=value[:80],
+                fix="pass printable text; refuse such input where it enters (a form, a request)",
+            )
+    return values
 
 
 def iter_chunks(items: Sequence[Any], size: int) -> Iterator[Sequence[Any]]:

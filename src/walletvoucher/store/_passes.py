@@ -7,11 +7,19 @@ serial in ``pass_updates``:
 
 - ``version``: the card's version after the transition (grows on every change; the web service's
   render cache is keyed by it),
-- ``last_modified``: whole seconds, at least one second after the previous mark
-  (:func:`next_last_modified`: HTTP dates have one-second resolution),
+- ``last_modified``: the change's time rounded **up** to whole seconds, at least one second after
+  the previous mark (:func:`next_last_modified`: HTTP dates have one-second resolution). Rounding up
+  keeps it at or after the change, so a pass drawn "as at ``last_modified``" shows what the change
+  made (a voucher valid from the stamp's exact microsecond is already valid then),
 - ``update_position``: the transition's last **journal position**. Positions are handed out while
   the journal is locked until commit (SQLite's write lock; an advisory lock on PostgreSQL), so they
   become visible in order and "serials changed since tag N" never skips a slower commit.
+
+**Later changes.** A voucher issued with a later ``valid_from`` changes what its passes show at that
+moment, with no transition to mark them: the transition that issues it also queues an outbox message
+``pass.refresh`` due at ``valid_from``; the worker's :meth:`PassUpdates.refresh` then re-marks the
+card's pass and the voucher's (a new position and ``last_modified``, the same card version) and
+queues their pushes.
 
 When devices are registered for a marked serial, an outbox message ``apple.push`` with payload
 ``{"serial": ...}`` is written in the same transaction; a worker sends the pushes after the commit,
@@ -27,16 +35,42 @@ without the card changing at all.
 from __future__ import annotations
 
 import json
+import re
+from collections.abc import Callable, Iterable, Mapping
 from datetime import datetime, timedelta
+from typing import Any
 
 import attrs
 
+from walletvoucher.errors import ValidationError
 from walletvoucher.model import EventType
 from walletvoucher.store._engine import Database, Tx, UniqueViolation
-from walletvoucher.store._types import Change, from_us, to_us
+from walletvoucher.store._types import Change, Message, OutboxMessage, from_us, to_us
 
 PUSH_TOPIC = "apple.push"
 """The outbox topic of pass-update pushes; the payload is ``{"serial": <serial>}``."""
+PASS_REFRESH_TOPIC = "pass.refresh"
+"""The outbox topic that re-marks a card's passes when a voucher becomes valid (due at its
+``valid_from``); the payload is ``{"card": <card serial>, "voucher": <voucher serial>}``. A worker
+performs it with :meth:`PassUpdates.refresh`."""
+_SECOND_US = 1_000_000
+MAX_POSITION = 2**63 - 1
+"""Positions are 64-bit integers on both engines; a larger ``since`` cannot be compared in SQL."""
+_UNSTORABLE = re.compile("[\x00-\x1f\x7f\ud800-\udfff]")
+
+
+def check_text(value: object, field: str) -> str:
+    """A device id, serial or push token both engines can store and compare: a non-empty str without
+    control characters (PostgreSQL text cannot hold NUL) or lone surrogates (not encodable as UTF-8)."""
+    if not isinstance(value, str) or not value or _UNSTORABLE.search(value):
+        shown = value[:80] if isinstance(value, str) else value
+        raise ValidationError(
+            "must be non-empty text without control characters or lone surrogates",
+            field=field,
+            value=shown,
+            fix="pass the identifier Wallet sent (printable text); refuse anything else at the edge",
+        )
+    return value
 
 CARD_SAVED, CARD_REMOVED = "card_saved", "card_removed"
 _VOUCHER_EVENTS = frozenset(
@@ -50,19 +84,29 @@ _VOUCHER_EVENTS = frozenset(
 
 
 def next_last_modified(previous: datetime | None, at: datetime) -> datetime:
-    """The ``last_modified`` for a change made at *at*: whole seconds, > *previous* by a second or more.
+    """The ``last_modified`` for a change made at *at*: *at* rounded up to whole seconds, and later
+    than *previous* by a second or more.
+
+    Rounding up (never down) keeps it at or after the change, so drawing the pass as at
+    ``last_modified`` shows everything the change did.
 
     >>> from datetime import datetime, timezone
     >>> t = datetime(2026, 5, 7, 10, 30, 0, 400000, tzinfo=timezone.utc)
     >>> first = next_last_modified(None, t); first.isoformat()
-    '2026-05-07T10:30:00+00:00'
-    >>> next_last_modified(first, t).isoformat()       # same second: pushed one second on
     '2026-05-07T10:30:01+00:00'
+    >>> next_last_modified(first, t).isoformat()       # same second: pushed one second on
+    '2026-05-07T10:30:02+00:00'
+    >>> next_last_modified(None, t.replace(microsecond=0)).isoformat()   # whole seconds stay
+    '2026-05-07T10:30:00+00:00'
     """
-    candidate = at.replace(microsecond=0)
+    candidate = from_us(_ceil_second_us(to_us(at)))
     if previous is not None and candidate <= previous:
         candidate = previous.replace(microsecond=0) + timedelta(seconds=1)
     return candidate
+
+
+def _ceil_second_us(at_us: int) -> int:
+    return -(-at_us // _SECOND_US) * _SECOND_US
 
 
 @attrs.frozen(kw_only=True)
@@ -95,18 +139,23 @@ def changed_passes(change: Change) -> tuple[tuple[str, str], ...]:
     found = {change.card.serial: "card"}
     for event in change.events:
         if event.type in _VOUCHER_EVENTS:
-            ref = event.data["voucher"]
-            found.setdefault(str(ref["serial"] if isinstance(ref, dict) else ref), "voucher")
+            found.setdefault(_voucher_serial(event.data["voucher"]), "voucher")
     return tuple(found.items())
+
+
+def _voucher_serial(ref: object) -> str:
+    """An event's ``voucher``: the voucher's JSON (issued) or its serial (the other events)."""
+    return str(ref["serial"] if isinstance(ref, Mapping) else ref)
 
 
 def record_change(tx: Tx, change: Change, *, version: int, position: int) -> None:
     """Mark every pass *change* touched, and queue ``apple.push`` for those with registered devices.
 
     Two statements per pass, whatever the registrations: the mark is one upsert (the one-second
-    rule of :func:`next_last_modified` computed in SQL), and the push one conditional insert.
+    rule of :func:`next_last_modified` computed in SQL), and the push one conditional insert. A
+    voucher issued valid only later also queues its ``pass.refresh``, due when it becomes valid.
     """
-    at_us = to_us(change.at.replace(microsecond=0))
+    at_us = _ceil_second_us(to_us(change.at))
     for serial, kind in changed_passes(change):
         tx.run(
             "INSERT INTO pass_updates (serial, card_serial, kind, version, last_modified, update_position)"
@@ -116,25 +165,73 @@ def record_change(tx: Tx, change: Change, *, version: int, position: int) -> Non
             " update_position = excluded.update_position",
             (serial, change.card.serial, kind, version, at_us, position),
         )
+        _queue_push(tx, serial, to_us(change.at))
+    for card_serial, voucher_serial, valid_from in _valid_later(change):
+        payload = json.dumps({"card": card_serial, "voucher": voucher_serial}, ensure_ascii=False)
         tx.run(
-            "INSERT INTO outbox (topic, payload, created_at, available_at) SELECT ?, ?, ?, ?"
-            " WHERE EXISTS (SELECT 1 FROM registrations WHERE serial = ?)",
-            (PUSH_TOPIC, json.dumps({"serial": serial}, ensure_ascii=False), to_us(change.at),
-             to_us(change.at), serial),
+            "INSERT INTO outbox (topic, payload, created_at, available_at) VALUES (?, ?, ?, ?)",
+            (PASS_REFRESH_TOPIC, payload, to_us(change.at), to_us(valid_from)),
         )
+
+
+ActivityEffect = Callable[[PassActivity], Iterable[Message]]
+"""A hook on device activity: given a ``card_saved`` / ``card_removed``, the outbox messages that must
+follow it (e.g. a webhook), written in the same transaction as the activity row."""
+
+
+def write_message(tx: Tx, message: Message, now: int, *, hook: str = "effects") -> None:
+    """Insert *message* into the outbox inside *tx* (due at its ``available_at``, else *now*)."""
+    if not isinstance(message, Message):
+        raise ValidationError(
+            "must return Message objects",
+            field=hook,
+            value=type(message).__name__,
+            fix="return e.g. [Message(topic='apple.push', payload={...})] from the hook",
+        )
+    available = to_us(message.available_at) if message.available_at else now
+    tx.run(
+        "INSERT INTO outbox (topic, payload, created_at, available_at) VALUES (?, ?, ?, ?)",
+        (message.topic, _compact(dict(message.payload)), now, available),
+    )
+
+
+def _compact(value: object) -> str:
+    return json.dumps(value, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
+
+
+def _queue_push(tx: Tx, serial: str, at_us: int) -> None:
+    tx.run(
+        "INSERT INTO outbox (topic, payload, created_at, available_at) SELECT ?, ?, ?, ?"
+        " WHERE EXISTS (SELECT 1 FROM registrations WHERE serial = ?)",
+        (PUSH_TOPIC, json.dumps({"serial": serial}, ensure_ascii=False), at_us, at_us, serial),
+    )
+
+
+def _valid_later(change: Change) -> tuple[tuple[str, str, datetime], ...]:
+    """``(card serial, voucher serial, valid_from)`` of each voucher *change* issued that is not valid yet."""
+    issued = {_voucher_serial(e.data["voucher"]) for e in change.events if e.type is EventType.VOUCHER_ISSUED}
+    return tuple(
+        (change.card.serial, v.serial, v.valid_from)
+        for v in change.card.vouchers
+        if v.serial in issued and v.valid_from > change.at
+    )
 
 
 class PassUpdates:
     """Registrations and update marks (``wallet.passes``); every method is one short transaction.
 
     The web service reaches it through :class:`walletvoucher.service.StorePassUpdates`.
+    *activity_effects* are called with every ``card_saved`` / ``card_removed`` inside its transaction
+    and return outbox messages (see :data:`ActivityEffect`).
     """
 
-    def __init__(self, db: Database) -> None:
+    def __init__(self, db: Database, *, activity_effects: Iterable[ActivityEffect] = ()) -> None:
         self._db = db
+        self._activity_effects = tuple(activity_effects)
 
     def mark(self, serial: str) -> PassMark | None:
         """The current mark of *serial*, or None when no transition has marked it."""
+        check_text(serial, "serial")
         with self._db.read() as tx:
             row = tx.one(
                 "SELECT serial, card_serial, kind, version, last_modified, update_position"
@@ -150,6 +247,7 @@ class PassUpdates:
 
     def register(self, device: str, serial: str, push_token: str, *, at: datetime) -> bool:
         """Record a registration (or refresh its push token); True when it is new (``card_saved``)."""
+        _check_registration(device, serial, push_token)
         now = to_us(at)
         try:
             with self._db.write() as tx:
@@ -169,6 +267,8 @@ class PassUpdates:
 
     def unregister(self, device: str, serial: str, *, at: datetime, reason: str = "device") -> bool:
         """Delete a registration; True if there was one (``card_removed``)."""
+        check_text(device, "device")
+        check_text(serial, "serial")
         with self._db.write() as tx:
             gone = tx.run("DELETE FROM registrations WHERE device = ? AND serial = ?", (device, serial))
             if gone:
@@ -177,6 +277,7 @@ class PassUpdates:
 
     def remove_push_token(self, push_token: str, *, at: datetime, reason: str = "apns") -> int:
         """Delete every registration using a dead push token; return how many (each ``card_removed``)."""
+        check_text(push_token, "push_token")
         with self._db.write() as tx:
             rows = tx.rows(
                 "SELECT device, serial FROM registrations WHERE push_token = ? ORDER BY device, serial",
@@ -187,8 +288,35 @@ class PassUpdates:
                 self._log(tx, CARD_REMOVED, serial, device, to_us(at), reason)
         return len(rows)
 
+    def refresh(self, message: OutboxMessage, at: datetime) -> None:
+        """The outbox handler of :data:`PASS_REFRESH_TOPIC`: re-mark the passes of a voucher now valid.
+
+        The card's pass and the voucher's own pass (when marked) get a new position, so devices
+        asking "what changed since" see them, and a ``last_modified`` at or after *at* (the one-second
+        rule), so the render and the HTTP cache show the voucher valid; the card version stays. Pushes
+        are queued for the devices registered, as a transition would.
+        """
+        payload: Mapping[str, Any] = message.payload
+        serials = [str(payload[key]) for key in ("card", "voucher") if isinstance(payload.get(key), str)]
+        at_us = _ceil_second_us(to_us(at))
+        with self._db.write() as tx:
+            self._db.lock_journal(tx)  # the new position commits in order, as the journal's do
+            position = self._db.take_position(tx)
+            for serial in serials:
+                marked = tx.run(
+                    "UPDATE pass_updates SET last_modified = CASE WHEN ? > last_modified THEN ?"
+                    " ELSE last_modified + 1000000 END, update_position = ? WHERE serial = ?",
+                    (at_us, at_us, position, serial),
+                )
+                if marked:
+                    _queue_push(tx, serial, to_us(at))
+
     def updated_since(self, device: str, since: int | None) -> tuple[tuple[str, ...], int]:
         """The serials *device* registered whose position is above *since*, and the highest position."""
+        check_text(device, "device")
+        if since is not None and (not isinstance(since, int) or not 0 <= since <= MAX_POSITION):
+            raise ValidationError("must be a position from 0 to 2**63 - 1, or None", field="since",
+                                  value=since, fix="pass the lastUpdated a previous call returned")
         floor = -1 if since is None else since
         with self._db.read() as tx:
             rows = tx.rows(
@@ -202,6 +330,7 @@ class PassUpdates:
 
     def push_tokens(self, serial: str) -> tuple[str, ...]:
         """The distinct push tokens of the devices registered for *serial*."""
+        check_text(serial, "serial")
         with self._db.read() as tx:
             rows = tx.rows(
                 "SELECT DISTINCT push_token FROM registrations WHERE serial = ? ORDER BY push_token",
@@ -211,6 +340,7 @@ class PassUpdates:
 
     def registered(self, serial: str) -> int:
         """How many devices are registered for *serial*."""
+        check_text(serial, "serial")
         with self._db.read() as tx:
             row = tx.one("SELECT COUNT(*) FROM registrations WHERE serial = ?", (serial,))
         return int(row[0]) if row else 0
@@ -231,8 +361,21 @@ class PassUpdates:
 
     def _log(self, tx: Tx, kind: str, serial: str, device: str, at_us: int, reason: str) -> None:
         self._db.lock_journal(tx)  # positions commit in order, as the journal's do
-        tx.run(
-            "INSERT INTO pass_activity (type, serial, device, at, reason) VALUES (?, ?, ?, ?, ?)",
+        row = tx.one(
+            "INSERT INTO pass_activity (type, serial, device, at, reason) VALUES (?, ?, ?, ?, ?)"
+            " RETURNING position",
             (kind, serial, device, at_us, reason),
         )
+        if not self._activity_effects or row is None:
+            return
+        activity = PassActivity(position=int(row[0]), type=kind, serial=serial, device=device,
+                                at=from_us(at_us), reason=reason)
+        for hook in self._activity_effects:
+            for message in hook(activity):
+                write_message(tx, message, at_us, hook="activity_effects")
 
+
+def _check_registration(device: str, serial: str, push_token: str) -> None:
+    check_text(device, "device")
+    check_text(serial, "serial")
+    check_text(push_token, "push_token")

@@ -15,24 +15,17 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any
-from urllib.parse import urlsplit, urlunsplit
 
 from walletvoucher.errors import DatabaseReadOnly, DatabaseUnavailable, StoreUrlError
-from walletvoucher.store._engine import Conflict, Database, Params, Row, Tx, UniqueViolation
+from walletvoucher.store._engine import Conflict, Database, Params, Row, Tx, UniqueViolation, storable
+from walletvoucher.store._url import redact
+
+__all__ = ["PostgresDatabase", "redact"]
 
 if TYPE_CHECKING:
     import psycopg
 
 _JOURNAL_LOCK = 0x77765F6A6F75726E  # "wv_journ": the advisory lock key that orders global positions
-
-
-def redact(url: str) -> str:
-    """The URL with its password replaced, for messages."""
-    parts = urlsplit(url)
-    if parts.password is None:
-        return url
-    host = parts.netloc.rsplit("@", 1)[-1]
-    return urlunsplit(parts._replace(netloc=f"{parts.username}:***@{host}"))
 
 
 class _PgTx(Tx):
@@ -41,11 +34,11 @@ class _PgTx(Tx):
 
     def run(self, sql: str, params: Params = ()) -> int:
         with _translated(self._conn):
-            return self._conn.execute(_pg(sql), tuple(params), prepare=True).rowcount
+            return self._conn.execute(_pg(sql), storable(params), prepare=True).rowcount
 
     def rows(self, sql: str, params: Params = ()) -> list[Row]:
         with _translated(self._conn):
-            return [tuple(r) for r in self._conn.execute(_pg(sql), tuple(params), prepare=True).fetchall()]
+            return [tuple(r) for r in self._conn.execute(_pg(sql), storable(params), prepare=True).fetchall()]
 
 
 class PostgresDatabase(Database):
@@ -90,6 +83,11 @@ class PostgresDatabase(Database):
 
     def lock_journal(self, tx: Tx) -> None:
         tx.rows("SELECT pg_advisory_xact_lock(?)", (_JOURNAL_LOCK,))
+
+    def take_position(self, tx: Tx) -> int:
+        row = tx.one("SELECT nextval(pg_get_serial_sequence('events', 'position'))")
+        assert row is not None
+        return int(row[0])
 
     def close(self) -> None:
         self._conn.close()

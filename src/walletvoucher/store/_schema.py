@@ -114,6 +114,20 @@ MIGRATIONS: tuple[Migration, ...] = (
         ),
     ),
     Migration(
+        version=10,
+        description="the counter: API keys, staff devices and kiosks (hashed), rotating-code steps used",
+        statements=(
+            """CREATE TABLE credentials (
+                id {pk}, kind TEXT NOT NULL, name TEXT NOT NULL, location TEXT NOT NULL,
+                scopes TEXT NOT NULL, token_hash TEXT UNIQUE, enrol_hash TEXT UNIQUE,
+                created_at BIGINT NOT NULL, enrolled_at BIGINT, last_used_at BIGINT, revoked_at BIGINT)""",
+            "CREATE UNIQUE INDEX credentials_live_name ON credentials (kind, name) WHERE revoked_at IS NULL",
+            """CREATE TABLE scan_steps (
+                serial TEXT NOT NULL, step BIGINT NOT NULL, used_at BIGINT NOT NULL,
+                PRIMARY KEY (serial, step))""",
+        ),
+    ),
+    Migration(
         version=14,
         description="join details a customer chose to give (name, e-mail, phone), one row per card",
         statements=(

@@ -14,7 +14,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from walletvoucher.errors import DatabaseReadOnly, DatabaseUnavailable
-from walletvoucher.store._engine import Conflict, Database, Params, Row, Tx, UniqueViolation
+from walletvoucher.store._engine import Conflict, Database, Params, Row, Tx, UniqueViolation, storable
 
 
 class _SqliteTx(Tx):
@@ -23,11 +23,11 @@ class _SqliteTx(Tx):
 
     def run(self, sql: str, params: Params = ()) -> int:
         with _translated(self._conn):
-            return self._conn.execute(sql, tuple(params)).rowcount
+            return self._conn.execute(sql, storable(params)).rowcount
 
     def rows(self, sql: str, params: Params = ()) -> list[Row]:
         with _translated(self._conn):
-            return [tuple(row) for row in self._conn.execute(sql, tuple(params)).fetchall()]
+            return [tuple(row) for row in self._conn.execute(sql, storable(params)).fetchall()]
 
 
 class SqliteDatabase(Database):
@@ -89,6 +89,14 @@ class SqliteDatabase(Database):
             raise
         with _translated(self._conn):
             self._conn.execute("COMMIT")
+
+    def take_position(self, tx: Tx) -> int:
+        # AUTOINCREMENT never hands out a number at or below sqlite_sequence's: raising it takes one.
+        row = tx.one("UPDATE sqlite_sequence SET seq = seq + 1 WHERE name = 'events' RETURNING seq")
+        if row is not None:
+            return int(row[0])
+        tx.run("INSERT INTO sqlite_sequence (name, seq) VALUES ('events', 1)")
+        return 1
 
     def close(self) -> None:
         self._conn.close()

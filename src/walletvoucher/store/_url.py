@@ -4,10 +4,44 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from urllib.parse import parse_qs, urlsplit
+from urllib.parse import parse_qs, unquote, urlsplit
 
 from walletvoucher.errors import StoreUrlError
 from walletvoucher.store._engine import Database
+
+_SECRET_PARAMETERS = frozenset({"password", "sslpassword"})
+
+
+def redact(url: str) -> str:
+    """*url* fit for a message: a password in the user part or in a ``password=`` (or
+    ``sslpassword=``) parameter is replaced by ``***``, a fragment dropped; the rest is kept as
+    written, to say which database. When in doubt it hides more (everything up to the last ``@``
+    after a ``user:``), never less.
+
+    >>> redact("postgresql://shop:hunter2@db.example/wallet?password=hunter3&sslmode=require")
+    'postgresql://shop:***@db.example/wallet?password=***&sslmode=require'
+    >>> redact("sqlite:////var/lib/wallet.db")
+    'sqlite:////var/lib/wallet.db'
+    """
+    scheme, slashes, rest = url.partition("://")
+    head = ""
+    if slashes:
+        head = scheme + slashes
+        userinfo, at, after = rest.rpartition("@")
+        user, colon, _ = userinfo.partition(":")
+        if at and colon and not any(c in user for c in "/?#"):
+            head, rest = f"{head}{user}:***@", after
+    else:
+        rest = url
+    path, question, query = rest.split("#", 1)[0].partition("?")
+    if question:
+        query = "&".join(_redact_parameter(pair) for pair in query.split("&"))
+    return head + path + question + query
+
+
+def _redact_parameter(pair: str) -> str:
+    name = pair.split("=", 1)[0]
+    return f"{name}=***" if unquote(name).strip().lower() in _SECRET_PARAMETERS else pair
 
 
 def connect(url: str | os.PathLike[str]) -> Database:

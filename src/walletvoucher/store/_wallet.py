@@ -45,11 +45,12 @@ from walletvoucher.model import (
     replay,
 )
 from walletvoucher.store import _snapshot
+from walletvoucher.store._access import Access
 from walletvoucher.store._details import CardDetails
 from walletvoucher.store._engine import Conflict, Database, Tx, UniqueViolation
 from walletvoucher.store._google import GoogleRecords
 from walletvoucher.store._outbox import Outbox
-from walletvoucher.store._passes import PassUpdates, record_change
+from walletvoucher.store._passes import ActivityEffect, PassUpdates, record_change, write_message
 from walletvoucher.store._pools import CodePools, PoolCodes
 from walletvoucher.store._programs import ProgramRegistry
 from walletvoucher.store._schema import migrate
@@ -104,6 +105,7 @@ class Wallet:
         retries: int = 30,
         snapshot_every: int = 100,
         cache_size: int = 1024,
+        activity_effects: Iterable[ActivityEffect] = (),
     ) -> None:
         self._db = db
         self._programs = programs if isinstance(programs, ProgramRegistry) else ProgramRegistry(programs)
@@ -120,10 +122,12 @@ class Wallet:
         """Code pools: import POS codes, read how many are left."""
         self.outbox = Outbox(db)
         """Messages the effect hooks wrote, for a worker to claim, complete or retry."""
-        self.passes = PassUpdates(db)
+        self.passes = PassUpdates(db, activity_effects=activity_effects)
         """Pass update marks and device registrations (what the Apple web service reads and writes)."""
         self.google = GoogleRecords(db)
         """The Google sync's bookkeeping: classes inserted, notifications per pass."""
+        self.access = Access(db)
+        """API keys, staff devices and kiosks (hashed), and the rotating-code steps accepted."""
         self.details = CardDetails(db)
         """What customers chose to give when joining (personal data; never logged)."""
 
@@ -138,6 +142,7 @@ class Wallet:
         retries: int = 30,
         snapshot_every: int = 100,
         at: datetime | None = None,
+        activity_effects: Iterable[ActivityEffect] = (),
     ) -> Wallet:
         """Connect, create or migrate the schema, and return the wallet.
 
@@ -148,7 +153,9 @@ class Wallet:
         transition that lost a race is retried before :class:`~walletvoucher.errors.StaleVersion`.
         *snapshot_every*: store a snapshot each time a card's version crosses a multiple of this
         (0: never write or read snapshots). *at*: the time recorded for schema migrations (defaults
-        to the epoch, keeping the core clock-free).
+        to the epoch, keeping the core clock-free). *activity_effects*: hooks called when a device
+        saves or removes a pass (``card_saved`` / ``card_removed``), in that transaction, returning
+        outbox messages.
         """
         db = connect(url)
         try:
@@ -163,6 +170,7 @@ class Wallet:
             random=random,
             retries=retries,
             snapshot_every=snapshot_every,
+            activity_effects=activity_effects,
         )
 
     def close(self) -> None:
@@ -370,17 +378,15 @@ class Wallet:
         return tuple(Voucher.from_json(json.loads(r[0])) for r in rows)
 
     def voucher(self, serial: str) -> Voucher:
-        """The stored voucher with this serial (its final state once redeemed, expired or voided).
+        """The stored voucher *serial* as last recorded (open ones: as issued; see :meth:`card`).
 
-        An open voucher is returned as issued; ask :meth:`Voucher.status_at` for its status now.
+        Raises :class:`~walletvoucher.errors.UnknownVoucher` when none is stored.
         """
         with self._db.read() as tx:
             row = tx.one("SELECT data FROM vouchers WHERE serial = ?", (serial,))
         if row is None:
-            raise UnknownVoucher(
-                "is not a stored voucher", field="voucher", value=serial,
-                fix="check the serial printed on the voucher (e.g. 'CARD-1-1')",
-            )
+            raise UnknownVoucher("is not stored", field="voucher", value=serial[:80],
+                                 fix="check the serial (vouchers are named <card serial>-<number>)")
         return Voucher.from_json(json.loads(row[0]))
 
     def journal(self, since: int = 0, *, limit: int = 1000) -> tuple[JournalEntry, ...]:
@@ -592,18 +598,7 @@ class Wallet:
         )
 
     def _write_message(self, tx: Tx, message: Message, now: int) -> None:
-        if not isinstance(message, Message):
-            raise ValidationError(
-                "must return Message objects",
-                field="effects",
-                value=type(message).__name__,
-                fix="return e.g. [Message(topic='apple.push', payload={...})] from the effect hook",
-            )
-        available = to_us(message.available_at) if message.available_at else now
-        tx.run(
-            "INSERT INTO outbox (topic, payload, created_at, available_at) VALUES (?, ?, ?, ?)",
-            (message.topic, _dumps(dict(message.payload)), now, available),
-        )
+        write_message(tx, message, now)
 
     def _remember(self, serial: str, card: StampCard, version: int) -> None:
         if not serial or self._cache_size <= 0:

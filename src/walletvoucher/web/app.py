@@ -10,20 +10,22 @@ Needs the ``server`` extra (Starlette, Jinja2).
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Callable
 from datetime import datetime, timezone
 from pathlib import Path
 
 from starlette.applications import Starlette
 from starlette.concurrency import run_in_threadpool
-from starlette.requests import Request
+from starlette.requests import ClientDisconnect, Request
 from starlette.responses import FileResponse, Response
 from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 
 from walletvoucher._fonts import Script, font_file
+from walletvoucher.service._till import TillApi
 from walletvoucher.service._webservice import PassWebService, ServiceRequest
-from walletvoucher.service.asgi import _read_body, _service_path, _to_starlette, _TooLarge, passkit_routes
+from walletvoucher.service.asgi import _read_body, _service_path, _to_starlette, _TooLarge, app_routes
 from walletvoucher.web._pages import MAX_FORM_BODY, CustomerPages
 
 Clock = Callable[[], datetime]
@@ -41,14 +43,24 @@ def _utc_now() -> datetime:
     return datetime.now(timezone.utc)
 
 
-def page_routes(pages: CustomerPages, *, clock: Clock = _utc_now) -> list[Route | Mount]:
-    """The customer pages' routes (join, redeem, brand CSS) and the static files and fonts."""
+def page_routes(
+    pages: CustomerPages, *, clock: Clock = _utc_now, body_timeout: float = 30.0
+) -> list[Route | Mount]:
+    """The customer pages' routes (join, redeem, brand CSS) and the static files and fonts.
+
+    Form bodies over :data:`MAX_FORM_BODY` are refused with 413, one not received within
+    *body_timeout* seconds with 408, as the web service's are.
+    """
 
     async def endpoint(request: Request) -> Response:
         try:
-            body = await _read_body(request, MAX_FORM_BODY)
+            body = await asyncio.wait_for(_read_body(request, MAX_FORM_BODY), body_timeout)
         except _TooLarge:
             return Response(status_code=413)
+        except asyncio.TimeoutError:
+            return Response(status_code=408, headers={"connection": "close"})
+        except ClientDisconnect:
+            return Response(status_code=400)  # never sent: the client is gone
         parsed = ServiceRequest(
             method=request.method,
             path=_service_path(request),
@@ -79,6 +91,15 @@ def page_routes(pages: CustomerPages, *, clock: Clock = _utc_now) -> list[Route 
     ]
 
 
-def create_site(pages: CustomerPages, *, passkit: PassWebService, clock: Clock = _utc_now) -> Starlette:
-    """One app: Apple's web service under ``/v1/...`` and the customer pages beside it."""
-    return Starlette(routes=[*passkit_routes(passkit, clock=clock), *page_routes(pages, clock=clock)])
+def create_site(
+    pages: CustomerPages,
+    *,
+    passkit: PassWebService,
+    clock: Clock = _utc_now,
+    body_timeout: float = 30.0,
+    till: TillApi | None = None,
+) -> Starlette:
+    """One app: Apple's web service under ``/v1/...`` (the till's API under ``/api/v1/...`` when given)
+    and the customer pages beside it."""
+    service = app_routes(passkit, clock=clock, body_timeout=body_timeout, till=till)
+    return Starlette(routes=[*service, *page_routes(pages, clock=clock, body_timeout=body_timeout)])
