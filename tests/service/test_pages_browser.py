@@ -312,3 +312,20 @@ def test_a_voided_voucher_and_a_forged_link_get_their_own_pages(serve: Serve, br
     tab.open(link.split("?")[0] + "?sig=forged")
     assert tab.state() == "not-found"
     shot(tab, "not-found")
+
+
+def test_without_javascript_the_plain_confirm_form_redeems(serve: Serve, browser: Browser) -> None:
+    owner = Tab(browser)
+    join(owner, serve)
+    doc = pass_json(download_pass(owner))
+    serial, token = str(doc["serialNumber"]), str(doc["authenticationToken"])
+    serve.wallet.stamp(serial, 10, at=datetime.now(timezone.utc), source="till")
+    link = link_on(latest_pass(serve, serial, token))
+    tab = Tab(browser)
+    tab.send("Emulation.setScriptExecutionDisabled", {"value": True})
+    tab.open(link)
+    assert tab.state() == "ready"
+    assert tab.evaluate("document.getElementById('redeem-button').innerText") == "Redeem now"
+    tab.press("#redeem-button")  # one plain tap submits the form: no gesture without a script
+    tab.wait_until("!!document.querySelector('main[data-state=\"redeemed\"]')")
+    assert tab.evaluate("getComputedStyle(document.getElementById('settled')).display") != "none"
