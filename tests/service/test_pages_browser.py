@@ -283,6 +283,15 @@ def test_pages_read_right_in_every_language(serve: Serve, browser: Browser, lang
     shot(tab, f"your-card-{language}")
     texts.append(tab.evaluate("document.body.innerText"))
     used.update(tab.fonts_used())
+    doc = pass_json(download_pass(tab))
+    serial, token = str(doc["serialNumber"]), str(doc["authenticationToken"])
+    serve.wallet.stamp(serial, 10, at=datetime.now(timezone.utc), source="till")
+    tab.open(link_on(latest_pass(serve, serial, token)))  # the redeem page, in the same language
+    assert tab.state() == "ready" and tab.evaluate("document.documentElement.lang") == language
+    tab.evaluate("document.fonts.ready.then(() => true)")
+    shot(tab, f"redeem-{language}")
+    texts.append(tab.evaluate("document.body.innerText"))
+    used.update(tab.fonts_used())
     covered = _covered()
     missing = {c for text in texts for c in text if not c.isspace() and ord(c) not in covered}
     assert missing == set()  # every character has a glyph in the fonts the pages serve
