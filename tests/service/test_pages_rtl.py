@@ -28,7 +28,8 @@ def site(tmp_path_factory: pytest.TempPathFactory, signer: AppleSigner,
     pages = make_pages(wallets, signer, PassTokens(b"r" * 32))
     certfile, keyfile = server_cert
     try:
-        with UvicornThread(create_site(pages, passkit=pages.passes), certfile=certfile, keyfile=keyfile) as server:
+        app = create_site(pages, passkit=pages.passes)
+        with UvicornThread(app, certfile=certfile, keyfile=keyfile) as server:
             yield server.url
     finally:
         wallets.close()
