@@ -33,6 +33,9 @@ COMMANDS = {  # command -> the module whose add_commands registers it (imported 
     "serve": "walletvoucher.service._cli",
     "worker": "walletvoucher.service._worker_cli",
     "poster": "walletvoucher._poster_cli",
+    "api-key": "walletvoucher._counter_cli",
+    "staff": "walletvoucher._counter_cli",
+    "reconcile": "walletvoucher._counter_cli",
 }
 
 
@@ -62,10 +65,14 @@ def _command(argv: Sequence[str]) -> str | None:
 
 def exit_status(exc: BaseException) -> int:
     """2 for a usage mistake (a value that cannot be used, a file that cannot be read), else 1."""
+    from walletvoucher._files import UnreadableFile
     from walletvoucher.errors import ValidationError
 
-    if isinstance(exc, (ValidationError, OSError)) or isinstance(exc.__cause__, OSError):
-        return EXIT_USAGE
+    cause: BaseException | None = exc
+    for _ in range(5):  # a file that cannot be read, however deep in the chain of causes
+        if isinstance(cause, (ValidationError, OSError, UnreadableFile)):
+            return EXIT_USAGE
+        cause = None if cause is None else cause.__cause__
     return EXIT_FAILED
 
 

@@ -246,3 +246,70 @@ def test_the_signature_is_the_standard_one_for_a_known_message() -> None:
     body = json.dumps({"type": "card_issued"}).encode()
     expected = standardwebhooks.Webhook(SECRET).sign("wv_evt_1", NOW, body.decode())
     assert endpoint.sign("wv_evt_1", int(NOW.timestamp()), body) == expected
+
+
+def test_the_worker_command_delivers_the_config_files_webhooks(
+    db_url: str, tmp_path: Path, chain_files: dict[str, Path]
+) -> None:
+    import http.server
+    import subprocess
+    import sys
+    import threading
+
+    got: list[tuple[dict[str, str], bytes]] = []
+
+    class Hook(http.server.BaseHTTPRequestHandler):
+        def do_POST(self) -> None:
+            got.append((dict(self.headers), self.rfile.read(int(self.headers["content-length"]))))
+            self.send_response(204)
+            self.end_headers()
+
+        def log_message(self, *args: Any) -> None:
+            pass
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Hook)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    config = tmp_path / "walletvoucher.toml"
+    config.write_text(
+        f'[[webhooks]]\nurl = "http://127.0.0.1:{server.server_port}/hooks"\n'
+        'secret_env = "HOOK_SECRET"\nevents = ["card_issued", "stamp_added"]\n',
+        encoding="utf-8",
+    )
+    hooks = load_webhooks(
+        [
+            {
+                "url": f"http://127.0.0.1:{server.server_port}/hooks",
+                "secret_env": "S",
+                "events": ["card_issued", "stamp_added"],
+            }
+        ],
+        {"S": SECRET},
+    )
+    with _wallet(db_url, hooks) as wallet:  # what serve does: transitions queue the deliveries
+        wallet.issue_card("coffee", serial="W-9", member_id="m-9", at=NOW)
+        wallet.stamp("W-9", 1, at=NOW)
+    env = {
+        "PATH": "/usr/bin:/bin",
+        "PYTHONPATH": ":".join(sys.path),
+        "HOOK_SECRET": SECRET,
+        "WALLETVOUCHER_PASS_TYPE_IDENTIFIER": "pass.com.example.coffee",
+        "WALLETVOUCHER_TEAM_IDENTIFIER": "ABCDE12345",
+        "WALLETVOUCHER_CERTIFICATE": str(chain_files["certificate"]),
+        "WALLETVOUCHER_KEY": str(chain_files["key"]),
+        "WALLETVOUCHER_WWDR": str(chain_files["wwdr"]),
+    }
+    code = "import sys; from walletvoucher.cli import main; sys.exit(main())"
+    done = subprocess.run(
+        [sys.executable, "-c", code, "worker", "--db", db_url, "--once", "--config", str(config)],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    server.shutdown()
+    assert done.returncode == 0, done.stderr
+    verifier = standardwebhooks.Webhook(SECRET)
+    types = [
+        verifier.verify(body, {k.lower(): v for k, v in headers.items()})["type"] for headers, body in got
+    ]
+    assert types == ["card_issued", "stamp_added"] and SECRET not in done.stdout + done.stderr

@@ -37,6 +37,9 @@ import attrs
 from walletvoucher.errors import ServiceConfigError
 
 if TYPE_CHECKING:
+    from walletvoucher.service._webhooks import Webhooks
+
+if TYPE_CHECKING:
     from walletvoucher.service.apns import ApnsTokenKey
 
 if sys.version_info >= (3, 11):
@@ -72,6 +75,15 @@ class ServiceConfig:
     apns_key_file: Path | None = None  # [apns]: a .p8 provider-token key, its id and team
     apns_key_id: str | None = None
     apns_team_id: str | None = None
+    webhook_tables: tuple[Any, ...] = ()  # [[webhooks]]: url, secret_env, events, name
+
+    def webhooks(self, environ: Mapping[str, str]) -> Webhooks | None:
+        """The ``[[webhooks]]`` endpoints, their secrets read from *environ* (None when there are none)."""
+        if not self.webhook_tables:
+            return None
+        from walletvoucher.service._webhooks import load_webhooks
+
+        return load_webhooks(list(self.webhook_tables), environ)
 
     @property
     def demo(self) -> bool:
@@ -148,7 +160,13 @@ def _read_file(path: Path) -> dict[str, Any]:
         raise ServiceConfigError(
             f"is not valid TOML: {exc}", field="--config", value=str(path), fix="check the file's syntax"
         ) from exc
-    return {**_service_table(doc), **_apns_table(doc)}
+    hooks = doc.get("webhooks", [])
+    if not isinstance(hooks, list):
+        raise ServiceConfigError(
+            "must be an array of tables", field="[[webhooks]]", value=type(hooks).__name__,
+            fix='write each receiver as [[webhooks]] with url = "..." and secret_env = "..."',
+        )  # fmt: skip
+    return {**_service_table(doc), **_apns_table(doc), **({"webhook_tables": tuple(hooks)} if hooks else {})}
 
 
 def _apns_table(doc: dict[str, Any]) -> dict[str, Any]:

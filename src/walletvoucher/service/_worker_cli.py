@@ -155,6 +155,7 @@ def run_worker(args: argparse.Namespace) -> int:
         from walletvoucher.service._config import load_config
         from walletvoucher.service._google_sync import GOOGLE_SYNC_TOPIC
         from walletvoucher.service._serve import load_signer
+        from walletvoucher.service._webhooks import WEBHOOK_TOPIC
         from walletvoucher.store import PASS_REFRESH_TOPIC, Wallet
     except ImportError as exc:
         print(f'error: {exc.name} is missing; install the server extra: pip install "walletvoucher[server]"',
@@ -173,11 +174,17 @@ def run_worker(args: argparse.Namespace) -> int:
         google = google_handler(wallet, loaded, api_url=args.google_api_url, adjust=_pages_links(config))
         if google is not None:
             handlers[GOOGLE_SYNC_TOPIC] = google
+        hooks = config.webhooks(os.environ)  # [[webhooks]] in the config: signed POSTs to your backend
+        sender = hooks.sender() if hooks is not None else None
+        if sender is not None:
+            handlers[WEBHOOK_TOPIC] = sender
         try:
             done, failed = run_loop(wallet, handlers, stop=threading.Event(), interval=args.interval,
                                     once=args.once)
         finally:
             handler.close()
+            if sender is not None:
+                sender.close()
         pending = wallet.outbox.pending()
     if args.once:
         retry = f"; {failed} failed, kept for a retry" if failed else ""
