@@ -6,6 +6,7 @@ import itertools
 import re
 from collections.abc import Iterator, Mapping
 from datetime import datetime, timedelta
+from pathlib import Path
 from urllib.parse import parse_qsl, urlencode
 
 import pytest
@@ -18,8 +19,10 @@ from walletvoucher.codes import ScanKey, issue_scan_token
 from walletvoucher.codes._rotating import rotating_value
 from walletvoucher.model import VoucherStatus
 from walletvoucher.service import PassTokens, ServiceRequest, ServiceResponse, WalletPerThread
+from walletvoucher.service._serve import build_demo
 from walletvoucher.service._staff import StaffDesk
 from walletvoucher.store import Wallet
+from walletvoucher.web._site import pages_for, staff_pages_for
 from walletvoucher.web._staff_pages import DEVICE_COOKIE, STAFF_CSP, StaffPages
 
 from .conftest import NOW
@@ -454,3 +457,20 @@ def test_hostile_forms_from_an_enrolled_phone_never_fail(
         answer = phone.send("POST", path, form={"csrf": token, **fields})
         assert 200 <= answer.status < 500, answer.body[:300]
         assert "<script>" not in answer.body.decode().split("</head>", 1)[1]
+
+
+def test_serve_mounts_the_counter_with_its_scan_key(tmp_path: Path) -> None:
+    """What ``serve`` runs (demo mode): the counter over the demo's store, verifying the demo's scan key."""
+    served = build_demo(host="127.0.0.1", port=8443, state_dir=tmp_path, at=NOW, random=_random)
+    try:
+        counter = staff_pages_for(served, pages_for(served))
+        wallet = served.wallets()
+        voucher = wallet.stamp("DEMO-CARD-3", 10, at=NOW, source="till").vouchers[0]
+        assert served.scan_keys  # the key the demo's passes are drawn with
+        token = issue_scan_token(voucher.serial, expires_at=voucher.expires_at, key=served.scan_keys[0])
+        phone = enrolled(counter, wallet)
+        done = phone.post("/staff/scan", {"value": token})
+        assert (done.status, state_of(done)) == (200, "redeemed")
+        assert wallet.voucher(voucher.serial).redeemed_by == "staff:Aziza@chilonzor"
+    finally:
+        served.wallets.close()
