@@ -367,11 +367,4 @@ def _facts(view: CounterView, language: str) -> dict[str, Any]:
     }
 
 
-def staff_pages(
-    desk: StaffDesk, pages: CustomerPages, *, random: RandomSource, limits: StaffLimits | None = None
-) -> StaffPages:
-    """The counter's pages beside the customer *pages* (sharing their templates and browser cookie)."""
-    return StaffPages(desk=desk, pages=pages, random=random, limits=limits)
-
-
-__all__ = ["DEVICE_COOKIE", "STAFF_CSP", "StaffLimits", "StaffPages", "staff_pages"]
+__all__ = ["DEVICE_COOKIE", "STAFF_CSP", "StaffLimits", "StaffPages"]

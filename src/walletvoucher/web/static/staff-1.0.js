@@ -13,8 +13,11 @@
     barcode.focus();
     barcode.addEventListener("blur", function () { setTimeout(function () { barcode.focus(); }, 100); });
     document.getElementById("kiosk-form").addEventListener("submit", function () {
-      setTimeout(function () { barcode.disabled = true; }, 0); /* one scan, one request */
+      setTimeout(function () { barcode.readOnly = true; }, 0); /* one scan, one request */
     });
+    if (main.dataset.state !== "kiosk") { /* the answer stays a while, then the next customer sees a clean screen */
+      setTimeout(function () { if (!barcode.value) { window.location.replace("/kiosk"); } }, 12000);
+    }
   }
 
   var camera = document.getElementById("camera");
