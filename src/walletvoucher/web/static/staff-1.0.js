@@ -36,7 +36,8 @@
     overrides: { locateFile: function (path, prefix) { return /\.wasm$/.test(path) ? wasm : prefix + path; } },
     fireImmediately: true
   });
-  var formats = ["QRCode", "Aztec", "PDF417", "DataMatrix", "Code128", "EAN13", "UPCA"];
+  /* what passes draw for scan tokens and card serials (EAN/UPC codes are for the POS's own scanner) */
+  var formats = ["QRCode", "Aztec", "PDF417", "Code128"];
   var canvas = document.createElement("canvas");
   var context = canvas.getContext("2d", { willReadFrequently: true });
   var stream = null, busy = false, done = false;
