@@ -284,3 +284,17 @@ def test_the_vendored_decoder_reads_the_codes_our_passes_show(
         png = base64.b64encode(render_png(value, symbology)).decode()
         read = tab.evaluate(READ_IMAGE % (json.dumps(png), json.dumps(formats)))
         assert [text for _, text in read] == [value], (symbology, read)
+
+
+def test_hostile_http_requests_get_4xx(setup: tuple[Counter, Path]) -> None:
+    counter, _ = setup
+    with httpx.Client(base_url=counter.url, verify=False, timeout=30) as client:
+        assert client.post("/staff/scan", content=b"x" * 100_000).status_code == 413
+        assert (
+            client.post("/kiosk", content=b"\xff\xfe", headers={"content-type": "text/plain"}).status_code
+            == 401
+        )
+        assert client.get("/staff/enrol/%00%ff").status_code == 404
+        assert client.get("/staff/scan").status_code == 405
+        assert client.get("/staff", headers={"cookie": "wv_device=wvd_" + "A" * 43}).status_code == 401
+        assert client.put("/kiosk").status_code == 405
