@@ -17,6 +17,7 @@ from walletvoucher import Brand, EarnPolicy, LocalizedText, Program, RedemptionM
 from walletvoucher.apple import AppleSigner
 from walletvoucher.codes import ScanKey, issue_scan_token
 from walletvoucher.codes._rotating import rotating_value
+from walletvoucher.errors import DatabaseUnavailable
 from walletvoucher.model import VoucherStatus
 from walletvoucher.service import PassTokens, ServiceRequest, ServiceResponse, WalletPerThread
 from walletvoucher.service._serve import build_demo
@@ -474,3 +475,15 @@ def test_serve_mounts_the_counter_with_its_scan_key(tmp_path: Path) -> None:
         assert wallet.voucher(voucher.serial).redeemed_by == "staff:Aziza@chilonzor"
     finally:
         served.wallets.close()
+
+
+def test_a_store_that_does_not_answer_is_a_busy_page_not_a_500(staff: StaffPages) -> None:
+    def away() -> Wallet:
+        raise DatabaseUnavailable("cannot be reached", field="url", value="sqlite:///gone", fix="start it")
+
+    down = StaffPages(desk=StaffDesk(away), pages=staff.pages, random=_random)
+    phone = Device(down)
+    phone.jar[DEVICE_COOKIE] = "wvd_" + "A" * 43
+    for method, path in (("GET", "/staff"), ("GET", "/kiosk"), ("POST", "/staff/scan")):
+        answer = phone.send(method, path, form={"csrf": "x", "value": "CARD-1"} if method == "POST" else None)
+        assert (answer.status, state_of(answer)) == (503, "busy")

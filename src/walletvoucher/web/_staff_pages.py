@@ -30,7 +30,7 @@ from typing import Any
 import attrs
 
 from walletvoucher.codes import RandomSource
-from walletvoucher.errors import ValidationError
+from walletvoucher.errors import ValidationError, WalletVoucherError
 from walletvoucher.model import Program
 from walletvoucher.service._limits import Rate, RateLimiter
 from walletvoucher.service._staff import MAX_STAMPS, CounterView, StaffDesk
@@ -38,7 +38,7 @@ from walletvoucher.service._webservice import ServiceRequest, ServiceResponse, _
 from walletvoucher.store import Principal
 from walletvoucher.web._csrf import MAX_AGE, BrowserIds
 from walletvoucher.web._i18n import format_moment, negotiate, texts
-from walletvoucher.web._pages import CSP, CustomerPages, _cookie
+from walletvoucher.web._pages import CSP, CustomerPages, _Call, _cookie
 
 DEVICE_COOKIE = "wv_device"
 STAFF_CSP = (
@@ -146,6 +146,10 @@ class StaffPages:
             _logger.info("refused a %s: %s", name, exc.field)  # the field, never the value
             return call.page("staff.html", 400, state="stale", title="This page has expired",
                              detail="Reload the page and try again.")  # fmt: skip
+        except WalletVoucherError as exc:  # the store is busy or away: say so, never a 500
+            _logger.warning("counter %s failed: %s", name, type(exc).__name__)
+            return call.page("staff.html", 503, state="busy", title="Busy: try again",
+                             detail="The store did not answer; scan again in a moment.")  # fmt: skip
 
 
 def _route(parts: list[str]) -> tuple[str, str, tuple[str, ...]] | None:
@@ -171,17 +175,14 @@ class _Counter:
         self.staff, self.request, self.client, self.at = staff, request, client, at
         self.token = _cookie(request.headers.get("cookie"), DEVICE_COOKIE)
         self.headers: tuple[tuple[str, str], ...] = ()
-        self._call: Any = None
+        self._call: _Call | None = None
 
     # --- helpers ---------------------------------------------------------------------------
 
     def form(self) -> dict[str, str]:
-        from walletvoucher.web._pages import _Call
-
         if self._call is None:
             self._call = _Call(self.staff.pages, self.request, client=self.client, at=self.at)
-        form: dict[str, str] = self._call.form()
-        return form
+        return self._call.form()
 
     def language(self, program: Program | None) -> str:
         offered = program.languages if program is not None else ("en",)
@@ -237,8 +238,6 @@ class _Counter:
             return self.page("staff_enrol.html", 429, state="too-many", code="", csrf="")
         if not _ENROL_CODE.fullmatch(code):
             return self.page("staff_enrol.html", 404, state="enrol-failed", code="", csrf="")
-        from walletvoucher.web._pages import _Call
-
         call = _Call(self.staff.pages, self.request, client=self.client, at=self.at)
         if self.request.method == "GET":
             browser = call.ensure_browser()
