@@ -26,6 +26,59 @@
   var form = document.getElementById("scan-form");
   var input = document.getElementById("scan-value");
   if (!camera || !video || !form || !input) { return; }
+
+  /* Answers show over the scanner instead of replacing the page, so the camera keeps running (and iOS
+   * does not ask for it again); "Scan next" takes the answer away. Without script the forms post as usual. */
+  var scanning = { state: main.dataset.state, className: main.className };
+  var overlay = document.createElement("div");
+  overlay.className = "overlay";
+  overlay.id = "overlay";
+  overlay.hidden = true;
+  main.appendChild(overlay);
+  var stream = null, busy = false, done = false;
+
+  function answer(next) {
+    overlay.innerHTML = next.innerHTML; /* our own server's escaped page */
+    overlay.hidden = false;
+    main.className = next.className;
+    main.dataset.state = next.dataset.state;
+    window.scrollTo(0, 0);
+    var focus = overlay.querySelector("#stamp-button") || overlay.querySelector("#next");
+    if (focus) { focus.focus(); }
+  }
+
+  function send(target) {
+    done = true;
+    var body = new URLSearchParams(new FormData(target));
+    fetch(target.action, { method: "POST", body: body, credentials: "same-origin" })
+      .then(function (response) { return response.text(); })
+      .then(function (html) {
+        var next = new DOMParser().parseFromString(html, "text/html").getElementById("main");
+        if (!next) { throw new Error("no page"); }
+        answer(next);
+      })
+      .catch(function () { HTMLFormElement.prototype.submit.call(target); });
+  }
+
+  function resume() {
+    overlay.hidden = true;
+    overlay.innerHTML = "";
+    main.className = scanning.className;
+    main.dataset.state = scanning.state;
+    input.value = "";
+    done = false;
+    tick();
+  }
+
+  main.addEventListener("submit", function (event) {
+    if (!event.target.matches("form[method=post]")) { return; }
+    event.preventDefault();
+    send(event.target);
+  });
+  overlay.addEventListener("click", function (event) {
+    if (event.target.closest("#next")) { event.preventDefault(); resume(); }
+  });
+
   if (!window.ZXingWASM || !navigator.mediaDevices || !navigator.mediaDevices.getUserMedia) {
     main.dataset.camera = "unavailable";
     hint.textContent = "No camera here: type or paste the code.";
@@ -40,22 +93,19 @@
   var formats = ["QRCode", "Aztec", "PDF417", "Code128"];
   var canvas = document.createElement("canvas");
   var context = canvas.getContext("2d", { willReadFrequently: true });
-  var stream = null, busy = false, done = false;
 
   function stop() {
     if (stream) { stream.getTracks().forEach(function (track) { track.stop(); }); }
   }
 
-  function submit(text) {
-    done = true;
-    stop();
+  function read(text) {
     main.dataset.camera = "read";
     input.value = text;
-    form.submit();
+    send(form);
   }
 
   function tick() {
-    if (done) { return; }
+    if (done || !stream) { return; }
     if (!busy && video.readyState >= 2 && video.videoWidth) {
       busy = true;
       var scale = Math.min(1, 960 / Math.max(video.videoWidth, video.videoHeight));
@@ -67,7 +117,7 @@
         .then(function (found) {
           busy = false;
           var hit = found.filter(function (r) { return r.isValid && r.text; })[0];
-          if (hit && !done) { submit(hit.text); }
+          if (hit && !done) { read(hit.text); }
         })
         .catch(function () { busy = false; main.dataset.camera = "decoder-failed"; });
     }
