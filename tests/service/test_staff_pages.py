@@ -14,7 +14,9 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from walletvoucher import Brand, EarnPolicy, LocalizedText, Program, RedemptionMethod, Reward, Validity
+from walletvoucher._counter_cli import ENROL_PATH
 from walletvoucher.apple import AppleSigner
+from walletvoucher.cli import main as cli_main
 from walletvoucher.codes import ScanKey, issue_scan_token
 from walletvoucher.codes._rotating import rotating_value
 from walletvoucher.errors import DatabaseUnavailable
@@ -487,3 +489,23 @@ def test_a_store_that_does_not_answer_is_a_busy_page_not_a_500(staff: StaffPages
     for method, path in (("GET", "/staff"), ("GET", "/kiosk"), ("POST", "/staff/scan")):
         answer = phone.send(method, path, form={"csrf": "x", "value": "CARD-1"} if method == "POST" else None)
         assert (answer.status, state_of(answer)) == (503, "busy")
+
+
+def test_the_cli_link_enrols_and_the_cli_revokes(
+    staff: StaffPages, wallet: Wallet, db_url: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert cli_main(["staff", "add", "Dilnoza", "--location", "yunusobod", "--url", "https://shop.example",
+                     "--db", db_url]) == 0  # fmt: skip
+    link = capsys.readouterr().out.strip().splitlines()[-1]
+    assert link.startswith("https://shop.example" + ENROL_PATH)
+    phone = Device(staff)
+    path = link.removeprefix("https://shop.example")
+    phone.send("GET", path)
+    assert phone.post(path, {}).header("location") == "/staff"
+    scanner = phone.send("GET", "/staff")
+    assert (scanner.status, state_of(scanner)) == (200, "scan") and "staff:Dilnoza@yunusobod" in text_of(
+        scanner
+    )
+    assert cli_main(["staff", "revoke", "Dilnoza", "--db", db_url]) == 0
+    after = phone.send("GET", "/staff")
+    assert (after.status, state_of(after)) == (401, "signed-out")
