@@ -301,3 +301,26 @@ def test_hostile_http_requests_get_4xx(setup: tuple[Counter, Path]) -> None:
         assert client.get("/staff/scan").status_code == 405
         assert client.get("/staff", headers={"cookie": "wv_device=wvd_" + "A" * 43}).status_code == 401
         assert client.put("/kiosk").status_code == 405
+
+
+def test_a_typed_card_gets_stamps_with_one_tap(setup: tuple[Counter, Path], browser: Browser) -> None:
+    counter, _ = setup
+    counter.wallet.issue_card("scan", serial="CARD-T", member_id="m-t", at=NOW)
+    tab = Tab(browser)
+    no_camera = "navigator.mediaDevices.getUserMedia = () => Promise.reject(new Error('no camera'));"
+    tab.send("Page.addScriptToEvaluateOnNewDocument", {"source": no_camera})  # a phone that refuses it
+    enrol(tab, counter, "Dana")
+    tab.wait_until("document.getElementById('main').dataset.camera === 'unavailable'")
+    tab.evaluate("document.getElementById('scan-value').value = 'CARD-T'")
+    tab.press("#scan-button")
+    tab.wait_until("!!document.querySelector('main[data-state=\"card\"]')")
+    assert tab.evaluate("document.getElementById('answer-count').textContent") == "0/3"
+    tab.press("label:nth-of-type(2) span")  # two stamps
+    shot(tab, "staff-card")
+    tab.press("#stamp-button")
+    tab.wait_until("!!document.querySelector('main[data-state=\"stamped\"]')")
+    assert tab.evaluate("document.getElementById('answer-count').textContent") == "2/3"
+    assert counter.wallet.card("CARD-T").stamps == 2
+    assert (
+        counter.wallet.journal(0, limit=100)[-1].event.to_json()["data"]["source"] == "staff:Dana@chilonzor"
+    )

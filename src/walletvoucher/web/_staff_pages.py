@@ -63,7 +63,7 @@ _ANSWERS: dict[str, tuple[str, str]] = {
     "wrong-code": ("bad", "Wrong code"),
     "wrong-method": ("bad", "Not redeemed here"),
     "unknown-voucher": ("bad", "Unknown voucher"),
-    "card": ("wait", "Card {card}"),
+    "card": ("wait", "{program}"),
     "stamped": ("ok", "Stamped: +{added}"),
     "earn-policy": ("bad", "Not stamped"),
     "unknown-card": ("bad", "Unknown card"),
