@@ -22,11 +22,12 @@ from walletvoucher.codes._rotating import rotating_value
 from walletvoucher.errors import DatabaseUnavailable
 from walletvoucher.model import VoucherStatus
 from walletvoucher.service import PassTokens, ServiceRequest, ServiceResponse, WalletPerThread
+from walletvoucher.service._limits import Rate
 from walletvoucher.service._serve import build_demo
 from walletvoucher.service._staff import StaffDesk
 from walletvoucher.store import Wallet
 from walletvoucher.web._site import pages_for, staff_pages_for
-from walletvoucher.web._staff_pages import DEVICE_COOKIE, STAFF_CSP, StaffPages
+from walletvoucher.web._staff_pages import DEVICE_COOKIE, STAFF_CSP, StaffLimits, StaffPages
 
 from .conftest import NOW
 from .pages_setup import make_pages
@@ -509,3 +510,18 @@ def test_the_cli_link_enrols_and_the_cli_revokes(
     assert cli_main(["staff", "revoke", "Dilnoza", "--db", db_url]) == 0
     after = phone.send("GET", "/staff")
     assert (after.status, state_of(after)) == (401, "signed-out")
+
+
+def test_each_device_is_rate_limited(staff: StaffPages, wallet: Wallet) -> None:
+    limited = StaffPages(desk=staff.desk, pages=staff.pages, random=_random,
+                         limits=StaffLimits(per_device=Rate(3, 60)))  # fmt: skip
+    phone = enrolled(limited, wallet)  # its first page is one request
+    token = phone.csrf()
+    states = [state_of(phone.send("POST", "/staff/scan", form={"csrf": token, "value": "CARD-1"}))
+              for _ in range(3)]  # fmt: skip
+    assert states == ["unknown-card", "unknown-card", "too-many"]
+    assert phone.last is not None and phone.last.status == 429
+    later = phone.send(
+        "POST", "/staff/scan", form={"csrf": token, "value": "CARD-1"}, at=NOW + timedelta(minutes=2)
+    )
+    assert state_of(later) == "unknown-card"
