@@ -47,8 +47,8 @@ def find_chromium() -> str | None:
 class Browser:
     """One headless Chromium; ``with Browser(path) as b: b.open(url)``."""
 
-    def __init__(self, executable: str, *, timeout: float = 60.0) -> None:
-        self.executable, self.timeout = executable, timeout
+    def __init__(self, executable: str, *, timeout: float = 60.0, flags: tuple[str, ...] = ()) -> None:
+        self.executable, self.timeout, self.flags = executable, timeout, flags
         self.profile = tempfile.TemporaryDirectory(prefix="wv-chromium-")
         self.buffer = b""
         self.next_id = 0
@@ -65,7 +65,7 @@ class Browser:
             os.dup2(high_w, 4)
 
         self.process = subprocess.Popen(
-            [self.executable, *FLAGS, f"--user-data-dir={self.profile.name}", "about:blank"],
+            [self.executable, *FLAGS, *self.flags, f"--user-data-dir={self.profile.name}", "about:blank"],
             stdin=subprocess.DEVNULL,
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,

@@ -124,7 +124,7 @@ def run_serve(args: argparse.Namespace) -> int:
         from walletvoucher.service._config import load_config
         from walletvoucher.service._serve import build_configured, build_demo
         from walletvoucher.service._server import check_seconds, server_limits
-        from walletvoucher.web._site import pages_for
+        from walletvoucher.web._site import pages_for, staff_pages_for
         from walletvoucher.web.app import create_site
     except ImportError as exc:
         print(
@@ -154,10 +154,11 @@ def run_serve(args: argparse.Namespace) -> int:
         _report(args, served)
         cert = args.tls_cert or served.tls_cert
         key = args.tls_key or served.tls_key
+        pages = pages_for(served, limits=page_limits)
         with _background_worker(args, served, loaded):
             uvicorn.run(
-                create_site(pages_for(served, limits=page_limits), passkit=served.service,
-                            body_timeout=body_timeout),
+                create_site(pages, passkit=served.service, body_timeout=body_timeout,
+                            staff=staff_pages_for(served, pages)),
                 host=args.host,
                 port=args.port,
                 log_level="info",
@@ -206,6 +207,7 @@ def _program_setup(loaded: list[ProgramFile], config: Any) -> dict[str, Any]:
                        for pid, chosen in options.items()}
         google = google_links(load_service_account(account), lambda program: options.get(program.id))
     return {"programs": [file.program for file in loaded], "google": google,
+            "scan_keys": [found for file in loaded if (found := file.scan_key(os.environ)) is not None],
             "join_settings": {file.program.id: file.join for file in loaded if file.join is not None}}
 
 

@@ -69,6 +69,8 @@ class Served:
     """Signs the Self-Redeem links that point at this server's ``/redeem/...`` pages."""
     google: GoogleLink | None = None
     join_settings: Mapping[str, JoinSettings] = attrs.field(factory=dict)
+    scan_keys: tuple[ScanKey, ...] = attrs.field(default=(), repr=False)
+    """Verify the Staff-Scan tokens and rotating codes the staff page reads."""
 
 
 def derive_secret(secret: bytes, purpose: str) -> bytes:
@@ -101,6 +103,7 @@ def _service(
 def build_configured(
     config: ServiceConfig, *, at: datetime, db: str | None, programs: Sequence[Program] = (),
     google: GoogleLink | None = None, join_settings: Mapping[str, JoinSettings] | None = None,
+    scan_keys: Sequence[ScanKey] = (),
 ) -> Served:
     """The service from real signing material, over the wallet store at *db* (cards of *programs*).
 
@@ -121,11 +124,12 @@ def build_configured(
     wallets()  # open (and migrate) now, so a bad URL fails before the server starts
     page_secret = derive_secret(config.token_secret.encode("utf-8"), "pages")
     link_key = link_key_from(config)
-    service = _service(wallets, signer=signer, tokens=tokens, public_url=config.public_url,
-                       options=configured_options(config, signer, link_key=link_key))
+    options = configured_options(config, signer, link_key=link_key)
+    service = _service(wallets, signer=signer, tokens=tokens, public_url=config.public_url, options=options)
+    keys = tuple(dict.fromkeys([*([options.scan_key] if options.scan_key else []), *scan_keys]))
     return Served(service=service, public_url=config.public_url, demo=False, wallets=wallets, signer=signer,
                   apns_key=apns_key, programs=tuple(programs), page_secret=page_secret, link_key=link_key,
-                  google=google, join_settings=dict(join_settings or {}))
+                  google=google, join_settings=dict(join_settings or {}), scan_keys=keys)
 
 
 def configured_options(
@@ -268,6 +272,7 @@ def build_demo(
         page_secret=page_secret,
         link_key=link_key,
         google=demo_google(state_dir, public_url, link_key=link_key, scan_key=options.scan_key),
+        scan_keys=(options.scan_key,) if options.scan_key else (),
     )
 
 

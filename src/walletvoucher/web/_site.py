@@ -7,8 +7,10 @@ import secrets
 from walletvoucher.service._join import JoinDesk
 from walletvoucher.service._redeem import RedeemDesk
 from walletvoucher.service._serve import Served, derive_secret
+from walletvoucher.service._staff import StaffDesk
 from walletvoucher.web._csrf import BrowserIds
 from walletvoucher.web._pages import CustomerPages, PageLimits
+from walletvoucher.web._staff_pages import StaffPages
 
 
 def pages_for(served: Served, *, limits: PageLimits | None = None) -> CustomerPages:
@@ -31,3 +33,9 @@ def pages_for(served: Served, *, limits: PageLimits | None = None) -> CustomerPa
         google=served.google,
         limits=limits,
     )
+
+
+def staff_pages_for(served: Served, pages: CustomerPages) -> StaffPages:
+    """The counter's pages (enrolment, ``/staff``, ``/kiosk``) over the served store, beside *pages*."""
+    desk = StaffDesk(served.wallets, scan_keys=served.scan_keys, programs=served.programs)
+    return StaffPages(desk=desk, pages=pages, random=secrets.token_bytes)

@@ -27,6 +27,8 @@ from walletvoucher.service._till import TillApi
 from walletvoucher.service._webservice import PassWebService, ServiceRequest
 from walletvoucher.service.asgi import _read_body, _service_path, _to_starlette, _TooLarge, app_routes
 from walletvoucher.web._pages import MAX_FORM_BODY, CustomerPages
+from walletvoucher.web._staff_pages import StaffPages
+from walletvoucher.web._staff_routes import staff_routes
 
 Clock = Callable[[], datetime]
 STATIC = Path(__file__).parent / "static"
@@ -98,8 +100,10 @@ def create_site(
     clock: Clock = _utc_now,
     body_timeout: float = 30.0,
     till: TillApi | None = None,
+    staff: StaffPages | None = None,
 ) -> Starlette:
     """One app: Apple's web service under ``/v1/...`` (the till's API under ``/api/v1/...`` when given)
-    and the customer pages beside it."""
+    and the customer pages beside it (and the counter's ``/staff`` and ``/kiosk`` pages when given)."""
     service = app_routes(passkit, clock=clock, body_timeout=body_timeout, till=till)
-    return Starlette(routes=[*service, *page_routes(pages, clock=clock, body_timeout=body_timeout)])
+    counter = staff_routes(staff, clock=clock, body_timeout=body_timeout) if staff is not None else []
+    return Starlette(routes=[*service, *counter, *page_routes(pages, clock=clock, body_timeout=body_timeout)])
