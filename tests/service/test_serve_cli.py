@@ -116,6 +116,17 @@ def test_serve_starts_in_demo_mode_on_a_fresh_machine(tmp_path: Path) -> None:
             doc = json.loads(bundle.read("pass.json"))
         assert doc["webServiceURL"] == f"https://127.0.0.1:{port}"
         assert doc["authenticationToken"] == token
+        # the till API is mounted over the same store: a key made by `api-key create` works at once
+        serial = url.rsplit("/", 1)[1]
+        db = f"sqlite:///{tmp_path / 'demo-wallet.db'}"
+        made = subprocess.run([sys.executable, "-c", code, "api-key", "create", "--name", "till-1", "--scope",
+                               "read", "--db", db], env=env, capture_output=True, text=True, timeout=60)
+        key = made.stdout.strip().splitlines()[-1]
+        api = f"https://127.0.0.1:{port}/api/v1"
+        assert httpx.get(f"{api}/openapi.json", verify=context).json()["openapi"] == "3.1.0"
+        card = httpx.get(f"{api}/cards/{serial}", headers={"authorization": f"Bearer {key}"}, verify=context)
+        assert card.status_code == 200 and card.json()["serial"] == serial
+        assert httpx.get(f"{api}/cards/{serial}", verify=context).status_code == 401
     finally:
         proc.terminate()
         proc.wait(timeout=10)

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import secrets
 import signal
 import socket
 import sys
@@ -124,6 +125,7 @@ def run_serve(args: argparse.Namespace) -> int:
         from walletvoucher.service._config import load_config
         from walletvoucher.service._serve import build_configured, build_demo
         from walletvoucher.service._server import check_seconds, server_limits
+        from walletvoucher.service._till import TillApi
         from walletvoucher.web._site import pages_for, staff_pages_for
         from walletvoucher.web.app import create_site
     except ImportError as exc:
@@ -148,7 +150,9 @@ def run_serve(args: argparse.Namespace) -> int:
                 tempfile.TemporaryDirectory(prefix="walletvoucher-serve-")))
             served = build_demo(host=args.host, port=args.port, state_dir=state, at=now)
         else:
-            served = build_configured(config, at=now, db=args.db, **_program_setup(loaded, config))
+            hooks = config.webhooks(os.environ)  # [[webhooks]]: transitions queue signed deliveries
+            served = build_configured(config, at=now, db=args.db, webhooks=hooks,
+                                      **_program_setup(loaded, config))
         stack.callback(served.wallets.close)
         _check_worker(args, served)
         _report(args, served)
@@ -156,9 +160,10 @@ def run_serve(args: argparse.Namespace) -> int:
         key = args.tls_key or served.tls_key
         pages = pages_for(served, limits=page_limits)
         with _background_worker(args, served, loaded):
+            till = TillApi(served.wallets, scan_keys=served.scan_keys, random=secrets.token_bytes)
             uvicorn.run(
                 create_site(pages, passkit=served.service, body_timeout=body_timeout,
-                            staff=staff_pages_for(served, pages)),
+                            staff=staff_pages_for(served, pages), till=till),
                 host=args.host,
                 port=args.port,
                 log_level="info",
@@ -251,6 +256,7 @@ def _background_worker(args: argparse.Namespace, served: Served, loaded: list[Pr
         yield
         return
     from walletvoucher.service._google_sync import GOOGLE_SYNC_TOPIC
+    from walletvoucher.service._webhooks import WEBHOOK_TOPIC
     from walletvoucher.service._worker import Handler
     from walletvoucher.service._worker_cli import google_handler, push_handler, run_loop
     from walletvoucher.store import PASS_REFRESH_TOPIC
@@ -264,10 +270,16 @@ def _background_worker(args: argparse.Namespace, served: Served, loaded: list[Pr
         google = google_handler(wallet, loaded, api_url=None, adjust=_signed_links(served))  # [google] tables
         if google is not None:
             handlers[GOOGLE_SYNC_TOPIC] = google
+        hooks = served.webhooks
+        sender = hooks.sender() if hooks is not None else None
+        if sender is not None:
+            handlers[WEBHOOK_TOPIC] = sender
         try:
             run_loop(wallet, handlers, stop=stop, interval=1.0)
         finally:
             handler.close()
+            if sender is not None:
+                sender.close()
 
     thread = threading.Thread(target=work, name="walletvoucher-worker", daemon=True)
     thread.start()

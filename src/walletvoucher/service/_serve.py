@@ -33,6 +33,7 @@ from walletvoucher.service._config import ServiceConfig
 from walletvoucher.service._join import GoogleLink, JoinSettings, google_links
 from walletvoucher.service._stored import StorePassUpdates, WalletPerThread, store_renderer
 from walletvoucher.service._tokens import PassTokens
+from walletvoucher.service._webhooks import Webhooks
 from walletvoucher.service._webservice import PassWebService
 from walletvoucher.store import Wallet
 
@@ -70,6 +71,7 @@ class Served:
     google: GoogleLink | None = None
     join_settings: Mapping[str, JoinSettings] = attrs.field(factory=dict)
     scan_keys: tuple[ScanKey, ...] = attrs.field(default=(), repr=False)
+    webhooks: Webhooks | None = attrs.field(default=None, repr=False)
     """Verify the Staff-Scan tokens and rotating codes the staff page reads."""
 
 
@@ -104,10 +106,12 @@ def build_configured(
     config: ServiceConfig, *, at: datetime, db: str | None, programs: Sequence[Program] = (),
     google: GoogleLink | None = None, join_settings: Mapping[str, JoinSettings] | None = None,
     scan_keys: Sequence[ScanKey] = (),
+    webhooks: Webhooks | None = None,
 ) -> Served:
     """The service from real signing material, over the wallet store at *db* (cards of *programs*).
 
     *google* makes the join page's save links; *join_settings* says what each program's join page asks.
+    *webhooks*: every transition and device activity also queues their signed deliveries.
     """
     config.check()
     assert config.public_url and config.token_secret
@@ -120,7 +124,9 @@ def build_configured(
     signer = load_signer(config, at=at)
     apns_key = config.apns_token_key()
     tokens = PassTokens(config.token_secret.encode("utf-8"))
-    wallets = WalletPerThread(db, programs=programs)
+    hooked = {} if webhooks is None else {"effects": [webhooks.effect],
+                                          "activity_effects": [webhooks.activity_effect]}
+    wallets = WalletPerThread(db, programs=programs, **hooked)
     wallets()  # open (and migrate) now, so a bad URL fails before the server starts
     page_secret = derive_secret(config.token_secret.encode("utf-8"), "pages")
     link_key = link_key_from(config)
@@ -129,7 +135,8 @@ def build_configured(
     keys = tuple(dict.fromkeys([*([options.scan_key] if options.scan_key else []), *scan_keys]))
     return Served(service=service, public_url=config.public_url, demo=False, wallets=wallets, signer=signer,
                   apns_key=apns_key, programs=tuple(programs), page_secret=page_secret, link_key=link_key,
-                  google=google, join_settings=dict(join_settings or {}), scan_keys=keys)
+                  google=google, join_settings=dict(join_settings or {}), scan_keys=keys,
+                  webhooks=webhooks)
 
 
 def configured_options(
