@@ -47,8 +47,8 @@ def find_chromium() -> str | None:
 class Browser:
     """One headless Chromium; ``with Browser(path) as b: b.open(url)``."""
 
-    def __init__(self, executable: str, *, timeout: float = 60.0) -> None:
-        self.executable, self.timeout = executable, timeout
+    def __init__(self, executable: str, *, timeout: float = 60.0, flags: tuple[str, ...] = ()) -> None:
+        self.executable, self.timeout, self.flags = executable, timeout, flags
         self.profile = tempfile.TemporaryDirectory(prefix="wv-chromium-")
         self.buffer = b""
         self.next_id = 0
@@ -65,7 +65,7 @@ class Browser:
             os.dup2(high_w, 4)
 
         self.process = subprocess.Popen(
-            [self.executable, *FLAGS, f"--user-data-dir={self.profile.name}", "about:blank"],
+            [self.executable, *FLAGS, *self.flags, f"--user-data-dir={self.profile.name}", "about:blank"],
             stdin=subprocess.DEVNULL,
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
@@ -160,3 +160,113 @@ def load_page(executable: str, url: str, *, script: str, width: int = 1280) -> t
 def file_url(path: Path) -> str:
     """``file://`` URL of a local file."""
     return path.resolve().as_uri()
+
+
+PHONE = {"width": 390, "height": 844, "deviceScaleFactor": 1, "mobile": True}
+"""A phone-sized viewport (iPhone 12-15 logical size)."""
+
+
+class Tab:
+    """One page in its own browser context (its own cookies), at a phone's size, driven over DevTools.
+
+    ``with Browser(path) as b: tab = Tab(b, language="th"); tab.open(url); tab.press("#join-button")``.
+    Certificate errors are ignored (the loopback servers use test certificates).
+    """
+
+    def __init__(self, browser: Browser, *, language: str = "en", viewport: dict[str, Any] = PHONE) -> None:
+        self.browser = browser
+        context = browser.send("Target.createBrowserContext", {"disposeOnDetach": True})
+        self.context = context["browserContextId"]
+        target = browser.send("Target.createTarget", {"url": "about:blank", "browserContextId": self.context})
+        attached = browser.send("Target.attachToTarget", {"targetId": target["targetId"], "flatten": True})
+        self.session = attached["sessionId"]
+        for domain in ("Page", "Runtime", "DOM", "CSS"):
+            self.send(f"{domain}.enable")
+        self.send("Security.setIgnoreCertificateErrors", {"ignore": True})
+        self.send("Emulation.setDeviceMetricsOverride", viewport)
+        self.send("Emulation.setUserAgentOverride", {
+            "userAgent": "Mozilla/5.0 (iPhone; CPU iPhone OS 17_0 like Mac OS X) walletvoucher-tests",
+            "acceptLanguage": language,
+        })
+
+    def send(self, method: str, params: dict[str, Any] | None = None) -> Any:
+        """A DevTools command for this tab."""
+        return self.browser.send(method, params, session=self.session)
+
+    def _loaded(self) -> None:
+        """Wait for this tab's load event (other tabs' events stay queued for them)."""
+        while True:
+            for event in self.browser.events:
+                if event.get("method") == "Page.loadEventFired" and event.get("sessionId") == self.session:
+                    self.browser.events.remove(event)
+                    return
+            self.browser.events.append(self.browser._read())
+
+    def open(self, url: str) -> None:
+        """Navigate and wait for the load event (of this navigation: earlier ones are dropped)."""
+        self.browser.events = [e for e in self.browser.events if e.get("sessionId") != self.session]
+        self.send("Page.navigate", {"url": url})
+        self._loaded()
+
+    def evaluate(self, expression: str) -> Any:
+        """The value of a JavaScript expression in the page (promises are awaited)."""
+        reply = self.send("Runtime.evaluate", {"expression": expression, "returnByValue": True,
+                                               "awaitPromise": True})
+        if "exceptionDetails" in reply:
+            raise RuntimeError(f"{expression}: {reply['exceptionDetails']}")
+        return reply["result"].get("value")
+
+    def wait_until(self, expression: str, timeout: float = 20.0) -> Any:
+        """Poll *expression* until it is truthy (e.g. the next page's state); returns its value."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            try:
+                value = self.evaluate(expression)
+            except RuntimeError:  # the page is between documents
+                value = None
+            if value:
+                return value
+            time.sleep(0.05)
+        raise TimeoutError(f"never true: {expression}")
+
+    def state(self) -> str | None:
+        """The page's ``<main data-state>``."""
+        value = self.evaluate("document.querySelector('main')?.dataset.state ?? null")
+        return None if value is None else str(value)
+
+    def center(self, selector: str) -> tuple[float, float]:
+        """The middle of the element, in viewport coordinates (scrolled into view first)."""
+        box = self.evaluate(
+            f"(() => {{ const e = document.querySelector({json.dumps(selector)});"
+            " e.scrollIntoView({block: 'center'});"
+            " const r = e.getBoundingClientRect(); return [r.x + r.width / 2, r.y + r.height / 2]; })()"
+        )
+        return float(box[0]), float(box[1])
+
+    def press(self, selector: str, *, hold: float = 0.0) -> None:
+        """Press the mouse on the element, keep it down *hold* seconds, release (a tap, or a hold)."""
+        x, y = self.center(selector)
+        self.send("Input.dispatchMouseEvent", {"type": "mouseMoved", "x": x, "y": y})
+        self.send("Input.dispatchMouseEvent", {"type": "mousePressed", "x": x, "y": y, "button": "left",
+                                               "clickCount": 1})
+        if hold:
+            time.sleep(hold)
+        self.send("Input.dispatchMouseEvent", {"type": "mouseReleased", "x": x, "y": y, "button": "left",
+                                               "clickCount": 1})
+
+    def screenshot(self, path: Path | None = None) -> bytes:
+        """A PNG of the viewport (saved to *path* when given)."""
+        data = base64.b64decode(self.send("Page.captureScreenshot", {"format": "png"})["data"])
+        if path is not None:
+            path.write_bytes(data)
+        return data
+
+    def fonts_used(self, selector: str = "main") -> dict[str, int]:
+        """The platform fonts Chromium drew the element's text with: {family: glyph count}."""
+        root = self.send("DOM.getDocument", {"depth": -1})["root"]["nodeId"]
+        found = self.send("DOM.querySelectorAll", {"nodeId": root, "selector": f"{selector} *"})["nodeIds"]
+        used: dict[str, int] = {}
+        for node in found:
+            for font in self.send("CSS.getPlatformFontsForNode", {"nodeId": node})["fonts"]:
+                used[font["familyName"]] = used.get(font["familyName"], 0) + int(font["glyphCount"])
+        return used

@@ -124,6 +124,27 @@ def test_build_a_card_writes_a_signed_pass_that_openssl_verifies(
     assert "logo.png" in files and any(name.startswith("zh-Hans.lproj/") for name in files)
 
 
+def test_build_issues_an_updatable_pass_with_the_token_serve_expects(
+    project: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import base64
+    import hashlib
+    import hmac
+
+    out = project / "updatable.pkpass"
+    argv = ("build", str(project / "coffee.toml"), "--card", "CARD-U", "--at", AT.isoformat(), "--pkpass",
+            str(out), "--web-service-url", "https://wallet.example.com")
+    monkeypatch.delenv("WALLETVOUCHER_TOKEN_SECRET", raising=False)
+    status, _, stderr = run(capsys, *argv)
+    assert status == 2 and "WALLETVOUCHER_TOKEN_SECRET" in stderr
+    monkeypatch.setenv("WALLETVOUCHER_TOKEN_SECRET", "t" * 40)
+    assert run(capsys, *argv)[0] == 0
+    doc = json.loads(unzip(out.read_bytes())["pass.json"])
+    digest = hmac.new(b"t" * 40, b"walletvoucher/pass-auth/1\x00CARD-U", hashlib.sha256).digest()
+    assert doc["webServiceURL"] == "https://wallet.example.com"
+    assert doc["authenticationToken"] == base64.urlsafe_b64encode(digest).rstrip(b"=").decode()
+
+
 def test_build_a_voucher_with_a_pos_code_shows_that_code(
     project: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:

@@ -33,3 +33,15 @@ def test_renderer_packages_import_no_demo_or_preview() -> None:
 
 def test_renderer_packages_hold_no_demo_module() -> None:
     assert [p.name for p in PACKAGE.glob("*/*demo*.py") if p.parent.name != "demo"] == []
+
+
+def test_only_the_web_package_knows_templates_and_cookies() -> None:
+    offenders = {}
+    for package in ("model", "codes", "apple", "google", "store", "service"):
+        for path in sorted((PACKAGE / package).rglob("*.py")):
+            if path.name == "_cli.py":  # the command line (``serve``) sits above the web app
+                continue
+            bad = {name for name in _imports(path) if name.startswith(("walletvoucher.web", "jinja2"))}
+            if bad:
+                offenders[path.relative_to(PACKAGE).as_posix()] = sorted(bad)
+    assert offenders == {}

@@ -34,3 +34,14 @@ def test_import_walletvoucher_loads_no_image_network_or_crypto_library() -> None
     code = f"import sys, walletvoucher; print([m for m in {heavy!r} if m in sys.modules])"
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert done.stdout.strip() == "[]"
+
+
+def test_package_data_names_every_template_and_static_file_of_the_pages() -> None:
+    # (a wheel built from this checkout was checked by hand to hold them: pip wheel --no-deps .)
+    config = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))
+    patterns = config["tool"]["setuptools"]["package-data"]["walletvoucher.web"]
+    web = ROOT / "src" / "walletvoucher" / "web"
+    shipped = {p for pattern in patterns for p in web.glob(pattern)}
+    files = {p for p in web.rglob("*") if p.is_file() and p.suffix not in (".py", ".pyc")}
+    assert files and files == shipped
+    assert any(dep.startswith("jinja2") for dep in config["project"]["optional-dependencies"]["server"])

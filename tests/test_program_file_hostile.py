@@ -149,7 +149,7 @@ def _build_in_a_child(path: Path, *, timeout: float) -> subprocess.CompletedProc
 
 def test_a_device_as_the_key_is_refused_without_reading_it(folder: Path) -> None:
     done = _build_in_a_child(write(folder, {"apple": {"key": "/dev/zero"}}), timeout=60)
-    assert done.returncode == 1, done.stderr[-2000:]
+    assert done.returncode == 2, done.stderr[-2000:]  # a file that cannot be a key: a usage mistake
     assert_one_line(done.stderr, "key", "/dev/zero", "not a regular file")
 
 

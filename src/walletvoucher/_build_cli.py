@@ -28,6 +28,7 @@ from walletvoucher.model import RedemptionMethod, StampCard, Voucher
 from walletvoucher.programfile import AppleSigning, ProgramFile, load_program_file
 
 if TYPE_CHECKING:
+    from walletvoucher.apple import AppleOptions
     from walletvoucher.google import ServiceAccountCredentials, WalletRestClient
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
@@ -69,6 +70,9 @@ def add_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> No
     parser.add_argument("--at", type=datetime.fromisoformat, default=None, metavar="ISO-TIME",
                         help="the clock (default: now), e.g. 2026-05-07T10:30:00+00:00")
     parser.add_argument("--pkpass", type=Path, metavar="OUT.pkpass", help="write the signed Apple pass here")
+    parser.add_argument("--web-service-url", default=None, metavar="URL",
+                        help="make the pass updatable: its webServiceURL (where `walletvoucher serve` runs) "
+                        "and its token, derived from $WALLETVOUCHER_TOKEN_SECRET as serve derives it")
     parser.add_argument("--google-link", action="store_true", help="print an 'Add to Google Wallet' link")
     parser.add_argument("--insert-class", action="store_true",
                         help="with --google-link: insert the class through the Wallet REST API first, so "
@@ -169,9 +173,24 @@ def _write_pkpass(
     source = "--ask-password" if args.ask_password else f"the environment variable {signing.password_env}"
     password = key_password(signing, ask=args.ask_password)
     signer = signing.load_signer(at=at, password=password, password_from=source)
+    if args.web_service_url is not None:
+        options = _updatable(options, item.serial, args.web_service_url)
     data = render_pkpass(item, signer=signer, options=options, at=at, program=loaded.program)
     args.pkpass.parent.mkdir(parents=True, exist_ok=True)
     args.pkpass.write_bytes(data)
+
+
+def _updatable(options: AppleOptions, serial: str, url: str) -> AppleOptions:
+    """*options* with the webServiceURL and the pass's token from the server's secret (as serve has it)."""
+    from walletvoucher.service._tokens import PassTokens, updatable_options
+
+    secret = os.environ.get("WALLETVOUCHER_TOKEN_SECRET")
+    if not secret:
+        raise ValidationError(
+            "needs the web service's token secret", field="--web-service-url", value=url,
+            fix="export WALLETVOUCHER_TOKEN_SECRET with the secret `walletvoucher serve` runs with",
+        )
+    return updatable_options(options, serial, web_service_url=url, tokens=PassTokens(secret.encode("utf-8")))
 
 
 def _google_link(

@@ -57,6 +57,10 @@ A minimal file::
     key_id = "till-2026"
     secret_env = "WALLETVOUCHER_SCAN_KEY_SECRET"  # the secret comes from here, never the file
 
+    [join]                              # optional: the join page asks for nothing unless told
+    ask = ["name", "email"]             # any of "name", "email", "phone" (each optional to fill in)
+    consent = { default = "We e-mail you when a reward is ready.", zh-Hans = "奖励可用时发邮件通知您。" }
+
 Artwork must be a PNG of at most 4096 pixels a side inside the program file's folder (symlinks are
 resolved); every file is read only if it is a regular file under its size cap.
 """
@@ -104,6 +108,7 @@ if TYPE_CHECKING:
     from walletvoucher._signers import AppleSigner
     from walletvoucher.apple import AppleOptions
     from walletvoucher.google import GoogleOptions
+    from walletvoucher.service._join import JoinSettings
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -214,6 +219,7 @@ class ProgramFile:
     program: Program
     apple: AppleSigning | None = None
     google: GoogleSetup | None = None
+    join: JoinSettings | None = None
     scan: ScanSetup | None = None
 
     def scan_key(self, environ: Mapping[str, str]) -> ScanKey | None:
@@ -350,7 +356,8 @@ def load_program_file(path: str | os.PathLike[str]) -> ProgramFile:
     file = Path(path)
     raw = _parse(file)
     top = _Reader(file, raw, "")
-    top.unknown({"program", "brand", "reward", "apple", "google", "scan", "milestones", "stamps", "card"})
+    top.unknown({"program", "brand", "reward", "apple", "google", "scan", "join", "milestones", "stamps",
+                 "card"})
     tables = {name: _Reader(file, top.get(name, dict, fix=f"add a [{name}] table"), name)
               for name in ("program", "brand", "reward")}
     brand = _brand(tables["brand"])
@@ -363,11 +370,12 @@ def load_program_file(path: str | os.PathLike[str]) -> ProgramFile:
         rules["card_validity"] = _card_validity(_Reader(file, top.get("card", dict, fix=_CARD_FIX), "card"))
     program = _program(tables["program"], brand, reward, rules)
     optional = {name: _Reader(file, top.get(name, dict, fix=f"write [{name}] as a table of settings"), name)
-                for name in ("apple", "google", "scan") if name in raw}
+                for name in ("apple", "google", "scan", "join") if name in raw}
     apple = _apple(optional["apple"]) if "apple" in optional else None
     google = _google(optional["google"]) if "google" in optional else None
     scan = _scan(optional["scan"]) if "scan" in optional else None
-    return ProgramFile(path=file, program=program, apple=apple, google=google, scan=scan)
+    join = _join(optional["join"]) if "join" in optional else None
+    return ProgramFile(path=file, program=program, apple=apple, google=google, scan=scan, join=join)
 
 
 def _parse(file: Path) -> dict[str, Any]:
@@ -691,3 +699,12 @@ def _scan(r: _Reader) -> ScanSetup:
                 default="WALLETVOUCHER_SCAN_KEY_SECRET")
     r.build("key_id", lambda: ScanKey(key_id=key_id, secret=bytes(32)), key_id)  # the id's rules, now
     return ScanSetup(key_id=key_id, secret_env=env)
+
+
+def _join(r: _Reader) -> JoinSettings:
+    from walletvoucher.service._join import JoinSettings
+
+    r.unknown({"ask", "consent"})
+    ask = r.get("ask", list, fix='list what to ask, e.g. ask = ["name", "email"]', default=[])
+    consent = r.optional_text("consent", fix="say what the details are used for")
+    return r.build("ask", lambda: JoinSettings(ask=tuple(ask), consent=consent), ask)

@@ -116,6 +116,17 @@ def test_serve_starts_in_demo_mode_on_a_fresh_machine(tmp_path: Path) -> None:
             doc = json.loads(bundle.read("pass.json"))
         assert doc["webServiceURL"] == f"https://127.0.0.1:{port}"
         assert doc["authenticationToken"] == token
+        # the till API is mounted over the same store: a key made by `api-key create` works at once
+        serial = url.rsplit("/", 1)[1]
+        db = f"sqlite:///{tmp_path / 'demo-wallet.db'}"
+        made = subprocess.run([sys.executable, "-c", code, "api-key", "create", "--name", "till-1", "--scope",
+                               "read", "--db", db], env=env, capture_output=True, text=True, timeout=60)
+        key = made.stdout.strip().splitlines()[-1]
+        api = f"https://127.0.0.1:{port}/api/v1"
+        assert httpx.get(f"{api}/openapi.json", verify=context).json()["openapi"] == "3.1.0"
+        card = httpx.get(f"{api}/cards/{serial}", headers={"authorization": f"Bearer {key}"}, verify=context)
+        assert card.status_code == 200 and card.json()["serial"] == serial
+        assert httpx.get(f"{api}/cards/{serial}", verify=context).status_code == 401
     finally:
         proc.terminate()
         proc.wait(timeout=10)
@@ -270,3 +281,33 @@ def test_a_scan_key_secret_without_its_id_is_a_config_error(
     env = {**_configured_env(chain_files), "WALLETVOUCHER_SCAN_KEY_SECRET": "k" * 32}
     with pytest.raises(ServiceConfigError, match="scan_key_id"):
         build_configured(load_config(None, env), at=NOW, db=f"sqlite:///{tmp_path / 'w.db'}")
+
+
+def test_a_configured_service_with_webhooks_queues_them_with_every_transition(
+    chain_files: dict[str, Path], tmp_path: Path
+) -> None:
+    from .conftest import coffee_program
+
+    config_file = tmp_path / "walletvoucher.toml"
+    config_file.write_text(
+        '[[webhooks]]\nurl = "https://backend.example/hooks"\nsecret_env = "HOOKS"\n'
+        'events = ["stamp_added"]\n',
+        encoding="utf-8",
+    )
+    env = {**_configured_env(chain_files), "HOOKS": "whsec_" + "A" * 32}
+    config = load_config(config_file, env)
+    served = build_configured(
+        config,
+        at=NOW,
+        db=f"sqlite:///{tmp_path / 'w.db'}",
+        programs=[coffee_program()],
+        webhooks=config.webhooks(env),
+    )
+    try:
+        wallet = served.wallets()
+        wallet.issue_card("coffee", serial="H-1", member_id="m", at=NOW)
+        wallet.stamp("H-1", 2, at=NOW)
+        queued = [m.payload for m in wallet.outbox.claim(at=NOW, topics=["webhook.deliver"])]
+        assert [(p["type"], p["data"]["count"]) for p in queued] == [("stamp_added", 2)]
+    finally:
+        served.wallets.close()

@@ -11,7 +11,7 @@ import attrs
 
 from walletvoucher.apple._labels import LABEL_NAMES
 from walletvoucher.apple._strings import apple_language
-from walletvoucher.codes import ScanKey
+from walletvoucher.codes import RedeemLinkKey, ScanKey
 from walletvoucher.errors import AppleError
 from walletvoucher.model import LocalizedText
 from walletvoucher.model._i18n import to_optional_text
@@ -183,7 +183,9 @@ class AppleOptions:
     program's default language); every language the program has gets its ``pass.strings``.
     ``scan_key`` signs Staff-Scan tokens; ``redeem_link`` is where Self-Redeem vouchers go: an
     https URL with ``{serial}`` once, no spaces, quotes or angle brackets (percent-encode them),
-    at most 2000 characters. ``labels`` gives walletvoucher's own words in languages it does not
+    at most 2000 characters; with ``redeem_link_key`` (a :class:`~walletvoucher.codes.RedeemLinkKey`)
+    every link carries its signature (``?sig=...``) so the redeem page can refuse guessed serials.
+    ``labels`` gives walletvoucher's own words in languages it does not
     ship, or other wording: ``{"sw": {"reward": "Zawadi", "member": "Mwanachama"}}`` (names in
     ``walletvoucher.apple._labels.LABEL_NAMES``); it is kept as sorted ``(lproj, name, text)``.
     """
@@ -197,6 +199,7 @@ class AppleOptions:
     sharing_prohibited: bool = False
     scan_key: ScanKey | None = attrs.field(default=None, repr=False)
     redeem_link: str | None = attrs.field(default=None, validator=_link)
+    redeem_link_key: RedeemLinkKey | None = attrs.field(default=None, repr=False)
     language: str | None = attrs.field(default=None, converter=_to_language)
     voucher_on_card: bool = True
     labels: tuple[tuple[str, str, str], ...] = attrs.field(default=None, converter=_to_labels)
@@ -224,7 +227,8 @@ class AppleOptions:
         """
         if self.redeem_link is None:
             return None
-        return self.redeem_link.replace("{serial}", urllib.parse.quote(serial, safe=""))
+        link = self.redeem_link.replace("{serial}", urllib.parse.quote(serial, safe=""))
+        return link if self.redeem_link_key is None else self.redeem_link_key.sign_link(link, serial)
 
     @property
     def label_overrides(self) -> dict[tuple[str, str], str]:

@@ -14,6 +14,7 @@ from walletvoucher.codes._crockford import (
     generate_code,
     normalize_code,
 )
+from walletvoucher.codes._links import RedeemLinkKey
 from walletvoucher.codes._pool import CodeBatchSource, CodePool, CodeSource
 from walletvoucher.codes._pos import ean13_check_digit, pos_code, upca_check_digit
 from walletvoucher.codes._scan import ScanClaims, ScanKey, issue_scan_token, verify_scan_token
@@ -40,6 +41,7 @@ __all__ = [
     "CodeSource",
     "RandomSource",
     "RedeemCode",
+    "RedeemLinkKey",
     "ScanClaims",
     "ScanKey",
     "Symbology",

@@ -394,6 +394,8 @@ def _redeem_links(voucher: Voucher, program: Program, options: GoogleOptions) ->
     url = options.redeem_link_template.format(
         serial=voucher.serial, card=voucher.card_serial, program=voucher.program_id
     )
+    if options.redeem_link_key is not None:
+        url = options.redeem_link_key.sign_link(url, voucher.serial)
     uri: dict[str, Any] = {"id": "redeem", "uri": url}
     _put_text(uri, "description", voucher.reward.title, program)
     return {"uris": [uri]}

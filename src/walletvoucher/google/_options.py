@@ -9,7 +9,7 @@ from typing import Any
 
 import attrs
 
-from walletvoucher.codes import ScanKey
+from walletvoucher.codes import RedeemLinkKey, ScanKey
 from walletvoucher.errors import GoogleOptionsError
 from walletvoucher.google._ids import check_issuer_id
 from walletvoucher.google._savelink import check_origin
@@ -126,6 +126,8 @@ class GoogleOptions:
         default=None, validator=_template(frozenset({"serial", "card", "program"}))
     )
     """Where a Self-Redeem voucher is redeemed, e.g. ``https://shop.example.com/redeem/{serial}``."""
+    redeem_link_key: RedeemLinkKey | None = attrs.field(default=None, repr=False)
+    """Signs every redeem link (``?sig=...``), so the redeem page can refuse guessed serials."""
     homepage_url: str | None = attrs.field(default=None, validator=_https)
     scan_key: ScanKey | None = attrs.field(default=None, repr=False)
     """Signs the Staff-Scan tokens shown as QR codes, and derives each voucher's rotating-code key."""

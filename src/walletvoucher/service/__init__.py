@@ -14,6 +14,10 @@ outbox worker (``walletvoucher worker``). The ASGI app is :func:`walletvoucher.s
 the push client :class:`walletvoucher.service.apns.ApnsClient` and the worker's handler
 :class:`~walletvoucher.service.apns.ApplePushHandler` (these need the ``server`` extra).
 
+The customer's side (:mod:`walletvoucher.web` serves it): :class:`JoinDesk` issues one card per
+browser for a poster's join page, :class:`RedeemDesk` redeems Self-Redeem vouchers reached through
+signed links exactly once, :class:`RateLimiter` bounds both per address and per card.
+
 Google objects follow the card through the store's outbox: :func:`google_sync_effect` queues a
 ``google.sync`` message with every change, and :class:`GoogleSync` (the handler for that topic)
 brings the object to the card's current state with a full replace. :class:`Webhooks` queues signed
@@ -34,8 +38,11 @@ if TYPE_CHECKING:  # imported on first use (see __getattr__): the web service ne
         google_sync_effect,
         sync_retry_delay,
     )
+    from walletvoucher.service._join import JoinDesk, JoinOutcome, JoinSettings
+    from walletvoucher.service._limits import Rate, RateLimiter
     from walletvoucher.service._protocol import PassState, PassUpdateStore, UpdatedSerials, next_last_modified
     from walletvoucher.service._reconcile import ReconcileReport, read_codes, reconcile
+    from walletvoucher.service._redeem import RedeemDesk, RedeemView
     from walletvoucher.service._stored import StorePassUpdates, WalletPerThread, store_renderer, stored_pass
     from walletvoucher.service._till import PROBLEMS, RateLimit, TillApi
     from walletvoucher.service._tokens import PassTokens, updatable_options
@@ -64,6 +71,9 @@ __all__ = [
     "DrainReport",
     "GoogleSync",
     "Handler",
+    "JoinDesk",
+    "JoinOutcome",
+    "JoinSettings",
     "LogSink",
     "PassCache",
     "PassRenderer",
@@ -71,8 +81,12 @@ __all__ = [
     "PassTokens",
     "PassUpdateStore",
     "PassWebService",
+    "Rate",
     "RateLimit",
+    "RateLimiter",
     "ReconcileReport",
+    "RedeemDesk",
+    "RedeemView",
     "ServiceRequest",
     "ServiceResponse",
     "StorePassUpdates",
@@ -106,6 +120,9 @@ _HOMES = {
     ),
     "walletvoucher.service._stored": ("StorePassUpdates", "WalletPerThread", "store_renderer", "stored_pass"),
     "walletvoucher.service._tokens": ("PassTokens", "updatable_options"),
+    "walletvoucher.service._join": ("JoinDesk", "JoinOutcome", "JoinSettings"),
+    "walletvoucher.service._limits": ("Rate", "RateLimiter"),
+    "walletvoucher.service._redeem": ("RedeemDesk", "RedeemView"),
     "walletvoucher.service._reconcile": ("ReconcileReport", "read_codes", "reconcile"),
     "walletvoucher.service._till": ("PROBLEMS", "RateLimit", "TillApi"),
     "walletvoucher.service._webhooks": (

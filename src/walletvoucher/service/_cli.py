@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import secrets
 import signal
 import socket
 import sys
@@ -21,7 +22,7 @@ import threading
 from contextlib import ExitStack, contextmanager
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from walletvoucher.errors import ServiceConfigError
 from walletvoucher.service._worker_cli import add_apns_arguments
@@ -39,8 +40,9 @@ def add_commands(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]
     """Register ``serve`` on the ``walletvoucher`` command line."""
     parser = subparsers.add_parser(
         "serve",
-        help="run the Apple Wallet pass-update web service",
-        description="Run the Apple Wallet pass-update web service (Apple's five endpoints) with uvicorn.\n\n"
+        help="run the Apple Wallet pass-update web service and the customer pages",
+        description="Run the Apple Wallet pass-update web service (Apple's five endpoints) with uvicorn,\n"
+        "and the customer pages beside it: /join/PROGRAM (the poster's target) and /redeem/VOUCHER.\n\n"
         "With no configuration it starts in demo mode (a freshly minted test chain, a self-signed TLS\n"
         "certificate, the demo's cards in a store of its own) so it runs with one command on a fresh\n"
         "machine. To serve your cards give --config FILE.toml (or WALLETVOUCHER_* variables) with --db\n"
@@ -57,6 +59,14 @@ def add_commands(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]
     parser.add_argument("--worker", action="store_true",
                         help="also send the queued pushes and Google updates (background)")
     add_apns_arguments(parser)
+    parser.add_argument("--join-rate", default="30/600", metavar="COUNT/SECONDS",
+                        help="card joins allowed per client address (default 30 every 600 s)")
+    parser.add_argument("--redeem-rate", default="120/600", metavar="COUNT/SECONDS",
+                        help="redeem pages allowed per client address (default 120 every 600 s)")
+    parser.add_argument("--card-rate", default="20/60", metavar="COUNT/SECONDS",
+                        help="pass downloads and redemptions allowed per card (default 20 every 60 s)")
+    parser.add_argument("--access-log", action="store_true",
+                        help="log every request (client addresses and paths: personal data; off by default)")
     parser.add_argument("--config", type=Path, default=None, metavar="FILE.toml",
                         help="the [service] settings (pass type, team, public URL, certificates); "
                         "WALLETVOUCHER_* variables win")
@@ -115,7 +125,9 @@ def run_serve(args: argparse.Namespace) -> int:
         from walletvoucher.service._config import load_config
         from walletvoucher.service._serve import build_configured, build_demo
         from walletvoucher.service._server import check_seconds, server_limits
-        from walletvoucher.service.asgi import create_app
+        from walletvoucher.service._till import TillApi
+        from walletvoucher.web._site import pages_for, staff_pages_for
+        from walletvoucher.web.app import create_site
     except ImportError as exc:
         print(
             f'error: {exc.name} is missing; install the server extra: pip install "walletvoucher[server]"',
@@ -129,6 +141,7 @@ def run_serve(args: argparse.Namespace) -> int:
     check_port(args.host, args.port)
     limits = server_limits(args.header_timeout)
     body_timeout = check_seconds(args.body_timeout, "--body-timeout")
+    page_limits = _page_limits(args)
     now = datetime.now(timezone.utc)
     with ExitStack() as stack:
         _exit_on_sigterm(stack)  # until uvicorn takes the signal over: what was made is still removed
@@ -137,23 +150,70 @@ def run_serve(args: argparse.Namespace) -> int:
                 tempfile.TemporaryDirectory(prefix="walletvoucher-serve-")))
             served = build_demo(host=args.host, port=args.port, state_dir=state, at=now)
         else:
-            served = build_configured(config, at=now, db=args.db, programs=[f.program for f in loaded])
+            hooks = config.webhooks(os.environ)  # [[webhooks]]: transitions queue signed deliveries
+            served = build_configured(config, at=now, db=args.db, webhooks=hooks,
+                                      **_program_setup(loaded, config))
         stack.callback(served.wallets.close)
         _check_worker(args, served)
         _report(args, served)
         cert = args.tls_cert or served.tls_cert
         key = args.tls_key or served.tls_key
+        pages = pages_for(served, limits=page_limits)
         with _background_worker(args, served, loaded):
+            till = TillApi(served.wallets, scan_keys=served.scan_keys, random=secrets.token_bytes)
             uvicorn.run(
-                create_app(served.service, body_timeout=body_timeout),
+                create_site(pages, passkit=served.service, body_timeout=body_timeout,
+                            staff=staff_pages_for(served, pages), till=till),
                 host=args.host,
                 port=args.port,
                 log_level="info",
+                access_log=args.access_log,
                 ssl_certfile=None if cert is None else str(cert),
                 ssl_keyfile=None if key is None else str(key),
                 **limits,
             )
     return EXIT_OK
+
+
+def _signed_links(served: Served) -> Any:
+    from walletvoucher.service._serve import served_google_options
+
+    key = served.link_key
+    if key is None:
+        return None
+    return lambda options: served_google_options(options, public_url=served.public_url, link_key=key)
+
+
+def _page_limits(args: argparse.Namespace) -> Any:
+    from walletvoucher.service._limits import Rate
+    from walletvoucher.web import PageLimits
+
+    return PageLimits(join_per_address=Rate.parse(args.join_rate, field="--join-rate"),
+                      redeem_per_address=Rate.parse(args.redeem_rate, field="--redeem-rate"),
+                      per_card=Rate.parse(args.card_rate, field="--card-rate"))
+
+
+def _program_setup(loaded: list[ProgramFile], config: Any) -> dict[str, Any]:
+    """The programs of the files, what their join pages ask, and their Google save links (if set up)."""
+    from walletvoucher.service._join import google_links
+
+    setups = {file.program.id: file.google for file in loaded if file.google is not None}
+    google = None
+    if setups:
+        from walletvoucher.keys import load_service_account
+        from walletvoucher.service._serve import link_key_from, served_google_options
+
+        account = next(iter(setups.values())).service_account
+        options = {file.program.id: file.google.google_options(scan_key=file.scan_key(os.environ))
+                   for file in loaded if file.google is not None}
+        key = link_key_from(config)
+        if key is not None and config.public_url:
+            options = {pid: served_google_options(chosen, public_url=config.public_url, link_key=key)
+                       for pid, chosen in options.items()}
+        google = google_links(load_service_account(account), lambda program: options.get(program.id))
+    return {"programs": [file.program for file in loaded], "google": google,
+            "scan_keys": [found for file in loaded if (found := file.scan_key(os.environ)) is not None],
+            "join_settings": {file.program.id: file.join for file in loaded if file.join is not None}}
 
 
 def _exit_on_sigterm(stack: ExitStack) -> None:
@@ -196,6 +256,7 @@ def _background_worker(args: argparse.Namespace, served: Served, loaded: list[Pr
         yield
         return
     from walletvoucher.service._google_sync import GOOGLE_SYNC_TOPIC
+    from walletvoucher.service._webhooks import WEBHOOK_TOPIC
     from walletvoucher.service._worker import Handler
     from walletvoucher.service._worker_cli import google_handler, push_handler, run_loop
     from walletvoucher.store import PASS_REFRESH_TOPIC
@@ -206,13 +267,19 @@ def _background_worker(args: argparse.Namespace, served: Served, loaded: list[Pr
         wallet = served.wallets()
         handler = push_handler(wallet, served.signer, args, token_key=served.apns_key)
         handlers: dict[str, Handler] = {"apple.push": handler, PASS_REFRESH_TOPIC: wallet.passes.refresh}
-        google = google_handler(wallet, loaded, api_url=None)  # program files with a [google] table
+        google = google_handler(wallet, loaded, api_url=None, adjust=_signed_links(served))  # [google] tables
         if google is not None:
             handlers[GOOGLE_SYNC_TOPIC] = google
+        hooks = served.webhooks
+        sender = hooks.sender() if hooks is not None else None
+        if sender is not None:
+            handlers[WEBHOOK_TOPIC] = sender
         try:
             run_loop(wallet, handlers, stop=stop, interval=1.0)
         finally:
             handler.close()
+            if sender is not None:
+                sender.close()
 
     thread = threading.Thread(target=work, name="walletvoucher-worker", daemon=True)
     thread.start()
@@ -232,6 +299,7 @@ def _report(args: argparse.Namespace, served: object) -> None:
     print(f"webServiceURL: {served.public_url}", flush=True)
     if served.demo:
         print(f"demo mode: test chain root {served.root_ca}, TLS certificate {served.tls_cert}")
+        print(f"join page: {served.public_url}/join/coffee-self-redeem (open it on a phone)")
         serial = served.serials[0]
         token = served.service.tokens.token_for(serial)
         print(

@@ -9,6 +9,8 @@ a SQLite store in the state directory (or the ``--db`` given).
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import ipaddress
 import secrets
 from collections.abc import Callable, Mapping, Sequence
@@ -23,17 +25,20 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 
 from walletvoucher.apple import AppleOptions, AppleSigner, mint_test_chain
-from walletvoucher.codes import ScanKey
+from walletvoucher.codes import RedeemLinkKey, ScanKey
 from walletvoucher.errors import ServiceConfigError, UnknownCard
 from walletvoucher.keys import load_apple_signer
 from walletvoucher.model import Program, StampCard
 from walletvoucher.service._config import ServiceConfig
+from walletvoucher.service._join import GoogleLink, JoinSettings, google_links
 from walletvoucher.service._stored import StorePassUpdates, WalletPerThread, store_renderer
 from walletvoucher.service._tokens import PassTokens
+from walletvoucher.service._webhooks import Webhooks
 from walletvoucher.service._webservice import PassWebService
 from walletvoucher.store import Wallet
 
 if TYPE_CHECKING:
+    from walletvoucher.google import GoogleOptions
     from walletvoucher.service.apns import ApnsTokenKey
 
 DEMO_PASS_TYPE = "pass.com.example.walletvoucher.demo"
@@ -58,6 +63,21 @@ class Served:
     apns_key: ApnsTokenKey | None = None  # the configuration's [apns] .p8, for --worker's pushes
     root_ca: Path | None = None
     serials: tuple[str, ...] = ()
+    programs: tuple[Program, ...] = ()
+    page_secret: bytes = attrs.field(default=b"", repr=False)
+    """Keys the customer pages' cookies, CSRF tokens and card serials (derived from the token secret)."""
+    link_key: RedeemLinkKey | None = attrs.field(default=None, repr=False)
+    """Signs the Self-Redeem links that point at this server's ``/redeem/...`` pages."""
+    google: GoogleLink | None = None
+    join_settings: Mapping[str, JoinSettings] = attrs.field(factory=dict)
+    scan_keys: tuple[ScanKey, ...] = attrs.field(default=(), repr=False)
+    webhooks: Webhooks | None = attrs.field(default=None, repr=False)
+    """Verify the Staff-Scan tokens and rotating codes the staff page reads."""
+
+
+def derive_secret(secret: bytes, purpose: str) -> bytes:
+    """A 32-byte key for *purpose* derived from the server secret (HMAC-SHA256), so one secret serves all."""
+    return hmac.new(secret, b"walletvoucher/" + purpose.encode() + b"/1", hashlib.sha256).digest()
 
 
 def _service(
@@ -83,9 +103,16 @@ def _service(
 
 
 def build_configured(
-    config: ServiceConfig, *, at: datetime, db: str | None, programs: Sequence[Program] = ()
+    config: ServiceConfig, *, at: datetime, db: str | None, programs: Sequence[Program] = (),
+    google: GoogleLink | None = None, join_settings: Mapping[str, JoinSettings] | None = None,
+    scan_keys: Sequence[ScanKey] = (),
+    webhooks: Webhooks | None = None,
 ) -> Served:
-    """The service from real signing material, over the wallet store at *db* (cards of *programs*)."""
+    """The service from real signing material, over the wallet store at *db* (cards of *programs*).
+
+    *google* makes the join page's save links; *join_settings* says what each program's join page asks.
+    *webhooks*: every transition and device activity also queues their signed deliveries.
+    """
     config.check()
     assert config.public_url and config.token_secret
     if db is None:
@@ -97,25 +124,61 @@ def build_configured(
     signer = load_signer(config, at=at)
     apns_key = config.apns_token_key()
     tokens = PassTokens(config.token_secret.encode("utf-8"))
-    wallets = WalletPerThread(db, programs=programs)
+    hooked = {} if webhooks is None else {"effects": [webhooks.effect],
+                                          "activity_effects": [webhooks.activity_effect]}
+    wallets = WalletPerThread(db, programs=programs, **hooked)
     wallets()  # open (and migrate) now, so a bad URL fails before the server starts
-    service = _service(wallets, signer=signer, tokens=tokens, public_url=config.public_url,
-                       options=configured_options(config, signer))
+    page_secret = derive_secret(config.token_secret.encode("utf-8"), "pages")
+    link_key = link_key_from(config)
+    options = configured_options(config, signer, link_key=link_key)
+    service = _service(wallets, signer=signer, tokens=tokens, public_url=config.public_url, options=options)
+    keys = tuple(dict.fromkeys([*([options.scan_key] if options.scan_key else []), *scan_keys]))
     return Served(service=service, public_url=config.public_url, demo=False, wallets=wallets, signer=signer,
-                  apns_key=apns_key)
+                  apns_key=apns_key, programs=tuple(programs), page_secret=page_secret, link_key=link_key,
+                  google=google, join_settings=dict(join_settings or {}), scan_keys=keys,
+                  webhooks=webhooks)
 
 
-def configured_options(config: ServiceConfig, signer: AppleSigner) -> AppleOptions:
-    """The passes' options: the redeem link and the scan key, when set, so every voucher renders."""
+def configured_options(
+    config: ServiceConfig, signer: AppleSigner, *, link_key: RedeemLinkKey | None = None
+) -> AppleOptions:
+    """The passes' options: the redeem link and the scan key, when set, so every voucher renders.
+
+    With *link_key*, Self-Redeem vouchers link to this server's own page (``{public_url}/redeem/{serial}``
+    unless ``redeem_link`` says otherwise) and a link that points at this server carries its signature.
+    """
     scan_key = None
     if config.scan_key_secret is not None:
         if not config.scan_key_id:
             raise ServiceConfigError("is required with a scan key secret", field="scan_key_id",
                                      fix="name the key, e.g. scan_key_id = \"till-2026\"")
         scan_key = ScanKey(key_id=config.scan_key_id, secret=config.scan_key_secret.encode("utf-8"))
+    redeem_link = config.redeem_link
+    if link_key is not None and redeem_link is None and config.public_url:
+        redeem_link = config.public_url.rstrip("/") + "/redeem/{serial}"
+    ours = link_key is not None and redeem_link is not None and bool(config.public_url) and \
+        redeem_link.startswith(str(config.public_url).rstrip("/") + "/")
     return AppleOptions(pass_type_identifier=signer.pass_type_identifier,
-                        team_identifier=signer.team_identifier, redeem_link=config.redeem_link,
-                        scan_key=scan_key)
+                        team_identifier=signer.team_identifier, redeem_link=redeem_link,
+                        scan_key=scan_key, redeem_link_key=link_key if ours else None)
+
+
+def served_google_options(
+    options: GoogleOptions, *, public_url: str, link_key: RedeemLinkKey
+) -> GoogleOptions:
+    """*options* with Self-Redeem links to this server's pages: ``{public_url}/redeem/{serial}`` unless the
+    program names another template, and this server's signature on every link that points at it."""
+    base = public_url.rstrip("/")
+    template = options.redeem_link_template or base + "/redeem/{serial}"
+    ours = template.startswith(base + "/")
+    return attrs.evolve(options, redeem_link_template=template, redeem_link_key=link_key if ours else None)
+
+
+def link_key_from(config: ServiceConfig) -> RedeemLinkKey | None:
+    """The redeem-link key derived from the token secret (None without one)."""
+    if not config.token_secret:
+        return None
+    return RedeemLinkKey(derive_secret(config.token_secret.encode("utf-8"), "redeem-link"))
 
 
 def load_signer(config: ServiceConfig, *, at: datetime) -> AppleSigner:
@@ -191,10 +254,13 @@ def build_demo(
     programs = list({(c.program.id, c.program.version): c.program for c in cards.values()}.values())
     wallets = WalletPerThread(db or f"sqlite:///{state_dir / 'demo-wallet.db'}", programs=programs)
     seed_demo(wallets(), cards, at=at)
+    page_secret = random(32)
+    link_key = RedeemLinkKey(derive_secret(page_secret, "redeem-link"))
     options = AppleOptions(  # so the demo's Self-Redeem and Staff-Scan vouchers render as passes too
         pass_type_identifier=DEMO_PASS_TYPE,
         team_identifier=DEMO_TEAM,
         redeem_link=f"{public_url}/redeem/{{serial}}",
+        redeem_link_key=link_key,
         scan_key=ScanKey(key_id="demo", secret=random(32)),
     )
     service = _service(wallets, signer=signer, tokens=tokens, public_url=public_url, options=options)
@@ -209,7 +275,24 @@ def build_demo(
         tls_key=key,
         root_ca=files["root"],
         serials=tuple(cards),
+        programs=tuple(programs),
+        page_secret=page_secret,
+        link_key=link_key,
+        google=demo_google(state_dir, public_url, link_key=link_key, scan_key=options.scan_key),
+        scan_keys=(options.scan_key,) if options.scan_key else (),
     )
+
+
+def demo_google(state_dir: Path, public_url: str, *, link_key: RedeemLinkKey,
+                scan_key: ScanKey | None) -> GoogleLink:
+    """Save links signed by a throwaway service-account key written to *state_dir* (verify them with it)."""
+    from walletvoucher.demo._google import DEMO_OPTIONS, KEY_PATH, _write_key
+
+    credentials = _write_key(state_dir / KEY_PATH)
+    link = f"{public_url}/redeem/{{serial}}"
+    options = attrs.evolve(DEMO_OPTIONS, origins=(public_url,), redeem_link_template=link,
+                            redeem_link_key=link_key, scan_key=scan_key)
+    return google_links(credentials, lambda program: options)
 
 
 def _url_host(host: str) -> str:

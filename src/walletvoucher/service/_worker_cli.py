@@ -23,7 +23,9 @@ from walletvoucher.errors import ServiceConfigError
 
 if TYPE_CHECKING:
     from walletvoucher.apple import AppleSigner
+    from walletvoucher.google import GoogleOptions
     from walletvoucher.programfile import ProgramFile
+    from walletvoucher.service._config import ServiceConfig
     from walletvoucher.service._google_sync import GoogleSync
     from walletvoucher.service._worker import Handler
     from walletvoucher.service.apns import ApnsTokenKey, ApplePushHandler
@@ -79,8 +81,11 @@ def push_handler(wallet: Callable[[], Wallet] | Wallet, signer: AppleSigner,
     return ApplePushHandler(StorePassUpdates(wallet), apns)
 
 
-def google_handler(wallet: Wallet, loaded: list[ProgramFile], *, api_url: str | None) -> GoogleSync | None:
+def google_handler(wallet: Wallet, loaded: list[ProgramFile], *, api_url: str | None,
+                   adjust: Callable[[GoogleOptions], GoogleOptions] | None = None) -> GoogleSync | None:
     """The ``google.sync`` handler for the program files that have a ``[google]`` table (or None).
+
+    *adjust* rewrites each program's options (``serve`` points Self-Redeem links at its own signed pages).
 
     One service account serves every program (Google issues one per issuer); the REST client makes
     one attempt per message, so a failure goes back to the outbox, which honours ``Retry-After``.
@@ -104,6 +109,8 @@ def google_handler(wallet: Wallet, loaded: list[ProgramFile], *, api_url: str | 
     scan_keys = {file.program.id: file.scan_key(os.environ) for file in loaded}  # [scan] tables
     options = {program_id: setup.google_options(scan_key=scan_keys[program_id])
                for program_id, setup in setups.items()}
+    if adjust is not None:
+        options = {program_id: adjust(chosen) for program_id, chosen in options.items()}
     return GoogleSync(wallet, rest, lambda program: options[program.id])
 
 
@@ -127,6 +134,16 @@ def run_loop(wallet: Wallet, handlers: Mapping[str, Handler], *, stop: threading
             print(f"walletvoucher worker: will retry {error}", file=sys.stderr, flush=True)
         if once or stop.wait(interval):
             return completed, failed
+
+
+def _pages_links(config: ServiceConfig) -> Callable[[GoogleOptions], GoogleOptions] | None:
+    """With a token secret and public URL (as ``serve`` has): Self-Redeem links to serve's signed pages."""
+    from walletvoucher.service._serve import link_key_from, served_google_options
+
+    key, url = link_key_from(config), config.public_url
+    if key is None or not url:
+        return None
+    return lambda options: served_google_options(options, public_url=url, link_key=key)
 
 
 def run_worker(args: argparse.Namespace) -> int:
@@ -154,7 +171,7 @@ def run_worker(args: argparse.Namespace) -> int:
     with Wallet.open(args.db, programs=[file.program for file in loaded]) as wallet:
         handler = push_handler(wallet, signer, args, token_key=token_key)
         handlers: dict[str, Handler] = {"apple.push": handler, PASS_REFRESH_TOPIC: wallet.passes.refresh}
-        google = google_handler(wallet, loaded, api_url=args.google_api_url)
+        google = google_handler(wallet, loaded, api_url=args.google_api_url, adjust=_pages_links(config))
         if google is not None:
             handlers[GOOGLE_SYNC_TOPIC] = google
         hooks = config.webhooks(os.environ)  # [[webhooks]] in the config: signed POSTs to your backend

@@ -111,6 +111,19 @@ def create_app(
     mid-body is simply dropped (nothing to answer, nothing to log).
     The core runs in a worker thread (it renders and signs passes and calls the store).
     """
+    return Starlette(routes=app_routes(service, clock=clock, max_body=max_body, body_timeout=body_timeout,
+                                       till=till))
+
+
+def app_routes(
+    service: PassWebService,
+    *,
+    clock: Clock = _utc_now,
+    max_body: int = MAX_LOG_BODY,
+    body_timeout: float = 30.0,
+    till: TillApi | None = None,
+) -> list[Route]:
+    """The routes of :func:`create_app` (``/v1/...``, the till's ``/api/v1/...``), to mount beside others."""
     routes = [
         Route(
             "/v1/{rest:path}",
@@ -126,4 +139,4 @@ def create_app(
                 methods=["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE"],
             )
         )
-    return Starlette(routes=routes)
+    return routes

@@ -21,6 +21,7 @@ Why hand-written SQL over ``sqlite3`` and psycopg 3, rather than a library:
 """
 
 from walletvoucher.store._access import Access, Credential, IssuedSecret, Principal
+from walletvoucher.store._details import CardDetails
 from walletvoucher.store._google import GoogleRecords, RecordedClass
 from walletvoucher.store._outbox import Outbox
 from walletvoucher.store._passes import (
@@ -54,6 +55,7 @@ __all__ = [
     "SCHEMA_VERSION",
     "Access",
     "ActivityEffect",
+    "CardDetails",
     "CardInfo",
     "Change",
     "CodePools",

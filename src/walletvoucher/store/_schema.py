@@ -127,6 +127,14 @@ MIGRATIONS: tuple[Migration, ...] = (
                 PRIMARY KEY (serial, step))""",
         ),
     ),
+    Migration(
+        version=14,
+        description="join details a customer chose to give (name, e-mail, phone), one row per card",
+        statements=(
+            """CREATE TABLE card_details (
+                serial TEXT PRIMARY KEY, data TEXT NOT NULL, given_at BIGINT NOT NULL)""",
+        ),
+    ),
 )
 
 MIGRATIONS += (

@@ -48,6 +48,7 @@ from walletvoucher.model import (
 )
 from walletvoucher.store import _snapshot
 from walletvoucher.store._access import Access
+from walletvoucher.store._details import CardDetails
 from walletvoucher.store._engine import Conflict, Database, Tx, UniqueViolation
 from walletvoucher.store._google import GoogleRecords
 from walletvoucher.store._outbox import Outbox
@@ -130,6 +131,8 @@ class Wallet:
         """The Google sync's bookkeeping: classes inserted, notifications per pass."""
         self.access = Access(db)
         """API keys, staff devices and kiosks (hashed), and the rotating-code steps accepted."""
+        self.details = CardDetails(db)
+        """What customers chose to give when joining (personal data; never logged)."""
 
     @classmethod
     def open(
