@@ -3,7 +3,9 @@
 A code is taken inside the transaction of the stamp that needs it (:class:`PoolCodes` is the
 :class:`~walletvoucher.codes.CodeSource` the model draws from), so a transition that fails or is retried
 gives its code back by rolling back, and two processes never take the same code: on PostgreSQL the
-row is taken ``FOR UPDATE SKIP LOCKED``, on SQLite the writer holds the database's write lock.
+row is taken ``FOR UPDATE SKIP LOCKED`` (and when every free code is held by draws in flight, the
+draw waits for them, ``FOR UPDATE``: a pool is empty only when it is), on SQLite the writer holds
+the database's write lock.
 """
 
 from __future__ import annotations
@@ -31,11 +33,12 @@ class PoolCodes:
 
     def next_code(self) -> RedeemCode:
         """Take the pool's next free code; :class:`~walletvoucher.errors.CodePoolEmpty` if none is left."""
-        row = self._tx.one(
-            "SELECT id, value FROM pool_codes WHERE pool = ? AND taken_by IS NULL ORDER BY id LIMIT 1"
-            + self._db.skip_locked,
-            (self._name,),
-        )
+        free = "SELECT id, value FROM pool_codes WHERE pool = ? AND taken_by IS NULL ORDER BY id LIMIT 1"
+        row = self._tx.one(free + self._db.skip_locked, (self._name,))
+        if row is None and self._db.skip_locked:
+            # Every free code may be held by a draw in flight that can still roll back (a lost race,
+            # a failed hook): wait for those draws; only then is "none left" true.
+            row = self._tx.one(free + " FOR UPDATE", (self._name,))
         if row is None:
             raise CodePoolEmpty(
                 "has no codes left",

@@ -47,14 +47,11 @@ class SqliteDatabase(Database):
                     value=target,
                     fix=f"create {str(folder)!r} first, or give another path",
                 )
-        if read_only and not uri:
-            target, uri = f"file:{Path(target).expanduser().resolve()}?mode=ro", True
         try:
-            # check_same_thread off: a wallet may be handed to another thread (and closed by the one
-            # that opened it, e.g. WalletPerThread.close); it is still never used by two at once.
-            self._conn = sqlite3.connect(
-                target, timeout=busy_timeout, isolation_level=None, uri=uri, check_same_thread=False
-            )
+            if read_only and not uri:
+                self._conn = _open_read_only(Path(target).expanduser().resolve(), busy_timeout)
+            else:
+                self._conn = _connect(target, busy_timeout, uri=uri)
             self._conn.execute(f"PRAGMA busy_timeout = {int(busy_timeout * 1000)}")
             if not read_only:
                 self._conn.execute("PRAGMA journal_mode = WAL")
@@ -100,6 +97,38 @@ class SqliteDatabase(Database):
 
     def close(self) -> None:
         self._conn.close()
+
+
+def _connect(target: str, busy_timeout: float, *, uri: bool) -> sqlite3.Connection:
+    # check_same_thread off: a wallet may be handed to another thread (and closed by the one that
+    # opened it, e.g. WalletPerThread.close); it is still never used by two at once.
+    return sqlite3.connect(
+        target, timeout=busy_timeout, isolation_level=None, uri=uri, check_same_thread=False
+    )
+
+
+def _open_read_only(path: Path, busy_timeout: float) -> sqlite3.Connection:
+    """``?mode=ro``: read through the WAL like any reader when its ``-shm`` file exists or can be
+    made; in a folder we cannot write (no ``-shm``, and no ``-wal`` holding commits the file lacks)
+    read the file as it is (``immutable=1``: a fixed copy, later changes unseen)."""
+    conn = _connect(f"file:{path}?mode=ro", busy_timeout, uri=True)
+    try:
+        conn.execute("SELECT COUNT(*) FROM sqlite_master").fetchone()
+        return conn
+    except sqlite3.OperationalError as exc:
+        conn.close()
+        text = str(exc).lower()
+        if "readonly" not in text and "unable to open" not in text:
+            raise
+        wal = path.with_name(path.name + "-wal")
+        if wal.exists() and wal.stat().st_size > 0:
+            raise DatabaseReadOnly(
+                "cannot be read in a read-only folder while its -wal file holds commits",
+                field="url",
+                value=str(path),
+                fix="open it once with write access (this checkpoints the WAL), or make the folder writable",
+            ) from exc
+        return _connect(f"file:{path}?mode=ro&immutable=1", busy_timeout, uri=True)
 
 
 @contextmanager

@@ -444,7 +444,7 @@ class Wallet:
             try:
                 with self._db.write() as tx:
                     if key is not None:
-                        stored = self._idempotent(tx, key, fingerprint)
+                        stored = self._claim_key(tx, key, fingerprint, at)
                         if stored is not None:
                             return self._replayed(tx, stored)
                     serial = locate if isinstance(locate, str) else locate(tx)
@@ -452,7 +452,7 @@ class Wallet:
                     decision = decide(tx, before)
                     self._append(tx, action, before, version, decision, at)
                     if key is not None:
-                        self._store_result(tx, key, fingerprint, action, serial, version, decision, at)
+                        self._store_result(tx, key, action, serial, version, decision)
             except (Conflict, UniqueViolation) as exc:
                 if isinstance(exc, UniqueViolation) and exc.what.startswith(("cards", "vouchers")):
                     raise _duplicate(serial, exc.what) from None
@@ -607,10 +607,24 @@ class Wallet:
 
     # --- idempotency ----------------------------------------------------------------------------
 
-    def _idempotent(self, tx: Tx, key: str, fingerprint: str) -> dict[str, Any] | None:
-        row = tx.one("SELECT fingerprint, result FROM idempotency WHERE key = ?", (key,))
-        if row is None:
+    def _claim_key(self, tx: Tx, key: str, fingerprint: str, at: datetime) -> dict[str, Any] | None:
+        """Take *key* for this transaction, or return the result stored under it.
+
+        The key's row is inserted first (its result filled in at the end, in the same transaction),
+        so the key itself is the lock: a concurrent request with the same key waits on the unique
+        index until the first commits (then reads its result) or rolls back (then takes the key).
+        Whatever the interleaving, a repeated request gets the first one's result, never a
+        ``DuplicateSerial`` or ``VoucherAlreadyRedeemed`` caused by its own first attempt.
+        """
+        if tx.run(
+            "INSERT INTO idempotency (key, fingerprint, result, created_at) VALUES (?, ?, '', ?)"
+            " ON CONFLICT (key) DO NOTHING",
+            (key, fingerprint, to_us(at)),
+        ):
             return None
+        row = tx.one("SELECT fingerprint, result FROM idempotency WHERE key = ?", (key,))
+        if row is None:  # pragma: no cover - the conflicting row committed before this statement
+            raise Conflict(f"idempotency key {key!r} vanished")
         if row[0] != fingerprint:
             raise IdempotencyKeyReused(
                 "was already used for a different request",
@@ -622,15 +636,7 @@ class Wallet:
         return stored
 
     def _store_result(
-        self,
-        tx: Tx,
-        key: str,
-        fingerprint: str,
-        action: str,
-        serial: str,
-        version: int,
-        decision: _Decision,
-        at: datetime,
+        self, tx: Tx, key: str, action: str, serial: str, version: int, decision: _Decision
     ) -> None:
         result = {
             "action": action,
@@ -639,10 +645,7 @@ class Wallet:
             "events": [e.to_json() for e in decision.events],
             "voucher": decision.voucher.to_json() if decision.voucher else None,
         }
-        tx.run(
-            "INSERT INTO idempotency (key, fingerprint, result, created_at) VALUES (?, ?, ?, ?)",
-            (key, fingerprint, _dumps(result), to_us(at)),
-        )
+        tx.run("UPDATE idempotency SET result = ? WHERE key = ?", (_dumps(result), key))
 
     def _replayed(self, tx: Tx, stored: Mapping[str, Any]) -> Any:
         card = self._rebuild(tx, stored["serial"], int(stored["version"]))
