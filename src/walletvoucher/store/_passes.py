@@ -44,6 +44,7 @@ import attrs
 
 from walletvoucher.errors import ValidationError
 from walletvoucher.model import EventType
+from walletvoucher.store import _checks
 from walletvoucher.store._engine import Database, Tx, UniqueViolation
 from walletvoucher.store._types import Change, Message, OutboxMessage, from_us, to_us
 
@@ -347,6 +348,8 @@ class PassUpdates:
 
     def activity(self, since: int = 0, *, limit: int = 1000) -> tuple[PassActivity, ...]:
         """``card_saved`` / ``card_removed`` after position *since*, in order (follow it by position)."""
+        _checks.position(since)
+        _checks.limit(limit)
         with self._db.read() as tx:
             rows = tx.rows(
                 "SELECT position, type, serial, device, at, reason FROM pass_activity WHERE position > ?"

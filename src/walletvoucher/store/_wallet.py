@@ -32,10 +32,13 @@ from walletvoucher.errors import (
     ValidationError,
 )
 from walletvoucher.model import (
+    CodeEntry,
     Event,
     EventType,
     Program,
     Proof,
+    SelfRedeem,
+    StaffScan,
     StampCard,
     StampResult,
     Voucher,
@@ -44,7 +47,7 @@ from walletvoucher.model import (
     fold,
     replay,
 )
-from walletvoucher.store import _snapshot
+from walletvoucher.store import _checks, _snapshot
 from walletvoucher.store._access import Access
 from walletvoucher.store._engine import Conflict, Database, Tx, UniqueViolation
 from walletvoucher.store._google import GoogleRecords
@@ -197,7 +200,9 @@ class Wallet:
         idempotency_key: str | None = None,
     ) -> StampCard:
         """Issue and store a new card; a serial already stored raises :class:`DuplicateSerial`."""
-        chosen = self._programs.get(program) if isinstance(program, str) else self._programs.check(program)
+        chosen = self._program(program)
+        _serial(serial)
+        _checks.text(member_id, "member_id", fix="pass the member's id as text, e.g. 'm-42'")
 
         def decide(tx: Tx, before: StampCard | None) -> _Decision:
             card, events = StampCard.issue(chosen, serial=serial, member_id=member_id, at=at)
@@ -225,6 +230,9 @@ class Wallet:
         Redeem Code programs take their vouchers' codes from the stored *pool* when one is named,
         otherwise generate them from *random* (or the wallet's ``random``).
         """
+        _serial(serial)
+        _checks.text(source, "source", fix="name who stamped as text, e.g. 'till-1'", empty=True)
+        _checks.optional_text(pool, "pool", fix="name an imported pool, e.g. 'pos-2026-05'")
 
         def decide(tx: Tx, before: StampCard | None) -> _Decision:
             assert before is not None
@@ -242,16 +250,20 @@ class Wallet:
         self, voucher_serial: str, proof: Proof, *, at: datetime, idempotency_key: str | None = None
     ) -> VoucherResult:
         """Redeem a stored voucher, once: a second redemption raises ``VoucherAlreadyRedeemed``."""
+        _voucher_serial(voucher_serial)
+        facts = _proof_facts(proof)
         return self._voucher_transition(
             "redeem", voucher_serial, lambda card: card.redeem(voucher_serial, proof, at=at),
             lambda voucher: voucher.redeem(proof, at=at),
-            {"voucher": voucher_serial, "proof": _proof_facts(proof)}, at=at, key=idempotency_key,
+            {"voucher": voucher_serial, "proof": facts}, at=at, key=idempotency_key,
         )
 
     def void(
         self, voucher_serial: str, reason: str, *, at: datetime, idempotency_key: str | None = None
     ) -> VoucherResult:
         """Void a stored voucher (fraud, refund, mistake)."""
+        _voucher_serial(voucher_serial)
+        _checks.text(reason, "reason", fix="say why the voucher is voided, e.g. 'refund'")
         return self._voucher_transition(
             "void", voucher_serial, lambda card: card.void_voucher(voucher_serial, reason, at=at),
             lambda voucher: voucher.void(reason, at=at),
@@ -299,6 +311,9 @@ class Wallet:
 
     def change_program(self, serial: str, program: Program, *, at: datetime) -> StampCard:
         """Move a stored card to a newer (registered) version of its program, from its next cycle."""
+        _serial(serial)
+        if not isinstance(program, Program):
+            raise _not_a_program(program)
         chosen = self._programs.check(program)
 
         def decide(tx: Tx, before: StampCard | None) -> _Decision:
@@ -309,10 +324,18 @@ class Wallet:
         result: StampCard = self._transition("change_program", serial, decide, at=at, key=None, request={})
         return result
 
+    def _program(self, program: object) -> Program:
+        if isinstance(program, str):
+            return self._programs.get(program)
+        if isinstance(program, Program):
+            return self._programs.check(program)
+        raise _not_a_program(program)
+
     # --- queries -----------------------------------------------------------------------------
 
     def card(self, serial: str, *, version: int | None = None) -> StampCard:
         """The stored card with this serial, as of the last commit (or as it was at *version*)."""
+        _serial(serial)
         with self._db.read() as tx:
             card, current = self._load(tx, serial)
             if version is not None and version != current:
@@ -329,6 +352,7 @@ class Wallet:
 
     def card_info(self, serial: str) -> CardInfo:
         """The card's bookkeeping: version and the global position of its last event."""
+        _serial(serial)
         with self._db.read() as tx:
             row = tx.one(
                 "SELECT serial, member_id, program_id, program_version, version, last_position, updated_at"
@@ -344,6 +368,7 @@ class Wallet:
 
     def cards_of(self, member_id: str) -> tuple[StampCard, ...]:
         """Every stored card of a member, by serial."""
+        _checks.text(member_id, "member_id", fix="pass the member's id as text, e.g. 'm-42'")
         with self._db.read() as tx:
             serials = [
                 str(r[0])
@@ -365,8 +390,11 @@ class Wallet:
 
         ``REDEEMED``, ``VOIDED`` and ``EXPIRED`` are the recorded final states (run :meth:`expire_due`
         to record expiries). ``ACTIVE`` and ``ISSUED`` depend on the time and need *at*: open vouchers
-        valid at *at*, or not valid yet.
+        valid at *at*, or not valid yet. *status* may be given as its value (``"redeemed"``).
         """
+        status = _status(status)
+        _checks.limit(limit)
+        _checks.optional_text(card_serial, "card_serial", fix="pass a card's serial, e.g. 'CARD-1'")
         where, params = _voucher_filter(status, at, expires_from, expires_before, card_serial)
         with self._db.read() as tx:
             rows = tx.rows(
@@ -379,6 +407,7 @@ class Wallet:
 
         Raises :class:`~walletvoucher.errors.UnknownVoucher` when none is stored.
         """
+        _voucher_serial(serial)
         with self._db.read() as tx:
             row = tx.one("SELECT data FROM vouchers WHERE serial = ?", (serial,))
         if row is None:
@@ -388,6 +417,8 @@ class Wallet:
 
     def journal(self, since: int = 0, *, limit: int = 1000) -> tuple[JournalEntry, ...]:
         """Stored events after global position *since*, in position order (follow it by position)."""
+        _checks.position(since)
+        _checks.limit(limit)
         with self._db.read() as tx:
             rows = tx.rows(
                 "SELECT position, version, data FROM events WHERE position > ? ORDER BY position LIMIT ?",
@@ -418,6 +449,7 @@ class Wallet:
 
     def snapshot(self, serial: str) -> int:
         """Store a snapshot of the card now; return the version it was taken at."""
+        _serial(serial)
         with self._db.write() as tx:
             card, version = self._load(tx, serial)
             self._write_snapshot(tx, card, version)
@@ -738,11 +770,50 @@ def _voucher_filter(
 
 
 def _proof_facts(proof: Proof) -> dict[str, Any]:
+    if not isinstance(proof, (SelfRedeem, CodeEntry, StaffScan)):
+        raise ValidationError(
+            "must be a proof of redemption",
+            field="proof",
+            value=type(proof).__name__,
+            fix="pass SelfRedeem(), CodeEntry(code=...) or StaffScan(...)",
+        )
     facts = {"kind": type(proof).__name__, "by": getattr(proof, "by", None)}
     for name in ("code", "token"):
         if hasattr(proof, name):
-            facts[name] = hashlib.sha256(str(getattr(proof, name)).encode()).hexdigest()
+            value = _checks.text(str(getattr(proof, name)), name, fix="pass the code as typed or scanned")
+            facts[name] = hashlib.sha256(value.encode()).hexdigest()
     return facts
+
+
+def _serial(serial: object) -> str:
+    return _checks.text(serial, "serial", fix="pass the card's serial as text, e.g. 'CARD-1'")
+
+
+def _voucher_serial(serial: object) -> str:
+    return _checks.text(serial, "voucher", fix="pass the voucher's serial as text, e.g. 'CARD-1-1'")
+
+
+def _not_a_program(program: object) -> ValidationError:
+    return ValidationError(
+        f"must be a Program or a program id, not {type(program).__name__}",
+        field="program",
+        value=program,
+        fix="pass one of the programs the wallet was opened with, or its id (e.g. 'coffee')",
+    )
+
+
+def _status(status: object) -> VoucherStatus | None:
+    if status is None or isinstance(status, VoucherStatus):
+        return status
+    try:
+        return VoucherStatus(status)
+    except ValueError:
+        raise ValidationError(
+            "is not a voucher status",
+            field="status",
+            value=status,
+            fix=f"use a VoucherStatus or one of {[s.value for s in VoucherStatus]}",
+        ) from None
 
 
 def _fingerprint(action: str, locate: object, request: Mapping[str, Any]) -> str:
