@@ -58,9 +58,11 @@ from walletvoucher.store._programs import ProgramRegistry
 from walletvoucher.store._schema import migrate
 from walletvoucher.store._types import (
     CardInfo,
+    CardToImport,
     Change,
     Counts,
     Effect,
+    ImportReport,
     JournalEntry,
     Message,
     from_us,
@@ -293,21 +295,144 @@ class Wallet:
         )
         return result
 
-    def expire_due(self, *, at: datetime) -> tuple[Event, ...]:
-        """Expire every stored voucher whose validity has ended by *at*; return the events written."""
-        with self._db.read() as tx:
-            serials = [
-                str(r[0])
-                for r in tx.rows(
-                    "SELECT DISTINCT card_serial FROM vouchers WHERE state = 'open'"
-                    " AND expires_at IS NOT NULL AND expires_at <= ? ORDER BY card_serial",
-                    (to_us(at),),
-                )
-            ]
+    def expire_due(
+        self, *, at: datetime, batch: int = 200, progress: Callable[[int], object] | None = None
+    ) -> tuple[Event, ...]:
+        """Expire every stored voucher whose validity has ended by *at*; return the events written.
+
+        Cards are read *batch* at a time (by serial, so memory stays flat however many are due) and
+        each batch is expired in one transaction (one card per transaction again if another writer
+        changed one of them meanwhile). *progress* is called with the number of cards done after
+        each batch. Over a very large store, prefer :meth:`expire_due_count`, which keeps no events.
+        """
         events: list[Event] = []
-        for serial in serials:
-            events += self._transition("expire", serial, _decide_expiry(at), at=at, key=None, request={})
+        self._expire_batches(at, batch, progress, events.extend)
         return tuple(events)
+
+    def expire_due_count(
+        self, *, at: datetime, batch: int = 200, progress: Callable[[int], object] | None = None
+    ) -> int:
+        """:meth:`expire_due` for the command line: how many vouchers expired, in flat memory."""
+        counted = [0]
+
+        def count(events: tuple[Event, ...]) -> None:
+            counted[0] += sum(1 for e in events if e.type is EventType.VOUCHER_EXPIRED)
+
+        self._expire_batches(at, batch, progress, count)
+        return counted[0]
+
+    def _expire_batches(
+        self,
+        at: datetime,
+        batch: int,
+        progress: Callable[[int], object] | None,
+        sink: Callable[[tuple[Event, ...]], object],
+    ) -> None:
+        due, after, done = to_us(at), "", 0
+        size = _checks.whole(batch, "batch", low=1, high=10_000, fix="e.g. 200")
+        while True:
+            with self._db.read() as tx:
+                serials = [
+                    str(r[0])
+                    for r in tx.rows(
+                        "SELECT DISTINCT card_serial FROM vouchers WHERE state = 'open'"
+                        " AND expires_at IS NOT NULL AND expires_at <= ? AND card_serial > ?"
+                        " ORDER BY card_serial LIMIT ?",
+                        (due, after, size),
+                    )
+                ]
+            if not serials:
+                return
+            for result in self._many("expire", [(s, _decide_expiry(at)) for s in serials], at):
+                sink(result)
+            after, done = serials[-1], done + len(serials)
+            if progress is not None:
+                progress(done)
+
+    def import_cards(
+        self,
+        cards: Iterable[CardToImport],
+        *,
+        program: Program | str,
+        at: datetime,
+        batch: int = 1000,
+        progress: Callable[[int], object] | None = None,
+    ) -> ImportReport:
+        """Store existing cards with the stamps they hold (a merchant moving from paper or another
+        product), *batch* cards per transaction, reading *cards* as it goes (memory stays flat).
+
+        Each card is issued at *at* on its ``program`` (default *program*) and given its stamps at
+        *at*, as :meth:`issue_card` and :meth:`stamp` would (passes are marked, effect hooks run with
+        action ``"issue"``). Serials already stored are skipped and counted, so an interrupted import
+        can be run again. *progress* is called with the number of cards read after each batch.
+        """
+        default = self._program(program)
+        size = _checks.whole(batch, "batch", low=1, high=100_000, fix="e.g. 1000")
+        imported = skipped = read = 0
+        chunk: list[CardToImport] = []
+        for card in cards:
+            chunk.append(card)
+            if len(chunk) == size:
+                done = self._import_chunk(chunk, default, at)
+                imported, skipped, read = imported + done, skipped + len(chunk) - done, read + len(chunk)
+                chunk = []
+                if progress is not None:
+                    progress(read)
+        if chunk:
+            done = self._import_chunk(chunk, default, at)
+            imported, skipped, read = imported + done, skipped + len(chunk) - done, read + len(chunk)
+            if progress is not None:
+                progress(read)
+        return ImportReport(imported=imported, skipped=skipped)
+
+    def _import_chunk(self, chunk: list[CardToImport], default: Program, at: datetime) -> int:
+        decisions: dict[str, _Decision] = {}
+        for item in chunk:
+            if not isinstance(item, CardToImport):
+                raise ValidationError(
+                    "must be CardToImport objects", field="cards", value=type(item).__name__,
+                    fix="pass CardToImport(serial=..., member_id=..., stamps=...) items",
+                )  # fmt: skip
+            _serial(item.serial)
+            _checks.text(item.member_id, "member_id", fix="pass the member's id as text, e.g. 'm-42'")
+            chosen = default if item.program is None else self._program(item.program)
+            if item.serial in decisions:
+                continue
+            card, events = StampCard.issue(chosen, serial=item.serial, member_id=item.member_id, at=at)
+            if _checks.whole(item.stamps, "stamps", fix="give the stamps the card holds (0 or more)"):
+                r = card.add_stamps(item.stamps, at=at, source="import", random=self._random)
+                card, events = r.card, events + r.events
+            decisions[item.serial] = _Decision(card=card, events=events, result=card)
+        for attempt in range(self._retries + 1):
+            try:
+                with self._db.write() as tx:
+                    stored = _stored_serials(tx, list(decisions))
+                    fresh = [(s, d) for s, d in decisions.items() if s not in stored]
+                    for _, decision in fresh:
+                        self._append(tx, "issue", None, 0, decision, at)
+                return len(fresh)
+            except (Conflict, UniqueViolation):  # another process issued one of these meanwhile
+                self._lost_race("", attempt)
+        raise StaleVersion("kept conflicting with other writers", field="cards", value=len(chunk),
+                           fix="run the import again: cards already stored are skipped")
+
+    def _many(self, action: str, work: list[tuple[str, Decide]], at: datetime) -> list[Any]:
+        """Several transitions of distinct cards in one write transaction (one commit for all); if
+        another writer changed one of them meanwhile, each again in a transaction of its own."""
+        try:
+            done = []
+            with self._db.write() as tx:
+                for serial, decide in work:
+                    before, version = self._load(tx, serial)
+                    decision = decide(tx, before)
+                    self._append(tx, action, before, version, decision, at)
+                    done.append((serial, decision, version + len(decision.events)))
+        except Conflict:
+            self.conflicts += 1
+            return [self._transition(action, s, d, at=at, key=None, request={}) for s, d in work]
+        for serial, decision, version in done:
+            self._remember(serial, decision.card, version)
+        return [decision.result for _, decision, _ in done]
 
     def change_program(self, serial: str, program: Program, *, at: datetime) -> StampCard:
         """Move a stored card to a newer (registered) version of its program, from its next cycle."""
@@ -707,6 +832,15 @@ def _decide_expiry(at: datetime) -> Decide:
         return _Decision(card=card, events=events, result=events, finals=finals)
 
     return decide
+
+
+def _stored_serials(tx: Tx, serials: list[str]) -> set[str]:
+    found: set[str] = set()
+    for start in range(0, len(serials), 500):
+        part = serials[start : start + 500]
+        marks = ", ".join("?" * len(part))
+        found.update(str(r[0]) for r in tx.rows(f"SELECT serial FROM cards WHERE serial IN ({marks})", part))
+    return found
 
 
 def _by_voucher(voucher_serial: str) -> Callable[[Tx], str]:
