@@ -22,12 +22,22 @@ class _SqliteTx(Tx):
         self._conn = conn
 
     def run(self, sql: str, params: Params = ()) -> int:
-        with _translated(self._conn):
+        try:
             return self._conn.execute(sql, storable(params)).rowcount
+        except sqlite3.Error as exc:
+            ours = _translate(self._conn, exc)
+            if ours is exc:
+                raise
+            raise ours from exc
 
     def rows(self, sql: str, params: Params = ()) -> list[Row]:
-        with _translated(self._conn):
-            return [tuple(row) for row in self._conn.execute(sql, storable(params)).fetchall()]
+        try:
+            return self._conn.execute(sql, storable(params)).fetchall()
+        except sqlite3.Error as exc:
+            ours = _translate(self._conn, exc)
+            if ours is exc:
+                raise
+            raise ours from exc
 
 
 class SqliteDatabase(Database):
@@ -136,30 +146,39 @@ def _translated(conn: sqlite3.Connection) -> Iterator[None]:
     """sqlite3's exceptions in the store's terms."""
     try:
         yield
-    except sqlite3.IntegrityError as exc:
+    except sqlite3.Error as exc:
+        ours = _translate(conn, exc)
+        if ours is exc:
+            raise
+        raise ours from exc
+
+
+def _translate(conn: sqlite3.Connection, exc: sqlite3.Error) -> BaseException:
+    """The store's exception for *exc* (*exc* itself when it has no meaning in the store's terms)."""
+    if isinstance(exc, sqlite3.IntegrityError):
         text = str(exc)
         if "UNIQUE" in text or "PRIMARY KEY" in text:
-            raise UniqueViolation(text.rsplit(":", 1)[-1].strip()) from exc
-        raise
-    except sqlite3.OperationalError as exc:
+            return UniqueViolation(text.rsplit(":", 1)[-1].strip())
+        return exc
+    if isinstance(exc, sqlite3.OperationalError):
         text = str(exc).lower()
         if "locked" in text or "busy" in text:
-            raise Conflict(text) from exc
+            return Conflict(text)
         if "readonly" in text or "read-only" in text:
-            raise DatabaseReadOnly(
+            return DatabaseReadOnly(
                 "refuses writes",
                 field="url",
                 value=_name(conn),
                 fix="open a writable copy, or check the file's permissions (and its folder's, for the WAL)",
-            ) from exc
+            )
         if "unable to open" in text or "disk i/o" in text or "not a database" in text:
-            raise DatabaseUnavailable(
+            return DatabaseUnavailable(
                 f"cannot be used ({exc})",
                 field="url",
                 value=_name(conn),
                 fix="check the path, its permissions and free disk space",
-            ) from exc
-        raise
+            )
+    return exc
 
 
 def _name(conn: sqlite3.Connection) -> str:

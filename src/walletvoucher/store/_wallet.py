@@ -30,6 +30,7 @@ from walletvoucher.errors import (
     UnknownCard,
     UnknownVoucher,
     ValidationError,
+    WalletVoucherError,
 )
 from walletvoucher.model import (
     CodeEntry,
@@ -87,6 +88,10 @@ class _Decision:
 
 
 Decide = Callable[[Tx, "StampCard | None"], _Decision]
+
+
+class _StaleCache(Conflict):
+    """The card this wallet had cached moved on (another process wrote it): decide again on a fresh load."""
 
 
 class Wallet:
@@ -480,7 +485,8 @@ class Wallet:
         _serial(serial)
         with self._db.read() as tx:
             row = tx.one(
-                "SELECT serial, member_id, program_id, program_version, version, last_position, updated_at"
+                "SELECT serial, member_id, program_id, program_version, version, (SELECT position FROM events"
+                " WHERE events.serial = cards.serial ORDER BY version DESC LIMIT 1), updated_at"
                 " FROM cards WHERE serial = ?",
                 (serial,),
             )
@@ -598,6 +604,7 @@ class Wallet:
         fingerprint = _fingerprint(action, locate, request) if key is not None else ""
         for attempt in range(self._retries + 1):
             serial = locate if isinstance(locate, str) else ""
+            cached: tuple[StampCard, int] | None = None
             try:
                 with self._db.write() as tx:
                     if key is not None:
@@ -605,14 +612,28 @@ class Wallet:
                         if stored is not None:
                             return self._replayed(tx, stored)
                     serial = locate if isinstance(locate, str) else locate(tx)
-                    before, version = (None, 0) if action == "issue" else self._load(tx, serial)
-                    decision = decide(tx, before)
+                    cached = self._cache.get(serial) if action != "issue" and attempt == 0 else None
+                    if action == "issue":
+                        before, version = None, 0
+                    elif cached is not None:  # trusted until the version check of the append
+                        before, version = cached
+                    else:
+                        before, version = self._load(tx, serial)
+                    try:
+                        decision = decide(tx, before)
+                    except WalletVoucherError:
+                        if cached is not None and self._version(tx, serial) != version:
+                            raise _StaleCache(serial) from None  # decided on an older card: again
+                        raise
                     self._append(tx, action, before, version, decision, at)
                     if key is not None:
                         self._store_result(tx, key, action, serial, version, decision)
             except (Conflict, UniqueViolation) as exc:
                 if isinstance(exc, UniqueViolation) and exc.what.startswith(("cards", "vouchers")):
                     raise _duplicate(serial, exc.what) from None
+                if cached is not None:  # another process moved the card: reload it, no need to wait
+                    self._cache.pop(serial, None)
+                    continue
                 self._lost_race(serial, attempt)
                 continue
             self._remember(serial, decision.card, version + len(decision.events))
@@ -631,11 +652,14 @@ class Wallet:
         time.sleep(min(0.05, 0.0005 * 2 ** min(attempt, 8)) * (0.5 + self._jitter.random()))
 
     def _load(self, tx: Tx, serial: str) -> tuple[StampCard, int]:
+        version = self._version(tx, serial)
+        return self._rebuild(tx, serial, version), version
+
+    def _version(self, tx: Tx, serial: str) -> int:
         row = tx.one("SELECT version FROM cards WHERE serial = ?", (serial,))
         if row is None:
             raise _unknown_card(serial)
-        version = int(row[0])
-        return self._rebuild(tx, serial, version), version
+        return int(row[0])
 
     def _rebuild(self, tx: Tx, serial: str, version: int) -> StampCard:
         cached = self._cache.get(serial)
@@ -712,18 +736,15 @@ class Wallet:
                 self._write_message(tx, message, now)
 
     def _insert_events(self, tx: Tx, serial: str, version: int, events: tuple[Event, ...]) -> tuple[int, ...]:
-        self._db.lock_journal(tx)
-        positions = []
-        for offset, event in enumerate(events, start=1):
-            row = tx.one(
-                "INSERT INTO events (serial, version, type, at, data) VALUES (?, ?, ?, ?, ?)"
-                " RETURNING position",
-                (serial, version + offset, event.type.value, to_us(event.at), _dumps(event.to_json())),
-            )
-            assert row is not None
-            positions.append(int(row[0]))
-        tx.run("UPDATE cards SET last_position = ? WHERE serial = ?", (positions[-1], serial))
-        return tuple(positions)
+        """One statement for all the events (a stamp that reaches the goal writes three or four), which
+        also locks the journal (:meth:`Database.insert_events_sql`)."""
+        rows: list[tuple[Any, ...]] = []
+        for start in range(0, len(events), 1000):  # at most 5,000 parameters per statement
+            params: list[Any] = []
+            for offset, event in enumerate(events[start : start + 1000], start=version + start + 1):
+                params += (serial, offset, event.type.value, to_us(event.at), _dumps(event.to_json()))
+            rows += tx.rows(self._db.insert_events_sql(len(params) // 5), params)
+        return tuple(int(position) for _, position in sorted(rows))
 
     def _project_vouchers(self, tx: Tx, decision: _Decision, now: int) -> None:
         for event in decision.events:
