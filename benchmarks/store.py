@@ -131,32 +131,38 @@ def floor(url: str, count: int) -> int:
         pg.execute("INSERT INTO floor_cards VALUES ('FLOOR', 0) ON CONFLICT DO NOTHING")
         for n in range(count):
             with pg.transaction():
-                pg.execute("INSERT INTO floor_events (serial, version, type, at, data) VALUES (%s, %s, %s, %s, %s)",
-                           ("FLOOR", n, "stamps_added", n, _EVENT), prepare=True)
+                pg.execute("INSERT INTO floor_events (serial, version, type, at, data)"
+                           " VALUES (%s, %s, %s, %s, %s)", ("FLOOR", n, "stamps_added", n, _EVENT),
+                           prepare=True)
                 pg.execute("UPDATE floor_cards SET version = version + 1 WHERE serial = %s", ("FLOOR",),
                            prepare=True)
     return count
 
 
-def against_floor(url: str, count: int) -> None:
-    """A stamp, a redemption and an issue per second beside the floor, one process, same run."""
+def against_floor(url: str, count: int, rounds: int = 4) -> None:
+    """A stamp, a redemption and an issue per second beside the floor, one process, same run.
+
+    The machine is shared, so each is measured in *rounds* interleaved with the floor, and the best
+    round of each is kept (the least disturbed)."""
     floor(url, 50)  # warm up (tables, plans)
-    n, s = _timed(lambda: floor(url, count))
-    base = n / s
-    print(f"floor (INSERT event + UPDATE version): {base:8.0f}/s")
     issue(url, "FL", 1, program="marathon")
-    with Wallet.open(url, programs=PROGRAMS) as wallet:
-        wallet.stamp("FL0", 1, at=NOW, source="bench")
-    n, s = _timed(lambda: stamp_card(url, "FL0", count))
-    print(f"stamp (one event):                    {n / s:8.0f}/s  {n / s / base:.2f} of the floor")
-    serials = issue(url, "FR", count)
-    with_vouchers(url, serials)
-    n, s = _timed(lambda: redeem_vouchers(url, serials))
-    print(f"redemption:                           {n / s:8.0f}/s  {n / s / base:.2f} of the floor")
-    started = time.perf_counter()
-    issue(url, "FI", count)
-    s = time.perf_counter() - started
-    print(f"issue:                                {count / s:8.0f}/s  {count / s / base:.2f} of the floor")
+    redeemable = [issue(url, f"FR{r}-", count) for r in range(rounds)]
+    with_vouchers(url, [s for part in redeemable for s in part])
+    best = {"floor": 0.0, "stamp": 0.0, "redemption": 0.0, "issue": 0.0}
+
+    def keep(name: str, action: Callable[[], int]) -> None:
+        n, s = _timed(action)
+        best[name] = max(best[name], n / s)
+
+    for r in range(rounds):
+        keep("floor", lambda: floor(url, count))
+        keep("stamp", lambda: stamp_card(url, "FL0", count))
+        keep("redemption", lambda r=r: redeem_vouchers(url, redeemable[r]))
+        keep("issue", lambda r=r: len(issue(url, f"FI{r}-", count)))
+    base = best["floor"]
+    print(f"floor (INSERT event + UPDATE version): {base:8.0f}/s")
+    for name in ("stamp", "redemption", "issue"):
+        print(f"{name + ':':38s}{best[name]:8.0f}/s  {best[name] / base:.2f} of the floor")
 
 
 def writers(url: str, per_process: int) -> None:
@@ -232,7 +238,7 @@ def main() -> None:
 
     def both(url: str, name: str, one_card: int) -> None:
         print(f"\n== {name}: against the floor")
-        against_floor(url, one_card // 2)
+        against_floor(url, one_card // 8)
         writers(url, one_card // 8)
         if not args.floor:
             run(url, name, cards, one_card, 2_000)

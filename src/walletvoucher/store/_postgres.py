@@ -6,8 +6,9 @@ blocks on the row lock, then sees the new version and changes no row, which the 
 conflict and retries. Unique violations on ``(serial, version)`` and serialisation failures or
 deadlocks are conflicts too. Codes and outbox messages are taken with ``FOR UPDATE SKIP LOCKED`` so
 that concurrent writers never wait for, or take, the same row. Global positions come from an identity
-column; a transaction-scoped advisory lock taken just before the events are inserted makes them
-commit in position order, so a follower reading "events after N" never misses one.
+column; a transaction-scoped advisory lock, taken by the very statement that inserts the events
+(:meth:`PostgresDatabase.insert_events_sql`), makes them commit in position order, so a follower
+reading "events after N" never misses one (the package docstring weighs the alternatives).
 """
 
 from __future__ import annotations

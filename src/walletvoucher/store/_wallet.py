@@ -691,8 +691,8 @@ class Wallet:
         return fold(base, events, programs=self._programs.lookup)
 
     def _snapshot_at_most(self, tx: Tx, serial: str, version: int) -> tuple[StampCard | None, int]:
-        if not self._snapshot_every:  # snapshots off: replay from the first event
-            return None, 0
+        if not self._snapshot_every or version < self._snapshot_every:
+            return None, 0  # snapshots off, or a card too young to have one written: replay it all
         row = tx.one(
             "SELECT version, data FROM snapshots WHERE serial = ? AND version <= ?", (serial, version)
         )
