@@ -38,7 +38,9 @@ after one holding 11, and a follower that already read 11 would skip 10 for good
 - *a lock from the first position drawn to commit* (what this store does, as the eventsourcing
   library does with ``LOCK TABLE ... IN EXCLUSIVE MODE``): a transaction-scoped advisory lock, taken
   by the events' ``INSERT`` itself, so it is held only from the append to the commit -- the card's
-  row lock, the model's decision, pool codes and the idempotency record all come before it. Commits
+  row lock, the model's decision, pool codes, the voucher rows, the snapshot and the idempotency
+  record all come before it; only the pass marks, the effect hooks' messages and the commit follow
+  (for a stamp: three round trips under the lock, five before this change). Commits
   of events still pass one at a time, so throughput across processes is bounded by one commit's
   latency (``benchmarks/store.py`` prints 1, 2, 4 and 8 writers on distinct cards);
 - *transaction ids* (``pg_current_xact_id()`` stored with each event; followers read only events of

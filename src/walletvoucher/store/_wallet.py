@@ -625,9 +625,9 @@ class Wallet:
                         if cached is not None and self._version(tx, serial) != version:
                             raise _StaleCache(serial) from None  # decided on an older card: again
                         raise
-                    self._append(tx, action, before, version, decision, at)
-                    if key is not None:
+                    if key is not None:  # before the append, which ends holding the journal lock
                         self._store_result(tx, key, action, serial, version, decision)
+                    self._append(tx, action, before, version, decision, at)
             except (Conflict, UniqueViolation) as exc:
                 if isinstance(exc, UniqueViolation) and exc.what.startswith(("cards", "vouchers")):
                     raise _duplicate(serial, exc.what) from None
@@ -723,10 +723,12 @@ class Wallet:
             != 1
         ):
             raise Conflict(f"card {card.serial} moved past version {version}")
-        positions = self._insert_events(tx, card.serial, version, decision.events)
         self._project_vouchers(tx, decision, now)
         if self._snapshot_every and new_version // self._snapshot_every > version // self._snapshot_every:
             self._write_snapshot(tx, card, new_version)
+        # Last, what needs the journal's positions: on PostgreSQL the journal lock is held from here
+        # to the commit, so everything that does not need a position is written before it.
+        positions = self._insert_events(tx, card.serial, version, decision.events)
         change = Change(
             action=action, before=before, card=card, events=decision.events, positions=positions, at=at
         )
