@@ -139,7 +139,7 @@ def floor(url: str, count: int) -> int:
     return count
 
 
-def against_floor(url: str, count: int, rounds: int = 4) -> None:
+def against_floor(url: str, count: int, rounds: int = 6) -> None:
     """A stamp, a redemption and an issue per second beside the floor, one process, same run.
 
     The machine is shared, so each is measured in *rounds* interleaved with the floor, and the best
