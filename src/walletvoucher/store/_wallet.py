@@ -27,6 +27,7 @@ from walletvoucher.errors import (
     DuplicateSerial,
     IdempotencyKeyReused,
     StaleVersion,
+    StoreError,
     UnknownCard,
     UnknownVoucher,
     ValidationError,
@@ -621,8 +622,12 @@ class Wallet:
                         before, version = self._load(tx, serial)
                     try:
                         decision = decide(tx, before)
-                    except WalletVoucherError:
-                        if cached is not None and self._version(tx, serial) != version:
+                    except WalletVoucherError as exc:  # the model's refusal (not the database's)
+                        if (
+                            cached is not None
+                            and not isinstance(exc, StoreError)
+                            and self._version(tx, serial) != version
+                        ):
                             raise _StaleCache(serial) from None  # decided on an older card: again
                         raise
                     if key is not None:  # before the append, which ends holding the journal lock
