@@ -75,21 +75,7 @@ def _api_key(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     )
     _db(create)
     create.set_defaults(run=run_api_key_create)
-    revoke = actions.add_parser(
-        "revoke",
-        help="revoke a key (401 from then on)",
-        description="Revoke the key called NAME; it stops working at once.",
-    )
-    revoke.add_argument("name", help="the key's name")
-    _db(revoke)
-    revoke.set_defaults(run=lambda args: _revoke(args, "api_key"))
-    listing = actions.add_parser(
-        "list",
-        help="list keys with scopes and last use",
-        description="List every key (never the keys themselves).",
-    )
-    _db(listing)
-    listing.set_defaults(run=lambda args: _list(args, "api_key"))
+    _revoke_and_list(actions, "api_key", "key")
 
 
 def _staff(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -112,21 +98,22 @@ def _staff(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     add.add_argument("--url", required=True, help="the public URL serve runs at, e.g. https://shop.example")
     _db(add)
     add.set_defaults(run=run_staff_add)
-    revoke = actions.add_parser(
-        "revoke",
-        help="revoke a staff device or kiosk",
-        description="Revoke the device called NAME; it stops working at once.",
-    )
-    revoke.add_argument("name", help="the device's name")
+    _revoke_and_list(actions, "staff", "staff device or kiosk")
+
+
+def _revoke_and_list(
+    actions: argparse._SubParsersAction[argparse.ArgumentParser], kind: str, what: str
+) -> None:
+    """The ``revoke NAME`` and ``list`` actions of one kind of credential."""
+    revoke = actions.add_parser("revoke", help=f"revoke a {what} (it stops working at once)",
+                                description=f"Revoke the {what} called NAME; it stops working at once.")
+    revoke.add_argument("name", help=f"the {what}'s name")
     _db(revoke)
-    revoke.set_defaults(run=lambda args: _revoke(args, "staff"))
-    listing = actions.add_parser(
-        "list",
-        help="list staff devices and kiosks",
-        description="List staff devices and kiosks (never their tokens).",
-    )
+    revoke.set_defaults(run=lambda args: _revoke(args, kind))
+    listing = actions.add_parser("list", help=f"list every {what}, with scopes and last use",
+                                 description=f"List every {what} (never a key or token itself).")
     _db(listing)
-    listing.set_defaults(run=lambda args: _list(args, None))
+    listing.set_defaults(run=lambda args: _list(args, "api_key" if kind == "api_key" else None))
 
 
 def _now() -> datetime:

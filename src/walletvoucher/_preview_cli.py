@@ -69,7 +69,20 @@ def run_preview(args: argparse.Namespace) -> int:
     except PreviewError as exc:
         return _fail(f"{path}: {exc}", EXIT_FAILED)
     _note_language(args.language, bundle.pick_language(args.language), bundle.languages)
+    _note_problems(bundle.problems)
     return _write(args.output, picture.png, picture.size)
+
+
+MAX_NOTES = 10
+
+
+def _note_problems(problems: tuple[str, ...]) -> None:
+    """Say on stderr what was left out of the picture and why (at most ``MAX_NOTES`` lines)."""
+    for problem in problems[:MAX_NOTES]:
+        print(f"note: left out {problem}", file=sys.stderr)
+    if len(problems) > MAX_NOTES:
+        print(f"note: ... and {len(problems) - MAX_NOTES} more (walletvoucher verify lists them all)",
+              file=sys.stderr)
 
 
 def _note_language(wanted: str | None, shown: str | None, carried: tuple[str, ...]) -> None:

@@ -95,6 +95,17 @@ def wallet_format(message: str, value: str) -> str | None:
     return "".join(out) if used == 1 else None
 
 
+def _stamp_word(program: Program, lang: str) -> str:
+    """The program's stamp label in *lang*; the default "Stamps" without a translation of its own shows
+    walletvoucher's built-in word for the language (issue 18: no English header among translations)."""
+    text = program.stamp_label
+    if text.default != "Stamps" or lang in text.as_dict():
+        return text.get(lang)
+    from walletvoucher.apple._labels import label
+
+    return label("stamps", lang)
+
+
 def _expected(program: Program, card: StampCard, lang: str) -> dict[str, str]:
     def get(text: LocalizedText) -> str:
         return text.get(lang)
@@ -102,7 +113,7 @@ def _expected(program: Program, card: StampCard, lang: str) -> dict[str, str]:
     ready = any(v.status_at(AT + timedelta(minutes=2)).value == "active" for v in card.vouchers)
     out = {
         "organizationName": get(program.brand.name), "logoText": get(program.brand.name),
-        "description": get(program.name), "headerFields.stamps.label": get(program.stamp_label),
+        "description": get(program.name), "headerFields.stamps.label": _stamp_word(program, lang),
         "headerFields.stamps.value": card.progress, "auxiliaryFields.member.value": card.member_id,
         "backFields.details.value": get(program.reward.description),
         "primaryFields.reward.value" if ready else "secondaryFields.reward.value": get(program.reward.title),

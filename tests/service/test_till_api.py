@@ -399,3 +399,11 @@ def _schemathesis(url: str, token: str, ca_file: Path) -> list[str]:
         run()
     session.close()
     return failures
+
+
+def test_every_problem_type_has_its_section_in_docs() -> None:
+    text = (Path(__file__).resolve().parents[2] / "docs" / "problems.md").read_text(encoding="utf-8")
+    headings = [line[3:] for line in text.splitlines() if line.startswith("## ")]
+    assert headings == list(PROBLEMS)
+    for slug, (status, _) in PROBLEMS.items():
+        assert f"## {slug}\n\n**{status}**" in text

@@ -12,6 +12,7 @@ version comments or other metadata.
 
 from __future__ import annotations
 
+import functools
 import io
 import math
 from collections.abc import Callable, Iterable, Iterator
@@ -85,20 +86,93 @@ def _encode_qr(value: str) -> Symbol:
 
 
 def _encode_aztec(value: str) -> Symbol:
-    import aztec_code_generator
+    import aztec_code_generator as aztec
 
     # Non-ASCII text is sent as UTF-8 announced by an ECI, even when it would fit the Latin-1 default:
     # decoders guess the character set of short non-ASCII data without one (zxing-cpp reads "¡" as "｡").
     encoding = None if value.isascii() else "utf-8"
-    code = aztec_code_generator.AztecCode(value, encoding=encoding)
-    return Symbol(modules=_matrix(code.matrix), quiet_zone=2)
+    sequence = _aztec_repaired(aztec.find_optimal_sequence(value, encoding))
+    bits = aztec.optimal_sequence_to_bits(sequence)
+    for (size, compact), config in aztec.configs.items():  # smallest first, as the library picks
+        words = len(aztec.get_data_codewords(bits, config.cw_bits))
+        if (words + 3) * 100 / (100 - _AZTEC_EC_PERCENT) < config.codewords:
+            code = _aztec_of_sequence()(value, sequence, size=size, compact=compact, encoding=encoding)
+            return Symbol(modules=_matrix(code.matrix), quiet_zone=2)
+    raise SymbologyError(  # pragma: no cover - AZTEC_MAX_BYTES keeps every value within a 32-layer code
+        "AZTEC code does not fit the largest symbol", field="value", value=value[:40], fix="choose QR"
+    )
+
+
+_AZTEC_EC_PERCENT = 23
+
+
+def _aztec_repaired(sequence: list[object]) -> list[object]:
+    """The library's optimal sequence with its one known fault undone.
+
+    aztec-code-generator 0.11-0.12 merges ``", "`` or ``". "`` into one PUNCT code even when the
+    comma or full stop was written in DIGIT mode (it looks back to an earlier punctuation shift, not
+    to the current mode), and then fails with ``ValueError`` (``pos_code("-5, 1", AZTEC)``). Such a
+    pair is written here as its two characters, both of which DIGIT mode has.
+    """
+    from aztec_code_generator import Latch, Misc, Mode, Shift, code_chars
+
+    out: list[object] = []
+    mode, shifted = Mode.UPPER, None
+    items = iter(sequence)
+    for token in items:
+        current, shifted = shifted or mode, None
+        if isinstance(token, bytes) and token not in code_chars[current]:
+            if not all(char in code_chars[current] for char in token):  # pragma: no cover - not seen
+                raise SymbologyError("AZTEC encoder produced a sequence it cannot write", field="value",
+                                     value=None, fix="choose QR for this code, and report it")
+            out += list(token)
+            continue
+        out.append(token)
+        if token is Shift.BINARY:  # a length (0 means 11 more bits of it), then that many bytes
+            length = next(items)
+            out.append(length)
+            if length == 0:
+                length = next(items)
+                out.append(length)
+                length = int(length) + 31  # type: ignore[call-overload]
+            out += [next(items) for _ in range(int(length))]  # type: ignore[call-overload]
+        elif token is Misc.FLG:  # FLG(n), then an ECI number when n > 0
+            flag = next(items)
+            out += [flag, next(items)] if flag else [flag]
+        elif isinstance(token, Shift):
+            shifted = token.value
+        elif isinstance(token, Latch):
+            mode = token.value
+    return out
+
+
+@functools.cache
+def _aztec_of_sequence() -> type:
+    import aztec_code_generator
+
+    class AztecOfSequence(aztec_code_generator.AztecCode):  # type: ignore[misc]
+        """An AztecCode drawn from a sequence given here rather than one the library finds itself."""
+
+        def __init__(self, data: str, sequence: list[object], **options: object) -> None:
+            self._given = sequence
+            super().__init__(data, **options)
+
+        @property
+        def sequence(self) -> list[object]:
+            return self._given
+
+        @sequence.setter
+        def sequence(self, value: object) -> None:
+            """The library resets it to None on construction; the given sequence stays."""
+
+    return AztecOfSequence
 
 
 def _encode_linear(kind: str, data: str, expected: str, quiet_zone: int) -> Symbol:
     """A 1D code from python-barcode's bar pattern (``"1"`` is a dark module)."""
     import barcode
 
-    code = barcode.get_barcode_class(kind)(data)
+    code = (_code128_class() if kind == "code128" else barcode.get_barcode_class(kind))(data)
     if code.get_fullcode() != expected:  # pragma: no cover - guards against a library change
         raise SymbologyError(
             f"encoder produced {code.get_fullcode()!r}", field="value", value=expected, fix="report a bug"
@@ -118,6 +192,28 @@ def _encode_upca(value: str) -> Symbol:
 
 def _encode_code128(value: str) -> Symbol:
     return _encode_linear("code128", value, value, quiet_zone=10)
+
+
+@functools.cache
+def _code128_class() -> type:
+    """python-barcode's Code 128 without its fault on codes that start with ``99``.
+
+    python-barcode 0.16 starts every code in code set C and then shortens "start C, switch to B"
+    into "start B". It takes the first value after the start for a switch whenever it is 99, 100
+    or 101, but 99 is also the data value of the digits ``99`` in code set C: ``"99"`` became a
+    code with no data and ``"9912"`` scanned as ``"12"``. The first value is data exactly when the
+    code starts with two digits, so then nothing is shortened.
+    """
+    from barcode.codex import Code128
+
+    class Code128Data(Code128):  # type: ignore[misc]
+        def _try_to_optimize(self, encoded: list[int]) -> list[int]:
+            if len(self.code) >= 2 and self.code[:2].isdigit():
+                return encoded
+            result: list[int] = super()._try_to_optimize(encoded)
+            return result
+
+    return Code128Data
 
 
 _PDF417_ECI = 927
@@ -204,7 +300,17 @@ def encode_symbol(value: str, symbology: Symbology) -> Symbol:
     (95, '4006381333931')
     """
     shown = validate_pos_value(value, symbology)
-    return _ENCODERS[symbology](shown)
+    try:
+        return _ENCODERS[symbology](shown)
+    except SymbologyError:
+        raise
+    except Exception as exc:  # a fault of a third-party encoder on a value validation accepted
+        raise SymbologyError(
+            f"{symbology.name} encoder could not draw this code ({type(exc).__name__}: {str(exc)[:100]})",
+            field="value",
+            value=shown if len(shown) <= 40 else f"{shown[:40]}...",
+            fix="choose QR for this code, and report the value to walletvoucher",
+        ) from exc
 
 
 # --- writers --------------------------------------------------------------------------------------

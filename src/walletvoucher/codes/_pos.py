@@ -4,6 +4,9 @@ The business creates its redeem codes in its own point-of-sale system; walletvou
 So a POS code is never altered: it is validated for the chosen symbology, and a value that the symbology
 cannot carry raises :class:`~walletvoucher.errors.SymbologyError` (never a silent fix). The one addition
 is the check digit of a 12-digit EAN-13 or 11-digit UPC-A value, which the symbology itself defines.
+Every value accepted here is one the image writers draw and a scanner reads back as given (a property
+test renders what ``pos_code`` accepts and decodes it with zxing-cpp), so a code cannot be accepted now
+and fail later in a pass, a preview or an email.
 
 Capacity limits for the 2D symbologies are counted in UTF-8 bytes and are deliberately conservative, so
 that any text within the limit fits whatever the mix of characters (walletvoucher's own encoders and the

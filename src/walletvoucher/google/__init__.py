@@ -7,8 +7,9 @@ The recipe is :func:`save_link`; the builders (:func:`loyalty_class`, :func:`loy
 
 from __future__ import annotations
 
-import importlib
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
+
+from walletvoucher._lazy import lazy_attributes
 
 if TYPE_CHECKING:  # imported on first use (see __getattr__): requests and google-auth only for REST
     from walletvoucher.google._callbacks import CALLBACK_KEYS_URL, GoogleCallback, verify_callback
@@ -124,18 +125,4 @@ _HOMES = {
     ),
     "walletvoucher.google._verify": ("LinkReport", "verify_save_link"),
 }
-_LAZY = {name: module for module, names in _HOMES.items() for name in names}
-
-
-def __getattr__(name: str) -> Any:
-    """Each public name, imported from its module on first use."""
-    module = _LAZY.get(name)
-    if module is None:
-        raise AttributeError(f"module 'walletvoucher.google' has no attribute {name!r}")
-    value = getattr(importlib.import_module(module), name)
-    globals()[name] = value
-    return value
-
-
-def __dir__() -> list[str]:
-    return sorted({*globals(), *__all__})
+__getattr__, __dir__ = lazy_attributes(__name__, _HOMES, globals())

@@ -24,6 +24,7 @@ from __future__ import annotations
 import base64
 import binascii
 import json
+import re
 from collections.abc import Mapping
 from datetime import datetime, timezone
 from typing import Any
@@ -42,7 +43,10 @@ CALLBACK_KEYS_URL = "https://pay.google.com/gp/m/issuer/keys"
 SENDER_ID = "GooglePayPasses"
 PROTOCOL = "ECv2SigningOnly"
 MAX_BODY = 64 * 1024
+MAX_MILLIS = 253_402_300_799_999
+"""The last millisecond of year 9999: an expiry past it is no time a datetime can hold."""
 _EVENTS = {"save": "card_saved", "del": "card_removed"}
+_MILLIS = re.compile(r"[0-9]{1,15}")
 
 
 @attrs.frozen(kw_only=True)
@@ -67,8 +71,12 @@ def verify_callback(
 
     *root_keys*: the JSON served at :data:`CALLBACK_KEYS_URL` (``{"keys": [{"keyValue",
     "protocolVersion", "keyExpiration"}]}``), parsed or as text. *at*: now, for the expiries.
+    Every value is checked before it is used, signed or not: texts must be valid UTF-8 (no lone
+    surrogate), expiries digits 0-9 up to :data:`MAX_MILLIS`, ``eventType`` the string ``save`` or
+    ``del``; so a hostile body ends in :class:`GoogleCallbackInvalid`, never a foreign error.
     """
     now_ms = _millis(at)
+    issuer_id = _issuer(issuer_id)
     token = _object(_parse(body, "body"), "body")
     if token.get("protocolVersion") != PROTOCOL:
         raise _invalid("protocolVersion", token.get("protocolVersion"), f"must be {PROTOCOL!r}")
@@ -124,7 +132,7 @@ def _message(message: Mapping[str, Any], now_ms: int) -> GoogleCallback:
     if expires <= now_ms:
         raise _invalid("expTimeMillis", message.get("expTimeMillis"), "the callback has expired")
     kind = message.get("eventType")
-    if kind not in _EVENTS:
+    if not isinstance(kind, str) or kind not in _EVENTS:
         raise _invalid("eventType", kind, "must be 'save' or 'del'")
     return GoogleCallback(
         event=_EVENTS[str(kind)],
@@ -183,7 +191,23 @@ def _object(value: object, field: str) -> Mapping[str, Any]:
 def _text(value: object, field: str) -> str:
     if not isinstance(value, str) or not value:
         raise _invalid(field, type(value).__name__, "must be a non-empty string")
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError as exc:  # a lone surrogate, from a "\\ud800" escape in the JSON
+        raise _invalid(field, None, f"is not valid UTF-8 text (a lone surrogate at {exc.start})") from None
     return value
+
+
+def _issuer(issuer_id: object) -> str:
+    """The caller's issuer id: the digits Google gave the account (signed over as text)."""
+    if not isinstance(issuer_id, str) or not issuer_id.isascii() or not issuer_id.strip():
+        raise GoogleCallbackInvalid(
+            "must be your Google Wallet issuer id as text",
+            field="issuer_id",
+            value=_shown(issuer_id) if isinstance(issuer_id, (str, int)) else type(issuer_id).__name__,
+            fix="pass issuer_id='3388000000012345678' (from the Google Pay & Wallet console)",
+        )
+    return issuer_id
 
 
 def _b64(value: object, field: str) -> bytes:
@@ -194,9 +218,11 @@ def _b64(value: object, field: str) -> bytes:
 
 
 def _expiry(value: object, field: str) -> int:
+    """Milliseconds since the epoch, as digits 0-9 (text or a JSON number), up to year 9999."""
     text = str(value) if isinstance(value, (str, int)) and not isinstance(value, bool) else ""
-    if not text.isdigit() or len(text) > 15:
-        raise _invalid(field, value, "must be milliseconds since the epoch")
+    if not _MILLIS.fullmatch(text) or int(text) > MAX_MILLIS:
+        why = f"must be milliseconds since the epoch (digits 0-9, at most {MAX_MILLIS})"
+        raise _invalid(field, value, why)
     return int(text)
 
 

@@ -148,6 +148,9 @@ class StampCard:
     stamp_day: date | None = attrs.field(default=None, validator=instance_of(date, optional=True))
     stamps_on_day: int = attrs.field(default=0, validator=non_negative)
     next_program: Program | None = attrs.field(default=None, validator=instance_of(Program, optional=True))
+    version: int = attrs.field(default=0, validator=non_negative)
+    """How many events the card's log holds (``card_issued`` is the first); each transition numbers
+    its events from ``version + 1``. 0 for a card made directly rather than issued."""
     _awaiting: EventType | None = attrs.field(
         default=None, repr=False, alias="_awaiting", validator=instance_of(EventType, optional=True)
     )
@@ -189,12 +192,13 @@ class StampCard:
     ) -> tuple[StampCard, tuple[Event, ...]]:
         """A new card with no stamps, and its ``card_issued`` event."""
         check_at(at)
-        card = cls(serial=serial, member_id=member_id, program=program, issued_at=at)
+        card = cls(serial=serial, member_id=member_id, program=program, issued_at=at, version=1)
         event = Event(
             type=EventType.CARD_ISSUED,
             at=at,
             card_serial=serial,
             data={"member_id": member_id, "program_id": program.id, "program_version": program.version},
+            version=1,
         )
         return card, (event,)
 
@@ -225,27 +229,33 @@ class StampCard:
     def redeem(self, voucher_serial: str, proof: Proof, *, at: datetime) -> VoucherResult:
         """Redeem one of the card's vouchers; the card stays the same card and keeps collecting."""
         self._check_at_rest()
+        self._check_after_issue(at)
         done, events = self.voucher(voucher_serial).redeem(proof, at=at)
+        events = self._numbered(events)
         return VoucherResult(card=fold(self, events), voucher=done, events=events)
 
     def void_voucher(self, voucher_serial: str, reason: str, *, at: datetime) -> VoucherResult:
         """Void one of the card's vouchers."""
         self._check_at_rest()
+        self._check_after_issue(at)
         done, events = self.voucher(voucher_serial).void(reason, at=at)
+        events = self._numbered(events)
         return VoucherResult(card=fold(self, events), voucher=done, events=events)
 
     def expire_vouchers(self, *, at: datetime) -> tuple[StampCard, tuple[Event, ...]]:
         """Expire every voucher whose validity has ended."""
         self._check_at_rest()
-        events = tuple(
+        self._check_after_issue(at)
+        events = self._numbered(tuple(
             e for v in self.vouchers if v.status_at(at) is VoucherStatus.EXPIRED for e in v.expire(at=at)[1]
-        )
+        ))
         return fold(self, events), events
 
     def change_program(self, program: Program, *, at: datetime) -> tuple[StampCard, tuple[Event, ...]]:
         """Move the card to a new version of its program, from its next cycle on."""
         check_at(at)
         self._check_at_rest()
+        self._check_after_issue(at)
         if not isinstance(program, Program):
             raise ValidationError("must be a Program", field="program", value=type(program).__name__,
                                   fix="pass the new version, e.g. program.revise(goal=8)")
@@ -261,6 +271,7 @@ class StampCard:
             at=at,
             card_serial=self.serial,
             data={"program_id": program.id, "program_version": program.version},
+            version=self.version + 1,
         )
         return fold(self, (event,), programs=_programs(self, program)), (event,)
 
@@ -273,7 +284,8 @@ class StampCard:
         self._check_at_rest()
         self._check_count(count, source)
         self._check_policy(count, at)
-        stamp = self._event(EventType.STAMP_ADDED, at, count=count, source=source)
+        self._check_after_issue(at)
+        stamp = self._event(EventType.STAMP_ADDED, at, 1, count=count, source=source)
         needed: list[Program] = []
 
         def dry(card: StampCard) -> RedeemCode | None:
@@ -301,9 +313,9 @@ class StampCard:
     def _goal_step(self, at: datetime, code: RedeemCode | None) -> list[Event]:
         voucher = self._new_voucher(at, code)
         return [
-            self._event(EventType.GOAL_REACHED, at, **self._goal_facts()),
-            self._event(EventType.VOUCHER_ISSUED, at, voucher=voucher.to_json()),
-            self._event(EventType.CYCLE_STARTED, at, **self._next_cycle_facts()),
+            self._event(EventType.GOAL_REACHED, at, 1, **self._goal_facts()),
+            self._event(EventType.VOUCHER_ISSUED, at, 2, voucher=voucher.to_json()),
+            self._event(EventType.CYCLE_STARTED, at, 3, **self._next_cycle_facts()),
         ]
 
     def _goal_facts(self) -> dict[str, Any]:
@@ -313,6 +325,19 @@ class StampCard:
         carried = self.stamps - self.goal if self.program.overflow is Overflow.CARRY_OVER else 0
         version = (self.next_program or self.program).version
         return {"cycle": self.cycle + 1, "stamps": carried, "program_version": version}
+
+    def _check_after_issue(self, at: datetime) -> None:
+        if at < self.issued_at:
+            raise ValidationError(
+                "is before the card was issued",
+                field="at",
+                value=at.isoformat(),
+                fix=f"a card's events come after its card_issued at {self.issued_at.isoformat()}",
+            )
+
+    def _numbered(self, events: Iterable[Event]) -> tuple[Event, ...]:
+        """A voucher's events (it does not know its card's log) numbered after the card's last."""
+        return tuple(attrs.evolve(e, version=self.version + n) for n, e in enumerate(events, start=1))
 
     def _check_at_rest(self) -> None:
         if self._awaiting is not None:
@@ -446,8 +471,9 @@ class StampCard:
                 fix=f"use a code pool of {wanted.value} codes for program {self.program.id!r}",
             )
 
-    def _event(self, kind: EventType, at: datetime, **data: Any) -> Event:
-        return Event(type=kind, at=at, card_serial=self.serial, data=data)
+    def _event(self, kind: EventType, at: datetime, after: int, /, **data: Any) -> Event:
+        """The event *after* places past the card's last (1: the next event of the log)."""
+        return Event(type=kind, at=at, card_serial=self.serial, data=data, version=self.version + after)
 
     def to_json(self) -> dict[str, Any]:
         """A JSON-ready snapshot of the card (program by id and version)."""

@@ -12,7 +12,7 @@ from typing import Any
 import attrs
 
 from walletvoucher.errors import ReplayError, ValidationError
-from walletvoucher.model._validate import aware, identifier, instance_of
+from walletvoucher.model._validate import aware, identifier, instance_of, positive
 
 MAX_LOG_CHARS = 50_000_000
 """The longest event log text :func:`events_from_json` reads (a card's lifetime is far shorter)."""
@@ -71,15 +71,21 @@ class Event:
     data: Mapping[str, Any] = attrs.field(
         factory=dict, converter=_freeze, hash=False, eq=attrs.cmp_using(eq=lambda a, b: dict(a) == dict(b))
     )
+    version: int | None = attrs.field(default=None, validator=positive)
+    """The event's place in its card's log: ``card_issued`` is 1, each event after it one more (the
+    card's version once the event is applied). A card's transitions number their events; ``None`` in
+    events written before walletvoucher numbered them, and in a voucher's own events until its card
+    numbers them. :func:`~walletvoucher.model.replay` refuses a gap, so a deleted event is noticed."""
 
     def to_json(self) -> dict[str, Any]:
-        """A JSON-ready dict."""
-        return {
+        """A JSON-ready dict (``version`` only when the event has one)."""
+        raw = {
             "type": self.type.value,
             "at": self.at.isoformat(),
             "card_serial": self.card_serial,
             "data": dict(self.data),
         }
+        return raw if self.version is None else {**raw, "version": self.version}
 
     @classmethod
     def from_json(cls, raw: Mapping[str, Any]) -> Event:
@@ -96,6 +102,7 @@ class Event:
                 at=datetime.fromisoformat(raw["at"]),
                 card_serial=raw["card_serial"],
                 data=raw.get("data", {}),
+                version=raw.get("version"),
             )
         except (KeyError, ValueError, TypeError) as exc:  # ValidationError is a ValueError
             reason = f"missing {exc}" if isinstance(exc, KeyError) else str(exc)[:200]

@@ -12,6 +12,17 @@ after it was written cannot rebuild a card the transitions would not have made:
   stamp_added whose derived events are missing, all raise :class:`~walletvoucher.errors.ReplayError`.
 - ``voucher_redeemed``, ``voucher_expired`` and ``voucher_voided`` must name a voucher the card
   holds, in a state that allows the change at that time.
+- Every event is numbered (:attr:`Event.version`): the next event of the log must carry the card's
+  version plus one. A deleted event leaves a gap (a ``voucher_redeemed`` taken out of the middle
+  cannot bring its voucher back), and a reordered or repeated one is out of place.
+- No event is earlier than ``card_issued``.
+
+What replay **cannot** detect, from the log alone: events cut off at the *end* (the log is then a
+shorter true history; compare the last version with the one you stored, as
+:class:`~walletvoucher.store.Wallet` does with its ``cards.version``), and a log rewritten
+consistently by someone who can write it (renumbered, or with every version stripped: a log without
+versions is read as one written before walletvoucher numbered events, and is checked in every other
+way). Keep the log where only the application writes, or sign it, if that matters.
 
 Every failure is a :class:`~walletvoucher.errors.ReplayError` (never ``KeyError``/``TypeError``).
 """
@@ -56,8 +67,15 @@ def fold(card: StampCard, events: Iterable[Event], programs: ProgramLookup | Non
     """Apply *events* to *card* in order (the *apply* half of every transition).
 
     Each event is checked against the card as it stands; one that could not have happened raises
-    :class:`~walletvoucher.errors.ReplayError`.
+    :class:`~walletvoucher.errors.ReplayError`. Each event's version, when it has one, must be the
+    card's version plus one; once one event of *events* has a version, every later one must.
     """
+    return _fold(card, events, programs, numbered=False)
+
+
+def _fold(
+    card: StampCard, events: Iterable[Event], programs: ProgramLookup | None, *, numbered: bool
+) -> StampCard:
     for event in events:
         if not isinstance(event, Event):
             raise ReplayError("is not an Event", field="event", value=type(event).__name__,
@@ -69,8 +87,36 @@ def fold(card: StampCard, events: Iterable[Event], programs: ProgramLookup | Non
                 value=event.card_serial,
                 fix=f"replay only the events of card {card.serial!r}",
             )
-        card = _apply(card, event, programs or _programs(card))
+        numbered = _check_place(card, event, numbered)
+        card = _apply(card, event, programs or _programs(card))  # each apply counts the event in version
     return card
+
+
+def _check_place(card: StampCard, event: Event, numbered: bool) -> bool:
+    """The event comes next in the log and not before the card was issued; returns whether it is numbered."""
+    if event.type is EventType.CARD_ISSUED:
+        return numbered  # never after the first event, as applying it says
+    expected = card.version + 1
+    if event.version is None and numbered:
+        raise ReplayError(
+            f"has no version but the events before it do (expected {expected})",
+            field="event.version", value=event.type.value, fix=_FIX,
+        )  # fmt: skip
+    if event.version is not None and event.version != expected:
+        missing = event.version > expected
+        raise ReplayError(
+            f"{event.type.value} is event {event.version} of the log but event {expected} comes next"
+            + (f": events {expected} to {event.version - 1} are missing (deleted?)" if missing else
+               " (reordered or repeated)"),
+            field="event.version", value=event.version, fix=_FIX,
+        )  # fmt: skip
+    if event.at < card.issued_at:
+        raise ReplayError(
+            f"{event.type.value} at {event.at.isoformat()} is before card_issued "
+            f"({card.issued_at.isoformat()})",
+            field="event.at", value=event.at.isoformat(), fix=_FIX,
+        )  # fmt: skip
+    return event.version is not None
 
 
 def _apply(card: StampCard, event: Event, programs: ProgramLookup) -> StampCard:
@@ -134,6 +180,7 @@ def _apply_stamp(card: StampCard, event: Event, programs: ProgramLookup) -> Stam
         last_stamp_at=event.at,
         stamp_day=local_date(event.at, card.program.zone),
         stamps_on_day=card._stamps_today(event.at) + count,
+        version=card.version + 1,
     )
     return _settle(stamped)
 
@@ -147,7 +194,7 @@ def _settle(card: StampCard) -> StampCard:
 def _apply_goal(card: StampCard, event: Event, programs: ProgramLookup) -> StampCard:
     # The stamps stay until cycle_started says how many carry over.
     _expect_derived(card, event, EventType.GOAL_REACHED, card._goal_facts())
-    return attrs.evolve(card, _awaiting=EventType.VOUCHER_ISSUED)
+    return attrs.evolve(card, _awaiting=EventType.VOUCHER_ISSUED, version=card.version + 1)
 
 
 def _apply_voucher_issued(card: StampCard, event: Event, programs: ProgramLookup) -> StampCard:
@@ -162,6 +209,7 @@ def _apply_voucher_issued(card: StampCard, event: Event, programs: ProgramLookup
         vouchers=_held(card).plus(voucher),
         vouchers_issued=card.vouchers_issued + 1,
         _awaiting=EventType.CYCLE_STARTED,
+        version=card.version + 1,
     )
 
 
@@ -191,6 +239,7 @@ def _apply_cycle(card: StampCard, event: Event, programs: ProgramLookup) -> Stam
     program = card.program if version == card.program.version else programs(card.program.id, version)
     started = attrs.evolve(
         card, program=program, next_program=None, cycle=event.data["cycle"], stamps=event.data["stamps"],
+        version=card.version + 1,
     )
     return _settle(started)
 
@@ -200,7 +249,7 @@ def _apply_voucher_final(card: StampCard, event: Event, programs: ProgramLookup)
     serial = event.data["voucher"]
     voucher = card.voucher(serial)  # UnknownVoucher for a voucher the card does not hold
     _check_final(voucher, event)
-    return attrs.evolve(card, vouchers=_held(card).without(serial))
+    return attrs.evolve(card, vouchers=_held(card).without(serial), version=card.version + 1)
 
 
 def _held(card: StampCard) -> Vouchers:
@@ -231,7 +280,7 @@ def _apply_program_changed(card: StampCard, event: Event, programs: ProgramLooku
             value=(str(program_id)[:56], version if isinstance(version, int) else None),
             fix=_FIX,
         )
-    return attrs.evolve(card, next_program=programs(program_id, version))
+    return attrs.evolve(card, next_program=programs(program_id, version), version=card.version + 1)
 
 
 def _apply_issued(card: StampCard, event: Event, programs: ProgramLookup) -> StampCard:
@@ -260,8 +309,12 @@ def replay(events: Iterable[Event], programs: Iterable[Program]) -> StampCard:
     """Rebuild a card from its stored events; the result equals the card the transitions returned.
 
     *programs* holds every program version the card has used. A log that does not rebuild a card
-    the transitions could have made (malformed, reordered, forged, cut short in the middle of a
-    goal) raises :class:`~walletvoucher.errors.ReplayError`.
+    the transitions could have made (malformed, reordered, forged, with an event deleted, an event
+    earlier than ``card_issued``, cut short in the middle of a goal) raises
+    :class:`~walletvoucher.errors.ReplayError`. What it cannot see: events cut off after the last
+    complete transition (the result's ``version`` is then lower than the one you stored: compare
+    them), and a log rewritten consistently by whoever can write it (renumbered, or with every
+    version stripped, which reads as a log from before events were numbered).
     """
     events = _event_list(events)
     known = _known_programs(programs)
@@ -273,12 +326,15 @@ def replay(events: Iterable[Event], programs: Iterable[Program]) -> StampCard:
             value=first.type.value if first else None,
             fix="replay the card's whole event history from its first event",
         )
+    if first.version not in (None, 1):
+        raise ReplayError("card_issued must be event 1 of the log", field="event.version",
+                          value=first.version, fix="replay the card's whole history from its first event")
     card = _issued_card(first, known)
 
     def lookup(program_id: str, version: int) -> Program:
         return _programs(card, *known.values())(program_id, version)
 
-    card = fold(card, events[1:], programs=lookup)
+    card = _fold(card, events[1:], lookup, numbered=first.version is not None)
     if card._awaiting is not None:
         raise ReplayError(
             f"ends in the middle of reaching a goal: {card._awaiting.value} is missing",
@@ -316,7 +372,7 @@ def _issued_card(first: Event, known: Mapping[tuple[str, int], Program]) -> Stam
         )
     try:
         return StampCard(serial=first.card_serial, member_id=data.get("member_id", ""),
-                         program=known[key], issued_at=first.at)  # type: ignore[index]
+                         program=known[key], issued_at=first.at, version=1)  # type: ignore[index]
     except WalletVoucherError as exc:
         raise ReplayError(f"card_issued is not a card ({exc})", field="card_issued", value=None,
                           fix=_FIX) from exc

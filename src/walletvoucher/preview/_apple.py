@@ -18,6 +18,7 @@ from PIL import Image
 
 from walletvoucher._fonts import text_width
 from walletvoucher.codes import Symbology
+from walletvoucher.preview._bounds import bounded_line
 from walletvoucher.preview._bundle import PassBundle
 from walletvoucher.preview._canvas import (
     BAND_GAP,
@@ -186,7 +187,7 @@ def _top_row(pen: Pen, view: _View, regions: dict[str, Box]) -> None:
 
 
 def _width(pen: Pen, text: str, size: float) -> float:
-    return text_width(text, pen.px(size)) / pen.scale + 1
+    return text_width(bounded_line(text)[0], pen.px(size)) / pen.scale + 1
 
 
 def _strip_and_primary(pen: Pen, view: _View, regions: dict[str, Box]) -> float:

@@ -1,44 +1,59 @@
 """Reading a .pkpass someone else made, without trusting it: bounded sizes, no paths, no surprises.
 
-Only what a preview needs is read: ``pass.json``, the images, and the ``pass.strings`` of each
-``xx.lproj`` folder. Sizes are bounded (the bundle, the number of entries, each entry), so a zip bomb
-costs a few milliseconds; a missing image or field leaves its slot empty rather than failing.
+Only what a preview needs is used: ``pass.json``, the images, and the ``pass.strings`` of each
+``xx.lproj`` folder. The zip is read by the same bounded reader as ``walletvoucher verify``
+(:mod:`walletvoucher.apple._zipread`: the entry count refused before the directory is parsed, only
+plain names, overlapping entries and zip bombs refused, every entry inflated with a cap) and
+pass.json is parsed with verify's bounds on size, depth, value count and number length. A missing or
+refused image or field leaves its slot empty, and says why in :attr:`PassBundle.problems`; only a
+file with no readable pass.json raises :class:`~walletvoucher.errors.PreviewError`.
 """
 
 from __future__ import annotations
 
-import io
-import json
 import re
-import zipfile
 from collections.abc import Mapping
 from types import MappingProxyType
 from typing import Any
 
 import attrs
 
+from walletvoucher.apple._rules import Problem
+from walletvoucher.apple._untrusted import JsonRejected, load_json, shown
+from walletvoucher.apple._zipread import ZipLimits, read_zip
 from walletvoucher.errors import PreviewError
+from walletvoucher.preview._bounds import MAX_STRINGS_BYTES, image_refusal, image_size
 
-MAX_BUNDLE_BYTES = 50 * 1024 * 1024
-MAX_ENTRIES = 500
-MAX_ENTRY_BYTES = 10 * 1024 * 1024
-MAX_TOTAL_BYTES = 60 * 1024 * 1024
-_WANTED = re.compile(
-    r"^(?:([A-Za-z0-9_-]{1,40})\.lproj/)?(pass\.json|pass\.strings|[A-Za-z0-9_@-]{1,40}\.png)\Z"
-)
-_STRING = r'"((?:[^"\\]|\\.)*)"'
-_PAIR = re.compile(_STRING + r"\s*=\s*" + _STRING + r"\s*;")
-_COMMENTS = re.compile(r"/\*.*?\*/|//[^\n]*", re.S)
+LIMITS = ZipLimits()
+"""The bundle's bounds: those of ``walletvoucher verify``."""
+MAX_BUNDLE_BYTES = LIMITS.max_archive_bytes
+MAX_ENTRIES = LIMITS.max_entries
+MAX_ENTRY_BYTES = LIMITS.max_entry_bytes
+MAX_TOTAL_BYTES = LIMITS.max_total_bytes
 _UNESCAPE = {"n": "\n", "r": "\r", "t": "\t", '"': '"', "\\": "\\", "'": "'"}
+_TOKEN = re.compile(
+    r'"([^"\\]*(?:\\.[^"\\]*)*)("?)'  # a string: its body (escapes kept), and its closing quote
+    r"|/\*.*?\*/|/\*.*|//[^\n]*"  # comments (one never closed runs to the end)
+    r"|([=;])|\s+"
+    r'|((?:[^"/=;\s]|/(?![*/]))+)',  # anything else
+    re.S,
+)
+_PAIR = re.compile(r"s=s;")
+_ESCAPE = re.compile(r"\\(.)", re.S)
 
 
 @attrs.frozen(kw_only=True)
 class PassBundle:
-    """What a preview reads from a .pkpass: pass.json, images by name, strings by language."""
+    """What a preview reads from a .pkpass: pass.json, images by name, strings by language.
+
+    ``problems`` says what was left out while reading and why (``"strip@2x.png: 65535x1 pixels:
+    larger than any pass image ..."``); the picture is drawn without it.
+    """
 
     pass_json: dict[str, Any] = attrs.field(repr=False)
     files: Mapping[str, bytes] = attrs.field(repr=False)
     strings: Mapping[str, Mapping[str, str]] = attrs.field(repr=False)
+    problems: tuple[str, ...] = ()
 
     @property
     def languages(self) -> tuple[str, ...]:
@@ -68,19 +83,37 @@ class PassBundle:
 def parse_strings(data: bytes) -> dict[str, str]:
     r"""Read a ``pass.strings`` file (UTF-8, or UTF-16 with a byte-order mark); bad lines are skipped.
 
-    >>> parse_strings('/* c */ "Stamps" = "印章";\n"A \\"b\\"" = "x\\ny";'.encode())
-    {'Stamps': '印章', 'A "b"': 'x\ny'}
+    The text is cut into tokens by one regular expression that never backtracks more than a
+    character, so parsing is linear in the file (a ``"`` never closed ends it: everything after is
+    inside that string); pairs are then found in the string of token kinds. Files over
+    ``MAX_STRINGS_BYTES`` are not read.
+
+    >>> parse_strings('/* c */ "Stamps" = "印章";\n"A \\"b\\"" = "x\\ny"; "url" = "http://x";'.encode())
+    {'Stamps': '印章', 'A "b"': 'x\ny', 'url': 'http://x'}
     """
+    if len(data) > MAX_STRINGS_BYTES:
+        return {}
     if data.startswith((b"\xff\xfe", b"\xfe\xff")):
         text = data.decode("utf-16", errors="replace")
     else:
         text = data.decode("utf-8-sig", errors="replace")
-    text = _COMMENTS.sub("", text)
-    return {_unescape(key): _unescape(value) for key, value in _PAIR.findall(text)}
+    kinds: list[str] = []  # one letter a token: s (string), = or ; (themselves), x (anything else)
+    bodies: list[str] = []
+    for match in _TOKEN.finditer(text):
+        body, closed, mark, other = match.groups()
+        if body is not None and not closed:
+            break  # never closed: the rest of the file is inside it
+        if body is not None or mark or other:
+            kinds.append("s" if body is not None else mark or "x")
+            bodies.append(body or "")
+    return {
+        _unescape(bodies[pair.start()]): _unescape(bodies[pair.start() + 2])
+        for pair in _PAIR.finditer("".join(kinds))  # "key" = "value" ;
+    }
 
 
 def _unescape(text: str) -> str:
-    return re.sub(r"\\(.)", lambda m: _UNESCAPE.get(m.group(1), m.group(1)), text)
+    return _ESCAPE.sub(lambda m: _UNESCAPE.get(m.group(1), m.group(1)), text) if "\\" in text else text
 
 
 def read_bundle(data: bytes) -> PassBundle:
@@ -90,24 +123,66 @@ def read_bundle(data: bytes) -> PassBundle:
     Traceback (most recent call last):
     PreviewError: pkpass='<9 bytes>': is not a zip archive. Fix: give a .pkpass file
     """
-    files = _read_zip(data)
-    raw = files.pop("pass.json", None)
-    if raw is None:
+    problems: list[Problem] = []
+    files = _read_zip(data, problems)
+    doc = _pass_json(files.pop("pass.json", None), problems, len(data))
+    strings: dict[str, Mapping[str, str]] = {}
+    images: dict[str, bytes] = {}
+    budget = MAX_STRINGS_BYTES  # for all the pass.strings files together
+    for name, body in sorted(files.items()):
+        if name.endswith(".lproj/pass.strings"):
+            if len(body) > budget:
+                why = f"{len(body)} bytes, over the {MAX_STRINGS_BYTES} all pass.strings files may have"
+                problems.append(Problem("strings", name, f"{why}: not read"))
+                continue
+            budget -= len(body)
+            strings[name.split(".lproj/")[0]] = MappingProxyType(parse_strings(body))
+        elif name.endswith(".png"):
+            refusal = image_refusal(image_size(body))
+            if refusal is None:
+                images[name] = body
+            else:
+                problems.append(Problem("image", name, refusal))
+    return PassBundle(
+        pass_json=doc,
+        files=MappingProxyType(images),
+        strings=MappingProxyType(strings),
+        problems=tuple(f"{p.where}: {p.why}" for p in problems),
+    )
+
+
+def _read_zip(data: bytes, problems: list[Problem]) -> dict[str, bytes]:
+    files = read_zip(data, LIMITS, problems)
+    if files is None:
+        why = problems[-1].why if problems else "not a zip archive"
         raise PreviewError(
-            "has no pass.json",
+            "is not a zip archive" if why.startswith("not a zip") else f"cannot be read: {why}",
             field="pkpass",
             value=f"<{len(data)} bytes>",
+            fix="give a .pkpass file (a zip with pass.json at its top level; "
+            "walletvoucher verify says what else is wrong with it)",
+        )
+    return files
+
+
+def _pass_json(raw: bytes | None, problems: list[Problem], size: int) -> dict[str, Any]:
+    if raw is None:
+        why = next((p.why for p in problems if p.where == "pass.json"), None)
+        raise PreviewError(
+            f"has no readable pass.json ({why})" if why else "has no pass.json",
+            field="pkpass",
+            value=f"<{size} bytes>",
             fix="give a .pkpass file (a zip with pass.json at its top level)",
         )
     try:
-        doc = json.loads(raw.decode("utf-8-sig"))
-    except (UnicodeDecodeError, json.JSONDecodeError, RecursionError) as exc:
+        doc = load_json(raw.removeprefix(b"\xef\xbb\xbf"))
+    except JsonRejected as exc:
         raise PreviewError(
-            f"pass.json is not UTF-8 JSON ({exc})",
+            f"pass.json is not UTF-8 JSON walletvoucher reads ({shown(str(exc))})",
             field="pass.json",
             value=f"<{len(raw)} bytes>",
             fix="check the pass with walletvoucher verify",
-        ) from exc
+        ) from None
     if not isinstance(doc, dict):
         raise PreviewError(
             "pass.json is not a JSON object",
@@ -115,64 +190,4 @@ def read_bundle(data: bytes) -> PassBundle:
             value=type(doc).__name__,
             fix="check the pass with walletvoucher verify",
         )
-    strings = {
-        name.split(".lproj/")[0]: parse_strings(body)
-        for name, body in files.items()
-        if name.endswith(".lproj/pass.strings")
-    }
-    images = {name: body for name, body in files.items() if name.endswith(".png")}
-    return PassBundle(
-        pass_json=doc,
-        files=MappingProxyType(images),
-        strings=MappingProxyType({k: MappingProxyType(v) for k, v in strings.items()}),
-    )
-
-
-def _read_zip(data: bytes) -> dict[str, bytes]:
-    shown = f"<{len(data)} bytes>"
-    if len(data) > MAX_BUNDLE_BYTES:
-        raise PreviewError(
-            f"is larger than any pass ({MAX_BUNDLE_BYTES} bytes)",
-            field="pkpass",
-            value=shown,
-            fix="give a .pkpass file",
-        )
-    try:
-        archive = zipfile.ZipFile(io.BytesIO(data))
-        infos = archive.infolist()
-    except (zipfile.BadZipFile, OSError, ValueError) as exc:
-        raise PreviewError(
-            "is not a zip archive",
-            field="pkpass",
-            value=shown,
-            fix="give a .pkpass file (a zip with pass.json)",
-        ) from exc
-    if len(infos) > MAX_ENTRIES:
-        raise PreviewError(
-            f"has {len(infos)} entries, more than any pass ({MAX_ENTRIES})",
-            field="pkpass",
-            value=shown,
-            fix="give a .pkpass file",
-        )
-    files: dict[str, bytes] = {}
-    budget = MAX_TOTAL_BYTES
-    for info in infos:
-        if info.is_dir() or not _WANTED.match(info.filename) or info.filename in files:
-            continue
-        content = _read_entry(archive, info, min(budget, MAX_ENTRY_BYTES))
-        if content is not None:
-            files[info.filename] = content
-            budget -= len(content)
-    return files
-
-
-def _read_entry(archive: zipfile.ZipFile, info: zipfile.ZipInfo, limit: int) -> bytes | None:
-    """An entry's bytes, or ``None`` when it is too big or unreadable (its slot stays empty)."""
-    if info.file_size > limit:
-        return None
-    try:
-        with archive.open(info) as handle:
-            content = handle.read(limit + 1)
-    except (zipfile.BadZipFile, OSError, ValueError, NotImplementedError, EOFError, RuntimeError):
-        return None
-    return content if len(content) <= limit else None
+    return doc

@@ -18,6 +18,7 @@ from walletvoucher._fonts import draw_text, missing_glyph_note, text_width
 from walletvoucher.codes import Symbology, encode_symbol
 from walletvoucher.codes._images import write_png
 from walletvoucher.errors import SymbologyError
+from walletvoucher.preview._bounds import bounded_line, image_refusal
 
 RGB = tuple[int, int, int]
 Box = tuple[int, int, int, int]
@@ -25,8 +26,6 @@ Box = tuple[int, int, int, int]
 
 WHITE: RGB = (255, 255, 255)
 BLACK: RGB = (0, 0, 0)
-MAX_IMAGE_PIXELS = 4096 * 4096
-"""Artwork larger than this is treated as missing (a decompression bomb costs nothing to send)."""
 
 _PREVIEW_FIX = ("only the preview lacks them: the phone draws a pass's texts with its own fonts (generated "
                 "artwork is warned about when the pass is rendered)")
@@ -117,8 +116,8 @@ class Pen:
 
 def fit_text(text: str, size: int, max_width: float, *, bold: bool = False) -> str:
     """*text* on one line, cut with ``…`` so that it is at most *max_width* pixels wide."""
-    line = " ".join(text.split())
-    if text_width(line, size, bold=bold) <= max_width:
+    line, cut = bounded_line(text)  # no line shows more; a hostile 600 KB text is laid out as 400 chars
+    if not cut and text_width(line, size, bold=bold) <= max_width:
         return line
     low, high = 0, len(line)
     while low < high:
@@ -135,8 +134,8 @@ def open_image(data: bytes | None) -> Image.Image | None:
     if not data:
         return None
     try:
-        image = Image.open(io.BytesIO(data))
-        if image.width * image.height > MAX_IMAGE_PIXELS:
+        image = Image.open(io.BytesIO(data), formats=("PNG", "JPEG"))
+        if image_refusal(image.size) is not None:  # checked on the header, before decoding
             return None
         image.load()
     except (OSError, ValueError, Image.DecompressionBombError, SyntaxError):
@@ -150,14 +149,12 @@ def paste_fit(
     """Paste *image* scaled into *box* (whole image, or *cover* cropping it); returns where it went."""
     left, top, right, bottom = box
     width, height = max(1, right - left), max(1, bottom - top)
-    if cover:
+    if cover:  # only the part of the image that shows is scaled: the work is the box's size at most
         ratio = max(width / image.width, height / image.height)
-        scaled = image.resize(
-            (max(1, round(image.width * ratio)), max(1, round(image.height * ratio))),
-            Image.Resampling.LANCZOS,
-        )
-        dx, dy = (scaled.width - width) // 2, (scaled.height - height) // 2
-        scaled = scaled.crop((dx, dy, dx + width, dy + height))
+        seen_w, seen_h = min(image.width, width / ratio), min(image.height, height / ratio)
+        x0, y0 = (image.width - seen_w) / 2, (image.height - seen_h) / 2
+        seen = (x0, y0, x0 + seen_w, y0 + seen_h)
+        scaled = image.resize((width, height), Image.Resampling.LANCZOS, box=seen)
         canvas.paste(scaled, (left, top), scaled)
         return box
     ratio = min(width / image.width, height / image.height)

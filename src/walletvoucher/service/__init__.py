@@ -22,8 +22,9 @@ webhooks (Standard Webhooks) for the merchant's backend the same way, and its se
 
 from __future__ import annotations
 
-import importlib
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
+
+from walletvoucher._lazy import lazy_attributes
 
 if TYPE_CHECKING:  # imported on first use (see __getattr__): the web service needs no Google client
     from walletvoucher.service._cache import PassCache, PassRenderer
@@ -115,18 +116,4 @@ _HOMES = {
     ),
     "walletvoucher.service._worker": ("DrainReport", "Handler", "backoff_delay", "drain_outbox"),
 }
-_LAZY = {name: module for module, names in _HOMES.items() for name in names}
-
-
-def __getattr__(name: str) -> Any:
-    """Each public name, imported from its module on first use."""
-    module = _LAZY.get(name)
-    if module is None:
-        raise AttributeError(f"module 'walletvoucher.service' has no attribute {name!r}")
-    value = getattr(importlib.import_module(module), name)
-    globals()[name] = value
-    return value
-
-
-def __dir__() -> list[str]:
-    return sorted({*globals(), *__all__})
+__getattr__, __dir__ = lazy_attributes(__name__, _HOMES, globals())

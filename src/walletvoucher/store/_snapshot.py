@@ -24,6 +24,7 @@ _FIELDS = frozenset(
     {
         "serial", "member_id", "program", "issued_at", "stamps", "cycle", "lifetime_stamps",
         "vouchers_issued", "vouchers", "last_stamp_at", "stamp_day", "stamps_on_day", "next_program",
+        "version",
     }
 )  # fmt: skip
 
@@ -60,14 +61,18 @@ def dump(card: StampCard) -> str:
             "stamp_day": card.stamp_day.isoformat() if card.stamp_day else None,
             "stamps_on_day": card.stamps_on_day,
             "next_program": [card.next_program.id, card.next_program.version] if card.next_program else None,
+            "version": card.version,
         },
         sort_keys=True,
         ensure_ascii=False,
     )
 
 
-def load(text: str, programs: ProgramRegistry) -> StampCard | None:
-    """The card :func:`dump` wrote, or None if the text is of another format."""
+def load(text: str, programs: ProgramRegistry, version: int) -> StampCard | None:
+    """The card :func:`dump` wrote, or None if the text is of another format.
+
+    *version* is the snapshot row's: snapshots written before cards knew their version take it.
+    """
     raw: dict[str, Any] = json.loads(text)
     if raw.get("format") != FORMAT or not supported():
         return None
@@ -86,6 +91,7 @@ def load(text: str, programs: ProgramRegistry) -> StampCard | None:
         stamp_day=date.fromisoformat(raw["stamp_day"]) if raw["stamp_day"] else None,
         stamps_on_day=raw["stamps_on_day"],
         next_program=programs.get(nxt[0], nxt[1]) if nxt else None,
+        version=raw.get("version", version),
     )
 
 

@@ -9,6 +9,7 @@ change, and a waiting writer queues on the busy timeout instead of failing half-
 from __future__ import annotations
 
 import sqlite3
+import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -40,6 +41,18 @@ class _SqliteTx(Tx):
             raise ours from exc
 
 
+_LOCKS: dict[str, threading.RLock] = {}
+_LOCKS_GUARD = threading.Lock()
+
+
+def _writer_lock(key: str) -> threading.RLock:
+    """The in-process writer lock of one database file (``:memory:`` databases each have their own)."""
+    if key == ":memory:":
+        return threading.RLock()
+    with _LOCKS_GUARD:
+        return _LOCKS.setdefault(key, threading.RLock())
+
+
 class SqliteDatabase(Database):
     """A SQLite file (or ``:memory:``) opened in autocommit mode with explicit transactions."""
 
@@ -57,6 +70,7 @@ class SqliteDatabase(Database):
                     value=target,
                     fix=f"create {str(folder)!r} first, or give another path",
                 )
+        self._key = target if uri or target == ":memory:" else str(Path(target).expanduser().resolve())
         try:
             if read_only and not uri:
                 self._conn = _open_read_only(Path(target).expanduser().resolve(), busy_timeout)
@@ -76,7 +90,10 @@ class SqliteDatabase(Database):
 
     @contextmanager
     def write(self) -> Iterator[Tx]:
-        with self._transaction("BEGIN IMMEDIATE") as tx:
+        # Writers of one process queue on a lock per database file before BEGIN IMMEDIATE: SQLite's
+        # busy handler makes a waiting writer sleep in growing steps, so threads of one server (each
+        # with its own connection) would otherwise spend their time asleep while the file is free.
+        with _writer_lock(self._key), self._transaction("BEGIN IMMEDIATE") as tx:
             yield tx
 
     @contextmanager

@@ -26,6 +26,7 @@ from walletvoucher.codes import RandomSource
 from walletvoucher.errors import (
     DuplicateSerial,
     IdempotencyKeyReused,
+    ReplayError,
     StaleVersion,
     StoreError,
     UnknownCard,
@@ -674,26 +675,18 @@ class Wallet:
         base, base_version = cached if cached is not None and cached[1] < version else (None, 0)
         if base is None:
             base, base_version = self._snapshot_at_most(tx, serial, version)
-        rows = tx.rows(
-            "SELECT data FROM events WHERE serial = ? AND version > ? AND version <= ? ORDER BY version",
-            (serial, base_version, version),
-        )
-        events = [Event.from_json(json.loads(r[0])) for r in rows]
+        events = _stored_events(tx, serial, base_version, version)
         if base is None:
             self._programs.get(events[0].data["program_id"], events[0].data["program_version"])
-            return replay(events, self._programs)
-        return fold(base, events, programs=self._programs.lookup)
+            return _complete(replay(events, self._programs), version)
+        return _complete(fold(base, events, programs=self._programs.lookup), version)
 
     def _rebuild_without_cache(self, tx: Tx, serial: str, version: int) -> StampCard:
         base, base_version = self._snapshot_at_most(tx, serial, version)
-        rows = tx.rows(
-            "SELECT data FROM events WHERE serial = ? AND version > ? AND version <= ? ORDER BY version",
-            (serial, base_version, version),
-        )
-        events = [Event.from_json(json.loads(r[0])) for r in rows]
+        events = _stored_events(tx, serial, base_version, version)
         if base is None:
-            return replay(events, self._programs)
-        return fold(base, events, programs=self._programs.lookup)
+            return _complete(replay(events, self._programs), version)
+        return _complete(fold(base, events, programs=self._programs.lookup), version)
 
     def _snapshot_at_most(self, tx: Tx, serial: str, version: int) -> tuple[StampCard | None, int]:
         if not self._snapshot_every or version < self._snapshot_every:
@@ -703,7 +696,7 @@ class Wallet:
         )
         if row is None:
             return None, 0
-        card = _snapshot.load(str(row[1]), self._programs)
+        card = _snapshot.load(str(row[1]), self._programs, int(row[0]))
         return (card, int(row[0])) if card is not None else (None, 0)
 
     def _append(
@@ -849,6 +842,42 @@ class Wallet:
 
 
 # --- helpers ------------------------------------------------------------------------------------
+
+
+def _stored_events(tx: Tx, serial: str, after: int, upto: int) -> list[Event]:
+    """The card's events after version *after* up to *upto*, each numbered by its row.
+
+    Rows written before events carried their version get the row's; an event whose own version
+    disagrees with its row's was changed after it was written.
+    """
+    rows = tx.rows(
+        "SELECT version, data FROM events WHERE serial = ? AND version > ? AND version <= ? ORDER BY version",
+        (serial, after, upto),
+    )
+    events = []
+    for row in rows:
+        event, stored = Event.from_json(json.loads(row[1])), int(row[0])
+        if event.version is None:
+            event = attrs.evolve(event, version=stored)
+        elif event.version != stored:
+            raise ReplayError(f"is stored as event {stored} but says it is event {event.version}",
+                              field="event.version", value=event.version, fix=_CORRUPT)
+        events.append(event)
+    return events
+
+
+def _complete(card: StampCard, version: int) -> StampCard:
+    """*card* rebuilt from its stored events, which must reach the version the card is stored at."""
+    if card.version != version:
+        raise ReplayError(
+            f"card {card.serial}'s stored events end at event {card.version} but the card is at version "
+            f"{version}: events were deleted",
+            field="events", value=card.serial, fix=_CORRUPT,
+        )  # fmt: skip
+    return card
+
+
+_CORRUPT = "restore the events table from a backup; the store only ever appends to it"
 
 
 def _decide_expiry(at: datetime) -> Decide:

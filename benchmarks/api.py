@@ -1,0 +1,197 @@
+"""The till API's speed: stamps/s and redemptions/s through HTTPS at 32 concurrent clients, with p50/p99
+latency, beside the store's direct rate for the same calls in the same run (SQLite).
+
+python benchmarks/api.py [--count 2000] [--clients 32]
+
+The server (uvicorn, one process, TLS with a certificate minted by trustme) runs in its own process on
+127.0.0.1; the clients are asyncio tasks sharing one httpx connection pool. The direct rate is one
+process calling ``wallet.stamp`` / ``wallet.redeem`` in a loop on a fresh database of the same shape.
+Target (issue 15): the API reaches at least half the store's direct rate on SQLite.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import multiprocessing
+import secrets
+import ssl
+import statistics
+import sys
+import tempfile
+import time
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+import httpx
+import trustme
+
+from walletvoucher import Brand, Program, RedemptionMethod, Reward
+from walletvoucher.model import CodeEntry
+from walletvoucher.store import Wallet
+
+NOW = datetime(2026, 5, 7, 10, 30, tzinfo=timezone.utc)
+PROGRAM = Program(
+    id="coffee",
+    name="Coffee",
+    goal=1,
+    redemption=RedemptionMethod.REDEEM_CODE,
+    brand=Brand(name="Bench", foreground="#FFFFFF", background="#1E3A5F", label="#F2C14E"),
+    reward=Reward(title="Free coffee", description="Any size"),
+)
+
+
+def _prepare(url: str, cards: int) -> list[tuple[str, str, str]]:
+    """Cards C-n, each with one open voucher: (card serial, voucher serial, code)."""
+    out = []
+    with Wallet.open(url, programs=[PROGRAM], random=secrets.token_bytes) as wallet:
+        for n in range(cards):
+            wallet.issue_card(PROGRAM, serial=f"C-{n}", member_id=f"m-{n}", at=NOW)
+            [voucher] = wallet.stamp(f"C-{n}", 1, at=NOW).vouchers
+            assert voucher.code is not None
+            out.append((f"C-{n}", voucher.serial, voucher.code.value))
+    return out
+
+
+def _serve(url: str, port: int, cert: str, key: str, ready: Any) -> None:
+    import uvicorn
+
+    from walletvoucher.service import (
+        PassTokens,
+        PassWebService,
+        RateLimit,
+        StorePassUpdates,
+        TillApi,
+        WalletPerThread,
+    )
+    from walletvoucher.service.asgi import create_app
+
+    wallets = WalletPerThread(url, programs=[PROGRAM], random=secrets.token_bytes)
+    service = PassWebService(
+        pass_type_identifier="pass.example",
+        store=StorePassUpdates(wallets),
+        tokens=PassTokens(b"x" * 32),
+        render=lambda state: b"",
+    )
+    till = TillApi(wallets, random=secrets.token_bytes, rate=RateLimit(per_second=1e9, burst=1e9))
+    config = uvicorn.Config(
+        create_app(service, till=till),
+        host="127.0.0.1",
+        port=port,
+        log_level="error",
+        ssl_certfile=cert,
+        ssl_keyfile=key,
+        lifespan="off",
+    )
+    server = uvicorn.Server(config)
+    ready.set()
+    server.run()
+
+
+async def _drive(
+    base: str, ca: ssl.SSLContext, key: str, requests: list[tuple[str, dict[str, Any]]], clients: int
+) -> tuple[float, list[float], int]:
+    queue: asyncio.Queue[tuple[str, dict[str, Any]]] = asyncio.Queue()
+    for item in requests:
+        queue.put_nowait(item)
+    latencies: list[float] = []
+    failures = 0
+    limits = httpx.Limits(max_connections=clients, max_keepalive_connections=clients)
+    async with httpx.AsyncClient(
+        base_url=base, verify=ca, limits=limits, timeout=60, headers={"authorization": f"Bearer {key}"}
+    ) as client:
+
+        async def worker() -> None:
+            nonlocal failures
+            while not queue.empty():
+                path, body = queue.get_nowait()
+                started = time.perf_counter()
+                answer = await client.post(path, json=body)
+                latencies.append(time.perf_counter() - started)
+                failures += answer.status_code != 200
+
+        started = time.perf_counter()
+        await asyncio.gather(*(worker() for _ in range(clients)))
+        return time.perf_counter() - started, latencies, failures
+
+
+def _direct(count: int) -> tuple[float, float]:
+    with tempfile.TemporaryDirectory() as folder:
+        url = f"sqlite:///{folder}/direct.db"
+        vouchers = _prepare(url, count)
+        with Wallet.open(url, programs=[PROGRAM], random=secrets.token_bytes) as wallet:
+            started = time.perf_counter()
+            for card, _, _ in vouchers:
+                wallet.stamp(card, 1, at=NOW, source="bench")
+            stamps = time.perf_counter() - started
+            started = time.perf_counter()
+            for _, voucher, code in vouchers:
+                wallet.redeem(voucher, CodeEntry(code=code, by="bench"), at=NOW)
+            redeems = time.perf_counter() - started
+    return count / stamps, count / redeems
+
+
+def _report(
+    name: str, count: int, seconds: float, latencies: list[float], direct: float, failures: int
+) -> None:
+    ordered = sorted(latencies)
+    p99 = ordered[min(len(ordered) - 1, int(len(ordered) * 0.99))]
+    rate = count / seconds
+    print(
+        f"{name:12} API {rate:7.0f}/s  p50 {statistics.median(ordered) * 1000:6.1f} ms"
+        f"  p99 {p99 * 1000:6.1f} ms  | store direct {direct:7.0f}/s"
+        f"  | ratio {rate / direct:4.2f}  (failures {failures})"
+    )
+
+
+def main() -> int:
+    """Run the benchmark and print the figures."""
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--count", type=int, default=2000)
+    parser.add_argument("--clients", type=int, default=32)
+    args = parser.parse_args()
+    ca = trustme.CA()
+    with tempfile.TemporaryDirectory() as folder:
+        cert, key = Path(folder) / "cert.pem", Path(folder) / "key.pem"
+        issued = ca.issue_cert("127.0.0.1")
+        issued.cert_chain_pems[0].write_to_path(str(cert))
+        issued.private_key_pem.write_to_path(str(key))
+        url = f"sqlite:///{folder}/api.db"
+        vouchers = _prepare(url, args.count)
+        with Wallet.open(url, programs=[PROGRAM]) as wallet:
+            api_key = wallet.access.create_api_key(
+                "bench", scopes=["stamp", "redeem"], at=NOW, random=secrets.token_bytes
+            ).secret
+        import socket
+
+        with socket.socket() as sock:
+            sock.bind(("127.0.0.1", 0))
+            port = sock.getsockname()[1]
+        ready = multiprocessing.Event()
+        server = multiprocessing.Process(
+            target=_serve, args=(url, port, str(cert), str(key), ready), daemon=True
+        )
+        server.start()
+        ready.wait(30)
+        time.sleep(1.0)
+        context = ssl.create_default_context()
+        ca.configure_trust(context)
+        base = f"https://127.0.0.1:{port}"
+        stamps = [(f"/api/v1/cards/{card}/stamps", {"count": 1}) for card, _, _ in vouchers]
+        redemptions = [("/api/v1/redemptions", {"voucher": v, "code": c}) for _, v, c in vouchers]
+        stamp_run = asyncio.run(_drive(base, context, api_key, stamps, args.clients))
+        redeem_run = asyncio.run(_drive(base, context, api_key, redemptions, args.clients))
+        server.terminate()
+        server.join(10)
+    direct_stamps, direct_redeems = _direct(args.count)
+    print(f"till API over HTTPS on loopback, SQLite, {args.count} calls, {args.clients} concurrent clients")
+    _report("stamps", args.count, stamp_run[0], stamp_run[1], direct_stamps, stamp_run[2])
+    _report("redemptions", args.count, redeem_run[0], redeem_run[1], direct_redeems, redeem_run[2])
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

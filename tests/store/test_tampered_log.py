@@ -1,0 +1,102 @@
+"""A store whose events table was changed behind its back (issue 18 D): the card refuses to load.
+
+Each stored event carries its place in the card's log, as its row does; replay refuses a gap, and the
+store checks that the events reach the version it stored for the card, so deleting the last events
+is noticed too. Rows and snapshots written before events were numbered still load.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import timedelta
+from typing import Any
+
+import pytest
+
+from tests.store._programs import coffee
+from tests.store.conftest import NOW
+from walletvoucher import SelfRedeem
+from walletvoucher.errors import ReplayError
+from walletvoucher.store import Wallet
+from walletvoucher.store._engine import Tx
+from walletvoucher.store._url import connect
+
+
+@contextmanager
+def _raw(url: str) -> Iterator[Tx]:
+    db = connect(url)
+    try:
+        with db.write() as tx:
+            yield tx
+    finally:
+        db.close()
+
+
+def _history(url: str, programs: list[Any], **options: Any) -> Any:
+    with Wallet.open(url, programs=programs, **options) as wallet:
+        wallet.issue_card(coffee(), serial="C1", member_id="m-1", at=NOW)
+        wallet.stamp("C1", 10, at=NOW + timedelta(minutes=1))
+        wallet.redeem("C1-1", SelfRedeem(), at=NOW + timedelta(minutes=2))
+        wallet.stamp("C1", 2, at=NOW + timedelta(minutes=3))
+        return wallet.card("C1")
+
+
+def test_stored_events_carry_the_version_of_their_row(url: str, programs: list[Any]) -> None:
+    card = _history(url, programs)
+    with _raw(url) as tx:
+        rows = tx.rows("SELECT version, data FROM events WHERE serial = 'C1' ORDER BY version")
+    assert [json.loads(str(data))["version"] for _, data in rows] == [int(v) for v, _ in rows]
+    assert card.version == len(rows)
+
+
+def test_a_deleted_redemption_row_is_noticed_when_the_card_loads(url: str, programs: list[Any]) -> None:
+    _history(url, programs)
+    with _raw(url) as tx:
+        assert tx.run("DELETE FROM events WHERE type = 'voucher_redeemed'") == 1
+    deleted = pytest.raises(ReplayError, match=r"missing \(deleted\?\)")
+    with Wallet.open(url, programs=programs) as fresh, deleted:  # no cache: rebuilt from its rows
+        fresh.card("C1")  # before: the voucher was back on the card, ready to be redeemed again
+
+
+def test_deleted_last_rows_are_noticed_from_the_cards_version(url: str, programs: list[Any]) -> None:
+    _history(url, programs)
+    with _raw(url) as tx:
+        last = tx.one("SELECT MAX(version) FROM events WHERE serial = 'C1'")
+        assert last is not None
+        tx.run("DELETE FROM events WHERE serial = 'C1' AND version = ?", (int(last[0]),))
+    cut = pytest.raises(ReplayError, match="events were deleted")
+    with Wallet.open(url, programs=programs) as fresh, cut:
+        fresh.card("C1")
+
+
+def test_an_event_moved_to_another_row_is_noticed(url: str, programs: list[Any]) -> None:
+    _history(url, programs)
+    with _raw(url) as tx:
+        row = tx.one("SELECT data FROM events WHERE serial = 'C1' AND version = 3")
+        assert row is not None
+        moved = {**json.loads(str(row[0])), "version": 4}
+        tx.run("UPDATE events SET data = ? WHERE serial = 'C1' AND version = 3", (json.dumps(moved),))
+    with Wallet.open(url, programs=programs) as fresh, pytest.raises(ReplayError, match="stored as event 3"):
+        fresh.card("C1")
+
+
+@pytest.mark.parametrize("snapshot_every", [0, 3])
+def test_rows_and_snapshots_written_before_events_were_numbered_still_load(
+    url: str, programs: list[Any], snapshot_every: int
+) -> None:
+    card = _history(url, programs, snapshot_every=snapshot_every)
+    with _raw(url) as tx:
+        for version, data in tx.rows("SELECT version, data FROM events WHERE serial = 'C1'"):
+            legacy = {k: v for k, v in json.loads(str(data)).items() if k != "version"}
+            tx.run("UPDATE events SET data = ? WHERE serial = 'C1' AND version = ?",
+                   (json.dumps(legacy), version))
+        for version, data in tx.rows("SELECT version, data FROM snapshots WHERE serial = 'C1'"):
+            legacy = {k: v for k, v in json.loads(str(data)).items() if k != "version"}
+            tx.run("UPDATE snapshots SET data = ? WHERE serial = 'C1'", (json.dumps(legacy),))
+            assert int(version) <= card.version
+    with Wallet.open(url, programs=programs, snapshot_every=snapshot_every) as fresh:
+        assert fresh.card("C1") == card
+        after = fresh.stamp("C1", 1, at=NOW + timedelta(minutes=4))
+        assert [e.version for e in after.events] == [card.version + 1]
