@@ -36,6 +36,8 @@ COMMANDS = {  # command -> the module whose add_commands registers it (imported 
     "api-key": "walletvoucher._counter_cli",
     "staff": "walletvoucher._counter_cli",
     "reconcile": "walletvoucher._counter_cli",
+    "import": "walletvoucher._import_cli",
+    "expire": "walletvoucher._import_cli",
 }
 
 

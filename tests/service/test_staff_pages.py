@@ -374,7 +374,7 @@ def test_forged_or_missing_csrf_is_refused(staff: StaffPages, wallet: Wallet) ->
 def test_the_kiosk_stamps_one_per_scan_and_refuses_a_double_scan(
     staff: StaffPages, wallet: Wallet, engine: str
 ) -> None:
-    wallet.issue_card("scan", serial="CARD-K", member_id="m-3", at=NOW)
+    wallet.issue_card("scan", serial="CARD-K", member_id="m-3", at=NOW - timedelta(hours=2))
     wallet.stamp("CARD-K", 1, at=NOW - timedelta(hours=1), source="setup")
     kiosk = enrolled(staff, wallet, "door", kiosk=True)
     kiosk.language = "ru"

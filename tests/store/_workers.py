@@ -84,3 +84,32 @@ def stamp_with_key(url: str, serial: str, key: str, barrier: Any, queue: Any) ->
             queue.put(("ok", result.card.lifetime_stamps, [v.serial for v in result.vouchers]))
         except Exception as exc:
             queue.put((f"error {type(exc).__name__}: {exc}", None, []))
+
+
+def issue_with_key(url: str, rounds: int, barrier: Any, queue: Any) -> None:
+    """Each round, issue card R<round> with the round's idempotency key, as every other worker does."""
+    results = []
+    with Wallet.open(url, programs=all_programs(), retries=200) as wallet:
+        for n in range(rounds):
+            barrier.wait()
+            try:
+                card = wallet.issue_card("coffee", serial=f"R{n}", member_id="m-1", at=NOW,
+                                         idempotency_key=f"issue/{n}")
+                results.append(("ok", card.serial, card.issued_at.isoformat()))
+            except Exception as exc:
+                results.append((f"error {type(exc).__name__}", str(exc), ""))
+    queue.put(results)
+
+
+def redeem_with_key(url: str, serials: list[str], barrier: Any, queue: Any) -> None:
+    """Each round, redeem one voucher with the round's key and proof, as every other worker does."""
+    results = []
+    with Wallet.open(url, programs=all_programs(), retries=200) as wallet:
+        for serial in serials:
+            barrier.wait()
+            try:
+                r = wallet.redeem(serial, SelfRedeem(by="till"), at=NOW, idempotency_key=f"redeem/{serial}")
+                results.append(("ok", r.voucher.serial, r.voucher.status_at(NOW).value))
+            except Exception as exc:
+                results.append((f"error {type(exc).__name__}", str(exc), ""))
+    queue.put(results)

@@ -58,11 +58,12 @@ def test_text_no_engine_can_store_is_a_validation_error_on_both(
 ) -> None:
     with Wallet.open(url, programs=programs) as wallet:
         wallet.issue_card(coffee(), serial="C1", member_id="m-1", at=NOW)
-        for call in (lambda: wallet.card(serial), lambda: wallet.stamp(serial, 1, at=NOW),
-                     lambda: wallet.vouchers(card_serial=serial)):  # fmt: skip
+        for field, call in (("serial", lambda: wallet.card(serial)),
+                            ("serial", lambda: wallet.stamp(serial, 1, at=NOW)),
+                            ("card_serial", lambda: wallet.vouchers(card_serial=serial))):  # fmt: skip
             with pytest.raises(ValidationError) as err:
                 call()
-            _described(err.value, "text")
+            _described(err.value, field)  # the argument is named
         assert wallet.card("C1").stamps == 0  # the connection is still usable
 
 

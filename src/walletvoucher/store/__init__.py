@@ -18,6 +18,58 @@ Why hand-written SQL over ``sqlite3`` and psycopg 3, rather than a library:
   projection, the idempotency record and the outbox messages — and our model is plain frozen attrs
   objects with its own ``fold``/``replay``. Adapting both sides would cost more than the ~40
   statements this package holds, and hide the transaction boundary that the guarantees rest on.
+
+**Round trips.** A stamp on a card this wallet has cached is five statements on SQLite (``BEGIN
+IMMEDIATE``, the version-checked ``UPDATE`` of the card, one ``INSERT`` of all its events, one upsert of
+all the pass marks returning which passes have devices, ``COMMIT``) against the floor's four (begin,
+insert one event, update one version row, commit); pushes are queued only for passes with devices.
+The cached card is trusted until the ``UPDATE ... WHERE version = ?``: when another process moved the
+card, that update changes no row and the transition is decided again on a fresh load (a model error
+raised on a cached card is re-checked against the stored version the same way). PostgreSQL uses
+prepared statements (psycopg's ``prepare=True``) and takes the journal lock inside the events'
+``INSERT``. ``benchmarks/store.py`` measures a stamp, a redemption and an issue against the floor
+in the same run.
+
+**Ordering the journal on PostgreSQL.** Followers (pass-update tags, the Google sync, webhooks) read
+"everything after position N" and must never miss a position. Positions come from an identity
+sequence, drawn in one order and committed in another: a transaction holding position 10 may commit
+after one holding 11, and a follower that already read 11 would skip 10 for good. The choices known:
+
+- *a lock from the first position drawn to commit* (what this store does, as the eventsourcing
+  library does with ``LOCK TABLE ... IN EXCLUSIVE MODE``): a transaction-scoped advisory lock, taken
+  by the events' ``INSERT`` itself, so it is held only from the append to the commit -- the card's
+  row lock, the model's decision, pool codes, the voucher rows, the snapshot and the idempotency
+  record all come before it; only the pass marks, the effect hooks' messages and the commit follow
+  (for a stamp: three round trips under the lock, five before this change). Commits
+  of events still pass one at a time, so throughput across processes is bounded by one commit's
+  latency (``benchmarks/store.py`` prints 1, 2, 4 and 8 writers on distinct cards);
+- *transaction ids* (``pg_current_xact_id()`` stored with each event; followers read only events of
+  transactions older than ``pg_snapshot_xmin(pg_current_snapshot())``, all of which have ended):
+  no lock at all, but it is correct only if followers order and page by ``(xid, position)``, not by
+  position alone -- an older transaction can draw a later position -- so the follower cursor becomes
+  a pair (or an opaque tag) in ``journal(since=...)``, ``pass_updates.update_position`` and the Apple
+  web service's ``lastUpdated``; a long-running transaction anywhere in the database also holds every
+  follower back until it ends. This is the way to lift the cap; it is a change of the public cursor,
+  so it needs its own migration and release note;
+- *gap detection with a timeout* (Marten's high-water mark): no lock, followers wait for a missing
+  position to appear or time out, trading latency for ordering, and a timed-out gap that then
+  commits is still missed unless it is re-scanned;
+- *per-stream positions* (Message DB's stream versions, our cards' ``version``) order one card
+  completely without any global lock; only cross-card followers need one of the above.
+
+**Beyond one database.** Every per-card table is keyed by the card's serial (``cards``, ``events``
+by ``(serial, version)``, ``snapshots``, ``vouchers.card_serial``, ``pass_updates.card_serial``,
+``idempotency`` through the result's serial), and a transition touches one card, so the schema can be
+distributed by serial (Citus: ``create_distributed_table('events', 'serial')`` and the same for the
+other per-card tables, co-located) and each transition stays a single-shard transaction. What it
+would take: the journal's global position cannot come from one lock or one sequence across shards
+-- followers would read per shard (a position per shard, or the transaction-id scheme above per
+shard) and merge; ``vouchers`` would need the card's serial in its key (a voucher serial is the card
+serial plus a number, so routing by prefix works); code pools and the outbox are cross-card and would
+stay reference tables or a coordinator-local table (a code draw is then a distributed transaction,
+or pools are split per shard); ``idempotency`` keys would be routed by the card they name. What it
+would not change: the model, the one-transaction-per-transition guarantee, the retries on a version
+conflict, and exactly-once redemption, all of which are per card.
 """
 
 from walletvoucher.store._access import Access, Credential, IssuedSecret, Principal
@@ -38,9 +90,11 @@ from walletvoucher.store._programs import ProgramRegistry
 from walletvoucher.store._schema import MIGRATIONS, SCHEMA_VERSION, Migration
 from walletvoucher.store._types import (
     CardInfo,
+    CardToImport,
     Change,
     Counts,
     Effect,
+    ImportReport,
     JournalEntry,
     Message,
     OutboxMessage,
@@ -57,12 +111,14 @@ __all__ = [
     "ActivityEffect",
     "CardDetails",
     "CardInfo",
+    "CardToImport",
     "Change",
     "CodePools",
     "Counts",
     "Credential",
     "Effect",
     "GoogleRecords",
+    "ImportReport",
     "IssuedSecret",
     "JournalEntry",
     "Message",

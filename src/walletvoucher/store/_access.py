@@ -28,6 +28,7 @@ import attrs
 
 from walletvoucher.codes import RandomSource
 from walletvoucher.errors import AccessError, ValidationError
+from walletvoucher.store import _checks
 from walletvoucher.store._engine import Database, UniqueViolation
 from walletvoucher.store._types import from_us, to_us
 
@@ -277,6 +278,8 @@ class Access:
 
     def use_scan_step(self, serial: str, step: int, *, at: datetime) -> bool:
         """Record that the rotating code of *serial* at *step* was accepted; False if it was already."""
+        _checks.text(serial, "serial", fix="pass the card's serial as text, e.g. 'CARD-1'")
+        _checks.whole(step, "step", fix="pass the rotating code's time step (a whole number of 0 or more)")
         try:
             with self._db.write() as tx:
                 tx.run(

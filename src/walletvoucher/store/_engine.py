@@ -74,6 +74,15 @@ class Database(abc.ABC):
         """Hold the journal until commit so positions become visible in order (no-op by default)."""
         del tx  # SQLite: the write lock taken by BEGIN IMMEDIATE already orders positions
 
+    def insert_events_sql(self, rows: int) -> str:
+        """The statement that appends *rows* events (five parameters each) and returns their
+        ``(version, position)``, with the journal locked first (see :meth:`lock_journal`)."""
+        return (
+            "INSERT INTO events (serial, version, type, at, data) VALUES "
+            + ", ".join(["(?, ?, ?, ?, ?)"] * rows)
+            + " RETURNING version, position"
+        )
+
     @abc.abstractmethod
     def take_position(self, tx: Tx) -> int:
         """A new journal position above every one handed out, held by no event (call it with the

@@ -17,6 +17,7 @@ from datetime import datetime, timedelta
 import attrs
 
 from walletvoucher.errors import ValidationError
+from walletvoucher.store import _checks
 from walletvoucher.store._engine import Database, Tx
 from walletvoucher.store._types import to_us
 
@@ -47,6 +48,7 @@ class GoogleRecords:
 
     def recorded_class(self, class_id: str) -> RecordedClass | None:
         """The class as last recorded, or None when it was never inserted through this store."""
+        _id(class_id, "class_id")
         with self._db.read() as tx:
             row = tx.one("SELECT program_version, digest FROM google_classes WHERE class_id = ?", (class_id,))
         if row is None:
@@ -71,6 +73,9 @@ class GoogleRecords:
 
         An older program version never replaces a newer record.
         """
+        _id(class_id, "class_id")
+        _id(digest, "digest")
+        _checks.whole(program_version, "program_version", low=1, fix="pass the program's version")
         with self._db.write() as tx:
             tx.run(
                 "INSERT INTO google_classes (class_id, program_version, digest, recorded_at)"
@@ -85,6 +90,9 @@ class GoogleRecords:
 
     def record_message(self, object_id: str, message_id: str, *, voucher: str, at: datetime) -> None:
         """Remember that a message about *voucher* was added to the object (to remove it later)."""
+        _id(object_id, "object_id")
+        _id(message_id, "message_id")
+        _id(voucher, "voucher")
         with self._db.write() as tx:
             tx.run(
                 "INSERT INTO google_messages (object_id, message_id, voucher, added_at) VALUES (?, ?, ?, ?)"
@@ -94,6 +102,7 @@ class GoogleRecords:
 
     def messages(self, object_id: str) -> dict[str, str]:
         """The messages recorded for the object: message id -> voucher serial."""
+        _id(object_id, "object_id")
         with self._db.read() as tx:
             rows = tx.rows(
                 "SELECT message_id, voucher FROM google_messages WHERE object_id = ?", (object_id,)
@@ -116,6 +125,7 @@ class GoogleRecords:
         The same *key* again (a retried sync) gets True without taking a second slot.
         """
         _check_key(key)
+        _budget(object_id, limit, window)
         now = to_us(at)
         since = now - int(window.total_seconds() * 1_000_000)
         with self._db.write() as tx:
@@ -148,12 +158,14 @@ class GoogleRecords:
         window: timedelta = NOTIFICATION_WINDOW,
     ) -> int:
         """How many notifications the object may still get in the window ending at *at*."""
+        _budget(object_id, limit, window)
         since = to_us(at) - int(window.total_seconds() * 1_000_000)
         with self._db.read() as tx:
             return max(0, limit - _count(tx, object_id, since))
 
     def notifications_total(self, object_id: str) -> int:
         """Every notification ever taken for the object (for monitoring)."""
+        _id(object_id, "object_id")
         with self._db.read() as tx:
             row = tx.one("SELECT notifications FROM google_objects WHERE object_id = ?", (object_id,))
         return int(row[0]) if row else 0
@@ -176,8 +188,18 @@ def _count(tx: Tx, object_id: str, since: int) -> int:
     return int(row[0]) if row else 0
 
 
+def _id(value: object, field: str) -> str:
+    return _checks.text(value, field, fix="pass the id the Google sync uses (text)")
+
+
+def _budget(object_id: object, limit: object, window: object) -> None:
+    _id(object_id, "object_id")
+    _checks.whole(limit, "limit", fix="give how many notifications the window allows, e.g. 3")
+    _checks.duration(window, "window", fix="give the budget's window, e.g. timedelta(hours=24)")
+
+
 def _check_key(key: object) -> None:
-    if not isinstance(key, str) or not 1 <= len(key) <= 200:
+    if not isinstance(key, str) or not 1 <= len(key) <= 200 or key != _checks.printable(key):
         raise ValidationError(
             "must be text of 1 to 200 characters",
             field="key",

@@ -13,6 +13,7 @@ from datetime import datetime, timedelta
 from types import MappingProxyType
 
 from walletvoucher.errors import ValidationError
+from walletvoucher.store import _checks
 from walletvoucher.store._engine import Database
 from walletvoucher.store._types import OutboxMessage, from_us, to_us
 
@@ -38,7 +39,13 @@ class Outbox:
         """
         now = to_us(at)
         _positive(limit, "limit")
-        wanted = None if topics is None else sorted(set(topics))
+        _checks.duration(lease, "lease", fix="lease for as long as performing one may take, e.g. 60 s")
+        if isinstance(topics, str):
+            raise ValidationError("must be a collection of topics, not one str", field="topics",
+                                  value=topics[:80], fix="wrap the topic in a list: topics=['apple.push']")
+        wanted = None if topics is None else sorted(
+            {_checks.text(t, "topics", fix="name topics as text, e.g. 'apple.push'") for t in topics}
+        )
         only = "" if wanted is None else f" AND topic IN ({', '.join('?' * len(wanted)) or 'NULL'})"
         with self._db.write() as tx:
             rows = tx.rows(
@@ -64,17 +71,25 @@ class Outbox:
 
     def complete(self, message_id: int, *, at: datetime) -> None:
         """Mark a claimed message done; it is never handed out again."""
+        _message_id(message_id)
         with self._db.write() as tx:
             tx.run("UPDATE outbox SET done_at = ? WHERE id = ?", (to_us(at), message_id))
 
     def retry(
         self, message_id: int, *, error: str, at: datetime, delay: timedelta = timedelta(seconds=30)
     ) -> None:
-        """Give a claimed message back, due again after *delay*, recording why it failed."""
+        """Give a claimed message back, due again after *delay*, recording why it failed.
+
+        *error* is recorded as given, with characters no database can store (NUL, lone surrogates)
+        replaced by U+FFFD: it often quotes what a remote server answered.
+        """
+        _message_id(message_id)
+        _checks.text(error, "error", fix="say why performing the message failed", empty=True)
+        _checks.duration(delay, "delay", fix="give a delay from 0 to 36,600 days, e.g. 30 s")
         with self._db.write() as tx:
             tx.run(
                 "UPDATE outbox SET available_at = ?, last_error = ? WHERE id = ? AND done_at IS NULL",
-                (to_us(at + delay), error[:1000], message_id),
+                (to_us(at + delay), _checks.printable(error[:1000]), message_id),
             )
 
     def pending(self) -> int:
@@ -85,5 +100,10 @@ class Outbox:
 
 
 def _positive(value: int, field: str) -> None:
-    if not isinstance(value, int) or isinstance(value, bool) or value < 1:
-        raise ValidationError("must be 1 or more", field=field, value=value, fix="claim at least one message")
+    if not isinstance(value, int) or isinstance(value, bool) or not 1 <= value <= 100_000:
+        raise ValidationError("must be from 1 to 100,000", field=field, value=value,
+                              fix="claim at least one message, and a batch a worker can perform")
+
+
+def _message_id(value: object) -> int:
+    return _checks.whole(value, "message_id", low=1, fix="pass the id of a message claim() returned")

@@ -44,6 +44,7 @@ import attrs
 
 from walletvoucher.errors import ValidationError
 from walletvoucher.model import EventType
+from walletvoucher.store import _checks
 from walletvoucher.store._engine import Database, Tx, UniqueViolation
 from walletvoucher.store._types import Change, Message, OutboxMessage, from_us, to_us
 
@@ -151,22 +152,40 @@ def _voucher_serial(ref: object) -> str:
 def record_change(tx: Tx, change: Change, *, version: int, position: int) -> None:
     """Mark every pass *change* touched, and queue ``apple.push`` for those with registered devices.
 
-    Two statements per pass, whatever the registrations: the mark is one upsert (the one-second
-    rule of :func:`next_last_modified` computed in SQL), and the push one conditional insert. A
-    voucher issued valid only later also queues its ``pass.refresh``, due when it becomes valid, and
-    a card whose stamps will lapse queues one for when its pass starts to warn (``warn_days`` ahead).
+    One statement marks every pass the change touched (one upsert of all their rows, the
+    one-second rule of :func:`next_last_modified` computed in SQL), returning which of them have
+    devices registered; only those get their push, in one more statement. A voucher issued valid
+    only later also queues its ``pass.refresh``, due when it becomes valid, and a card whose stamps
+    will lapse queues one for when its pass starts to warn (``warn_days`` ahead).
     """
-    at_us = _ceil_second_us(to_us(change.at))
-    for serial, kind in changed_passes(change):
-        tx.run(
+    at_us, now = _ceil_second_us(to_us(change.at)), to_us(change.at)
+    passes = changed_passes(change)
+    for start in range(0, len(passes), 1000):  # at most 6,000 parameters per statement
+        chunk = passes[start : start + 1000]
+        params: list[Any] = []
+        for serial, kind in chunk:
+            params += (serial, change.card.serial, kind, version, at_us, position)
+        marked = tx.rows(
             "INSERT INTO pass_updates (serial, card_serial, kind, version, last_modified, update_position)"
-            " VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (serial) DO UPDATE SET version = excluded.version,"
+            " VALUES " + ", ".join(["(?, ?, ?, ?, ?, ?)"] * len(chunk))
+            + " ON CONFLICT (serial) DO UPDATE SET version = excluded.version,"
             " last_modified = CASE WHEN excluded.last_modified > pass_updates.last_modified"
             " THEN excluded.last_modified ELSE pass_updates.last_modified + 1000000 END,"
-            " update_position = excluded.update_position",
-            (serial, change.card.serial, kind, version, at_us, position),
+            " update_position = excluded.update_position RETURNING serial,"
+            " EXISTS (SELECT 1 FROM registrations WHERE registrations.serial = pass_updates.serial)",
+            params,
         )
-        _queue_push(tx, serial, to_us(change.at))
+        registered = {str(serial) for serial, devices in marked if devices}
+        pushes: list[Any] = []
+        for serial, _ in chunk:
+            if serial in registered:
+                pushes += (PUSH_TOPIC, json.dumps({"serial": serial}, ensure_ascii=False), now, now)
+        if pushes:
+            tx.run(
+                "INSERT INTO outbox (topic, payload, created_at, available_at) VALUES "
+                + ", ".join(["(?, ?, ?, ?)"] * (len(pushes) // 4)),
+                pushes,
+            )
     for card_serial, voucher_serial, valid_from in _valid_later(change):
         payload = json.dumps({"card": card_serial, "voucher": voucher_serial}, ensure_ascii=False)
         tx.run(
@@ -355,6 +374,8 @@ class PassUpdates:
 
     def activity(self, since: int = 0, *, limit: int = 1000) -> tuple[PassActivity, ...]:
         """``card_saved`` / ``card_removed`` after position *since*, in order (follow it by position)."""
+        _checks.position(since)
+        _checks.limit(limit)
         with self._db.read() as tx:
             rows = tx.rows(
                 "SELECT position, type, serial, device, at, reason FROM pass_activity WHERE position > ?"

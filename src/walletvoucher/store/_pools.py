@@ -3,7 +3,9 @@
 A code is taken inside the transaction of the stamp that needs it (:class:`PoolCodes` is the
 :class:`~walletvoucher.codes.CodeSource` the model draws from), so a transition that fails or is retried
 gives its code back by rolling back, and two processes never take the same code: on PostgreSQL the
-row is taken ``FOR UPDATE SKIP LOCKED``, on SQLite the writer holds the database's write lock.
+row is taken ``FOR UPDATE SKIP LOCKED`` (and when every free code is held by draws in flight, the
+draw waits for them, ``FOR UPDATE``: a pool is empty only when it is), on SQLite the writer holds
+the database's write lock.
 """
 
 from __future__ import annotations
@@ -17,7 +19,7 @@ from typing import TextIO
 
 from walletvoucher.codes import RedeemCode, Symbology, pos_code
 from walletvoucher.errors import CodeError, CodePoolEmpty, UnknownCodePool, ValidationError
-from walletvoucher.store._engine import Database, Tx, iter_chunks
+from walletvoucher.store._engine import _UNSTORABLE, Database, Tx, iter_chunks
 from walletvoucher.store._types import PoolStatus
 
 
@@ -31,11 +33,12 @@ class PoolCodes:
 
     def next_code(self) -> RedeemCode:
         """Take the pool's next free code; :class:`~walletvoucher.errors.CodePoolEmpty` if none is left."""
-        row = self._tx.one(
-            "SELECT id, value FROM pool_codes WHERE pool = ? AND taken_by IS NULL ORDER BY id LIMIT 1"
-            + self._db.skip_locked,
-            (self._name,),
-        )
+        free = "SELECT id, value FROM pool_codes WHERE pool = ? AND taken_by IS NULL ORDER BY id LIMIT 1"
+        row = self._tx.one(free + self._db.skip_locked, (self._name,))
+        if row is None and self._db.skip_locked:
+            # Every free code may be held by a draw in flight that can still roll back (a lost race,
+            # a failed hook): wait for those draws; only then is "none left" true.
+            row = self._tx.one(free + " FOR UPDATE", (self._name,))
         if row is None:
             raise CodePoolEmpty(
                 "has no codes left",
@@ -99,7 +102,7 @@ class CodePools:
     ) -> int:
         """Import the codes in one column (by index or header name) of a CSV export."""
         if isinstance(source, (str, os.PathLike)):
-            text = Path(source).read_text(encoding="utf-8-sig")
+            text = _read_csv(Path(source))
             return self.import_codes(
                 name, _column(io.StringIO(text), column), symbology=symbology, low_stock=low_stock
             )
@@ -107,6 +110,7 @@ class CodePools:
 
     def status(self, name: str) -> PoolStatus:
         """Total, remaining and the low-stock threshold of the pool *name*."""
+        _check_name(name)
         with self._db.read() as tx:
             symbology, low_stock = _pool_row(tx, name)
             row = tx.one(
@@ -169,7 +173,7 @@ def _symbology(value: Symbology | str) -> Symbology:
 
 
 def _check_name(name: str) -> None:
-    if not isinstance(name, str) or not name.strip() or len(name) > 100:
+    if not isinstance(name, str) or not name.strip() or len(name) > 100 or _UNSTORABLE.search(name):
         raise ValidationError(
             "must be a short non-empty name",
             field="pool",
@@ -181,7 +185,7 @@ def _check_name(name: str) -> None:
 def _check_low_stock(low_stock: int | None) -> None:
     if low_stock is None:
         return
-    if not isinstance(low_stock, int) or isinstance(low_stock, bool) or low_stock < 0:
+    if not isinstance(low_stock, int) or isinstance(low_stock, bool) or not 0 <= low_stock <= 2**31 - 1:
         raise ValidationError(
             "must be a whole number of 0 or more",
             field="low_stock",
@@ -190,7 +194,29 @@ def _check_low_stock(low_stock: int | None) -> None:
         )
 
 
+def _read_csv(path: Path) -> str:
+    try:
+        return path.read_text(encoding="utf-8-sig")
+    except (OSError, UnicodeDecodeError) as exc:
+        reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else type(exc).__name__
+        raise CodeError(
+            f"cannot be read ({reason})",
+            field="source",
+            value=str(path),
+            fix="give the path of the POS export, a UTF-8 CSV file",
+        ) from None
+
+
 def _column(source: TextIO, column: int | str) -> Iterator[str]:
+    if isinstance(column, bool) or not isinstance(column, (int, str)) or (
+        isinstance(column, int) and not 0 <= column < 10_000
+    ):
+        raise CodeError(
+            "must be a column index from 0 or a header name",
+            field="column",
+            value=column,
+            fix="e.g. column=0 or column='code'",
+        )
     reader = csv.reader(source)
     index = column if isinstance(column, int) else None
     for number, row in enumerate(reader):

@@ -29,8 +29,14 @@ def _us(moment: datetime | None) -> int | None:
     return to_us(moment) if moment is not None else None
 
 
-def lapsed_cards(tx: Tx, at: datetime) -> list[str]:
-    """Serials of the cards whose stamps have lapsed, or whose validity has ended, by *at*."""
-    rows = tx.rows("SELECT serial FROM cards WHERE stamps_lapse_at <= ? OR expires_at <= ? ORDER BY serial",
-                   (to_us(at), to_us(at)))
+def due_cards(tx: Tx, due_us: int, after: str, limit: int) -> list[str]:
+    """Serials after *after* (in order, at most *limit*) of the cards with something due by *due_us*:
+    an open voucher whose validity has ended, stamps that have lapsed, or the card's own end."""
+    rows = tx.rows(
+        "SELECT card_serial AS serial FROM vouchers WHERE state = 'open' AND expires_at IS NOT NULL"
+        " AND expires_at <= ? AND card_serial > ?"
+        " UNION SELECT serial FROM cards WHERE (stamps_lapse_at <= ? OR expires_at <= ?) AND serial > ?"
+        " ORDER BY serial LIMIT ?",
+        (due_us, after, due_us, due_us, after, limit),
+    )
     return [str(r[0]) for r in rows]

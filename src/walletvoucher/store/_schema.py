@@ -18,8 +18,9 @@ from __future__ import annotations
 
 import attrs
 
-from walletvoucher.errors import SchemaTooNew
+from walletvoucher.errors import DatabaseUnavailable, SchemaTooNew
 from walletvoucher.store._engine import Database, Tx
+from walletvoucher.store._url import redact
 
 _PK = {
     "sqlite": "INTEGER PRIMARY KEY AUTOINCREMENT",
@@ -135,9 +136,6 @@ MIGRATIONS: tuple[Migration, ...] = (
                 serial TEXT PRIMARY KEY, data TEXT NOT NULL, given_at BIGINT NOT NULL)""",
         ),
     ),
-)
-
-MIGRATIONS += (
     Migration(
         version=20,
         description="merchants' rules: when each card's stamps lapse, for expire_due",
@@ -153,6 +151,12 @@ MIGRATIONS += (
             "ALTER TABLE cards ADD COLUMN expires_at BIGINT",
             "CREATE INDEX cards_expiry ON cards (expires_at) WHERE expires_at IS NOT NULL",
         ),
+    ),
+    Migration(
+        version=30,
+        description="every transition rewrites its pass marks: no index on their position (a device's "
+        "updates are found from its registrations), so fewer pages per commit and HOT updates on PostgreSQL",
+        statements=("DROP INDEX IF EXISTS pass_updates_position",),
     ),
 )
 
@@ -175,6 +179,8 @@ def migrate(db: Database, *, at_us: int, migrations: tuple[Migration, ...] = MIG
     last = migrations[-1].version
     with db.read() as tx:
         applied = _applied(tx) if _has_version_table(tx, db.dialect) else set()
+        if not applied:
+            _refuse_foreign(tx, db, migrations)
     _refuse_newer(max(applied, default=0), last)
     if {step.version for step in migrations} <= applied:
         return last
@@ -208,6 +214,32 @@ def _refuse_newer(found: int, known: int) -> None:
             field="schema_version",
             value=found,
             fix="upgrade walletvoucher to the version that migrated this database",
+        )
+
+
+def _refuse_foreign(tx: Tx, db: Database, migrations: tuple[Migration, ...]) -> None:
+    """A database without our ``schema_version`` must not hold a table we would create."""
+    ours = sorted(
+        {
+            statement.split("(")[0].split()[-1]
+            for step in migrations
+            for statement in step.statements
+            if statement.lstrip().startswith("CREATE TABLE")
+        }
+    )
+    marks = ", ".join("?" * len(ours))
+    if db.dialect == "postgres":
+        query = f"SELECT relname FROM pg_class WHERE relkind IN ('r', 'p', 'v') AND relname IN ({marks})" \
+            " AND pg_table_is_visible(oid)"
+    else:
+        query = f"SELECT name FROM sqlite_master WHERE type IN ('table', 'view') AND name IN ({marks})"
+    found = [str(r[0]) for r in tx.rows(query, ours)]
+    if found:
+        raise DatabaseUnavailable(
+            f"holds tables walletvoucher did not create ({', '.join(sorted(found))})",
+            field="url",
+            value=redact(str(getattr(db, "url", "") or getattr(db, "target", ""))),
+            fix="give the wallet a database of its own (a new SQLite file, or a new PostgreSQL database)",
         )
 
 

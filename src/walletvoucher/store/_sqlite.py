@@ -23,12 +23,22 @@ class _SqliteTx(Tx):
         self._conn = conn
 
     def run(self, sql: str, params: Params = ()) -> int:
-        with _translated(self._conn):
+        try:
             return self._conn.execute(sql, storable(params)).rowcount
+        except sqlite3.Error as exc:
+            ours = _translate(self._conn, exc)
+            if ours is exc:
+                raise
+            raise ours from exc
 
     def rows(self, sql: str, params: Params = ()) -> list[Row]:
-        with _translated(self._conn):
-            return [tuple(row) for row in self._conn.execute(sql, storable(params)).fetchall()]
+        try:
+            return self._conn.execute(sql, storable(params)).fetchall()
+        except sqlite3.Error as exc:
+            ours = _translate(self._conn, exc)
+            if ours is exc:
+                raise
+            raise ours from exc
 
 
 _LOCKS: dict[str, threading.RLock] = {}
@@ -61,14 +71,11 @@ class SqliteDatabase(Database):
                     fix=f"create {str(folder)!r} first, or give another path",
                 )
         self._key = target if uri or target == ":memory:" else str(Path(target).expanduser().resolve())
-        if read_only and not uri:
-            target, uri = f"file:{Path(target).expanduser().resolve()}?mode=ro", True
         try:
-            # check_same_thread off: a wallet may be handed to another thread (and closed by the one
-            # that opened it, e.g. WalletPerThread.close); it is still never used by two at once.
-            self._conn = sqlite3.connect(
-                target, timeout=busy_timeout, isolation_level=None, uri=uri, check_same_thread=False
-            )
+            if read_only and not uri:
+                self._conn = _open_read_only(Path(target).expanduser().resolve(), busy_timeout)
+            else:
+                self._conn = _connect(target, busy_timeout, uri=uri)
             self._conn.execute(f"PRAGMA busy_timeout = {int(busy_timeout * 1000)}")
             if not read_only:
                 self._conn.execute("PRAGMA journal_mode = WAL")
@@ -119,35 +126,76 @@ class SqliteDatabase(Database):
         self._conn.close()
 
 
+def _connect(target: str, busy_timeout: float, *, uri: bool) -> sqlite3.Connection:
+    # check_same_thread off: a wallet may be handed to another thread (and closed by the one that
+    # opened it, e.g. WalletPerThread.close); it is still never used by two at once.
+    return sqlite3.connect(
+        target, timeout=busy_timeout, isolation_level=None, uri=uri, check_same_thread=False
+    )
+
+
+def _open_read_only(path: Path, busy_timeout: float) -> sqlite3.Connection:
+    """``?mode=ro``: read through the WAL like any reader when its ``-shm`` file exists or can be
+    made; in a folder we cannot write (no ``-shm``, and no ``-wal`` holding commits the file lacks)
+    read the file as it is (``immutable=1``: a fixed copy, later changes unseen)."""
+    conn = _connect(f"file:{path}?mode=ro", busy_timeout, uri=True)
+    try:
+        conn.execute("SELECT COUNT(*) FROM sqlite_master").fetchone()
+        return conn
+    except sqlite3.OperationalError as exc:
+        conn.close()
+        text = str(exc).lower()
+        if "readonly" not in text and "unable to open" not in text:
+            raise
+        wal = path.with_name(path.name + "-wal")
+        if wal.exists() and wal.stat().st_size > 0:
+            raise DatabaseReadOnly(
+                "cannot be read in a read-only folder while its -wal file holds commits",
+                field="url",
+                value=str(path),
+                fix="open it once with write access (this checkpoints the WAL), or make the folder writable",
+            ) from exc
+        return _connect(f"file:{path}?mode=ro&immutable=1", busy_timeout, uri=True)
+
+
 @contextmanager
 def _translated(conn: sqlite3.Connection) -> Iterator[None]:
     """sqlite3's exceptions in the store's terms."""
     try:
         yield
-    except sqlite3.IntegrityError as exc:
+    except sqlite3.Error as exc:
+        ours = _translate(conn, exc)
+        if ours is exc:
+            raise
+        raise ours from exc
+
+
+def _translate(conn: sqlite3.Connection, exc: sqlite3.Error) -> BaseException:
+    """The store's exception for *exc* (*exc* itself when it has no meaning in the store's terms)."""
+    if isinstance(exc, sqlite3.IntegrityError):
         text = str(exc)
         if "UNIQUE" in text or "PRIMARY KEY" in text:
-            raise UniqueViolation(text.rsplit(":", 1)[-1].strip()) from exc
-        raise
-    except sqlite3.OperationalError as exc:
+            return UniqueViolation(text.rsplit(":", 1)[-1].strip())
+        return exc
+    if isinstance(exc, sqlite3.OperationalError):
         text = str(exc).lower()
         if "locked" in text or "busy" in text:
-            raise Conflict(text) from exc
+            return Conflict(text)
         if "readonly" in text or "read-only" in text:
-            raise DatabaseReadOnly(
+            return DatabaseReadOnly(
                 "refuses writes",
                 field="url",
                 value=_name(conn),
                 fix="open a writable copy, or check the file's permissions (and its folder's, for the WAL)",
-            ) from exc
+            )
         if "unable to open" in text or "disk i/o" in text or "not a database" in text:
-            raise DatabaseUnavailable(
+            return DatabaseUnavailable(
                 f"cannot be used ({exc})",
                 field="url",
                 value=_name(conn),
                 fix="check the path, its permissions and free disk space",
-            ) from exc
-        raise
+            )
+    return exc
 
 
 def _name(conn: sqlite3.Connection) -> str:

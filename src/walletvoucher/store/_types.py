@@ -137,3 +137,24 @@ class Counts:
     vouchers: Mapping[str, int]
     outbox_pending: int
     codes_remaining: int
+
+
+@attrs.frozen(kw_only=True)
+class CardToImport:
+    """One existing card for :meth:`Wallet.import_cards`: a paper card or another product's, with the
+    stamps it already holds (stamps past the goal issue vouchers, as stamping would)."""
+
+    serial: str
+    member_id: str
+    stamps: int = 0
+    program: str | None = None
+    """The program id (None: the import's default program)."""
+
+
+@attrs.frozen(kw_only=True)
+class ImportReport:
+    """What :meth:`Wallet.import_cards` did: cards stored now, and serials already stored (skipped,
+    so an interrupted import can simply be run again)."""
+
+    imported: int
+    skipped: int

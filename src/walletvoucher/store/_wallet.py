@@ -28,16 +28,21 @@ from walletvoucher.errors import (
     IdempotencyKeyReused,
     ReplayError,
     StaleVersion,
+    StoreError,
     UnknownCard,
     UnknownVoucher,
     ValidationError,
+    WalletVoucherError,
 )
 from walletvoucher.model import (
+    CodeEntry,
     Event,
     EventType,
     Money,
     Program,
     Proof,
+    SelfRedeem,
+    StaffScan,
     StampCard,
     StampResult,
     Voucher,
@@ -46,7 +51,7 @@ from walletvoucher.model import (
     fold,
     replay,
 )
-from walletvoucher.store import _snapshot
+from walletvoucher.store import _checks, _snapshot
 from walletvoucher.store._access import Access
 from walletvoucher.store._details import CardDetails
 from walletvoucher.store._engine import Conflict, Database, Tx, UniqueViolation
@@ -55,13 +60,15 @@ from walletvoucher.store._outbox import Outbox
 from walletvoucher.store._passes import ActivityEffect, PassUpdates, record_change, write_message
 from walletvoucher.store._pools import CodePools, PoolCodes
 from walletvoucher.store._programs import ProgramRegistry
-from walletvoucher.store._rules import lapsed_cards, record_rules
+from walletvoucher.store._rules import due_cards, record_rules
 from walletvoucher.store._schema import migrate
 from walletvoucher.store._types import (
     CardInfo,
+    CardToImport,
     Change,
     Counts,
     Effect,
+    ImportReport,
     JournalEntry,
     Message,
     from_us,
@@ -86,6 +93,10 @@ class _Decision:
 
 
 Decide = Callable[[Tx, "StampCard | None"], _Decision]
+
+
+class _StaleCache(Conflict):
+    """The card this wallet had cached moved on (another process wrote it): decide again on a fresh load."""
 
 
 class Wallet:
@@ -203,7 +214,9 @@ class Wallet:
         idempotency_key: str | None = None,
     ) -> StampCard:
         """Issue and store a new card; a serial already stored raises :class:`DuplicateSerial`."""
-        chosen = self._programs.get(program) if isinstance(program, str) else self._programs.check(program)
+        chosen = self._program(program)
+        _serial(serial)
+        _checks.text(member_id, "member_id", fix="pass the member's id as text, e.g. 'm-42'")
 
         def decide(tx: Tx, before: StampCard | None) -> _Decision:
             card, events = StampCard.issue(chosen, serial=serial, member_id=member_id, at=at)
@@ -231,6 +244,9 @@ class Wallet:
         Redeem Code programs take their vouchers' codes from the stored *pool* when one is named,
         otherwise generate them from *random* (or the wallet's ``random``).
         """
+        _serial(serial)
+        _checks.text(source, "source", fix="name who stamped as text, e.g. 'till-1'", empty=True)
+        _checks.optional_text(pool, "pool", fix="name an imported pool, e.g. 'pos-2026-05'")
 
         def decide(tx: Tx, before: StampCard | None) -> _Decision:
             assert before is not None
@@ -293,18 +309,22 @@ class Wallet:
         """Redeem a stored voucher, once: a second redemption raises ``VoucherAlreadyRedeemed``.
 
         *location* and *channel* say where (the reward's redemption context checks them)."""
+        _voucher_serial(voucher_serial)
+        facts = _proof_facts(proof)
         where = {k: v for k, v in (("location", location), ("channel", channel)) if v is not None}
         return self._voucher_transition(
             "redeem", voucher_serial,
             lambda card: card.redeem(voucher_serial, proof, at=at, location=location, channel=channel),
             lambda voucher: voucher.redeem(proof, at=at),
-            {"voucher": voucher_serial, "proof": _proof_facts(proof), **where}, at=at, key=idempotency_key,
+            {"voucher": voucher_serial, "proof": facts, **where}, at=at, key=idempotency_key,
         )
 
     def void(
         self, voucher_serial: str, reason: str, *, at: datetime, idempotency_key: str | None = None
     ) -> VoucherResult:
         """Void a stored voucher (fraud, refund, mistake)."""
+        _voucher_serial(voucher_serial)
+        _checks.text(reason, "reason", fix="say why the voucher is voided, e.g. 'refund'")
         return self._voucher_transition(
             "void", voucher_serial, lambda card: card.void_voucher(voucher_serial, reason, at=at),
             lambda voucher: voucher.void(reason, at=at),
@@ -334,27 +354,144 @@ class Wallet:
         )
         return result
 
-    def expire_due(self, *, at: datetime) -> tuple[Event, ...]:
+    def expire_due(
+        self, *, at: datetime, batch: int = 200, progress: Callable[[int], object] | None = None
+    ) -> tuple[Event, ...]:
         """Expire every stored voucher whose validity has ended by *at*, take away every card's stamps
-        that have lapsed by then (``stamps_expired``) and record every card whose own validity has ended
-        (``card_expired``); return the events written."""
-        with self._db.read() as tx:
-            serials = [
-                str(r[0])
-                for r in tx.rows(
-                    "SELECT DISTINCT card_serial FROM vouchers WHERE state = 'open'"
-                    " AND expires_at IS NOT NULL AND expires_at <= ? ORDER BY card_serial",
-                    (to_us(at),),
-                )
-            ]
-            serials = sorted({*serials, *lapsed_cards(tx, at)})
+        that have lapsed by then (``stamps_expired``) and record every card whose own validity has
+        ended (``card_expired``); return the events written.
+
+        Cards are read *batch* at a time (by serial, so memory stays flat however many are due) and
+        each batch is expired in one transaction (one card per transaction again if another writer
+        changed one of them meanwhile). *progress* is called with the number of cards done after
+        each batch. Over a very large store, prefer :meth:`expire_due_count`, which keeps no events.
+        """
         events: list[Event] = []
-        for serial in serials:
-            events += self._transition("expire", serial, _decide_expiry(at), at=at, key=None, request={})
+        self._expire_batches(at, batch, progress, events.extend)
         return tuple(events)
+
+    def expire_due_count(
+        self, *, at: datetime, batch: int = 200, progress: Callable[[int], object] | None = None
+    ) -> int:
+        """:meth:`expire_due` for the command line: how many vouchers expired, in flat memory."""
+        counted = [0]
+
+        def count(events: tuple[Event, ...]) -> None:
+            counted[0] += sum(1 for e in events if e.type is EventType.VOUCHER_EXPIRED)
+
+        self._expire_batches(at, batch, progress, count)
+        return counted[0]
+
+    def _expire_batches(
+        self,
+        at: datetime,
+        batch: int,
+        progress: Callable[[int], object] | None,
+        sink: Callable[[tuple[Event, ...]], object],
+    ) -> None:
+        due, after, done = to_us(at), "", 0
+        size = _checks.whole(batch, "batch", low=1, high=10_000, fix="e.g. 200")
+        while True:
+            with self._db.read() as tx:
+                serials = due_cards(tx, due, after, size)
+            if not serials:
+                return
+            for result in self._many("expire", [(s, _decide_expiry(at)) for s in serials], at):
+                sink(result)
+            after, done = serials[-1], done + len(serials)
+            if progress is not None:
+                progress(done)
+
+    def import_cards(
+        self,
+        cards: Iterable[CardToImport],
+        *,
+        program: Program | str,
+        at: datetime,
+        batch: int = 1000,
+        progress: Callable[[int], object] | None = None,
+    ) -> ImportReport:
+        """Store existing cards with the stamps they hold (a merchant moving from paper or another
+        product), *batch* cards per transaction, reading *cards* as it goes (memory stays flat).
+
+        Each card is issued at *at* on its ``program`` (default *program*) and given its stamps at
+        *at*, as :meth:`issue_card` and :meth:`stamp` would (passes are marked, effect hooks run with
+        action ``"issue"``). Serials already stored are skipped and counted, so an interrupted import
+        can be run again. *progress* is called with the number of cards read after each batch.
+        """
+        default = self._program(program)
+        size = _checks.whole(batch, "batch", low=1, high=100_000, fix="e.g. 1000")
+        imported = skipped = read = 0
+        chunk: list[CardToImport] = []
+        for card in cards:
+            chunk.append(card)
+            if len(chunk) == size:
+                done = self._import_chunk(chunk, default, at)
+                imported, skipped, read = imported + done, skipped + len(chunk) - done, read + len(chunk)
+                chunk = []
+                if progress is not None:
+                    progress(read)
+        if chunk:
+            done = self._import_chunk(chunk, default, at)
+            imported, skipped, read = imported + done, skipped + len(chunk) - done, read + len(chunk)
+            if progress is not None:
+                progress(read)
+        return ImportReport(imported=imported, skipped=skipped)
+
+    def _import_chunk(self, chunk: list[CardToImport], default: Program, at: datetime) -> int:
+        decisions: dict[str, _Decision] = {}
+        for item in chunk:
+            if not isinstance(item, CardToImport):
+                raise ValidationError(
+                    "must be CardToImport objects", field="cards", value=type(item).__name__,
+                    fix="pass CardToImport(serial=..., member_id=..., stamps=...) items",
+                )  # fmt: skip
+            _serial(item.serial)
+            _checks.text(item.member_id, "member_id", fix="pass the member's id as text, e.g. 'm-42'")
+            chosen = default if item.program is None else self._program(item.program)
+            if item.serial in decisions:
+                continue
+            card, events = StampCard.issue(chosen, serial=item.serial, member_id=item.member_id, at=at)
+            if _checks.whole(item.stamps, "stamps", fix="give the stamps the card holds (0 or more)"):
+                r = card.add_stamps(item.stamps, at=at, source="import", random=self._random)
+                card, events = r.card, events + r.events
+            decisions[item.serial] = _Decision(card=card, events=events, result=card)
+        for attempt in range(self._retries + 1):
+            try:
+                with self._db.write() as tx:
+                    stored = _stored_serials(tx, list(decisions))
+                    fresh = [(s, d) for s, d in decisions.items() if s not in stored]
+                    for _, decision in fresh:
+                        self._append(tx, "issue", None, 0, decision, at)
+                return len(fresh)
+            except (Conflict, UniqueViolation):  # another process issued one of these meanwhile
+                self._lost_race("", attempt)
+        raise StaleVersion("kept conflicting with other writers", field="cards", value=len(chunk),
+                           fix="run the import again: cards already stored are skipped")
+
+    def _many(self, action: str, work: list[tuple[str, Decide]], at: datetime) -> list[Any]:
+        """Several transitions of distinct cards in one write transaction (one commit for all); if
+        another writer changed one of them meanwhile, each again in a transaction of its own."""
+        try:
+            done = []
+            with self._db.write() as tx:
+                for serial, decide in work:
+                    before, version = self._load(tx, serial)
+                    decision = decide(tx, before)
+                    self._append(tx, action, before, version, decision, at)
+                    done.append((serial, decision, version + len(decision.events)))
+        except Conflict:
+            self.conflicts += 1
+            return [self._transition(action, s, d, at=at, key=None, request={}) for s, d in work]
+        for serial, decision, version in done:
+            self._remember(serial, decision.card, version)
+        return [decision.result for _, decision, _ in done]
 
     def change_program(self, serial: str, program: Program, *, at: datetime) -> StampCard:
         """Move a stored card to a newer (registered) version of its program, from its next cycle."""
+        _serial(serial)
+        if not isinstance(program, Program):
+            raise _not_a_program(program)
         chosen = self._programs.check(program)
 
         def decide(tx: Tx, before: StampCard | None) -> _Decision:
@@ -365,10 +502,18 @@ class Wallet:
         result: StampCard = self._transition("change_program", serial, decide, at=at, key=None, request={})
         return result
 
+    def _program(self, program: object) -> Program:
+        if isinstance(program, str):
+            return self._programs.get(program)
+        if isinstance(program, Program):
+            return self._programs.check(program)
+        raise _not_a_program(program)
+
     # --- queries -----------------------------------------------------------------------------
 
     def card(self, serial: str, *, version: int | None = None) -> StampCard:
         """The stored card with this serial, as of the last commit (or as it was at *version*)."""
+        _serial(serial)
         with self._db.read() as tx:
             card, current = self._load(tx, serial)
             if version is not None and version != current:
@@ -385,9 +530,11 @@ class Wallet:
 
     def card_info(self, serial: str) -> CardInfo:
         """The card's bookkeeping: version and the global position of its last event."""
+        _serial(serial)
         with self._db.read() as tx:
             row = tx.one(
-                "SELECT serial, member_id, program_id, program_version, version, last_position, updated_at"
+                "SELECT serial, member_id, program_id, program_version, version, (SELECT position FROM events"
+                " WHERE events.serial = cards.serial ORDER BY version DESC LIMIT 1), updated_at"
                 " FROM cards WHERE serial = ?",
                 (serial,),
             )
@@ -400,6 +547,7 @@ class Wallet:
 
     def cards_of(self, member_id: str) -> tuple[StampCard, ...]:
         """Every stored card of a member, by serial."""
+        _checks.text(member_id, "member_id", fix="pass the member's id as text, e.g. 'm-42'")
         with self._db.read() as tx:
             serials = [
                 str(r[0])
@@ -421,8 +569,11 @@ class Wallet:
 
         ``REDEEMED``, ``VOIDED`` and ``EXPIRED`` are the recorded final states (run :meth:`expire_due`
         to record expiries). ``ACTIVE`` and ``ISSUED`` depend on the time and need *at*: open vouchers
-        valid at *at*, or not valid yet.
+        valid at *at*, or not valid yet. *status* may be given as its value (``"redeemed"``).
         """
+        status = _status(status)
+        _checks.limit(limit)
+        _checks.optional_text(card_serial, "card_serial", fix="pass a card's serial, e.g. 'CARD-1'")
         where, params = _voucher_filter(status, at, expires_from, expires_before, card_serial)
         with self._db.read() as tx:
             rows = tx.rows(
@@ -435,6 +586,7 @@ class Wallet:
 
         Raises :class:`~walletvoucher.errors.UnknownVoucher` when none is stored.
         """
+        _voucher_serial(serial)
         with self._db.read() as tx:
             row = tx.one("SELECT data FROM vouchers WHERE serial = ?", (serial,))
         if row is None:
@@ -444,6 +596,8 @@ class Wallet:
 
     def journal(self, since: int = 0, *, limit: int = 1000) -> tuple[JournalEntry, ...]:
         """Stored events after global position *since*, in position order (follow it by position)."""
+        _checks.position(since)
+        _checks.limit(limit)
         with self._db.read() as tx:
             rows = tx.rows(
                 "SELECT position, version, data FROM events WHERE position > ? ORDER BY position LIMIT ?",
@@ -474,6 +628,7 @@ class Wallet:
 
     def snapshot(self, serial: str) -> int:
         """Store a snapshot of the card now; return the version it was taken at."""
+        _serial(serial)
         with self._db.write() as tx:
             card, version = self._load(tx, serial)
             self._write_snapshot(tx, card, version)
@@ -497,21 +652,40 @@ class Wallet:
         fingerprint = _fingerprint(action, locate, request) if key is not None else ""
         for attempt in range(self._retries + 1):
             serial = locate if isinstance(locate, str) else ""
+            cached: tuple[StampCard, int] | None = None
             try:
                 with self._db.write() as tx:
                     if key is not None:
-                        stored = self._idempotent(tx, key, fingerprint)
+                        stored = self._claim_key(tx, key, fingerprint, at)
                         if stored is not None:
                             return self._replayed(tx, stored)
                     serial = locate if isinstance(locate, str) else locate(tx)
-                    before, version = (None, 0) if action == "issue" else self._load(tx, serial)
-                    decision = decide(tx, before)
+                    cached = self._cache.get(serial) if action != "issue" and attempt == 0 else None
+                    if action == "issue":
+                        before, version = None, 0
+                    elif cached is not None:  # trusted until the version check of the append
+                        before, version = cached
+                    else:
+                        before, version = self._load(tx, serial)
+                    try:
+                        decision = decide(tx, before)
+                    except WalletVoucherError as exc:  # the model's refusal (not the database's)
+                        if (
+                            cached is not None
+                            and not isinstance(exc, StoreError)
+                            and self._version(tx, serial) != version
+                        ):
+                            raise _StaleCache(serial) from None  # decided on an older card: again
+                        raise
+                    if key is not None:  # before the append, which ends holding the journal lock
+                        self._store_result(tx, key, action, serial, version, decision)
                     self._append(tx, action, before, version, decision, at)
-                    if key is not None:
-                        self._store_result(tx, key, fingerprint, action, serial, version, decision, at)
             except (Conflict, UniqueViolation) as exc:
                 if isinstance(exc, UniqueViolation) and exc.what.startswith(("cards", "vouchers")):
                     raise _duplicate(serial, exc.what) from None
+                if cached is not None:  # another process moved the card: reload it, no need to wait
+                    self._cache.pop(serial, None)
+                    continue
                 self._lost_race(serial, attempt)
                 continue
             self._remember(serial, decision.card, version + len(decision.events))
@@ -530,11 +704,14 @@ class Wallet:
         time.sleep(min(0.05, 0.0005 * 2 ** min(attempt, 8)) * (0.5 + self._jitter.random()))
 
     def _load(self, tx: Tx, serial: str) -> tuple[StampCard, int]:
+        version = self._version(tx, serial)
+        return self._rebuild(tx, serial, version), version
+
+    def _version(self, tx: Tx, serial: str) -> int:
         row = tx.one("SELECT version FROM cards WHERE serial = ?", (serial,))
         if row is None:
             raise _unknown_card(serial)
-        version = int(row[0])
-        return self._rebuild(tx, serial, version), version
+        return int(row[0])
 
     def _rebuild(self, tx: Tx, serial: str, version: int) -> StampCard:
         cached = self._cache.get(serial)
@@ -558,8 +735,8 @@ class Wallet:
         return _complete(fold(base, events, programs=self._programs.lookup), version)
 
     def _snapshot_at_most(self, tx: Tx, serial: str, version: int) -> tuple[StampCard | None, int]:
-        if not self._snapshot_every:  # snapshots off: replay from the first event
-            return None, 0
+        if not self._snapshot_every or version < self._snapshot_every:
+            return None, 0  # snapshots off, or a card too young to have one written: replay it all
         row = tx.one(
             "SELECT version, data FROM snapshots WHERE serial = ? AND version <= ?", (serial, version)
         )
@@ -591,10 +768,12 @@ class Wallet:
         ):
             raise Conflict(f"card {card.serial} moved past version {version}")
         record_rules(tx, card)
-        positions = self._insert_events(tx, card.serial, version, decision.events)
         self._project_vouchers(tx, decision, now)
         if self._snapshot_every and new_version // self._snapshot_every > version // self._snapshot_every:
             self._write_snapshot(tx, card, new_version)
+        # Last, what needs the journal's positions: on PostgreSQL the journal lock is held from here
+        # to the commit, so everything that does not need a position is written before it.
+        positions = self._insert_events(tx, card.serial, version, decision.events)
         change = Change(
             action=action, before=before, card=card, events=decision.events, positions=positions, at=at
         )
@@ -604,18 +783,15 @@ class Wallet:
                 self._write_message(tx, message, now)
 
     def _insert_events(self, tx: Tx, serial: str, version: int, events: tuple[Event, ...]) -> tuple[int, ...]:
-        self._db.lock_journal(tx)
-        positions = []
-        for offset, event in enumerate(events, start=1):
-            row = tx.one(
-                "INSERT INTO events (serial, version, type, at, data) VALUES (?, ?, ?, ?, ?)"
-                " RETURNING position",
-                (serial, version + offset, event.type.value, to_us(event.at), _dumps(event.to_json())),
-            )
-            assert row is not None
-            positions.append(int(row[0]))
-        tx.run("UPDATE cards SET last_position = ? WHERE serial = ?", (positions[-1], serial))
-        return tuple(positions)
+        """One statement for all the events (a stamp that reaches the goal writes three or four), which
+        also locks the journal (:meth:`Database.insert_events_sql`)."""
+        rows: list[tuple[Any, ...]] = []
+        for start in range(0, len(events), 1000):  # at most 5,000 parameters per statement
+            params: list[Any] = []
+            for offset, event in enumerate(events[start : start + 1000], start=version + start + 1):
+                params += (serial, offset, event.type.value, to_us(event.at), _dumps(event.to_json()))
+            rows += tx.rows(self._db.insert_events_sql(len(params) // 5), params)
+        return tuple(int(position) for _, position in sorted(rows))
 
     def _project_vouchers(self, tx: Tx, decision: _Decision, now: int) -> None:
         for event in decision.events:
@@ -656,10 +832,24 @@ class Wallet:
 
     # --- idempotency ----------------------------------------------------------------------------
 
-    def _idempotent(self, tx: Tx, key: str, fingerprint: str) -> dict[str, Any] | None:
-        row = tx.one("SELECT fingerprint, result FROM idempotency WHERE key = ?", (key,))
-        if row is None:
+    def _claim_key(self, tx: Tx, key: str, fingerprint: str, at: datetime) -> dict[str, Any] | None:
+        """Take *key* for this transaction, or return the result stored under it.
+
+        The key's row is inserted first (its result filled in at the end, in the same transaction),
+        so the key itself is the lock: a concurrent request with the same key waits on the unique
+        index until the first commits (then reads its result) or rolls back (then takes the key).
+        Whatever the interleaving, a repeated request gets the first one's result, never a
+        ``DuplicateSerial`` or ``VoucherAlreadyRedeemed`` caused by its own first attempt.
+        """
+        if tx.run(
+            "INSERT INTO idempotency (key, fingerprint, result, created_at) VALUES (?, ?, '', ?)"
+            " ON CONFLICT (key) DO NOTHING",
+            (key, fingerprint, to_us(at)),
+        ):
             return None
+        row = tx.one("SELECT fingerprint, result FROM idempotency WHERE key = ?", (key,))
+        if row is None:  # pragma: no cover - the conflicting row committed before this statement
+            raise Conflict(f"idempotency key {key!r} vanished")
         if row[0] != fingerprint:
             raise IdempotencyKeyReused(
                 "was already used for a different request",
@@ -671,15 +861,7 @@ class Wallet:
         return stored
 
     def _store_result(
-        self,
-        tx: Tx,
-        key: str,
-        fingerprint: str,
-        action: str,
-        serial: str,
-        version: int,
-        decision: _Decision,
-        at: datetime,
+        self, tx: Tx, key: str, action: str, serial: str, version: int, decision: _Decision
     ) -> None:
         result = {
             "action": action,
@@ -688,10 +870,7 @@ class Wallet:
             "events": [e.to_json() for e in decision.events],
             "voucher": decision.voucher.to_json() if decision.voucher else None,
         }
-        tx.run(
-            "INSERT INTO idempotency (key, fingerprint, result, created_at) VALUES (?, ?, ?, ?)",
-            (key, fingerprint, _dumps(result), to_us(at)),
-        )
+        tx.run("UPDATE idempotency SET result = ? WHERE key = ?", (_dumps(result), key))
 
     def _replayed(self, tx: Tx, stored: Mapping[str, Any]) -> Any:
         card = self._rebuild(tx, stored["serial"], int(stored["version"]))
@@ -762,6 +941,15 @@ def _decide_expiry(at: datetime) -> Decide:
     return decide
 
 
+def _stored_serials(tx: Tx, serials: list[str]) -> set[str]:
+    found: set[str] = set()
+    for start in range(0, len(serials), 500):
+        part = serials[start : start + 500]
+        marks = ", ".join("?" * len(part))
+        found.update(str(r[0]) for r in tx.rows(f"SELECT serial FROM cards WHERE serial IN ({marks})", part))
+    return found
+
+
 def _by_voucher(voucher_serial: str) -> Callable[[Tx], str]:
     def locate(tx: Tx) -> str:
         row = tx.one("SELECT card_serial FROM vouchers WHERE serial = ?", (voucher_serial,))
@@ -823,11 +1011,50 @@ def _voucher_filter(
 
 
 def _proof_facts(proof: Proof) -> dict[str, Any]:
+    if not isinstance(proof, (SelfRedeem, CodeEntry, StaffScan)):
+        raise ValidationError(
+            "must be a proof of redemption",
+            field="proof",
+            value=type(proof).__name__,
+            fix="pass SelfRedeem(), CodeEntry(code=...) or StaffScan(...)",
+        )
     facts = {"kind": type(proof).__name__, "by": getattr(proof, "by", None)}
     for name in ("code", "token"):
         if hasattr(proof, name):
-            facts[name] = hashlib.sha256(str(getattr(proof, name)).encode()).hexdigest()
+            value = _checks.text(str(getattr(proof, name)), name, fix="pass the code as typed or scanned")
+            facts[name] = hashlib.sha256(value.encode()).hexdigest()
     return facts
+
+
+def _serial(serial: object) -> str:
+    return _checks.text(serial, "serial", fix="pass the card's serial as text, e.g. 'CARD-1'")
+
+
+def _voucher_serial(serial: object) -> str:
+    return _checks.text(serial, "voucher", fix="pass the voucher's serial as text, e.g. 'CARD-1-1'")
+
+
+def _not_a_program(program: object) -> ValidationError:
+    return ValidationError(
+        f"must be a Program or a program id, not {type(program).__name__}",
+        field="program",
+        value=program,
+        fix="pass one of the programs the wallet was opened with, or its id (e.g. 'coffee')",
+    )
+
+
+def _status(status: object) -> VoucherStatus | None:
+    if status is None or isinstance(status, VoucherStatus):
+        return status
+    try:
+        return VoucherStatus(status)
+    except ValueError:
+        raise ValidationError(
+            "is not a voucher status",
+            field="status",
+            value=status,
+            fix=f"use a VoucherStatus or one of {[s.value for s in VoucherStatus]}",
+        ) from None
 
 
 def _fingerprint(action: str, locate: object, request: Mapping[str, Any]) -> str:
