@@ -376,3 +376,21 @@ def test_the_store_agrees_with_the_model_under_every_rule(url: str, script: list
     with Wallet.open(url, programs=[program], snapshot_every=0) as fresh:
         events = [e.event for e in fresh.journal(limit=100_000) if e.event.card_serial == serial]
         assert replay(events, [program]) == model == fresh.card(serial)
+
+
+def test_expire_due_in_batches_takes_lapses_card_ends_and_vouchers_together(url: str) -> None:
+    program = attrs.evolve(rolling_program(), id="batched", goal=2, validity=Validity.for_days(2),
+                           card_validity=CardValidity(days_after_join=20))
+    with Wallet.open(url, programs=[program]) as wallet:
+        for n in range(5):
+            wallet.issue_card(program, serial=f"B{n}", member_id=f"m-{n}", at=NOW)
+            wallet.stamp(f"B{n}", 3 if n % 2 else 1, at=NOW)  # odd cards: a voucher and a stamp carried
+        done: list[int] = []
+        events = wallet.expire_due(at=NOW + timedelta(days=30), batch=2, progress=done.append)
+        kinds = sorted((e.card_serial, e.type.value) for e in events)
+        assert kinds == sorted(
+            [(f"B{n}", "stamps_expired") for n in range(5)] + [(f"B{n}", "card_expired") for n in range(5)]
+            + [(f"B{n}", "voucher_expired") for n in (1, 3)]
+        )
+        assert done == [2, 4, 5]
+        assert wallet.expire_due(at=NOW + timedelta(days=31), batch=2) == ()

@@ -17,12 +17,11 @@ from walletvoucher.store._engine import Tx
 from walletvoucher.store._types import to_us
 
 
-def record_rules(tx: Tx, card: StampCard) -> None:
-    """Write when *card*'s stamps lapse and when it expires (NULL: they do not, or it was recorded)."""
-    lapse = card.stamps_lapse_at
+def rule_columns(card: StampCard) -> tuple[int | None, int | None]:
+    """``(stamps_lapse_at, expires_at)`` for *card*'s row, written with its version in the same
+    statement (NULL: the stamps do not lapse; the card does not expire, or its end is recorded)."""
     expires = None if card.expired else card.expires_at
-    tx.run("UPDATE cards SET stamps_lapse_at = ?, expires_at = ? WHERE serial = ?",
-           (_us(lapse), _us(expires), card.serial))
+    return _us(card.stamps_lapse_at), _us(expires)
 
 
 def _us(moment: datetime | None) -> int | None:

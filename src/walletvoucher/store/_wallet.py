@@ -60,7 +60,7 @@ from walletvoucher.store._outbox import Outbox
 from walletvoucher.store._passes import ActivityEffect, PassUpdates, record_change, write_message
 from walletvoucher.store._pools import CodePools, PoolCodes
 from walletvoucher.store._programs import ProgramRegistry
-from walletvoucher.store._rules import due_cards, record_rules
+from walletvoucher.store._rules import due_cards, rule_columns
 from walletvoucher.store._schema import migrate
 from walletvoucher.store._types import (
     CardInfo,
@@ -751,23 +751,23 @@ class Wallet:
         if not decision.events:
             return
         card, new_version, now = decision.card, version + len(decision.events), to_us(at)
+        lapse, ends = rule_columns(card)  # when expire_due must look at the card again (issue 16)
         if before is None:
             tx.run(
                 "INSERT INTO cards (serial, member_id, program_id, program_version, version, last_position,"
-                " issued_at, updated_at) VALUES (?, ?, ?, ?, ?, 0, ?, ?)",
+                " issued_at, updated_at, stamps_lapse_at, expires_at) VALUES (?, ?, ?, ?, ?, 0, ?, ?, ?, ?)",
                 (card.serial, card.member_id, card.program.id, card.program.version, new_version,
-                 to_us(card.issued_at), now),
+                 to_us(card.issued_at), now, lapse, ends),
             )  # fmt: skip
         elif (
             tx.run(
-                "UPDATE cards SET version = ?, program_version = ?, updated_at = ?"
-                " WHERE serial = ? AND version = ?",
-                (new_version, card.program.version, now, card.serial, version),
+                "UPDATE cards SET version = ?, program_version = ?, updated_at = ?, stamps_lapse_at = ?,"
+                " expires_at = ? WHERE serial = ? AND version = ?",
+                (new_version, card.program.version, now, lapse, ends, card.serial, version),
             )
             != 1
         ):
             raise Conflict(f"card {card.serial} moved past version {version}")
-        record_rules(tx, card)
         self._project_vouchers(tx, decision, now)
         if self._snapshot_every and new_version // self._snapshot_every > version // self._snapshot_every:
             self._write_snapshot(tx, card, new_version)
