@@ -91,7 +91,8 @@ def check_signature(
         return SignatureFindings()
     try:
         return _check_signed(signed, manifest, roots, now, problems)
-    except (ValueError, UnsupportedAlgorithm, x509.InvalidVersion) as exc:
+    except (ValueError, UnsupportedAlgorithm, x509.InvalidVersion, x509.DuplicateExtension,
+            x509.UnsupportedGeneralNameType) as exc:  # the last three are no ValueError
         why = f"a certificate or key in the signature cannot be read ({exc})"
         problems.append(Problem("signature", "signature", why))
         return SignatureFindings()
@@ -286,8 +287,8 @@ def _not_an_anchor(root: x509.Certificate) -> Problem:
 def _is_ca(cert: x509.Certificate) -> bool:
     try:
         return bool(cert.extensions.get_extension_for_class(x509.BasicConstraints).value.ca)
-    except x509.ExtensionNotFound:
-        return False
+    except (x509.ExtensionNotFound, x509.DuplicateExtension, x509.UnsupportedGeneralNameType, ValueError):
+        return False  # a certificate whose extensions cannot be read is no CA we trust
 
 
 def _is_self_signed_ca(cert: x509.Certificate) -> bool:
