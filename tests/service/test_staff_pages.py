@@ -13,7 +13,17 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from walletvoucher import Brand, EarnPolicy, LocalizedText, Program, RedemptionMethod, Reward, Validity
+from walletvoucher import (
+    Brand,
+    Channel,
+    EarnPolicy,
+    LocalizedText,
+    Program,
+    RedemptionContext,
+    RedemptionMethod,
+    Reward,
+    Validity,
+)
 from walletvoucher._counter_cli import ENROL_PATH
 from walletvoucher.apple import AppleSigner
 from walletvoucher.cli import main as cli_main
@@ -60,8 +70,15 @@ LATER = _program("later", RedemptionMethod.STAFF_SCAN,
                  validity=Validity.for_days(30, start_delay=timedelta(days=2)))  # fmt: skip
 ELSEWHERE = _program("elsewhere", RedemptionMethod.STAFF_SCAN, validity=Validity.for_days(30))
 SELF = _program("self", RedemptionMethod.SELF_REDEEM, validity=Validity.for_days(30))
-PROGRAMS = (SCAN, TILL, LATER, ELSEWHERE, SELF)
-SERVED = (SCAN, TILL, LATER, SELF)  # the counter does not serve "elsewhere"
+BRANCH = Program(
+    id="branch", name="Branch card", goal=3, redemption=RedemptionMethod.STAFF_SCAN,
+    validity=Validity.for_days(30),
+    reward=Reward(title="Free cake", description="Any slice",
+                  context=RedemptionContext(locations=("yunusobod",), channels=(Channel.IN_STORE,))),
+    brand=Brand(name="Kahve", foreground="#FFFFFF", background="#1E3A5F", label="#F2C14E"),
+)  # fmt: skip
+PROGRAMS = (SCAN, TILL, LATER, ELSEWHERE, SELF, BRANCH)
+SERVED = (SCAN, TILL, LATER, SELF, BRANCH)  # the counter does not serve "elsewhere"
 
 
 @pytest.fixture
@@ -525,3 +542,21 @@ def test_each_device_is_rate_limited(staff: StaffPages, wallet: Wallet) -> None:
         "POST", "/staff/scan", form={"csrf": token, "value": "CARD-1"}, at=NOW + timedelta(minutes=2)
     )
     assert state_of(later) == "unknown-card"
+
+
+def test_a_reward_bound_to_a_branch_is_redeemed_only_by_that_branchs_devices(
+    staff: StaffPages, wallet: Wallet
+) -> None:
+    serial = voucher_of(wallet, BRANCH, "CARD-B")
+    token = issue_scan_token(serial, expires_at=None, key=KEY)
+    here = enrolled(staff, wallet)   # a chilonzor phone
+    refused = here.post("/staff/scan", {"value": token}, at=NOW + timedelta(minutes=1))
+    assert (refused.status, state_of(refused)) == (409, "outside-context")
+    assert "yunusobod" in text_of(refused) and wallet.voucher(serial).status is not VoucherStatus.REDEEMED
+    code = wallet.access.create_device("Bekzod", location="yunusobod", at=NOW, random=_random)
+    there = Device(staff)
+    assert there.enrol(code.secret).status == 303
+    there.send("GET", "/staff")
+    done = there.post("/staff/scan", {"value": token}, at=NOW + timedelta(minutes=2))
+    assert (done.status, state_of(done)) == (200, "redeemed")
+    assert wallet.voucher(serial).redeemed_by == "staff:Bekzod@yunusobod"

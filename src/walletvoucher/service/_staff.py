@@ -41,9 +41,11 @@ import attrs
 from walletvoucher.codes import RandomSource, ScanKey, verify_scan_token
 from walletvoucher.errors import (
     AccessError,
+    CardExpired,
     CheckCharacterError,
     DatabaseUnavailable,
     EarnPolicyViolation,
+    OutsideRedemptionContext,
     ProofMismatch,
     ScanTokenError,
     ScanTokenExpired,
@@ -68,6 +70,7 @@ MAX_STAMPS = 20
 _SERIAL = re.compile(r"[A-Za-z0-9_-]{1,64}")
 _FAILURES: tuple[tuple[type[WalletVoucherError], str], ...] = (
     (VoucherAlreadyRedeemed, "already-redeemed"), (VoucherExpired, "expired"),
+    (OutsideRedemptionContext, "outside-context"), (CardExpired, "card-expired"),
     (VoucherNotYetValid, "not-yet-valid"), (VoucherVoided, "voided"), (ScanTokenExpired, "stale-scan"),
     (ScanTokenError, "invalid-scan"), (WrongRedeemCode, "wrong-code"), (CheckCharacterError, "wrong-code"),
     (ProofMismatch, "wrong-method"), (UnknownVoucher, "unknown-voucher"), (UnknownCard, "unknown-card"),
@@ -76,7 +79,9 @@ _FAILURES: tuple[tuple[type[WalletVoucherError], str], ...] = (
 )  # fmt: skip
 _STATUS = {
     "redeemed": 200, "stamped": 200, "card": 200, "already-redeemed": 409, "expired": 409,
-    "not-yet-valid": 409, "voided": 409, "scan-replayed": 409, "other-program": 422, "stale-scan": 422,
+    "not-yet-valid": 409, "voided": 409,
+    "outside-context": 409, "card-expired": 409, "scan-replayed": 409, "other-program": 422,
+    "stale-scan": 422,
     "invalid-scan": 422, "wrong-code": 422, "wrong-method": 422, "earn-policy": 422, "unreadable": 422,
     "unknown-voucher": 404, "unknown-card": 404, "forbidden": 403, "busy": 503,
 }  # fmt: skip
@@ -96,6 +101,8 @@ class CounterView:
     program: Program | None = None
     added: int = 0
     retry_at: datetime | None = None
+    why: str = ""
+    """For ``outside-context``: the rule the redemption broke and when it would be allowed."""
 
     @property
     def ok(self) -> bool:
@@ -192,7 +199,8 @@ class StaffDesk:
         typed = code.strip() if isinstance(code, str) else ""
         if not _SERIAL.fullmatch(serial) or not typed or len(typed) > 64:
             return CounterView(state="unreadable")
-        return self._guard(lambda: self._redeem(serial, CodeEntry(code=typed, by=who.label[:120]), at))
+        proof = CodeEntry(code=typed, by=who.label[:120])
+        return self._guard(lambda: self._redeem(serial, proof, at, who.location))
 
     # --- inside ----------------------------------------------------------------------------------
 
@@ -207,15 +215,23 @@ class StaffDesk:
                 return CounterView(state="other-program", voucher=found)
         if claims.step is not None and not self._wallet().access.use_scan_step(serial, claims.step, at=at):
             return self._view("scan-replayed", voucher=self._wallet().voucher(serial))
-        return self._redeem(serial, StaffScan(token=text, keys=self._keys, by=who.label[:120]), at)
+        proof = StaffScan(token=text, keys=self._keys, by=who.label[:120])
+        return self._redeem(serial, proof, at, who.location)
 
-    def _redeem(self, serial: str, proof: CodeEntry | StaffScan, at: datetime) -> CounterView:
+    def _redeem(
+        self, serial: str, proof: CodeEntry | StaffScan, at: datetime, where: str = ""
+    ) -> CounterView:
         try:
-            result = self._wallet().redeem(serial, proof, at=at)
+            # the counter is in the shop: its location (the device's branch) and the in-store channel
+            result = self._wallet().redeem(serial, proof, at=at, location=where or None, channel="in_store")
         except (VoucherAlreadyRedeemed, VoucherExpired, VoucherNotYetValid, VoucherVoided,
-                WrongRedeemCode, CheckCharacterError, ProofMismatch) as exc:  # fmt: skip
+                WrongRedeemCode, CheckCharacterError, ProofMismatch, OutsideRedemptionContext,
+                CardExpired) as exc:  # fmt: skip
             stored = self._wallet().voucher(serial)
-            return self._view(_state_of(exc), voucher=stored, card=self._card_or_none(stored.card_serial))
+            view = self._view(_state_of(exc), voucher=stored, card=self._card_or_none(stored.card_serial))
+            if isinstance(exc, OutsideRedemptionContext):  # the rule broken, and when it would be allowed
+                return attrs.evolve(view, why=str(exc)[:300])
+            return view
         return self._view("redeemed", voucher=result.voucher, card=result.card)
 
     def _guard(self, action: Callable[[], CounterView]) -> CounterView:

@@ -54,6 +54,8 @@ _ANSWERS: dict[str, tuple[str, str]] = {
     "redeemed": ("ok", "Redeemed: {reward}"),
     "already-redeemed": ("bad", "Already redeemed"),
     "expired": ("bad", "Expired"),
+    "outside-context": ("bad", "Not here or not now"),
+    "card-expired": ("bad", "Card expired"),
     "not-yet-valid": ("wait", "Not valid yet"),
     "voided": ("bad", "Revoked"),
     "other-program": ("bad", "Another program"),
@@ -74,6 +76,8 @@ _ANSWERS: dict[str, tuple[str, str]] = {
 _REASONS: dict[str, str] = {
     "already-redeemed": "at {redeemed_at} by {redeemed_by}",
     "expired": "expired on {expires}",
+    "outside-context": "{why}",
+    "card-expired": "The customer's card has expired: it neither earns nor redeems.",
     "not-yet-valid": "valid from {valid_from}",
     "voided": "The business withdrew this voucher.",
     "other-program": "This voucher belongs to a program this counter does not serve.",
@@ -351,6 +355,7 @@ def _facts(view: CounterView, language: str) -> dict[str, Any]:
     return {
         "reward": voucher.reward.title.get(language) if voucher else "",
         "voucher": voucher.serial if voucher else "",
+        "why": view.why,
         "redeemed_at": moment(voucher.redeemed_at if voucher else None),
         "redeemed_by": (voucher.redeemed_by or "-") if voucher else "-",
         "expires": moment(voucher.expires_at if voucher else None),
