@@ -313,3 +313,20 @@ def test_the_worker_command_delivers_the_config_files_webhooks(
         verifier.verify(body, {k.lower(): v for k, v in headers.items()})["type"] for headers, body in got
     ]
     assert types == ["card_issued", "stamp_added"] and SECRET not in done.stdout + done.stderr
+
+
+def test_a_prepaid_cards_punches_are_webhooks_too(db_url: str) -> None:
+    from walletvoucher import Brand, Program, ProgramKind, RedemptionMethod, Reward
+
+    prepaid = Program(id="ten", name="Ten coffees", goal=1, kind=ProgramKind.PREPAID, punches=10,
+                      redemption=RedemptionMethod.SELF_REDEEM,
+                      reward=Reward(title="Coffee", description="Any"),
+                      brand=Brand(name="Kahve", foreground="#FFFFFF", background="#1E3A5F", label="#F2C14E"))
+    endpoint = WebhookEndpoint(url="https://backend.example/punches", secret=SECRET, events=["punch_used"])
+    hooks = Webhooks([endpoint])
+    with Wallet.open(db_url, programs=[prepaid], effects=[hooks.effect]) as wallet:
+        wallet.issue_card(prepaid, serial="P-1", member_id="m-1", at=NOW)
+        wallet.punch("P-1", at=NOW, source="till-1")
+        queued = _queued(wallet)
+    assert [m["type"] for m in queued] == ["punch_used"]
+    assert queued[0]["data"]["card"] == "P-1" and queued[0]["data"]["source"] == "till-1"

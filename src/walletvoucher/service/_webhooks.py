@@ -14,7 +14,8 @@ anything but 2xx (or cannot be reached) gets the message again later, with backo
 ``Retry-After`` honoured): delivery is **at least once**, so receivers de-duplicate by ``webhook-id``.
 
 Events: ``card_issued``, ``stamp_added``, ``voucher_issued``, ``voucher_redeemed``,
-``voucher_expired``, ``voucher_voided``, ``card_saved``, ``card_removed``.
+``voucher_expired``, ``voucher_voided``, the rules' ``milestone_reached``, ``stamps_expired``,
+``card_expired``, ``amount_spent``, ``punch_used``, and ``card_saved``, ``card_removed``.
 
 >>> hooks = Webhooks([WebhookEndpoint(url="https://backend.example/hooks", events=["stamp_added"],
 ...                                   secret="whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw")])
@@ -50,13 +51,14 @@ from walletvoucher.store import Change, Message, OutboxMessage, PassActivity
 WEBHOOK_TOPIC = "webhook.deliver"
 """The outbox topic of webhook deliveries."""
 
-WEBHOOK_EVENTS = (
+_CARD_EVENT_NAMES = (
     "card_issued", "stamp_added", "voucher_issued", "voucher_redeemed", "voucher_expired", "voucher_voided",
-    "card_saved", "card_removed",
+    "milestone_reached", "stamps_expired", "card_expired", "amount_spent", "punch_used",
 )  # fmt: skip
+WEBHOOK_EVENTS = (*_CARD_EVENT_NAMES, "card_saved", "card_removed")
 """Every event a webhook can subscribe to."""
 
-_CARD_EVENTS = frozenset(WEBHOOK_EVENTS[:6])
+_CARD_EVENTS = frozenset(_CARD_EVENT_NAMES)
 _logger = logging.getLogger("walletvoucher.webhooks")
 MAX_RESPONSE_BYTES = 4096
 
@@ -180,9 +182,9 @@ def event_data(event: Event, change: Change) -> dict[str, Any]:
         data["voucher"] = _voucher_summary(voucher)
     elif voucher is not None:
         data["voucher"] = {"serial": voucher}
-    for key in ("count", "source", "by", "reason"):
-        if key in facts:
-            data[key] = facts[key]
+    for key, value in facts.items():  # the event's own facts: count, source, by, amount, punches left...
+        if value is None or isinstance(value, (str, int, float, bool)):
+            data.setdefault(key, value)
     return data
 
 
