@@ -70,8 +70,14 @@ def _to_starlette(response: ServiceResponse) -> Response:
 Handle = Callable[..., ServiceResponse]
 
 
-def _endpoint(handle: Handle, clock: Clock, max_body: int, body_timeout: float) -> Callable[[Request], Any]:
-    """An endpoint handing each request to a framework-neutral ``handle(request, at=)`` in a thread."""
+def _endpoint(
+    handle: Handle, clock: Clock, max_body: int, body_timeout: float, *, with_client: bool = False
+) -> Callable[[Request], Any]:
+    """An endpoint handing each request to a framework-neutral ``handle(request, at=)`` in a thread
+    (``handle(request, client=<address>, at=)`` *with_client*, for pages that rate-limit by address).
+
+    A body over *max_body* bytes is answered 413, one not received within *body_timeout* seconds 408.
+    """
 
     async def endpoint(request: Request) -> Response:
         try:
@@ -89,7 +95,11 @@ def _endpoint(handle: Handle, clock: Clock, max_body: int, body_timeout: float) 
             query=dict(request.query_params),
             body=body,
         )
-        answer = await run_in_threadpool(handle, parsed, at=clock())
+        if with_client:
+            client = request.client.host if request.client else "unknown"
+            answer = await run_in_threadpool(handle, parsed, client=client, at=clock())
+        else:
+            answer = await run_in_threadpool(handle, parsed, at=clock())
         return _to_starlette(answer)
 
     return endpoint

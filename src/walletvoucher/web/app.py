@@ -10,22 +10,20 @@ Needs the ``server`` extra (Starlette, Jinja2).
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Callable
 from datetime import datetime, timezone
 from pathlib import Path
 
 from starlette.applications import Starlette
-from starlette.concurrency import run_in_threadpool
-from starlette.requests import ClientDisconnect, Request
+from starlette.requests import Request
 from starlette.responses import FileResponse, Response
 from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 
 from walletvoucher._fonts import Script, font_file
 from walletvoucher.service._till import TillApi
-from walletvoucher.service._webservice import PassWebService, ServiceRequest
-from walletvoucher.service.asgi import _read_body, _service_path, _to_starlette, _TooLarge, app_routes
+from walletvoucher.service._webservice import PassWebService
+from walletvoucher.service.asgi import _endpoint, app_routes
 from walletvoucher.web._pages import MAX_FORM_BODY, CustomerPages
 from walletvoucher.web._staff_pages import StaffPages
 from walletvoucher.web._staff_routes import staff_routes
@@ -54,25 +52,7 @@ def page_routes(
     *body_timeout* seconds with 408, as the web service's are.
     """
 
-    async def endpoint(request: Request) -> Response:
-        try:
-            body = await asyncio.wait_for(_read_body(request, MAX_FORM_BODY), body_timeout)
-        except _TooLarge:
-            return Response(status_code=413)
-        except asyncio.TimeoutError:
-            return Response(status_code=408, headers={"connection": "close"})
-        except ClientDisconnect:
-            return Response(status_code=400)  # never sent: the client is gone
-        parsed = ServiceRequest(
-            method=request.method,
-            path=_service_path(request),
-            headers=dict(request.headers),
-            query=dict(request.query_params),
-            body=body,
-        )
-        client = request.client.host if request.client else "unknown"
-        answer = await run_in_threadpool(pages.handle, parsed, client=client, at=clock())
-        return _to_starlette(answer)
+    endpoint = _endpoint(pages.handle, clock, MAX_FORM_BODY, body_timeout, with_client=True)
 
     async def font(request: Request) -> Response:
         script = FONTS.get(request.path_params["name"])
