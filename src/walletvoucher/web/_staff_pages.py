@@ -313,7 +313,9 @@ class _Counter:
         facts = _facts(view, language)
         tone, title = _ANSWERS[view.state]
         return self.page(
-            "staff.html", view.status, language=language, state=view.state, tone=tone,
+            # the counter's words are English, so the page runs left to right; the program's own texts
+            # (the reward) come in the browser's language and sit inside it as a run of their own
+            "staff.html", view.status, language="en", state=view.state, tone=tone,
             title=title.format(**facts), detail=_REASONS.get(view.state, "").format(**facts), facts=facts,
             who=who.label, csrf=self.csrf(), counts=list(range(1, 6)), max_stamps=MAX_STAMPS,
             brand=view.program.id if view.program else None,
