@@ -12,6 +12,8 @@ POST      /api/v1/cards                           issue      issue a card (201)
 GET       /api/v1/cards/{serial}                  read       a card
 GET       /api/v1/cards?barcode=...               read       the card a scanned barcode shows
 POST      /api/v1/cards/{serial}/stamps           stamp      add stamps (vouchers issued returned)
+POST      /api/v1/cards/{serial}/purchases        stamp      a purchase by amount (earn-by-amount cards)
+POST      /api/v1/cards/{serial}/punches          stamp      use punches of a prepaid card
 GET       /api/v1/cards/{serial}/vouchers         read       the card's vouchers
 POST      /api/v1/redemptions                     redeem     redeem by code or by scan
 POST      /api/v1/reconciliations                 reconcile  mark POS-redeemed codes redeemed
@@ -49,6 +51,7 @@ from walletvoucher.errors import (
     DuplicateSerial,
     EarnPolicyViolation,
     IdempotencyKeyReused,
+    NoPunchesLeft,
     OutsideRedemptionContext,
     ProofMismatch,
     ScanTokenError,
@@ -65,7 +68,7 @@ from walletvoucher.errors import (
     WalletVoucherError,
     WrongRedeemCode,
 )
-from walletvoucher.model import CodeEntry, StaffScan, StampCard, Voucher, VoucherStatus
+from walletvoucher.model import CodeEntry, Money, StaffScan, StampCard, Voucher, VoucherStatus
 from walletvoucher.service._webservice import ServiceRequest, ServiceResponse
 from walletvoucher.store import Principal, Wallet
 
@@ -73,6 +76,7 @@ PREFIX = "/api/v1"
 PROBLEM_BASE = "https://github.com/walletvoucher/walletvoucher/blob/main/docs/problems.md#"
 MAX_BODY = 64 * 1024
 MAX_RECONCILE_CODES = 10_000
+_AMOUNT = re.compile(r"(?!0+(\.0+)?\Z)[0-9]{1,15}(\.[0-9]{1,6})?")
 _logger = logging.getLogger("walletvoucher.api")
 WalletSource = Wallet | Callable[[], Wallet]
 
@@ -89,6 +93,7 @@ PROBLEMS: dict[str, tuple[int, str]] = {
     "voucher-voided": (409, "The voucher was voided"),
     "voucher-not-yet-valid": (409, "The voucher is not valid yet"),
     "scan-replayed": (409, "This rotating code was scanned already"),
+    "no-punches-left": (409, "The prepaid card has no punches left"),
     "too-large": (413, "The request body is too large"),
     "unsupported-media-type": (415, "Send application/json"),
     "invalid-request": (422, "The request is not valid"),
@@ -100,6 +105,8 @@ PROBLEMS: dict[str, tuple[int, str]] = {
     "earn-policy": (422, "The program's earn policy refuses these stamps"),
     "outside-context": (422, "The reward may not be redeemed here, now or this often"),
     "card-expired": (422, "The card's validity has ended"),
+    "wrong-program-kind": (422, "The card's program does not take this"),
+    "wrong-currency": (422, "The amount is not in the program's currency"),
     "idempotency-key-reused": (422, "The Idempotency-Key was used for another request"),
     "rate-limited": (429, "Too many requests"),
     "busy": (503, "The store is busy or unavailable; retry"),
@@ -144,10 +151,18 @@ def voucher_json(voucher: Voucher, at: datetime) -> dict[str, Any]:
 
 
 def card_json(card: StampCard, at: datetime) -> dict[str, Any]:
-    """What the API shows of a card: progress and its open vouchers."""
+    """What the API shows of a card: progress (stamps, or punches left on a prepaid card; the amount
+    kept towards the next stamp on a card that earns by amount) and its open vouchers."""
+    prepaid = card.punches_left is not None
+    rule = card.program.earn_by_amount
     return {
         "serial": card.serial, "program": card.program.id, "program_version": card.program.version,
-        "member_id": card.member_id, "stamps": card.stamps, "goal": card.goal, "progress": card.progress,
+        "member_id": card.member_id, "kind": card.program.kind.value,
+        "stamps": None if prepaid else card.stamps, "goal": None if prepaid else card.goal,
+        "progress": None if prepaid else card.progress,
+        "punches": card.program.punches, "punches_left": card.punches_left,
+        "amount_carried": None if rule is None else str(card.amount_carried),
+        "currency": None if rule is None else rule.currency,
         "vouchers": [voucher_json(v, at) for v in card.vouchers if not v.status_at(at).is_final],
     }  # fmt: skip
 
@@ -230,6 +245,8 @@ class TillApi:
             ("GET", re.compile(r"/cards"), "read", self._find),
             ("GET", re.compile(r"/cards/([^/]+)"), "read", self._card),
             ("POST", re.compile(r"/cards/([^/]+)/stamps"), "stamp", self._stamp),
+            ("POST", re.compile(r"/cards/([^/]+)/purchases"), "stamp", self._purchase),
+            ("POST", re.compile(r"/cards/([^/]+)/punches"), "stamp", self._punch),
             ("GET", re.compile(r"/cards/([^/]+)/vouchers"), "read", self._vouchers),
             ("POST", re.compile(r"/redemptions"), "redeem", self._redeem),
             ("POST", re.compile(r"/reconciliations"), "reconcile", self._reconcile),
@@ -359,6 +376,43 @@ class TillApi:
             }
         )
 
+    def _purchase(self, call: _Call) -> ServiceResponse:
+        _only(call.body, {"amount", "currency", "source"})
+        amount = _text(call.body, "amount", limit=32)
+        if not _AMOUNT.fullmatch(str(amount)):
+            raise _invalid("amount", "must be a decimal amount above 0 as text, e.g. \"25000\" or \"4.50\"")
+        currency = str(_text(call.body, "currency", limit=3))
+        wallet, serial = self._wallet(), _serial(call.params[0])
+        card = wallet.card(serial)
+        rule = card.program.earn_by_amount
+        if rule is None:
+            return _wrong_kind(card, "this card's program does not earn by amount")
+        if currency != rule.currency:
+            return problem("wrong-currency", f"this program earns in {rule.currency}, not {currency[:3]!r}",
+                           expected=rule.currency)
+        result = wallet.purchase(serial, Money(amount=str(amount), currency=currency), at=call.at,
+                                 source=self._source(call), idempotency_key=call.key)
+        return _ok({"card": card_json(result.card, call.at),
+                    "vouchers": [voucher_json(v, call.at) for v in result.vouchers]})
+
+    def _punch(self, call: _Call) -> ServiceResponse:
+        _only(call.body, {"count", "source"})
+        count = call.body.get("count", 1)
+        if not isinstance(count, int) or isinstance(count, bool) or not 1 <= count <= 1000:
+            raise _invalid("count", "must be a whole number from 1 to 1000")
+        wallet, serial = self._wallet(), _serial(call.params[0])
+        card = wallet.card(serial)
+        if card.punches_left is None:
+            return _wrong_kind(card, "this card is a stamp card, not a prepaid punch card")
+        card = wallet.punch(serial, count=count, at=call.at, source=self._source(call),
+                            idempotency_key=call.key)
+        return _ok({"card": card_json(card, call.at), "vouchers": []})
+
+    @staticmethod
+    def _source(call: _Call) -> str:
+        given = _text(call.body, "source", required=False, limit=60)
+        return (call.principal.label + (f" via {given}" if given else ""))[:120]
+
     def _vouchers(self, call: _Call) -> ServiceResponse:
         card = self._wallet().card(_serial(call.params[0]))
         stored = {v.serial: v for v in self._wallet().vouchers(card_serial=card.serial, limit=1000)}
@@ -453,9 +507,18 @@ _FAILURES: tuple[tuple[type[WalletVoucherError], str], ...] = (
     (CheckCharacterError, "wrong-code"), (ProofMismatch, "wrong-method"), (ScanTokenExpired, "stale-scan"),
     (ScanTokenError, "invalid-scan"), (EarnPolicyViolation, "earn-policy"),
     (OutsideRedemptionContext, "outside-context"), (CardExpired, "card-expired"),
+    (NoPunchesLeft, "no-punches-left"),
     (IdempotencyKeyReused, "idempotency-key-reused"), (StaleVersion, "busy"), (DatabaseUnavailable, "busy"),
     (AccessError, "forbidden"), (ValidationError, "invalid-request"),
 )  # fmt: skip
+
+
+def _wrong_kind(card: StampCard, why: str) -> ServiceResponse:
+    """The ``wrong-program-kind`` problem, naming what the card takes instead (``takes``)."""
+    takes = ("punches" if card.punches_left is not None
+             else "purchases" if card.program.earn_by_amount is not None else "stamps")
+    return problem("wrong-program-kind", f"{why}: POST {PREFIX}/cards/{card.serial}/{takes} instead",
+                   takes=takes)
 
 
 def _entry(position: int, version: int, event: dict[str, Any]) -> dict[str, Any]:

@@ -76,6 +76,9 @@ from walletvoucher.store._types import (
 )
 from walletvoucher.store._url import connect
 
+#: Most punches one :meth:`Wallet.punch` takes at once.
+MAX_PUNCHES = 1000
+
 _FINAL_STATE = {
     EventType.VOUCHER_REDEEMED: "redeemed",
     EventType.VOUCHER_EXPIRED: "expired",
@@ -288,17 +291,26 @@ class Wallet:
         return result
 
     def punch(
-        self, serial: str, *, at: datetime, source: str = "staff", idempotency_key: str | None = None
+        self, serial: str, *, at: datetime, source: str = "staff", idempotency_key: str | None = None,
+        count: int = 1,
     ) -> StampCard:
-        """Take one punch of a stored prepaid card (see :meth:`StampCard.use_punch`)."""
+        """Take *count* punches (one by default) of a stored prepaid card, all or none (see
+        :meth:`StampCard.use_punch`: one ``punch_used`` event each)."""
+        if not isinstance(count, int) or isinstance(count, bool) or not 1 <= count <= MAX_PUNCHES:
+            raise ValidationError(f"must be a whole number from 1 to {MAX_PUNCHES}", field="count",
+                                  value=repr(count)[:40], fix="take one punch per item, e.g. count=1")
 
         def decide(tx: Tx, before: StampCard | None) -> _Decision:
             assert before is not None
-            card, events = before.use_punch(at=at, source=source)
+            card, events = before, ()
+            for _ in range(count):
+                card, more = card.use_punch(at=at, source=source)
+                events = (*events, *more)
             return _Decision(card=card, events=events, result=card)
 
+        request: dict[str, Any] = {"source": source} if count == 1 else {"source": source, "count": count}
         result: StampCard = self._transition(
-            "punch", serial, decide, at=at, key=idempotency_key, request={"source": source}
+            "punch", serial, decide, at=at, key=idempotency_key, request=request
         )
         return result
 
