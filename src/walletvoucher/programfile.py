@@ -341,7 +341,8 @@ def _shorten(value: Any) -> Any:
 
 
 def _kind_name(kind: type | tuple[type, ...]) -> str:
-    names = {str: "a string", int: "a whole number", float: "a decimal number", dict: "a table", list: "a list", bool: "true or false"}
+    names = {str: "a string", int: "a whole number", float: "a decimal number", dict: "a table",
+             list: "a list", bool: "true or false"}
     kinds = kind if isinstance(kind, tuple) else (kind,)
     return " or ".join(names.get(k, k.__name__) for k in kinds)
 

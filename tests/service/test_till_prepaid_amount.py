@@ -59,7 +59,9 @@ def _slug(problem: dict[str, Any]) -> str:
     return str(problem["type"]).removeprefix(PROBLEM_BASE)
 
 
-def test_a_purchase_earns_a_stamp_per_step_and_keeps_the_rest(api: TillApi, wallet: Wallet, token: str) -> None:
+def test_a_purchase_earns_a_stamp_per_step_and_keeps_the_rest(
+    api: TillApi, wallet: Wallet, token: str
+) -> None:
     card = _card(api, token, "plov")
     assert (card["kind"], card["amount_carried"], card["currency"], card["punches_left"]) == (
         "stamps", "0", "UZS", None)

@@ -275,8 +275,8 @@ def _earn_modules(card: StampCard) -> list[dict[str, Any]]:
 
 def _lapse_module(card: StampCard, at: datetime) -> list[dict[str, Any]]:
     """When the card's stamps lapse: the date in the program's time zone (none when they do not); from
-    ``warn_days`` ahead the header warns ("Your stamps expire on"), so the update sent then (the Google
-    sync queues one, with a notification within the budget) tells the holder."""
+    ``warn_days`` ahead the header warns ("Your stamps expire on"); the Google sync sends the update
+    then, with a message that notifies the holder within the budget."""
     lapse, warn = card.stamps_lapse_at, card.stamps_warn_at
     if lapse is None:
         return []

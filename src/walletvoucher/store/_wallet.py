@@ -302,7 +302,8 @@ class Wallet:
 
         def decide(tx: Tx, before: StampCard | None) -> _Decision:
             assert before is not None
-            card, events = before, ()
+            card: StampCard = before
+            events: tuple[Event, ...] = ()
             for _ in range(count):
                 card, more = card.use_punch(at=at, source=source)
                 events = (*events, *more)
