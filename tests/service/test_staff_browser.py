@@ -15,6 +15,7 @@ import io
 import itertools
 import json
 import os
+import time
 import zipfile
 from collections.abc import Iterator
 from datetime import timedelta
@@ -59,6 +60,8 @@ pytestmark = pytest.mark.skipif(
 SCAN = program("scan", method=RedemptionMethod.STAFF_SCAN)
 STAMP = attrs.evolve(program("stamp"), earn_policy=EarnPolicy(min_interval=timedelta(minutes=10)))
 _RANDOM = itertools.count(1)
+IDLE_SECONDS = 3.0
+TABLET = {"width": 1024, "height": 768, "deviceScaleFactor": 1, "mobile": True}
 
 
 def _random(n: int) -> bytes:
@@ -104,7 +107,7 @@ class Counter:
         )
         self.now = NOW
         staff = StaffPages(desk=StaffDesk(self.wallets, scan_keys=[KEY], programs=[SCAN, STAMP]), pages=pages,
-                           random=os.urandom)  # fmt: skip
+                           random=os.urandom, kiosk_idle_seconds=IDLE_SECONDS)  # fmt: skip
         app = create_site(pages, passkit=passes, staff=staff, clock=lambda: self.now)
         self.server = UvicornThread(app, certfile=certfile, keyfile=keyfile).__enter__()
         self.url = self.server.url
@@ -134,6 +137,24 @@ def setup(tmp_path_factory: pytest.TempPathFactory, server_cert: tuple[Path, Pat
         yield counter, video
     finally:
         counter.close()
+
+
+@pytest.fixture(scope="module")
+def kiosk_camera(setup: tuple[Counter, Path], tmp_path_factory: pytest.TempPathFactory) -> Iterator[Browser]:
+    """A second browser on the same server, its fake camera showing a stamp card's barcode (the one its
+    pass shows, drawn by our code writer): Chromium takes one camera file per browser."""
+    assert CHROMIUM is not None
+    counter, _ = setup
+    counter.wallet.issue_card("stamp", serial="CARD-CAM", member_id="m-cam", at=NOW)
+    barcode = pass_of(counter, "CARD-CAM")["barcodes"][0]  # type: ignore[index]
+    assert barcode["message"] == "CARD-CAM" and barcode["format"] == "PKBarcodeFormatQR"
+    card = Image.open(io.BytesIO(render_png(barcode["message"], Symbology.QR, module_size=8))).convert("RGB")
+    video = tmp_path_factory.mktemp("kiosk") / "card-qr.y4m"
+    write_y4m(video, card)
+    camera = ("--use-fake-ui-for-media-stream", "--use-fake-device-for-media-stream",
+              f"--use-file-for-fake-video-capture={video}")  # fmt: skip
+    with Browser(CHROMIUM, flags=camera) as running:
+        yield running
 
 
 @pytest.fixture(scope="module")
@@ -324,3 +345,49 @@ def test_a_typed_card_gets_stamps_with_one_tap(setup: tuple[Counter, Path], brow
     assert (
         counter.wallet.journal(0, limit=100)[-1].event.to_json()["data"]["source"] == "staff:Dana@chilonzor"
     )
+
+
+def _kiosk_posts(browser: Browser, tab: Tab) -> int:
+    sent = [e for e in browser.events if e.get("method") == "Network.requestWillBeSent"
+            and e.get("sessionId") == tab.session]  # fmt: skip
+    return sum(1 for e in sent if e["params"]["request"]["method"] == "POST"
+               and e["params"]["request"]["url"].split("?")[0].endswith("/kiosk"))  # fmt: skip
+
+
+def test_the_kiosk_camera_stamps_a_held_card_once_then_returns_to_idle(
+    setup: tuple[Counter, Path], kiosk_camera: Browser
+) -> None:
+    counter, _ = setup
+    tab = Tab(kiosk_camera, language="ru")
+    tab.send("Network.enable")
+    enrol(tab, counter, "door-cam", kiosk=True)
+    tab.open(f"{counter.url}/kiosk?camera=on")  # the setting stays on the device (localStorage)
+    tab.wait_until("!!document.querySelector('main[data-state=\"stamped\"]')", timeout=30)
+    assert tab.evaluate("document.getElementById('answer-count').textContent") == "1/3"
+    assert tab.evaluate("document.getElementById('answer-word').textContent") == "1 из 3 штампов"
+    assert tab.evaluate("document.getElementById('answer').closest('[lang]').lang") == "ru"  # the customer's
+    shot(tab, "kiosk-camera-stamped")
+    assert tab.evaluate("document.getElementById('kiosk-video').srcObject.active")  # the camera keeps running
+    # the idle screen comes back, the card still in front of the camera: no second stamp, no second request
+    tab.wait_until("document.getElementById('main').dataset.state === 'kiosk'", timeout=IDLE_SECONDS + 5)
+    assert tab.evaluate("document.getElementById('answer-title').textContent") == "Отсканируйте карту"
+    time.sleep(2.5)  # ~25 more frames of the same card
+    assert tab.state() == "kiosk" and _kiosk_posts(kiosk_camera, tab) == 1
+    assert counter.wallet.card("CARD-CAM").stamps == 1
+    shot(tab, "kiosk-camera-idle")
+    journal = counter.wallet.journal(0, limit=1000)
+    assert journal[-1].event.to_json()["data"]["source"] == "kiosk:door-cam@chilonzor"
+
+    # a reload keeps the camera on; the same card again is refused by the earn policy, said on the big screen
+    tablet = Tab(kiosk_camera, language="ar", viewport=TABLET)
+    tablet.send("Network.enable")
+    enrol(tablet, counter, "door-tablet", kiosk=True)
+    tablet.open(f"{counter.url}/kiosk?camera=on")
+    tablet.wait_until("!!document.querySelector('main[data-state=\"earn-policy\"]')", timeout=30)
+    assert tablet.evaluate("(a => [a.closest('[lang]').lang, getComputedStyle(a).direction])"
+                           "(document.getElementById('answer'))") == ["ar", "rtl"]
+    assert tablet.evaluate("document.getElementById('answer-count').textContent") == "1/3"
+    shot(tablet, "kiosk-camera-tablet-too-soon")
+    tablet.wait_until("document.getElementById('main').dataset.state === 'kiosk'", timeout=IDLE_SECONDS + 5)
+    shot(tablet, "kiosk-camera-tablet-idle")
+    assert _kiosk_posts(kiosk_camera, tablet) == 1 and counter.wallet.card("CARD-CAM").stamps == 1
