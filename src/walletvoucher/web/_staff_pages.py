@@ -206,7 +206,9 @@ class _Counter:
         """The language of the counter's own words (enrolment, scanner chrome, kiosk idle screen)."""
         return negotiate(self.preference(), COUNTER_LANGUAGES)
 
-    def page(self, template: str, status: int, *, language: str | None = None, **context: Any) -> ServiceResponse:
+    def page(
+        self, template: str, status: int, *, language: str | None = None, **context: Any
+    ) -> ServiceResponse:
         language = language or self.counter_language()
         context.setdefault("brand", None)
         context.setdefault("decoder", None)
@@ -236,8 +238,8 @@ class _Counter:
         """A page that only says something (signed out, not allowed, too many, expired, busy), in the
         counter's language."""
         words = counter_texts(self.counter_language())
-        return self.page("staff.html", status, state=state, title=words[title],
-                         detail=words[detail].format(command="walletvoucher staff add"), **context)  # fmt: skip
+        detail = words[detail].format(command="walletvoucher staff add")
+        return self.page("staff.html", status, state=state, title=words[title], detail=detail, **context)
 
     def csrf(self) -> str:
         assert self.token is not None
@@ -360,7 +362,8 @@ class _Counter:
         return self.page(
             "kiosk.html", view.status, language=language, state=view.state, tone=_ANSWERS[view.state][0],
             facts=facts, who=who.label, csrf=self.csrf(), words=texts(language), decoder=DECODER,
-            brand=view.card.program.id if view.card else None, idle_ms=self.staff.kiosk_idle_ms, kiosk_page=True,
+            brand=view.card.program.id if view.card else None, idle_ms=self.staff.kiosk_idle_ms,
+            kiosk_page=True,
         )  # fmt: skip
 
 
