@@ -43,6 +43,7 @@ from walletvoucher.service._redeem import RedeemDesk
 from walletvoucher.service._staff import StaffDesk
 from walletvoucher.store import Wallet
 from walletvoucher.web import BrowserIds, CustomerPages
+from walletvoucher.web._counter_i18n import COUNTER_TEXTS
 from walletvoucher.web._staff_pages import StaffPages
 from walletvoucher.web.app import create_site
 
@@ -391,3 +392,61 @@ def test_the_kiosk_camera_stamps_a_held_card_once_then_returns_to_idle(
     tablet.wait_until("document.getElementById('main').dataset.state === 'kiosk'", timeout=IDLE_SECONDS + 5)
     shot(tablet, "kiosk-camera-tablet-idle")
     assert _kiosk_posts(kiosk_camera, tablet) == 1 and counter.wallet.card("CARD-CAM").stamps == 1
+
+
+LANG_DIR = "[document.documentElement.lang, document.documentElement.dir]"
+REWARDS = {"en": "Free coffee", "ar": "قهوة مجانية", "hi": "मुफ़्त कॉफ़ी"}
+
+
+@pytest.mark.parametrize("language", ["en", "ar", "hi"])
+def test_the_counter_speaks_the_devices_language_and_answers_keep_their_direction(
+    setup: tuple[Counter, Path], browser: Browser, language: str
+) -> None:
+    counter, _ = setup
+    words = COUNTER_TEXTS[language]
+    direction = "rtl" if language == "ar" else "ltr"
+    serial = f"CARD-L-{language}"
+    counter.wallet.issue_card("scan", serial=serial, member_id=f"m-{language}", at=NOW)
+    voucher = counter.wallet.stamp(serial, SCAN.goal, at=NOW, source="till").vouchers[0]
+    phone = Tab(browser, language=language)
+    no_camera = "navigator.mediaDevices.getUserMedia = () => Promise.reject(new Error('no camera'));"
+    phone.send("Page.addScriptToEvaluateOnNewDocument", {"source": no_camera})  # type the code instead
+    code = counter.wallet.access.create_device(f"phone-{language}", location="chilonzor", at=NOW,
+                                               random=_random)  # fmt: skip
+    phone.open(f"{counter.url}/staff/enrol/{code.secret}")
+    assert phone.evaluate(LANG_DIR) == [language, direction]
+    assert phone.evaluate("document.querySelector('h1').textContent") == words["enrol_title"]
+    assert "walletvoucher staff revoke" in phone.evaluate("document.getElementById('enrol-text').textContent")
+    shot(phone, f"enrol-{language}")
+    phone.press("#enrol-button")
+    phone.wait_until("document.getElementById('main').dataset.camera === 'unavailable'")
+    assert phone.evaluate(LANG_DIR) == [language, direction]
+    assert phone.evaluate("document.querySelector('.bar h1').textContent") == words["scan_title"]
+    assert phone.evaluate("document.getElementById('camera-hint').textContent") == words["camera_blocked"]
+    assert phone.evaluate("document.getElementById('scan-button').textContent") == words["scan_button"]
+    if language == "ar":  # the heading hugs the right edge, as Arabic is read
+        assert phone.evaluate("document.querySelector('.bar h1').getBoundingClientRect().right") > 390 - 40
+    shot(phone, f"staff-scanner-{language}")
+
+    token = issue_scan_token(voucher.serial, expires_at=voucher.expires_at, key=KEY)
+    phone.evaluate(f"document.getElementById('scan-value').value = {json.dumps(token)}")
+    phone.press("#scan-button")
+    phone.wait_until("!!document.querySelector('main[data-state=\"redeemed\"]')")
+    # the staff answers are English, left to right, the reward (in the customer's language) a run inside
+    title = phone.evaluate("document.getElementById('answer-title').textContent")
+    assert title == f"Redeemed: {REWARDS[language]}"
+    assert phone.evaluate("getComputedStyle(document.getElementById('answer-title')).direction") == "ltr"
+    starts = phone.evaluate("(() => { const r = document.createRange(); const t = document.getElementById("
+                            "'answer-title').firstChild; r.setStart(t, 0); r.setEnd(t, 8);"
+                            " return r.getBoundingClientRect().left; })()")  # fmt: skip
+    assert starts < 60  # "Redeemed" starts at the left edge, not after an Arabic run
+    shot(phone, f"staff-redeemed-{language}")
+
+    kiosk = Tab(browser, language=language)
+    kiosk.send("Page.addScriptToEvaluateOnNewDocument", {"source": no_camera})
+    enrol(kiosk, counter, f"kiosk-{language}", kiosk=True)
+    assert kiosk.evaluate(LANG_DIR) == [language, direction]
+    assert kiosk.evaluate("document.getElementById('answer-title').textContent") == words["kiosk_idle"]
+    assert kiosk.evaluate("document.getElementById('kiosk-button').textContent") == words["kiosk_button"]
+    assert kiosk.evaluate("document.getElementById('camera-toggle').textContent") == words["camera_on"]
+    shot(kiosk, f"kiosk-idle-{language}")

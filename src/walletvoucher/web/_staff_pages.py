@@ -357,7 +357,8 @@ class _Counter:
             view = self.staff.desk.stamp(who, view.card.serial, 1, at=self.at)
         elif view.state not in ("unknown-card", "busy"):
             view = CounterView(state="unreadable")  # a kiosk only stamps cards
-        language = self.language(view.card.program if view.card else None)
+        # the card's program's language (its texts are in the answer), else the counter's own
+        language = self.language(view.card.program) if view.card else self.counter_language()
         facts = _facts(view, language)
         return self.page(
             "kiosk.html", view.status, language=language, state=view.state, tone=_ANSWERS[view.state][0],
