@@ -21,6 +21,7 @@ from cryptography.hazmat.primitives.asymmetric import ec
 
 from tests.google.discovery import discovery, schema_errors
 from walletvoucher.apple import AppleSigner
+from walletvoucher.errors import ServiceConfigError
 from walletvoucher.google import GoogleOptions, loyalty_class
 from walletvoucher.service import (
     WEBHOOK_TOPIC,
@@ -218,3 +219,66 @@ def test_the_config_names_the_root_keys_file_beside_it(tmp_path: Path, google: G
     assert json.loads(keys())["keys"][0]["protocolVersion"] == PROTOCOL
     (tmp_path / "keys.json").write_text(json.dumps({"keys": []}) + "  ")  # a refreshed download
     assert json.loads(keys()) == {"keys": []}
+
+
+PROGRAM_FILE = """
+[program]
+id = "coffee"
+name = "Coffee card"
+goal = 10
+redemption = "self_redeem"
+validity = { days = 30 }
+
+[brand]
+name = "Kahve"
+foreground = "#FFFFFF"
+background = "#1E3A5F"
+label = "#F2C14E"
+
+[reward]
+title = "Free coffee"
+description = "Any size"
+
+[google]
+issuer_id = "3388000000022222222"
+service_account = "sa.json"
+origins = ["https://shop.example.com"]
+logo_url = "https://shop.example.com/logo.png"
+"""
+
+
+def test_serve_answers_callbacks_and_points_the_classes_there_when_configured(
+    chain_files: dict[str, Path], tmp_path: Path, google: Google
+) -> None:
+    from walletvoucher.programfile import load_program_file
+    from walletvoucher.service._cli import _google_callbacks, _signed_links
+    from walletvoucher.service._serve import build_configured
+
+    from .test_serve_cli import _configured_env
+
+    (tmp_path / "sa.json").write_text("{}")
+    (tmp_path / "coffee.toml").write_text(PROGRAM_FILE)
+    loaded = [load_program_file(tmp_path / "coffee.toml")]
+    config_file = tmp_path / "walletvoucher.toml"
+    config_file.write_text('[service]\ngoogle_callback_keys = "keys.json"\n')
+    config = load_config(config_file, _configured_env(chain_files))
+    served = build_configured(config, at=NOW, db=f"sqlite:///{tmp_path / 'w.db'}",
+                              programs=[f.program for f in loaded])  # fmt: skip
+    try:
+        with pytest.raises(ServiceConfigError, match="google_callback_keys"):  # no keys downloaded yet
+            _google_callbacks(config, served, loaded)
+        (tmp_path / "keys.json").write_text(json.dumps(google.keys()))
+        desk = _google_callbacks(config, served, loaded)
+        assert isinstance(desk, GoogleCallbackDesk) and desk.issuer_ids == (ISSUER,)
+        adjusted = _signed_links(served)(loaded[0].google.google_options())  # type: ignore[union-attr]
+        assert adjusted.callback_url == "https://wallet.example.com/passkit/google/callbacks"
+        with pytest.raises(ServiceConfigError, match="google_callback_keys"):  # no [google] program
+            _google_callbacks(config, served, [])
+    finally:
+        served.wallets.close()
+    unset = build_configured(load_config(None, _configured_env(chain_files)), at=NOW,
+                             db=f"sqlite:///{tmp_path / 'w2.db'}")  # fmt: skip
+    try:
+        assert _signed_links(unset)(loaded[0].google.google_options()).callback_url is None  # type: ignore[union-attr]
+    finally:
+        unset.wallets.close()
