@@ -39,12 +39,13 @@ from walletvoucher.service import (
     store_renderer,
 )
 from walletvoucher.service._join import JoinDesk
+from walletvoucher.service._limits import Rate
 from walletvoucher.service._redeem import RedeemDesk
 from walletvoucher.service._staff import StaffDesk
 from walletvoucher.store import Wallet
 from walletvoucher.web import BrowserIds, CustomerPages
 from walletvoucher.web._counter_i18n import COUNTER_TEXTS
-from walletvoucher.web._staff_pages import StaffPages
+from walletvoucher.web._staff_pages import StaffLimits, StaffPages
 from walletvoucher.web.app import create_site
 
 from .conftest import NOW, PASS_TYPE, TEAM
@@ -106,9 +107,10 @@ class Counter:
             passes=passes,
             browsers=BrowserIds(b"cookie-key-for-the-browser-0123456789ab", random=os.urandom),
         )
-        self.now = NOW
+        self.now = NOW  # (the enrolment limit: one loopback address enrols every device of the module)
         staff = StaffPages(desk=StaffDesk(self.wallets, scan_keys=[KEY], programs=[SCAN, STAMP]), pages=pages,
-                           random=os.urandom, kiosk_idle_seconds=IDLE_SECONDS)  # fmt: skip
+                           random=os.urandom, kiosk_idle_seconds=IDLE_SECONDS,
+                           limits=StaffLimits(enrol_per_address=Rate(200, 600)))  # fmt: skip
         app = create_site(pages, passkit=passes, staff=staff, clock=lambda: self.now)
         self.server = UvicornThread(app, certfile=certfile, keyfile=keyfile).__enter__()
         self.url = self.server.url
