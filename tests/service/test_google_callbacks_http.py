@@ -9,7 +9,7 @@ import base64
 import json
 import struct
 from collections.abc import Iterator
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
 
@@ -21,7 +21,7 @@ from cryptography.hazmat.primitives.asymmetric import ec
 
 from tests.google.discovery import discovery, schema_errors
 from walletvoucher.apple import AppleSigner
-from walletvoucher.errors import ServiceConfigError
+from walletvoucher.errors import ServiceConfigError, ValidationError
 from walletvoucher.google import GoogleOptions, loyalty_class
 from walletvoucher.service import (
     WEBHOOK_TOPIC,
@@ -34,6 +34,8 @@ from walletvoucher.service import (
 from walletvoucher.service._config import load_config
 from walletvoucher.service._google_callbacks import GoogleCallbackDesk, RootKeysFile
 from walletvoucher.service._serve import link_key_from, served_google_options
+from walletvoucher.store import Wallet
+from walletvoucher.store._callbacks import record_google_callback
 from walletvoucher.web.app import create_site
 
 from .conftest import NOW, coffee_program
@@ -282,3 +284,20 @@ def test_serve_answers_callbacks_and_points_the_classes_there_when_configured(
         assert _signed_links(unset)(loaded[0].google.google_options()).callback_url is None  # type: ignore[union-attr]
     finally:
         unset.wallets.close()
+
+
+def test_a_nonce_is_recorded_once_on_both_engines(engine: str, wallet: Wallet) -> None:
+    wallet.issue_card("coffee", serial="C1", member_id="m-1", at=NOW)
+    fields = {"nonce": "n-1", "event": "card_saved", "class_id": f"{ISSUER}.coffee",
+              "object_id": f"{ISSUER}.coffee.card.C1", "serial": "C1"}  # fmt: skip
+    assert record_google_callback(wallet.passes, at=NOW, **fields) is True
+    assert record_google_callback(wallet.passes, at=NOW + timedelta(seconds=5), **fields) is False
+    removed = {**fields, "nonce": "n-2", "event": "card_removed"}
+    assert record_google_callback(wallet.passes, at=NOW, **removed)
+    activity = wallet.passes.activity()
+    assert [(a.type, a.device, a.reason) for a in activity] == [
+        ("card_saved", f"google/{ISSUER}.coffee.card.C1", ""),
+        ("card_removed", f"google/{ISSUER}.coffee.card.C1", "google"),
+    ]
+    with pytest.raises(ValidationError):
+        record_google_callback(wallet.passes, at=NOW, **{**fields, "nonce": "n\x00"})

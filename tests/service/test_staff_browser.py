@@ -371,6 +371,7 @@ def test_the_kiosk_camera_stamps_a_held_card_once_then_returns_to_idle(
     assert tab.evaluate("document.getElementById('answer').closest('[lang]').lang") == "ru"  # the customer's
     shot(tab, "kiosk-camera-stamped")
     assert tab.evaluate("document.getElementById('kiosk-video').srcObject.active")  # the camera keeps running
+    assert tab.evaluate("document.getElementById('barcode').inputMode") == "none"  # no on-screen keyboard
     # the idle screen comes back, the card still in front of the camera: no second stamp, no second request
     tab.wait_until("document.getElementById('main').dataset.state === 'kiosk'", timeout=IDLE_SECONDS + 5)
     assert tab.evaluate("document.getElementById('answer-title').textContent") == "Отсканируйте карту"

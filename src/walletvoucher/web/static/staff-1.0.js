@@ -177,12 +177,14 @@
       var hint = document.getElementById("camera-hint");
       camera = new Camera(section, video, read, function () { stop(); });
       if (hint) { hint.hidden = false; }
+      barcode.inputMode = "none"; /* a USB scanner still types here, but no on-screen keyboard covers the camera */
     }
 
     function stop() {
       if (camera) { camera.stop(); }
       camera = null;
       toggle.textContent = toggle.dataset.on;
+      barcode.removeAttribute("inputmode");
       var hint = document.getElementById("camera-hint");
       if (hint) { hint.hidden = true; }
     }
