@@ -18,6 +18,8 @@ import pytest
 import standardwebhooks
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from tests.google.discovery import discovery, schema_errors
 from walletvoucher.apple import AppleSigner
@@ -34,6 +36,7 @@ from walletvoucher.service import (
 from walletvoucher.service._config import load_config
 from walletvoucher.service._google_callbacks import GoogleCallbackDesk, RootKeysFile
 from walletvoucher.service._serve import link_key_from, served_google_options
+from walletvoucher.service._webservice import ServiceRequest
 from walletvoucher.store import Wallet
 from walletvoucher.store._callbacks import record_google_callback
 from walletvoucher.web.app import create_site
@@ -301,3 +304,56 @@ def test_a_nonce_is_recorded_once_on_both_engines(engine: str, wallet: Wallet) -
     ]
     with pytest.raises(ValidationError):
         record_google_callback(wallet.passes, at=NOW, **{**fields, "nonce": "n\x00"})
+
+
+_JSON = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.text(max_size=20),
+    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=12), inner, max_size=4),
+    max_leaves=12,
+)
+_FIELD = st.text(max_size=30) | st.integers() | st.dictionaries(st.text(max_size=8), st.text(max_size=8))
+_BODIES = st.one_of(
+    st.binary(max_size=300),
+    _JSON.map(lambda v: json.dumps(v).encode()),
+    st.builds(lambda k, v: json.dumps({"protocolVersion": PROTOCOL, k: v}).encode(),
+              st.sampled_from(["signature", "intermediateSigningKey", "signedMessage"]), _FIELD),
+)  # fmt: skip
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(body=_BODIES)
+def test_hostile_bodies_never_get_a_5xx(body: bytes, tmp_path_factory: pytest.TempPathFactory,
+                                        google: Google) -> None:  # fmt: skip
+    desk = _in_process_desk(tmp_path_factory, google)
+    request = ServiceRequest(method="POST", path="/google/callbacks", headers={}, query={}, body=body)
+    answer = desk.handle(request, at=NOW)
+    assert 400 <= answer.status < 500
+
+
+_DESKS: dict[int, GoogleCallbackDesk] = {}
+
+
+def _in_process_desk(tmp_path_factory: pytest.TempPathFactory, google: Google) -> GoogleCallbackDesk:
+    if id(google) not in _DESKS:
+        wallets = WalletPerThread(f"sqlite:///{tmp_path_factory.mktemp('fuzz') / 'w.db'}",
+                                  programs=[coffee_program()])  # fmt: skip
+        wallets().issue_card("coffee", serial="C1", member_id="m-1", at=NOW)
+        _DESKS[id(google)] = GoogleCallbackDesk(wallets, issuer_ids=[ISSUER], programs=[coffee_program()],
+                                                root_keys=google.keys)  # fmt: skip
+    return _DESKS[id(google)]
+
+
+def test_unusable_root_keys_are_the_servers_problem_not_the_clients(tmp_path: Path, google: Google) -> None:
+    wallets = WalletPerThread(f"sqlite:///{tmp_path / 'w.db'}", programs=[coffee_program()])
+    try:
+        request = ServiceRequest(method="POST", path="/google/callbacks", headers={}, query={},
+                                 body=google.callback())  # fmt: skip
+        for keys in ("not json", '{"keys": []}'):
+            desk = GoogleCallbackDesk(wallets, issuer_ids=[ISSUER], programs=[coffee_program()],
+                                      root_keys=lambda keys=keys: keys)  # type: ignore[misc]  # fmt: skip
+            assert desk.handle(request, at=NOW).status == 503
+        missing = GoogleCallbackDesk(wallets, issuer_ids=[ISSUER], programs=[coffee_program()],
+                                     root_keys=RootKeysFile(tmp_path / "absent.json"))  # fmt: skip
+        assert missing.handle(request, at=NOW).status == 503
+    finally:
+        wallets.close()

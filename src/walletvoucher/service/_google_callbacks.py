@@ -116,6 +116,9 @@ class GoogleCallbackDesk:
         try:
             callback = self._verified(request.body, keys, at)
         except GoogleCallbackInvalid as exc:
+            if (exc.field or "").startswith("root_keys"):  # the operator's file, not the client's fault
+                _logger.error("Google's root keys are unusable: %s %s", exc.field, exc.message)
+                return _problem(503, "busy", "Not ready", "the server holds no usable Google root key now")
             _logger.info("refused a Google callback: %s", exc.field)  # the field, never the body
             return _problem(400, "google-callback-invalid", "Not a valid Google Wallet callback",
                             f"{exc.field}: {exc.message}", field=exc.field)  # fmt: skip
