@@ -9,8 +9,14 @@
                                         shows the card with a stamp count to confirm
 ``POST /staff/stamp``                   add the confirmed stamps to a card
 ``POST /staff/code``                    redeem a Redeem Code voucher by its typed code
-``GET  /kiosk``, ``POST /kiosk``        the kiosk: each scanned card barcode adds one stamp
+``GET  /kiosk``, ``POST /kiosk``        the kiosk: each scanned card barcode adds one stamp (typed by a
+                                        USB scanner, or read by the camera: ``?camera=on``, see
+                                        ``static/staff-1.0.js``)
 ======================================  ==============================================================
+
+The counter's own words come in the device's language (``Accept-Language``, or ``?lang=`` in the
+address, kept by the page's forms; :mod:`walletvoucher.web._counter_i18n`); the staff answers stay
+English and left to right, the reward in the customer's language inside them.
 
 The device token lives only in the ``wv_device`` cookie (``Secure; HttpOnly; SameSite=Strict``):
 script never sees it. Forms carry a CSRF token bound to that token. Every page names its state on
