@@ -184,6 +184,8 @@ def _common_class(class_id: str, program: Program, options: GoogleOptions) -> di
     _put_text(body, "issuerName", options.issuer_name or program.brand.name, program)
     if options.homepage_url is not None:
         body["homepageUri"] = {"uri": options.homepage_url}
+    if options.callback_url is not None:  # Google's save/delete callbacks (verify_callback) go here
+        body["callbackOptions"] = {"url": options.callback_url}
     return body
 
 

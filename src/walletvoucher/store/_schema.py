@@ -19,6 +19,7 @@ from __future__ import annotations
 import attrs
 
 from walletvoucher.errors import DatabaseUnavailable, SchemaTooNew
+from walletvoucher.store._callbacks import CALLBACKS_DESCRIPTION, CALLBACKS_STATEMENTS
 from walletvoucher.store._engine import Database, Tx
 from walletvoucher.store._url import redact
 
@@ -158,6 +159,7 @@ MIGRATIONS: tuple[Migration, ...] = (
         "updates are found from its registrations), so fewer pages per commit and HOT updates on PostgreSQL",
         statements=("DROP INDEX IF EXISTS pass_updates_position",),
     ),
+    Migration(version=42, description=CALLBACKS_DESCRIPTION, statements=CALLBACKS_STATEMENTS),
 )
 
 SCHEMA_VERSION = MIGRATIONS[-1].version
