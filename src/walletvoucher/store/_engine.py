@@ -99,7 +99,7 @@ class Database(abc.ABC):
         del column
         return ""
 
-    def upkeep(self) -> None:
+    def upkeep(self) -> None:  # noqa: B027 - a hook most engines do not need
         """What opening a wallet checks once the schema is current (nothing by default)."""
 
     @abc.abstractmethod

@@ -67,9 +67,7 @@ _STORED_MAX = (
     "(SELECT GREATEST((SELECT MAX(position) FROM events), (SELECT MAX(position) FROM pass_activity),"
     " (SELECT MAX(update_position) FROM pass_updates), 0))"
 )
-SHIFT_SQL = (
-    f"GREATEST(0, {_STORED_MAX} / {PER_TRANSACTION} + 1 - pg_current_xact_id()::text::bigint)"
-)
+SHIFT_SQL = f"GREATEST(0, {_STORED_MAX} / {PER_TRANSACTION} + 1 - pg_current_xact_id()::text::bigint)"
 """The shift that puts this transaction's positions (and every later one's) above every stored one."""
 
 
