@@ -255,3 +255,15 @@ def test_positions_stay_above_stored_ones_when_transaction_ids_restart(pg_url: s
         wallet.stamp("C1", 1, at=SOON)
         [entry] = wallet.journal(restored)
         assert entry.version == 2 and entry.position > restored
+
+
+def test_one_transaction_may_append_to_a_card_twice(pg_url: str) -> None:
+    Wallet.open(pg_url, programs=all_programs()).close()
+    db = connect(pg_url)
+    try:
+        with db.write() as tx:
+            first = db.insert_events(tx, "C9", [(1, "card_issued", 0, "{}")])
+            second = db.insert_events(tx, "C9", [(2, "stamps_added", 0, "{}"), (3, "stamps_added", 0, "{}")])
+        assert first[0] < second[0] < second[1] == first[0] + 2
+    finally:
+        db.close()

@@ -187,8 +187,8 @@ class PostgresDatabase(Database):
             params: list[Any] = [serial]
             for n, (version, kind, at_us, data) in enumerate(chunk, start=offset):
                 params += (version, kind, at_us, data, n)
-            # The card's previous event must lie below this transaction's positions (written by an
-            # older transaction); otherwise nothing is inserted and the transition is retried.
+            # The card's previous event must not lie above this transaction's positions (written by
+            # a younger transaction); otherwise nothing is inserted and the transition is retried.
             previous = chunk[0][0] - 1 if start == 0 else -1
             inserted = tx.rows(
                 "INSERT INTO events (position, serial, version, type, at, data)"
@@ -196,7 +196,7 @@ class PostgresDatabase(Database):
                 f" FROM (SELECT {_BASE} AS base FROM journal_clock) AS b, (VALUES "
                 + ", ".join(["(?::integer, ?, ?::bigint, ?, ?::bigint)"] * len(chunk))
                 + ") AS v (version, type, at, data, n) WHERE NOT EXISTS (SELECT 1 FROM events AS e"
-                " WHERE e.serial = ? AND e.version = ? AND e.position >= b.base)"
+                f" WHERE e.serial = ? AND e.version = ? AND e.position >= b.base + {PER_TRANSACTION})"
                 " RETURNING version, position",
                 [*params, serial, previous],
             )
