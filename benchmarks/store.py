@@ -8,7 +8,10 @@ started on 127.0.0.1 in a temporary directory, as the test suite does. Figures:
 - against the floor (``--floor`` runs only these): a stamp, a redemption and an issue per second,
   one process, beside the floor measured in the same run on the same database -- one transaction
   doing an INSERT of one event row and an UPDATE of a version row, through the same driver -- and
-  their ratio to it; then N writer processes (1, 2, 4, 8) stamping distinct cards, in total;
+  their ratio to it; then N writer processes (1, 2, 4, 8) stamping distinct cards, in total, as
+  they come (bounded by the machine's cores: writers and server share them) and with 2 ms spent
+  inside each transaction (a database across a network: a journal lock would cap the total at one
+  commit at a time, however many writers);
 - stamps/s on one card and across 10k cards, redemptions/s, for 1 and 8 processes; the time to load a
   card with 10k events with and without a snapshot.
 """
