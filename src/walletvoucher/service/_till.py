@@ -218,6 +218,7 @@ class TillApi:
         rate: RateLimit | None = None,
         openapi: Mapping[str, Any] | None = None,
     ) -> None:
+        self._source = wallet
         self._wallet: Callable[[], Wallet] = (lambda: wallet) if isinstance(wallet, Wallet) else wallet
         self._keys = tuple(scan_keys)
         self._random = random
@@ -235,6 +236,19 @@ class TillApi:
             ("POST", re.compile(r"/reconciliations"), "reconcile", self._reconcile),
             ("GET", re.compile(r"/journal"), "read", self._journal),
         )
+
+    def store_threads(self) -> int:
+        """How many threads are worth giving the store calls: 1 on SQLite (one writer at a time, and
+        one warm card cache), 8 on PostgreSQL (its connections work in parallel)."""
+        source = self._source
+        url = getattr(source, "url", None)  # a WalletPerThread: no need to open a wallet to know
+        if isinstance(source, Wallet):
+            dialect = source.dialect
+        elif url is not None:
+            dialect = "postgresql" if str(url).lower().startswith(("postgresql:", "postgres:")) else "sqlite"
+        else:
+            dialect = self._wallet().dialect
+        return 1 if dialect == "sqlite" else 8
 
     def handle(self, request: ServiceRequest, *, at: datetime) -> ServiceResponse:
         """Answer one request; never raises for anything a client sends."""
