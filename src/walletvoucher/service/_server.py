@@ -99,6 +99,10 @@ def bounded_h11(header_timeout: float = HEADER_TIMEOUT) -> type[H11Protocol]:
     return BoundedH11Protocol
 
 
+class _HeadTooLarge(Exception):
+    pass
+
+
 _HEAD_TOO_LARGE = (
     b"HTTP/1.1 431 Request Header Fields Too Large\r\ncontent-type: text/plain; charset=utf-8\r\n"
     b"content-length: 31\r\nconnection: close\r\n\r\nThe request head is too large.\n"
@@ -119,7 +123,9 @@ def bounded_httptools(header_timeout: float = HEADER_TIMEOUT) -> type[asyncio.Pr
     class BoundedHttpToolsProtocol(_HeadTimer, HttpToolsProtocol):
         header_timeout = seconds
         _in_head = True  # the bytes arriving belong to a request head (or to none yet)
-        _head_bytes = 0
+        _head_bytes = 0  # received since this head began (a head still incomplete past the cap)
+        _head_size = 0  # of the head's target and fields as parsed (a whole head over the cap)
+        _too_large = False
 
         def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
             super().connection_made(transport)
@@ -140,16 +146,34 @@ def bounded_httptools(header_timeout: float = HEADER_TIMEOUT) -> type[asyncio.Pr
                 self._head_bytes += len(data)
             super().data_received(data)
             if self._in_head and self._head_bytes > MAX_HEAD_BYTES and not self.transport.is_closing():
-                self.transport.write(_HEAD_TOO_LARGE)
-                self.transport.close()
+                self._too_large = True
+                self.send_400_response("")
+
+        def on_url(self, url: bytes) -> None:
+            self._head_size += len(url)
+            super().on_url(url)
+
+        def on_header(self, name: bytes, value: bytes) -> None:
+            self._head_size += len(name) + len(value) + 4
+            super().on_header(name, value)
 
         def on_headers_complete(self) -> None:
-            self._in_head, self._head_bytes = False, 0
+            size, self._in_head, self._head_bytes, self._head_size = self._head_size, False, 0, 0
+            if size > MAX_HEAD_BYTES:  # arrived whole, in one piece: refused all the same
+                self._too_large = True
+                raise _HeadTooLarge  # stops the parser; uvicorn answers through send_400_response
             super().on_headers_complete()
 
         def on_message_complete(self) -> None:
             self._in_head, self._head_bytes = True, 0  # what follows is the next request's head
             super().on_message_complete()
+
+        def send_400_response(self, msg: str) -> None:
+            if not self._too_large:
+                super().send_400_response(msg)
+                return
+            self.transport.write(_HEAD_TOO_LARGE)
+            self.transport.close()
 
         def _awaiting_head(self) -> bool:
             # a request being read (its body) or answered is the app's to bound
