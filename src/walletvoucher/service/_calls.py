@@ -13,15 +13,19 @@ each thread keeping its own wallet (:class:`~walletvoucher.service.WalletPerThre
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import functools
 import queue
 import threading
 import weakref
 from collections.abc import Callable
+from contextlib import AbstractContextManager
 from typing import Any, TypeVar
 
 T = TypeVar("T")
 
 _Item = tuple[Callable[[], Any], asyncio.AbstractEventLoop, "asyncio.Future[Any]"]
+Group = Callable[[], AbstractContextManager[Any]]
 
 
 def _settle(future: asyncio.Future[Any], outcome: Any, failed: bool) -> None:
@@ -33,23 +37,49 @@ def _settle(future: asyncio.Future[Any], outcome: Any, failed: bool) -> None:
         future.set_result(outcome)
 
 
-def _work(calls: queue.SimpleQueue[_Item | None]) -> None:
+def _work(
+    calls: queue.SimpleQueue[_Item | None], group: Group | None, failed: Callable[[BaseException], Any],
+    most: int,
+) -> None:
     while True:
         item = calls.get()
         if item is None:
             return
-        call, loop, future = item
-        if future.cancelled():
-            continue
-        try:
-            outcome, failed = call(), False
-        except BaseException as exc:  # handed to the awaiting task, raised there
-            outcome, failed = exc, True
-        try:
-            loop.call_soon_threadsafe(_settle, future, outcome, failed)
-        except RuntimeError:  # the loop is closed: nobody is waiting any more
-            pass
-        del item, call, outcome  # hold nothing while waiting for the next call
+        batch = [item]
+        while group is not None and len(batch) < most:  # whatever else is waiting goes with it
+            try:
+                waiting = calls.get_nowait()
+            except queue.Empty:
+                break
+            if waiting is None:
+                calls.put(None)  # this thread's stop signal: after this batch
+                break
+            batch.append(waiting)
+        batch = [entry for entry in batch if not entry[2].cancelled()]
+        if len(batch) == 1 or (batch and group is None):
+            outcomes = [_outcome(entry[0]) for entry in batch]
+        elif batch:
+            assert group is not None
+            try:
+                with group():
+                    outcomes = [_outcome(entry[0]) for entry in batch]
+            except BaseException as exc:  # the group's commit failed: none of them happened
+                outcomes = [_outcome(functools.partial(failed, exc)) for _ in batch]
+        for (_, loop, future), (outcome, is_error) in zip(batch, outcomes, strict=True):
+            with contextlib.suppress(RuntimeError):  # a closed loop: nobody is waiting any more
+                loop.call_soon_threadsafe(_settle, future, outcome, is_error)
+        del item, batch, outcomes  # hold nothing while waiting for the next call
+
+
+def _outcome(call: Callable[[], Any]) -> tuple[Any, bool]:
+    try:
+        return call(), False
+    except BaseException as exc:  # handed to the awaiting task, raised there
+        return exc, True
+
+
+def _reraise(exc: BaseException) -> Any:
+    raise exc
 
 
 def _stop(calls: queue.SimpleQueue[_Item | None], threads: int) -> None:
@@ -60,13 +90,28 @@ def _stop(calls: queue.SimpleQueue[_Item | None], threads: int) -> None:
 class CallThreads:
     """Run blocking calls on *threads* dedicated threads (started on first use), first come first served.
 
+    With *group*, a thread that finds several calls waiting (at most *most*) runs them together inside
+    ``with group():`` (group commit: :func:`walletvoucher.store._group.grouped`), and hands each its
+    own outcome only after the block ends; if the block itself fails, every call of the group gets
+    ``failed(exception)`` as its outcome instead (none of them happened).
+
     >>> # calls = CallThreads(1, name="walletvoucher-till")
     >>> # answer = await calls.run(lambda: till.handle(request, at=now))
     """
 
-    def __init__(self, threads: int | Callable[[], int] = 1, *, name: str = "walletvoucher-calls") -> None:
+    def __init__(
+        self,
+        threads: int | Callable[[], int] = 1,
+        *,
+        name: str = "walletvoucher-calls",
+        group: Group | None = None,
+        failed: Callable[[BaseException], Any] | None = None,
+        most: int = 32,
+    ) -> None:
         self._size = threads
         self._name = name
+        self._group, self._most = group, most
+        self._failed = failed or _reraise
         self._queue: queue.SimpleQueue[_Item | None] = queue.SimpleQueue()
         self._threads: list[threading.Thread] = []
         self._lock = threading.Lock()
@@ -94,7 +139,10 @@ class CallThreads:
             size = max(1, self._size() if callable(self._size) else self._size)
             for number in range(size):
                 thread = threading.Thread(
-                    target=_work, args=(self._queue,), name=f"{self._name}-{number}", daemon=True
+                    target=_work,
+                    args=(self._queue, self._group, self._failed, self._most),
+                    name=f"{self._name}-{number}",
+                    daemon=True,
                 )
                 thread.start()
                 self._threads.append(thread)

@@ -35,6 +35,7 @@ import json
 import logging
 import re
 from collections.abc import Callable, Iterable, Mapping, Sequence
+from contextlib import AbstractContextManager
 from datetime import datetime
 from typing import Any
 
@@ -68,6 +69,7 @@ from walletvoucher.errors import (
 from walletvoucher.model import CodeEntry, StaffScan, StampCard, Voucher, VoucherStatus
 from walletvoucher.service._webservice import ServiceRequest, ServiceResponse
 from walletvoucher.store import Principal, Wallet
+from walletvoucher.store._group import grouped
 
 PREFIX = "/api/v1"
 PROBLEM_BASE = "https://github.com/walletvoucher/walletvoucher/blob/main/docs/problems.md#"
@@ -249,6 +251,20 @@ class TillApi:
         else:
             dialect = self._wallet().dialect
         return 1 if dialect == "sqlite" else 8
+
+    def grouped(self) -> AbstractContextManager[None]:
+        """Calls of :meth:`handle` made inside (on this thread) share one SQLite transaction, each
+        write in a savepoint of its own (group commit, :func:`walletvoucher.store._group.grouped`):
+        every call still gets its own answer, idempotency and failure. Send the answers only after the
+        block ends; if it raises, none of the calls happened (answer them :meth:`group_failed`)."""
+        return grouped(self._wallet())
+
+    def group_failed(self, exc: BaseException) -> ServiceResponse:
+        """The answer to each call of a group whose commit failed: 503, retry (nothing was applied)."""
+        _logger.warning("api: a group of calls could not commit (%s); each answered 503", type(exc).__name__)
+        return problem(
+            "busy", "the store could not commit this request; retry", headers=(("retry-after", "1"),)
+        )
 
     def handle(self, request: ServiceRequest, *, at: datetime) -> ServiceResponse:
         """Answer one request; never raises for anything a client sends."""

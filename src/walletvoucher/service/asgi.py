@@ -224,8 +224,10 @@ def app_routes(
         )
     ]
     if till is not None:
-        # the till's store calls on threads of their own: one on SQLite (see service._calls)
-        calls = CallThreads(till.store_threads, name="walletvoucher-till")
+        # the till's store calls on threads of their own: one on SQLite, committing what is waiting
+        # together (see service._calls and store._group)
+        calls = CallThreads(till.store_threads, name="walletvoucher-till", group=till.grouped,
+                            failed=till.group_failed)
         routes.append(
             Route(
                 "/api/v1/{rest:path}",
