@@ -14,6 +14,7 @@ import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -219,3 +220,27 @@ def test_a_revoked_key_is_refused_at_once_by_the_running_server(
         started = time.monotonic()
         assert client.post("/api/v1/cards/A/stamps", json={"count": 1}).status_code == 401
         assert time.monotonic() - started < 5
+
+
+def test_a_key_is_remembered_a_second_at_most_and_never_past_another_connection_s_commit(url: str) -> None:
+    wallets = WalletPerThread(url, programs=PROGRAMS, random=secrets.token_bytes)
+    try:
+        mine = wallets()  # the wallet the API uses on this thread
+        token = key(mine)
+        mine.issue_card("code", serial="A", member_id="m", at=NOW)
+        api = TillApi(wallets, random=secrets.token_bytes, rate=RateLimit(per_second=1e6, burst=1e6))
+
+        def stamp(at: datetime) -> int:
+            return api.handle(_request(token, "/api/v1/cards/A/stamps", {"count": 1}), at=at).status
+
+        assert stamp(NOW) == 200
+        with _open(url) as other:  # another connection, as `walletvoucher api-key revoke` is
+            assert other.access.revoke("api_key", "till-1", at=NOW)
+        assert stamp(NOW) == 401  # at once, though the key was checked a moment ago
+        second = key(mine, "till-2")
+        token = second
+        assert stamp(NOW) == 200
+        mine.access.revoke("api_key", "till-2", at=NOW)  # through the API's own connection
+        assert stamp(NOW + timedelta(seconds=2)) == 401  # the key was remembered a second at most
+    finally:
+        wallets.close()
