@@ -90,10 +90,11 @@ def _stop(calls: queue.SimpleQueue[_Item | None], threads: int) -> None:
 class CallThreads:
     """Run blocking calls on *threads* dedicated threads (started on first use), first come first served.
 
-    With *group*, a thread that finds several calls waiting (at most *most*) runs them together inside
-    ``with group():`` (group commit: :func:`walletvoucher.store._group.grouped`), and hands each its
-    own outcome only after the block ends; if the block itself fails, every call of the group gets
-    ``failed(exception)`` as its outcome instead (none of them happened).
+    With *group* and a single thread (one connection), the thread that finds several calls waiting
+    (at most *most*) runs them together inside ``with group():`` (group commit:
+    :func:`walletvoucher.store._group.grouped`) and hands each its own outcome only after the block
+    ends; if the block itself fails, every call of the group gets ``failed(exception)`` as its
+    outcome instead (none of them happened).
 
     >>> # calls = CallThreads(1, name="walletvoucher-till")
     >>> # answer = await calls.run(lambda: till.handle(request, at=now))
@@ -140,7 +141,8 @@ class CallThreads:
             for number in range(size):
                 thread = threading.Thread(
                     target=_work,
-                    args=(self._queue, self._group, self._failed, self._most),
+                    # one thread is one connection: only its calls can share a transaction
+                    args=(self._queue, self._group if size == 1 else None, self._failed, self._most),
                     name=f"{self._name}-{number}",
                     daemon=True,
                 )
