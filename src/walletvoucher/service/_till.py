@@ -222,7 +222,7 @@ class TillApi:
         rate: RateLimit | None = None,
         openapi: Mapping[str, Any] | None = None,
     ) -> None:
-        self._source = wallet
+        self._given = wallet
         self._principals: dict[bytes, tuple[Wallet, int | None, datetime, Principal]] = {}
         self._wallet: Callable[[], Wallet] = (lambda: wallet) if isinstance(wallet, Wallet) else wallet
         self._keys = tuple(scan_keys)
@@ -245,7 +245,7 @@ class TillApi:
     def store_threads(self) -> int:
         """How many threads are worth giving the store calls: 1 on SQLite (one writer at a time, and
         one warm card cache), 8 on PostgreSQL (its connections work in parallel)."""
-        source = self._source
+        source = self._given
         url = getattr(source, "url", None)  # a WalletPerThread: no need to open a wallet to know
         if isinstance(source, Wallet):
             dialect = source.dialect
@@ -350,7 +350,7 @@ class TillApi:
         thread no one else holds; a single wallet given to the API may be revoked through by its
         holder, so then, as on PostgreSQL, every request asks the store."""
         wallet = self._wallet()
-        version = None if isinstance(self._source, Wallet) else outside_commits(wallet)
+        version = None if isinstance(self._given, Wallet) else outside_commits(wallet)
         if version is None:
             return wallet.access.authenticate(token, at=at)
         digest = hashlib.sha256(token.encode("utf-8", "replace")).digest()
