@@ -244,3 +244,22 @@ def test_a_key_is_remembered_a_second_at_most_and_never_past_another_connection_
         assert stamp(NOW + timedelta(seconds=2)) == 401  # the key was remembered a second at most
     finally:
         wallets.close()
+
+
+def test_the_store_gets_one_thread_on_sqlite_and_eight_on_postgresql_where_nothing_is_grouped(
+    engine: str, db_url: str
+) -> None:
+    wallets = WalletPerThread(db_url, programs=PROGRAMS, random=secrets.token_bytes)
+    try:
+        api = TillApi(wallets, random=secrets.token_bytes)
+        assert api.store_threads() == (1 if engine == "sqlite" else 8)  # known without connecting
+        wallet = wallets()
+        wallet.issue_card("code", serial="A", member_id="m", at=NOW)
+        with _open(db_url) as other, api.grouped():
+            wallet.stamp("A", 1, at=NOW)
+            seen = other.card("A").stamps  # PostgreSQL: committed at once; SQLite: at the group's end
+        assert seen == (0 if engine == "sqlite" else 1)
+        with _open(db_url) as other:
+            assert other.card("A").stamps == 1
+    finally:
+        wallets.close()
