@@ -37,7 +37,8 @@ import json
 import logging
 import re
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from datetime import datetime
+from contextlib import AbstractContextManager
+from datetime import datetime, timedelta
 from typing import Any
 
 import attrs
@@ -71,6 +72,8 @@ from walletvoucher.errors import (
 from walletvoucher.model import CodeEntry, Money, StaffScan, StampCard, Voucher, VoucherStatus
 from walletvoucher.service._webservice import ServiceRequest, ServiceResponse
 from walletvoucher.store import Principal, Wallet
+from walletvoucher.store._changes import outside_commits
+from walletvoucher.store._group import grouped
 
 PREFIX = "/api/v1"
 PROBLEM_BASE = "https://github.com/walletvoucher/walletvoucher/blob/main/docs/problems.md#"
@@ -78,6 +81,7 @@ MAX_BODY = 64 * 1024
 MAX_RECONCILE_CODES = 10_000
 _AMOUNT = re.compile(r"(?!0+(\.0+)?\Z)[0-9]{1,15}(\.[0-9]{1,6})?")
 _logger = logging.getLogger("walletvoucher.api")
+_PRINCIPAL_FOR = timedelta(seconds=1)  # the longest a key is trusted without asking the store
 WalletSource = Wallet | Callable[[], Wallet]
 
 PROBLEMS: dict[str, tuple[int, str]] = {
@@ -233,6 +237,8 @@ class TillApi:
         rate: RateLimit | None = None,
         openapi: Mapping[str, Any] | None = None,
     ) -> None:
+        self._given = wallet
+        self._principals: dict[bytes, tuple[Wallet, int | None, datetime, Principal]] = {}
         self._wallet: Callable[[], Wallet] = (lambda: wallet) if isinstance(wallet, Wallet) else wallet
         self._keys = tuple(scan_keys)
         self._random = random
@@ -251,6 +257,33 @@ class TillApi:
             ("POST", re.compile(r"/redemptions"), "redeem", self._redeem),
             ("POST", re.compile(r"/reconciliations"), "reconcile", self._reconcile),
             ("GET", re.compile(r"/journal"), "read", self._journal),
+        )
+
+    def store_threads(self) -> int:
+        """How many threads are worth giving the store calls: 1 on SQLite (one writer at a time, and
+        one warm card cache), 8 on PostgreSQL (its connections work in parallel)."""
+        source = self._given
+        url = getattr(source, "url", None)  # a WalletPerThread: no need to open a wallet to know
+        if isinstance(source, Wallet):
+            dialect = source.dialect
+        elif url is not None:
+            dialect = "postgresql" if str(url).lower().startswith(("postgresql:", "postgres:")) else "sqlite"
+        else:
+            dialect = self._wallet().dialect
+        return 1 if dialect == "sqlite" else 8
+
+    def grouped(self) -> AbstractContextManager[None]:
+        """Calls of :meth:`handle` made inside (on this thread) share one SQLite transaction, each
+        write in a savepoint of its own (group commit, :func:`walletvoucher.store._group.grouped`):
+        every call still gets its own answer, idempotency and failure. Send the answers only after the
+        block ends; if it raises, none of the calls happened (answer them :meth:`group_failed`)."""
+        return grouped(self._wallet())
+
+    def group_failed(self, exc: BaseException) -> ServiceResponse:
+        """The answer to each call of a group whose commit failed: 503, retry (nothing was applied)."""
+        _logger.warning("api: a group of calls could not commit (%s); each answered 503", type(exc).__name__)
+        return problem(
+            "busy", "the store could not commit this request; retry", headers=(("retry-after", "1"),)
         )
 
     def handle(self, request: ServiceRequest, *, at: datetime) -> ServiceResponse:
@@ -314,9 +347,7 @@ class TillApi:
     def _authenticate(self, request: ServiceRequest, at: datetime) -> Principal:
         header = request.headers.get("authorization", "")
         scheme, _, token = header.partition(" ")
-        principal = (
-            self._wallet().access.authenticate(token.strip(), at=at) if scheme.lower() == "bearer" else None
-        )
+        principal = self._principal(token.strip(), at) if scheme.lower() == "bearer" else None
         if principal is None:
             raise _BadRequest(
                 problem(
@@ -325,6 +356,31 @@ class TillApi:
                     headers=(("www-authenticate", 'Bearer realm="walletvoucher"'),),
                 )
             )
+        return principal
+
+    def _principal(self, token: str, at: datetime) -> Principal | None:
+        """The store's answer for *token*, remembered for at most a second and only while no other
+        connection has committed (SQLite's data_version): a key revoked by ``api-key revoke`` (another
+        process), or through any other wallet, is refused on the very next request.
+
+        Only with a wallet per thread (``serve``'s :class:`WalletPerThread`), whose wallet on this
+        thread no one else holds; a single wallet given to the API may be revoked through by its
+        holder, so then, as on PostgreSQL, every request asks the store."""
+        wallet = self._wallet()
+        version = None if isinstance(self._given, Wallet) else outside_commits(wallet)
+        if version is None:
+            return wallet.access.authenticate(token, at=at)
+        digest = hashlib.sha256(token.encode("utf-8", "replace")).digest()
+        known = self._principals.get(digest)
+        if known is not None and known[0] is wallet and known[1] == version and (
+            timedelta(0) <= at - known[2] < _PRINCIPAL_FOR
+        ):
+            return known[3]
+        principal = wallet.access.authenticate(token, at=at)  # also records the key's last use
+        if principal is not None:
+            if len(self._principals) >= 1024:
+                self._principals.clear()
+            self._principals[digest] = (wallet, outside_commits(wallet), at, principal)
         return principal
 
     # --- handlers ---------------------------------------------------------------------------------
@@ -571,8 +627,9 @@ def _body(request: ServiceRequest) -> Mapping[str, Any]:
         raise _invalid("body", "is not JSON") from exc
     if not isinstance(document, dict):
         raise _invalid("body", "must be a JSON object")
-    try:
-        json.dumps(document, ensure_ascii=False).encode("utf-8")
+    try:  # only a \u escape can make a lone surrogate: the body was strict UTF-8
+        if b"\\u" in request.body:
+            json.dumps(document, ensure_ascii=False).encode("utf-8")
     except UnicodeEncodeError as exc:  # a lone surrogate (\ud800) is no text
         raise _invalid("body", "holds a lone surrogate escape, which is not text") from exc
     return document
