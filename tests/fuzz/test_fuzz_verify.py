@@ -260,6 +260,26 @@ def test_flipped_signature_bytes(
         assert openssl_verify(changed, root_file, tmp_path_factory.mktemp("oracle"))
 
 
+def test_a_name_attribute_turned_bit_string_is_a_problem_not_a_type_error(
+    pkpass: bytes, chain: TestChain,
+) -> None:
+    """cryptography raises TypeError (not ValueError) for a name attribute typed BIT STRING under an OID
+    other than x500UniqueIdentifier; found by the flip test. Every string tag in the signature, turned
+    into a BIT STRING tag, must give a report with a signature problem."""
+    files = unzip(pkpass)
+    signature = files["signature"]
+    tried = 0
+    for position, byte in enumerate(signature):
+        if byte not in (0x0C, 0x13):  # UTF8String, PrintableString
+            continue
+        changed = bytearray(signature)
+        changed[position] = 0x03
+        report = check(zip_bundle({**files, "signature": bytes(changed)}), chain)
+        assert not report.ok, position
+        tried += 1
+    assert tried >= 10
+
+
 # --- the command line on the same inputs -------------------------------------------------------------------
 
 

@@ -91,8 +91,9 @@ def check_signature(
         return SignatureFindings()
     try:
         return _check_signed(signed, manifest, roots, now, problems)
-    except (ValueError, UnsupportedAlgorithm, x509.InvalidVersion, x509.DuplicateExtension,
-            x509.UnsupportedGeneralNameType) as exc:  # the last three are no ValueError
+    except (ValueError, TypeError, UnsupportedAlgorithm, x509.InvalidVersion, x509.DuplicateExtension,
+            x509.UnsupportedGeneralNameType) as exc:  # the last three are no ValueError; cryptography
+        # raises TypeError for a name attribute whose string type its OID does not allow
         why = f"a certificate or key in the signature cannot be read ({exc})"
         problems.append(Problem("signature", "signature", why))
         return SignatureFindings()
