@@ -755,6 +755,33 @@ class StampCard:
 
 
 
+_CARD_FIELDS = attrs.fields(StampCard)
+_set = object.__setattr__
+
+
+def evolve_card(card: StampCard, **changes: Any) -> StampCard:
+    """``attrs.evolve(card, **changes)``, checking (and converting) only the fields that change.
+
+    The other fields hold values that were checked when *card* was made, so checking them again on
+    every applied event (a replay makes a card per event) would only repeat the same answer.
+    """
+    new = object.__new__(StampCard)
+    for field in _CARD_FIELDS:
+        name = field.name
+        if name in changes:
+            value = changes.pop(name)
+            if field.converter is not None:
+                value = field.converter(value)  # type: ignore[operator]  # our converters are plain functions
+            if field.validator is not None:
+                field.validator(new, field, value)
+        else:
+            value = getattr(card, name)
+        _set(new, name, value)
+    if changes:
+        raise TypeError(f"StampCard has no field {sorted(changes)[0]!r}")
+    return new
+
+
 def _where(location: str | None, channel: Channel | str | None) -> dict[str, str]:
     """The redemption's place as event facts: ``location`` and ``channel`` when given."""
     where: dict[str, str] = {}

@@ -93,6 +93,9 @@ class _Decision:
 
 
 Decide = Callable[[Tx, "StampCard | None"], _Decision]
+Locate = Callable[[Tx], "tuple[str, int | None]"]
+"""Finds the card a transition is for inside its transaction: its serial and, when the same statement
+could read it, its version (None: read it with the card)."""
 
 
 class _StaleCache(Conflict):
@@ -639,7 +642,7 @@ class Wallet:
     def _transition(
         self,
         action: str,
-        locate: str | Callable[[Tx], str],
+        locate: str | Locate,
         decide: Decide,
         *,
         at: datetime,
@@ -659,14 +662,16 @@ class Wallet:
                         stored = self._claim_key(tx, key, fingerprint, at)
                         if stored is not None:
                             return self._replayed(tx, stored)
-                    serial = locate if isinstance(locate, str) else locate(tx)
+                    serial, known = (locate, None) if isinstance(locate, str) else locate(tx)
                     cached = self._cache.get(serial) if action != "issue" and attempt == 0 else None
+                    if cached is not None and known is not None and cached[1] != known:
+                        cached = None  # the version read with the serial says the cache is stale
                     if action == "issue":
                         before, version = None, 0
                     elif cached is not None:  # trusted until the version check of the append
                         before, version = cached
                     else:
-                        before, version = self._load(tx, serial)
+                        before, version = self._load(tx, serial, known)
                     try:
                         decision = decide(tx, before)
                     except WalletVoucherError as exc:  # the model's refusal (not the database's)
@@ -703,8 +708,10 @@ class Wallet:
         self._cache.pop(serial, None)
         time.sleep(min(0.05, 0.0005 * 2 ** min(attempt, 8)) * (0.5 + self._jitter.random()))
 
-    def _load(self, tx: Tx, serial: str) -> tuple[StampCard, int]:
-        version = self._version(tx, serial)
+    def _load(self, tx: Tx, serial: str, version: int | None = None) -> tuple[StampCard, int]:
+        """The card and its version (*version*: already read in this transaction)."""
+        if version is None:
+            version = self._version(tx, serial)
         return self._rebuild(tx, serial, version), version
 
     def _version(self, tx: Tx, serial: str) -> int:
@@ -950,9 +957,14 @@ def _stored_serials(tx: Tx, serials: list[str]) -> set[str]:
     return found
 
 
-def _by_voucher(voucher_serial: str) -> Callable[[Tx], str]:
-    def locate(tx: Tx) -> str:
-        row = tx.one("SELECT card_serial FROM vouchers WHERE serial = ?", (voucher_serial,))
+def _by_voucher(voucher_serial: str) -> Locate:
+    def locate(tx: Tx) -> tuple[str, int | None]:
+        """The voucher's card and that card's version, in one statement."""
+        row = tx.one(
+            "SELECT card_serial, (SELECT version FROM cards WHERE cards.serial = vouchers.card_serial)"
+            " FROM vouchers WHERE serial = ?",
+            (voucher_serial,),
+        )
         if row is None:
             raise UnknownVoucher(
                 "is not a stored voucher",
@@ -960,7 +972,7 @@ def _by_voucher(voucher_serial: str) -> Callable[[Tx], str]:
                 value=voucher_serial,
                 fix="check the serial printed on the voucher (e.g. 'CARD-1-1')",
             )
-        return str(row[0])
+        return str(row[0]), None if row[1] is None else int(row[1])
 
     return locate
 
@@ -1063,8 +1075,12 @@ def _fingerprint(action: str, locate: object, request: Mapping[str, Any]) -> str
     return hashlib.sha256(text.encode()).hexdigest()
 
 
+_ENCODER = json.JSONEncoder(sort_keys=True, ensure_ascii=False, separators=(",", ":"))
+"""One encoder for every stored document (``json.dumps`` with options builds a new one per call)."""
+
+
 def _dumps(value: Any) -> str:
-    return json.dumps(value, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
+    return _ENCODER.encode(value)
 
 
 def _check_key(key: object) -> None:
