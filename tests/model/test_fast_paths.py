@@ -105,3 +105,34 @@ def test_evolve_card_equals_attrs_evolve_and_checks_what_changes() -> None:
         evolve_card(card, vouchers=("not a voucher",))
     with pytest.raises(TypeError, match="no_such_field"):
         evolve_card(card, no_such_field=1)
+
+
+_EVENT = '{"at":"2026-05-07T10:30:00+00:00","card_serial":"C1","data":DATA,"type":"stamp_added","version":2}'
+TEXTS: dict[str, str] = {
+    "as stored": _EVENT.replace("DATA", '{"count":1,"source":"till"}'),
+    "nested, unsorted": _EVENT.replace("DATA", '{"b":{"z":1,"a":[1.5,{"q":null}]},"a":1}'),
+    "NaN": _EVENT.replace("DATA", '{"x":NaN}'),
+    "Infinity deep": _EVENT.replace("DATA", '{"x":[{"y":-Infinity}]}'),
+    "no data": _EVENT.replace(',"data":DATA', ""),
+    "data not an object": _EVENT.replace("DATA", "[1]"),
+    "not an object": "[1]",
+    "bad time": _EVENT.replace("DATA", "{}").replace("2026-05-07T10:30:00+00:00", "yesterday"),
+    "int too long to read": _EVENT.replace("DATA", '{"n":1' + "0" * 5000 + "}"),
+    "not JSON": "{",
+}
+
+
+def _outcome(parse: Any, text: str) -> tuple[Any, ...]:
+    try:
+        event = parse(text)
+    except Exception as exc:  # the exact exception is what must match
+        return ("refused", type(exc))
+    return ("ok", event, json.dumps(event.to_json(), sort_keys=True))
+
+
+@pytest.mark.parametrize("name", sorted(TEXTS))
+def test_a_stored_event_parses_as_event_from_json_parsed_it(name: str) -> None:
+    from walletvoucher.model._events import event_from_text
+
+    text = TEXTS[name]
+    assert _outcome(event_from_text, text) == _outcome(lambda t: Event.from_json(json.loads(t)), text)

@@ -63,9 +63,15 @@ def _plain(value: Any, depth: int) -> Any:
     raise _NotPlain
 
 
+class _Parsed(dict[str, Any]):
+    """Facts :func:`event_from_text` just parsed from JSON text: JSON-ready, and no one else holds them."""
+
+
 def _freeze(data: Mapping[str, Any]) -> Mapping[str, Any]:
     # A JSON round trip both checks that the data is JSON-ready and detaches it from the caller;
     # facts made of plain values are copied with their keys sorted instead, which gives the same.
+    if type(data) is _Parsed:
+        return MappingProxyType(dict(data))
     if type(data) is dict or type(data) is MappingProxyType:
         try:
             return MappingProxyType(_plain(dict(data), 0))
@@ -149,6 +155,22 @@ class Event:
                 value=_preview(raw),
                 fix="pass what Event.to_json() produced",
             ) from exc
+
+
+def event_from_text(text: str | bytes) -> Event:
+    """``Event.from_json(json.loads(text))`` for the text of one stored event: the same event, or the
+    same exception, but facts just parsed from *text* (JSON-ready, held by no one else) are frozen
+    as they are, without the JSON round trip that checks and detaches a caller's facts.
+
+    Text holding ``NaN`` or ``Infinity`` (which ``json`` reads but the round trip refuses) takes the
+    ordinary way, and is refused as it always was.
+    """
+    constants: list[str] = []
+    raw = json.loads(text, parse_constant=constants.append)
+    if constants or type(raw) is not dict or type(raw.get("data")) is not dict:
+        return Event.from_json(json.loads(text))
+    raw["data"] = _Parsed(raw["data"])
+    return Event.from_json(raw)
 
 
 def events_to_json(events: tuple[Event, ...] | list[Event]) -> str:

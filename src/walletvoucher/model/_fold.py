@@ -43,6 +43,7 @@ from typing import Any
 
 import attrs
 
+from walletvoucher.codes import RedeemCode
 from walletvoucher.errors import ReplayError, WalletVoucherError
 from walletvoucher.model._card import StampCard, Vouchers, evolve_card
 from walletvoucher.model._events import Event, EventType
@@ -261,8 +262,10 @@ def _apply_voucher_issued(card: StampCard, event: Event, programs: ProgramLookup
     if set(event.data) != {"voucher"}:
         raise ReplayError("must carry exactly the voucher", field="voucher_issued.data",
                           value=sorted(event.data), fix=_FIX)
-    voucher = Voucher.from_json(event.data["voucher"])
-    _check_issued(card, event, voucher)
+    voucher = _as_earned(card, event, event.data["voucher"])
+    if voucher is None:
+        voucher = Voucher.from_json(event.data["voucher"])
+        _check_issued(card, event, voucher)
     issued = evolve_card(
         card,
         vouchers=_held(card).plus(voucher),
@@ -272,6 +275,23 @@ def _apply_voucher_issued(card: StampCard, event: Event, programs: ProgramLookup
         version=card.version + 1,
     )
     return _settle(issued) if card._for_milestone else issued
+
+
+def _as_earned(card: StampCard, event: Event, raw: object) -> Voucher | None:
+    """The voucher the stamps earn, when *raw* is exactly its JSON (a log as the transitions wrote
+    it), else None. It is then what ``Voucher.from_json(raw)`` gives and :func:`_check_issued`
+    accepts -- at the stamps' time, with the program's symbology, equal to the voucher the stamps
+    earn -- found without building the voucher twice; anything else takes that longer way."""
+    if not isinstance(raw, Mapping) or event.at != card.last_stamp_at:
+        return None
+    try:
+        code = RedeemCode.from_dict(raw["code"]) if raw.get("code") else None
+        if code is not None and code.symbology is not card.program.code_symbology:
+            return None
+        earned = card._new_voucher(event.at, code)
+    except (WalletVoucherError, KeyError, TypeError, ValueError, AttributeError):
+        return None
+    return earned if earned.to_json() == raw else None
 
 
 def _check_issued(card: StampCard, event: Event, voucher: Voucher) -> None:

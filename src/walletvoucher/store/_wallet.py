@@ -51,6 +51,7 @@ from walletvoucher.model import (
     fold,
     replay,
 )
+from walletvoucher.model._events import event_from_text
 from walletvoucher.store import _checks, _snapshot
 from walletvoucher.store._access import Access
 from walletvoucher.store._details import CardDetails
@@ -910,7 +911,7 @@ def _stored_events(tx: Tx, serial: str, after: int, upto: int) -> list[Event]:
     )
     events = []
     for row in rows:
-        event, stored = Event.from_json(json.loads(row[1])), int(row[0])
+        event, stored = event_from_text(row[1]), int(row[0])
         if event.version is None:
             event = attrs.evolve(event, version=stored)
         elif event.version != stored:
