@@ -9,15 +9,18 @@ lookup and its projection; pushes are queued only for passes with devices regist
 from __future__ import annotations
 
 from collections.abc import Iterator
+from datetime import timedelta
 from typing import Any
 
+import attrs
 import pytest
 
 from tests.store._programs import coffee
 from tests.store.conftest import NOW
-from walletvoucher import SelfRedeem
+from walletvoucher import CardValidity, SelfRedeem, StampExpiry
 from walletvoucher.store import Wallet
 from walletvoucher.store._postgres import _PgTx
+from walletvoucher.store._rules import rule_columns
 from walletvoucher.store._sqlite import _SqliteTx
 
 
@@ -112,3 +115,37 @@ def test_every_statement_sqlite_runs_for_a_stamp_an_issue_and_a_redemption(tmp_p
     assert words[0] == ["BEGIN", "UPDATE", "INSERT", "INSERT", "COMMIT"], stamp
     assert words[1] == ["BEGIN", "INSERT", "INSERT", "INSERT", "COMMIT"], issue
     assert words[2] == ["BEGIN", "SELECT", "SELECT", "UPDATE", "UPDATE", "INSERT", "INSERT", "COMMIT"], traced
+
+
+def test_rule_columns_a_card_already_holds_are_not_set_again(
+    url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A card with a validity and rolling stamp expiry keeps its ``expires_at`` for life and its
+    ``stamps_lapse_at`` all day; setting an indexed column to the value it holds still rewrites its
+    index entry, so a wallet that committed the row itself leaves them out. A wallet that did not
+    (another process moved the card) sets them, and the row always holds what the model says."""
+    program = attrs.evolve(coffee(), id="rules", stamp_expiry=StampExpiry.rolling(7),
+                           card_validity=CardValidity(days_after_join=365))  # fmt: skip
+    updates: list[str] = []
+    for cls in (_SqliteTx, _PgTx):
+
+        def run(self: Any, sql: str, params: Any = (), _original: Any = cls.run) -> Any:
+            if sql.startswith("UPDATE cards"):
+                updates.append(sql)
+            return _original(self, sql, params)
+
+        monkeypatch.setattr(cls, "run", run)
+    with Wallet.open(url, programs=[program]) as a, Wallet.open(url, programs=[program]) as b:
+        a.issue_card(program, serial="R1", member_id="m-1", at=NOW)
+        a.stamp("R1", 1, at=NOW)  # the row came from the issue a committed: the end is already there
+        a.stamp("R1", 1, at=NOW + timedelta(minutes=5))  # the same day: the lapse stays too
+        b.stamp("R1", 1, at=NOW + timedelta(minutes=6))  # b never wrote the row: sets both
+        a.stamp("R1", 1, at=NOW + timedelta(minutes=7))  # a's cached card is stale: its UPDATE matches
+        # no row, and on the fresh load a knows nothing of the row's version 4: sets both
+        last = a.stamp("R1", 1, at=NOW + timedelta(days=1))  # a new day: a new lapse, the same end
+        with a._db.read() as tx:
+            row = tx.one("SELECT stamps_lapse_at, expires_at FROM cards WHERE serial = 'R1'")
+    assert ["stamps_lapse_at" in u for u in updates] == [True, False, True, False, True, True], updates
+    assert ["expires_at" in u for u in updates] == [False, False, True, False, True, False], updates
+    assert row is not None and tuple(row) == rule_columns(last.card)
+    assert None not in rule_columns(last.card)

@@ -157,6 +157,18 @@ class Event:
             ) from exc
 
 
+class _HasConstant(Exception):
+    """The text holds ``NaN``, ``Infinity`` or ``-Infinity``."""
+
+
+def _refuse_constant(name: str) -> Any:
+    raise _HasConstant(name)
+
+
+_STORED = json.JSONDecoder(parse_constant=_refuse_constant)
+"""One decoder for stored events (``json.loads`` with an option builds a new one per call)."""
+
+
 def event_from_text(text: str | bytes) -> Event:
     """``Event.from_json(json.loads(text))`` for the text of one stored event: the same event, or the
     same exception, but facts just parsed from *text* (JSON-ready, held by no one else) are frozen
@@ -165,9 +177,13 @@ def event_from_text(text: str | bytes) -> Event:
     Text holding ``NaN`` or ``Infinity`` (which ``json`` reads but the round trip refuses) takes the
     ordinary way, and is refused as it always was.
     """
-    constants: list[str] = []
-    raw = json.loads(text, parse_constant=constants.append)
-    if constants or type(raw) is not dict or type(raw.get("data")) is not dict:
+    raw: Any = None  # None: take the ordinary way
+    if isinstance(text, str):
+        try:
+            raw = _STORED.decode(text)
+        except _HasConstant:
+            raw = None
+    if type(raw) is not dict or type(raw.get("data")) is not dict:
         return Event.from_json(json.loads(text))
     raw["data"] = _Parsed(raw["data"])
     return Event.from_json(raw)

@@ -94,6 +94,17 @@ class _Decision:
 
 
 Decide = Callable[[Tx, "StampCard | None"], _Decision]
+_Rules = tuple[int, "int | None", "int | None"]
+"""A card row's version with the rule columns written at it (``stamps_lapse_at``, ``expires_at``)."""
+_UPDATE_CARD = {
+    (keep_lapse, keep_ends): "UPDATE cards SET version = ?, program_version = ?, updated_at = ?"
+    + ("" if keep_lapse else ", stamps_lapse_at = ?")
+    + ("" if keep_ends else ", expires_at = ?")
+    + " WHERE serial = ? AND version = ?"
+    for keep_lapse in (False, True)
+    for keep_ends in (False, True)
+}
+"""The version-checked UPDATE of a card, leaving out the rule columns it already holds."""
 Locate = Callable[[Tx], "tuple[str, int | None]"]
 """Finds the card a transition is for inside its transaction: its serial and, when the same statement
 could read it, its version (None: read it with the card)."""
@@ -133,6 +144,8 @@ class Wallet:
         self._snapshot_every = snapshot_every if _snapshot.supported() else 0
         self._cache: OrderedDict[str, tuple[StampCard, int]] = OrderedDict()
         self._cache_size = cache_size
+        self._rules: OrderedDict[str, _Rules] = OrderedDict()
+        """``(version, stamps_lapse_at, expires_at)`` of card rows this wallet committed (see _append)."""
         self._jitter = _random.Random(os.getpid())  # retry backoff only; never reaches stored data
         self.conflicts = 0
         """How many times a transition of this wallet lost a race and was retried (for monitoring)."""
@@ -482,14 +495,14 @@ class Wallet:
                 for serial, decide in work:
                     before, version = self._load(tx, serial)
                     decision = decide(tx, before)
-                    self._append(tx, action, before, version, decision, at)
-                    done.append((serial, decision, version + len(decision.events)))
+                    rules = self._append(tx, action, before, version, decision, at)
+                    done.append((serial, decision, version + len(decision.events), rules))
         except Conflict:
             self.conflicts += 1
             return [self._transition(action, s, d, at=at, key=None, request={}) for s, d in work]
-        for serial, decision, version in done:
-            self._remember(serial, decision.card, version)
-        return [decision.result for _, decision, _ in done]
+        for serial, decision, version, rules in done:
+            self._remember(serial, decision.card, version, rules)
+        return [decision.result for _, decision, _, _ in done]
 
     def change_program(self, serial: str, program: Program, *, at: datetime) -> StampCard:
         """Move a stored card to a newer (registered) version of its program, from its next cycle."""
@@ -685,7 +698,7 @@ class Wallet:
                         raise
                     if key is not None:  # before the append, which ends holding the journal lock
                         self._store_result(tx, key, action, serial, version, decision)
-                    self._append(tx, action, before, version, decision, at)
+                    rules = self._append(tx, action, before, version, decision, at)
             except (Conflict, UniqueViolation) as exc:
                 if isinstance(exc, UniqueViolation) and exc.what.startswith(("cards", "vouchers")):
                     raise _duplicate(serial, exc.what) from None
@@ -694,7 +707,7 @@ class Wallet:
                     continue
                 self._lost_race(serial, attempt)
                 continue
-            self._remember(serial, decision.card, version + len(decision.events))
+            self._remember(serial, decision.card, version + len(decision.events), rules)
             return decision.result
         raise StaleVersion(
             f"kept changing through {self._retries} retries",
@@ -755,9 +768,11 @@ class Wallet:
 
     def _append(
         self, tx: Tx, action: str, before: StampCard | None, version: int, decision: _Decision, at: datetime
-    ) -> None:
+    ) -> _Rules | None:
+        """Write the transition; return the card row's rule columns as written, for :meth:`_remember`
+        once the transaction has committed (None: no events, nothing written)."""
         if not decision.events:
-            return
+            return None
         card, new_version, now = decision.card, version + len(decision.events), to_us(at)
         lapse, ends = rule_columns(card)  # when expire_due must look at the card again (issue 16)
         if before is None:
@@ -767,15 +782,20 @@ class Wallet:
                 (card.serial, card.member_id, card.program.id, card.program.version, new_version,
                  to_us(card.issued_at), now, lapse, ends),
             )  # fmt: skip
-        elif (
-            tx.run(
-                "UPDATE cards SET version = ?, program_version = ?, updated_at = ?, stamps_lapse_at = ?,"
-                " expires_at = ? WHERE serial = ? AND version = ?",
-                (new_version, card.program.version, now, lapse, ends, card.serial, version),
-            )
-            != 1
-        ):
-            raise Conflict(f"card {card.serial} moved past version {version}")
+        else:
+            # An indexed column set to the value it holds still rewrites its index entry (a page per
+            # commit on SQLite): set the rule columns only when this wallet has not itself committed
+            # the row at this version with the same values (a card with a validity or rolling stamp
+            # expiry keeps them for days).
+            written = self._rules.get(card.serial)
+            same = written is not None and written[0] == version
+            keep_lapse = same and written is not None and written[1] == lapse
+            keep_ends = same and written is not None and written[2] == ends
+            params: list[int | str | None] = [new_version, card.program.version, now]
+            params += [] if keep_lapse else [lapse]
+            params += [] if keep_ends else [ends]
+            if tx.run(_UPDATE_CARD[keep_lapse, keep_ends], (*params, card.serial, version)) != 1:
+                raise Conflict(f"card {card.serial} moved past version {version}")
         self._project_vouchers(tx, decision, now)
         if self._snapshot_every and new_version // self._snapshot_every > version // self._snapshot_every:
             self._write_snapshot(tx, card, new_version)
@@ -789,6 +809,7 @@ class Wallet:
         for effect in self._effects:
             for message in effect(change):
                 self._write_message(tx, message, now)
+        return new_version, lapse, ends
 
     def _insert_events(self, tx: Tx, serial: str, version: int, events: tuple[Event, ...]) -> tuple[int, ...]:
         """One statement for all the events (a stamp that reaches the goal writes three or four), which
@@ -830,13 +851,20 @@ class Wallet:
     def _write_message(self, tx: Tx, message: Message, now: int) -> None:
         write_message(tx, message, now)
 
-    def _remember(self, serial: str, card: StampCard, version: int) -> None:
+    def _remember(self, serial: str, card: StampCard, version: int, rules: _Rules | None = None) -> None:
+        """Cache the card as committed at *version*; *rules*: the rule columns this wallet committed
+        for it (:meth:`_append`), a fact about that version of the row whatever happens later."""
         if not serial or self._cache_size <= 0:
             return
         self._cache[serial] = (card, version)
         self._cache.move_to_end(serial)
         while len(self._cache) > self._cache_size:
             self._cache.popitem(last=False)
+        if rules is not None:
+            self._rules[serial] = rules
+            self._rules.move_to_end(serial)
+            while len(self._rules) > self._cache_size:
+                self._rules.popitem(last=False)
 
     # --- idempotency ----------------------------------------------------------------------------
 
