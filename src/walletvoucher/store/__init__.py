@@ -39,8 +39,12 @@ before any Python runs. A redemption on a card the process has not cached (the c
 the card it redeems) also reads and replays the card's events -- replay re-checks every event, which
 is what notices a tampered log -- so it reads the voucher's card and version in one statement, and the
 model's *apply* checks only the fields an event changes (``evolve_card``), copies plain event facts
-instead of a JSON round trip, and looks a program's zone up once. On PostgreSQL each statement is a
-round trip, so the count of statements, not their Python, dominates.
+instead of a JSON round trip, and looks a program's zone up once; stored events are parsed once, and
+a ``voucher_issued`` that is exactly the voucher the stamps earn is not built twice. Setting an
+indexed column to the value it holds still rewrites its index entry (a page), so a card's ``UPDATE``
+leaves out ``stamps_lapse_at`` and ``expires_at`` when this wallet itself committed that version of
+the row with the same values. On PostgreSQL each statement is a round trip, so the count of
+statements, not their Python, dominates.
 
 **Ordering the journal on PostgreSQL.** Followers (pass-update tags, the Google sync, webhooks) read
 "everything after position N" and must never miss a position. Positions come from an identity
