@@ -55,7 +55,7 @@ from walletvoucher.model._events import event_from_text
 from walletvoucher.store import _checks, _snapshot
 from walletvoucher.store._access import Access
 from walletvoucher.store._details import CardDetails
-from walletvoucher.store._engine import Conflict, Database, Tx, UniqueViolation
+from walletvoucher.store._engine import Conflict, Database, Row, Tx, UniqueViolation
 from walletvoucher.store._google import GoogleRecords
 from walletvoucher.store._outbox import Outbox
 from walletvoucher.store._passes import ActivityEffect, PassUpdates, record_change, write_message
@@ -105,9 +105,14 @@ _UPDATE_CARD = {
     for keep_ends in (False, True)
 }
 """The version-checked UPDATE of a card, leaving out the rule columns it already holds."""
-Locate = Callable[[Tx], "tuple[str, int | None]"]
+_ANY_VERSION = 2**31 - 1
+"""Above every card version (an INTEGER column on both engines)."""
+_Fetched = tuple[int, "list[Event]"]
+"""A card's events read ahead: ``(after, events)``, every stored event after version *after* up to the
+card's version."""
+Locate = Callable[[Tx], "tuple[str, int | None, _Fetched | None]"]
 """Finds the card a transition is for inside its transaction: its serial and, when the same statement
-could read it, its version (None: read it with the card)."""
+could read them, its version (None: read it with the card) and its events (None: read them)."""
 
 
 class _StaleCache(Conflict):
@@ -367,7 +372,7 @@ class Wallet:
             )
 
         result: VoucherResult = self._transition(
-            action, _by_voucher(voucher_serial), decide, at=at, key=key, request=request
+            action, self._by_voucher(voucher_serial), decide, at=at, key=key, request=request
         )
         return result
 
@@ -676,7 +681,7 @@ class Wallet:
                         stored = self._claim_key(tx, key, fingerprint, at)
                         if stored is not None:
                             return self._replayed(tx, stored)
-                    serial, known = (locate, None) if isinstance(locate, str) else locate(tx)
+                    serial, known, fetched = (locate, None, None) if isinstance(locate, str) else locate(tx)
                     cached = self._cache.get(serial) if action != "issue" and attempt == 0 else None
                     if cached is not None and known is not None and cached[1] != known:
                         cached = None  # the version read with the serial says the cache is stale
@@ -685,7 +690,7 @@ class Wallet:
                     elif cached is not None:  # trusted until the version check of the append
                         before, version = cached
                     else:
-                        before, version = self._load(tx, serial, known)
+                        before, version = self._load(tx, serial, known, fetched)
                     try:
                         decision = decide(tx, before)
                     except WalletVoucherError as exc:  # the model's refusal (not the database's)
@@ -716,17 +721,56 @@ class Wallet:
             fix="the card is under heavy contention: retry the call later, or raise Wallet.open(retries=...)",
         )
 
+    def _by_voucher(self, voucher_serial: str) -> Locate:
+        """Find a voucher's card, with the card's version and events, in one statement.
+
+        The events come along when the load would read them all from there: after the version this
+        wallet has cached for the card the voucher's serial names (vouchers are numbered after their
+        card, ``CARD-1-3``), or from the first for a card too young for a snapshot (or with snapshots
+        off). A serial that names another card only costs the events read ahead, never correctness:
+        they are the located card's own, used only when they start where its load starts.
+        """
+        guess = self._cache.get(voucher_serial.rsplit("-", 1)[0])
+        after = guess[1] if guess is not None else 0
+        young = _ANY_VERSION if after or not self._snapshot_every else self._snapshot_every
+
+        def locate(tx: Tx) -> tuple[str, int | None, _Fetched | None]:
+            rows = tx.rows(
+                "SELECT vouchers.card_serial, cards.version, events.version, events.data FROM vouchers"
+                " LEFT JOIN cards ON cards.serial = vouchers.card_serial"
+                " LEFT JOIN events ON events.serial = vouchers.card_serial AND events.version > ?"
+                " AND events.version <= cards.version AND cards.version < ?"
+                " WHERE vouchers.serial = ? ORDER BY events.version",
+                (after, young, voucher_serial),
+            )
+            if not rows:
+                raise UnknownVoucher(
+                    "is not a stored voucher",
+                    field="voucher",
+                    value=voucher_serial,
+                    fix="check the serial printed on the voucher (e.g. 'CARD-1-1')",
+                )
+            serial, version = str(rows[0][0]), rows[0][1]
+            if version is None:
+                return serial, None, None  # no such card: the load says so
+            events = _events_of((r[2], r[3]) for r in rows if r[2] is not None)
+            return serial, int(version), (after, events) if int(version) < young else None
+
+        return locate
+
     def _lost_race(self, serial: str, attempt: int) -> None:
         """Another writer committed first: forget the cached card and wait a little (jittered, growing)."""
         self.conflicts += 1
         self._cache.pop(serial, None)
         time.sleep(min(0.05, 0.0005 * 2 ** min(attempt, 8)) * (0.5 + self._jitter.random()))
 
-    def _load(self, tx: Tx, serial: str, version: int | None = None) -> tuple[StampCard, int]:
-        """The card and its version (*version*: already read in this transaction)."""
+    def _load(
+        self, tx: Tx, serial: str, version: int | None = None, fetched: _Fetched | None = None
+    ) -> tuple[StampCard, int]:
+        """The card and its version (*version*, *fetched*: already read in this transaction)."""
         if version is None:
             version = self._version(tx, serial)
-        return self._rebuild(tx, serial, version), version
+        return self._rebuild(tx, serial, version, fetched), version
 
     def _version(self, tx: Tx, serial: str) -> int:
         row = tx.one("SELECT version FROM cards WHERE serial = ?", (serial,))
@@ -734,7 +778,7 @@ class Wallet:
             raise _unknown_card(serial)
         return int(row[0])
 
-    def _rebuild(self, tx: Tx, serial: str, version: int) -> StampCard:
+    def _rebuild(self, tx: Tx, serial: str, version: int, fetched: _Fetched | None = None) -> StampCard:
         cached = self._cache.get(serial)
         if cached is not None and cached[1] == version:
             self._cache.move_to_end(serial)
@@ -742,7 +786,10 @@ class Wallet:
         base, base_version = cached if cached is not None and cached[1] < version else (None, 0)
         if base is None:
             base, base_version = self._snapshot_at_most(tx, serial, version)
-        events = _stored_events(tx, serial, base_version, version)
+        if fetched is not None and fetched[0] == base_version:
+            events = fetched[1]  # read ahead with the card's version, exactly the ones needed
+        else:
+            events = _stored_events(tx, serial, base_version, version)
         if base is None:
             self._programs.get(events[0].data["program_id"], events[0].data["program_version"])
             return _complete(replay(events, self._programs), version)
@@ -937,6 +984,11 @@ def _stored_events(tx: Tx, serial: str, after: int, upto: int) -> list[Event]:
         "SELECT version, data FROM events WHERE serial = ? AND version > ? AND version <= ? ORDER BY version",
         (serial, after, upto),
     )
+    return _events_of(rows)
+
+
+def _events_of(rows: Iterable[Row]) -> list[Event]:
+    """Events from ``(version, data)`` rows, in order (see :func:`_stored_events`)."""
     events = []
     for row in rows:
         event, stored = event_from_text(row[1]), int(row[0])
@@ -984,26 +1036,6 @@ def _stored_serials(tx: Tx, serials: list[str]) -> set[str]:
         marks = ", ".join("?" * len(part))
         found.update(str(r[0]) for r in tx.rows(f"SELECT serial FROM cards WHERE serial IN ({marks})", part))
     return found
-
-
-def _by_voucher(voucher_serial: str) -> Locate:
-    def locate(tx: Tx) -> tuple[str, int | None]:
-        """The voucher's card and that card's version, in one statement."""
-        row = tx.one(
-            "SELECT card_serial, (SELECT version FROM cards WHERE cards.serial = vouchers.card_serial)"
-            " FROM vouchers WHERE serial = ?",
-            (voucher_serial,),
-        )
-        if row is None:
-            raise UnknownVoucher(
-                "is not a stored voucher",
-                field="voucher",
-                value=voucher_serial,
-                fix="check the serial printed on the voucher (e.g. 'CARD-1-1')",
-            )
-        return str(row[0]), None if row[1] is None else int(row[1])
-
-    return locate
 
 
 def _raise_from_final(tx: Tx, voucher_serial: str, attempt: Callable[[Voucher], object]) -> None:
