@@ -1,11 +1,19 @@
 """The till API's speed: stamps/s and redemptions/s through HTTPS at 32 concurrent clients, with p50/p99
 latency, beside the store's direct rate for the same calls in the same run (SQLite).
 
-python benchmarks/api.py [--count 2000] [--clients 32]
+python benchmarks/api.py [--count 2000] [--clients 32] [--plain] [--client lean|httpx]
+                         [--http auto|httptools|h11] [--loop auto|asyncio|uvloop]
 
-The server (uvicorn, one process, TLS with a certificate minted by trustme) runs in its own process on
-127.0.0.1; the clients are asyncio tasks sharing one httpx connection pool. The direct rate is one
-process calling ``wallet.stamp`` / ``wallet.redeem`` in a loop on a fresh database of the same shape.
+The server runs in its own process on 127.0.0.1 as ``walletvoucher serve`` runs it: uvicorn with
+:func:`~walletvoucher.service._server.server_limits` (httptools when installed, else h11; uvloop when
+installed), TLS with a certificate minted by trustme (``--plain``: plain HTTP, what the app does
+behind a TLS-terminating proxy). Each of the 32 clients holds one kept-alive HTTP/1.1 connection and
+writes its requests by hand over asyncio streams, so the client costs the shared CPU little
+(``--client httpx``: an httpx pool instead, which on two cores costs about as much as the server).
+The direct rate is one process calling ``wallet.stamp`` / ``wallet.redeem`` in a loop on a fresh
+database of the same shape, the better of two rounds (one before the API's run, one after).
+Besides the rates, each line shows the CPU time per call of the server process and of the client
+(from /proc): on a busy machine those move less than the rates do.
 Target (issue 15): the API reaches at least half the store's direct rate on SQLite.
 """
 
@@ -13,8 +21,13 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import json
 import multiprocessing
+import os
+import re
+import resource
 import secrets
+import socket
 import ssl
 import statistics
 import sys
@@ -24,6 +37,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
+import attrs
 import httpx
 import trustme
 
@@ -31,6 +45,7 @@ from walletvoucher import Brand, Program, RedemptionMethod, Reward
 from walletvoucher.model import CodeEntry
 from walletvoucher.store import Wallet
 
+_LENGTH = re.compile(rb"(?i)\r\ncontent-length: *([0-9]+)")
 NOW = datetime(2026, 5, 7, 10, 30, tzinfo=timezone.utc)
 PROGRAM = Program(
     id="coffee",
@@ -54,7 +69,7 @@ def _prepare(url: str, cards: int) -> list[tuple[str, str, str]]:
     return out
 
 
-def _serve(url: str, port: int, cert: str, key: str, ready: Any) -> None:
+def _serve(url: str, port: int, tls: tuple[str, str] | None, http: str, loop: str, ready: Any) -> None:
     import uvicorn
 
     from walletvoucher.service import (
@@ -65,6 +80,7 @@ def _serve(url: str, port: int, cert: str, key: str, ready: Any) -> None:
         TillApi,
         WalletPerThread,
     )
+    from walletvoucher.service._server import server_limits
     from walletvoucher.service.asgi import create_app
 
     wallets = WalletPerThread(url, programs=[PROGRAM], random=secrets.token_bytes)
@@ -80,13 +96,53 @@ def _serve(url: str, port: int, cert: str, key: str, ready: Any) -> None:
         host="127.0.0.1",
         port=port,
         log_level="error",
-        ssl_certfile=cert,
-        ssl_keyfile=key,
+        ssl_certfile=tls and tls[0],
+        ssl_keyfile=tls and tls[1],
         lifespan="off",
+        loop=loop,
+        **server_limits(http=http),
     )
     server = uvicorn.Server(config)
     ready.set()
     server.run()
+
+
+async def _drive_lean(
+    port: int, ca: ssl.SSLContext | None, key: str, requests: list[tuple[str, dict[str, Any]]], clients: int
+) -> tuple[float, list[float], int]:
+    """Each client one kept-alive HTTP/1.1 connection (asyncio streams), requests written by hand."""
+    queue: list[bytes] = []
+    for path, body in reversed(requests):
+        payload = json.dumps(body).encode()
+        queue.append(
+            (f"POST {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer {key}\r\n"
+             f"Content-Type: application/json\r\nContent-Length: {len(payload)}\r\n\r\n").encode()
+            + payload
+        )
+    latencies: list[float] = []
+    failures = 0
+
+    async def worker() -> None:
+        nonlocal failures
+        reader, writer = await asyncio.open_connection(
+            "127.0.0.1", port, ssl=ca, server_hostname="127.0.0.1" if ca else None
+        )
+        try:
+            while queue:
+                request = queue.pop()
+                started = time.perf_counter()
+                writer.write(request)
+                head = await reader.readuntil(b"\r\n\r\n")
+                length = int(_LENGTH.search(head).group(1))  # type: ignore[union-attr]
+                await reader.readexactly(length)
+                latencies.append(time.perf_counter() - started)
+                failures += not head.startswith(b"HTTP/1.1 200 ")
+        finally:
+            writer.close()
+
+    started = time.perf_counter()
+    await asyncio.gather(*(worker() for _ in range(clients)))
+    return time.perf_counter() - started, latencies, failures
 
 
 async def _drive(
@@ -132,16 +188,47 @@ def _direct(count: int) -> tuple[float, float]:
     return count / stamps, count / redeems
 
 
-def _report(
-    name: str, count: int, seconds: float, latencies: list[float], direct: float, failures: int
-) -> None:
-    ordered = sorted(latencies)
+def _cpu_seconds(pid: int) -> float:
+    """User + system CPU seconds of process *pid* so far (Linux /proc; 0 elsewhere)."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def _own_cpu() -> float:
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return usage.ru_utime + usage.ru_stime
+
+
+def _run(drive: Any, server_pid: int) -> Run:
+    server_cpu, client_cpu = _cpu_seconds(server_pid), _own_cpu()
+    seconds, latencies, failures = asyncio.run(drive)
+    return Run(seconds, latencies, failures, _cpu_seconds(server_pid) - server_cpu, _own_cpu() - client_cpu)
+
+
+@attrs.frozen
+class Run:
+    """One phase through the API: wall time, latencies, non-200 answers, CPU of server and client."""
+
+    seconds: float
+    latencies: list[float]
+    failures: int
+    server_cpu: float
+    client_cpu: float
+
+
+def _report(name: str, count: int, run: Run, direct: float) -> None:
+    ordered = sorted(run.latencies)
     p99 = ordered[min(len(ordered) - 1, int(len(ordered) * 0.99))]
-    rate = count / seconds
+    rate = count / run.seconds
     print(
-        f"{name:12} API {rate:7.0f}/s  p50 {statistics.median(ordered) * 1000:6.1f} ms"
-        f"  p99 {p99 * 1000:6.1f} ms  | store direct {direct:7.0f}/s"
-        f"  | ratio {rate / direct:4.2f}  (failures {failures})"
+        f"{name:12} API {rate:6.0f}/s  p50 {statistics.median(ordered) * 1000:6.1f} ms"
+        f"  p99 {p99 * 1000:6.1f} ms | direct {direct:6.0f}/s | ratio {rate / direct:4.2f}"
+        f" | CPU/call server {run.server_cpu / count * 1000:4.2f} ms"
+        f" client {run.client_cpu / count * 1000:4.2f} ms direct {1000 / direct:4.2f} ms"
+        f" | failures {run.failures}"
     )
 
 
@@ -152,6 +239,10 @@ def main() -> int:
     )
     parser.add_argument("--count", type=int, default=2000)
     parser.add_argument("--clients", type=int, default=32)
+    parser.add_argument("--client", choices=["lean", "httpx"], default="lean")
+    parser.add_argument("--plain", action="store_true", help="plain HTTP (as behind a TLS proxy)")
+    parser.add_argument("--http", choices=["auto", "httptools", "h11"], default="auto")
+    parser.add_argument("--loop", choices=["auto", "asyncio", "uvloop"], default="auto")
     args = parser.parse_args()
     ca = trustme.CA()
     with tempfile.TemporaryDirectory() as folder:
@@ -160,36 +251,46 @@ def main() -> int:
         issued.cert_chain_pems[0].write_to_path(str(cert))
         issued.private_key_pem.write_to_path(str(key))
         url = f"sqlite:///{folder}/api.db"
+        rounds = [_direct(args.count)]  # one round before the API's run, one after: the better counts
         vouchers = _prepare(url, args.count)
         with Wallet.open(url, programs=[PROGRAM]) as wallet:
             api_key = wallet.access.create_api_key(
                 "bench", scopes=["stamp", "redeem"], at=NOW, random=secrets.token_bytes
             ).secret
-        import socket
-
         with socket.socket() as sock:
             sock.bind(("127.0.0.1", 0))
             port = sock.getsockname()[1]
         ready = multiprocessing.Event()
+        tls = None if args.plain else (str(cert), str(key))
         server = multiprocessing.Process(
-            target=_serve, args=(url, port, str(cert), str(key), ready), daemon=True
+            target=_serve, args=(url, port, tls, args.http, args.loop, ready), daemon=True
         )
         server.start()
         ready.wait(30)
         time.sleep(1.0)
         context = ssl.create_default_context()
         ca.configure_trust(context)
-        base = f"https://127.0.0.1:{port}"
+        base = f"{'http' if args.plain else 'https'}://127.0.0.1:{port}"
         stamps = [(f"/api/v1/cards/{card}/stamps", {"count": 1}) for card, _, _ in vouchers]
         redemptions = [("/api/v1/redemptions", {"voucher": v, "code": c}) for _, v, c in vouchers]
-        stamp_run = asyncio.run(_drive(base, context, api_key, stamps, args.clients))
-        redeem_run = asyncio.run(_drive(base, context, api_key, redemptions, args.clients))
+        runs = []
+        for requests in (stamps, redemptions):
+            if args.client == "lean":
+                drive = _drive_lean(port, None if args.plain else context, api_key, requests, args.clients)
+            else:
+                drive = _drive(base, context, api_key, requests, args.clients)
+            assert server.pid is not None
+            runs.append(_run(drive, server.pid))
         server.terminate()
         server.join(10)
-    direct_stamps, direct_redeems = _direct(args.count)
-    print(f"till API over HTTPS on loopback, SQLite, {args.count} calls, {args.clients} concurrent clients")
-    _report("stamps", args.count, stamp_run[0], stamp_run[1], direct_stamps, stamp_run[2])
-    _report("redemptions", args.count, redeem_run[0], redeem_run[1], direct_redeems, redeem_run[2])
+    rounds.append(_direct(args.count))
+    direct_stamps, direct_redeems = max(r[0] for r in rounds), max(r[1] for r in rounds)
+    print(
+        f"till API over {'plain HTTP' if args.plain else 'HTTPS'} on loopback, SQLite, {args.count} calls,"
+        f" {args.clients} concurrent clients ({args.client} client)"
+    )
+    _report("stamps", args.count, runs[0], direct_stamps)
+    _report("redemptions", args.count, runs[1], direct_redeems)
     return 0
 
 

@@ -7,6 +7,7 @@ gigapixels (MemoryError), a 40 KB pass.strings took 10 s, 600 KB of text in a fi
 zip of many entries was parsed whole before it was counted. Now each is bounded; the slowest case
 is a pass whose every field is full of text that changes script at every letter (each change is
 shaped on its own by the font engine), bounded by the 400 characters and 16 script runs a line lays out.
+The back (``side="back"``) is bounded the same way, and by 24 rows of at most 12 lines, 120 in all.
 """
 
 from __future__ import annotations
@@ -80,12 +81,32 @@ def inputs() -> dict[str, Callable[[], bytes]]:
     }
 
 
+def _back(unit: str, fields: int, chars: int) -> bytes:
+    """The back (``side="back"``, issue 16): *fields* back fields, each value *chars* of *unit*, with
+    line breaks every 40 characters (so the values wrap and are cut to 12 lines, 120 in all)."""
+    text = "\n".join(unit * (40 // len(unit)) for _ in range(max(1, chars // 40)))
+    doc = {"organizationName": "big", "storeCard": {"backFields": [
+        {"key": f"b{i}", "label": "big", "value": "big"} for i in range(fields)]}}
+    strings = f'"big" = "{text}";'.encode().replace(b"\n", b"\\n")
+    return _zip({"pass.json": json.dumps(doc).encode(), "en.lproj/pass.strings": strings})
+
+
+def back_inputs() -> dict[str, Callable[[], bytes]]:
+    return {
+        "back: 1000 fields, Latin": lambda: _back("x ", 1000, 400),
+        "back: 24 fields, five scripts": lambda: _back("aกعक咖", 24, 20_000),
+        "back: one 300 KB word": lambda: _back("咖", 1, 300_000).replace(b"\\n", b""),
+    }
+
+
 def main() -> None:
-    for name, make in inputs().items():
+    cases = [(name, make, "front") for name, make in inputs().items()]
+    cases += [(name, make, "back") for name, make in back_inputs().items()]
+    for name, make, side in cases:
         data = make()
         start = time.process_time()
         try:
-            outcome = f"PNG of {len(preview_pkpass(data))} bytes"
+            outcome = f"PNG of {len(preview_pkpass(data, side=side))} bytes"
         except PreviewError as exc:
             outcome = f"PreviewError: {str(exc)[:70]}"
         print(f"{name:32} {len(data):>9} bytes  {time.process_time() - start:6.2f} s CPU  {outcome}")

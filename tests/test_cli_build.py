@@ -296,3 +296,42 @@ def test_demo_writes_its_key_files_for_the_owner_only_and_refuses_a_file_as_out(
         assert stat.S_IMODE((tmp_path / "d" / key).stat().st_mode) == 0o600, key
     status, _, stderr = run(capsys, "demo", "--out", str(tmp_path / "d" / "index.json"))
     assert status == 2 and "directory" in stderr and "Traceback" not in stderr
+
+
+BRANCHES = """
+[reward.context]
+locations = ["chilonzor", "yunusobod"]
+
+[[apple.branches]]
+id = "chilonzor"
+latitude = 41.2756
+longitude = 69.2034
+relevant_text = { default = "Lunch at Chilonzor", zh-Hans = "奇兰扎尔店的午餐" }
+
+[[apple.branches]]
+id = "yunusobod"
+latitude = 41.3640
+longitude = 69.2880
+"""
+
+
+def test_branches_in_the_program_file_are_the_voucher_pass_locations(
+    project: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    write_program(project, extra=BRANCHES)
+    out = project / "bound.pkpass"
+    status, _, stderr = run(capsys, "build", str(project / "coffee.toml"), "--voucher", "CARD-B",
+                            "--at", AT.isoformat(), "--pkpass", str(out))
+    assert (status, stderr) == (0, "")
+    files = unzip(out.read_bytes())
+    doc = json.loads(files["pass.json"])
+    assert [(p["latitude"], p["longitude"]) for p in doc["locations"]] == [(41.2756, 69.2034),
+                                                                          (41.364, 69.288)]
+    key = doc["locations"][0]["relevantText"]
+    assert "relevantText" not in doc["locations"][1]
+    strings = files["zh-Hans.lproj/pass.strings"].decode("utf-16")
+    assert f'"{key}" = "奇兰扎尔店的午餐";' in strings
+    card = project / "card.pkpass"
+    assert run(capsys, "build", str(project / "coffee.toml"), "--card", "CARD-C", "--at", AT.isoformat(),
+               "--pkpass", str(card))[0] == 0
+    assert "locations" not in json.loads(unzip(card.read_bytes())["pass.json"])  # a card is not bound

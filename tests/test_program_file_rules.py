@@ -222,3 +222,52 @@ def test_a_wrong_context_names_the_key(
         load_program_file(_write(tmp_path, HEAD + CONTEXT.replace(*change)))
     assert where in str(caught.value.field), caught.value
     assert says in str(caught.value), caught.value
+
+
+APPLE = """
+[reward.context]
+locations = ["chilonzor"]
+
+[apple]
+pass_type_identifier = "pass.com.example.lunch"
+team_identifier = "ABCDE12345"
+p12 = "pass.p12"
+"""
+
+
+def test_branches_give_the_context_locations_their_places(tmp_path: Path) -> None:
+    text = HEAD + APPLE + '[[apple.branches]]\nid = "chilonzor"\nlatitude = 41.2756\nlongitude = 69.2034\n'
+    loaded = load_program_file(_write(tmp_path, text))
+    assert loaded.apple is not None
+    place = loaded.apple.apple_options().branch_locations(["chilonzor"])[0]
+    assert (place.latitude, place.longitude, place.relevant_text) == (41.2756, 69.2034, None)
+
+
+@pytest.mark.parametrize(
+    ("branch", "where", "says"),
+    [
+        ('id = "chilonzr"\nlatitude = 41.2\nlongitude = 69.2\n', "[apple.branches[0]] id",
+         "did you mean 'chilonzor'?"),
+        ('id = "chilonzor"\nlatitud = 41.2\nlongitude = 69.2\n', "[apple.branches[0]] latitud",
+         "did you mean 'latitude'?"),
+        ('id = "chilonzor"\nlatitude = 91.0\nlongitude = 69.2\n', "[apple.branches[0]] latitude",
+         "from -90 to 90"),
+        ('id = "chilonzor"\nlatitude = nan\nlongitude = 69.2\n', "[apple.branches[0]] latitude",
+         "from -90 to 90"),
+        ('id = "chilonzor"\nlatitude = "41.2"\nlongitude = 69.2\n', "[apple.branches[0]] latitude",
+         "must be a whole number or a decimal number"),
+        ('id = "chilonzor"\nlatitude = 41.2\n', "[apple.branches[0]] longitude", "is missing"),
+        ('id = "chilonzor"\nlatitude = 41.2\nlongitude = 69.2\n[[apple.branches]]\nid = "chilonzor"\n'
+         'latitude = 41.2\nlongitude = 69.2\n', "[apple.branches[1]] id", "a second time"),
+    ],
+)
+def test_a_wrong_branch_names_the_key_and_the_fix(tmp_path: Path, branch: str, where: str, says: str) -> None:
+    with pytest.raises(ProgramFileError) as caught:
+        load_program_file(_write(tmp_path, HEAD + APPLE + "[[apple.branches]]\n" + branch))
+    assert where in str(caught.value.field), caught.value
+    assert says in str(caught.value), caught.value
+
+
+def test_a_misspelled_key_suggests_the_one_meant(tmp_path: Path) -> None:
+    with pytest.raises(ProgramFileError, match="did you mean 'description'"):
+        load_program_file(_write(tmp_path, HEAD.replace("description =", "descripton =")))

@@ -40,6 +40,11 @@ def add_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> No
         help="judge expiry at this time, with a zone (default: now)",
     )
     parser.add_argument(
+        "--back",
+        action="store_true",
+        help="draw the back instead: the pass's back fields, as Wallet lists them behind the front",
+    )
+    parser.add_argument(
         "--scale",
         type=int,
         default=2,
@@ -64,7 +69,8 @@ def run_preview(args: argparse.Namespace) -> int:
     try:
         bundle = read_bundle(data)
         picture = preview_bundle(
-            bundle, language=args.language, at=at or datetime.now(timezone.utc), scale=args.scale
+            bundle, language=args.language, at=at or datetime.now(timezone.utc), scale=args.scale,
+            side="back" if args.back else "front",
         )
     except PreviewError as exc:
         return _fail(f"{path}: {exc}", EXIT_FAILED)

@@ -47,6 +47,12 @@ A minimal file::
     wwdr = "certs/wwdr.pem"
     password_env = "WALLETVOUCHER_KEY_PASSWORD"   # the key's password comes from here, never the file
 
+    [[apple.branches]]                  # optional: where each [reward.context] location is; a voucher
+    id = "chilonzor"                    # bound to it shows on the lock screen near it (pass.json locations)
+    latitude = 41.2756                  # decimal degrees (WGS 84)
+    longitude = 69.2034
+    relevant_text = "Chilonzor branch is round the corner"   # optional, translatable like name
+
     [google]                            # optional: what a save link needs
     issuer_id = "3388000000022222222"
     service_account = "service-account.json"
@@ -67,11 +73,12 @@ resolved); every file is read only if it is a regular file under its size cap.
 
 from __future__ import annotations
 
+import difflib
 import functools
 import json
 import os
 import sys
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Collection, Mapping
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
@@ -308,8 +315,16 @@ class _Reader:
     def unknown(self, known: set[str]) -> None:
         extra = sorted(set(self.table) - known)
         if extra:
-            fix = f"use one of {sorted(known)}"
+            fix = _did_you_mean(extra[0], known) + f"use one of {sorted(known)}"
             raise self.error(extra[0], "is not a key this table knows", extra[0], fix)
+
+
+def _did_you_mean(word: object, known: Collection[str]) -> str:
+    """``"did you mean 'reward'? "`` when *word* is close to one of *known*, else ``""``."""
+    if not isinstance(word, str) or len(word) > 200:  # keys are short; a huge one is compared to nothing
+        return ""
+    close = difflib.get_close_matches(word, sorted(known), n=1)
+    return f"did you mean {close[0]!r}? " if close else ""
 
 
 _ART_FIX = "give the path of a PNG file, relative to the program file"
@@ -326,7 +341,8 @@ def _shorten(value: Any) -> Any:
 
 
 def _kind_name(kind: type | tuple[type, ...]) -> str:
-    names = {str: "a string", int: "a whole number", dict: "a table", list: "a list", bool: "true or false"}
+    names = {str: "a string", int: "a whole number", float: "a decimal number", dict: "a table",
+             list: "a list", bool: "true or false"}
     kinds = kind if isinstance(kind, tuple) else (kind,)
     return " or ".join(names.get(k, k.__name__) for k in kinds)
 
@@ -371,7 +387,7 @@ def load_program_file(path: str | os.PathLike[str]) -> ProgramFile:
     program = _program(tables["program"], brand, reward, rules)
     optional = {name: _Reader(file, top.get(name, dict, fix=f"write [{name}] as a table of settings"), name)
                 for name in ("apple", "google", "scan", "join") if name in raw}
-    apple = _apple(optional["apple"]) if "apple" in optional else None
+    apple = _apple(optional["apple"], program) if "apple" in optional else None
     google = _google(optional["google"]) if "google" in optional else None
     scan = _scan(optional["scan"]) if "scan" in optional else None
     join = _join(optional["join"]) if "join" in optional else None
@@ -648,9 +664,12 @@ _APPLE_OPTION_KEYS = {"organization_name", "web_service_url", "redeem_link", "sh
                       "voucher_on_card", "language"}
 
 
-def _apple(r: _Reader) -> AppleSigning:
+def _apple(r: _Reader, program: Program | None = None) -> AppleSigning:
     r.unknown({"pass_type_identifier", "team_identifier", "certificate", "key", "p12", "wwdr", "password_env",
-               *_APPLE_OPTION_KEYS})
+               "branches", *_APPLE_OPTION_KEYS})
+    options = {k: r.table[k] for k in _APPLE_OPTION_KEYS if k in r.table}
+    if "branches" in r.table:
+        options["branches"] = _branches(r, _context_locations(program))
     key_fix = "give the path relative to the program file"
     signing = AppleSigning(
         pass_type_identifier=r.get("pass_type_identifier", str, fix="give e.g. 'pass.com.example.coffee'"),
@@ -661,12 +680,56 @@ def _apple(r: _Reader) -> AppleSigning:
         wwdr=r.path_of("wwdr", fix=key_fix),
         password_env=r.get("password_env", str, fix="name an environment variable",
                            default="WALLETVOUCHER_KEY_PASSWORD"),
-        options={k: r.table[k] for k in _APPLE_OPTION_KEYS if k in r.table},
+        options=options,
     )
     if signing.p12 is None and (signing.certificate is None or signing.key is None):
         raise r.error("p12", "no signing material is named", None,
                       "give p12 = 'Certificates.p12', or certificate = ... and key = ...")
     return signing
+
+
+#: At most this many ``[[apple.branches]]`` (a voucher's pass shows at most 10 of them).
+MAX_BRANCHES = 100
+_BRANCH_FIX = ('write [[apple.branches]] tables: id = "chilonzor" (a location of [reward.context]), '
+               'latitude = 41.2756, longitude = 69.2034, relevant_text = "Chilonzor branch is near"')
+
+
+def _context_locations(program: Program | None) -> set[str]:
+    """Every location id a reward of *program* (the main one or a milestone's) is bound to."""
+    if program is None:
+        return set()
+    rewards = [program.reward, *(m.reward for m in program.milestones)]
+    return {name for reward in rewards if reward.context is not None for name in reward.context.locations}
+
+
+def _branches(r: _Reader, known: set[str]) -> dict[str, Any]:
+    """``[[apple.branches]]``: where each location of the rewards' contexts is, for the passes' locations."""
+    from walletvoucher.apple import Location
+
+    raw = r.get("branches", list, fix=_BRANCH_FIX)
+    if len(raw) > MAX_BRANCHES:
+        raise r.error("branches", f"lists more than {MAX_BRANCHES} branches", f"<{len(raw)} tables>",
+                      "keep the branches your rewards are redeemed at")
+    out: dict[str, Any] = {}
+    for index, table in enumerate(raw):
+        name = f"apple.branches[{index}]"
+        if not isinstance(table, dict):
+            raise r.error(f"branches[{index}]", "must be a table", table, _BRANCH_FIX)
+        b = _Reader(r.path, table, name)
+        b.unknown({"id", "latitude", "longitude", "relevant_text"})
+        branch_id = b.get("id", str, fix='give the location id, e.g. id = "chilonzor"')
+        if branch_id not in known:
+            raise b.error("id", "is not a location of any [reward.context] (or a milestone's)", branch_id,
+                          _did_you_mean(branch_id, known)
+                          + (f"use one of {sorted(known)}" if known else
+                             'first bind a reward to it: [reward.context] locations = ["chilonzor"]'))
+        if branch_id in out:
+            raise b.error("id", "names a branch a second time", branch_id, "give each branch once")
+        where = {k: b.get(k, (int, float), fix="give decimal degrees (WGS 84), e.g. 41.2756")
+                 for k in ("latitude", "longitude")}
+        text = b.optional_text("relevant_text", fix="give the lock-screen text, e.g. \"Chilonzor is near\"")
+        out[branch_id] = b.build("", functools.partial(Location, relevant_text=text, **where), None)
+    return out
 
 
 _GOOGLE_OPTION_KEYS = {"issuer_id", "origins", "logo_url", "issuer_name", "hero_image_url_template",

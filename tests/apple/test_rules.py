@@ -313,6 +313,9 @@ def test_a_prepaid_card_shows_the_punches_left_on_both_wallets() -> None:
     assert (header["key"], header["value"]) == ("punches", "7/10")
     assert _strings(files, "th")[header["label"]] == "คงเหลือ"
     assert _strings(files, "uz")[header["changeMessage"]] == "Qoldi: %@"
+    back = {f["key"]: f for f in doc["storeCard"]["backFields"]}
+    assert "lifetime" not in back and back["punches_left"]["value"] == "7/10"  # no stamps to count
+    assert _strings(files, "th")[back["punches_left"]["label"]] == "คงเหลือ"
     strip = files["strip@2x.png"]
     assert strip == strip_images(StripDesign(goal=10, background=program.brand.background.rgb,
                                              stamp=program.brand.label.rgb), 7, "storeCard")["strip@2x.png"]

@@ -16,7 +16,10 @@ Google's semantics, as the walletobjects v1 reference gives them:
 - ``notifyPreference`` is "ephemeral and needs to be set with each PATCH or UPDATE request":
   recorded in ``notifications``, never stored.
 - ``addMessage`` appends: ``Message.id`` "could possibly duplicate across multiple messages in
-  the same class/instance", so a second message with the same id is stored a second time.
+  the same class/instance", so a second message with the same id is stored a second time. A
+  message of ``messageType`` ``TEXT_AND_NOTIFY`` notifies the holder ("You may send a maximum of 3
+  messages that trigger a push notification in a 24 hour period", Google Wallet's "Trigger Push
+  Notifications" guide): recorded in ``notifications`` as ``("addMessage", object id)``.
 """
 
 from __future__ import annotations
@@ -211,6 +214,8 @@ class FakeWalletApi:
         if problems or "message" not in body:
             return error(400, "Invalid JSON payload received. " + "; ".join(problems), "invalid")
         found.setdefault("messages", []).append(body["message"])
+        if body["message"].get("messageType") == "TEXT_AND_NOTIFY":
+            self.notifications.append(("addMessage", found["id"]))
         return 200, {"resource": found}
 
 

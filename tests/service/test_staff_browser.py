@@ -15,6 +15,7 @@ import io
 import itertools
 import json
 import os
+import time
 import zipfile
 from collections.abc import Iterator
 from datetime import timedelta
@@ -38,11 +39,13 @@ from walletvoucher.service import (
     store_renderer,
 )
 from walletvoucher.service._join import JoinDesk
+from walletvoucher.service._limits import Rate
 from walletvoucher.service._redeem import RedeemDesk
 from walletvoucher.service._staff import StaffDesk
 from walletvoucher.store import Wallet
 from walletvoucher.web import BrowserIds, CustomerPages
-from walletvoucher.web._staff_pages import StaffPages
+from walletvoucher.web._counter_i18n import COUNTER_TEXTS
+from walletvoucher.web._staff_pages import StaffLimits, StaffPages
 from walletvoucher.web.app import create_site
 
 from .conftest import NOW, PASS_TYPE, TEAM
@@ -59,6 +62,8 @@ pytestmark = pytest.mark.skipif(
 SCAN = program("scan", method=RedemptionMethod.STAFF_SCAN)
 STAMP = attrs.evolve(program("stamp"), earn_policy=EarnPolicy(min_interval=timedelta(minutes=10)))
 _RANDOM = itertools.count(1)
+IDLE_SECONDS = 3.0
+TABLET = {"width": 1024, "height": 768, "deviceScaleFactor": 1, "mobile": True}
 
 
 def _random(n: int) -> bytes:
@@ -102,9 +107,10 @@ class Counter:
             passes=passes,
             browsers=BrowserIds(b"cookie-key-for-the-browser-0123456789ab", random=os.urandom),
         )
-        self.now = NOW
+        self.now = NOW  # (the enrolment limit: one loopback address enrols every device of the module)
         staff = StaffPages(desk=StaffDesk(self.wallets, scan_keys=[KEY], programs=[SCAN, STAMP]), pages=pages,
-                           random=os.urandom)  # fmt: skip
+                           random=os.urandom, kiosk_idle_seconds=IDLE_SECONDS,
+                           limits=StaffLimits(enrol_per_address=Rate(200, 600)))  # fmt: skip
         app = create_site(pages, passkit=passes, staff=staff, clock=lambda: self.now)
         self.server = UvicornThread(app, certfile=certfile, keyfile=keyfile).__enter__()
         self.url = self.server.url
@@ -134,6 +140,24 @@ def setup(tmp_path_factory: pytest.TempPathFactory, server_cert: tuple[Path, Pat
         yield counter, video
     finally:
         counter.close()
+
+
+@pytest.fixture(scope="module")
+def kiosk_camera(setup: tuple[Counter, Path], tmp_path_factory: pytest.TempPathFactory) -> Iterator[Browser]:
+    """A second browser on the same server, its fake camera showing a stamp card's barcode (the one its
+    pass shows, drawn by our code writer): Chromium takes one camera file per browser."""
+    assert CHROMIUM is not None
+    counter, _ = setup
+    counter.wallet.issue_card("stamp", serial="CARD-CAM", member_id="m-cam", at=NOW)
+    barcode = pass_of(counter, "CARD-CAM")["barcodes"][0]  # type: ignore[index]
+    assert barcode["message"] == "CARD-CAM" and barcode["format"] == "PKBarcodeFormatQR"
+    card = Image.open(io.BytesIO(render_png(barcode["message"], Symbology.QR, module_size=8))).convert("RGB")
+    video = tmp_path_factory.mktemp("kiosk") / "card-qr.y4m"
+    write_y4m(video, card)
+    camera = ("--use-fake-ui-for-media-stream", "--use-fake-device-for-media-stream",
+              f"--use-file-for-fake-video-capture={video}")  # fmt: skip
+    with Browser(CHROMIUM, flags=camera) as running:
+        yield running
 
 
 @pytest.fixture(scope="module")
@@ -324,3 +348,108 @@ def test_a_typed_card_gets_stamps_with_one_tap(setup: tuple[Counter, Path], brow
     assert (
         counter.wallet.journal(0, limit=100)[-1].event.to_json()["data"]["source"] == "staff:Dana@chilonzor"
     )
+
+
+def _kiosk_posts(browser: Browser, tab: Tab) -> int:
+    sent = [e for e in browser.events if e.get("method") == "Network.requestWillBeSent"
+            and e.get("sessionId") == tab.session]  # fmt: skip
+    return sum(1 for e in sent if e["params"]["request"]["method"] == "POST"
+               and e["params"]["request"]["url"].split("?")[0].endswith("/kiosk"))  # fmt: skip
+
+
+def test_the_kiosk_camera_stamps_a_held_card_once_then_returns_to_idle(
+    setup: tuple[Counter, Path], kiosk_camera: Browser
+) -> None:
+    counter, _ = setup
+    tab = Tab(kiosk_camera, language="ru")
+    tab.send("Network.enable")
+    enrol(tab, counter, "door-cam", kiosk=True)
+    tab.open(f"{counter.url}/kiosk?camera=on")  # the setting stays on the device (localStorage)
+    tab.wait_until("!!document.querySelector('main[data-state=\"stamped\"]')", timeout=30)
+    assert tab.evaluate("document.getElementById('answer-count').textContent") == "1/3"
+    assert tab.evaluate("document.getElementById('answer-word').textContent") == "1 из 3 штампов"
+    assert tab.evaluate("document.getElementById('answer').closest('[lang]').lang") == "ru"  # the customer's
+    shot(tab, "kiosk-camera-stamped")
+    assert tab.evaluate("document.getElementById('kiosk-video').srcObject.active")  # the camera keeps running
+    assert tab.evaluate("document.getElementById('barcode').inputMode") == "none"  # no on-screen keyboard
+    # the idle screen comes back, the card still in front of the camera: no second stamp, no second request
+    tab.wait_until("document.getElementById('main').dataset.state === 'kiosk'", timeout=IDLE_SECONDS + 5)
+    assert tab.evaluate("document.getElementById('answer-title').textContent") == "Отсканируйте карту"
+    time.sleep(2.5)  # ~25 more frames of the same card
+    assert tab.state() == "kiosk" and _kiosk_posts(kiosk_camera, tab) == 1
+    assert counter.wallet.card("CARD-CAM").stamps == 1
+    shot(tab, "kiosk-camera-idle")
+    journal = counter.wallet.journal(0, limit=1000)
+    assert journal[-1].event.to_json()["data"]["source"] == "kiosk:door-cam@chilonzor"
+
+    # a reload keeps the camera on; the same card again is refused by the earn policy, said on the big screen
+    tablet = Tab(kiosk_camera, language="ar", viewport=TABLET)
+    tablet.send("Network.enable")
+    enrol(tablet, counter, "door-tablet", kiosk=True)
+    tablet.open(f"{counter.url}/kiosk?camera=on")
+    tablet.wait_until("!!document.querySelector('main[data-state=\"earn-policy\"]')", timeout=30)
+    assert tablet.evaluate("(a => [a.closest('[lang]').lang, getComputedStyle(a).direction])"
+                           "(document.getElementById('answer'))") == ["ar", "rtl"]
+    assert tablet.evaluate("document.getElementById('answer-count').textContent") == "1/3"
+    shot(tablet, "kiosk-camera-tablet-too-soon")
+    tablet.wait_until("document.getElementById('main').dataset.state === 'kiosk'", timeout=IDLE_SECONDS + 5)
+    shot(tablet, "kiosk-camera-tablet-idle")
+    assert _kiosk_posts(kiosk_camera, tablet) == 1 and counter.wallet.card("CARD-CAM").stamps == 1
+
+
+LANG_DIR = "[document.documentElement.lang, document.documentElement.dir]"
+REWARDS = {"en": "Free coffee", "ar": "قهوة مجانية", "hi": "मुफ़्त कॉफ़ी"}
+
+
+@pytest.mark.parametrize("language", ["en", "ar", "hi"])
+def test_the_counter_speaks_the_devices_language_and_answers_keep_their_direction(
+    setup: tuple[Counter, Path], browser: Browser, language: str
+) -> None:
+    counter, _ = setup
+    words = COUNTER_TEXTS[language]
+    direction = "rtl" if language == "ar" else "ltr"
+    serial = f"CARD-L-{language}"
+    counter.wallet.issue_card("scan", serial=serial, member_id=f"m-{language}", at=NOW)
+    voucher = counter.wallet.stamp(serial, SCAN.goal, at=NOW, source="till").vouchers[0]
+    phone = Tab(browser, language=language)
+    no_camera = "navigator.mediaDevices.getUserMedia = () => Promise.reject(new Error('no camera'));"
+    phone.send("Page.addScriptToEvaluateOnNewDocument", {"source": no_camera})  # type the code instead
+    code = counter.wallet.access.create_device(f"phone-{language}", location="chilonzor", at=NOW,
+                                               random=_random)  # fmt: skip
+    phone.open(f"{counter.url}/staff/enrol/{code.secret}")
+    assert phone.evaluate(LANG_DIR) == [language, direction]
+    assert phone.evaluate("document.querySelector('h1').textContent") == words["enrol_title"]
+    assert "walletvoucher staff revoke" in phone.evaluate("document.getElementById('enrol-text').textContent")
+    shot(phone, f"enrol-{language}")
+    phone.press("#enrol-button")
+    phone.wait_until("document.getElementById('main').dataset.camera === 'unavailable'")
+    assert phone.evaluate(LANG_DIR) == [language, direction]
+    assert phone.evaluate("document.querySelector('.bar h1').textContent") == words["scan_title"]
+    assert phone.evaluate("document.getElementById('camera-hint').textContent") == words["camera_blocked"]
+    assert phone.evaluate("document.getElementById('scan-button').textContent") == words["scan_button"]
+    if language == "ar":  # the heading hugs the right edge, as Arabic is read
+        assert phone.evaluate("document.querySelector('.bar h1').getBoundingClientRect().right") > 390 - 40
+    shot(phone, f"staff-scanner-{language}")
+
+    token = issue_scan_token(voucher.serial, expires_at=voucher.expires_at, key=KEY)
+    phone.evaluate(f"document.getElementById('scan-value').value = {json.dumps(token)}")
+    phone.press("#scan-button")
+    phone.wait_until("!!document.querySelector('main[data-state=\"redeemed\"]')")
+    # the staff answers are English, left to right, the reward (in the customer's language) a run inside
+    title = phone.evaluate("document.getElementById('answer-title').textContent")
+    assert title == f"Redeemed: {REWARDS[language]}"
+    assert phone.evaluate("getComputedStyle(document.getElementById('answer-title')).direction") == "ltr"
+    starts = phone.evaluate("(() => { const r = document.createRange(); const t = document.getElementById("
+                            "'answer-title').firstChild; r.setStart(t, 0); r.setEnd(t, 8);"
+                            " return r.getBoundingClientRect().left; })()")  # fmt: skip
+    assert starts < 60  # "Redeemed" starts at the left edge, not after an Arabic run
+    shot(phone, f"staff-redeemed-{language}")
+
+    kiosk = Tab(browser, language=language)
+    kiosk.send("Page.addScriptToEvaluateOnNewDocument", {"source": no_camera})
+    enrol(kiosk, counter, f"kiosk-{language}", kiosk=True)
+    assert kiosk.evaluate(LANG_DIR) == [language, direction]
+    assert kiosk.evaluate("document.getElementById('answer-title').textContent") == words["kiosk_idle"]
+    assert kiosk.evaluate("document.getElementById('kiosk-button').textContent") == words["kiosk_button"]
+    assert kiosk.evaluate("document.getElementById('camera-toggle').textContent") == words["camera_on"]
+    shot(kiosk, f"kiosk-idle-{language}")

@@ -407,6 +407,41 @@ def test_the_kiosk_stamps_one_per_scan_and_refuses_a_double_scan(
     assert (unknown.status, state_of(unknown)) == (404, "unknown-card")
 
 
+def test_a_lang_in_the_address_sets_the_kiosks_language_and_its_forms_keep_it(
+    staff: StaffPages, wallet: Wallet
+) -> None:
+    wallet.issue_card("scan", serial="CARD-L", member_id="m-l", at=NOW - timedelta(hours=2))
+    kiosk = enrolled(staff, wallet, "door", kiosk=True)  # the device says English
+    idle = kiosk.send("GET", "/kiosk?lang=ar")
+    body = idle.body.decode()
+    assert '<html lang="ar" dir="rtl">' in body and "امسح بطاقتك" in body and "Scan your card" not in body
+    assert 'action="/kiosk?lang=ar"' in body
+    done = kiosk.send("POST", "/kiosk?lang=ru", form={"csrf": kiosk.csrf(), "barcode": "CARD-L"})
+    assert state_of(done) == "stamped" and "1 из 3" in text_of(done)  # the program speaks Russian
+    assert 'lang="ru"' in done.body.decode()
+    unknown = kiosk.send("POST", "/kiosk?lang=uz", form={"csrf": kiosk.csrf(), "barcode": "NO-SUCH"})
+    assert "Noma’lum karta" in text_of(unknown)  # the counter's own words, though the card is unknown
+    hostile = kiosk.send("GET", "/kiosk?lang=%3Cscript%3E")
+    assert hostile.status == 200 and "<script>" not in hostile.body.decode().split("<main", 1)[1]
+    assert '<html lang="en"' in hostile.body.decode()
+    kiosk.language = "hi"
+    assert "अपना कार्ड स्कैन करें" in kiosk.send("GET", "/kiosk").body.decode()
+
+
+def test_the_enrolment_page_and_notices_follow_the_devices_language(
+    staff: StaffPages, wallet: Wallet
+) -> None:
+    code = wallet.access.create_device("Aziza", location="chilonzor", at=NOW, random=_random)
+    phone = Device(staff, language="th")
+    page = phone.send("GET", f"/staff/enrol/{code.secret}")
+    assert "ลงทะเบียนอุปกรณ์นี้" in text_of(page) and "<code dir=\"ltr\">walletvoucher staff revoke</code>" in \
+        page.body.decode()  # fmt: skip
+    stranger = Device(staff, language="zh-CN,zh;q=0.9")
+    assert "此设备未登录" in text_of(stranger.send("GET", "/staff"))
+    stranger.send("GET", "/staff/enrol/wve_" + "A" * 43)
+    assert "此登记链接无效" in text_of(stranger.post("/staff/enrol/wve_" + "A" * 43, {}))  # no such code
+
+
 def test_a_kiosk_cannot_redeem(staff: StaffPages, wallet: Wallet) -> None:
     serial = voucher_of(wallet, SCAN, "CARD-Q")
     kiosk = enrolled(staff, wallet, "door", kiosk=True)

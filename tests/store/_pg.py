@@ -43,7 +43,12 @@ class PostgresCluster:
         self._run(
             "initdb", "-D", str(self.data), "--auth=trust", "-U", "postgres", "--encoding=UTF8", "--no-sync"
         )
-        options = f"-h 127.0.0.1 -p {self.port} -k {self.root} -c fsync=off -c max_connections=200"
+        options = (
+            f"-h 127.0.0.1 -p {self.port} -k {self.root} -c fsync=off -c max_connections=200"
+            # no autovacuum: its ANALYZE holds a transaction id for a moment, which would hold journal
+            # followers back (never make them miss) and make "everything is readable now" flaky
+            " -c autovacuum=off"
+        )
         self._run(
             "pg_ctl",
             "-D",

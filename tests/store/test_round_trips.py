@@ -148,3 +148,39 @@ def test_rule_columns_a_card_already_holds_are_not_set_again(
     assert ["expires_at" in u for u in updates] == [False, False, True, False, True, False], updates
     assert row is not None and tuple(row) == rule_columns(last.card)
     assert None not in rule_columns(last.card)
+
+
+def test_postgres_sends_begin_with_the_first_statement(
+    engine: str, url: str, programs: list[Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Round trips to the server, counted where psycopg waits for one: a stamp on a cached card is
+    four (BEGIN with the card's UPDATE, the events, the pass marks, COMMIT), a one-query read two,
+    and a transaction that fails before its first statement none."""
+    if engine != "postgres":
+        pytest.skip("SQLite is in-process: no round trips")
+    import psycopg
+
+    trips: list[int] = []
+    original = psycopg.Connection.wait
+
+    def wait(self: Any, gen: Any, *args: Any, **kwargs: Any) -> Any:
+        trips.append(1)
+        return original(self, gen, *args, **kwargs)
+
+    with Wallet.open(url, programs=programs) as wallet:
+        wallet.issue_card(coffee(), serial="C1", member_id="m-1", at=NOW)
+        wallet.stamp("C1", 1, at=NOW)
+        monkeypatch.setattr(psycopg.Connection, "wait", wait)
+        wallet.stamp("C1", 1, at=NOW)
+        assert len(trips) == 4
+        trips.clear()
+        assert wallet.card_info("C1").version == 3
+        assert len(trips) == 2
+        trips.clear()
+        with pytest.raises(ValueError):
+            wallet.stamp("C1", 1, at=NOW, idempotency_key="")  # refused before any statement
+        assert trips == []
+        monkeypatch.undo()
+        with pytest.raises(Exception, match="already stored"):  # fails on its first statement
+            wallet.issue_card(coffee(), serial="C1", member_id="m-1", at=NOW)
+        assert wallet.stamp("C1", 1, at=NOW).card.lifetime_stamps == 3  # the connection goes on

@@ -312,8 +312,10 @@ class _Build:
             stamps = self.field("punches", self.label("punches_left"), f"{left}/{card.program.punches}",
                                 changeMessage=message)
         member = self.field("member", self.label("member"), card.member_id)
-        lifetime = [self.field("lifetime", self.label("lifetime"), card.lifetime_stamps),
-                    *self.milestones_back(card), *self.lapse_back(card), *self.earn_back(card)]
+        collected = (self.field("lifetime", self.label("lifetime"), card.lifetime_stamps) if left is None
+                     else self.field("punches_left", self.label("punches_left"),
+                                     f"{left}/{card.program.punches}"))  # a prepaid card collects none
+        lifetime = [collected, *self.milestones_back(card), *self.lapse_back(card), *self.earn_back(card)]
         body: dict[str, Any] = {"headerFields": [stamps],
                                 "auxiliaryFields": [member, *self.lapse_warning(card)]}
         barcode: dict[str, Any] | None = _barcode("PKBarcodeFormatQR", card.serial, card.serial)

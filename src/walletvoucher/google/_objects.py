@@ -184,6 +184,8 @@ def _common_class(class_id: str, program: Program, options: GoogleOptions) -> di
     _put_text(body, "issuerName", options.issuer_name or program.brand.name, program)
     if options.homepage_url is not None:
         body["homepageUri"] = {"uri": options.homepage_url}
+    if options.callback_url is not None:  # Google's save/delete callbacks (verify_callback) go here
+        body["callbackOptions"] = {"url": options.callback_url}
     return body
 
 
@@ -275,8 +277,8 @@ def _earn_modules(card: StampCard) -> list[dict[str, Any]]:
 
 def _lapse_module(card: StampCard, at: datetime) -> list[dict[str, Any]]:
     """When the card's stamps lapse: the date in the program's time zone (none when they do not); from
-    ``warn_days`` ahead the header warns ("Your stamps expire on"), so the update sent then (the Google
-    sync queues one, with a notification within the budget) tells the holder."""
+    ``warn_days`` ahead the header warns ("Your stamps expire on"); the Google sync sends the update
+    then, with a message that notifies the holder within the budget."""
     lapse, warn = card.stamps_lapse_at, card.stamps_warn_at
     if lapse is None:
         return []

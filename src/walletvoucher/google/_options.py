@@ -129,6 +129,9 @@ class GoogleOptions:
     redeem_link_key: RedeemLinkKey | None = attrs.field(default=None, repr=False)
     """Signs every redeem link (``?sig=...``), so the redeem page can refuse guessed serials."""
     homepage_url: str | None = attrs.field(default=None, validator=_https)
+    callback_url: str | None = attrs.field(default=None, validator=_https)
+    """Where Google POSTs its signed save/delete callbacks (the classes' ``callbackOptions.url``), e.g.
+    ``https://wallet.example.com/google/callbacks``, which ``walletvoucher serve`` answers."""
     scan_key: ScanKey | None = attrs.field(default=None, repr=False)
     """Signs the Staff-Scan tokens shown as QR codes, and derives each voucher's rotating-code key."""
     scan_display: ScanDisplay = attrs.field(default=ScanDisplay.ROTATING,

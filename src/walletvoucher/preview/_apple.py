@@ -1,4 +1,4 @@
-"""Apple Wallet, front of the pass: drawn from pass.json, the bundle's images and its lproj strings.
+"""Apple Wallet, front and back of the pass: drawn from pass.json, the bundle's images and its lproj strings.
 
 The layout follows Wallet's store card and coupon: logo, logo text and header fields on top, the strip
 (with the primary field over it), secondary and auxiliary fields in a row, the barcode with its alt
@@ -6,6 +6,8 @@ text on white at the bottom. Other styles (generic, event ticket, boarding pass)
 frame without a strip. A ``voided`` pass, or one whose ``expirationDate`` has passed at ``at``, is
 dimmed grey with a band under its content saying so in the pass's language (:mod:`._status`): its own
 status field's word when it has one (a redeemed coupon says "Redeemed"), else "Void" or "Expired".
+The back (:func:`draw_apple_back`) lists the ``backFields`` as Wallet's pass details do: each label over
+its value, in the same language, dates formatted as on the front.
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ from PIL import Image
 
 from walletvoucher._fonts import text_width
 from walletvoucher.codes import Symbology
+from walletvoucher.preview._back import MAX_ROWS, BackRow, draw_back
 from walletvoucher.preview._bounds import bounded_line
 from walletvoucher.preview._bundle import PassBundle
 from walletvoucher.preview._canvas import (
@@ -259,3 +262,14 @@ def _barcode(pen: Pen, view: _View, y: float, regions: dict[str, Box]) -> float:
         alt=barcode.get("altText"), top=y, width=WIDTH, style=_BARCODE,
     )
     return bottom
+
+
+def draw_apple_back(bundle: PassBundle, *, language: str | None = None, scale: int = 2) -> Picture:
+    """Draw the back of an Apple pass: its ``backFields`` (label over value) under the pass's name."""
+    view = _View(bundle, language)
+    title = view.text(view.doc.get("logoText")) or view.text(view.doc.get("organizationName"))
+    found = view.body.get("backFields")
+    fields = [f for f in found[:MAX_ROWS] if isinstance(f, dict) and "value" in f] if isinstance(
+        found, list) else []
+    rows = (BackRow(label=view.text(f.get("label")), value=view.value(f)) for f in fields)
+    return draw_back(title, rows, language=view.band_lang, scale=scale)

@@ -1,4 +1,4 @@
-"""Google Wallet, front of the pass: drawn from the class and object, as the Wallet app lays them out.
+"""Google Wallet, front and back of the pass: drawn from the class and object, as Wallet lays them out.
 
 Loyalty card: the round program logo and the issuer name, the program name, the points (label and
 balance) with the secondary points beside them, the barcode with its alternate text on white, and the
@@ -6,6 +6,10 @@ hero image along the bottom. Offer: the title image and provider, the title, the
 Text colour is picked for contrast with the pass colour, as Google does. An object whose state is not
 ``ACTIVE`` is dimmed grey with a band under its content naming the state in the preview's language
 (:mod:`._status`): "Redeemed" for a ``COMPLETED`` offer, "Completed", "Expired", "Inactive".
+
+The back (:func:`draw_google_back`) is the details view: the messages shown at the time given (their
+``displayInterval``), the text modules (header over body; the object's, then the class's), the validity
+and the links, in the preview's language.
 
 Images are URLs in the objects; a preview never fetches them: pass their bytes in ``images`` (URL ->
 PNG). A logo not given becomes a monogram; a hero image not given leaves its slot out.
@@ -21,6 +25,7 @@ from PIL import Image, ImageDraw
 
 from walletvoucher.codes import Symbology
 from walletvoucher.codes._rotating import totp
+from walletvoucher.preview._back import MAX_ROWS, BackRow, draw_back
 from walletvoucher.preview._canvas import (
     BAND_GAP,
     RGB,
@@ -38,7 +43,7 @@ from walletvoucher.preview._canvas import (
     round_corners,
 )
 from walletvoucher.preview._picture import Picture, finish, parse_date, show_date
-from walletvoucher.preview._status import status_word
+from walletvoucher.preview._status import back_word, status_word
 
 WIDTH = 375
 PAD = 16
@@ -284,3 +289,70 @@ def _hero(pen: Pen, view: _View, y: float, regions: dict[str, Box]) -> float:
     box = pen.box(0, y, WIDTH, y + WIDTH / HERO_RATIO)
     regions["hero"] = paste_fit(pen.image, hero, box, cover=True)
     return y + WIDTH / HERO_RATIO
+
+
+def draw_google_back(
+    class_body: Mapping[str, Any],
+    object_body: Mapping[str, Any],
+    *,
+    language: str | None = None,
+    scale: int = 2,
+    at: datetime | None = None,
+) -> Picture:
+    """Draw the back (details view) of a Google pass: messages, text modules, validity, links."""
+    view = _View(class_body, object_body, language, {})
+    title = view.text("title") if view.is_offer else view.text("programName")
+    rows = [*_messages(view, at), *_modules(view), *_validity(view), *_links(view)]
+    return draw_back(title or view.text("issuerName"), rows, language=language, scale=scale)
+
+
+def _listed(view: _View, name: str) -> list[dict[str, Any]]:
+    """The object's entries of list *name*, then the class's (each source's first :data:`MAX_ROWS`)."""
+    found: list[dict[str, Any]] = []
+    for source in (view.obj, view.cls):
+        entries = source.get(name)
+        if isinstance(entries, list):
+            found += [e for e in entries[:MAX_ROWS] if isinstance(e, dict)]
+    return found
+
+
+def _messages(view: _View, at: datetime | None) -> list[BackRow]:
+    """Messages Google shows at *at*: those whose ``displayInterval`` holds it (all when *at* is None)."""
+    return [BackRow(label=view.text("header", m), value=view.text("body", m))
+            for m in _listed(view, "messages") if at is None or _shown_at(m.get("displayInterval"), at)]
+
+
+def _shown_at(interval: object, at: datetime) -> bool:
+    if not isinstance(interval, dict):
+        return True
+    for edge, after in (("start", True), ("end", False)):
+        moment = interval.get(edge)
+        when = parse_date(moment.get("date")) if isinstance(moment, dict) else None
+        if when is not None and when.tzinfo is not None and (at < when if after else at >= when):
+            return False
+    return True
+
+
+def _modules(view: _View) -> list[BackRow]:
+    return [BackRow(label=view.text("header", m), value=view.text("body", m))
+            for m in _listed(view, "textModulesData")]
+
+
+def _validity(view: _View) -> list[BackRow]:
+    interval = view.obj.get("validTimeInterval")
+    end = interval.get("end") if isinstance(interval, dict) else None
+    moment = parse_date(end.get("date")) if isinstance(end, dict) else None
+    if moment is None:
+        return []
+    return [BackRow(label=back_word("valid_until", view.lang), value=show_date(moment, with_time=True))]
+
+
+def _links(view: _View) -> list[BackRow]:
+    rows = []
+    for source in (view.obj, view.cls):
+        module = source.get("linksModuleData")
+        uris = module.get("uris") if isinstance(module, dict) else None
+        for uri in uris[:MAX_ROWS] if isinstance(uris, list) else []:
+            if isinstance(uri, dict) and isinstance(uri.get("uri"), str):
+                rows.append(BackRow(label=view.text("description", uri), value=str(uri["uri"])))
+    return rows

@@ -37,6 +37,13 @@ _WORDS: dict[str, dict[str, str]] = {
         "ar": "غير نشط",
     },
 }
+_BACK_WORDS: dict[str, dict[str, str]] = {
+    "valid_until": {  # a Google pass's validTimeInterval on its back (the Apple renderer's own label)
+        "en": "Valid until", "zh-Hans": "有效期至", "zh-Hant": "有效期至", "hi": "मान्य तिथि", "th": "ใช้ได้ถึง",
+        "uz": "Amal qilish muddati", "ru": "Действует до", "de": "Gültig bis", "fr": "Valable jusqu'au",
+        "es": "Válido hasta", "ar": "صالح حتى",
+    },
+}
 STATUS_WORDS = MappingProxyType({name: MappingProxyType(table) for name, table in _WORDS.items()})
 """``{status: {language: word}}`` for the band."""
 BAND_LANGUAGES = frozenset(_WORDS["voided"])
@@ -68,3 +75,12 @@ def status_word(status: str, language: str | None) -> str:
     ('रिडीम किया गया', 'Abgelaufen', 'Void')
     """
     return _WORDS[status][band_language(language)]
+
+
+def back_word(name: str, language: str | None) -> str:
+    """A caption the preview itself writes on a pass's back (``valid_until``), in ``language``.
+
+    >>> back_word("valid_until", "uz"), back_word("valid_until", "sw")
+    ('Amal qilish muddati', 'Valid until')
+    """
+    return _BACK_WORDS[name][band_language(language)]

@@ -163,7 +163,8 @@ def run_serve(args: argparse.Namespace) -> int:
             till = TillApi(served.wallets, scan_keys=served.scan_keys, random=secrets.token_bytes)
             uvicorn.run(
                 create_site(pages, passkit=served.service, body_timeout=body_timeout,
-                            staff=staff_pages_for(served, pages), till=till),
+                            staff=staff_pages_for(served, pages), till=till,
+                            google_callbacks=_google_callbacks(config, served, loaded)),
                 host=args.host,
                 port=args.port,
                 log_level="info",
@@ -181,7 +182,28 @@ def _signed_links(served: Served) -> Any:
     key = served.link_key
     if key is None:
         return None
-    return lambda options: served_google_options(options, public_url=served.public_url, link_key=key)
+    return lambda options: served_google_options(options, public_url=served.public_url, link_key=key,
+                                                 callbacks=served.google_callbacks)
+
+
+def _google_callbacks(config: Any, served: Served, loaded: list[ProgramFile]) -> Any:
+    """``/google/callbacks`` when ``google_callback_keys`` names Google's root keys (None otherwise)."""
+    if config.google_callback_keys is None:
+        return None
+    from walletvoucher.service._google_callbacks import GoogleCallbackDesk, RootKeysFile
+
+    keys = RootKeysFile(config.google_callback_keys)
+    try:
+        keys()  # a missing or unreadable file fails now, not at Google's first callback
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ServiceConfigError("cannot be read", field="google_callback_keys",
+                                 value=str(config.google_callback_keys),
+                                 fix="download https://pay.google.com/gp/m/issuer/keys to that file") from exc
+    issuers = [file.google.google_options().issuer_id for file in loaded if file.google is not None]
+    if not issuers:
+        raise ServiceConfigError("needs programs with a [google] table", field="google_callback_keys",
+                                 fix="give --program files whose [google] table names the issuer id")
+    return GoogleCallbackDesk(served.wallets, issuer_ids=issuers, programs=served.programs, root_keys=keys)
 
 
 def _page_limits(args: argparse.Namespace) -> Any:
@@ -208,8 +230,9 @@ def _program_setup(loaded: list[ProgramFile], config: Any) -> dict[str, Any]:
                    for file in loaded if file.google is not None}
         key = link_key_from(config)
         if key is not None and config.public_url:
-            options = {pid: served_google_options(chosen, public_url=config.public_url, link_key=key)
-                       for pid, chosen in options.items()}
+            callbacks = config.google_callback_keys is not None
+            options = {pid: served_google_options(chosen, public_url=config.public_url, link_key=key,
+                                                  callbacks=callbacks) for pid, chosen in options.items()}
         google = google_links(load_service_account(account), lambda program: options.get(program.id))
     return {"programs": [file.program for file in loaded], "google": google,
             "scan_keys": [found for file in loaded if (found := file.scan_key(os.environ)) is not None],

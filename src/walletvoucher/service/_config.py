@@ -12,6 +12,7 @@
     wwdr = "certs/AppleWWDRCAG4.cer"
     redeem_link = "https://wallet.example.com/redeem/{serial}"   # Self-Redeem vouchers' link
     scan_key_id = "till-2026"                            # Staff-Scan vouchers: the scanners' key id
+    google_callback_keys = "google-root-keys.json"       # Google's root keys: answer /google/callbacks
     # token_secret and scan_key_secret: only from the environment (WALLETVOUCHER_TOKEN_SECRET,
     # WALLETVOUCHER_SCAN_KEY_SECRET), never in a file
 
@@ -49,7 +50,7 @@ else:  # pragma: no cover - Python 3.10
 
 ENV_PREFIX = "WALLETVOUCHER_"
 FILE_KEYS = ("pass_type_identifier", "team_identifier", "public_url", "certificate", "key", "wwdr", "p12",
-             "redeem_link", "scan_key_id")
+             "redeem_link", "scan_key_id", "google_callback_keys")
 SECRET_KEYS = ("token_secret", "key_password", "p12_password", "scan_key_secret")
 APNS_KEYS = ("key_file", "key_id", "team_id")
 """The ``[apns]`` table; in ServiceConfig and the environment they are ``apns_key_file`` etc."""
@@ -75,6 +76,7 @@ class ServiceConfig:
     apns_key_file: Path | None = None  # [apns]: a .p8 provider-token key, its id and team
     apns_key_id: str | None = None
     apns_team_id: str | None = None
+    google_callback_keys: Path | None = None  # Google's root keys (JSON): serve /google/callbacks
     webhook_tables: tuple[Any, ...] = ()  # [[webhooks]]: url, secret_env, events, name
 
     def webhooks(self, environ: Mapping[str, str]) -> Webhooks | None:
@@ -140,7 +142,7 @@ def load_config(path: Path | None, environ: Mapping[str, str]) -> ServiceConfig:
         env = environ.get(ENV_PREFIX + name.upper())
         if env:
             values[name] = env
-    paths = {"certificate", "key", "wwdr", "p12", "apns_key_file"}
+    paths = {"certificate", "key", "wwdr", "p12", "apns_key_file", "google_callback_keys"}
     base = path.parent if path is not None else Path()
     kwargs = {k: (base / v if k in paths else v) for k, v in values.items()}
     return ServiceConfig(**kwargs)

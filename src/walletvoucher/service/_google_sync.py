@@ -11,7 +11,9 @@ The handler sends with the full-replace path (``WalletRestClient.replace``: GET,
 whole object, keeping messages added earlier), so fields the new state no longer has go away: a
 redeemed voucher's barcode, the reward link and rewards row of a card back to collecting. Stamp
 changes ask Google to notify the holder within its budget of 3 per pass per 24 hours, kept in the
-store (``wallet.google``); past it the object is still updated, without notifying. Classes are
+store (``wallet.google``); past it the object is still updated, without notifying. ``warn_days``
+before a card's stamps lapse, a queued sync adds a message instead (:meth:`GoogleSync.warn_of_lapse`:
+``TEXT_AND_NOTIFY`` within the same budget, ``TEXT`` past it, shown until the stamps lapse). Classes are
 inserted once per program version (replaced, not patched, when a new version changes them: a
 text the new version dropped leaves the class) and recorded in the store; save links of a recorded class carry
 only the object (:meth:`GoogleSync.save_link`).
@@ -31,6 +33,7 @@ from typing import Any
 
 from walletvoucher.errors import ValidationError
 from walletvoucher.google._credentials import ServiceAccountCredentials
+from walletvoucher.google._labels import with_built_in_words
 from walletvoucher.google._objects import (
     CLASS_FIELDS,
     card_object_id,
@@ -44,7 +47,7 @@ from walletvoucher.google._options import GoogleOptions, VoucherDisplay
 from walletvoucher.google._recipe import render_pieces, save_link
 from walletvoucher.google._rest import Resource, WalletRestClient, message_id_for
 from walletvoucher.google._savelink import SaveLink
-from walletvoucher.model import Event, EventType, Program, StampCard, Voucher
+from walletvoucher.model import Event, EventType, LocalizedText, Program, StampCard, Voucher
 from walletvoucher.service._worker import retry_delay
 from walletvoucher.store import Change, Effect, Message, OutboxMessage, Wallet
 
@@ -112,15 +115,53 @@ def sync_payload(change: Change, *, notify: bool) -> dict[str, Any]:
 
 def lapse_warning(change: Change) -> Message | None:
     """A ``google.sync`` due when the card's pass starts to warn that its stamps lapse (``warn_days``
-    ahead), asking to notify the holder within the notification budget; None when the change did not
+    ahead): the handler updates the object and adds a message (``addMessage``) that notifies the holder
+    within the notification budget (:meth:`GoogleSync.warn_of_lapse`). None when the change did not
     move that moment or it has passed."""
     warn, serial = change.card.stamps_warn_at, change.card.serial
     moved = change.before is None or change.before.stamps_warn_at != warn
     if warn is None or warn <= change.at or not moved:
         return None
-    payload = {"serial": serial, "action": "stamps_warning", "key": f"{serial}@warn-{warn.isoformat()}",
-               "notify": True, "vouchers": [], "messages": []}
+    payload = {"serial": serial, "action": STAMPS_WARNING, "key": _warning_key(serial, warn),
+               "notify": False, "vouchers": [], "messages": []}
     return Message(topic=GOOGLE_SYNC_TOPIC, payload=payload, available_at=warn)
+
+
+STAMPS_WARNING = "stamps_warning"
+"""The ``action`` of the ``google.sync`` message that warns of lapsing stamps."""
+_WARNING_PREFIX = "lapse:"  # what a warning message is recorded as "about" (beside voucher serials)
+
+
+def _warning_key(serial: str, warn: datetime) -> str:
+    """The sync key of the warning that starts at *warn*: a new stamp moves *warn*, so a new key."""
+    return f"{serial}@warn-{warn.isoformat()}"
+
+
+def lapse_message(card: StampCard, *, notify: bool) -> dict[str, Any] | None:
+    """The Google ``Message`` warning that the card's stamps lapse, shown from its ``warn_days`` ahead
+    until they lapse (``displayInterval``), in the program's languages; ``TEXT_AND_NOTIFY`` when
+    *notify* (a slot of the notification budget was taken), else ``TEXT``. None without a lapse.
+    """
+    lapse, warn, program = card.stamps_lapse_at, card.stamps_warn_at, card.program
+    if lapse is None or warn is None:
+        return None
+    shown = lapse.astimezone(program.zone).strftime("%Y-%m-%d %H:%M")  # as the object's text module
+    header = with_built_in_words(LocalizedText(default="Stamps expire"), program)
+    words = with_built_in_words(LocalizedText(default="Your stamps expire on"), program)
+    body = LocalizedText(default=f"{words.default} {shown}",
+                         translations={lang: f"{word} {shown}" for lang, word in words.as_dict().items()})
+    message: dict[str, Any] = {
+        "id": "wv-lapse-" + hashlib.sha256(_warning_key(card.serial, warn).encode()).hexdigest()[:32],
+        "header": header.default, "body": body.default,
+        "messageType": "TEXT_AND_NOTIFY" if notify else "TEXT",
+        "displayInterval": {"start": {"date": warn.astimezone(program.zone).isoformat()},
+                            "end": {"date": lapse.astimezone(program.zone).isoformat()}},
+    }  # fmt: skip
+    for field, text in (("localizedHeader", header), ("localizedBody", body)):
+        localized = localized_string(text, program)
+        if localized is not None:
+            message[field] = localized
+    return message
 
 
 def _voucher_serial(event: Event) -> str:
@@ -185,6 +226,9 @@ class GoogleSync:
     def __call__(self, message: OutboxMessage, at: datetime) -> None:
         """Handle one ``google.sync`` outbox message; raises (to be retried) when Google fails."""
         payload = _checked(message)
+        if payload.get("action") == STAMPS_WARNING and self._messages:
+            self.warn_of_lapse(payload["serial"], key=payload["key"], at=at)
+            return
         self.sync_card(
             payload["serial"],
             at=at,
@@ -226,6 +270,29 @@ class GoogleSync:
             self._add_reward_message(card, options, wanted, at)
         return stored
 
+    def warn_of_lapse(self, serial: str, *, key: str, at: datetime) -> dict[str, Any] | None:
+        """Bring the object in step (its text module now warns), then add the warning message
+        (:func:`lapse_message`), once: ``TEXT_AND_NOTIFY`` while the object's notification budget
+        has a slot for *key* (a retry keeps the slot it took), ``TEXT`` past it. Returns the message
+        (None when the warning is stale: a stamp since restarted the clock, or the stamps lapsed or
+        were used up).
+        """
+        self.sync_card(serial, at=at)
+        card = self._wallet.card(serial)
+        warn, lapse = card.stamps_warn_at, card.stamps_lapse_at
+        if warn is None or lapse is None or _warning_key(serial, warn) != key or not warn <= at < lapse:
+            return None
+        object_id = card_object_id(serial, card.program.id, self._options(card.program))
+        records = self._wallet.google
+        notify = records.take_notification(object_id, key=key, at=at)  # a retry keeps its slot
+        message = lapse_message(card, notify=notify)
+        assert message is not None  # warn and lapse are set
+        records.record_message(object_id, message["id"], voucher=_WARNING_PREFIX + key, at=at)
+        # add_message looks for the id on the object first (before each try): added once, however
+        # often this message is retried or its reply lost
+        self._rest.add_message(Resource.LOYALTY_OBJECT, object_id, message, message_id=message["id"])
+        return message
+
     def _send(
         self, card: StampCard, options: GoogleOptions, touched: set[str], notify_key: str | None, at: datetime
     ) -> dict[str, Any]:
@@ -245,6 +312,9 @@ class GoogleSync:
     def _stale_messages(self, card: StampCard, object_id: str, at: datetime) -> list[str]:
         """Our "reward ready" messages whose voucher is no longer open: the full replace drops them."""
         open_now = {v.serial for v in card.vouchers if not v.status_at(at).is_final}
+        warn, lapse = card.stamps_warn_at, card.stamps_lapse_at
+        if warn is not None and lapse is not None and at < lapse:  # the warning still applies
+            open_now.add(_WARNING_PREFIX + _warning_key(card.serial, warn))
         return [
             m for m, voucher in self._wallet.google.messages(object_id).items() if voucher not in open_now
         ]

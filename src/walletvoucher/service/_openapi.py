@@ -33,13 +33,20 @@ def _schemas() -> dict[str, Any]:
     }  # fmt: skip
     card = {
         "type": "object",
-        "required": ["serial", "program", "program_version", "member_id", "stamps", "goal", "progress",
-                     "vouchers"],
+        "description": "A stamp card shows stamps, goal and progress; a prepaid punch card shows "
+        "punches and punches_left instead (the others null). A card that earns by amount shows the "
+        "amount kept towards its next stamp (amount_carried, in currency).",
+        "required": ["serial", "program", "program_version", "member_id", "kind", "stamps", "goal",
+                     "progress", "punches", "punches_left", "amount_carried", "currency", "vouchers"],
         "properties": {
             "serial": {"type": "string"}, "program": {"type": "string"},
             "program_version": {"type": "integer"},
-            "member_id": {"type": "string"}, "stamps": {"type": "integer"}, "goal": {"type": "integer"},
-            "progress": {"type": "string"}, "vouchers": {"type": "array", "items": _ref("Voucher")},
+            "member_id": {"type": "string"}, "kind": {"enum": ["stamps", "prepaid"]},
+            "stamps": {"type": ["integer", "null"]}, "goal": {"type": ["integer", "null"]},
+            "progress": {"type": ["string", "null"]},
+            "punches": {"type": ["integer", "null"]}, "punches_left": {"type": ["integer", "null"]},
+            "amount_carried": {"type": ["string", "null"]}, "currency": {"type": ["string", "null"]},
+            "vouchers": {"type": "array", "items": _ref("Voucher")},
         },
     }  # fmt: skip
     problem = {
@@ -64,6 +71,29 @@ def _schemas() -> dict[str, Any]:
         "Stamps": {
             "type": "object",
             "additionalProperties": False,
+            "properties": {
+                "count": {"type": "integer", "minimum": 1, "maximum": 1000, "default": 1},
+                "source": {"type": "string", "minLength": 1, "maxLength": 60},
+            },
+        },
+        "Purchase": {
+            "type": "object",
+            "required": ["amount", "currency"],
+            "additionalProperties": False,
+            "description": "A purchase on a card whose program earns by amount: one stamp per step "
+            "of the program's currency, the rest kept or dropped as the program says.",
+            "properties": {
+                "amount": {"type": "string", "pattern": "^(?!0+(\\.0+)?$)[0-9]{1,15}(\\.[0-9]{1,6})?$",
+                           "description": "A decimal amount above 0, as text (no floats)"},
+                "currency": {"type": "string", "pattern": "^[A-Z]{3}$",
+                             "description": "ISO 4217; must be the program's"},
+                "source": {"type": "string", "minLength": 1, "maxLength": 60},
+            },
+        },
+        "Punches": {
+            "type": "object",
+            "additionalProperties": False,
+            "description": "Punches of a prepaid card to use, all or none.",
             "properties": {
                 "count": {"type": "integer", "minimum": 1, "maximum": 1000, "default": 1},
                 "source": {"type": "string", "minLength": 1, "maxLength": 60},
@@ -211,6 +241,24 @@ def openapi_document() -> dict[str, Any]:
                 "summary": "Add stamps (scope stamp)",
                 "parameters": [_CARD, _KEY],
                 "requestBody": _body("Stamps"),
+                "responses": _answers(200, "StampResult", *post_problems),
+            },
+        },
+        "/api/v1/cards/{serial}/purchases": {
+            "post": {
+                "operationId": "recordPurchase",
+                "summary": "Record a purchase by amount (scope stamp)",
+                "parameters": [_CARD, _KEY],
+                "requestBody": _body("Purchase"),
+                "responses": _answers(200, "StampResult", *post_problems),
+            },
+        },
+        "/api/v1/cards/{serial}/punches": {
+            "post": {
+                "operationId": "usePunches",
+                "summary": "Use punches of a prepaid card (scope stamp)",
+                "parameters": [_CARD, _KEY],
+                "requestBody": _body("Punches"),
                 "responses": _answers(200, "StampResult", *post_problems),
             },
         },

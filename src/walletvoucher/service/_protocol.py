@@ -15,8 +15,9 @@ Two kinds of data, both owned by the store:
 
   and ``lastUpdated`` is the largest position returned. A device that missed three updates gets
   all three serials; the tag only grows. The store must hand positions out in commit order (e.g.
-  increment a counter row inside the transaction that changes the pass), or a reader could see
-  position 8 before 7 commits and skip 7 forever.
+  increment a counter row inside the transaction that changes the pass), or answer only below a
+  position no running transaction can still commit under (the wallet store on PostgreSQL), or a
+  reader could see position 8 before 7 commits and skip 7 forever.
 
 The service treats the tag as opaque towards Wallet (it is sent as a decimal string).
 """

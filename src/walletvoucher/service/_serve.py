@@ -73,6 +73,8 @@ class Served:
     scan_keys: tuple[ScanKey, ...] = attrs.field(default=(), repr=False)
     webhooks: Webhooks | None = attrs.field(default=None, repr=False)
     """Verify the Staff-Scan tokens and rotating codes the staff page reads."""
+    google_callbacks: bool = False
+    """Whether ``/google/callbacks`` answers (``google_callback_keys`` set): classes then point there."""
 
 
 def derive_secret(secret: bytes, purpose: str) -> bytes:
@@ -136,7 +138,7 @@ def build_configured(
     return Served(service=service, public_url=config.public_url, demo=False, wallets=wallets, signer=signer,
                   apns_key=apns_key, programs=tuple(programs), page_secret=page_secret, link_key=link_key,
                   google=google, join_settings=dict(join_settings or {}), scan_keys=keys,
-                  webhooks=webhooks)
+                  webhooks=webhooks, google_callbacks=config.google_callback_keys is not None)
 
 
 def configured_options(
@@ -164,14 +166,18 @@ def configured_options(
 
 
 def served_google_options(
-    options: GoogleOptions, *, public_url: str, link_key: RedeemLinkKey
+    options: GoogleOptions, *, public_url: str, link_key: RedeemLinkKey, callbacks: bool = False
 ) -> GoogleOptions:
     """*options* with Self-Redeem links to this server's pages: ``{public_url}/redeem/{serial}`` unless the
-    program names another template, and this server's signature on every link that points at it."""
+    program names another template, and this server's signature on every link that points at it.
+    With *callbacks*, classes carry ``callbackOptions.url`` ``{public_url}/google/callbacks`` (unless the
+    options name another)."""
     base = public_url.rstrip("/")
     template = options.redeem_link_template or base + "/redeem/{serial}"
     ours = template.startswith(base + "/")
-    return attrs.evolve(options, redeem_link_template=template, redeem_link_key=link_key if ours else None)
+    callback = options.callback_url or (base + "/google/callbacks" if callbacks else None)
+    return attrs.evolve(options, redeem_link_template=template, redeem_link_key=link_key if ours else None,
+                        callback_url=callback)
 
 
 def link_key_from(config: ServiceConfig) -> RedeemLinkKey | None:

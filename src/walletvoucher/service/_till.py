@@ -12,6 +12,8 @@ POST      /api/v1/cards                           issue      issue a card (201)
 GET       /api/v1/cards/{serial}                  read       a card
 GET       /api/v1/cards?barcode=...               read       the card a scanned barcode shows
 POST      /api/v1/cards/{serial}/stamps           stamp      add stamps (vouchers issued returned)
+POST      /api/v1/cards/{serial}/purchases        stamp      a purchase by amount (earn-by-amount cards)
+POST      /api/v1/cards/{serial}/punches          stamp      use punches of a prepaid card
 GET       /api/v1/cards/{serial}/vouchers         read       the card's vouchers
 POST      /api/v1/redemptions                     redeem     redeem by code or by scan
 POST      /api/v1/reconciliations                 reconcile  mark POS-redeemed codes redeemed
@@ -35,7 +37,8 @@ import json
 import logging
 import re
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from datetime import datetime
+from contextlib import AbstractContextManager
+from datetime import datetime, timedelta
 from typing import Any
 
 import attrs
@@ -49,6 +52,7 @@ from walletvoucher.errors import (
     DuplicateSerial,
     EarnPolicyViolation,
     IdempotencyKeyReused,
+    NoPunchesLeft,
     OutsideRedemptionContext,
     ProofMismatch,
     ScanTokenError,
@@ -65,15 +69,19 @@ from walletvoucher.errors import (
     WalletVoucherError,
     WrongRedeemCode,
 )
-from walletvoucher.model import CodeEntry, StaffScan, StampCard, Voucher, VoucherStatus
+from walletvoucher.model import CodeEntry, Money, StaffScan, StampCard, Voucher, VoucherStatus
 from walletvoucher.service._webservice import ServiceRequest, ServiceResponse
 from walletvoucher.store import Principal, Wallet
+from walletvoucher.store._changes import outside_commits
+from walletvoucher.store._group import grouped
 
 PREFIX = "/api/v1"
 PROBLEM_BASE = "https://github.com/walletvoucher/walletvoucher/blob/main/docs/problems.md#"
 MAX_BODY = 64 * 1024
 MAX_RECONCILE_CODES = 10_000
+_AMOUNT = re.compile(r"(?!0+(\.0+)?\Z)[0-9]{1,15}(\.[0-9]{1,6})?")
 _logger = logging.getLogger("walletvoucher.api")
+_PRINCIPAL_FOR = timedelta(seconds=1)  # the longest a key is trusted without asking the store
 WalletSource = Wallet | Callable[[], Wallet]
 
 PROBLEMS: dict[str, tuple[int, str]] = {
@@ -89,6 +97,7 @@ PROBLEMS: dict[str, tuple[int, str]] = {
     "voucher-voided": (409, "The voucher was voided"),
     "voucher-not-yet-valid": (409, "The voucher is not valid yet"),
     "scan-replayed": (409, "This rotating code was scanned already"),
+    "no-punches-left": (409, "The prepaid card has no punches left"),
     "too-large": (413, "The request body is too large"),
     "unsupported-media-type": (415, "Send application/json"),
     "invalid-request": (422, "The request is not valid"),
@@ -100,6 +109,8 @@ PROBLEMS: dict[str, tuple[int, str]] = {
     "earn-policy": (422, "The program's earn policy refuses these stamps"),
     "outside-context": (422, "The reward may not be redeemed here, now or this often"),
     "card-expired": (422, "The card's validity has ended"),
+    "wrong-program-kind": (422, "The card's program does not take this"),
+    "wrong-currency": (422, "The amount is not in the program's currency"),
     "idempotency-key-reused": (422, "The Idempotency-Key was used for another request"),
     "rate-limited": (429, "Too many requests"),
     "busy": (503, "The store is busy or unavailable; retry"),
@@ -144,10 +155,18 @@ def voucher_json(voucher: Voucher, at: datetime) -> dict[str, Any]:
 
 
 def card_json(card: StampCard, at: datetime) -> dict[str, Any]:
-    """What the API shows of a card: progress and its open vouchers."""
+    """What the API shows of a card: progress (stamps, or punches left on a prepaid card; the amount
+    kept towards the next stamp on a card that earns by amount) and its open vouchers."""
+    prepaid = card.punches_left is not None
+    rule = card.program.earn_by_amount
     return {
         "serial": card.serial, "program": card.program.id, "program_version": card.program.version,
-        "member_id": card.member_id, "stamps": card.stamps, "goal": card.goal, "progress": card.progress,
+        "member_id": card.member_id, "kind": card.program.kind.value,
+        "stamps": None if prepaid else card.stamps, "goal": None if prepaid else card.goal,
+        "progress": None if prepaid else card.progress,
+        "punches": card.program.punches, "punches_left": card.punches_left,
+        "amount_carried": None if rule is None else str(card.amount_carried),
+        "currency": None if rule is None else rule.currency,
         "vouchers": [voucher_json(v, at) for v in card.vouchers if not v.status_at(at).is_final],
     }  # fmt: skip
 
@@ -218,6 +237,8 @@ class TillApi:
         rate: RateLimit | None = None,
         openapi: Mapping[str, Any] | None = None,
     ) -> None:
+        self._given = wallet
+        self._principals: dict[bytes, tuple[Wallet, int | None, datetime, Principal]] = {}
         self._wallet: Callable[[], Wallet] = (lambda: wallet) if isinstance(wallet, Wallet) else wallet
         self._keys = tuple(scan_keys)
         self._random = random
@@ -230,10 +251,39 @@ class TillApi:
             ("GET", re.compile(r"/cards"), "read", self._find),
             ("GET", re.compile(r"/cards/([^/]+)"), "read", self._card),
             ("POST", re.compile(r"/cards/([^/]+)/stamps"), "stamp", self._stamp),
+            ("POST", re.compile(r"/cards/([^/]+)/purchases"), "stamp", self._purchase),
+            ("POST", re.compile(r"/cards/([^/]+)/punches"), "stamp", self._punch),
             ("GET", re.compile(r"/cards/([^/]+)/vouchers"), "read", self._vouchers),
             ("POST", re.compile(r"/redemptions"), "redeem", self._redeem),
             ("POST", re.compile(r"/reconciliations"), "reconcile", self._reconcile),
             ("GET", re.compile(r"/journal"), "read", self._journal),
+        )
+
+    def store_threads(self) -> int:
+        """How many threads are worth giving the store calls: 1 on SQLite (one writer at a time, and
+        one warm card cache), 8 on PostgreSQL (its connections work in parallel)."""
+        source = self._given
+        url = getattr(source, "url", None)  # a WalletPerThread: no need to open a wallet to know
+        if isinstance(source, Wallet):
+            dialect = source.dialect
+        elif url is not None:
+            dialect = "postgresql" if str(url).lower().startswith(("postgresql:", "postgres:")) else "sqlite"
+        else:
+            dialect = self._wallet().dialect
+        return 1 if dialect == "sqlite" else 8
+
+    def grouped(self) -> AbstractContextManager[None]:
+        """Calls of :meth:`handle` made inside (on this thread) share one SQLite transaction, each
+        write in a savepoint of its own (group commit, :func:`walletvoucher.store._group.grouped`):
+        every call still gets its own answer, idempotency and failure. Send the answers only after the
+        block ends; if it raises, none of the calls happened (answer them :meth:`group_failed`)."""
+        return grouped(self._wallet())
+
+    def group_failed(self, exc: BaseException) -> ServiceResponse:
+        """The answer to each call of a group whose commit failed: 503, retry (nothing was applied)."""
+        _logger.warning("api: a group of calls could not commit (%s); each answered 503", type(exc).__name__)
+        return problem(
+            "busy", "the store could not commit this request; retry", headers=(("retry-after", "1"),)
         )
 
     def handle(self, request: ServiceRequest, *, at: datetime) -> ServiceResponse:
@@ -297,9 +347,7 @@ class TillApi:
     def _authenticate(self, request: ServiceRequest, at: datetime) -> Principal:
         header = request.headers.get("authorization", "")
         scheme, _, token = header.partition(" ")
-        principal = (
-            self._wallet().access.authenticate(token.strip(), at=at) if scheme.lower() == "bearer" else None
-        )
+        principal = self._principal(token.strip(), at) if scheme.lower() == "bearer" else None
         if principal is None:
             raise _BadRequest(
                 problem(
@@ -308,6 +356,31 @@ class TillApi:
                     headers=(("www-authenticate", 'Bearer realm="walletvoucher"'),),
                 )
             )
+        return principal
+
+    def _principal(self, token: str, at: datetime) -> Principal | None:
+        """The store's answer for *token*, remembered for at most a second and only while no other
+        connection has committed (SQLite's data_version): a key revoked by ``api-key revoke`` (another
+        process), or through any other wallet, is refused on the very next request.
+
+        Only with a wallet per thread (``serve``'s :class:`WalletPerThread`), whose wallet on this
+        thread no one else holds; a single wallet given to the API may be revoked through by its
+        holder, so then, as on PostgreSQL, every request asks the store."""
+        wallet = self._wallet()
+        version = None if isinstance(self._given, Wallet) else outside_commits(wallet)
+        if version is None:
+            return wallet.access.authenticate(token, at=at)
+        digest = hashlib.sha256(token.encode("utf-8", "replace")).digest()
+        known = self._principals.get(digest)
+        if known is not None and known[0] is wallet and known[1] == version and (
+            timedelta(0) <= at - known[2] < _PRINCIPAL_FOR
+        ):
+            return known[3]
+        principal = wallet.access.authenticate(token, at=at)  # also records the key's last use
+        if principal is not None:
+            if len(self._principals) >= 1024:
+                self._principals.clear()
+            self._principals[digest] = (wallet, outside_commits(wallet), at, principal)
         return principal
 
     # --- handlers ---------------------------------------------------------------------------------
@@ -358,6 +431,43 @@ class TillApi:
                 "vouchers": [voucher_json(v, call.at) for v in result.vouchers],
             }
         )
+
+    def _purchase(self, call: _Call) -> ServiceResponse:
+        _only(call.body, {"amount", "currency", "source"})
+        amount = _text(call.body, "amount", limit=32)
+        if not _AMOUNT.fullmatch(str(amount)):
+            raise _invalid("amount", "must be a decimal amount above 0 as text, e.g. \"25000\" or \"4.50\"")
+        currency = str(_text(call.body, "currency", limit=3))
+        wallet, serial = self._wallet(), _serial(call.params[0])
+        card = wallet.card(serial)
+        rule = card.program.earn_by_amount
+        if rule is None:
+            return _wrong_kind(card, "this card's program does not earn by amount")
+        if currency != rule.currency:
+            return problem("wrong-currency", f"this program earns in {rule.currency}, not {currency[:3]!r}",
+                           expected=rule.currency)
+        result = wallet.purchase(serial, Money(amount=str(amount), currency=currency), at=call.at,
+                                 source=self._source(call), idempotency_key=call.key)
+        return _ok({"card": card_json(result.card, call.at),
+                    "vouchers": [voucher_json(v, call.at) for v in result.vouchers]})
+
+    def _punch(self, call: _Call) -> ServiceResponse:
+        _only(call.body, {"count", "source"})
+        count = call.body.get("count", 1)
+        if not isinstance(count, int) or isinstance(count, bool) or not 1 <= count <= 1000:
+            raise _invalid("count", "must be a whole number from 1 to 1000")
+        wallet, serial = self._wallet(), _serial(call.params[0])
+        card = wallet.card(serial)
+        if card.punches_left is None:
+            return _wrong_kind(card, "this card is a stamp card, not a prepaid punch card")
+        card = wallet.punch(serial, count=count, at=call.at, source=self._source(call),
+                            idempotency_key=call.key)
+        return _ok({"card": card_json(card, call.at), "vouchers": []})
+
+    @staticmethod
+    def _source(call: _Call) -> str:
+        given = _text(call.body, "source", required=False, limit=60)
+        return (call.principal.label + (f" via {given}" if given else ""))[:120]
 
     def _vouchers(self, call: _Call) -> ServiceResponse:
         card = self._wallet().card(_serial(call.params[0]))
@@ -453,9 +563,18 @@ _FAILURES: tuple[tuple[type[WalletVoucherError], str], ...] = (
     (CheckCharacterError, "wrong-code"), (ProofMismatch, "wrong-method"), (ScanTokenExpired, "stale-scan"),
     (ScanTokenError, "invalid-scan"), (EarnPolicyViolation, "earn-policy"),
     (OutsideRedemptionContext, "outside-context"), (CardExpired, "card-expired"),
+    (NoPunchesLeft, "no-punches-left"),
     (IdempotencyKeyReused, "idempotency-key-reused"), (StaleVersion, "busy"), (DatabaseUnavailable, "busy"),
     (AccessError, "forbidden"), (ValidationError, "invalid-request"),
 )  # fmt: skip
+
+
+def _wrong_kind(card: StampCard, why: str) -> ServiceResponse:
+    """The ``wrong-program-kind`` problem, naming what the card takes instead (``takes``)."""
+    takes = ("punches" if card.punches_left is not None
+             else "purchases" if card.program.earn_by_amount is not None else "stamps")
+    return problem("wrong-program-kind", f"{why}: POST {PREFIX}/cards/{card.serial}/{takes} instead",
+                   takes=takes)
 
 
 def _entry(position: int, version: int, event: dict[str, Any]) -> dict[str, Any]:
@@ -508,8 +627,9 @@ def _body(request: ServiceRequest) -> Mapping[str, Any]:
         raise _invalid("body", "is not JSON") from exc
     if not isinstance(document, dict):
         raise _invalid("body", "must be a JSON object")
-    try:
-        json.dumps(document, ensure_ascii=False).encode("utf-8")
+    try:  # only a \u escape can make a lone surrogate: the body was strict UTF-8
+        if b"\\u" in request.body:
+            json.dumps(document, ensure_ascii=False).encode("utf-8")
     except UnicodeEncodeError as exc:  # a lone surrogate (\ud800) is no text
         raise _invalid("body", "holds a lone surrogate escape, which is not text") from exc
     return document

@@ -47,6 +47,7 @@ import attrs
 from walletvoucher.errors import ServiceConfigError, WebhookNotDelivered
 from walletvoucher.model import Event
 from walletvoucher.store import Change, Message, OutboxMessage, PassActivity
+from walletvoucher.store._callbacks import GOOGLE_DEVICE_PREFIX
 
 WEBHOOK_TOPIC = "webhook.deliver"
 """The outbox topic of webhook deliveries."""
@@ -224,11 +225,12 @@ class Webhooks:
                     yield _message(endpoint, f"wv_evt_{position}", kind, event.at, data)
 
     def activity_effect(self, activity: PassActivity) -> Iterator[Message]:
-        """The wallet activity hook: ``card_saved`` / ``card_removed`` for subscribed endpoints."""
+        """The wallet activity hook: ``card_saved`` / ``card_removed`` for subscribed endpoints (an Apple
+        device's registration, or a Google save/delete callback: ``"wallet": "apple"`` or ``"google"``)."""
         data = {
             "card": activity.serial,
             "device": hashlib.sha256(activity.device.encode()).hexdigest()[:16],
-            "wallet": "apple",
+            "wallet": "google" if activity.device.startswith(GOOGLE_DEVICE_PREFIX) else "apple",
             "reason": activity.reason,
         }
         for endpoint in self.endpoints:

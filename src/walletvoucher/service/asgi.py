@@ -13,9 +13,12 @@ when mounted under ``/passkit``). Needs the ``server`` extra: ``pip install "wal
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable
+import functools
+import sys
+from collections.abc import Callable, Sequence
 from datetime import datetime, timezone
 from typing import Any
+from urllib.parse import parse_qsl
 
 from starlette.applications import Starlette
 from starlette.concurrency import run_in_threadpool
@@ -23,6 +26,7 @@ from starlette.requests import ClientDisconnect, Request
 from starlette.responses import Response
 from starlette.routing import Route
 
+from walletvoucher.service._calls import CallThreads
 from walletvoucher.service._till import MAX_BODY as TILL_MAX_BODY
 from walletvoucher.service._till import TillApi
 from walletvoucher.service._webservice import MAX_LOG_BODY, PassWebService, ServiceRequest, ServiceResponse
@@ -105,6 +109,84 @@ def _endpoint(
     return endpoint
 
 
+class _Disconnected(Exception):
+    pass
+
+
+async def _receive_body(receive: Callable[[], Any], limit: int) -> bytes:
+    chunks: list[bytes] = []
+    size = 0
+    while True:
+        message = await receive()
+        if message["type"] == "http.disconnect":
+            raise _Disconnected
+        chunk = message.get("body", b"")
+        size += len(chunk)
+        if size > limit:
+            raise _TooLarge
+        chunks.append(chunk)
+        if not message.get("more_body", False):
+            return b"".join(chunks)
+
+
+async def _within(seconds: float, work: Any) -> Any:
+    if sys.version_info >= (3, 11):  # a timer on this task, not a task of its own as wait_for makes
+        async with asyncio.timeout(seconds):
+            return await work
+    return await asyncio.wait_for(work, seconds)  # pragma: no cover - Python 3.10
+
+
+class _CallsEndpoint:
+    """The :func:`_endpoint` of a busy API as a plain ASGI app: the request read straight off the ASGI
+    messages and *handle* run on *calls*' threads, without Starlette's Request and Response objects
+    (the till answers hundreds of calls a second; see ``benchmarks/api.py``). Same answers: 413 over
+    *max_body*, 408 (and close) for a body not received within *body_timeout* seconds, nothing for a
+    client that left."""
+
+    def __init__(
+        self, handle: Handle, clock: Clock, max_body: int, body_timeout: float, calls: CallThreads
+    ) -> None:
+        self._handle, self._clock, self._calls = handle, clock, calls
+        self._max_body, self._body_timeout = max_body, body_timeout
+
+    async def __call__(self, scope: Any, receive: Callable[[], Any], send: Callable[[Any], Any]) -> None:
+        headers: dict[str, str] = {}
+        for name, value in scope["headers"]:
+            headers.setdefault(name.decode("latin-1"), value.decode("latin-1"))  # the first of a repeat
+        declared = headers.get("content-length")
+        try:
+            if declared is not None and (not declared.isdigit() or int(declared) > self._max_body):
+                raise _TooLarge
+            body = await _within(self._body_timeout, _receive_body(receive, self._max_body))
+        except _TooLarge:
+            return await _send(send, 413)
+        except asyncio.TimeoutError:
+            return await _send(send, 408, (("connection", "close"),))
+        except _Disconnected:
+            return None  # nobody to answer
+        raw = scope.get("raw_path")
+        path = raw.decode("latin-1") if isinstance(raw, bytes) else scope["path"]
+        root = scope.get("root_path", "")
+        parsed = ServiceRequest(
+            method=scope["method"],
+            path=path[len(root):] if root and path.startswith(root) else path,
+            headers=headers,
+            query=dict(parse_qsl(scope["query_string"].decode("latin-1"), keep_blank_values=True)),
+            body=body,
+        )
+        answer = await self._calls.run(functools.partial(self._handle, parsed, at=self._clock()))
+        await _send(send, answer.status, answer.headers, answer.body)
+
+
+async def _send(
+    send: Callable[[Any], Any], status: int, headers: Sequence[tuple[str, str]] = (), body: bytes = b""
+) -> None:
+    raw = [(b"content-length", str(len(body)).encode("ascii"))]
+    raw += [(name.lower().encode("latin-1"), value.encode("latin-1")) for name, value in headers]
+    await send({"type": "http.response.start", "status": status, "headers": raw})
+    await send({"type": "http.response.body", "body": body})
+
+
 def create_app(
     service: PassWebService,
     *,
@@ -142,10 +224,14 @@ def app_routes(
         )
     ]
     if till is not None:
+        # the till's store calls on threads of their own: one on SQLite, committing what is waiting
+        # together (see service._calls and store._group)
+        calls = CallThreads(till.store_threads, name="walletvoucher-till", group=till.grouped,
+                            failed=till.group_failed)
         routes.append(
             Route(
                 "/api/v1/{rest:path}",
-                _endpoint(till.handle, clock, TILL_MAX_BODY, body_timeout),
+                _CallsEndpoint(till.handle, clock, TILL_MAX_BODY, body_timeout, calls),
                 methods=["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE"],
             )
         )

@@ -8,9 +8,9 @@ Why hand-written SQL over ``sqlite3`` and psycopg 3, rather than a library:
 
 - **SQLAlchemy Core** would write the DDL and placeholders for both engines, but those are a few
   lines here (``{pk}`` and ``?``→``%s``); what actually differs — ``BEGIN IMMEDIATE`` on SQLite,
-  ``FOR UPDATE SKIP LOCKED`` and an advisory lock on PostgreSQL, and which driver errors mean
-  "conflict, retry" — would still be dialect code of ours, and the embedded default would then need
-  a large dependency that ``sqlite3`` makes unnecessary.
+  ``FOR UPDATE SKIP LOCKED`` and journal positions from transaction ids on PostgreSQL, and which
+  driver errors mean "conflict, retry" — would still be dialect code of ours, and the embedded
+  default would then need a large dependency that ``sqlite3`` makes unnecessary.
 - **eventsourcing** has exactly the right recorders ((id, version) optimistic concurrency, a
   notification log ordered by position), and we follow its shape. But it persists its own aggregate
   and event classes through its mapper, and its recorder owns the transaction that inserts events;
@@ -26,9 +26,13 @@ insert one event, update one version row, commit); pushes are queued only for pa
 The cached card is trusted until the ``UPDATE ... WHERE version = ?``: when another process moved the
 card, that update changes no row and the transition is decided again on a fresh load (a model error
 raised on a cached card is re-checked against the stored version the same way). PostgreSQL uses
-prepared statements (psycopg's ``prepare=True``) and takes the journal lock inside the events'
-``INSERT``. ``benchmarks/store.py`` measures a stamp, a redemption and an issue against the floor
-in the same run.
+prepared statements (psycopg's ``prepare=True``), sends ``BEGIN`` in one round trip with a
+transaction's first statement (a stamp on a cached card is four round trips, as the floor's; a
+one-query read two) and takes no journal lock (below). psycopg's pipeline mode was tried for the
+statements of one transition: each result the store needs (the card's row count, the positions,
+which passes have devices) ends a pipeline, and its bookkeeping cost more than the loopback round
+trips it saved. ``benchmarks/store.py`` measures a stamp, a redemption and an issue against the
+floor in the same run.
 
 **Where a transition's time goes** (issue 17, measured with cProfile, py-spy and SQLite's trace hook).
 On SQLite a statement costs a few microseconds; a commit costs about one WAL frame (a 4 KiB page
@@ -46,46 +50,63 @@ index entry (a page), so a card's ``UPDATE`` leaves out ``stamps_lapse_at`` and 
 this wallet itself committed that version of the row with the same values. On PostgreSQL each
 statement is a round trip, so the count of statements, not their Python, dominates.
 
-**Ordering the journal on PostgreSQL.** Followers (pass-update tags, the Google sync, webhooks) read
-"everything after position N" and must never miss a position. Positions come from an identity
-sequence, drawn in one order and committed in another: a transaction holding position 10 may commit
-after one holding 11, and a follower that already read 11 would skip 10 for good. The choices known:
+**Ordering the journal on PostgreSQL.** Followers (``journal(since=...)``, a device's
+``passesUpdatedSince`` tag from ``passes.updated_since``, ``passes.activity``) read "everything
+after position N" and must never miss a position. Positions drawn from a sequence are drawn in one
+order and committed in another: a transaction holding position 10 may commit after one holding 11,
+and a follower that already read 11 would skip 10 for good. (The outbox, which drives the Google
+sync, webhooks and pushes, is claimed by row, not followed by a cursor, so it cannot skip.) The
+choices known:
 
-- *a lock from the first position drawn to commit* (what this store does, as the eventsourcing
-  library does with ``LOCK TABLE ... IN EXCLUSIVE MODE``): a transaction-scoped advisory lock, taken
-  by the events' ``INSERT`` itself, so it is held only from the append to the commit -- the card's
-  row lock, the model's decision, pool codes, the voucher rows, the snapshot and the idempotency
-  record all come before it; only the pass marks, the effect hooks' messages and the commit follow
-  (for a stamp: three round trips under the lock, five before this change). Commits
-  of events still pass one at a time, so throughput across processes is bounded by one commit's
-  latency (``benchmarks/store.py`` prints 1, 2, 4 and 8 writers on distinct cards);
-- *transaction ids* (``pg_current_xact_id()`` stored with each event; followers read only events of
-  transactions older than ``pg_snapshot_xmin(pg_current_snapshot())``, all of which have ended):
-  no lock at all, but it is correct only if followers order and page by ``(xid, position)``, not by
-  position alone -- an older transaction can draw a later position -- so the follower cursor becomes
-  a pair (or an opaque tag) in ``journal(since=...)``, ``pass_updates.update_position`` and the Apple
-  web service's ``lastUpdated``; a long-running transaction anywhere in the database also holds every
-  follower back until it ends. This is the way to lift the cap; it is a change of the public cursor,
-  so it needs its own migration and release note;
+- *a lock from the first position drawn to the commit* (eventsourcing's PostgreSQL recorder locks
+  its table ``IN EXCLUSIVE MODE``; Message DB takes an advisory lock per category; this store took
+  one transaction-scoped advisory lock before issue 17): simple, but every commit of every card
+  passes one at a time, so throughput across processes and hosts is capped by one commit's
+  latency, round trips included;
 - *gap detection with a timeout* (Marten's high-water mark): no lock, followers wait for a missing
-  position to appear or time out, trading latency for ordering, and a timed-out gap that then
-  commits is still missed unless it is re-scanned;
+  position and skip it after a while; a slow transaction that commits after the timeout is missed
+  (Marten now also asks the server whether a transaction that could fill the gap is alive);
+- *transaction ids with a pair cursor*: store ``pg_current_xact_id()`` with each event and let
+  followers read only below ``pg_snapshot_xmin(pg_current_snapshot())``, the oldest transaction
+  still running. No lock, but the cursor must be ``(xid, position)``: an older transaction can
+  draw a later position, so a position-only cursor still skips (xid 100 draws 11 and commits, xid
+  101 holding 10 is still running: a follower reads 11, then never 10). Every public cursor would
+  become a pair;
+- *a published sequence*: readers number, under a lock only they take, the events of transactions
+  that have ended; cursors stay integers, but reading becomes writing (no read replica can serve
+  it), and every event is written twice;
+- *positions derived from the transaction id* (what this store does, migration 40): a position is
+  ``(xid + shift) * 2**20 + n``, with ``n`` counting the positions one transaction takes, so
+  position order *is* ``(xid, n)`` order and the pair cursor fits in one integer; followers read
+  below ``(xmin + shift) * 2**20``. Every transaction that may still commit has an id at or above
+  the ``xmin`` a follower read with, so its positions lie above everything that follower has read.
+  Writers take no lock and share no sequence; followers only read. The costs: positions are large,
+  sparse numbers (still 64-bit integers, cursors and tags unchanged in type and meaning); one
+  transaction takes at most 2**20 positions (a bulk import batch above that is refused with a
+  ``batch`` error); a long-running transaction anywhere on the server holds followers back until
+  it ends (they see nothing newer meanwhile, and miss nothing); and a card's events stay in version
+  order only because a transaction older than the one that wrote the card's previous event retries
+  (:mod:`walletvoucher.store._postgres`). ``journal_clock.shift`` lifts positions above every
+  stored one when a database is restored into a server whose ids start again.
 - *per-stream positions* (Message DB's stream versions, our cards' ``version``) order one card
   completely without any global lock; only cross-card followers need one of the above.
 
+On SQLite nothing changes: its one writer at a time commits ``AUTOINCREMENT`` positions in order.
+``benchmarks/store.py`` prints the total rate of 1, 2, 4 and 8 writer processes on distinct cards.
+
 **Beyond one database.** Every per-card table is keyed by the card's serial (``cards``, ``events``
 by ``(serial, version)``, ``snapshots``, ``vouchers.card_serial``, ``pass_updates.card_serial``,
-``idempotency`` through the result's serial), and a transition touches one card, so the schema can be
-distributed by serial (Citus: ``create_distributed_table('events', 'serial')`` and the same for the
-other per-card tables, co-located) and each transition stays a single-shard transaction. What it
-would take: the journal's global position cannot come from one lock or one sequence across shards
--- followers would read per shard (a position per shard, or the transaction-id scheme above per
-shard) and merge; ``vouchers`` would need the card's serial in its key (a voucher serial is the card
-serial plus a number, so routing by prefix works); code pools and the outbox are cross-card and would
-stay reference tables or a coordinator-local table (a code draw is then a distributed transaction,
-or pools are split per shard); ``idempotency`` keys would be routed by the card they name. What it
-would not change: the model, the one-transaction-per-transition guarantee, the retries on a version
-conflict, and exactly-once redemption, all of which are per card.
+``idempotency`` through the result's serial), and a transition touches one card, so the schema can
+be distributed by serial (Citus: ``create_distributed_table('events', 'serial')`` and the same for
+the other per-card tables, co-located) and each transition stays a single-shard transaction. What it
+would take: the journal's positions come from one server's transaction ids, which shards do not
+share -- followers would read per shard (each shard's positions and ``xmin`` are its own) and merge,
+with a cursor per shard; ``vouchers`` would need the card's serial in its key (a voucher serial is
+the card serial plus a number, so routing by prefix works); code pools and the outbox are cross-card
+and would stay reference tables or a coordinator-local table (a code draw is then a distributed
+transaction, or pools are split per shard); ``idempotency`` keys would be routed by the card they
+name. What it would not change: the model, the one-transaction-per-transition guarantee, the retries
+on a version conflict, and exactly-once redemption, all of which are per card.
 """
 
 from walletvoucher.store._access import Access, Credential, IssuedSecret, Principal

@@ -7,10 +7,12 @@ Statements are written once with ``?`` placeholders; the PostgreSQL engine turns
   starts a READ COMMITTED transaction and relies on row locks and unique constraints),
 - ``FOR UPDATE SKIP LOCKED`` when a writer takes a code or an outbox message (PostgreSQL only: SQLite
   has one writer at a time, so there is nothing to skip),
-- the journal lock that keeps global positions committed in order (a transaction-scoped advisory lock
-  on PostgreSQL; SQLite's write lock already does it),
-- taking a journal position that no event holds, to re-mark a pass without a transition (the
-  events' sequence: PostgreSQL ``nextval``, SQLite's ``sqlite_sequence`` row).
+- how journal positions are drawn so that followers reading "after position N" never miss one
+  (SQLite: ``AUTOINCREMENT`` under its single write lock, so positions commit in order; PostgreSQL:
+  positions derived from the transaction id, read only below the oldest running transaction, with
+  no lock at all -- see :mod:`walletvoucher.store._postgres`): :meth:`Database.insert_events`,
+  :meth:`Database.insert_activity`, :meth:`Database.take_position` and :meth:`Database.settled`,
+- taking a journal position that no event holds, to re-mark a pass without a transition.
 """
 
 from __future__ import annotations
@@ -25,6 +27,8 @@ from walletvoucher.errors import ValidationError
 
 Row = tuple[Any, ...]
 Params = Sequence[Any]
+EventRow = tuple[int, str, int, str]
+"""One event to append: its version, type, time (microseconds) and JSON text."""
 
 
 class Conflict(Exception):
@@ -70,23 +74,33 @@ class Database(abc.ABC):
     def read(self) -> AbstractContextManager[Tx]:
         """A read-only transaction that sees one consistent state."""
 
-    def lock_journal(self, tx: Tx) -> None:
-        """Hold the journal until commit so positions become visible in order (no-op by default)."""
-        del tx  # SQLite: the write lock taken by BEGIN IMMEDIATE already orders positions
+    @abc.abstractmethod
+    def insert_events(self, tx: Tx, serial: str, rows: Sequence[EventRow]) -> list[int]:
+        """Append the events *rows* (``(version, type, at_us, data)``, consecutive versions) of card
+        *serial* and return their journal positions, in the rows' order. A journal follower never
+        misses them: they commit in position order (SQLite), or become readable only once every
+        transaction that could still commit a lower position has ended (PostgreSQL,
+        :meth:`settled`)."""
 
-    def insert_events_sql(self, rows: int) -> str:
-        """The statement that appends *rows* events (five parameters each) and returns their
-        ``(version, position)``, with the journal locked first (see :meth:`lock_journal`)."""
-        return (
-            "INSERT INTO events (serial, version, type, at, data) VALUES "
-            + ", ".join(["(?, ?, ?, ?, ?)"] * rows)
-            + " RETURNING version, position"
-        )
+    @abc.abstractmethod
+    def insert_activity(self, tx: Tx, params: Params) -> int:
+        """Log one ``pass_activity`` row (type, serial, device, at, reason); return its position,
+        ordered for followers as the journal's are."""
 
     @abc.abstractmethod
     def take_position(self, tx: Tx) -> int:
-        """A new journal position above every one handed out, held by no event (call it with the
-        journal locked, :meth:`lock_journal`, so it commits in order)."""
+        """A new journal position above every one handed out, held by no event (a pass re-marked
+        without a transition), ordered for followers as the journal's are."""
+
+    def settled(self, column: str) -> str:
+        """A SQL condition (`` AND ...``) that a follower reading "after position N" adds on
+        *column*, so that it never reads past a position a running transaction may still commit
+        below (nothing on SQLite: its positions commit in order)."""
+        del column
+        return ""
+
+    def upkeep(self) -> None:  # noqa: B027 - a hook most engines do not need
+        """What opening a wallet checks once the schema is current (nothing by default)."""
 
     @abc.abstractmethod
     def close(self) -> None:

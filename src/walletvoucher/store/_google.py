@@ -5,7 +5,9 @@ for and a digest of the body sent; a notification is an object id, the key of th
 and when. ``wallet.google`` is the one instance per wallet.
 
 Budget: Google notifies the holder of at most 3 updates per pass per 24 hours
-(``notifyPreference: NOTIFY_ON_UPDATE``). :meth:`GoogleRecords.take_notification` keeps a sliding
+(``notifyPreference: NOTIFY_ON_UPDATE``), and of at most 3 messages that notify (``TEXT_AND_NOTIFY``,
+"Trigger Push Notifications" in Google Wallet's guides); both take from this one budget per object.
+:meth:`GoogleRecords.take_notification` keeps a sliding
 window per object, decided under a lock on the object's row so two workers cannot both take the
 third slot, and remembers which sync took a slot so a retried sync keeps it instead of taking another.
 """

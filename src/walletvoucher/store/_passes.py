@@ -11,9 +11,11 @@ serial in ``pass_updates``:
   the previous mark (:func:`next_last_modified`: HTTP dates have one-second resolution). Rounding up
   keeps it at or after the change, so a pass drawn "as at ``last_modified``" shows what the change
   made (a voucher valid from the stamp's exact microsecond is already valid then),
-- ``update_position``: the transition's last **journal position**. Positions are handed out while
-  the journal is locked until commit (SQLite's write lock; an advisory lock on PostgreSQL), so they
-  become visible in order and "serials changed since tag N" never skips a slower commit.
+- ``update_position``: the transition's last **journal position**. Positions are handed out so
+  that "serials changed since tag N" never skips a slower commit: on SQLite they commit in order
+  (its one write lock); on PostgreSQL they come from the transaction id and a device is told only
+  of marks below the oldest transaction still running (:meth:`Database.settled`), so every change
+  committed later lies above the ``lastUpdated`` it was given.
 
 **Later changes.** A voucher issued with a later ``valid_from`` changes what its passes show at that
 moment, with no transition to mark them: the transition that issues it also queues an outbox message
@@ -346,8 +348,7 @@ class PassUpdates:
         serials = [str(payload[key]) for key in ("card", "voucher") if isinstance(payload.get(key), str)]
         at_us = _ceil_second_us(to_us(at))
         with self._db.write() as tx:
-            self._db.lock_journal(tx)  # the new position commits in order, as the journal's do
-            position = self._db.take_position(tx)
+            position = self._db.take_position(tx)  # ordered for followers as the journal's are
             for serial in serials:
                 marked = tx.run(
                     "UPDATE pass_updates SET last_modified = CASE WHEN ? > last_modified THEN ?"
@@ -368,7 +369,8 @@ class PassUpdates:
             rows = tx.rows(
                 "SELECT p.serial, p.update_position FROM registrations r JOIN pass_updates p"
                 " ON p.serial = r.serial WHERE r.device = ? AND p.update_position > ?"
-                " ORDER BY p.update_position, p.serial",
+                + self._db.settled("p.update_position")
+                + " ORDER BY p.update_position, p.serial",
                 (device, floor),
             )
         last = int(rows[-1][1]) if rows else max(floor, 0)
@@ -398,7 +400,8 @@ class PassUpdates:
         with self._db.read() as tx:
             rows = tx.rows(
                 "SELECT position, type, serial, device, at, reason FROM pass_activity WHERE position > ?"
-                " ORDER BY position LIMIT ?",
+                + self._db.settled("position")
+                + " ORDER BY position LIMIT ?",
                 (since, limit),
             )
         return tuple(
@@ -408,15 +411,10 @@ class PassUpdates:
         )  # fmt: skip
 
     def _log(self, tx: Tx, kind: str, serial: str, device: str, at_us: int, reason: str) -> None:
-        self._db.lock_journal(tx)  # positions commit in order, as the journal's do
-        row = tx.one(
-            "INSERT INTO pass_activity (type, serial, device, at, reason) VALUES (?, ?, ?, ?, ?)"
-            " RETURNING position",
-            (kind, serial, device, at_us, reason),
-        )
-        if not self._activity_effects or row is None:
+        position = self._db.insert_activity(tx, (kind, serial, device, at_us, reason))
+        if not self._activity_effects:
             return
-        activity = PassActivity(position=int(row[0]), type=kind, serial=serial, device=device,
+        activity = PassActivity(position=position, type=kind, serial=serial, device=device,
                                 at=from_us(at_us), reason=reason)
         for hook in self._activity_effects:
             for message in hook(activity):

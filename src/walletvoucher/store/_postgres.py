@@ -5,20 +5,48 @@ Writers run READ COMMITTED. Optimistic concurrency comes from the card row: the 
 blocks on the row lock, then sees the new version and changes no row, which the store treats as a
 conflict and retries. Unique violations on ``(serial, version)`` and serialisation failures or
 deadlocks are conflicts too. Codes and outbox messages are taken with ``FOR UPDATE SKIP LOCKED`` so
-that concurrent writers never wait for, or take, the same row. Global positions come from an identity
-column; a transaction-scoped advisory lock, taken by the very statement that inserts the events
-(:meth:`PostgresDatabase.insert_events_sql`), makes them commit in position order, so a follower
-reading "events after N" never misses one (the package docstring weighs the alternatives).
+that concurrent writers never wait for, or take, the same row.
+
+**Journal positions without a lock.** A position is ``(xid + shift) * 2**20 + n``: the writing
+transaction's id (``pg_current_xact_id()``), the database's ``journal_clock.shift`` (0 unless the
+database came from elsewhere, see below), and ``n``, the transaction's own count of positions taken
+(events, ``pass_activity`` rows, re-marked passes; at most :data:`PER_TRANSACTION`). Writers take no
+lock and draw from no shared sequence. Followers (:meth:`PostgresDatabase.settled`) read only
+positions below ``(xmin + shift) * 2**20``, where ``xmin`` is their snapshot's oldest running
+transaction id: every transaction below it has ended, and every transaction that may still commit
+has an id at or above it, so all its positions lie above everything a follower has read. A position
+cursor therefore never skips a slower commit, and stays a plain integer. Two costs: a long-running
+transaction anywhere on the server holds followers back (they see nothing newer until it ends; they
+never miss it), and positions are large numbers with gaps.
+
+A card's events must also follow each other in the journal: a transaction whose id is older than
+the one that wrote the card's previous event (it took its id, e.g. with its idempotency key, before
+that one committed) inserts nothing and retries as a conflict, with a new, younger id.
+
+``journal_clock.shift`` keeps new positions above every stored one when transaction ids restart (a
+``pg_dump`` restored into a new server): opening the wallet checks, and raises the shift under an
+``ACCESS EXCLUSIVE`` lock on ``journal_clock``, which waits for every writer that read the old shift
+to end. The package docstring weighs the alternatives.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager, suppress
 from typing import TYPE_CHECKING, Any
 
-from walletvoucher.errors import DatabaseReadOnly, DatabaseUnavailable, StoreUrlError
-from walletvoucher.store._engine import Conflict, Database, Params, Row, Tx, UniqueViolation, storable
+from walletvoucher.errors import DatabaseReadOnly, DatabaseUnavailable, StoreUrlError, ValidationError
+from walletvoucher.store._engine import (
+    Conflict,
+    Database,
+    EventRow,
+    Params,
+    Row,
+    Tx,
+    UniqueViolation,
+    iter_chunks,
+    storable,
+)
 from walletvoucher.store._url import redact
 
 __all__ = ["PostgresDatabase", "redact"]
@@ -26,20 +54,70 @@ __all__ = ["PostgresDatabase", "redact"]
 if TYPE_CHECKING:
     import psycopg
 
-_JOURNAL_LOCK = 0x77765F6A6F75726E  # "wv_journ": the advisory lock key that orders global positions
+PER_TRANSACTION = 1 << 20
+"""How many journal positions one transaction may take (events, activity rows, re-marked passes)."""
+_BASE = f"((pg_current_xact_id()::text::bigint + shift) * {PER_TRANSACTION})"
+"""This transaction's first position (a column list of ``journal_clock``)."""
+_HORIZON = (
+    f"(SELECT (pg_snapshot_xmin(pg_current_snapshot())::text::bigint + shift) * {PER_TRANSACTION}"
+    " FROM journal_clock)"
+)
+"""The lowest position a transaction still running may commit: followers read below it."""
+_STORED_MAX = (
+    "(SELECT GREATEST((SELECT MAX(position) FROM events), (SELECT MAX(position) FROM pass_activity),"
+    " (SELECT MAX(update_position) FROM pass_updates), 0))"
+)
+SHIFT_SQL = f"GREATEST(0, {_STORED_MAX} / {PER_TRANSACTION} + 1 - pg_current_xact_id()::text::bigint)"
+"""The shift that puts this transaction's positions (and every later one's) above every stored one."""
 
 
 class _PgTx(Tx):
-    def __init__(self, conn: psycopg.Connection[Any]) -> None:
+    """A transaction begun lazily: ``BEGIN`` travels in one round trip with the first statement (a
+    two-statement simple query, its parameters bound by psycopg on the client), every later statement
+    is a server-side prepared one. A transaction that runs no statement never reaches the server."""
+
+    def __init__(self, conn: psycopg.Connection[Any], begin: str) -> None:
         self._conn = conn
+        self._begin: str | None = begin
+        self._taken = 0
+
+    @property
+    def begun(self) -> bool:
+        """Whether ``BEGIN`` was sent (the server holds a transaction to commit or roll back)."""
+        return self._begin is None
+
+    def _execute(self, sql: str, params: Params) -> psycopg.Cursor[Any]:
+        values = storable(params)
+        if self._begin is None:
+            return self._conn.execute(_pg(sql), values, prepare=True)
+        import psycopg
+
+        cursor = psycopg.ClientCursor(self._conn)
+        begin, self._begin = self._begin, None
+        cursor.execute(f"{begin}; {_pg(sql)}", values)
+        cursor.nextset()  # past BEGIN's result to the statement's
+        return cursor
 
     def run(self, sql: str, params: Params = ()) -> int:
         with _translated(self._conn):
-            return self._conn.execute(_pg(sql), storable(params), prepare=True).rowcount
+            return self._execute(sql, params).rowcount
 
     def rows(self, sql: str, params: Params = ()) -> list[Row]:
         with _translated(self._conn):
-            return [tuple(r) for r in self._conn.execute(_pg(sql), storable(params), prepare=True).fetchall()]
+            return [tuple(r) for r in self._execute(sql, params).fetchall()]
+
+    def claim(self, count: int) -> int:
+        """Take *count* consecutive position numbers of this transaction; return the first."""
+        first = self._taken
+        if first + count > PER_TRANSACTION:
+            raise ValidationError(
+                f"would write more than {PER_TRANSACTION:,} journal entries in one transaction",
+                field="batch",
+                value=first + count,
+                fix="write fewer cards per transaction (a smaller batch=)",
+            )
+        self._taken += count
+        return first
 
 
 class PostgresDatabase(Database):
@@ -73,34 +151,95 @@ class PostgresDatabase(Database):
 
     @contextmanager
     def write(self) -> Iterator[Tx]:
-        with _translated(self._conn), self._conn.transaction():
-            yield _PgTx(self._conn)
+        with self._transaction("BEGIN ISOLATION LEVEL READ COMMITTED") as tx:
+            yield tx
 
     @contextmanager
     def read(self) -> Iterator[Tx]:
-        with _translated(self._conn), self._conn.transaction():
-            self._conn.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
-            yield _PgTx(self._conn)
+        with self._transaction("BEGIN ISOLATION LEVEL REPEATABLE READ, READ ONLY") as tx:
+            yield tx
 
-    def lock_journal(self, tx: Tx) -> None:
-        tx.rows("SELECT pg_advisory_xact_lock(?)", (_JOURNAL_LOCK,))
+    @contextmanager
+    def _transaction(self, begin: str) -> Iterator[Tx]:
+        # BEGIN with the first statement, COMMIT on its own: one round trip fewer than psycopg's
+        # transaction() (two fewer for a read, which also set its isolation level apart).
+        import psycopg
 
-    def insert_events_sql(self, rows: int) -> str:
-        # The journal lock taken by the statement itself, one round trip fewer: the lock's one-row
-        # subquery must produce its row before any event row is formed, so positions (the identity)
-        # are drawn after the lock is held.
-        return (
-            "INSERT INTO events (serial, version, type, at, data)"
-            " SELECT v.column1, v.column2, v.column3, v.column4, v.column5"
-            f" FROM (SELECT pg_advisory_xact_lock({_JOURNAL_LOCK})) AS journal,"
-            " (VALUES " + ", ".join(["(?, ?::integer, ?, ?::bigint, ?)"] * rows) + ") AS v"
-            " RETURNING version, position"
+        tx = _PgTx(self._conn, begin)
+        try:
+            with _translated(self._conn):
+                yield tx
+        except BaseException:
+            if tx.begun and not self._conn.closed:
+                with suppress(psycopg.Error):  # a broken connection: the server ends the transaction
+                    self._conn.execute("ROLLBACK")
+            raise
+        if tx.begun:
+            with _translated(self._conn):
+                self._conn.execute("COMMIT")
+
+    def insert_events(self, tx: Tx, serial: str, rows: Sequence[EventRow]) -> list[int]:
+        assert isinstance(tx, _PgTx)
+        first = tx.claim(len(rows))
+        found: list[Row] = []
+        for start, chunk in enumerate(iter_chunks(rows, 1000)):  # at most 5,000 parameters a statement
+            offset = first + start * 1000
+            params: list[Any] = [serial]
+            for n, (version, kind, at_us, data) in enumerate(chunk, start=offset):
+                params += (version, kind, at_us, data, n)
+            # The card's previous event must not lie above this transaction's positions (written by
+            # a younger transaction); otherwise nothing is inserted and the transition is retried.
+            previous = chunk[0][0] - 1 if start == 0 else -1
+            inserted = tx.rows(
+                "INSERT INTO events (position, serial, version, type, at, data)"
+                " SELECT b.base + v.n, ?, v.version, v.type, v.at, v.data"
+                f" FROM (SELECT {_BASE} AS base FROM journal_clock) AS b, (VALUES "
+                + ", ".join(["(?::integer, ?, ?::bigint, ?, ?::bigint)"] * len(chunk))
+                + ") AS v (version, type, at, data, n) WHERE NOT EXISTS (SELECT 1 FROM events AS e"
+                f" WHERE e.serial = ? AND e.version = ? AND e.position >= b.base + {PER_TRANSACTION})"
+                " RETURNING version, position",
+                [*params, serial, previous],
+            )
+            if not inserted:
+                raise Conflict(f"card {serial}'s last event was written by a younger transaction")
+            found += inserted
+        return [int(position) for _, position in sorted(found)]
+
+    def insert_activity(self, tx: Tx, params: Params) -> int:
+        assert isinstance(tx, _PgTx)
+        row = tx.one(
+            "INSERT INTO pass_activity (position, type, serial, device, at, reason)"
+            f" SELECT {_BASE} + ?, ?, ?, ?, ?, ? FROM journal_clock RETURNING position",
+            (tx.claim(1), *params),
         )
-
-    def take_position(self, tx: Tx) -> int:
-        row = tx.one("SELECT nextval(pg_get_serial_sequence('events', 'position'))")
         assert row is not None
         return int(row[0])
+
+    def take_position(self, tx: Tx) -> int:
+        assert isinstance(tx, _PgTx)
+        row = tx.one(f"SELECT {_BASE} + ? FROM journal_clock", (tx.claim(1),))
+        assert row is not None
+        return int(row[0])
+
+    def settled(self, column: str) -> str:
+        return f" AND {column} < {_HORIZON}"
+
+    def upkeep(self) -> None:
+        """Raise ``journal_clock.shift`` when stored positions reach this server's transaction ids
+        (a database restored into a new server), so new positions stay above them."""
+        with self.read() as tx:
+            if not (tx.one("SELECT to_regclass('journal_clock') IS NOT NULL") or (False,))[0]:
+                return  # migrated only part of the way (a test of an older schema)
+            row = tx.one(
+                "SELECT GREATEST((SELECT MAX(position) FROM events), (SELECT MAX(position) FROM"
+                " pass_activity)) >= (pg_snapshot_xmax(pg_current_snapshot())::text::bigint + shift)"
+                f" * {PER_TRANSACTION} FROM journal_clock"
+            )
+        if not (row and row[0]):
+            return
+        with self.write() as tx:  # waits for every writer that read the old shift, then holds the rest
+            tx.run("LOCK TABLE journal_clock IN ACCESS EXCLUSIVE MODE")
+            tx.run(f"UPDATE journal_clock SET shift = GREATEST(shift, {SHIFT_SQL})")
 
     def close(self) -> None:
         self._conn.close()

@@ -19,7 +19,9 @@ from __future__ import annotations
 import attrs
 
 from walletvoucher.errors import DatabaseUnavailable, SchemaTooNew
+from walletvoucher.store._callbacks import CALLBACKS_DESCRIPTION, CALLBACKS_STATEMENTS
 from walletvoucher.store._engine import Database, Tx
+from walletvoucher.store._postgres import SHIFT_SQL
 from walletvoucher.store._url import redact
 
 _PK = {
@@ -36,6 +38,8 @@ class Migration:
     version: int
     description: str
     statements: tuple[str, ...]
+    dialects: tuple[str, ...] = ("sqlite", "postgres")
+    """The engines whose databases run the statements (the others only record the version)."""
 
 
 MIGRATIONS: tuple[Migration, ...] = (
@@ -158,6 +162,19 @@ MIGRATIONS: tuple[Migration, ...] = (
         "updates are found from its registrations), so fewer pages per commit and HOT updates on PostgreSQL",
         statements=("DROP INDEX IF EXISTS pass_updates_position",),
     ),
+    Migration(
+        version=40,
+        description="PostgreSQL: journal positions from transaction ids, no journal lock (issue 17); "
+        "journal_clock.shift keeps them above every position already stored",
+        statements=(
+            "CREATE TABLE journal_clock (shift BIGINT NOT NULL)",
+            f"INSERT INTO journal_clock (shift) SELECT {SHIFT_SQL}",
+            "ALTER TABLE events ALTER COLUMN position DROP IDENTITY",
+            "ALTER TABLE pass_activity ALTER COLUMN position DROP IDENTITY",
+        ),
+        dialects=("postgres",),
+    ),
+    Migration(version=42, description=CALLBACKS_DESCRIPTION, statements=CALLBACKS_STATEMENTS),
 )
 
 SCHEMA_VERSION = MIGRATIONS[-1].version
@@ -183,6 +200,7 @@ def migrate(db: Database, *, at_us: int, migrations: tuple[Migration, ...] = MIG
             _refuse_foreign(tx, db, migrations)
     _refuse_newer(max(applied, default=0), last)
     if {step.version for step in migrations} <= applied:
+        db.upkeep()
         return last
     with db.write() as tx:
         if db.dialect == "postgres":
@@ -194,11 +212,12 @@ def migrate(db: Database, *, at_us: int, migrations: tuple[Migration, ...] = MIG
         _refuse_newer(max(applied, default=0), last)
         for step in migrations:
             if step.version not in applied:
-                for statement in step.statements:
+                for statement in step.statements if db.dialect in step.dialects else ():
                     tx.run(statement.format(pk=_PK[db.dialect]))
                 tx.run(
                     "INSERT INTO schema_version (version, applied_at) VALUES (?, ?)", (step.version, at_us)
                 )
+    db.upkeep()
     return last
 
 

@@ -10,12 +10,22 @@ from __future__ import annotations
 
 import sqlite3
 import threading
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import AbstractContextManager, contextmanager
 from pathlib import Path
 
 from walletvoucher.errors import DatabaseReadOnly, DatabaseUnavailable
-from walletvoucher.store._engine import Conflict, Database, Params, Row, Tx, UniqueViolation, storable
+from walletvoucher.store._engine import (
+    Conflict,
+    Database,
+    EventRow,
+    Params,
+    Row,
+    Tx,
+    UniqueViolation,
+    iter_chunks,
+    storable,
+)
 
 
 class _Transaction(AbstractContextManager[Tx]):
@@ -140,6 +150,28 @@ class SqliteDatabase(Database):
 
     def read(self) -> AbstractContextManager[Tx]:
         return _Transaction(self._conn, "BEGIN", None)
+
+    def insert_events(self, tx: Tx, serial: str, rows: Sequence[EventRow]) -> list[int]:
+        # BEGIN IMMEDIATE holds the one write lock to the commit: positions commit in order.
+        found: list[Row] = []
+        for chunk in iter_chunks(rows, 1000):  # at most 5,000 parameters per statement
+            params = [value for row in chunk for value in (serial, *row)]
+            found += tx.rows(
+                "INSERT INTO events (serial, version, type, at, data) VALUES "
+                + ", ".join(["(?, ?, ?, ?, ?)"] * len(chunk))
+                + " RETURNING version, position",
+                params,
+            )
+        return [int(position) for _, position in sorted(found)]
+
+    def insert_activity(self, tx: Tx, params: Params) -> int:
+        row = tx.one(
+            "INSERT INTO pass_activity (type, serial, device, at, reason) VALUES (?, ?, ?, ?, ?)"
+            " RETURNING position",
+            params,
+        )
+        assert row is not None
+        return int(row[0])
 
     def take_position(self, tx: Tx) -> int:
         # AUTOINCREMENT never hands out a number at or below sqlite_sequence's: raising it takes one.

@@ -77,6 +77,9 @@ from walletvoucher.store._types import (
 )
 from walletvoucher.store._url import connect
 
+#: Most punches one :meth:`Wallet.punch` takes at once.
+MAX_PUNCHES = 1000
+
 _FINAL_STATE = {
     EventType.VOUCHER_REDEEMED: "redeemed",
     EventType.VOUCHER_EXPIRED: "expired",
@@ -310,17 +313,27 @@ class Wallet:
         return result
 
     def punch(
-        self, serial: str, *, at: datetime, source: str = "staff", idempotency_key: str | None = None
+        self, serial: str, *, at: datetime, source: str = "staff", idempotency_key: str | None = None,
+        count: int = 1,
     ) -> StampCard:
-        """Take one punch of a stored prepaid card (see :meth:`StampCard.use_punch`)."""
+        """Take *count* punches (one by default) of a stored prepaid card, all or none (see
+        :meth:`StampCard.use_punch`: one ``punch_used`` event each)."""
+        if not isinstance(count, int) or isinstance(count, bool) or not 1 <= count <= MAX_PUNCHES:
+            raise ValidationError(f"must be a whole number from 1 to {MAX_PUNCHES}", field="count",
+                                  value=repr(count)[:40], fix="take one punch per item, e.g. count=1")
 
         def decide(tx: Tx, before: StampCard | None) -> _Decision:
             assert before is not None
-            card, events = before.use_punch(at=at, source=source)
+            card: StampCard = before
+            events: tuple[Event, ...] = ()
+            for _ in range(count):
+                card, more = card.use_punch(at=at, source=source)
+                events = (*events, *more)
             return _Decision(card=card, events=events, result=card)
 
+        request: dict[str, Any] = {"source": source} if count == 1 else {"source": source, "count": count}
         result: StampCard = self._transition(
-            "punch", serial, decide, at=at, key=idempotency_key, request={"source": source}
+            "punch", serial, decide, at=at, key=idempotency_key, request=request
         )
         return result
 
@@ -617,12 +630,18 @@ class Wallet:
         return Voucher.from_json(json.loads(row[0]))
 
     def journal(self, since: int = 0, *, limit: int = 1000) -> tuple[JournalEntry, ...]:
-        """Stored events after global position *since*, in position order (follow it by position)."""
+        """Stored events after global position *since*, in position order (follow it by position:
+        pass the last entry's ``position`` as the next *since*; no event committed later is ever
+        below it). Positions increase but are not consecutive; on PostgreSQL they are large numbers
+        (derived from transaction ids) and an event becomes readable once every transaction older
+        than its own has ended."""
         _checks.position(since)
         _checks.limit(limit)
         with self._db.read() as tx:
             rows = tx.rows(
-                "SELECT position, version, data FROM events WHERE position > ? ORDER BY position LIMIT ?",
+                "SELECT position, version, data FROM events WHERE position > ?"
+                + self._db.settled("position")
+                + " ORDER BY position LIMIT ?",
                 (since, limit),
             )
         return tuple(
@@ -701,7 +720,7 @@ class Wallet:
                         ):
                             raise _StaleCache(serial) from None  # decided on an older card: again
                         raise
-                    if key is not None:  # before the append, which ends holding the journal lock
+                    if key is not None:
                         self._store_result(tx, key, action, serial, version, decision)
                     rules = self._append(tx, action, before, version, decision, at)
             except (Conflict, UniqueViolation) as exc:
@@ -846,8 +865,6 @@ class Wallet:
         self._project_vouchers(tx, decision, now)
         if self._snapshot_every and new_version // self._snapshot_every > version // self._snapshot_every:
             self._write_snapshot(tx, card, new_version)
-        # Last, what needs the journal's positions: on PostgreSQL the journal lock is held from here
-        # to the commit, so everything that does not need a position is written before it.
         positions = self._insert_events(tx, card.serial, version, decision.events)
         change = Change(
             action=action, before=before, card=card, events=decision.events, positions=positions, at=at
@@ -859,15 +876,13 @@ class Wallet:
         return new_version, lapse, ends
 
     def _insert_events(self, tx: Tx, serial: str, version: int, events: tuple[Event, ...]) -> tuple[int, ...]:
-        """One statement for all the events (a stamp that reaches the goal writes three or four), which
-        also locks the journal (:meth:`Database.insert_events_sql`)."""
-        rows: list[tuple[Any, ...]] = []
-        for start in range(0, len(events), 1000):  # at most 5,000 parameters per statement
-            params: list[Any] = []
-            for offset, event in enumerate(events[start : start + 1000], start=version + start + 1):
-                params += (serial, offset, event.type.value, to_us(event.at), _dumps(event.to_json()))
-            rows += tx.rows(self._db.insert_events_sql(len(params) // 5), params)
-        return tuple(int(position) for _, position in sorted(rows))
+        """All the events of a transition (a stamp that reaches the goal writes three or four) in one
+        statement, at journal positions a follower cannot miss (:meth:`Database.insert_events`)."""
+        rows = [
+            (number, event.type.value, to_us(event.at), _dumps(event.to_json()))
+            for number, event in enumerate(events, start=version + 1)
+        ]
+        return tuple(self._db.insert_events(tx, serial, rows))
 
     def _project_vouchers(self, tx: Tx, decision: _Decision, now: int) -> None:
         for event in decision.events:

@@ -9,8 +9,14 @@
                                         shows the card with a stamp count to confirm
 ``POST /staff/stamp``                   add the confirmed stamps to a card
 ``POST /staff/code``                    redeem a Redeem Code voucher by its typed code
-``GET  /kiosk``, ``POST /kiosk``        the kiosk: each scanned card barcode adds one stamp
+``GET  /kiosk``, ``POST /kiosk``        the kiosk: each scanned card barcode adds one stamp (typed by a
+                                        USB scanner, or read by the camera: ``?camera=on``, see
+                                        ``static/staff-1.0.js``)
 ======================================  ==============================================================
+
+The counter's own words come in the device's language (``Accept-Language``, or ``?lang=`` in the
+address, kept by the page's forms; :mod:`walletvoucher.web._counter_i18n`); the staff answers stay
+English and left to right, the reward in the customer's language inside them.
 
 The device token lives only in the ``wv_device`` cookie (``Secure; HttpOnly; SameSite=Strict``):
 script never sees it. Forms carry a CSRF token bound to that token. Every page names its state on
@@ -36,6 +42,7 @@ from walletvoucher.service._limits import Rate, RateLimiter
 from walletvoucher.service._staff import MAX_STAMPS, CounterView, StaffDesk
 from walletvoucher.service._webservice import ServiceRequest, ServiceResponse, _segments
 from walletvoucher.store import Principal
+from walletvoucher.web._counter_i18n import COUNTER_LANGUAGES, counter_texts
 from walletvoucher.web._csrf import MAX_AGE, BrowserIds
 from walletvoucher.web._i18n import format_moment, negotiate, texts
 from walletvoucher.web._pages import CSP, CustomerPages, _Call, _cookie
@@ -48,6 +55,9 @@ STAFF_CSP = (
 DECODER = "vendor/zxing-wasm/zxing-wasm-reader.js"
 """The vendored decoder under the static files (``scripts/vendor-zxing-wasm.sh`` refreshes it)."""
 _ENROL_CODE = re.compile(r"wve_[A-Za-z0-9_-]{43}")
+_LANG = re.compile(r"[A-Za-z]{2,3}(-[A-Za-z0-9]{1,8}){0,3}")
+KIOSK_IDLE_SECONDS = 10.0
+"""How long the kiosk shows an answer before its idle screen returns for the next customer."""
 _logger = logging.getLogger("walletvoucher.web.staff")
 
 _ANSWERS: dict[str, tuple[str, str]] = {
@@ -106,7 +116,7 @@ class StaffPages:
     """The enrolment, staff and kiosk pages over a :class:`StaffDesk`.
 
     *pages* supplies the templates and the browser cookie that guards the enrolment form; *random*
-    makes device tokens.
+    makes device tokens; the kiosk returns to its idle screen *kiosk_idle_seconds* after an answer.
     """
 
     def __init__(
@@ -116,9 +126,11 @@ class StaffPages:
         pages: CustomerPages,
         random: RandomSource,
         limits: StaffLimits | None = None,
+        kiosk_idle_seconds: float = KIOSK_IDLE_SECONDS,
     ) -> None:
         self.desk, self.pages, self._random = desk, pages, random
         self.limits = limits or StaffLimits()
+        self.kiosk_idle_ms = int(kiosk_idle_seconds * 1000)
         self._per_device = RateLimiter(self.limits.per_device)
         self._enrol = RateLimiter(self.limits.enrol_per_address)
 
@@ -148,12 +160,10 @@ class StaffPages:
             return handler(arg)
         except ValidationError as exc:
             _logger.info("refused a %s: %s", name, exc.field)  # the field, never the value
-            return call.page("staff.html", 400, state="stale", title="This page has expired",
-                             detail="Reload the page and try again.")  # fmt: skip
+            return call.notice(400, "stale", "stale_title", "stale_text")
         except WalletVoucherError as exc:  # the store is busy or away: say so, never a 500
             _logger.warning("counter %s failed: %s", name, type(exc).__name__)
-            return call.page("staff.html", 503, state="busy", title="Busy: try again",
-                             detail="The store did not answer; scan again in a moment.")  # fmt: skip
+            return call.notice(503, "busy", "busy_title", "busy_text")
 
 
 def _route(parts: list[str]) -> tuple[str, str, tuple[str, ...]] | None:
@@ -188,13 +198,29 @@ class _Counter:
             self._call = _Call(self.staff.pages, self.request, client=self.client, at=self.at)
         return self._call.form()
 
+    def preference(self) -> str | None:
+        """The language asked for: a ``?lang=`` in the address (a kiosk set up for one language), else
+        the device's ``Accept-Language``."""
+        asked = self.request.query.get("lang", "")
+        return asked if _LANG.fullmatch(asked) else self.request.headers.get("accept-language")
+
     def language(self, program: Program | None) -> str:
         offered = program.languages if program is not None else ("en",)
-        return negotiate(self.request.headers.get("accept-language"), offered)
+        return negotiate(self.preference(), offered)
 
-    def page(self, template: str, status: int, *, language: str = "en", **context: Any) -> ServiceResponse:
+    def counter_language(self) -> str:
+        """The language of the counter's own words (enrolment, scanner chrome, kiosk idle screen)."""
+        return negotiate(self.preference(), COUNTER_LANGUAGES)
+
+    def page(
+        self, template: str, status: int, *, language: str | None = None, **context: Any
+    ) -> ServiceResponse:
+        language = language or self.counter_language()
         context.setdefault("brand", None)
         context.setdefault("decoder", None)
+        asked = self.request.query.get("lang", "")
+        context.setdefault("lang_query", "?lang=" + asked if _LANG.fullmatch(asked) else "")
+        context["c"] = counter_texts(language)
         answer = self.staff.pages.render(template, status, language, context, self.headers)
         extra = (("permissions-policy", "camera=(self), microphone=(), geolocation=()"),)
         headers = tuple((k, STAFF_CSP if k == "content-security-policy" else v) for k, v in answer.headers)
@@ -207,20 +233,19 @@ class _Counter:
             if self.token:  # revoked or unknown: forget it, so the page says so once and plainly
                 self.headers += (("set-cookie", f"{DEVICE_COOKIE}=; Path=/; Max-Age=0; Secure; HttpOnly;"
                                                 " SameSite=Strict"),)  # fmt: skip
-            return None, self.page(
-                "staff.html", 401, state="signed-out", title="This device is not signed in",
-                detail="Its enrolment was revoked, or it never finished. Ask the manager for a new "
-                "enrolment link (walletvoucher staff add).",
-            )  # fmt: skip
+            return None, self.notice(401, "signed-out", "signed_out_title", "signed_out_text")
         if not who.may(scope):
-            return None, self.page(
-                "staff.html", 403, state="forbidden", title="Not allowed on this device",
-                detail="This device is a kiosk: it only adds stamps.", kiosk_link=True,
-            )  # fmt: skip
+            return None, self.notice(403, "forbidden", "forbidden_title", "forbidden_text", kiosk_link=True)
         if not self.staff._per_device.allow(who.label, at=self.at):
-            return None, self.page("staff.html", 429, state="too-many", title="Too many scans",
-                                   detail="Wait a moment, then scan again.")  # fmt: skip
+            return None, self.notice(429, "too-many", "too_many_scans", "too_many_scans_text")
         return who, None
+
+    def notice(self, status: int, state: str, title: str, detail: str, **context: Any) -> ServiceResponse:
+        """A page that only says something (signed out, not allowed, too many, expired, busy), in the
+        counter's language."""
+        words = counter_texts(self.counter_language())
+        detail = words[detail].format(command="walletvoucher staff add")
+        return self.page("staff.html", status, state=state, title=words[title], detail=detail, **context)
 
     def csrf(self) -> str:
         assert self.token is not None
@@ -232,8 +257,7 @@ class _Counter:
         )
 
     def stale(self) -> ServiceResponse:
-        return self.page("staff.html", 403, state="stale", title="This page has expired",
-                         detail="Reload the page and try again.")  # fmt: skip
+        return self.notice(403, "stale", "stale_title", "stale_text")
 
     # --- enrolment -------------------------------------------------------------------------
 
@@ -329,7 +353,8 @@ class _Counter:
             return refused
         assert who is not None
         if self.request.method == "GET":
-            return self.page("kiosk.html", 200, state="kiosk", who=who.label, csrf=self.csrf())
+            return self.page("kiosk.html", 200, state="kiosk", who=who.label, csrf=self.csrf(),
+                             decoder=DECODER, idle_ms=self.staff.kiosk_idle_ms, kiosk_page=True)  # fmt: skip
         if not self.checked():
             return self.stale()
         barcode = self.form().get("barcode", "").strip()
@@ -338,12 +363,14 @@ class _Counter:
             view = self.staff.desk.stamp(who, view.card.serial, 1, at=self.at)
         elif view.state not in ("unknown-card", "busy"):
             view = CounterView(state="unreadable")  # a kiosk only stamps cards
-        language = self.language(view.card.program if view.card else None)
+        # the card's program's language (its texts are in the answer), else the counter's own
+        language = self.language(view.card.program) if view.card else self.counter_language()
         facts = _facts(view, language)
         return self.page(
             "kiosk.html", view.status, language=language, state=view.state, tone=_ANSWERS[view.state][0],
-            facts=facts, who=who.label, csrf=self.csrf(), words=texts(language),
-            brand=view.card.program.id if view.card else None,
+            facts=facts, who=who.label, csrf=self.csrf(), words=texts(language), decoder=DECODER,
+            brand=view.card.program.id if view.card else None, idle_ms=self.staff.kiosk_idle_ms,
+            kiosk_page=True,
         )  # fmt: skip
 
 

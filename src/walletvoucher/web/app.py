@@ -21,6 +21,8 @@ from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 
 from walletvoucher._fonts import Script, font_file
+from walletvoucher.service._google_callbacks import CALLBACK_PATH, GoogleCallbackDesk
+from walletvoucher.service._google_callbacks import MAX_BODY as CALLBACK_MAX_BODY
 from walletvoucher.service._till import TillApi
 from walletvoucher.service._webservice import PassWebService
 from walletvoucher.service.asgi import _endpoint, app_routes
@@ -81,9 +83,14 @@ def create_site(
     body_timeout: float = 30.0,
     till: TillApi | None = None,
     staff: StaffPages | None = None,
+    google_callbacks: GoogleCallbackDesk | None = None,
 ) -> Starlette:
     """One app: Apple's web service under ``/v1/...`` (the till's API under ``/api/v1/...`` when given)
-    and the customer pages beside it (and the counter's ``/staff`` and ``/kiosk`` pages when given)."""
+    and the customer pages beside it (and the counter's ``/staff`` and ``/kiosk`` pages, and Google's
+    save/delete callbacks at ``/google/callbacks``, when given)."""
     service = app_routes(passkit, clock=clock, body_timeout=body_timeout, till=till)
     counter = staff_routes(staff, clock=clock, body_timeout=body_timeout) if staff is not None else []
+    if google_callbacks is not None:
+        endpoint = _endpoint(google_callbacks.handle, clock, CALLBACK_MAX_BODY, body_timeout)
+        counter.append(Route(CALLBACK_PATH, endpoint, methods=["GET", "POST", "PUT", "DELETE"]))
     return Starlette(routes=[*service, *counter, *page_routes(pages, clock=clock, body_timeout=body_timeout)])
