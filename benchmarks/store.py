@@ -176,9 +176,10 @@ def against_floor(url: str, count: int, rounds: int = 6) -> None:
         keep("redemption", lambda r=r: redeem_vouchers(url, redeemable[r]))
         keep("issue", lambda r=r: len(issue(url, f"FI{r}-", count)))
     base = best["floor"]
-    print(f"floor (INSERT event + UPDATE version): {base:8.0f}/s")
+    print(f"floor (INSERT event + UPDATE version): {base:8.0f}/s  {1e6 / base:6.0f} us each")
     for name in ("stamp", "redemption", "issue"):
-        print(f"{name + ':':38s}{best[name]:8.0f}/s  {best[name] / base:.2f} of the floor")
+        print(f"{name + ':':38s}{best[name]:8.0f}/s  {1e6 / best[name]:6.0f} us each, "
+              f"{best[name] / base:.2f} of the floor")
 
 
 def _in_transaction(latency: float, change: Any) -> tuple[()]:

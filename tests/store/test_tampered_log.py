@@ -100,3 +100,45 @@ def test_rows_and_snapshots_written_before_events_were_numbered_still_load(
         assert fresh.card("C1") == card
         after = fresh.stamp("C1", 1, at=NOW + timedelta(minutes=4))
         assert [e.version for e in after.events] == [card.version + 1]
+
+
+@pytest.mark.parametrize("snapshot_every", [0, 3, 100])
+def test_a_redemption_reading_the_card_with_its_voucher_notices_a_deleted_event(
+    url: str, programs: list[Any], snapshot_every: int
+) -> None:
+    """A redemption reads the card's events in the statement that finds the voucher (issue 17); they
+    are replayed and checked as any load's are, cold or on top of a cached card another process moved."""
+    with Wallet.open(url, programs=programs, snapshot_every=snapshot_every) as wallet:
+        wallet.issue_card(coffee(), serial="C1", member_id="m-1", at=NOW)
+        wallet.stamp("C1", 10, at=NOW + timedelta(minutes=1))
+        wallet.stamp("C1", 10, at=NOW + timedelta(minutes=2))
+    with Wallet.open(url, programs=programs, snapshot_every=snapshot_every) as cached:
+        cached.card("C1")  # cached at version 9: another process then stamps twice more
+        with Wallet.open(url, programs=programs, snapshot_every=snapshot_every) as other:
+            other.stamp("C1", 1, at=NOW + timedelta(minutes=3))
+            other.stamp("C1", 1, at=NOW + timedelta(minutes=4))
+        with _raw(url) as tx:
+            assert tx.run("DELETE FROM events WHERE serial = 'C1' AND version = 10") == 1
+        with pytest.raises(ReplayError, match="missing"):
+            cached.redeem("C1-1", SelfRedeem(), at=NOW + timedelta(minutes=5))
+    fresh = Wallet.open(url, programs=programs, snapshot_every=snapshot_every)
+    with fresh, pytest.raises(ReplayError, match="missing"):
+        fresh.redeem("C1-2", SelfRedeem(), at=NOW + timedelta(minutes=5))
+
+
+@pytest.mark.parametrize("snapshot_every", [0, 3, 100])
+def test_a_redemption_on_a_card_another_process_moved_sees_its_latest_state(
+    url: str, programs: list[Any], snapshot_every: int
+) -> None:
+    with Wallet.open(url, programs=programs, snapshot_every=snapshot_every) as wallet:
+        wallet.issue_card(coffee(), serial="C-1", member_id="m-1", at=NOW)  # a serial with a dash
+        wallet.stamp("C-1", 10, at=NOW + timedelta(minutes=1))
+    with Wallet.open(url, programs=programs, snapshot_every=snapshot_every) as a:
+        a.card("C-1")
+        with Wallet.open(url, programs=programs, snapshot_every=snapshot_every) as b:
+            b.stamp("C-1", 12, at=NOW + timedelta(minutes=2))  # a second voucher, 2 stamps carried
+        result = a.redeem("C-1-2", SelfRedeem(), at=NOW + timedelta(minutes=3))
+        assert result.card.stamps == 2 and [v.serial for v in result.card.vouchers] == ["C-1-1"]
+        assert result.card == a.card("C-1") and a.conflicts == 0
+    with Wallet.open(url, programs=programs, snapshot_every=0) as fresh:
+        assert fresh.card("C-1") == result.card

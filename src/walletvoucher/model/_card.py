@@ -13,6 +13,7 @@ up a code from a :class:`~walletvoucher.codes.CodePool`.
 
 from __future__ import annotations
 
+import operator
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from datetime import date, datetime, timedelta
 from decimal import Decimal
@@ -424,7 +425,9 @@ class StampCard:
         where = _where(location, channel)
         self._check_context(voucher, at, where)
         done, events = voucher.redeem(proof, at=at)
-        events = self._numbered(attrs.evolve(e, data={**e.data, **where}) for e in events)
+        if where:
+            events = tuple(attrs.evolve(e, data={**e.data, **where}) for e in events)
+        events = self._numbered(events)
         return VoucherResult(card=fold(self, events), voucher=done, events=events)
 
     def _check_context(self, voucher: Voucher, at: datetime, where: Mapping[str, str]) -> None:
@@ -753,6 +756,32 @@ class StampCard:
         }
 
 
+
+
+_CARD_FIELDS = {field.name: field for field in attrs.fields(StampCard)}
+_CARD_VALUES = operator.attrgetter(*_CARD_FIELDS)
+_set = object.__setattr__
+
+
+def evolve_card(card: StampCard, **changes: Any) -> StampCard:
+    """``attrs.evolve(card, **changes)``, checking (and converting) only the fields that change.
+
+    The other fields hold values that were checked when *card* was made, so checking them again on
+    every applied event (a replay makes a card per event) would only repeat the same answer.
+    """
+    new = object.__new__(StampCard)
+    for name, value in zip(_CARD_FIELDS, _CARD_VALUES(card), strict=True):
+        _set(new, name, value)
+    for name, value in changes.items():
+        field = _CARD_FIELDS.get(name)
+        if field is None:
+            raise TypeError(f"StampCard has no field {name!r}")
+        if field.converter is not None:
+            value = field.converter(value)  # type: ignore[operator]  # our converters are plain functions
+        if field.validator is not None:
+            field.validator(new, field, value)
+        _set(new, name, value)
+    return new
 
 
 def _where(location: str | None, channel: Channel | str | None) -> dict[str, str]:

@@ -37,8 +37,46 @@ class EventType(enum.Enum):
     PUNCH_USED = "punch_used"
 
 
+_SCALARS = frozenset({str, bool, type(None)})
+_INT_LIMIT = 2**63
+"""Ints of the flat fast path: beyond it the JSON round trip decides (it refuses ints too long to read)."""
+
+
+class _NotPlain(Exception):
+    """A value the JSON round trip must judge (a float, a tuple, a str subclass, a huge int...)."""
+
+
+def _plain(value: Any, depth: int) -> Any:
+    """A copy of *value* built from exact dicts (str keys, sorted), lists, str, bool, None and 64-bit
+    ints -- exactly what the JSON round trip gives for them; anything else raises :class:`_NotPlain`."""
+    kind = type(value)
+    if kind in _SCALARS or (kind is int and -_INT_LIMIT < value < _INT_LIMIT):
+        return value
+    if depth > 20:
+        raise _NotPlain
+    if kind is dict:
+        if any(type(key) is not str for key in value):
+            raise _NotPlain
+        return {key: _plain(value[key], depth + 1) for key in sorted(value)}
+    if kind is list:
+        return [_plain(item, depth + 1) for item in value]
+    raise _NotPlain
+
+
+class _Parsed(dict[str, Any]):
+    """Facts :func:`event_from_text` just parsed from JSON text: JSON-ready, and no one else holds them."""
+
+
 def _freeze(data: Mapping[str, Any]) -> Mapping[str, Any]:
-    # A JSON round trip both checks that the data is JSON-ready and detaches it from the caller.
+    # A JSON round trip both checks that the data is JSON-ready and detaches it from the caller;
+    # facts made of plain values are copied with their keys sorted instead, which gives the same.
+    if type(data) is _Parsed:
+        return MappingProxyType(dict(data))
+    if type(data) is dict or type(data) is MappingProxyType:
+        try:
+            return MappingProxyType(_plain(dict(data), 0))
+        except _NotPlain:
+            pass
     if not isinstance(data, Mapping):
         raise ValidationError("must be a JSON object", field="data", value=type(data).__name__,
                               fix="give the event's facts as a dict")
@@ -117,6 +155,38 @@ class Event:
                 value=_preview(raw),
                 fix="pass what Event.to_json() produced",
             ) from exc
+
+
+class _HasConstant(Exception):
+    """The text holds ``NaN``, ``Infinity`` or ``-Infinity``."""
+
+
+def _refuse_constant(name: str) -> Any:
+    raise _HasConstant(name)
+
+
+_STORED = json.JSONDecoder(parse_constant=_refuse_constant)
+"""One decoder for stored events (``json.loads`` with an option builds a new one per call)."""
+
+
+def event_from_text(text: str | bytes) -> Event:
+    """``Event.from_json(json.loads(text))`` for the text of one stored event: the same event, or the
+    same exception, but facts just parsed from *text* (JSON-ready, held by no one else) are frozen
+    as they are, without the JSON round trip that checks and detaches a caller's facts.
+
+    Text holding ``NaN`` or ``Infinity`` (which ``json`` reads but the round trip refuses) takes the
+    ordinary way, and is refused as it always was.
+    """
+    raw: Any = None  # None: take the ordinary way
+    if isinstance(text, str):
+        try:
+            raw = _STORED.decode(text)
+        except _HasConstant:
+            raw = None
+    if type(raw) is not dict or type(raw.get("data")) is not dict:
+        return Event.from_json(json.loads(text))
+    raw["data"] = _Parsed(raw["data"])
+    return Event.from_json(raw)
 
 
 def events_to_json(events: tuple[Event, ...] | list[Event]) -> str:

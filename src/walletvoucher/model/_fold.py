@@ -43,8 +43,9 @@ from typing import Any
 
 import attrs
 
+from walletvoucher.codes import RedeemCode
 from walletvoucher.errors import ReplayError, WalletVoucherError
-from walletvoucher.model._card import StampCard, Vouchers
+from walletvoucher.model._card import StampCard, Vouchers, evolve_card
 from walletvoucher.model._events import Event, EventType
 from walletvoucher.model._program import Money, Program
 from walletvoucher.model._validate import local_date
@@ -213,14 +214,14 @@ def _apply_amount(card: StampCard, event: Event, programs: ProgramLookup) -> Sta
     source = event.data["source"]
     if count == 0:
         card._check_source_text(source)
-        return attrs.evolve(card, amount_carried=rest, version=card.version + 1)
-    return _stamped(attrs.evolve(card, amount_carried=rest), event, count, source)
+        return evolve_card(card, amount_carried=rest, version=card.version + 1)
+    return _stamped(evolve_card(card, amount_carried=rest), event, count, source)
 
 
 def _stamped(card: StampCard, event: Event, count: int, source: str) -> StampCard:
     card._check_count(count, source)
     card._check_policy(count, event.at)
-    stamped = attrs.evolve(
+    stamped = evolve_card(
         card,
         stamps=card.stamps + count,
         lifetime_stamps=card.lifetime_stamps + count,
@@ -240,19 +241,19 @@ def _settle(card: StampCard) -> StampCard:
         awaiting: EventType | None = EventType.MILESTONE_REACHED
     else:
         awaiting = EventType.GOAL_REACHED if card.stamps >= card.goal else None
-    return card if card._awaiting is awaiting else attrs.evolve(card, _awaiting=awaiting)
+    return card if card._awaiting is awaiting else evolve_card(card, _awaiting=awaiting)
 
 
 def _apply_goal(card: StampCard, event: Event, programs: ProgramLookup) -> StampCard:
     # The stamps stay until cycle_started says how many carry over.
     _expect_derived(card, event, EventType.GOAL_REACHED, card._goal_facts())
-    return attrs.evolve(card, _awaiting=EventType.VOUCHER_ISSUED, version=card.version + 1)
+    return evolve_card(card, _awaiting=EventType.VOUCHER_ISSUED, version=card.version + 1)
 
 
 def _apply_milestone(card: StampCard, event: Event, programs: ProgramLookup) -> StampCard:
     _expect(card, event, EventType.MILESTONE_REACHED)  # so the card has a milestone pending
     _expect_derived(card, event, EventType.MILESTONE_REACHED, card._milestone_facts())
-    return attrs.evolve(card, milestones_reached=card.milestones_reached + 1,
+    return evolve_card(card, milestones_reached=card.milestones_reached + 1,
                         _awaiting=EventType.VOUCHER_ISSUED, _for_milestone=True, version=card.version + 1)
 
 
@@ -261,9 +262,11 @@ def _apply_voucher_issued(card: StampCard, event: Event, programs: ProgramLookup
     if set(event.data) != {"voucher"}:
         raise ReplayError("must carry exactly the voucher", field="voucher_issued.data",
                           value=sorted(event.data), fix=_FIX)
-    voucher = Voucher.from_json(event.data["voucher"])
-    _check_issued(card, event, voucher)
-    issued = attrs.evolve(
+    voucher = _as_earned(card, event, event.data["voucher"])
+    if voucher is None:
+        voucher = Voucher.from_json(event.data["voucher"])
+        _check_issued(card, event, voucher)
+    issued = evolve_card(
         card,
         vouchers=_held(card).plus(voucher),
         vouchers_issued=card.vouchers_issued + 1,
@@ -272,6 +275,23 @@ def _apply_voucher_issued(card: StampCard, event: Event, programs: ProgramLookup
         version=card.version + 1,
     )
     return _settle(issued) if card._for_milestone else issued
+
+
+def _as_earned(card: StampCard, event: Event, raw: object) -> Voucher | None:
+    """The voucher the stamps earn, when *raw* is exactly its JSON (a log as the transitions wrote
+    it), else None. It is then what ``Voucher.from_json(raw)`` gives and :func:`_check_issued`
+    accepts -- at the stamps' time, with the program's symbology, equal to the voucher the stamps
+    earn -- found without building the voucher twice; anything else takes that longer way."""
+    if not isinstance(raw, Mapping) or event.at != card.last_stamp_at:
+        return None
+    try:
+        code = RedeemCode.from_dict(raw["code"]) if raw.get("code") else None
+        if code is not None and code.symbology is not card.program.code_symbology:
+            return None
+        earned = card._new_voucher(event.at, code)
+    except (WalletVoucherError, KeyError, TypeError, ValueError, AttributeError):
+        return None
+    return earned if earned.to_json() == raw else None
 
 
 def _check_issued(card: StampCard, event: Event, voucher: Voucher) -> None:
@@ -298,7 +318,7 @@ def _apply_cycle(card: StampCard, event: Event, programs: ProgramLookup) -> Stam
     _expect_derived(card, event, EventType.CYCLE_STARTED, card._next_cycle_facts())
     version: int = event.data["program_version"]
     program = card.program if version == card.program.version else programs(card.program.id, version)
-    started = attrs.evolve(
+    started = evolve_card(
         card, program=program, next_program=None, cycle=event.data["cycle"], stamps=event.data["stamps"],
         milestones_reached=0,
         version=card.version + 1,
@@ -312,7 +332,7 @@ def _apply_voucher_final(card: StampCard, event: Event, programs: ProgramLookup)
     voucher = card.voucher(serial)  # UnknownVoucher for a voucher the card does not hold
     _check_final(card, voucher, event)
     redeemed = event.at if event.type is EventType.VOUCHER_REDEEMED else card.last_redeemed_at
-    return attrs.evolve(card, vouchers=_held(card).without(serial), version=card.version + 1,
+    return evolve_card(card, vouchers=_held(card).without(serial), version=card.version + 1,
                         last_redeemed_at=redeemed)
 
 
@@ -354,7 +374,7 @@ def _apply_stamps_expired(card: StampCard, event: Event, programs: ProgramLookup
     if dict(event.data) != facts:
         raise ReplayError(f"says {_preview(event.data)} but the card gives {_preview(facts)}",
                           field="stamps_expired.data", value="stamps_expired", fix=_FIX)
-    return attrs.evolve(card, stamps=0, version=card.version + 1)
+    return evolve_card(card, stamps=0, version=card.version + 1)
 
 
 def _apply_card_expired(card: StampCard, event: Event, programs: ProgramLookup) -> StampCard:
@@ -366,7 +386,7 @@ def _apply_card_expired(card: StampCard, event: Event, programs: ProgramLookup) 
     if dict(event.data) != {"expires_at": expires.isoformat()}:
         raise ReplayError(f"says {_preview(event.data)}; the card expires at {expires.isoformat()}",
                           field="card_expired.data", value="card_expired", fix=_FIX)
-    return attrs.evolve(card, expired=True, version=card.version + 1)
+    return evolve_card(card, expired=True, version=card.version + 1)
 
 
 def _apply_punch(card: StampCard, event: Event, programs: ProgramLookup) -> StampCard:
@@ -375,7 +395,7 @@ def _apply_punch(card: StampCard, event: Event, programs: ProgramLookup) -> Stam
     if dict(event.data) != facts:
         raise ReplayError(f"says {_preview(event.data)} but the card gives {_preview(facts)}",
                           field="punch_used.data", value="punch_used", fix=_FIX)
-    return attrs.evolve(card, punches_used=card.punches_used + 1, version=card.version + 1)
+    return evolve_card(card, punches_used=card.punches_used + 1, version=card.version + 1)
 
 
 def _apply_program_changed(card: StampCard, event: Event, programs: ProgramLookup) -> StampCard:
@@ -388,7 +408,7 @@ def _apply_program_changed(card: StampCard, event: Event, programs: ProgramLooku
             value=(str(program_id)[:56], version if isinstance(version, int) else None),
             fix=_FIX,
         )
-    return attrs.evolve(card, next_program=programs(program_id, version), version=card.version + 1)
+    return evolve_card(card, next_program=programs(program_id, version), version=card.version + 1)
 
 
 def _apply_issued(card: StampCard, event: Event, programs: ProgramLookup) -> StampCard:

@@ -650,9 +650,9 @@ class Program:
         found = {lang for text in self.texts() for lang in text.languages} - {self.default_language}
         return (self.default_language, *sorted(found))
 
-    @property
+    @functools.cached_property
     def zone(self) -> ZoneInfo:
-        """The program's time zone."""
+        """The program's time zone (looked up once: every stamp reads it several times)."""
         return ZoneInfo(self.timezone)
 
     def revise(self, **changes: Any) -> Program:

@@ -167,16 +167,7 @@ def record_change(tx: Tx, change: Change, *, version: int, position: int) -> Non
         params: list[Any] = []
         for serial, kind in chunk:
             params += (serial, change.card.serial, kind, version, at_us, position)
-        marked = tx.rows(
-            "INSERT INTO pass_updates (serial, card_serial, kind, version, last_modified, update_position)"
-            " VALUES " + ", ".join(["(?, ?, ?, ?, ?, ?)"] * len(chunk))
-            + " ON CONFLICT (serial) DO UPDATE SET version = excluded.version,"
-            " last_modified = CASE WHEN excluded.last_modified > pass_updates.last_modified"
-            " THEN excluded.last_modified ELSE pass_updates.last_modified + 1000000 END,"
-            " update_position = excluded.update_position RETURNING serial,"
-            " EXISTS (SELECT 1 FROM registrations WHERE registrations.serial = pass_updates.serial)",
-            params,
-        )
+        marked = tx.rows(_mark_sql(len(chunk)), params)
         registered = {str(serial) for serial, devices in marked if devices}
         pushes: list[Any] = []
         for serial, _ in chunk:
@@ -194,13 +185,36 @@ def record_change(tx: Tx, change: Change, *, version: int, position: int) -> Non
             "INSERT INTO outbox (topic, payload, created_at, available_at) VALUES (?, ?, ?, ?)",
             (PASS_REFRESH_TOPIC, payload, to_us(change.at), to_us(valid_from)),
         )
-    warn = change.card.stamps_warn_at  # the card pass warns of lapsing stamps from then: update it then
-    moved = change.before is None or change.before.stamps_warn_at != warn
-    if warn is not None and warn > change.at and moved:
+    # The card pass warns of lapsing stamps from then: update it then (programs without a warning
+    # have nothing to compute).
+    warn = change.card.stamps_warn_at if change.card.program.stamp_expiry.warn_days is not None else None
+    if warn is not None and warn > change.at and (
+        change.before is None or change.before.stamps_warn_at != warn
+    ):
         tx.run(
             "INSERT INTO outbox (topic, payload, created_at, available_at) VALUES (?, ?, ?, ?)",
             (PASS_REFRESH_TOPIC, json.dumps({"card": change.card.serial}), to_us(change.at), to_us(warn)),
         )
+
+
+_MARK_SQL: dict[int, str] = {}
+
+
+def _mark_sql(rows: int) -> str:
+    """The upsert marking *rows* passes (built once per row count): the one-second rule of
+    :func:`next_last_modified` computed in SQL, returning which passes have devices registered."""
+    sql = _MARK_SQL.get(rows)
+    if sql is None:
+        sql = _MARK_SQL[rows] = (
+            "INSERT INTO pass_updates (serial, card_serial, kind, version, last_modified, update_position)"
+            " VALUES " + ", ".join(["(?, ?, ?, ?, ?, ?)"] * rows)
+            + " ON CONFLICT (serial) DO UPDATE SET version = excluded.version,"
+            " last_modified = CASE WHEN excluded.last_modified > pass_updates.last_modified"
+            " THEN excluded.last_modified ELSE pass_updates.last_modified + 1000000 END,"
+            " update_position = excluded.update_position RETURNING serial,"
+            " EXISTS (SELECT 1 FROM registrations WHERE registrations.serial = pass_updates.serial)"
+        )
+    return sql
 
 
 ActivityEffect = Callable[[PassActivity], Iterable[Message]]
@@ -224,8 +238,11 @@ def write_message(tx: Tx, message: Message, now: int, *, hook: str = "effects") 
     )
 
 
+_ENCODER = json.JSONEncoder(sort_keys=True, ensure_ascii=False, separators=(",", ":"))
+
+
 def _compact(value: object) -> str:
-    return json.dumps(value, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
+    return _ENCODER.encode(value)
 
 
 def _queue_push(tx: Tx, serial: str, at_us: int) -> None:
@@ -238,6 +255,8 @@ def _queue_push(tx: Tx, serial: str, at_us: int) -> None:
 
 def _valid_later(change: Change) -> tuple[tuple[str, str, datetime], ...]:
     """``(card serial, voucher serial, valid_from)`` of each voucher *change* issued that is not valid yet."""
+    if not any(e.type is EventType.VOUCHER_ISSUED for e in change.events):
+        return ()
     issued = {_voucher_serial(e.data["voucher"]) for e in change.events if e.type is EventType.VOUCHER_ISSUED}
     return tuple(
         (change.card.serial, v.serial, v.valid_from)

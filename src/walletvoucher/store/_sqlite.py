@@ -11,7 +11,7 @@ from __future__ import annotations
 import sqlite3
 import threading
 from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from pathlib import Path
 
 from walletvoucher.errors import DatabaseReadOnly, DatabaseUnavailable
@@ -26,6 +26,49 @@ from walletvoucher.store._engine import (
     iter_chunks,
     storable,
 )
+
+
+class _Transaction(AbstractContextManager[Tx]):
+    """One transaction (a class rather than a generator: it runs on every transition)."""
+
+    __slots__ = ("_begin", "_conn", "_lock")
+
+    def __init__(self, conn: sqlite3.Connection, begin: str, lock: threading.RLock | None) -> None:
+        self._conn, self._begin, self._lock = conn, begin, lock
+
+    def __enter__(self) -> Tx:
+        if self._lock is not None:
+            self._lock.acquire()
+        try:
+            self._conn.execute(self._begin)
+        except BaseException as exc:
+            if self._lock is not None:
+                self._lock.release()
+            if isinstance(exc, sqlite3.Error):
+                ours = _translate(self._conn, exc)
+                if ours is not exc:
+                    raise ours from exc
+            raise
+        return _SqliteTx(self._conn)
+
+    def __exit__(self, kind: object, exc: BaseException | None, tb: object) -> None:
+        try:
+            if exc is not None:
+                if self._conn.in_transaction:
+                    self._conn.execute("ROLLBACK")
+                return
+            try:
+                self._conn.execute("COMMIT")
+            except sqlite3.Error as error:
+                if self._conn.in_transaction:
+                    self._conn.execute("ROLLBACK")
+                ours = _translate(self._conn, error)
+                if ours is error:
+                    raise
+                raise ours from error
+        finally:
+            if self._lock is not None:
+                self._lock.release()
 
 
 class _SqliteTx(Tx):
@@ -81,6 +124,7 @@ class SqliteDatabase(Database):
                     fix=f"create {str(folder)!r} first, or give another path",
                 )
         self._key = target if uri or target == ":memory:" else str(Path(target).expanduser().resolve())
+        self._lock = _writer_lock(self._key)
         try:
             if read_only and not uri:
                 self._conn = _open_read_only(Path(target).expanduser().resolve(), busy_timeout)
@@ -98,31 +142,14 @@ class SqliteDatabase(Database):
                 fix="check the path, its permissions and that the file is a SQLite database",
             ) from exc
 
-    @contextmanager
-    def write(self) -> Iterator[Tx]:
+    def write(self) -> AbstractContextManager[Tx]:
         # Writers of one process queue on a lock per database file before BEGIN IMMEDIATE: SQLite's
         # busy handler makes a waiting writer sleep in growing steps, so threads of one server (each
         # with its own connection) would otherwise spend their time asleep while the file is free.
-        with _writer_lock(self._key), self._transaction("BEGIN IMMEDIATE") as tx:
-            yield tx
+        return _Transaction(self._conn, "BEGIN IMMEDIATE", self._lock)
 
-    @contextmanager
-    def read(self) -> Iterator[Tx]:
-        with self._transaction("BEGIN") as tx:
-            yield tx
-
-    @contextmanager
-    def _transaction(self, begin: str) -> Iterator[Tx]:
-        with _translated(self._conn):
-            self._conn.execute(begin)
-        try:
-            yield _SqliteTx(self._conn)
-        except BaseException:
-            if self._conn.in_transaction:
-                self._conn.execute("ROLLBACK")
-            raise
-        with _translated(self._conn):
-            self._conn.execute("COMMIT")
+    def read(self) -> AbstractContextManager[Tx]:
+        return _Transaction(self._conn, "BEGIN", None)
 
     def insert_events(self, tx: Tx, serial: str, rows: Sequence[EventRow]) -> list[int]:
         # BEGIN IMMEDIATE holds the one write lock to the commit: positions commit in order.

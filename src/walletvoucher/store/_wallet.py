@@ -51,10 +51,11 @@ from walletvoucher.model import (
     fold,
     replay,
 )
+from walletvoucher.model._events import event_from_text
 from walletvoucher.store import _checks, _snapshot
 from walletvoucher.store._access import Access
 from walletvoucher.store._details import CardDetails
-from walletvoucher.store._engine import Conflict, Database, Tx, UniqueViolation
+from walletvoucher.store._engine import Conflict, Database, Row, Tx, UniqueViolation
 from walletvoucher.store._google import GoogleRecords
 from walletvoucher.store._outbox import Outbox
 from walletvoucher.store._passes import ActivityEffect, PassUpdates, record_change, write_message
@@ -96,6 +97,25 @@ class _Decision:
 
 
 Decide = Callable[[Tx, "StampCard | None"], _Decision]
+_Rules = tuple[int, "int | None", "int | None"]
+"""A card row's version with the rule columns written at it (``stamps_lapse_at``, ``expires_at``)."""
+_UPDATE_CARD = {
+    (keep_lapse, keep_ends): "UPDATE cards SET version = ?, program_version = ?, updated_at = ?"
+    + ("" if keep_lapse else ", stamps_lapse_at = ?")
+    + ("" if keep_ends else ", expires_at = ?")
+    + " WHERE serial = ? AND version = ?"
+    for keep_lapse in (False, True)
+    for keep_ends in (False, True)
+}
+"""The version-checked UPDATE of a card, leaving out the rule columns it already holds."""
+_ANY_VERSION = 2**31 - 1
+"""Above every card version (an INTEGER column on both engines)."""
+_Fetched = tuple[int, "list[Event]"]
+"""A card's events read ahead: ``(after, events)``, every stored event after version *after* up to the
+card's version."""
+Locate = Callable[[Tx], "tuple[str, int | None, _Fetched | None]"]
+"""Finds the card a transition is for inside its transaction: its serial and, when the same statement
+could read them, its version (None: read it with the card) and its events (None: read them)."""
 
 
 class _StaleCache(Conflict):
@@ -132,6 +152,8 @@ class Wallet:
         self._snapshot_every = snapshot_every if _snapshot.supported() else 0
         self._cache: OrderedDict[str, tuple[StampCard, int]] = OrderedDict()
         self._cache_size = cache_size
+        self._rules: OrderedDict[str, _Rules] = OrderedDict()
+        """``(version, stamps_lapse_at, expires_at)`` of card rows this wallet committed (see _append)."""
         self._jitter = _random.Random(os.getpid())  # retry backoff only; never reaches stored data
         self.conflicts = 0
         """How many times a transition of this wallet lost a race and was retried (for monitoring)."""
@@ -363,7 +385,7 @@ class Wallet:
             )
 
         result: VoucherResult = self._transition(
-            action, _by_voucher(voucher_serial), decide, at=at, key=key, request=request
+            action, self._by_voucher(voucher_serial), decide, at=at, key=key, request=request
         )
         return result
 
@@ -491,14 +513,14 @@ class Wallet:
                 for serial, decide in work:
                     before, version = self._load(tx, serial)
                     decision = decide(tx, before)
-                    self._append(tx, action, before, version, decision, at)
-                    done.append((serial, decision, version + len(decision.events)))
+                    rules = self._append(tx, action, before, version, decision, at)
+                    done.append((serial, decision, version + len(decision.events), rules))
         except Conflict:
             self.conflicts += 1
             return [self._transition(action, s, d, at=at, key=None, request={}) for s, d in work]
-        for serial, decision, version in done:
-            self._remember(serial, decision.card, version)
-        return [decision.result for _, decision, _ in done]
+        for serial, decision, version, rules in done:
+            self._remember(serial, decision.card, version, rules)
+        return [decision.result for _, decision, _, _ in done]
 
     def change_program(self, serial: str, program: Program, *, at: datetime) -> StampCard:
         """Move a stored card to a newer (registered) version of its program, from its next cycle."""
@@ -658,7 +680,7 @@ class Wallet:
     def _transition(
         self,
         action: str,
-        locate: str | Callable[[Tx], str],
+        locate: str | Locate,
         decide: Decide,
         *,
         at: datetime,
@@ -678,14 +700,16 @@ class Wallet:
                         stored = self._claim_key(tx, key, fingerprint, at)
                         if stored is not None:
                             return self._replayed(tx, stored)
-                    serial = locate if isinstance(locate, str) else locate(tx)
+                    serial, known, fetched = (locate, None, None) if isinstance(locate, str) else locate(tx)
                     cached = self._cache.get(serial) if action != "issue" and attempt == 0 else None
+                    if cached is not None and known is not None and cached[1] != known:
+                        cached = None  # the version read with the serial says the cache is stale
                     if action == "issue":
                         before, version = None, 0
                     elif cached is not None:  # trusted until the version check of the append
                         before, version = cached
                     else:
-                        before, version = self._load(tx, serial)
+                        before, version = self._load(tx, serial, known, fetched)
                     try:
                         decision = decide(tx, before)
                     except WalletVoucherError as exc:  # the model's refusal (not the database's)
@@ -698,7 +722,7 @@ class Wallet:
                         raise
                     if key is not None:
                         self._store_result(tx, key, action, serial, version, decision)
-                    self._append(tx, action, before, version, decision, at)
+                    rules = self._append(tx, action, before, version, decision, at)
             except (Conflict, UniqueViolation) as exc:
                 if isinstance(exc, UniqueViolation) and exc.what.startswith(("cards", "vouchers")):
                     raise _duplicate(serial, exc.what) from None
@@ -707,7 +731,7 @@ class Wallet:
                     continue
                 self._lost_race(serial, attempt)
                 continue
-            self._remember(serial, decision.card, version + len(decision.events))
+            self._remember(serial, decision.card, version + len(decision.events), rules)
             return decision.result
         raise StaleVersion(
             f"kept changing through {self._retries} retries",
@@ -716,15 +740,56 @@ class Wallet:
             fix="the card is under heavy contention: retry the call later, or raise Wallet.open(retries=...)",
         )
 
+    def _by_voucher(self, voucher_serial: str) -> Locate:
+        """Find a voucher's card, with the card's version and events, in one statement.
+
+        The events come along when the load would read them all from there: after the version this
+        wallet has cached for the card the voucher's serial names (vouchers are numbered after their
+        card, ``CARD-1-3``), or from the first for a card too young for a snapshot (or with snapshots
+        off). A serial that names another card only costs the events read ahead, never correctness:
+        they are the located card's own, used only when they start where its load starts.
+        """
+        guess = self._cache.get(voucher_serial.rsplit("-", 1)[0])
+        after = guess[1] if guess is not None else 0
+        young = _ANY_VERSION if after or not self._snapshot_every else self._snapshot_every
+
+        def locate(tx: Tx) -> tuple[str, int | None, _Fetched | None]:
+            rows = tx.rows(
+                "SELECT vouchers.card_serial, cards.version, events.version, events.data FROM vouchers"
+                " LEFT JOIN cards ON cards.serial = vouchers.card_serial"
+                " LEFT JOIN events ON events.serial = vouchers.card_serial AND events.version > ?"
+                " AND events.version <= cards.version AND cards.version < ?"
+                " WHERE vouchers.serial = ? ORDER BY events.version",
+                (after, young, voucher_serial),
+            )
+            if not rows:
+                raise UnknownVoucher(
+                    "is not a stored voucher",
+                    field="voucher",
+                    value=voucher_serial,
+                    fix="check the serial printed on the voucher (e.g. 'CARD-1-1')",
+                )
+            serial, version = str(rows[0][0]), rows[0][1]
+            if version is None:
+                return serial, None, None  # no such card: the load says so
+            events = _events_of((r[2], r[3]) for r in rows if r[2] is not None)
+            return serial, int(version), (after, events) if int(version) < young else None
+
+        return locate
+
     def _lost_race(self, serial: str, attempt: int) -> None:
         """Another writer committed first: forget the cached card and wait a little (jittered, growing)."""
         self.conflicts += 1
         self._cache.pop(serial, None)
         time.sleep(min(0.05, 0.0005 * 2 ** min(attempt, 8)) * (0.5 + self._jitter.random()))
 
-    def _load(self, tx: Tx, serial: str) -> tuple[StampCard, int]:
-        version = self._version(tx, serial)
-        return self._rebuild(tx, serial, version), version
+    def _load(
+        self, tx: Tx, serial: str, version: int | None = None, fetched: _Fetched | None = None
+    ) -> tuple[StampCard, int]:
+        """The card and its version (*version*, *fetched*: already read in this transaction)."""
+        if version is None:
+            version = self._version(tx, serial)
+        return self._rebuild(tx, serial, version, fetched), version
 
     def _version(self, tx: Tx, serial: str) -> int:
         row = tx.one("SELECT version FROM cards WHERE serial = ?", (serial,))
@@ -732,7 +797,7 @@ class Wallet:
             raise _unknown_card(serial)
         return int(row[0])
 
-    def _rebuild(self, tx: Tx, serial: str, version: int) -> StampCard:
+    def _rebuild(self, tx: Tx, serial: str, version: int, fetched: _Fetched | None = None) -> StampCard:
         cached = self._cache.get(serial)
         if cached is not None and cached[1] == version:
             self._cache.move_to_end(serial)
@@ -740,7 +805,10 @@ class Wallet:
         base, base_version = cached if cached is not None and cached[1] < version else (None, 0)
         if base is None:
             base, base_version = self._snapshot_at_most(tx, serial, version)
-        events = _stored_events(tx, serial, base_version, version)
+        if fetched is not None and fetched[0] == base_version:
+            events = fetched[1]  # read ahead with the card's version, exactly the ones needed
+        else:
+            events = _stored_events(tx, serial, base_version, version)
         if base is None:
             self._programs.get(events[0].data["program_id"], events[0].data["program_version"])
             return _complete(replay(events, self._programs), version)
@@ -766,9 +834,11 @@ class Wallet:
 
     def _append(
         self, tx: Tx, action: str, before: StampCard | None, version: int, decision: _Decision, at: datetime
-    ) -> None:
+    ) -> _Rules | None:
+        """Write the transition; return the card row's rule columns as written, for :meth:`_remember`
+        once the transaction has committed (None: no events, nothing written)."""
         if not decision.events:
-            return
+            return None
         card, new_version, now = decision.card, version + len(decision.events), to_us(at)
         lapse, ends = rule_columns(card)  # when expire_due must look at the card again (issue 16)
         if before is None:
@@ -778,15 +848,20 @@ class Wallet:
                 (card.serial, card.member_id, card.program.id, card.program.version, new_version,
                  to_us(card.issued_at), now, lapse, ends),
             )  # fmt: skip
-        elif (
-            tx.run(
-                "UPDATE cards SET version = ?, program_version = ?, updated_at = ?, stamps_lapse_at = ?,"
-                " expires_at = ? WHERE serial = ? AND version = ?",
-                (new_version, card.program.version, now, lapse, ends, card.serial, version),
-            )
-            != 1
-        ):
-            raise Conflict(f"card {card.serial} moved past version {version}")
+        else:
+            # An indexed column set to the value it holds still rewrites its index entry (a page per
+            # commit on SQLite): set the rule columns only when this wallet has not itself committed
+            # the row at this version with the same values (a card with a validity or rolling stamp
+            # expiry keeps them for days).
+            written = self._rules.get(card.serial)
+            same = written is not None and written[0] == version
+            keep_lapse = same and written is not None and written[1] == lapse
+            keep_ends = same and written is not None and written[2] == ends
+            params: list[int | str | None] = [new_version, card.program.version, now]
+            params += [] if keep_lapse else [lapse]
+            params += [] if keep_ends else [ends]
+            if tx.run(_UPDATE_CARD[keep_lapse, keep_ends], (*params, card.serial, version)) != 1:
+                raise Conflict(f"card {card.serial} moved past version {version}")
         self._project_vouchers(tx, decision, now)
         if self._snapshot_every and new_version // self._snapshot_every > version // self._snapshot_every:
             self._write_snapshot(tx, card, new_version)
@@ -798,6 +873,7 @@ class Wallet:
         for effect in self._effects:
             for message in effect(change):
                 self._write_message(tx, message, now)
+        return new_version, lapse, ends
 
     def _insert_events(self, tx: Tx, serial: str, version: int, events: tuple[Event, ...]) -> tuple[int, ...]:
         """All the events of a transition (a stamp that reaches the goal writes three or four) in one
@@ -837,13 +913,20 @@ class Wallet:
     def _write_message(self, tx: Tx, message: Message, now: int) -> None:
         write_message(tx, message, now)
 
-    def _remember(self, serial: str, card: StampCard, version: int) -> None:
+    def _remember(self, serial: str, card: StampCard, version: int, rules: _Rules | None = None) -> None:
+        """Cache the card as committed at *version*; *rules*: the rule columns this wallet committed
+        for it (:meth:`_append`), a fact about that version of the row whatever happens later."""
         if not serial or self._cache_size <= 0:
             return
         self._cache[serial] = (card, version)
         self._cache.move_to_end(serial)
         while len(self._cache) > self._cache_size:
             self._cache.popitem(last=False)
+        if rules is not None:
+            self._rules[serial] = rules
+            self._rules.move_to_end(serial)
+            while len(self._rules) > self._cache_size:
+                self._rules.popitem(last=False)
 
     # --- idempotency ----------------------------------------------------------------------------
 
@@ -916,9 +999,14 @@ def _stored_events(tx: Tx, serial: str, after: int, upto: int) -> list[Event]:
         "SELECT version, data FROM events WHERE serial = ? AND version > ? AND version <= ? ORDER BY version",
         (serial, after, upto),
     )
+    return _events_of(rows)
+
+
+def _events_of(rows: Iterable[Row]) -> list[Event]:
+    """Events from ``(version, data)`` rows, in order (see :func:`_stored_events`)."""
     events = []
     for row in rows:
-        event, stored = Event.from_json(json.loads(row[1])), int(row[0])
+        event, stored = event_from_text(row[1]), int(row[0])
         if event.version is None:
             event = attrs.evolve(event, version=stored)
         elif event.version != stored:
@@ -963,21 +1051,6 @@ def _stored_serials(tx: Tx, serials: list[str]) -> set[str]:
         marks = ", ".join("?" * len(part))
         found.update(str(r[0]) for r in tx.rows(f"SELECT serial FROM cards WHERE serial IN ({marks})", part))
     return found
-
-
-def _by_voucher(voucher_serial: str) -> Callable[[Tx], str]:
-    def locate(tx: Tx) -> str:
-        row = tx.one("SELECT card_serial FROM vouchers WHERE serial = ?", (voucher_serial,))
-        if row is None:
-            raise UnknownVoucher(
-                "is not a stored voucher",
-                field="voucher",
-                value=voucher_serial,
-                fix="check the serial printed on the voucher (e.g. 'CARD-1-1')",
-            )
-        return str(row[0])
-
-    return locate
 
 
 def _raise_from_final(tx: Tx, voucher_serial: str, attempt: Callable[[Voucher], object]) -> None:
@@ -1078,8 +1151,12 @@ def _fingerprint(action: str, locate: object, request: Mapping[str, Any]) -> str
     return hashlib.sha256(text.encode()).hexdigest()
 
 
+_ENCODER = json.JSONEncoder(sort_keys=True, ensure_ascii=False, separators=(",", ":"))
+"""One encoder for every stored document (``json.dumps`` with options builds a new one per call)."""
+
+
 def _dumps(value: Any) -> str:
-    return json.dumps(value, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
+    return _ENCODER.encode(value)
 
 
 def _check_key(key: object) -> None:
