@@ -68,6 +68,20 @@ class _HeadTimer:
     def _awaiting_head(self) -> bool:
         raise NotImplementedError
 
+    # The protocol hooks, ahead of uvicorn's protocol class in the method order (hence the ignores:
+    # ``object`` has none of them).
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        super().connection_made(transport)  # type: ignore[misc]
+        self._arm_head_timer()
+
+    def on_response_complete(self) -> None:
+        super().on_response_complete()  # type: ignore[misc]
+        self._arm_head_timer()  # the next request's head has the same time
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self._cancel_head_timer()
+        super().connection_lost(exc)  # type: ignore[misc]
+
 
 def bounded_h11(header_timeout: float = HEADER_TIMEOUT) -> type[H11Protocol]:
     """uvicorn's h11 protocol, closing a connection that has not sent a whole request head in time.
@@ -78,18 +92,6 @@ def bounded_h11(header_timeout: float = HEADER_TIMEOUT) -> type[H11Protocol]:
 
     class BoundedH11Protocol(_HeadTimer, H11Protocol):
         header_timeout = seconds
-
-        def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
-            super().connection_made(transport)
-            self._arm_head_timer()
-
-        def on_response_complete(self) -> None:
-            super().on_response_complete()
-            self._arm_head_timer()  # the next request's head has the same time
-
-        def connection_lost(self, exc: Exception | None) -> None:
-            self._cancel_head_timer()
-            super().connection_lost(exc)
 
         def _awaiting_head(self) -> bool:
             # IDLE: h11 is still waiting for (the rest of) a request head; a request being read
@@ -126,18 +128,6 @@ def bounded_httptools(header_timeout: float = HEADER_TIMEOUT) -> type[asyncio.Pr
         _head_bytes = 0  # received since this head began (a head still incomplete past the cap)
         _head_size = 0  # of the head's target and fields as parsed (a whole head over the cap)
         _too_large = False
-
-        def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
-            super().connection_made(transport)
-            self._arm_head_timer()
-
-        def on_response_complete(self) -> None:
-            super().on_response_complete()
-            self._arm_head_timer()  # the next request's head has the same time
-
-        def connection_lost(self, exc: Exception | None) -> None:
-            self._cancel_head_timer()
-            super().connection_lost(exc)
 
         def data_received(self, data: bytes) -> None:
             if self.transport.is_closing():
