@@ -3,83 +3,22 @@ independently of the library from Google's payment-token cryptography guide), th
 
 from __future__ import annotations
 
-import base64
 import json
-import struct
-from datetime import datetime, timedelta, timezone
+from datetime import timedelta
 from typing import Any
 
 import pytest
-from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 
+from tests.google.callback_signing import MS, NOW, Google
 from tests.google.conftest import ISSUER
 from walletvoucher.errors import GoogleCallbackInvalid
 from walletvoucher.google import GoogleCallback, verify_callback
 
-NOW = datetime(2026, 5, 7, 10, 30, tzinfo=timezone.utc)
-MS = int(NOW.timestamp() * 1000)
-
-
-def _lv(*parts: str) -> bytes:
-    return b"".join(struct.pack("<I", len(p.encode())) + p.encode() for p in parts)
-
-
-def _spki(key: ec.EllipticCurvePrivateKey) -> str:
-    der = key.public_key().public_bytes(
-        serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo
-    )
-    return base64.b64encode(der).decode()
-
-
-def _sign(key: ec.EllipticCurvePrivateKey, data: bytes) -> str:
-    return base64.b64encode(key.sign(data, ec.ECDSA(hashes.SHA256()))).decode()
-
-
-class Google:
-    """Google's side: a root key (published), an intermediate key it signs, callbacks it signs."""
-
-    def __init__(self) -> None:
-        self.root = ec.generate_private_key(ec.SECP256R1())
-        self.intermediate = ec.generate_private_key(ec.SECP256R1())
-
-    def keys(self, *, expiration: int = MS + 86_400_000) -> dict[str, Any]:
-        entry = {
-            "keyValue": _spki(self.root),
-            "protocolVersion": "ECv2SigningOnly",
-            "keyExpiration": str(expiration),
-        }
-        return {"keys": [entry]}
-
-    def callback(
-        self,
-        event: str = "save",
-        *,
-        recipient: str = ISSUER,
-        key_expiration: int = MS + 3_600_000,
-        expires: int = MS + 60_000,
-        root: ec.EllipticCurvePrivateKey | None = None,
-    ) -> str:
-        signed_key = json.dumps({"keyValue": _spki(self.intermediate), "keyExpiration": str(key_expiration)})
-        message = json.dumps({
-            "classId": f"{ISSUER}.coffee", "objectId": f"{ISSUER}.coffee.card.C1",
-            "expTimeMillis": expires, "eventType": event, "nonce": "n-1",
-        })  # fmt: skip
-        protocol = "ECv2SigningOnly"
-        return json.dumps({
-            "protocolVersion": protocol,
-            "intermediateSigningKey": {
-                "signedKey": signed_key,
-                "signatures": [_sign(root or self.root, _lv("GooglePayPasses", protocol, signed_key))],
-            },
-            "signedMessage": message,
-            "signature": _sign(self.intermediate, _lv("GooglePayPasses", recipient, protocol, message)),
-        })  # fmt: skip
-
 
 @pytest.fixture(scope="module")
 def google() -> Google:
-    return Google()
+    return Google(ISSUER)
 
 
 @pytest.mark.parametrize(("event", "expected"), [("save", "card_saved"), ("del", "card_removed")])

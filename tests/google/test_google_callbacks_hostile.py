@@ -12,8 +12,8 @@ from typing import Any
 import pytest
 from cryptography.hazmat.primitives.asymmetric import ec
 
+from tests.google.callback_signing import MS, NOW, _lv, _sign, _spki
 from tests.google.conftest import ISSUER
-from tests.google.test_google_callbacks import MS, NOW, _lv, _sign, _spki
 from walletvoucher.errors import GoogleCallbackInvalid
 from walletvoucher.google import verify_callback
 

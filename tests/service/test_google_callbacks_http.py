@@ -5,9 +5,7 @@ delivered to a loopback receiver and verified with the ``standardwebhooks`` pack
 
 from __future__ import annotations
 
-import base64
 import json
-import struct
 from collections.abc import Iterator
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
@@ -16,11 +14,10 @@ from typing import Any
 import httpx
 import pytest
 import standardwebhooks
-from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import ec
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from tests.google.callback_signing import Google
 from tests.google.discovery import discovery, schema_errors
 from walletvoucher.apple import AppleSigner
 from walletvoucher.errors import ServiceConfigError, ValidationError
@@ -52,62 +49,17 @@ MS = int(NOW.timestamp() * 1000)
 PROTOCOL = "ECv2SigningOnly"
 
 
-def _lv(*parts: str) -> bytes:
-    return b"".join(struct.pack("<I", len(p.encode())) + p.encode() for p in parts)
-
-
-def _spki(key: ec.EllipticCurvePrivateKey) -> str:
-    der = key.public_key().public_bytes(
-        serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo
-    )
-    return base64.b64encode(der).decode()
-
-
-def _sign(key: ec.EllipticCurvePrivateKey, data: bytes) -> str:
-    return base64.b64encode(key.sign(data, ec.ECDSA(hashes.SHA256()))).decode()
-
-
-class Google:
-    """Google's side: a published root key, an intermediate key it signs, callbacks signed with that."""
-
-    def __init__(self) -> None:
-        self.root = ec.generate_private_key(ec.SECP256R1())
-        self.intermediate = ec.generate_private_key(ec.SECP256R1())
-
-    def keys(self) -> dict[str, Any]:
-        return {"keys": [{"keyValue": _spki(self.root), "protocolVersion": PROTOCOL,
-                          "keyExpiration": str(MS + 86_400_000)}]}  # fmt: skip
-
-    def callback(self, event: str = "save", *, nonce: str = "n-1", serial: str = "C1",
-                 recipient: str = ISSUER, expires: int = MS + 60_000,
-                 class_id: str | None = None) -> bytes:  # fmt: skip
-        signed_key = json.dumps({"keyValue": _spki(self.intermediate), "keyExpiration": str(MS + 3_600_000)})
-        message = json.dumps({
-            "classId": class_id or f"{ISSUER}.coffee", "objectId": f"{ISSUER}.coffee.card.{serial}",
-            "expTimeMillis": expires, "eventType": event, "nonce": nonce,
-        })  # fmt: skip
-        return json.dumps({
-            "protocolVersion": PROTOCOL,
-            "intermediateSigningKey": {
-                "signedKey": signed_key,
-                "signatures": [_sign(self.root, _lv("GooglePayPasses", PROTOCOL, signed_key))],
-            },
-            "signedMessage": message,
-            "signature": _sign(self.intermediate, _lv("GooglePayPasses", recipient, PROTOCOL, message)),
-        }).encode()  # fmt: skip
-
-
 class Site:
     def __init__(self, wallets: WalletPerThread, url: str, hooks: Webhooks) -> None:
         self.wallets, self.url, self.hooks = wallets, url, hooks
 
-    def post(self, body: bytes, **kw: Any) -> httpx.Response:
+    def post(self, body: bytes | str, **kw: Any) -> httpx.Response:
         return httpx.post(self.url + "/google/callbacks", content=body, verify=False, timeout=30, **kw)
 
 
 @pytest.fixture(scope="module")
 def google() -> Google:
-    return Google()
+    return Google(ISSUER)
 
 
 @pytest.fixture
@@ -176,7 +128,7 @@ def test_a_signed_save_and_delete_become_verified_webhooks_once_each(
 def test_callbacks_not_from_google_or_not_for_us_get_4xx_and_record_nothing(
     site: Site, google: Google
 ) -> None:
-    stranger = Google()  # keys Google never published
+    stranger = Google(ISSUER)  # keys Google never published
     cases = {
         "bad JSON": (b"{not json", 400),
         "not an object": (b"[1, 2]", 400),
