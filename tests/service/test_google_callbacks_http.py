@@ -299,7 +299,7 @@ def test_unusable_root_keys_are_the_servers_problem_not_the_clients(tmp_path: Pa
     wallets = WalletPerThread(f"sqlite:///{tmp_path / 'w.db'}", programs=[coffee_program()])
     try:
         request = ServiceRequest(method="POST", path="/google/callbacks", headers={}, query={},
-                                 body=google.callback())  # fmt: skip
+                                 body=google.callback().encode())  # fmt: skip
         for keys in ("not json", '{"keys": []}'):
             desk = GoogleCallbackDesk(wallets, issuer_ids=[ISSUER], programs=[coffee_program()],
                                       root_keys=lambda keys=keys: keys)  # type: ignore[misc]  # fmt: skip
