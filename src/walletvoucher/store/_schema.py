@@ -174,6 +174,47 @@ MIGRATIONS: tuple[Migration, ...] = (
         ),
         dialects=("postgres",),
     ),
+    Migration(
+        version=41,
+        description="SQLite: fewer pages per commit (issue 17): events numbered without AUTOINCREMENT "
+        "(positions_taken keeps what a re-mark took), cards and pass_updates clustered on their serial",
+        statements=(
+            "CREATE TABLE positions_taken (position INTEGER NOT NULL)",
+            "INSERT INTO positions_taken (position) SELECT MAX(IFNULL((SELECT seq FROM sqlite_sequence"
+            " WHERE name = 'events'), 0), IFNULL((SELECT MAX(position) FROM events), 0))",
+            """CREATE TABLE events_41 (
+                position INTEGER PRIMARY KEY, serial TEXT NOT NULL, version INTEGER NOT NULL,
+                type TEXT NOT NULL, at BIGINT NOT NULL, data TEXT NOT NULL, UNIQUE (serial, version))""",
+            "INSERT INTO events_41 (position, serial, version, type, at, data)"
+            " SELECT position, serial, version, type, at, data FROM events ORDER BY position",
+            "DROP TABLE events",
+            "ALTER TABLE events_41 RENAME TO events",
+            "DELETE FROM sqlite_sequence WHERE name IN ('events', 'events_41')",
+            """CREATE TABLE cards_41 (
+                serial TEXT PRIMARY KEY NOT NULL, member_id TEXT NOT NULL, program_id TEXT NOT NULL,
+                program_version INTEGER NOT NULL, version INTEGER NOT NULL,
+                last_position BIGINT NOT NULL, issued_at BIGINT NOT NULL, updated_at BIGINT NOT NULL,
+                stamps_lapse_at BIGINT, expires_at BIGINT) WITHOUT ROWID""",
+            "INSERT INTO cards_41 (serial, member_id, program_id, program_version, version, last_position,"
+            " issued_at, updated_at, stamps_lapse_at, expires_at) SELECT serial, member_id, program_id,"
+            " program_version, version, last_position, issued_at, updated_at, stamps_lapse_at, expires_at"
+            " FROM cards",
+            "DROP TABLE cards",
+            "ALTER TABLE cards_41 RENAME TO cards",
+            "CREATE INDEX cards_member ON cards (member_id)",
+            "CREATE INDEX cards_stamps_lapse ON cards (stamps_lapse_at) WHERE stamps_lapse_at IS NOT NULL",
+            "CREATE INDEX cards_expiry ON cards (expires_at) WHERE expires_at IS NOT NULL",
+            """CREATE TABLE pass_updates_41 (
+                serial TEXT PRIMARY KEY NOT NULL, card_serial TEXT NOT NULL, kind TEXT NOT NULL,
+                version INTEGER NOT NULL, last_modified BIGINT NOT NULL, update_position BIGINT NOT NULL)
+                WITHOUT ROWID""",
+            "INSERT INTO pass_updates_41 (serial, card_serial, kind, version, last_modified, update_position)"
+            " SELECT serial, card_serial, kind, version, last_modified, update_position FROM pass_updates",
+            "DROP TABLE pass_updates",
+            "ALTER TABLE pass_updates_41 RENAME TO pass_updates",
+        ),
+        dialects=("sqlite",),
+    ),
     Migration(version=42, description=CALLBACKS_DESCRIPTION, statements=CALLBACKS_STATEMENTS),
 )
 
