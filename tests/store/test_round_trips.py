@@ -131,7 +131,7 @@ def test_rule_columns_a_card_already_holds_are_not_set_again(
     for cls in (_SqliteTx, _PgTx):
 
         def run(self: Any, sql: str, params: Any = (), _original: Any = cls.run) -> Any:
-            if sql.startswith("UPDATE cards"):
+            if sql.startswith("UPDATE cards SET version"):
                 updates.append(sql)
             return _original(self, sql, params)
 
@@ -156,7 +156,7 @@ def test_postgres_sends_begin_with_the_first_statement(
     engine: str, url: str, programs: list[Any], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """Round trips to the server, counted where psycopg waits for one: a stamp on a cached card is
-    four (BEGIN with the card's UPDATE, the events, the pass marks, COMMIT), a one-query read two,
+    four (BEGIN with the card's UPDATE, the events, the card's pass mark, COMMIT), a one-query read two,
     and a transaction that fails before its first statement none."""
     if engine != "postgres":
         pytest.skip("SQLite is in-process: no round trips")
