@@ -16,7 +16,6 @@ import sqlite3
 from collections.abc import Callable
 from datetime import timedelta
 from pathlib import Path
-from typing import Any
 
 from tests.store._programs import all_programs, coffee
 from tests.store.conftest import NOW
@@ -96,7 +95,8 @@ def _before_41_and_43(url: str, tmp_path: Path) -> tuple[int, int]:
         with old.write() as tx:
             for number, (version, kind, event) in enumerate(events, start=1):
                 tx.run(
-                    "INSERT INTO events (position, serial, version, type, at, data) VALUES (?, 'C1', ?, ?, 0, ?)",
+                    "INSERT INTO events (position, serial, version, type, at, data)"
+                    " VALUES (?, 'C1', ?, ?, 0, ?)",
                     (number * 10, version, kind, json.dumps(event.to_json())),
                 )
             last = len(events) * 10

@@ -26,6 +26,11 @@ from walletvoucher.store._rules import rule_columns
 from walletvoucher.store._sqlite import _SqliteTx
 
 
+_MARKS = {"sqlite": ["UPDATE cards", "INSERT pass_updates"], "postgres": ["WITH card"]}
+"""A redemption's pass marks: the card's in its row, the voucher's in ``pass_updates``; one statement on
+PostgreSQL (a data-modifying ``WITH``), where each is a round trip."""
+
+
 @pytest.fixture
 def statements(monkeypatch: pytest.MonkeyPatch) -> Iterator[list[str]]:
     seen: list[str] = []
@@ -58,7 +63,7 @@ def test_a_stamp_a_redemption_and_an_issue_take_few_statements(
         statements.clear()
         wallet.redeem(voucher.serial, SelfRedeem(), at=NOW)
         assert statements == ["SELECT vouchers.card_serial", "UPDATE cards", "UPDATE vouchers",
-                              "INSERT events", "UPDATE cards", "INSERT pass_updates"], statements  # fmt: skip
+                              "INSERT events", *_MARKS[wallet.dialect]], statements  # fmt: skip
         wallet.passes.register("phone", "C1", "token", at=NOW)
         statements.clear()
         wallet.stamp("C1", 1, at=NOW)  # a device is registered: its push joins the transaction
@@ -90,7 +95,7 @@ def test_a_redemption_on_a_card_not_cached_reads_the_card_in_one_statement(
         statements.clear()
         assert counter.redeem(voucher.serial, SelfRedeem(), at=NOW).voucher.status.value == "redeemed"
         assert statements == ["SELECT vouchers.card_serial", "UPDATE cards", "UPDATE vouchers",
-                              "INSERT events", "UPDATE cards", "INSERT pass_updates"], statements  # fmt: skip
+                              "INSERT events", *_MARKS[counter.dialect]], statements  # fmt: skip
 
 
 def test_every_statement_sqlite_runs_for_a_stamp_an_issue_and_a_redemption(tmp_path: Any) -> None:

@@ -187,7 +187,9 @@ class SqliteDatabase(Database):
         self._conn.close()
 
 
-_NEXT_POSITION = "(SELECT MAX(IFNULL((SELECT MAX(position) FROM events), 0), position) FROM positions_taken) + 1"
+_NEXT_POSITION = (
+    "(SELECT MAX(IFNULL((SELECT MAX(position) FROM events), 0), position) FROM positions_taken) + 1"
+)
 _INSERT_EVENTS: dict[int, str] = {}
 
 

@@ -150,6 +150,7 @@ class Wallet:
         self._random = random
         self._retries = retries
         self._snapshot_every = snapshot_every if _snapshot.supported() else 0
+        self._together = db.dialect == "postgres"  # pass marks in one statement (see record_change)
         self._cache: OrderedDict[str, tuple[StampCard, int]] = OrderedDict()
         self._cache_size = cache_size
         self._rules: OrderedDict[str, _Rules] = OrderedDict()
@@ -869,7 +870,7 @@ class Wallet:
         change = Change(
             action=action, before=before, card=card, events=decision.events, positions=positions, at=at
         )
-        record_change(tx, change, version=new_version, position=positions[-1])
+        record_change(tx, change, version=new_version, position=positions[-1], together=self._together)
         for effect in self._effects:
             for message in effect(change):
                 self._write_message(tx, message, now)
