@@ -4,8 +4,7 @@ A stamp on a card the wallet has cached is three statements inside its transacti
 version-checked UPDATE of the card, one INSERT of its events, the card's pass mark in its own row),
 as against the floor's two (insert one event, update one version row); a redemption adds the voucher
 lookup, its projection and the voucher's own pass mark; pushes are queued only for passes with
-devices registered. On SQLite the pages a commit writes are counted too (WAL frames): a stamp writes
-as many as the floor.
+devices registered. The pages a commit writes on SQLite are counted in ``test_pages.py``.
 """
 
 from __future__ import annotations
@@ -24,7 +23,6 @@ from walletvoucher.store import Wallet
 from walletvoucher.store._postgres import _PgTx
 from walletvoucher.store._rules import rule_columns
 from walletvoucher.store._sqlite import _SqliteTx
-
 
 _MARKS = {"sqlite": ["UPDATE cards", "INSERT pass_updates"], "postgres": ["WITH card"]}
 """A redemption's pass marks: the card's in its row, the voucher's in ``pass_updates``; one statement on
