@@ -104,13 +104,14 @@ def next_last_modified(previous: datetime | None, at: datetime) -> datetime:
     >>> next_last_modified(None, t.replace(microsecond=0)).isoformat()   # whole seconds stay
     '2026-05-07T10:30:00+00:00'
     """
-    candidate = from_us(_ceil_second_us(to_us(at)))
+    candidate = from_us(ceil_second_us(to_us(at)))
     if previous is not None and candidate <= previous:
         candidate = previous.replace(microsecond=0) + timedelta(seconds=1)
     return candidate
 
 
-def _ceil_second_us(at_us: int) -> int:
+def ceil_second_us(at_us: int) -> int:
+    """*at_us* rounded up to whole seconds (HTTP dates have one-second resolution)."""
     return -(-at_us // _SECOND_US) * _SECOND_US
 
 
@@ -154,7 +155,8 @@ def _voucher_serial(ref: object) -> str:
 
 
 def record_change(
-    tx: Tx, change: Change, *, version: int, position: int, together: bool = False
+    tx: Tx, change: Change, *, version: int, position: int, together: bool = False,
+    card_marked: bool | None = None,
 ) -> None:
     """Mark every pass *change* touched, and queue ``apple.push`` for those with registered devices.
 
@@ -164,26 +166,28 @@ def record_change(
     of all their rows. Both compute the one-second rule of :func:`next_last_modified` in SQL; only
     passes with devices registered get their push, all in one more statement. *together*: the engine
     runs both marks as one statement (PostgreSQL's data-modifying ``WITH``; a round trip less).
+    *card_marked*: the card's own statement already marked it (:func:`card_mark_sql`, SQLite),
+    and whether devices are registered for it.
 
     A voucher issued valid only later also queues its ``pass.refresh``, due when it becomes valid,
     and a card whose stamps will lapse queues one for when its pass starts to warn (``warn_days``
     ahead).
     """
     now = to_us(change.at)
-    at_us = _ceil_second_us(now)
+    at_us = ceil_second_us(now)
     serial = change.card.serial
     card_params = (at_us, at_us, position, serial)
     passes = changed_passes(change)[1:]  # the vouchers whose state changed
     # The card's own mark lives in its row (a page the transition already changed, so no page more).
-    registered: set[str] = set()
-    if not passes or not together:
+    registered: set[str] = {serial} if card_marked else set()
+    if card_marked is None and (not passes or not together):
         registered.update(serial for (devices,) in tx.rows(_MARK_CARD_SQL, card_params) if devices)
     for start in range(0, len(passes), 1000):  # at most 6,000 parameters per statement
         chunk = passes[start : start + 1000]
         params: list[Any] = []
         for voucher, kind in chunk:
             params += (voucher, serial, kind, version, at_us, position)
-        if together and start == 0:  # one round trip for the card's mark and the vouchers'
+        if together and start == 0 and card_marked is None:  # the card's mark and the vouchers' at once
             sql = (
                 f"WITH card AS ({_MARK_CARD} RETURNING serial, {_CARD_REGISTERED}),"
                 f" marked AS ({_mark_sql(len(chunk))}) SELECT * FROM card UNION ALL SELECT * FROM marked"
@@ -228,6 +232,23 @@ _MARK_CARD = (
 mark's version is the row's)."""
 _CARD_REGISTERED = "EXISTS (SELECT 1 FROM registrations WHERE registrations.serial = cards.serial)"
 _MARK_CARD_SQL = f"{_MARK_CARD} RETURNING {_CARD_REGISTERED}"
+
+
+def card_mark_sql(next_position: str) -> tuple[str, str, str]:
+    """What the card's own statement adds to mark its pass, given the engine's SQL for the next
+    journal position (:attr:`Database.next_position`): the columns and values for its INSERT, the
+    assignments for its UPDATE (parameters: the change's time rounded up to whole seconds, twice
+    for the UPDATE, then how many events after the next one the transition's last is), and the
+    RETURNING clause giving the position marked and whether devices are registered."""
+    position = f"{next_position} + 1 + ?"
+    return (
+        f", pass_modified, pass_position) VALUES (?, ?, ?, ?, ?, 0, ?, ?, ?, ?, ?, {position})",
+        f", pass_modified = CASE WHEN pass_modified IS NULL OR ? > pass_modified THEN ?"
+        f" ELSE pass_modified + 1000000 END, pass_position = {position}",
+        f" RETURNING pass_position, {_CARD_REGISTERED}",
+    )
+
+
 _CARD_MARK = (
     "SELECT serial, serial, 'card', version, pass_modified, pass_position FROM cards"
     " WHERE serial = ? AND pass_position IS NOT NULL"
@@ -389,7 +410,7 @@ class PassUpdates:
         """
         payload: Mapping[str, Any] = message.payload
         serials = [(k, str(payload[k])) for k in ("card", "voucher") if isinstance(payload.get(k), str)]
-        at_us = _ceil_second_us(to_us(at))
+        at_us = ceil_second_us(to_us(at))
         with self._db.write() as tx:
             position = self._db.take_position(tx)  # ordered for followers as the journal's are
             for key, serial in serials:

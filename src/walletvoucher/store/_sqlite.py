@@ -110,6 +110,9 @@ class SqliteDatabase(Database):
     """A SQLite file (or ``:memory:``) opened in autocommit mode with explicit transactions."""
 
     dialect = "sqlite"
+    next_position = (
+        "(SELECT MAX(IFNULL((SELECT MAX(position) FROM events), 0), position) FROM positions_taken)"
+    )
 
     def __init__(self, target: str, *, busy_timeout: float = 30.0, read_only: bool = False) -> None:
         self.target = target
@@ -187,9 +190,7 @@ class SqliteDatabase(Database):
         self._conn.close()
 
 
-_NEXT_POSITION = (
-    "(SELECT MAX(IFNULL((SELECT MAX(position) FROM events), 0), position) FROM positions_taken) + 1"
-)
+_NEXT_POSITION = f"{SqliteDatabase.next_position} + 1"
 _INSERT_EVENTS: dict[int, str] = {}
 
 
