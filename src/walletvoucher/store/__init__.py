@@ -46,10 +46,15 @@ stored; events are never deleted, and a position a pass re-mark takes without an
 ``positions_taken`` and the next event numbered above it) so no counter page is written; ``cards``
 and ``pass_updates`` are ``WITHOUT ROWID`` tables clustered on their serial (one B-tree each, not a
 table and an index); and a card's own pass mark lives in its ``cards`` row (``pass_modified``,
-``pass_position``; migration 43 on PostgreSQL), a page the transition changes anyway. A stamp now
-changes three pages, as many as the floor, and an issue four (plus the member index);
-``tests/store/test_pages.py`` counts them. A redemption on a card the process has not cached (the
-counter rarely stamped the card it redeems) also reads and replays the card's events -- replay
+``pass_position``; migration 43 on PostgreSQL), a page the transition changes anyway -- on SQLite
+even in the card's own statement, since under its one write lock the position the transition's
+last event will take is known before the events are inserted (``Database.next_position``). A stamp
+now runs the floor's statements (BEGIN, the card's UPDATE, the event's INSERT, COMMIT) and changes
+three pages, as many as the floor; an issue four (plus the member index);
+``tests/store/test_pages.py`` and ``test_round_trips.py`` count them.
+
+A redemption on a card the process has not cached (the counter rarely stamped the card it redeems)
+also reads and replays the card's events -- replay
 re-checks every event, which is what notices a tampered log -- so it reads the voucher's card,
 version and events in one statement, and the model's *apply* checks only the fields an event changes
 (``evolve_card``), copies plain event facts instead of a JSON round trip, and looks a program's zone
