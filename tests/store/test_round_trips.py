@@ -1,9 +1,11 @@
 """Statements per transition (issue 17): counted, not timed, on both engines.
 
-A stamp on a card the wallet has cached is three statements inside its transaction (the
-version-checked UPDATE of the card, one INSERT of its events, one upsert of its pass marks), as
-against the floor's two (insert one event, update one version row); a redemption adds the voucher
-lookup and its projection; pushes are queued only for passes with devices registered.
+A stamp on a card the wallet has cached is, inside its transaction, the version-checked UPDATE of
+the card (which also keeps the card's own pass mark, its position known ahead on SQLite) and one
+INSERT of its events -- the floor's two (insert one event, update one version row); PostgreSQL marks
+the card in one UPDATE more. A redemption adds the voucher lookup, its projection and the voucher's
+own pass mark; pushes are queued only for passes with devices registered. The pages a commit writes
+on SQLite are counted in ``test_pages.py``.
 """
 
 from __future__ import annotations
@@ -22,6 +24,13 @@ from walletvoucher.store import Wallet
 from walletvoucher.store._postgres import _PgTx
 from walletvoucher.store._rules import rule_columns
 from walletvoucher.store._sqlite import _SqliteTx
+
+_CARD = {"sqlite": [], "postgres": ["UPDATE cards"]}
+"""The card's own pass mark, kept in its row: on SQLite the card's own statement writes it (positions
+are known ahead under its one write lock), on PostgreSQL an UPDATE after the events."""
+_MARKS = {"sqlite": ["INSERT pass_updates"], "postgres": ["WITH card"]}
+"""A redemption's pass marks beyond the card's statement: the voucher's in ``pass_updates``; on
+PostgreSQL one data-modifying ``WITH`` marks both."""
 
 
 @pytest.fixture
@@ -47,20 +56,20 @@ def test_a_stamp_a_redemption_and_an_issue_take_few_statements(
         wallet.issue_card(coffee(), serial="C1", member_id="m-1", at=NOW)
         statements.clear()
         wallet.issue_card(coffee(), serial="C2", member_id="m-2", at=NOW)
-        assert statements == ["INSERT cards", "INSERT events", "INSERT pass_updates"], statements
+        assert statements == ["INSERT cards", "INSERT events", *_CARD[wallet.dialect]], statements
         wallet.stamp("C1", 1, at=NOW)
         statements.clear()
         wallet.stamp("C1", 1, at=NOW)
-        assert statements == ["UPDATE cards", "INSERT events", "INSERT pass_updates"], statements
+        assert statements == ["UPDATE cards", "INSERT events", *_CARD[wallet.dialect]], statements
         voucher = wallet.stamp("C1", 8, at=NOW).vouchers[0]
         statements.clear()
         wallet.redeem(voucher.serial, SelfRedeem(), at=NOW)
         assert statements == ["SELECT vouchers.card_serial", "UPDATE cards", "UPDATE vouchers",
-                              "INSERT events", "INSERT pass_updates"], statements  # fmt: skip
+                              "INSERT events", *_MARKS[wallet.dialect]], statements  # fmt: skip
         wallet.passes.register("phone", "C1", "token", at=NOW)
         statements.clear()
         wallet.stamp("C1", 1, at=NOW)  # a device is registered: its push joins the transaction
-        assert statements == ["UPDATE cards", "INSERT events", "INSERT pass_updates", "INSERT outbox"]
+        assert statements == ["UPDATE cards", "INSERT events", *_CARD[wallet.dialect], "INSERT outbox"]
         assert wallet.outbox.pending() == 1
 
 
@@ -88,13 +97,14 @@ def test_a_redemption_on_a_card_not_cached_reads_the_card_in_one_statement(
         statements.clear()
         assert counter.redeem(voucher.serial, SelfRedeem(), at=NOW).voucher.status.value == "redeemed"
         assert statements == ["SELECT vouchers.card_serial", "UPDATE cards", "UPDATE vouchers",
-                              "INSERT events", "INSERT pass_updates"], statements  # fmt: skip
+                              "INSERT events", *_MARKS[counter.dialect]], statements  # fmt: skip
 
 
 def test_every_statement_sqlite_runs_for_a_stamp_an_issue_and_a_redemption(tmp_path: Any) -> None:
     """Counted by SQLite itself (its trace hook sees BEGIN and COMMIT too), so a statement added
     anywhere -- engine, wallet or model -- shows here: the floor is four (BEGIN, INSERT, UPDATE,
-    COMMIT); a stamp and an issue are five, a redemption on a card not cached seven."""
+    COMMIT); a stamp and an issue are four too (the card's statement also marks its pass), a
+    redemption on a card not cached seven."""
     from tests.store._programs import all_programs
 
     url = f"sqlite:///{tmp_path / 'wallet.db'}"
@@ -111,8 +121,8 @@ def test_every_statement_sqlite_runs_for_a_stamp_an_issue_and_a_redemption(tmp_p
         counter._db._conn.set_trace_callback(traced.append)  # type: ignore[attr-defined]
         counter.redeem(voucher.serial, SelfRedeem(), at=NOW)
     words = [[s.split()[0] for s in found] for found in (stamp, issue, traced)]
-    assert words[0] == ["BEGIN", "UPDATE", "INSERT", "INSERT", "COMMIT"], stamp
-    assert words[1] == ["BEGIN", "INSERT", "INSERT", "INSERT", "COMMIT"], issue
+    assert words[0] == ["BEGIN", "UPDATE", "INSERT", "COMMIT"], stamp
+    assert words[1] == ["BEGIN", "INSERT", "INSERT", "COMMIT"], issue
     assert words[2] == ["BEGIN", "SELECT", "UPDATE", "UPDATE", "INSERT", "INSERT", "COMMIT"], traced
 
 
@@ -127,13 +137,15 @@ def test_rule_columns_a_card_already_holds_are_not_set_again(
                            card_validity=CardValidity(days_after_join=365))  # fmt: skip
     updates: list[str] = []
     for cls in (_SqliteTx, _PgTx):
+        for name in ("run", "rows"):
+            original = getattr(cls, name)
 
-        def run(self: Any, sql: str, params: Any = (), _original: Any = cls.run) -> Any:
-            if sql.startswith("UPDATE cards"):
-                updates.append(sql)
-            return _original(self, sql, params)
+            def seen(self: Any, sql: str, params: Any = (), _original: Any = original) -> Any:
+                if sql.startswith("UPDATE cards SET version"):
+                    updates.append(sql.split(" WHERE")[0])  # the card's columns, not its pass mark's
+                return _original(self, sql, params)
 
-        monkeypatch.setattr(cls, "run", run)
+            monkeypatch.setattr(cls, name, seen)
     with Wallet.open(url, programs=[program]) as a, Wallet.open(url, programs=[program]) as b:
         a.issue_card(program, serial="R1", member_id="m-1", at=NOW)
         a.stamp("R1", 1, at=NOW)  # the row came from the issue a committed: the end is already there
@@ -154,7 +166,7 @@ def test_postgres_sends_begin_with_the_first_statement(
     engine: str, url: str, programs: list[Any], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """Round trips to the server, counted where psycopg waits for one: a stamp on a cached card is
-    four (BEGIN with the card's UPDATE, the events, the pass marks, COMMIT), a one-query read two,
+    four (BEGIN with the card's UPDATE, the events, the card's pass mark, COMMIT), a one-query read two,
     and a transaction that fails before its first statement none."""
     if engine != "postgres":
         pytest.skip("SQLite is in-process: no round trips")

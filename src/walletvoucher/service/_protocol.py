@@ -13,6 +13,9 @@ Two kinds of data, both owned by the store:
       SELECT p.serial, p.update_position FROM registrations r JOIN pass_updates p USING (serial)
       WHERE r.device = :device AND p.update_position > :since ORDER BY p.update_position
 
+  (the wallet store keeps a card's own mark in its ``cards`` row and a voucher's in
+  ``pass_updates``, and reads both with ``UNION ALL``)
+
   and ``lastUpdated`` is the largest position returned. A device that missed three updates gets
   all three serials; the tag only grows. The store must hand positions out in commit order (e.g.
   increment a counter row inside the transaction that changes the pass), or answer only below a

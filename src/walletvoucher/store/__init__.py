@@ -34,21 +34,38 @@ which passes have devices) ends a pipeline, and its bookkeeping cost more than t
 trips it saved. ``benchmarks/store.py`` measures a stamp, a redemption and an issue against the
 floor in the same run.
 
-**Where a transition's time goes** (issue 17, measured with cProfile, py-spy and SQLite's trace hook).
-On SQLite a statement costs a few microseconds; a commit costs about one WAL frame (a 4 KiB page
-image) per page it changed, some 7 us each on the benchmark machine, so the floor changes three pages
-(the event row, the ``AUTOINCREMENT`` counter, the version row) and a stamp five (also the event's
-``(serial, version)`` index entry and the card's pass mark): its SQL alone runs at about half the
-floor's rate before any Python runs. A redemption on a card the process has not cached (the counter
-rarely stamped the card it redeems) also reads and replays the card's events -- replay re-checks
-every event, which is what notices a tampered log -- so it reads the voucher's card, version and
-events in one statement, and the model's *apply* checks only the fields an event changes
+**Where a transition's time goes** (issue 17, measured with cProfile, py-spy, SQLite's trace hook
+and the WAL frames each commit appends). On SQLite a statement costs a few microseconds; a commit
+costs about one WAL frame (a 4 KiB page image) per page it changed, some 7 us each on the benchmark
+machine, more with the work of changing it. The floor changes three pages (the event row, the
+``AUTOINCREMENT`` counter, the version row). Before migration 41 a stamp changed five (also the
+event's ``(serial, version)`` index entry and the card's pass mark in ``pass_updates``) and an issue
+eight (the ``cards`` table and its primary-key index, ``pass_updates`` and its index). Migration 41
+(SQLite) cut them: events are numbered by a plain ``INTEGER PRIMARY KEY`` (one above the highest
+stored; events are never deleted, and a position a pass re-mark takes without an event is kept in
+``positions_taken`` and the next event numbered above it) so no counter page is written; ``cards``
+and ``pass_updates`` are ``WITHOUT ROWID`` tables clustered on their serial (one B-tree each, not a
+table and an index); and a card's own pass mark lives in its ``cards`` row (``pass_modified``,
+``pass_position``; migration 43 on PostgreSQL), a page the transition changes anyway -- on SQLite
+even in the card's own statement, since under its one write lock the position the transition's
+last event will take is known before the events are inserted (``Database.next_position``). A stamp
+now runs the floor's statements (BEGIN, the card's UPDATE, the event's INSERT, COMMIT) and changes
+three pages, as many as the floor; an issue four (plus the member index);
+``tests/store/test_pages.py`` and ``test_round_trips.py`` count them.
+
+A redemption on a card the process has not cached (the counter rarely stamped the card it redeems)
+also reads and replays the card's events -- replay
+re-checks every event, which is what notices a tampered log -- so it reads the voucher's card,
+version and events in one statement, and the model's *apply* checks only the fields an event changes
 (``evolve_card``), copies plain event facts instead of a JSON round trip, and looks a program's zone
 up once; stored events are parsed once, and a ``voucher_issued`` that is exactly the voucher the
 stamps earn is not built twice. Setting an indexed column to the value it holds still rewrites its
 index entry (a page), so a card's ``UPDATE`` leaves out ``stamps_lapse_at`` and ``expires_at`` when
-this wallet itself committed that version of the row with the same values. On PostgreSQL each
-statement is a round trip, so the count of statements, not their Python, dominates.
+this wallet itself committed that version of the row with the same values. What remains of a stamp
+beyond the floor is Python: the model's decision (about 18 us) and the store's bookkeeping around it.
+On PostgreSQL each statement is a round trip, so the count of statements, not their Python,
+dominates: the card's pass mark replaced the ``pass_updates`` upsert one for one, and a transition
+that also marks vouchers writes both marks in one statement (a data-modifying ``WITH``).
 
 **Ordering the journal on PostgreSQL.** Followers (``journal(since=...)``, a device's
 ``passesUpdatedSince`` tag from ``passes.updated_since``, ``passes.activity``) read "everything

@@ -65,6 +65,10 @@ class Database(abc.ABC):
 
     dialect: str
     skip_locked: str = ""
+    next_position: str = ""
+    """A SQL expression for the journal position the next event inserted in this transaction takes,
+    when the engine can tell it before the insert (SQLite, under its one write lock), so the card's
+    own pass mark rides in the card's own statement; empty when it cannot (PostgreSQL)."""
 
     @abc.abstractmethod
     def write(self) -> AbstractContextManager[Tx]:

@@ -2,8 +2,10 @@
 
 **Marks.** Every transition marks the passes it changed, inside its own transaction: the card's
 serial always, and a voucher's own serial whenever its state changed (issued, redeemed, expired,
-voided), so a voucher shown as a separate pass (Apple coupon) follows too. A mark is one row per
-serial in ``pass_updates``:
+voided), so a voucher shown as a separate pass (Apple coupon) follows too. A voucher's mark is one
+row per serial in ``pass_updates``; a card's is kept in its own ``cards`` row (``version``,
+``pass_modified``, ``pass_position``: the transition rewrites that row anyway, so the mark costs no
+page of its own per commit, issue 17). Either way a mark has:
 
 - ``version``: the card's version after the transition (grows on every change; the web service's
   render cache is keyed by it),
@@ -102,13 +104,14 @@ def next_last_modified(previous: datetime | None, at: datetime) -> datetime:
     >>> next_last_modified(None, t.replace(microsecond=0)).isoformat()   # whole seconds stay
     '2026-05-07T10:30:00+00:00'
     """
-    candidate = from_us(_ceil_second_us(to_us(at)))
+    candidate = from_us(ceil_second_us(to_us(at)))
     if previous is not None and candidate <= previous:
         candidate = previous.replace(microsecond=0) + timedelta(seconds=1)
     return candidate
 
 
-def _ceil_second_us(at_us: int) -> int:
+def ceil_second_us(at_us: int) -> int:
+    """*at_us* rounded up to whole seconds (HTTP dates have one-second resolution)."""
     return -(-at_us // _SECOND_US) * _SECOND_US
 
 
@@ -151,34 +154,58 @@ def _voucher_serial(ref: object) -> str:
     return str(ref["serial"] if isinstance(ref, Mapping) else ref)
 
 
-def record_change(tx: Tx, change: Change, *, version: int, position: int) -> None:
+def record_change(
+    tx: Tx, change: Change, *, version: int, position: int, together: bool = False,
+    card_marked: bool | None = None,
+) -> None:
     """Mark every pass *change* touched, and queue ``apple.push`` for those with registered devices.
 
-    One statement marks every pass the change touched (one upsert of all their rows, the
-    one-second rule of :func:`next_last_modified` computed in SQL), returning which of them have
-    devices registered; only those get their push, in one more statement. A voucher issued valid
-    only later also queues its ``pass.refresh``, due when it becomes valid, and a card whose stamps
-    will lapse queues one for when its pass starts to warn (``warn_days`` ahead).
+    The card's own mark is kept in its ``cards`` row (the transition already changed that row, so
+    on SQLite the mark costs no page of its own): one UPDATE, returning whether devices are
+    registered for it. The vouchers whose state changed are marked in ``pass_updates`` by one upsert
+    of all their rows. Both compute the one-second rule of :func:`next_last_modified` in SQL; only
+    passes with devices registered get their push, all in one more statement. *together*: the engine
+    runs both marks as one statement (PostgreSQL's data-modifying ``WITH``; a round trip less).
+    *card_marked*: the card's own statement already marked it (:func:`card_mark_sql`, SQLite),
+    and whether devices are registered for it.
+
+    A voucher issued valid only later also queues its ``pass.refresh``, due when it becomes valid,
+    and a card whose stamps will lapse queues one for when its pass starts to warn (``warn_days``
+    ahead).
     """
-    at_us, now = _ceil_second_us(to_us(change.at)), to_us(change.at)
-    passes = changed_passes(change)
+    now = to_us(change.at)
+    at_us = ceil_second_us(now)
+    serial = change.card.serial
+    card_params = (at_us, at_us, position, serial)
+    passes = changed_passes(change)[1:]  # the vouchers whose state changed
+    # The card's own mark lives in its row (a page the transition already changed, so no page more).
+    registered: set[str] = {serial} if card_marked else set()
+    if card_marked is None and (not passes or not together):
+        registered.update(serial for (devices,) in tx.rows(_MARK_CARD_SQL, card_params) if devices)
     for start in range(0, len(passes), 1000):  # at most 6,000 parameters per statement
         chunk = passes[start : start + 1000]
         params: list[Any] = []
-        for serial, kind in chunk:
-            params += (serial, change.card.serial, kind, version, at_us, position)
-        marked = tx.rows(_mark_sql(len(chunk)), params)
-        registered = {str(serial) for serial, devices in marked if devices}
-        pushes: list[Any] = []
-        for serial, _ in chunk:
-            if serial in registered:
-                pushes += (PUSH_TOPIC, json.dumps({"serial": serial}, ensure_ascii=False), now, now)
-        if pushes:
-            tx.run(
-                "INSERT INTO outbox (topic, payload, created_at, available_at) VALUES "
-                + ", ".join(["(?, ?, ?, ?)"] * (len(pushes) // 4)),
-                pushes,
+        for voucher, kind in chunk:
+            params += (voucher, serial, kind, version, at_us, position)
+        if together and start == 0 and card_marked is None:  # the card's mark and the vouchers' at once
+            sql = (
+                f"WITH card AS ({_MARK_CARD} RETURNING serial, {_CARD_REGISTERED}),"
+                f" marked AS ({_mark_sql(len(chunk))}) SELECT * FROM card UNION ALL SELECT * FROM marked"
             )
+            rows = tx.rows(sql, [*card_params, *params])
+        else:
+            rows = tx.rows(_mark_sql(len(chunk)), params)
+        registered.update(str(found) for found, devices in rows if devices)
+    pushes: list[Any] = []
+    for found in (serial, *(voucher for voucher, _ in passes)):
+        if found in registered:
+            pushes += (PUSH_TOPIC, json.dumps({"serial": found}, ensure_ascii=False), now, now)
+    if pushes:
+        tx.run(
+            "INSERT INTO outbox (topic, payload, created_at, available_at) VALUES "
+            + ", ".join(["(?, ?, ?, ?)"] * (len(pushes) // 4)),
+            pushes,
+        )
     for card_serial, voucher_serial, valid_from in _valid_later(change):
         payload = json.dumps({"card": card_serial, "voucher": voucher_serial}, ensure_ascii=False)
         tx.run(
@@ -197,6 +224,43 @@ def record_change(tx: Tx, change: Change, *, version: int, position: int) -> Non
         )
 
 
+_MARK_CARD = (
+    "UPDATE cards SET pass_modified = CASE WHEN pass_modified IS NULL OR ? > pass_modified THEN ?"
+    " ELSE pass_modified + 1000000 END, pass_position = ? WHERE serial = ?"
+)
+"""Marks a card's own pass in its row (the one-second rule of :func:`next_last_modified` in SQL; the
+mark's version is the row's)."""
+_CARD_REGISTERED = "EXISTS (SELECT 1 FROM registrations WHERE registrations.serial = cards.serial)"
+_MARK_CARD_SQL = f"{_MARK_CARD} RETURNING {_CARD_REGISTERED}"
+
+
+def card_mark_sql(next_position: str) -> tuple[str, str, str]:
+    """What the card's own statement adds to mark its pass, given the engine's SQL for the next
+    journal position (:attr:`Database.next_position`): the columns and values for its INSERT, the
+    assignments for its UPDATE (parameters: the change's time rounded up to whole seconds, twice
+    for the UPDATE, then how many events after the next one the transition's last is), and the
+    RETURNING clause giving the position marked and whether devices are registered."""
+    position = f"{next_position} + 1 + ?"
+    return (
+        f", pass_modified, pass_position) VALUES (?, ?, ?, ?, ?, 0, ?, ?, ?, ?, ?, {position})",
+        f", pass_modified = CASE WHEN pass_modified IS NULL OR ? > pass_modified THEN ?"
+        f" ELSE pass_modified + 1000000 END, pass_position = {position}",
+        f" RETURNING pass_position, {_CARD_REGISTERED}",
+    )
+
+
+_CARD_MARK = (
+    "SELECT serial, serial, 'card', version, pass_modified, pass_position FROM cards"
+    " WHERE serial = ? AND pass_position IS NOT NULL"
+)
+_REMARK_CARD = (
+    "UPDATE cards SET pass_modified = CASE WHEN ? > pass_modified THEN ? ELSE pass_modified + 1000000 END,"
+    " pass_position = ? WHERE serial = ? AND pass_position IS NOT NULL"
+)
+_REMARK_VOUCHER = (
+    "UPDATE pass_updates SET last_modified = CASE WHEN ? > last_modified THEN ?"
+    " ELSE last_modified + 1000000 END, update_position = ? WHERE serial = ?"
+)
 _MARK_SQL: dict[int, str] = {}
 
 
@@ -285,7 +349,7 @@ class PassUpdates:
                 "SELECT serial, card_serial, kind, version, last_modified, update_position"
                 " FROM pass_updates WHERE serial = ?",
                 (serial,),
-            )
+            ) or tx.one(_CARD_MARK, (serial,))
         if row is None:
             return None
         return PassMark(
@@ -345,15 +409,13 @@ class PassUpdates:
         are queued for the devices registered, as a transition would.
         """
         payload: Mapping[str, Any] = message.payload
-        serials = [str(payload[key]) for key in ("card", "voucher") if isinstance(payload.get(key), str)]
-        at_us = _ceil_second_us(to_us(at))
+        serials = [(k, str(payload[k])) for k in ("card", "voucher") if isinstance(payload.get(k), str)]
+        at_us = ceil_second_us(to_us(at))
         with self._db.write() as tx:
             position = self._db.take_position(tx)  # ordered for followers as the journal's are
-            for serial in serials:
+            for key, serial in serials:
                 marked = tx.run(
-                    "UPDATE pass_updates SET last_modified = CASE WHEN ? > last_modified THEN ?"
-                    " ELSE last_modified + 1000000 END, update_position = ? WHERE serial = ?",
-                    (at_us, at_us, position, serial),
+                    (_REMARK_CARD if key == "card" else _REMARK_VOUCHER), (at_us, at_us, position, serial)
                 )
                 if marked:
                     _queue_push(tx, serial, to_us(at))
@@ -367,11 +429,15 @@ class PassUpdates:
         floor = -1 if since is None else since
         with self._db.read() as tx:
             rows = tx.rows(
-                "SELECT p.serial, p.update_position FROM registrations r JOIN pass_updates p"
-                " ON p.serial = r.serial WHERE r.device = ? AND p.update_position > ?"
+                "SELECT serial, position FROM (SELECT p.serial AS serial, p.update_position AS position"
+                " FROM registrations r JOIN pass_updates p ON p.serial = r.serial"
+                " WHERE r.device = ? AND p.update_position > ?"
                 + self._db.settled("p.update_position")
-                + " ORDER BY p.update_position, p.serial",
-                (device, floor),
+                + " UNION ALL SELECT c.serial, c.pass_position FROM registrations r JOIN cards c"
+                " ON c.serial = r.serial WHERE r.device = ? AND c.pass_position > ?"
+                + self._db.settled("c.pass_position")
+                + ") marks ORDER BY position, serial",
+                (device, floor, device, floor),
             )
         last = int(rows[-1][1]) if rows else max(floor, 0)
         return tuple(str(r[0]) for r in rows), last

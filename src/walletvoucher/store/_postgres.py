@@ -65,10 +65,12 @@ _HORIZON = (
 """The lowest position a transaction still running may commit: followers read below it."""
 _STORED_MAX = (
     "(SELECT GREATEST((SELECT MAX(position) FROM events), (SELECT MAX(position) FROM pass_activity),"
-    " (SELECT MAX(update_position) FROM pass_updates), 0))"
+    " (SELECT MAX(update_position) FROM pass_updates), (SELECT MAX(pass_position) FROM cards), 0))"
 )
 SHIFT_SQL = f"GREATEST(0, {_STORED_MAX} / {PER_TRANSACTION} + 1 - pg_current_xact_id()::text::bigint)"
 """The shift that puts this transaction's positions (and every later one's) above every stored one."""
+SHIFT_SQL_40 = SHIFT_SQL.replace(", (SELECT MAX(pass_position) FROM cards)", "")
+""":data:`SHIFT_SQL` as migration 40 runs it (before cards held their pass marks, migration 43)."""
 
 
 class _PgTx(Tx):

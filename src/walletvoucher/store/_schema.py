@@ -21,7 +21,7 @@ import attrs
 from walletvoucher.errors import DatabaseUnavailable, SchemaTooNew
 from walletvoucher.store._callbacks import CALLBACKS_DESCRIPTION, CALLBACKS_STATEMENTS
 from walletvoucher.store._engine import Database, Tx
-from walletvoucher.store._postgres import SHIFT_SQL
+from walletvoucher.store._postgres import SHIFT_SQL_40
 from walletvoucher.store._url import redact
 
 _PK = {
@@ -168,13 +168,71 @@ MIGRATIONS: tuple[Migration, ...] = (
         "journal_clock.shift keeps them above every position already stored",
         statements=(
             "CREATE TABLE journal_clock (shift BIGINT NOT NULL)",
-            f"INSERT INTO journal_clock (shift) SELECT {SHIFT_SQL}",
+            f"INSERT INTO journal_clock (shift) SELECT {SHIFT_SQL_40}",
             "ALTER TABLE events ALTER COLUMN position DROP IDENTITY",
             "ALTER TABLE pass_activity ALTER COLUMN position DROP IDENTITY",
         ),
         dialects=("postgres",),
     ),
+    Migration(
+        version=41,
+        description="SQLite: fewer pages per commit (issue 17): events numbered without AUTOINCREMENT "
+        "(positions_taken keeps what a re-mark took), cards and pass_updates clustered on their serial, "
+        "a card's own pass mark kept in its row (pass_modified, pass_position)",
+        statements=(
+            "CREATE TABLE positions_taken (position INTEGER NOT NULL)",
+            "INSERT INTO positions_taken (position) SELECT MAX(IFNULL((SELECT seq FROM sqlite_sequence"
+            " WHERE name = 'events'), 0), IFNULL((SELECT MAX(position) FROM events), 0))",
+            """CREATE TABLE events_41 (
+                position INTEGER PRIMARY KEY, serial TEXT NOT NULL, version INTEGER NOT NULL,
+                type TEXT NOT NULL, at BIGINT NOT NULL, data TEXT NOT NULL, UNIQUE (serial, version))""",
+            "INSERT INTO events_41 (position, serial, version, type, at, data)"
+            " SELECT position, serial, version, type, at, data FROM events ORDER BY position",
+            "DROP TABLE events",
+            "ALTER TABLE events_41 RENAME TO events",
+            "DELETE FROM sqlite_sequence WHERE name IN ('events', 'events_41')",
+            """CREATE TABLE cards_41 (
+                serial TEXT PRIMARY KEY NOT NULL, member_id TEXT NOT NULL, program_id TEXT NOT NULL,
+                program_version INTEGER NOT NULL, version INTEGER NOT NULL,
+                last_position BIGINT NOT NULL, issued_at BIGINT NOT NULL, updated_at BIGINT NOT NULL,
+                stamps_lapse_at BIGINT, expires_at BIGINT, pass_modified BIGINT, pass_position BIGINT)
+                WITHOUT ROWID""",
+            "INSERT INTO cards_41 (serial, member_id, program_id, program_version, version, last_position,"
+            " issued_at, updated_at, stamps_lapse_at, expires_at, pass_modified, pass_position)"
+            " SELECT c.serial, c.member_id, c.program_id, c.program_version, c.version, c.last_position,"
+            " c.issued_at, c.updated_at, c.stamps_lapse_at, c.expires_at, p.last_modified, p.update_position"
+            " FROM cards c LEFT JOIN pass_updates p ON p.serial = c.serial AND p.kind = 'card'",
+            "DROP TABLE cards",
+            "ALTER TABLE cards_41 RENAME TO cards",
+            "CREATE INDEX cards_member ON cards (member_id)",
+            "CREATE INDEX cards_stamps_lapse ON cards (stamps_lapse_at) WHERE stamps_lapse_at IS NOT NULL",
+            "CREATE INDEX cards_expiry ON cards (expires_at) WHERE expires_at IS NOT NULL",
+            """CREATE TABLE pass_updates_41 (
+                serial TEXT PRIMARY KEY NOT NULL, card_serial TEXT NOT NULL, kind TEXT NOT NULL,
+                version INTEGER NOT NULL, last_modified BIGINT NOT NULL, update_position BIGINT NOT NULL)
+                WITHOUT ROWID""",
+            "INSERT INTO pass_updates_41 (serial, card_serial, kind, version, last_modified, update_position)"
+            " SELECT serial, card_serial, kind, version, last_modified, update_position FROM pass_updates"
+            " WHERE kind <> 'card'",
+            "DROP TABLE pass_updates",
+            "ALTER TABLE pass_updates_41 RENAME TO pass_updates",
+        ),
+        dialects=("sqlite",),
+    ),
     Migration(version=42, description=CALLBACKS_DESCRIPTION, statements=CALLBACKS_STATEMENTS),
+    Migration(
+        version=43,
+        description="PostgreSQL: a card's own pass mark kept in its row (pass_modified, pass_position), "
+        "written by the card's UPDATE (issue 17; SQLite got it with version 41)",
+        statements=(
+            "ALTER TABLE cards ADD COLUMN pass_modified BIGINT",
+            "ALTER TABLE cards ADD COLUMN pass_position BIGINT",
+            "UPDATE cards SET pass_modified = p.last_modified, pass_position = p.update_position"
+            " FROM pass_updates p WHERE p.serial = cards.serial AND p.kind = 'card'",
+            "DELETE FROM pass_updates WHERE kind = 'card'",
+        ),
+        dialects=("postgres",),
+    ),
 )
 
 SCHEMA_VERSION = MIGRATIONS[-1].version

@@ -110,6 +110,9 @@ class SqliteDatabase(Database):
     """A SQLite file (or ``:memory:``) opened in autocommit mode with explicit transactions."""
 
     dialect = "sqlite"
+    next_position = (
+        "(SELECT MAX(IFNULL((SELECT MAX(position) FROM events), 0), position) FROM positions_taken)"
+    )
 
     def __init__(self, target: str, *, busy_timeout: float = 30.0, read_only: bool = False) -> None:
         self.target = target
@@ -152,16 +155,17 @@ class SqliteDatabase(Database):
         return _Transaction(self._conn, "BEGIN", None)
 
     def insert_events(self, tx: Tx, serial: str, rows: Sequence[EventRow]) -> list[int]:
-        # BEGIN IMMEDIATE holds the one write lock to the commit: positions commit in order.
+        # BEGIN IMMEDIATE holds the one write lock to the commit: positions commit in order. A plain
+        # INTEGER PRIMARY KEY (no AUTOINCREMENT: its counter is one more page written per commit)
+        # numbers a row one above the highest stored; the first row of a batch is numbered explicitly
+        # above a position a re-mark took (positions_taken, see take_position) as well, the others
+        # follow it. Events are never deleted, so no number is handed out twice.
         found: list[Row] = []
         for chunk in iter_chunks(rows, 1000):  # at most 5,000 parameters per statement
-            params = [value for row in chunk for value in (serial, *row)]
-            found += tx.rows(
-                "INSERT INTO events (serial, version, type, at, data) VALUES "
-                + ", ".join(["(?, ?, ?, ?, ?)"] * len(chunk))
-                + " RETURNING version, position",
-                params,
-            )
+            params: list[object] = []
+            for row in chunk:
+                params += (serial, *row)
+            found += tx.rows(_insert_events_sql(len(chunk)), params)
         return [int(position) for _, position in sorted(found)]
 
     def insert_activity(self, tx: Tx, params: Params) -> int:
@@ -174,15 +178,33 @@ class SqliteDatabase(Database):
         return int(row[0])
 
     def take_position(self, tx: Tx) -> int:
-        # AUTOINCREMENT never hands out a number at or below sqlite_sequence's: raising it takes one.
-        row = tx.one("UPDATE sqlite_sequence SET seq = seq + 1 WHERE name = 'events' RETURNING seq")
-        if row is not None:
-            return int(row[0])
-        tx.run("INSERT INTO sqlite_sequence (name, seq) VALUES ('events', 1)")
-        return 1
+        # Above every event's position and every one taken before; the next event is numbered above it.
+        row = tx.one(
+            "UPDATE positions_taken SET position = MAX(position, IFNULL((SELECT MAX(position) FROM events),"
+            " 0)) + 1 RETURNING position"
+        )
+        assert row is not None
+        return int(row[0])
 
     def close(self) -> None:
         self._conn.close()
+
+
+_NEXT_POSITION = f"{SqliteDatabase.next_position} + 1"
+_INSERT_EVENTS: dict[int, str] = {}
+
+
+def _insert_events_sql(rows: int) -> str:
+    """The INSERT of *rows* events returning ``(version, position)``, built once per row count: the
+    first row numbered above every stored and taken position, the others one above the row before."""
+    sql = _INSERT_EVENTS.get(rows)
+    if sql is None:
+        sql = _INSERT_EVENTS[rows] = (
+            "INSERT INTO events (position, serial, version, type, at, data) VALUES "
+            + ", ".join([f"({_NEXT_POSITION}, ?, ?, ?, ?, ?)"] + ["(NULL, ?, ?, ?, ?, ?)"] * (rows - 1))
+            + " RETURNING version, position"
+        )
+    return sql
 
 
 def _connect(target: str, busy_timeout: float, *, uri: bool) -> sqlite3.Connection:

@@ -58,7 +58,14 @@ from walletvoucher.store._details import CardDetails
 from walletvoucher.store._engine import Conflict, Database, Row, Tx, UniqueViolation
 from walletvoucher.store._google import GoogleRecords
 from walletvoucher.store._outbox import Outbox
-from walletvoucher.store._passes import ActivityEffect, PassUpdates, record_change, write_message
+from walletvoucher.store._passes import (
+    ActivityEffect,
+    PassUpdates,
+    card_mark_sql,
+    ceil_second_us,
+    record_change,
+    write_message,
+)
 from walletvoucher.store._pools import CodePools, PoolCodes
 from walletvoucher.store._programs import ProgramRegistry
 from walletvoucher.store._rules import due_cards, rule_columns
@@ -108,6 +115,21 @@ _UPDATE_CARD = {
     for keep_ends in (False, True)
 }
 """The version-checked UPDATE of a card, leaving out the rule columns it already holds."""
+_INSERT_CARD = (
+    "INSERT INTO cards (serial, member_id, program_id, program_version, version, last_position,"
+    " issued_at, updated_at, stamps_lapse_at, expires_at"
+)
+
+
+def _marking(next_position: str) -> tuple[str, dict[tuple[bool, bool], str]]:
+    """The INSERT and UPDATEs of a card that also mark its own pass (see :func:`card_mark_sql`)."""
+    values, assignments, returning = card_mark_sql(next_position)
+    updates = {
+        key: sql.replace(" WHERE", assignments + " WHERE") + returning for key, sql in _UPDATE_CARD.items()
+    }
+    return _INSERT_CARD + values + returning, updates
+
+
 _ANY_VERSION = 2**31 - 1
 """Above every card version (an INTEGER column on both engines)."""
 _Fetched = tuple[int, "list[Event]"]
@@ -150,6 +172,9 @@ class Wallet:
         self._random = random
         self._retries = retries
         self._snapshot_every = snapshot_every if _snapshot.supported() else 0
+        self._together = db.dialect == "postgres"  # pass marks in one statement (see record_change)
+        self._marking = _marking(db.next_position) if db.next_position else None
+        """The card's statements that also mark its pass, where the engine knows positions ahead."""
         self._cache: OrderedDict[str, tuple[StampCard, int]] = OrderedDict()
         self._cache_size = cache_size
         self._rules: OrderedDict[str, _Rules] = OrderedDict()
@@ -841,13 +866,15 @@ class Wallet:
             return None
         card, new_version, now = decision.card, version + len(decision.events), to_us(at)
         lapse, ends = rule_columns(card)  # when expire_due must look at the card again (issue 16)
+        marking, mark = self._marking, [ceil_second_us(now), len(decision.events) - 1]
+        marked: list[Row] = []
         if before is None:
-            tx.run(
-                "INSERT INTO cards (serial, member_id, program_id, program_version, version, last_position,"
-                " issued_at, updated_at, stamps_lapse_at, expires_at) VALUES (?, ?, ?, ?, ?, 0, ?, ?, ?, ?)",
-                (card.serial, card.member_id, card.program.id, card.program.version, new_version,
-                 to_us(card.issued_at), now, lapse, ends),
-            )  # fmt: skip
+            row = (card.serial, card.member_id, card.program.id, card.program.version, new_version,
+                   to_us(card.issued_at), now, lapse, ends)  # fmt: skip
+            if marking is not None:
+                marked = tx.rows(marking[0], (*row, *mark))
+            else:
+                tx.run(_INSERT_CARD + ") VALUES (?, ?, ?, ?, ?, 0, ?, ?, ?, ?)", row)
         else:
             # An indexed column set to the value it holds still rewrites its index entry (a page per
             # commit on SQLite): set the rule columns only when this wallet has not itself committed
@@ -860,7 +887,13 @@ class Wallet:
             params: list[int | str | None] = [new_version, card.program.version, now]
             params += [] if keep_lapse else [lapse]
             params += [] if keep_ends else [ends]
-            if tx.run(_UPDATE_CARD[keep_lapse, keep_ends], (*params, card.serial, version)) != 1:
+            if marking is not None:
+                params += [mark[0], *mark]
+                marked = tx.rows(marking[1][keep_lapse, keep_ends], (*params, card.serial, version))
+                changed = len(marked)
+            else:
+                changed = tx.run(_UPDATE_CARD[keep_lapse, keep_ends], (*params, card.serial, version))
+            if changed != 1:
                 raise Conflict(f"card {card.serial} moved past version {version}")
         self._project_vouchers(tx, decision, now)
         if self._snapshot_every and new_version // self._snapshot_every > version // self._snapshot_every:
@@ -869,7 +902,11 @@ class Wallet:
         change = Change(
             action=action, before=before, card=card, events=decision.events, positions=positions, at=at
         )
-        record_change(tx, change, version=new_version, position=positions[-1])
+        # The card's own statement marked its pass at the position its last event was to take (the
+        # engine numbers events in order under its write lock); were it ever otherwise, mark it again.
+        card_marked = bool(marked[0][1]) if marked and marked[0][0] == positions[-1] else None
+        record_change(tx, change, version=new_version, position=positions[-1], together=self._together,
+                      card_marked=card_marked)  # fmt: skip
         for effect in self._effects:
             for message in effect(change):
                 self._write_message(tx, message, now)
