@@ -55,7 +55,7 @@ def test_a_stamp_a_redemption_and_an_issue_take_few_statements(
         voucher = wallet.stamp("C1", 8, at=NOW).vouchers[0]
         statements.clear()
         wallet.redeem(voucher.serial, SelfRedeem(), at=NOW)
-        assert statements == ["SELECT vouchers.card_serial", "UPDATE cards", "UPDATE vouchers",
+        assert statements == ["SELECT 0", "UPDATE cards", "UPDATE vouchers",
                               "INSERT events", "INSERT pass_updates"], statements  # fmt: skip
         wallet.passes.register("phone", "C1", "token", at=NOW)
         statements.clear()
@@ -87,7 +87,7 @@ def test_a_redemption_on_a_card_not_cached_reads_the_card_in_one_statement(
     with Wallet.open(url, programs=programs) as counter:
         statements.clear()
         assert counter.redeem(voucher.serial, SelfRedeem(), at=NOW).voucher.status.value == "redeemed"
-        assert statements == ["SELECT vouchers.card_serial", "UPDATE cards", "UPDATE vouchers",
+        assert statements == ["SELECT 0", "UPDATE cards", "UPDATE vouchers",
                               "INSERT events", "INSERT pass_updates"], statements  # fmt: skip
 
 
