@@ -54,6 +54,12 @@ class Tx(abc.ABC):
     def rows(self, sql: str, params: Params = ()) -> list[Row]:
         """Execute a query and return every row."""
 
+    def defer(self, sql: str, params: Params = ()) -> None:
+        """Execute a statement whose result nobody reads. An engine may send it with the next
+        statement (PostgreSQL: no round trip of its own); its error is raised by then at the latest,
+        and rolls the transaction back as any error does."""
+        self.run(sql, params)
+
     def one(self, sql: str, params: Params = ()) -> Row | None:
         """The first row of a query, or None."""
         found = self.rows(sql, params)

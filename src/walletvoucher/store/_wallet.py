@@ -900,7 +900,7 @@ class Wallet:
                 )  # fmt: skip
             elif event.type in _FINAL_STATE:
                 serial = event.data["voucher"]
-                tx.run(
+                tx.defer(  # nothing reads its result: on PostgreSQL it travels with the next statement
                     "UPDATE vouchers SET state = ?, data = ?, updated_at = ? WHERE serial = ?",
                     (_FINAL_STATE[event.type], _dumps(decision.finals[serial].to_json()), now, serial),
                 )
@@ -925,7 +925,7 @@ class Wallet:
         else:  # no snapshot, or one without a digest (format 2): from the first event
             events = [(int(r[0]), str(r[1])) for r in _stored_rows(tx, card.serial, 0, version)]
             coverage = _snapshot.extend(None, events, version)
-        tx.run(
+        tx.defer(
             "INSERT INTO snapshots (serial, version, data) VALUES (?, ?, ?) ON CONFLICT (serial) DO UPDATE"
             " SET version = excluded.version, data = excluded.data",
             (card.serial, version, _snapshot.dump(card, coverage)),
@@ -989,7 +989,7 @@ class Wallet:
             "events": [e.to_json() for e in decision.events],
             "voucher": decision.voucher.to_json() if decision.voucher else None,
         }
-        tx.run("UPDATE idempotency SET result = ? WHERE key = ?", (_dumps(result), key))
+        tx.defer("UPDATE idempotency SET result = ? WHERE key = ?", (_dumps(result), key))
 
     def _replayed(self, tx: Tx, stored: Mapping[str, Any]) -> Any:
         card = self._rebuild(tx, stored["serial"], int(stored["version"]))
