@@ -40,6 +40,7 @@ from walletvoucher.store._engine import (
     Conflict,
     Database,
     EventRow,
+    Later,
     Params,
     Row,
     Tx,
@@ -79,7 +80,7 @@ class _PgTx(Tx):
 
     def __init__(self, conn: psycopg.Connection[Any], begin: str) -> None:
         self._conn = conn
-        self._pending: list[tuple[str, tuple[Any, ...]]] = [(begin, ())]
+        self._pending: list[tuple[str, tuple[Any, ...], Later | None]] = [(begin, (), None)]
         self._begun = False
         self._taken = 0
 
@@ -91,29 +92,46 @@ class _PgTx(Tx):
     def defer(self, sql: str, params: Params = ()) -> None:
         """Send the statement with the next one (or with ``COMMIT``): no round trip of its own. Its
         error, if any, is raised by that next statement, and rolls the transaction back the same."""
-        self._pending.append((_pg(sql), storable(params)))
+        self._pending.append((_pg(sql), storable(params), None))
+
+    def later(self, sql: str, params: Params = ()) -> Later:
+        """As :meth:`defer`, keeping the statement's row count for when it has been sent."""
+        result = Later(send=self._send_pending)
+        self._pending.append((_pg(sql), storable(params), result))
+        return result
+
+    def _send_pending(self) -> None:
+        with _translated(self._conn):
+            self._flush(None)
 
     def _execute(self, sql: str, params: Params) -> psycopg.Cursor[Any]:
         values = storable(params)
         if not self._pending:
             return self._conn.execute(_pg(sql), values, prepare=True)
-        return self._flush((_pg(sql), values))
+        cursor = self._flush((_pg(sql), values))
+        assert cursor is not None
+        return cursor
 
-    def _flush(self, last: tuple[str, tuple[Any, ...]]) -> psycopg.Cursor[Any]:
+    def _flush(self, last: tuple[str, tuple[Any, ...]] | None) -> psycopg.Cursor[Any] | None:
         """The pending statements and *last* in one round trip; *last*'s cursor."""
         pending, self._pending = self._pending, []
         self._begun = True  # from here the server may hold a transaction, even if this fails
+        sent = []
         with self._conn.pipeline():
-            for sql, values in pending:
-                self._conn.execute(sql, values, prepare=True)
-            return self._conn.execute(last[0], last[1], prepare=True)
+            for sql, values, result in pending:
+                sent.append((self._conn.execute(sql, values, prepare=True), result))
+            cursor = self._conn.execute(last[0], last[1], prepare=True) if last is not None else None
+        for done, result in sent:
+            if result is not None:
+                result.done(done.rowcount)
+        return cursor
 
     def commit(self) -> None:
         """``COMMIT``, with the deferred statements still pending (nothing if nothing was sent)."""
         if not self._begun and len(self._pending) <= 1:
             return  # only BEGIN pending: the server never saw this transaction
         if self._pending:
-            self._flush(("COMMIT", ()))
+            self._flush(("COMMIT", ()))  # a Later still pending was never read: nothing checks it
         else:
             self._conn.execute("COMMIT")
 

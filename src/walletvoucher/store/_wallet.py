@@ -842,8 +842,11 @@ class Wallet:
             return None
         card, new_version, now = decision.card, version + len(decision.events), to_us(at)
         lapse, ends = rule_columns(card)  # when expire_due must look at the card again (issue 16)
+        # The card's row is written with the events in one round trip on PostgreSQL (Tx.later): the
+        # version check is read once both are sent, and a moved card rolls both back.
+        moved = None
         if before is None:
-            tx.run(
+            tx.defer(
                 "INSERT INTO cards (serial, member_id, program_id, program_version, version, last_position,"
                 " issued_at, updated_at, stamps_lapse_at, expires_at) VALUES (?, ?, ?, ?, ?, 0, ?, ?, ?, ?)",
                 (card.serial, card.member_id, card.program.id, card.program.version, new_version,
@@ -861,10 +864,12 @@ class Wallet:
             params: list[int | str | None] = [new_version, card.program.version, now]
             params += [] if keep_lapse else [lapse]
             params += [] if keep_ends else [ends]
-            if tx.run(_UPDATE_CARD[keep_lapse, keep_ends], (*params, card.serial, version)) != 1:
-                raise Conflict(f"card {card.serial} moved past version {version}")
-        self._project_vouchers(tx, decision, now)
+            moved = tx.later(_UPDATE_CARD[keep_lapse, keep_ends], (*params, card.serial, version))
         positions = self._insert_events(tx, card.serial, version, decision.events)
+        if moved is not None and moved.rowcount != 1:
+            raise Conflict(f"card {card.serial} moved past version {version}")
+        self._project_vouchers(tx, decision, now)  # after the check: a voucher another writer stored
+        # first is then a lost race, not a duplicate
         if self._snapshot_every and (
             new_version // self._snapshot_every > version // self._snapshot_every
             or (before is not None and any(e.type is EventType.VOUCHER_ISSUED for e in decision.events))
@@ -892,7 +897,7 @@ class Wallet:
         for event in decision.events:
             if event.type is EventType.VOUCHER_ISSUED:
                 v = Voucher.from_json(dict(event.data["voucher"]))
-                tx.run(
+                tx.defer(
                     "INSERT INTO vouchers (serial, card_serial, state, valid_from, expires_at, data,"
                     " updated_at) VALUES (?, ?, 'open', ?, ?, ?, ?)",
                     (v.serial, v.card_serial, to_us(v.valid_from),
