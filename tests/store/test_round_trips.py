@@ -198,3 +198,28 @@ def test_postgres_sends_begin_with_the_first_statement(
         with pytest.raises(Exception, match="already stored"):  # fails on its first statement
             wallet.issue_card(coffee(), serial="C1", member_id="m-1", at=NOW)
         assert wallet.stamp("C1", 1, at=NOW).card.lifetime_stamps == 12  # the connection goes on
+
+
+def test_a_deferred_statement_that_fails_rolls_its_transaction_back(url: str, programs: list[Any]) -> None:
+    """Statements sent with the next one (Tx.defer, Tx.later; PostgreSQL pipelines them) fail as any
+    statement does: at the latest with the COMMIT they travel with, and nothing of the transaction
+    stays; a row count is read only once the statement has been sent."""
+    from walletvoucher.store._engine import UniqueViolation
+    from walletvoucher.store._url import connect
+
+    Wallet.open(url, programs=programs).close()
+    db = connect(url)
+    try:
+        with db.write() as tx:
+            tx.run("INSERT INTO code_pools (name, symbology, low_stock) VALUES ('p', 'qr', 1)")
+        with pytest.raises(UniqueViolation), db.write() as tx:
+            tx.defer("INSERT INTO code_pools (name, symbology, low_stock) VALUES ('q', 'qr', 1)")
+            tx.defer("INSERT INTO code_pools (name, symbology, low_stock) VALUES ('p', 'qr', 2)")
+        with db.write() as tx:
+            changed = tx.later("UPDATE code_pools SET low_stock = 5 WHERE name IN ('p', 'q')")
+            missing = tx.later("UPDATE code_pools SET low_stock = 6 WHERE name = 'none'")
+            assert (changed.rowcount, missing.rowcount) == (1, 0)
+        with db.read() as tx:
+            assert tx.rows("SELECT name, low_stock FROM code_pools ORDER BY name") == [("p", 5)]
+    finally:
+        db.close()
