@@ -28,7 +28,8 @@ from walletvoucher.store._sqlite import _SqliteTx
 def statements(monkeypatch: pytest.MonkeyPatch) -> Iterator[list[str]]:
     seen: list[str] = []
     for cls in (_SqliteTx, _PgTx):
-        for name in ("run", "rows", "defer", "later") if cls is _PgTx else ("run", "rows"):  # SQLite: they run
+        names = ("run", "rows", "defer", "later") if cls is _PgTx else ("run", "rows")  # SQLite: they run
+        for name in names:
             original = getattr(cls, name)
 
             def counted(self: Any, sql: str, params: Any = (), _original: Any = original) -> Any:
@@ -127,8 +128,9 @@ def test_rule_columns_a_card_already_holds_are_not_set_again(
                            card_validity=CardValidity(days_after_join=365))  # fmt: skip
     updates: list[str] = []
     for cls, name in ((_SqliteTx, "run"), (_PgTx, "later")):
+        original = getattr(cls, name)
 
-        def run(self: Any, sql: str, params: Any = (), _original: Any = getattr(cls, name)) -> Any:
+        def run(self: Any, sql: str, params: Any = (), _original: Any = original) -> Any:
             if sql.startswith("UPDATE cards"):
                 updates.append(sql)
             return _original(self, sql, params)

@@ -130,8 +130,11 @@ def test_migration_43_moves_a_database_of_42_to_the_open_voucher_expiry_index(
         found = connect(url)
         try:
             with found.read() as tx:
-                sql = ("SELECT indexname FROM pg_indexes WHERE tablename = 'vouchers'" if found.dialect == "postgres"
-                       else "SELECT name FROM sqlite_master WHERE type = 'index' AND tbl_name = 'vouchers'")
+                sql = (
+                    "SELECT indexname FROM pg_indexes WHERE tablename = 'vouchers'"
+                    if found.dialect == "postgres"
+                    else "SELECT name FROM sqlite_master WHERE type = 'index' AND tbl_name = 'vouchers'"
+                )
                 return {str(r[0]) for r in tx.rows(sql)}
         finally:
             found.close()

@@ -160,12 +160,12 @@ def test_an_event_a_snapshot_covers_is_still_checked(
         assert row is not None and json.loads(str(row[1]))["events"]["marks"][-1] == int(row[0]) > 3
         assert tx.run("DELETE FROM events WHERE serial = 'C1' AND version = 3") == 1
     for load in ("card", "redeem"):
-        with Wallet.open(url, programs=programs, snapshot_every=snapshot_every) as fresh:
-            with pytest.raises(ReplayError, match="missing"):
-                if load == "card":
-                    fresh.card("C1")
-                else:
-                    fresh.redeem("C1-1", SelfRedeem(), at=NOW + timedelta(hours=1))
+        fresh = Wallet.open(url, programs=programs, snapshot_every=snapshot_every)
+        with fresh, pytest.raises(ReplayError, match="missing"):
+            if load == "card":
+                fresh.card("C1")
+            else:
+                fresh.redeem("C1-1", SelfRedeem(), at=NOW + timedelta(hours=1))
 
 
 def test_a_cold_redemption_parses_only_the_events_after_the_snapshot(
@@ -205,7 +205,10 @@ def test_a_snapshot_whose_events_changed_falls_back_to_a_full_replay(url: str, p
         for visit in range(10):
             wallet.stamp("C1", 1, at=NOW + timedelta(minutes=visit), source="till-1")
     with _raw(url) as tx:
-        tx.run("UPDATE snapshots SET data = REPLACE(data, '\"lifetime_stamps\": 10', '\"lifetime_stamps\": 99')")
+        snapshot = tx.one("SELECT data FROM snapshots WHERE serial = 'C1'")
+        assert snapshot is not None and '"lifetime_stamps": 10' in str(snapshot[0])
+        tx.run("UPDATE snapshots SET data = REPLACE(data, ?, ?)",
+               ('"lifetime_stamps": 10', '"lifetime_stamps": 99'))
         row = tx.one("SELECT data FROM events WHERE serial = 'C1' AND version = 3")
         assert row is not None and "till-1" in str(row[0])
         tx.run("UPDATE events SET data = ? WHERE serial = 'C1' AND version = 3",
