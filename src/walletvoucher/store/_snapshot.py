@@ -51,14 +51,15 @@ class Coverage:
     digest: str
 
 
-EventText = tuple[int, str]
-"""A stored event as ``(version, data text)``."""
+EventText = Sequence[Any]
+"""A stored event as ``(version, ..., data text)``: the version first, the text last."""
 
 
 def _link(previous: str, events: Iterable[EventText]) -> str:
-    """The next link of the chain: *previous* and the text of *events*, each with its version."""
-    text = "".join(f"{version}\n{data}\n" for version, data in events)
-    return hashlib.sha256(f"{previous}\n{text}".encode()).hexdigest()
+    """The next link of the chain: *previous* and the text of *events*, in order. (Their versions
+    need not be hashed: :func:`covers` finds each link's last event at the index its version gives,
+    so an event missing or added moves it, and events swapped change the text's order.)"""
+    return hashlib.sha256("\n".join([previous, *(event[-1] for event in events)]).encode()).hexdigest()
 
 
 def extend(previous: Coverage | None, events: Sequence[EventText], version: int) -> Coverage:
@@ -70,16 +71,18 @@ def extend(previous: Coverage | None, events: Sequence[EventText], version: int)
 
 def covers(coverage: Coverage, events: Sequence[EventText]) -> bool:
     """Whether *events* -- the card's stored events from its first, in version order, up to the
-    snapshot's version at least -- are the very ones *coverage* was taken over."""
-    digest, start, at = "", 0, 0
+    snapshot's version at least -- are the very ones *coverage* was taken over.
+
+    Event *v* sits at index *v - 1* when none is missing: each link's last event is looked for
+    there, and the text of the events up to it hashed in order."""
+    digest, start = "", 0
     for mark in coverage.marks:
-        end = at
-        while end < len(events) and int(events[end][0]) <= mark:
-            end += 1
-        if end == at or int(events[end - 1][0]) != mark or int(events[at][0]) != start + 1:
+        if not start < mark <= len(events) or int(events[mark - 1][0]) != mark:
             return False
-        digest, start, at = _link(digest, events[at:end]), mark, end
+        digest, start = _link(digest, events[start:mark]), mark
     return digest == coverage.digest
+
+
 _FIELDS = frozenset(
     {
         "serial", "member_id", "program", "issued_at", "stamps", "cycle", "lifetime_stamps",

@@ -814,8 +814,9 @@ class Wallet:
             _CARD_ROWS if self._snapshot_every else _CARD_EVENTS,
             (serial, version, serial, version) if self._snapshot_every else (serial, version),
         )
-        stored = next(((r[1], r[2]) for r in rows if r[0] == -1), None)
-        return self._from_rows(version, stored, [(r[0], r[2]) for r in rows if r[0] != -1])
+        if rows and rows[0][0] == -1:  # the snapshot first, then the events as (version, _, data)
+            return self._from_rows(version, (rows[0][1], rows[0][2]), rows[1:])
+        return self._from_rows(version, None, rows)
 
     def _from_rows(self, version: int, stored: Row | None, rows: list[Row]) -> StampCard:
         """The card at *version* from its stored events (all, from the first) and its snapshot row
@@ -825,7 +826,9 @@ class Wallet:
         found = _snapshot.read(str(stored[1]), self._programs, int(stored[0])) if stored else None
         if found is not None and stored is not None and self._snapshot_every and int(stored[0]) <= version:
             card, coverage = found
-            if coverage is None or _snapshot.covers(coverage, rows):  # format 2: trusted, as before
+            if coverage is not None and _snapshot.covers(coverage, rows):
+                base, rows = card, rows[int(stored[0]) :]  # event v is at index v - 1: the rest
+            elif coverage is None:  # format 2: the events it covers are trusted, as before
                 base, rows = card, [r for r in rows if int(r[0]) > int(stored[0])]
         events = _events_of(rows)
         if base is None:
@@ -923,13 +926,13 @@ class Wallet:
             (card.serial, card.serial, card.serial, version),
         )
         previous = _snapshot.coverage_of(str(rows[0][1])) if rows and rows[0][0] == -1 else None
-        events = [(int(r[0]), str(r[1])) for r in rows if r[0] != -1]
+        events = [r for r in rows if r[0] != -1]
         if previous is not None and previous.marks[-1] == version:
             coverage = previous  # taken again at the same version: the same events
         elif previous is not None and (events[0][0] if events else version + 1) == previous.marks[-1] + 1:
             coverage = _snapshot.extend(previous, events, version)
         else:  # no snapshot, or one without a digest (format 2): from the first event
-            events = [(int(r[0]), str(r[1])) for r in _stored_rows(tx, card.serial, 0, version)]
+            events = _stored_rows(tx, card.serial, 0, version)
             coverage = _snapshot.extend(None, events, version)
         tx.defer(
             "INSERT INTO snapshots (serial, version, data) VALUES (?, ?, ?) ON CONFLICT (serial) DO UPDATE"
@@ -1044,14 +1047,14 @@ after a version: in one statement (:meth:`Wallet._by_voucher`)."""
 
 
 def _events_of(rows: Iterable[Row]) -> list[Event]:
-    """Events from ``(version, data)`` rows, in order, each numbered by its row.
+    """Events from ``(version, ..., data)`` rows, in order, each numbered by its row.
 
     Rows written before events carried their version get the row's; an event whose own version
     disagrees with its row's was changed after it was written.
     """
     events = []
     for row in rows:
-        event, stored = event_from_text(row[1]), int(row[0])
+        event, stored = event_from_text(row[-1]), int(row[0])
         if event.version is None:
             event = attrs.evolve(event, version=stored)
         elif event.version != stored:
