@@ -59,9 +59,10 @@ voucher's pass marks); migration 43 keeps only open vouchers that expire in the 
 expires removes its entry rather than moving it (two pages fewer). When the model replays, its
 *apply* checks only the fields an event changes (``evolve_card``), copies plain event facts instead
 of a JSON round trip, and looks a program's zone up once; stored events are parsed once, and a
-``voucher_issued`` that is exactly the voucher the stamps earn is not built twice. Setting an indexed column to the value it holds still rewrites its
-index entry (a page), so a card's ``UPDATE`` leaves out ``stamps_lapse_at`` and ``expires_at`` when
-this wallet itself committed that version of the row with the same values. On PostgreSQL each
+``voucher_issued`` that is exactly the voucher the stamps earn is not built twice. Setting an
+indexed column to the value it holds still rewrites its index entry (a page), so a card's ``UPDATE``
+leaves out ``stamps_lapse_at`` and ``expires_at`` when this wallet itself committed that version of
+the row with the same values. On PostgreSQL each
 round trip costs more than the server's work for the statements it carries (loopback, a busy
 2-core machine: some 60 to 130 us), so the count of round trips, not of statements, dominates.
 

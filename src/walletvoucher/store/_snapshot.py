@@ -137,15 +137,6 @@ def dump(card: StampCard, coverage: Coverage) -> str:
     )
 
 
-def load(text: str, programs: ProgramRegistry, version: int) -> StampCard | None:
-    """The card :func:`dump` wrote, or None if the text is of another format.
-
-    *version* is the snapshot row's: snapshots written before cards knew their version take it.
-    """
-    found = read(text, programs, version)
-    return found[0] if found is not None else None
-
-
 def coverage_of(text: str) -> Coverage | None:
     """The coverage a snapshot's text records (None: a format-2 snapshot, or another format)."""
     raw: dict[str, Any] = json.loads(text)
@@ -164,7 +155,10 @@ def _coverage(raw: dict[str, Any]) -> Coverage | None:
 
 def read(text: str, programs: ProgramRegistry, version: int) -> tuple[StampCard, Coverage | None] | None:
     """The card :func:`dump` wrote and the coverage it records (None for a format-2 snapshot, which
-    has none), or None if the text is of a format this module does not read."""
+    has none), or None if the text is of a format this module does not read.
+
+    *version* is the snapshot row's: snapshots written before cards knew their version take it.
+    """
     raw: dict[str, Any] = json.loads(text)
     if raw.get("format") not in _READABLE or not supported():
         return None
