@@ -192,9 +192,9 @@ class Wallet:
         *snapshot_every*: store a snapshot each time a card's version crosses a multiple of this,
         and when a stamp issues a voucher (0: never write or read snapshots; either way a load checks
         every event, those a snapshot covers against its digest). *at*: the time recorded for
-        schema migrations (defaults to the epoch, keeping the core clock-free). *activity_effects*: hooks called when a device
-        saves or removes a pass (``card_saved`` / ``card_removed``), in that transaction, returning
-        outbox messages.
+        schema migrations (defaults to the epoch, keeping the core clock-free). *activity_effects*:
+        hooks called when a device saves or removes a pass (``card_saved`` / ``card_removed``), in
+        that transaction, returning outbox messages.
         """
         db = connect(url)
         try:
