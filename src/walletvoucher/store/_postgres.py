@@ -114,13 +114,24 @@ class _PgTx(Tx):
 
     def _flush(self, last: tuple[str, tuple[Any, ...]] | None) -> psycopg.Cursor[Any] | None:
         """The pending statements and *last* in one round trip; *last*'s cursor."""
+        import psycopg
+
         pending, self._pending = self._pending, []
         self._begun = True  # from here the server may hold a transaction, even if this fails
         sent = []
-        with self._conn.pipeline():
-            for sql, values, result in pending:
-                sent.append((self._conn.execute(sql, values, prepare=True), result))
-            cursor = self._conn.execute(last[0], last[1], prepare=True) if last is not None else None
+        first: psycopg.Error | None = None  # the statement that failed (psycopg may see it while sending)
+        try:
+            with self._conn.pipeline():
+                try:
+                    for sql, values, result in pending:
+                        sent.append((self._conn.execute(sql, values, prepare=True), result))
+                    cursor = self._conn.execute(last[0], last[1], prepare=True) if last else None
+                except psycopg.Error as exc:
+                    first = exc  # leaving the pipeline then reports only "pipeline aborted"
+        except psycopg.Error as exc:
+            raise (first or exc) from None
+        if first is not None:
+            raise first
         for done, result in sent:
             if result is not None:
                 result.done(done.rowcount)
