@@ -99,3 +99,50 @@ def test_the_google_migration_applies_after_a_parallel_version_2(url: str) -> No
     finally:
         db.close()
     assert _versions(url) == [1, 2, 3]
+
+
+def test_migration_44_moves_a_database_of_43_to_the_open_voucher_expiry_index(
+    url: str, programs: list[Any]
+) -> None:
+    """A database written by schema 43 (vouchers indexed by state and expiry) gets the index of open
+    vouchers that expire (issue 17): expire_due still finds what is due, listings by state still
+    work, and a redemption no longer touches the index of a voucher that never expires."""
+    from datetime import timedelta
+
+    from walletvoucher import SelfRedeem
+    from walletvoucher.model import VoucherStatus
+    from walletvoucher.store._wallet import Wallet as Direct
+
+    before = tuple(m for m in MIGRATIONS if m.version < 44)
+    db = connect(url)
+    try:
+        assert migrate(db, at_us=1, migrations=before) == 43
+        old = Direct(db, programs=programs)  # the constructor does not migrate
+        old.issue_card(coffee(), serial="C1", member_id="m-1", at=NOW)
+        old.issue_card(coffee(), serial="C2", member_id="m-2", at=NOW)
+        first = old.stamp("C1", 10, at=NOW).vouchers[0]
+        old.stamp("C2", 10, at=NOW)
+        old.redeem(first.serial, SelfRedeem(), at=NOW)
+    finally:
+        db.close()
+
+    def indexes() -> set[str]:
+        found = connect(url)
+        try:
+            with found.read() as tx:
+                sql = (
+                    "SELECT indexname FROM pg_indexes WHERE tablename = 'vouchers'"
+                    if found.dialect == "postgres"
+                    else "SELECT name FROM sqlite_master WHERE type = 'index' AND tbl_name = 'vouchers'"
+                )
+                return {str(r[0]) for r in tx.rows(sql)}
+        finally:
+            found.close()
+
+    assert "vouchers_state_expiry" in indexes()
+    with Wallet.open(url, programs=programs) as wallet:
+        assert {"vouchers_open_expiry"} <= indexes() and "vouchers_state_expiry" not in indexes()
+        assert [v.serial for v in wallet.vouchers(VoucherStatus.REDEEMED)] == [first.serial]
+        expired = wallet.expire_due(at=NOW + timedelta(days=31))
+        assert [e.data["voucher"] for e in expired if e.type.value == "voucher_expired"] == ["C2-1"]
+        assert [v.serial for v in wallet.vouchers(VoucherStatus.EXPIRED)] == ["C2-1"]

@@ -142,3 +142,76 @@ def test_a_redemption_on_a_card_another_process_moved_sees_its_latest_state(
         assert result.card == a.card("C-1") and a.conflicts == 0
     with Wallet.open(url, programs=programs, snapshot_every=0) as fresh:
         assert fresh.card("C-1") == result.card
+
+
+@pytest.mark.parametrize("snapshot_every", [3, 100])
+def test_an_event_a_snapshot_covers_is_still_checked(
+    url: str, programs: list[Any], snapshot_every: int
+) -> None:
+    """Issue 17: a voucher's issue stores a snapshot, so a redemption by a process that has not cached
+    the card folds nothing; the events the snapshot covers are still checked, against its digest,
+    and a deleted one is noticed as a replay notices it (before: a snapshot was trusted)."""
+    with Wallet.open(url, programs=programs, snapshot_every=snapshot_every) as wallet:
+        wallet.issue_card(coffee(), serial="C1", member_id="m-1", at=NOW)
+        for visit in range(10):
+            wallet.stamp("C1", 1, at=NOW + timedelta(minutes=visit))
+    with _raw(url) as tx:
+        row = tx.one("SELECT version, data FROM snapshots WHERE serial = 'C1'")
+        assert row is not None and json.loads(str(row[1]))["events"]["marks"][-1] == int(row[0]) > 3
+        assert tx.run("DELETE FROM events WHERE serial = 'C1' AND version = 3") == 1
+    for load in ("card", "redeem"):
+        fresh = Wallet.open(url, programs=programs, snapshot_every=snapshot_every)
+        with fresh, pytest.raises(ReplayError, match="missing"):
+            if load == "card":
+                fresh.card("C1")
+            else:
+                fresh.redeem("C1-1", SelfRedeem(), at=NOW + timedelta(hours=1))
+
+
+def test_a_cold_redemption_parses_only_the_events_after_the_snapshot(
+    url: str, programs: list[Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The snapshot stored with the voucher's issue covers every event up to it: a redemption on a
+    card the process has not cached parses none of them (it hashes their text), and the card it
+    decides on is the one a full replay gives."""
+    import walletvoucher.store._wallet as module
+
+    with Wallet.open(url, programs=programs) as wallet:
+        wallet.issue_card(coffee(), serial="C1", member_id="m-1", at=NOW)
+        for visit in range(10):
+            wallet.stamp("C1", 1, at=NOW + timedelta(minutes=visit))
+    parsed: list[str] = []
+    original = module.event_from_text
+
+    def counted(text: str) -> Any:
+        parsed.append(text)
+        return original(text)
+
+    monkeypatch.setattr(module, "event_from_text", counted)
+    with Wallet.open(url, programs=programs) as counter:
+        result = counter.redeem("C1-1", SelfRedeem(), at=NOW + timedelta(hours=1))
+    assert parsed == []  # before: all 14 events
+    with Wallet.open(url, programs=programs, snapshot_every=0) as replayed:
+        assert replayed.card("C1") == result.card
+        assert result.card.version == 15
+
+
+def test_a_snapshot_whose_events_changed_falls_back_to_a_full_replay(url: str, programs: list[Any]) -> None:
+    """An event rewritten in a way a replay accepts (its source) no longer matches the snapshot's
+    digest: the card is replayed from every event, never taken from a snapshot that no longer
+    describes the log."""
+    with Wallet.open(url, programs=programs) as wallet:
+        wallet.issue_card(coffee(), serial="C1", member_id="m-1", at=NOW)
+        for visit in range(10):
+            wallet.stamp("C1", 1, at=NOW + timedelta(minutes=visit), source="till-1")
+    with _raw(url) as tx:
+        snapshot = tx.one("SELECT data FROM snapshots WHERE serial = 'C1'")
+        assert snapshot is not None and '"lifetime_stamps": 10' in str(snapshot[0])
+        tx.run("UPDATE snapshots SET data = REPLACE(data, ?, ?)",
+               ('"lifetime_stamps": 10', '"lifetime_stamps": 99'))
+        row = tx.one("SELECT data FROM events WHERE serial = 'C1' AND version = 3")
+        assert row is not None and "till-1" in str(row[0])
+        tx.run("UPDATE events SET data = ? WHERE serial = 'C1' AND version = 3",
+               (str(row[0]).replace("till-1", "till-2"),))
+    with Wallet.open(url, programs=programs) as fresh:
+        assert fresh.card("C1").lifetime_stamps == 10  # replayed: the snapshot's 99 is not used

@@ -330,13 +330,15 @@ class Voucher:
             ) from exc
 
     @classmethod
-    def _from_mapping(cls, raw: Mapping[str, Any]) -> Voucher:
+    def _from_mapping(cls, raw: Mapping[str, Any], reward: Reward | None = None) -> Voucher:
+        """*reward*: the reward *raw* holds, already built (a store reading many vouchers of one
+        program passes the program's own when ``raw["reward"]`` is exactly its JSON)."""
         return cls(
             serial=raw["serial"],
             card_serial=raw["card_serial"],
             program_id=raw["program_id"],
             program_version=raw["program_version"],
-            reward=Reward.from_json(raw["reward"]),
+            reward=reward if reward is not None else Reward.from_json(raw["reward"]),
             method=RedemptionMethod(raw["method"]),
             code=RedeemCode.from_dict(raw["code"]) if raw.get("code") else None,
             status=VoucherStatus(raw["status"]),

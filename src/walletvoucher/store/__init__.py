@@ -26,12 +26,16 @@ insert one event, update one version row, commit); pushes are queued only for pa
 The cached card is trusted until the ``UPDATE ... WHERE version = ?``: when another process moved the
 card, that update changes no row and the transition is decided again on a fresh load (a model error
 raised on a cached card is re-checked against the stored version the same way). PostgreSQL uses
-prepared statements (psycopg's ``prepare=True``), sends ``BEGIN`` in one round trip with a
-transaction's first statement (a stamp on a cached card is four round trips, as the floor's; a
-one-query read two) and takes no journal lock (below). psycopg's pipeline mode was tried for the
-statements of one transition: each result the store needs (the card's row count, the positions,
-which passes have devices) ends a pipeline, and its bookkeeping cost more than the loopback round
-trips it saved. ``benchmarks/store.py`` measures a stamp, a redemption and an issue against the
+prepared statements (psycopg's ``prepare=True``) and takes no journal lock (below). Its round trips
+(issue 17): statements travel together in psycopg's pipeline mode up to the first one whose result
+the store needs -- ``BEGIN`` with the first statement; the card's ``INSERT``/``UPDATE`` with the
+events' ``INSERT`` (``Tx.later``: its row count is checked once both are back, and a moved card
+rolls both back, as the events' ``(serial, version)`` key would refuse them anyway); statements
+nobody reads the result of (a voucher's projection, the idempotency record, a snapshot:
+``Tx.defer``) with whatever follows, ``COMMIT`` included. A stamp and an issue are three round trips
+(the floor, sent one statement at a time, four), a redemption on a card not cached four, a one-query
+read two. The pass marks' upsert still ends a round trip of its own: which passes have devices
+decides the pushes. ``benchmarks/store.py`` measures a stamp, a redemption and an issue against the
 floor in the same run.
 
 **Where a transition's time goes** (issue 17, measured with cProfile, py-spy, SQLite's trace hook
@@ -54,18 +58,27 @@ three pages, as many as the floor; an issue four (plus the member index);
 ``tests/store/test_pages.py`` and ``test_round_trips.py`` count them.
 
 A redemption on a card the process has not cached (the counter rarely stamped the card it redeems)
-also reads and replays the card's events -- replay
-re-checks every event, which is what notices a tampered log -- so it reads the voucher's card,
-version and events in one statement, and the model's *apply* checks only the fields an event changes
-(``evolve_card``), copies plain event facts instead of a JSON round trip, and looks a program's zone
-up once; stored events are parsed once, and a ``voucher_issued`` that is exactly the voucher the
-stamps earn is not built twice. Setting an indexed column to the value it holds still rewrites its
-index entry (a page), so a card's ``UPDATE`` leaves out ``stamps_lapse_at`` and ``expires_at`` when
-this wallet itself committed that version of the row with the same values. What remains of a stamp
-beyond the floor is Python: the model's decision (about 18 us) and the store's bookkeeping around it.
-On PostgreSQL each statement is a round trip, so the count of statements, not their Python,
-dominates: the card's pass mark replaced the ``pass_updates`` upsert one for one, and a transition
-that also marks vouchers writes both marks in one statement (a data-modifying ``WITH``).
+also loads the card: it reads the voucher's card, version, snapshot and events in one statement.
+Replay re-checks every event, which is what notices a tampered log, and costs some 10 us per event in
+Python (a card that earned its voucher in ten visits has 14); so the transition that issues a voucher
+also stores a snapshot of the card, and a snapshot records a digest of the stored text of every event
+it covers (:mod:`walletvoucher.store._snapshot`): the load hashes those events' text against it, a
+small part of parsing and applying them, and folds only the events after the snapshot (none, when the
+voucher is redeemed before the next stamp). A deleted, moved or rewritten event no longer matches and
+the load replays every event, which raises for a tampered log. Migration 44 keeps only open vouchers
+that expire in the expiry index (what ``expire_due`` reads), so redeeming a voucher that never
+expires changes no index page and one that expires removes its entry rather than moving it. When the
+model replays, its *apply* checks only the fields an event changes (``evolve_card``), copies plain
+event facts instead of a JSON round trip, and looks a program's zone up once; stored events are
+parsed once, and a ``voucher_issued`` that is exactly the voucher the stamps earn is not built twice.
+Setting an indexed column to the value it holds still rewrites its index entry (a page), so a card's
+``UPDATE`` leaves out ``stamps_lapse_at`` and ``expires_at`` when this wallet itself committed that
+version of the row with the same values. What remains of a stamp beyond the floor is Python: the
+model's decision (about 18 us) and the store's bookkeeping around it. On PostgreSQL each round trip
+costs more than the server's work for the statements it carries (loopback, a busy 2-core machine: some
+60 to 130 us), so the count of round trips, not of statements, dominates: the card's pass mark
+replaced the ``pass_updates`` upsert one for one, and a transition that also marks vouchers writes
+both marks in one statement (a data-modifying ``WITH``).
 
 **Ordering the journal on PostgreSQL.** Followers (``journal(since=...)``, a device's
 ``passesUpdatedSince`` tag from ``passes.updated_since``, ``passes.activity``) read "everything

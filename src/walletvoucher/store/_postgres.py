@@ -40,6 +40,7 @@ from walletvoucher.store._engine import (
     Conflict,
     Database,
     EventRow,
+    Later,
     Params,
     Row,
     Tx,
@@ -74,31 +75,78 @@ SHIFT_SQL_40 = SHIFT_SQL.replace(", (SELECT MAX(pass_position) FROM cards)", "")
 
 
 class _PgTx(Tx):
-    """A transaction begun lazily: ``BEGIN`` travels in one round trip with the first statement (a
-    two-statement simple query, its parameters bound by psycopg on the client), every later statement
-    is a server-side prepared one. A transaction that runs no statement never reaches the server."""
+    """A transaction begun lazily: ``BEGIN`` travels in one round trip with the first statement, and
+    statements whose result nobody reads (:meth:`defer`) travel with the next one or with ``COMMIT``
+    (psycopg's pipeline mode: the statements and one sync in one round trip). Every statement is a
+    server-side prepared one. A transaction that runs no statement never reaches the server."""
 
     def __init__(self, conn: psycopg.Connection[Any], begin: str) -> None:
         self._conn = conn
-        self._begin: str | None = begin
+        self._pending: list[tuple[str, tuple[Any, ...], Later | None]] = [(begin, (), None)]
+        self._begun = False
         self._taken = 0
 
     @property
     def begun(self) -> bool:
         """Whether ``BEGIN`` was sent (the server holds a transaction to commit or roll back)."""
-        return self._begin is None
+        return self._begun
+
+    def defer(self, sql: str, params: Params = ()) -> None:
+        """Send the statement with the next one (or with ``COMMIT``): no round trip of its own. Its
+        error, if any, is raised by that next statement, and rolls the transaction back the same."""
+        self._pending.append((_pg(sql), storable(params), None))
+
+    def later(self, sql: str, params: Params = ()) -> Later:
+        """As :meth:`defer`, keeping the statement's row count for when it has been sent."""
+        result = Later(send=self._send_pending)
+        self._pending.append((_pg(sql), storable(params), result))
+        return result
+
+    def _send_pending(self) -> None:
+        with _translated(self._conn):
+            self._flush(None)
 
     def _execute(self, sql: str, params: Params) -> psycopg.Cursor[Any]:
         values = storable(params)
-        if self._begin is None:
+        if not self._pending:
             return self._conn.execute(_pg(sql), values, prepare=True)
+        cursor = self._flush((_pg(sql), values))
+        assert cursor is not None
+        return cursor
+
+    def _flush(self, last: tuple[str, tuple[Any, ...]] | None) -> psycopg.Cursor[Any] | None:
+        """The pending statements and *last* in one round trip; *last*'s cursor."""
         import psycopg
 
-        cursor = psycopg.ClientCursor(self._conn)
-        begin, self._begin = self._begin, None
-        cursor.execute(f"{begin}; {_pg(sql)}", values)
-        cursor.nextset()  # past BEGIN's result to the statement's
+        pending, self._pending = self._pending, []
+        self._begun = True  # from here the server may hold a transaction, even if this fails
+        sent = []
+        first: psycopg.Error | None = None  # the statement that failed (psycopg may see it while sending)
+        try:
+            with self._conn.pipeline():
+                try:
+                    for sql, values, result in pending:
+                        sent.append((self._conn.execute(sql, values, prepare=True), result))
+                    cursor = self._conn.execute(last[0], last[1], prepare=True) if last else None
+                except psycopg.Error as exc:
+                    first = exc  # leaving the pipeline then reports only "pipeline aborted"
+        except psycopg.Error as exc:
+            raise (first or exc) from None
+        if first is not None:
+            raise first
+        for done, result in sent:
+            if result is not None:
+                result.done(done.rowcount)
         return cursor
+
+    def commit(self) -> None:
+        """``COMMIT``, with the deferred statements still pending (nothing if nothing was sent)."""
+        if not self._begun and len(self._pending) <= 1:
+            return  # only BEGIN pending: the server never saw this transaction
+        if self._pending:
+            self._flush(("COMMIT", ()))  # a Later still pending was never read: nothing checks it
+        else:
+            self._conn.execute("COMMIT")
 
     def run(self, sql: str, params: Params = ()) -> int:
         with _translated(self._conn):
@@ -163,22 +211,22 @@ class PostgresDatabase(Database):
 
     @contextmanager
     def _transaction(self, begin: str) -> Iterator[Tx]:
-        # BEGIN with the first statement, COMMIT on its own: one round trip fewer than psycopg's
-        # transaction() (two fewer for a read, which also set its isolation level apart).
+        # BEGIN with the first statement, deferred statements with the next or with COMMIT: one
+        # round trip fewer than psycopg's transaction() (two fewer for a read, which also set its
+        # isolation level apart), and one fewer per deferred statement.
         import psycopg
 
         tx = _PgTx(self._conn, begin)
         try:
             with _translated(self._conn):
                 yield tx
+            with _translated(self._conn):
+                tx.commit()
         except BaseException:
             if tx.begun and not self._conn.closed:
                 with suppress(psycopg.Error):  # a broken connection: the server ends the transaction
                     self._conn.execute("ROLLBACK")
             raise
-        if tx.begun:
-            with _translated(self._conn):
-                self._conn.execute("COMMIT")
 
     def insert_events(self, tx: Tx, serial: str, rows: Sequence[EventRow]) -> list[int]:
         assert isinstance(tx, _PgTx)

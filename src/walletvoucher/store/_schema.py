@@ -233,6 +233,17 @@ MIGRATIONS: tuple[Migration, ...] = (
         ),
         dialects=("postgres",),
     ),
+    Migration(
+        version=44,
+        description="a redemption leaves the expiry index alone: it holds only open vouchers that "
+        "expire (what expire_due reads), so redeeming one that never expires changes no index page "
+        "and one that expires removes its entry instead of moving it (issue 17)",
+        statements=(
+            "DROP INDEX IF EXISTS vouchers_state_expiry",
+            "CREATE INDEX vouchers_open_expiry ON vouchers (expires_at)"
+            " WHERE state = 'open' AND expires_at IS NOT NULL",
+        ),
+    ),
 )
 
 SCHEMA_VERSION = MIGRATIONS[-1].version

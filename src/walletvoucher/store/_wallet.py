@@ -130,11 +130,10 @@ def _marking(next_position: str) -> tuple[str, dict[tuple[bool, bool], str]]:
     return _INSERT_CARD + values + returning, updates
 
 
-_ANY_VERSION = 2**31 - 1
-"""Above every card version (an INTEGER column on both engines)."""
-_Fetched = tuple[int, "list[Event]"]
-"""A card's events read ahead: ``(after, events)``, every stored event after version *after* up to the
-card's version."""
+_Fetched = tuple[int, "list[Row]", "Row | None"]
+"""A card's stored events read ahead: ``(after, rows, snapshot)``, every stored event after version
+*after* up to the card's version as ``(version, data)``, and, when *after* is 0, the card's snapshot
+row ``(version, data)`` (None: none stored, or not read)."""
 Locate = Callable[[Tx], "tuple[str, int | None, _Fetched | None]"]
 """Finds the card a transition is for inside its transaction: its serial and, when the same statement
 could read them, its version (None: read it with the card) and its events (None: read them)."""
@@ -215,11 +214,12 @@ class Wallet:
         in each transition's transaction that return outbox messages. *random*: the source of
         generated redeem codes (per call ``random=`` overrides it). *retries*: how many times a
         transition that lost a race is retried before :class:`~walletvoucher.errors.StaleVersion`.
-        *snapshot_every*: store a snapshot each time a card's version crosses a multiple of this
-        (0: never write or read snapshots). *at*: the time recorded for schema migrations (defaults
-        to the epoch, keeping the core clock-free). *activity_effects*: hooks called when a device
-        saves or removes a pass (``card_saved`` / ``card_removed``), in that transaction, returning
-        outbox messages.
+        *snapshot_every*: store a snapshot each time a card's version crosses a multiple of this,
+        and when a stamp issues a voucher (0: never write or read snapshots; either way a load checks
+        every event, those a snapshot covers against its digest). *at*: the time recorded for
+        schema migrations (defaults to the epoch, keeping the core clock-free). *activity_effects*:
+        hooks called when a device saves or removes a pass (``card_saved`` / ``card_removed``), in
+        that transaction, returning outbox messages.
         """
         db = connect(url)
         try:
@@ -766,39 +766,34 @@ class Wallet:
         )
 
     def _by_voucher(self, voucher_serial: str) -> Locate:
-        """Find a voucher's card, with the card's version and events, in one statement.
+        """Find a voucher's card, with the card's version, snapshot and events, in one statement.
 
-        The events come along when the load would read them all from there: after the version this
-        wallet has cached for the card the voucher's serial names (vouchers are numbered after their
-        card, ``CARD-1-3``), or from the first for a card too young for a snapshot (or with snapshots
-        off). A serial that names another card only costs the events read ahead, never correctness:
-        they are the located card's own, used only when they start where its load starts.
+        The events come from after the version this wallet has cached for the card the voucher's
+        serial names (vouchers are numbered after their card, ``CARD-1-3``), otherwise from the
+        first, with the card's snapshot (a load checks every event, those the snapshot covers
+        against its digest). A serial that names another card only costs the events read ahead,
+        never correctness: they are the located card's own, used only when they start where its load
+        starts.
         """
         guess = self._cache.get(voucher_serial.rsplit("-", 1)[0])
         after = guess[1] if guess is not None else 0
-        young = _ANY_VERSION if after or not self._snapshot_every else self._snapshot_every
+        snapshot = not after and self._snapshot_every > 0
 
         def locate(tx: Tx) -> tuple[str, int | None, _Fetched | None]:
-            rows = tx.rows(
-                "SELECT vouchers.card_serial, cards.version, events.version, events.data FROM vouchers"
-                " LEFT JOIN cards ON cards.serial = vouchers.card_serial"
-                " LEFT JOIN events ON events.serial = vouchers.card_serial AND events.version > ?"
-                " AND events.version <= cards.version AND cards.version < ?"
-                " WHERE vouchers.serial = ? ORDER BY events.version",
-                (after, young, voucher_serial),
-            )
-            if not rows:
+            rows = tx.rows(_LOCATE[snapshot], (voucher_serial, voucher_serial, voucher_serial, after)
+                           if snapshot else (voucher_serial, voucher_serial, after))  # fmt: skip
+            if not rows or rows[0][0] != 0:
                 raise UnknownVoucher(
                     "is not a stored voucher",
                     field="voucher",
                     value=voucher_serial,
                     fix="check the serial printed on the voucher (e.g. 'CARD-1-1')",
                 )
-            serial, version = str(rows[0][0]), rows[0][1]
+            serial, version = str(rows[0][1]), rows[0][2]
             if version is None:
                 return serial, None, None  # no such card: the load says so
-            events = _events_of((r[2], r[3]) for r in rows if r[2] is not None)
-            return serial, int(version), (after, events) if int(version) < young else None
+            stored = next(((r[2], r[3]) for r in rows if r[0] == 1), None)
+            return serial, int(version), (after, [(r[2], r[3]) for r in rows if r[0] == 2], stored)
 
         return locate
 
@@ -827,35 +822,45 @@ class Wallet:
         if cached is not None and cached[1] == version:
             self._cache.move_to_end(serial)
             return cached[0]
-        base, base_version = cached if cached is not None and cached[1] < version else (None, 0)
-        if base is None:
-            base, base_version = self._snapshot_at_most(tx, serial, version)
-        if fetched is not None and fetched[0] == base_version:
-            events = fetched[1]  # read ahead with the card's version, exactly the ones needed
-        else:
-            events = _stored_events(tx, serial, base_version, version)
-        if base is None:
-            self._programs.get(events[0].data["program_id"], events[0].data["program_version"])
-            return _complete(replay(events, self._programs), version)
-        return _complete(fold(base, events, programs=self._programs.lookup), version)
+        if cached is not None and cached[1] < version:  # the events since the cached version
+            if fetched is not None and fetched[0] == cached[1]:
+                rows = fetched[1]  # read ahead with the card's version, exactly the ones needed
+            else:
+                rows = _stored_rows(tx, serial, cached[1], version)
+            return _complete(fold(cached[0], _events_of(rows), programs=self._programs.lookup), version)
+        if fetched is not None and fetched[0] == 0:
+            return self._from_rows(version, fetched[2], fetched[1])
+        return self._rebuild_without_cache(tx, serial, version)
 
     def _rebuild_without_cache(self, tx: Tx, serial: str, version: int) -> StampCard:
-        base, base_version = self._snapshot_at_most(tx, serial, version)
-        events = _stored_events(tx, serial, base_version, version)
+        """The card at *version* from its snapshot and every stored event up to *version*, read in one
+        statement."""
+        rows = tx.rows(
+            _CARD_ROWS if self._snapshot_every else _CARD_EVENTS,
+            (serial, version, serial, version) if self._snapshot_every else (serial, version),
+        )
+        if rows and rows[0][0] == -1:  # the snapshot first, then the events as (version, _, data)
+            return self._from_rows(version, (rows[0][1], rows[0][2]), rows[1:])
+        return self._from_rows(version, None, rows)
+
+    def _from_rows(self, version: int, stored: Row | None, rows: list[Row]) -> StampCard:
+        """The card at *version* from its stored events (all, from the first) and its snapshot row
+        *stored*: the events the snapshot covers are checked against its digest and not applied
+        again; if they do not match, every event is replayed (:mod:`walletvoucher.store._snapshot`)."""
+        base = None
+        found = _snapshot.read(str(stored[1]), self._programs, int(stored[0])) if stored else None
+        if found is not None and stored is not None and self._snapshot_every and int(stored[0]) <= version:
+            card, coverage = found
+            if coverage is not None and _snapshot.covers(coverage, rows):
+                base, rows = card, rows[int(stored[0]) :]  # event v is at index v - 1: the rest
+            elif coverage is None:  # format 2: the events it covers are trusted, as before
+                base, rows = card, [r for r in rows if int(r[0]) > int(stored[0])]
+        events = _events_of(rows)
         if base is None:
+            if events and events[0].type is EventType.CARD_ISSUED:
+                self._programs.get(events[0].data["program_id"], events[0].data["program_version"])
             return _complete(replay(events, self._programs), version)
         return _complete(fold(base, events, programs=self._programs.lookup), version)
-
-    def _snapshot_at_most(self, tx: Tx, serial: str, version: int) -> tuple[StampCard | None, int]:
-        if not self._snapshot_every or version < self._snapshot_every:
-            return None, 0  # snapshots off, or a card too young to have one written: replay it all
-        row = tx.one(
-            "SELECT version, data FROM snapshots WHERE serial = ? AND version <= ?", (serial, version)
-        )
-        if row is None:
-            return None, 0
-        card = _snapshot.load(str(row[1]), self._programs, int(row[0]))
-        return (card, int(row[0])) if card is not None else (None, 0)
 
     def _append(
         self, tx: Tx, action: str, before: StampCard | None, version: int, decision: _Decision, at: datetime
@@ -866,15 +871,20 @@ class Wallet:
             return None
         card, new_version, now = decision.card, version + len(decision.events), to_us(at)
         lapse, ends = rule_columns(card)  # when expire_due must look at the card again (issue 16)
+        # SQLite: the card's own statement also marks its pass (its events' positions are known ahead
+        # under the write lock) and is checked at once. PostgreSQL: the card's row is written with the
+        # events in one round trip (Tx.later): the version check is read once both are sent, and a
+        # moved card rolls both back.
         marking, mark = self._marking, [ceil_second_us(now), len(decision.events) - 1]
         marked: list[Row] = []
+        moved = None
         if before is None:
             row = (card.serial, card.member_id, card.program.id, card.program.version, new_version,
                    to_us(card.issued_at), now, lapse, ends)  # fmt: skip
             if marking is not None:
                 marked = tx.rows(marking[0], (*row, *mark))
             else:
-                tx.run(_INSERT_CARD + ") VALUES (?, ?, ?, ?, ?, 0, ?, ?, ?, ?)", row)
+                tx.defer(_INSERT_CARD + ") VALUES (?, ?, ?, ?, ?, 0, ?, ?, ?, ?)", row)
         else:
             # An indexed column set to the value it holds still rewrites its index entry (a page per
             # commit on SQLite): set the rule columns only when this wallet has not itself committed
@@ -890,15 +900,20 @@ class Wallet:
             if marking is not None:
                 params += [mark[0], *mark]
                 marked = tx.rows(marking[1][keep_lapse, keep_ends], (*params, card.serial, version))
-                changed = len(marked)
+                if len(marked) != 1:
+                    raise Conflict(f"card {card.serial} moved past version {version}")
             else:
-                changed = tx.run(_UPDATE_CARD[keep_lapse, keep_ends], (*params, card.serial, version))
-            if changed != 1:
-                raise Conflict(f"card {card.serial} moved past version {version}")
-        self._project_vouchers(tx, decision, now)
-        if self._snapshot_every and new_version // self._snapshot_every > version // self._snapshot_every:
-            self._write_snapshot(tx, card, new_version)
+                moved = tx.later(_UPDATE_CARD[keep_lapse, keep_ends], (*params, card.serial, version))
         positions = self._insert_events(tx, card.serial, version, decision.events)
+        if moved is not None and moved.rowcount != 1:
+            raise Conflict(f"card {card.serial} moved past version {version}")
+        self._project_vouchers(tx, decision, now)  # after the check: a voucher another writer stored
+        # first is then a lost race, not a duplicate
+        if self._snapshot_every and (
+            new_version // self._snapshot_every > version // self._snapshot_every
+            or (before is not None and any(e.type is EventType.VOUCHER_ISSUED for e in decision.events))
+        ):  # a voucher issued is soon redeemed, often by a process that has not cached the card
+            self._write_snapshot(tx, card, new_version)
         change = Change(
             action=action, before=before, card=card, events=decision.events, positions=positions, at=at
         )
@@ -925,7 +940,7 @@ class Wallet:
         for event in decision.events:
             if event.type is EventType.VOUCHER_ISSUED:
                 v = Voucher.from_json(dict(event.data["voucher"]))
-                tx.run(
+                tx.defer(
                     "INSERT INTO vouchers (serial, card_serial, state, valid_from, expires_at, data,"
                     " updated_at) VALUES (?, ?, 'open', ?, ?, ?, ?)",
                     (v.serial, v.card_serial, to_us(v.valid_from),
@@ -933,18 +948,35 @@ class Wallet:
                 )  # fmt: skip
             elif event.type in _FINAL_STATE:
                 serial = event.data["voucher"]
-                tx.run(
+                tx.defer(  # nothing reads its result: on PostgreSQL it travels with the next statement
                     "UPDATE vouchers SET state = ?, data = ?, updated_at = ? WHERE serial = ?",
                     (_FINAL_STATE[event.type], _dumps(decision.finals[serial].to_json()), now, serial),
                 )
 
     def _write_snapshot(self, tx: Tx, card: StampCard, version: int) -> None:
+        """Store *card* as at *version* (its events already stored in *tx*), with the digest of the
+        events it covers: the previous snapshot's, extended by the events after it."""
         if not _snapshot.supported() or not _snapshot.at_rest(card):
             return
-        tx.run(
+        rows = tx.rows(
+            "SELECT -1, data FROM snapshots WHERE serial = ? UNION ALL SELECT version, data FROM events"
+            " WHERE serial = ? AND version > COALESCE((SELECT version FROM snapshots WHERE serial = ?), 0)"
+            " AND version <= ? ORDER BY 1",
+            (card.serial, card.serial, card.serial, version),
+        )
+        previous = _snapshot.coverage_of(str(rows[0][1])) if rows and rows[0][0] == -1 else None
+        events = [r for r in rows if r[0] != -1]
+        if previous is not None and previous.marks[-1] == version:
+            coverage = previous  # taken again at the same version: the same events
+        elif previous is not None and (events[0][0] if events else version + 1) == previous.marks[-1] + 1:
+            coverage = _snapshot.extend(previous, events, version)
+        else:  # no snapshot, or one without a digest (format 2): from the first event
+            events = _stored_rows(tx, card.serial, 0, version)
+            coverage = _snapshot.extend(None, events, version)
+        tx.defer(
             "INSERT INTO snapshots (serial, version, data) VALUES (?, ?, ?) ON CONFLICT (serial) DO UPDATE"
             " SET version = excluded.version, data = excluded.data",
-            (card.serial, version, _snapshot.dump(card)),
+            (card.serial, version, _snapshot.dump(card, coverage)),
         )
 
     def _write_message(self, tx: Tx, message: Message, now: int) -> None:
@@ -1005,7 +1037,7 @@ class Wallet:
             "events": [e.to_json() for e in decision.events],
             "voucher": decision.voucher.to_json() if decision.voucher else None,
         }
-        tx.run("UPDATE idempotency SET result = ? WHERE key = ?", (_dumps(result), key))
+        tx.defer("UPDATE idempotency SET result = ? WHERE key = ?", (_dumps(result), key))
 
     def _replayed(self, tx: Tx, stored: Mapping[str, Any]) -> Any:
         card = self._rebuild(tx, stored["serial"], int(stored["version"]))
@@ -1026,24 +1058,42 @@ class Wallet:
 # --- helpers ------------------------------------------------------------------------------------
 
 
-def _stored_events(tx: Tx, serial: str, after: int, upto: int) -> list[Event]:
-    """The card's events after version *after* up to *upto*, each numbered by its row.
+def _stored_rows(tx: Tx, serial: str, after: int, upto: int) -> list[Row]:
+    """The card's stored events after version *after* up to *upto*, as ``(version, data)``."""
+    return tx.rows(
+        "SELECT version, data FROM events WHERE serial = ? AND version > ? AND version <= ? ORDER BY version",
+        (serial, after, upto),
+    )
+
+
+_CARD_EVENTS = "SELECT version, NULL, data FROM events WHERE serial = ? AND version <= ? ORDER BY version"
+_CARD_ROWS = (
+    "SELECT -1, version, data FROM snapshots WHERE serial = ? AND version <= ? UNION ALL "
+    "SELECT version, NULL, data FROM events WHERE serial = ? AND version <= ? ORDER BY 1"
+)
+"""A card's snapshot (first, as ``(-1, version, data)``) and every event up to a version."""
+_LOCATE = {
+    snapshot: "SELECT 0, vouchers.card_serial, cards.version, NULL FROM vouchers"
+    " LEFT JOIN cards ON cards.serial = vouchers.card_serial WHERE vouchers.serial = ?"
+    + (" UNION ALL SELECT 1, NULL, version, data FROM snapshots"
+       " WHERE serial = (SELECT card_serial FROM vouchers WHERE serial = ?)" if snapshot else "")
+    + " UNION ALL SELECT 2, NULL, version, data FROM events"
+    " WHERE serial = (SELECT card_serial FROM vouchers WHERE serial = ?) AND version > ? ORDER BY 1, 3"
+    for snapshot in (False, True)
+}
+"""A voucher's card serial and version, then (with a snapshot) the card's snapshot, then its events
+after a version: in one statement (:meth:`Wallet._by_voucher`)."""
+
+
+def _events_of(rows: Iterable[Row]) -> list[Event]:
+    """Events from ``(version, ..., data)`` rows, in order, each numbered by its row.
 
     Rows written before events carried their version get the row's; an event whose own version
     disagrees with its row's was changed after it was written.
     """
-    rows = tx.rows(
-        "SELECT version, data FROM events WHERE serial = ? AND version > ? AND version <= ? ORDER BY version",
-        (serial, after, upto),
-    )
-    return _events_of(rows)
-
-
-def _events_of(rows: Iterable[Row]) -> list[Event]:
-    """Events from ``(version, data)`` rows, in order (see :func:`_stored_events`)."""
     events = []
     for row in rows:
-        event, stored = event_from_text(row[1]), int(row[0])
+        event, stored = event_from_text(row[-1]), int(row[0])
         if event.version is None:
             event = attrs.evolve(event, version=stored)
         elif event.version != stored:
