@@ -105,6 +105,12 @@ def test_evolve_card_equals_attrs_evolve_and_checks_what_changes() -> None:
         evolve_card(card, vouchers=("not a voucher",))
     with pytest.raises(TypeError, match="no_such_field"):
         evolve_card(card, no_such_field=1)
+    # Every field is copied through its slot, the private ones too, in a card far from its defaults.
+    worn = card.add_stamps(3, at=T0, source="till").card
+    copied = evolve_card(worn)
+    assert copied == worn and copied is not worn
+    for field in attrs.fields(StampCard):
+        assert getattr(copied, field.name) is getattr(worn, field.name), field.name
 
 
 _EVENT = '{"at":"2026-05-07T10:30:00+00:00","card_serial":"C1","data":DATA,"type":"stamp_added","version":2}'

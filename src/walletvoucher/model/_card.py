@@ -760,7 +760,13 @@ class StampCard:
 
 _CARD_FIELDS = {field.name: field for field in attrs.fields(StampCard)}
 _CARD_VALUES = operator.attrgetter(*_CARD_FIELDS)
-_set = object.__setattr__
+# The slots' own setters, bound once: a frozen class refuses setattr, its slot descriptors do not (the
+# same route object.__setattr__ takes, without looking each name up on every copy).
+_CARD_SETTERS = tuple(StampCard.__dict__[name].__set__ for name in _CARD_FIELDS)
+_CARD_CHECKS = {
+    name: (StampCard.__dict__[name].__set__, field.converter, field.validator, field)
+    for name, field in _CARD_FIELDS.items()
+}
 
 
 def evolve_card(card: StampCard, **changes: Any) -> StampCard:
@@ -770,17 +776,18 @@ def evolve_card(card: StampCard, **changes: Any) -> StampCard:
     every applied event (a replay makes a card per event) would only repeat the same answer.
     """
     new = object.__new__(StampCard)
-    for name, value in zip(_CARD_FIELDS, _CARD_VALUES(card), strict=True):
-        _set(new, name, value)
+    for setter, value in zip(_CARD_SETTERS, _CARD_VALUES(card), strict=True):
+        setter(new, value)
     for name, value in changes.items():
-        field = _CARD_FIELDS.get(name)
-        if field is None:
+        checks = _CARD_CHECKS.get(name)
+        if checks is None:
             raise TypeError(f"StampCard has no field {name!r}")
-        if field.converter is not None:
-            value = field.converter(value)  # type: ignore[operator]  # our converters are plain functions
-        if field.validator is not None:
-            field.validator(new, field, value)
-        _set(new, name, value)
+        setter, converter, validator, field = checks
+        if converter is not None:
+            value = converter(value)  # type: ignore[operator]  # our converters are plain functions
+        if validator is not None:
+            validator(new, field, value)
+        setter(new, value)
     return new
 
 
