@@ -16,7 +16,7 @@ import attrs
 import pytest
 
 from tests.model.conftest import T0, make_program
-from walletvoucher.errors import ValidationError
+from walletvoucher.errors import ReplayError, ValidationError
 from walletvoucher.model import Event, EventType, StampCard
 from walletvoucher.model._card import evolve_card
 
@@ -142,3 +142,32 @@ def test_a_stored_event_parses_as_event_from_json_parsed_it(name: str) -> None:
 
     text = TEXTS[name]
     assert _outcome(event_from_text, text) == _outcome(lambda t: Event.from_json(json.loads(t)), text)
+
+
+def test_a_stamp_applied_equals_the_card_attrs_evolve_builds() -> None:
+    """A stamp's apply sets its derived fields unchecked (evolve_derived): the card is the one
+    ``attrs.evolve`` makes with every field checked, across days in the program's zone (the day's
+    count restarts), and a stamp that cannot apply is still refused."""
+    from datetime import timedelta
+
+    from walletvoucher.model import fold
+
+    program = make_program(goal=1000, timezone="Asia/Tashkent")
+    card, _ = StampCard.issue(program, serial="C1", member_id="m-1", at=T0)
+    for hours, count in ((0, 1), (1, 3), (13, 2), (14, 1), (40, 5)):
+        at = T0 + timedelta(hours=hours)
+        event = Event(type=EventType.STAMP_ADDED, at=at, card_serial="C1",
+                      data={"count": count, "source": "till"}, version=card.version + 1)
+        day = at.astimezone(program.zone).date()
+        expected = attrs.evolve(
+            card, stamps=card.stamps + count, lifetime_stamps=card.lifetime_stamps + count,
+            last_stamp_at=at, stamp_day=day,
+            stamps_on_day=(card.stamps_on_day if card.stamp_day == day else 0) + count,
+            version=card.version + 1,
+        )
+        card = fold(card, (event,))
+        assert card == expected
+    late = Event(type=EventType.STAMP_ADDED, at=T0, card_serial="C1",
+                 data={"count": 0, "source": "till"}, version=card.version + 1)
+    with pytest.raises(ReplayError, match="count"):
+        fold(card, (late,))

@@ -791,6 +791,18 @@ def evolve_card(card: StampCard, **changes: Any) -> StampCard:
     return new
 
 
+def evolve_derived(card: StampCard, **changes: Any) -> StampCard:
+    """:func:`evolve_card` for values the caller derived from checked ones (a checked count added to
+    the card's checked counters, an event's checked time, that time's date): set as they are, since
+    checking them again cannot fail. Anything from outside goes through :func:`evolve_card`."""
+    new = object.__new__(StampCard)
+    for setter, value in zip(_CARD_SETTERS, _CARD_VALUES(card), strict=True):
+        setter(new, value)
+    for name, value in changes.items():
+        _CARD_CHECKS[name][0](new, value)
+    return new
+
+
 def _where(location: str | None, channel: Channel | str | None) -> dict[str, str]:
     """The redemption's place as event facts: ``location`` and ``channel`` when given."""
     where: dict[str, str] = {}

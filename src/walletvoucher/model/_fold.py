@@ -45,7 +45,7 @@ import attrs
 
 from walletvoucher.codes import RedeemCode
 from walletvoucher.errors import ReplayError, WalletVoucherError
-from walletvoucher.model._card import StampCard, Vouchers, evolve_card
+from walletvoucher.model._card import StampCard, Vouchers, evolve_card, evolve_derived
 from walletvoucher.model._events import Event, EventType
 from walletvoucher.model._program import Money, Program
 from walletvoucher.model._validate import local_date
@@ -219,15 +219,16 @@ def _apply_amount(card: StampCard, event: Event, programs: ProgramLookup) -> Sta
 
 
 def _stamped(card: StampCard, event: Event, count: int, source: str) -> StampCard:
-    card._check_count(count, source)
+    card._check_count(count, source)  # a whole number of 1 or more
     card._check_policy(count, event.at)
-    stamped = evolve_card(
+    day = local_date(event.at, card.program.zone)  # a date (the event's time is checked aware)
+    stamped = evolve_derived(  # checked counters plus a checked count, the checked time, its date
         card,
         stamps=card.stamps + count,
         lifetime_stamps=card.lifetime_stamps + count,
         last_stamp_at=event.at,
-        stamp_day=local_date(event.at, card.program.zone),
-        stamps_on_day=card._stamps_today(event.at) + count,
+        stamp_day=day,
+        stamps_on_day=(card.stamps_on_day if card.stamp_day == day else 0) + count,  # _stamps_today
         version=card.version + 1,
     )
     return _settle(stamped)
