@@ -153,7 +153,8 @@ def storable(params: Params) -> tuple[Any, ...]:
     raised before the statement runs, instead of a driver's exception."""
     values = tuple(params)
     for value in values:
-        if isinstance(value, str) and _UNSTORABLE.search(value):
+        # ASCII text (str.isascii is a flag CPython keeps) can only hold a NUL: no regex for it.
+        if isinstance(value, str) and (not value.isascii() or "\x00" in value) and _UNSTORABLE.search(value):
             raise ValidationError(
                 "holds a NUL character or a lone surrogate, which the database cannot store",
                 field="text",
