@@ -1,4 +1,5 @@
-"""``storable``'s ASCII fast path (issue 17) refuses exactly the text the regex alone refused."""
+"""The ASCII fast paths of ``storable`` and ``_checks.text`` (issue 17) refuse exactly the text the
+regex alone refused."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ import re
 import pytest
 
 from walletvoucher.errors import ValidationError
+from walletvoucher.store import _checks
 from walletvoucher.store._engine import storable
 
 _OLD = re.compile("[\x00\ud800-\udfff]")
@@ -31,3 +33,12 @@ def test_storable_refuses_what_the_regex_refuses(text: str) -> None:
             storable(params)
     else:
         assert storable(params) == params
+
+
+@pytest.mark.parametrize("text", _TEXTS)
+def test_checks_text_refuses_what_the_regex_refuses(text: str) -> None:
+    if _OLD.search(text):
+        with pytest.raises(ValidationError, match="NUL character or a lone surrogate"):
+            _checks.text(text, "serial", fix="f", empty=True)
+    else:
+        assert _checks.text(text, "serial", fix="f", empty=True) is text

@@ -27,7 +27,7 @@ def text(value: Any, field: str, *, fix: str, empty: bool = False) -> str:
         raise ValidationError(f"must be text, not {type(value).__name__}", field=field, value=value, fix=fix)
     if not value and not empty:
         raise ValidationError("must not be empty", field=field, value=value, fix=fix)
-    if _UNSTORABLE.search(value):
+    if (not value.isascii() or "\x00" in value) and _UNSTORABLE.search(value):  # ASCII: only a NUL
         raise ValidationError(
             "holds a NUL character or a lone surrogate, which the database cannot store",
             field=field,
