@@ -163,6 +163,7 @@ def test_rule_columns_a_card_already_holds_are_not_set_again(
     assert None not in rule_columns(last.card)
 
 
+@pytest.mark.parametrize("engine", ["postgres"], indirect=True)  # SQLite is in-process: no round trips
 def test_postgres_sends_begin_with_the_first_statement(
     engine: str, url: str, programs: list[Any], monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -170,8 +171,6 @@ def test_postgres_sends_begin_with_the_first_statement(
     three (BEGIN with the card's UPDATE and the events, the pass marks, COMMIT), as is an issue (the
     floor's four: BEGIN, INSERT, UPDATE, COMMIT), a one-query read two, a redemption on a card not
     cached four, and a transaction that fails before its first statement none."""
-    if engine != "postgres":
-        pytest.skip("SQLite is in-process: no round trips")
     import psycopg
 
     trips: list[int] = []
