@@ -15,53 +15,12 @@ to translate it.
 
 from __future__ import annotations
 
+from walletvoucher._words import RULE_WORDS
 from walletvoucher.model import LocalizedText, Program
 
 __all__ = ["BUILT_IN_WORDS", "built_in_word", "with_built_in_words"]
 
-BUILT_IN_WORDS: dict[str, dict[str, str]] = {
-    "Stamps": {
-        "en": "Stamps", "zh-Hans": "印章", "zh-Hant": "印章", "hi": "स्टैम्प", "th": "แสตมป์",
-        "uz": "Muhrlar", "ru": "Штампы", "de": "Stempel", "fr": "Tampons", "es": "Sellos", "ar": "الطوابع",
-    },
-    "Stamps expire": {  # a text module's header
-        "en": "Stamps expire", "zh-Hans": "印章到期", "zh-Hant": "印章到期", "hi": "स्टैम्प की समाप्ति",
-        "th": "แสตมป์หมดอายุ", "uz": "Muhrlar muddati", "ru": "Штампы сгорают", "de": "Stempel verfallen",
-        "fr": "Expiration des tampons", "es": "Los sellos caducan", "ar": "انتهاء الطوابع",
-    },
-    "One stamp per": {  # text module headers, beside the amounts
-        "en": "One stamp per", "zh-Hans": "每次消费满", "zh-Hant": "每次消費滿", "hi": "एक स्टैम्प प्रति",
-        "th": "รับแสตมป์ทุกยอด", "uz": "Bitta muhr har", "ru": "Один штамп за", "de": "Ein Stempel je",
-        "fr": "Un tampon par tranche de", "es": "Un sello cada", "ar": "طابع واحد لكل",
-    },
-    "Towards the next stamp": {
-        "en": "Towards the next stamp", "zh-Hans": "距下一个印章已累计", "zh-Hant": "距下一個印章已累計",
-        "hi": "अगले स्टैम्प के लिए जमा", "th": "ยอดสะสมสู่แสตมป์ถัดไป", "uz": "Keyingi muhr uchun",
-        "ru": "В счёт следующего штампа", "de": "Für den nächsten Stempel", "fr": "Vers le prochain tampon",
-        "es": "Para el próximo sello", "ar": "نحو الطابع التالي",
-    },
-    "Left": {  # a prepaid card's points label: within 9 characters
-        "en": "Left", "zh-Hans": "剩余", "zh-Hant": "剩餘", "hi": "शेष", "th": "คงเหลือ", "uz": "Qoldi",
-        "ru": "Осталось", "de": "Übrig", "fr": "Restant", "es": "Quedan", "ar": "المتبقي",
-    },
-    "When and where": {  # a text module's header
-        "en": "When and where", "zh-Hans": "使用时间和地点", "zh-Hant": "使用時間和地點", "hi": "कब और कहाँ",
-        "th": "เวลาและสถานที่ใช้", "uz": "Qachon va qayerda", "ru": "Когда и где", "de": "Wann und wo",
-        "fr": "Quand et où", "es": "Cuándo y dónde", "ar": "متى وأين",
-    },
-    "Your stamps expire on": {  # a text module's header, from warn_days before the stamps lapse
-        "en": "Your stamps expire on", "zh-Hans": "您的印章到期日：", "zh-Hant": "您的印章到期日：",
-        "hi": "आपके स्टैम्प समाप्त होंगे:", "th": "แสตมป์ของคุณจะหมดอายุวันที่", "uz": "Muhrlaringiz muddati tugaydi:",
-        "ru": "Ваши штампы сгорят", "de": "Ihre Stempel verfallen am", "fr": "Vos tampons expirent le",
-        "es": "Sus sellos caducan el", "ar": "تنتهي طوابعك في",
-    },
-    "Milestone rewards": {  # a text module's header, not a points label: no 9-character limit
-        "en": "Milestone rewards", "zh-Hans": "阶段奖励", "zh-Hant": "階段獎勵", "hi": "पड़ाव इनाम",
-        "th": "รางวัลระหว่างทาง", "uz": "Oraliq mukofotlar", "ru": "Промежуточные награды",
-        "de": "Zwischenprämien", "fr": "Récompenses d'étape", "es": "Recompensas intermedias",
-        "ar": "مكافآت المراحل",
-    },
-}
+BUILT_IN_WORDS: dict[str, dict[str, str]] = {words["en"]: words for words in RULE_WORDS.values()}
 """The default English label -> ``{language: word}``."""
 _TRADITIONAL = frozenset({"hant", "tw", "hk", "mo"})
 
