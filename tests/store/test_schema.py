@@ -113,10 +113,12 @@ def test_migration_44_moves_a_database_of_43_to_the_open_voucher_expiry_index(
     from walletvoucher.model import VoucherStatus
     from walletvoucher.store._wallet import Wallet as Direct
 
-    before = tuple(m for m in MIGRATIONS if m.version < 44)
+    # Schema 43 with 45 (PostgreSQL's walletvoucher_expect, which today's writes use; 44 does not
+    # depend on it): a database gets every step it has not recorded, so opening it applies 44.
+    before = tuple(m for m in MIGRATIONS if m.version != 44)
     db = connect(url)
     try:
-        assert migrate(db, at_us=1, migrations=before) == 43
+        assert migrate(db, at_us=1, migrations=before) == 45
         old = Direct(db, programs=programs)  # the constructor does not migrate
         old.issue_card(coffee(), serial="C1", member_id="m-1", at=NOW)
         old.issue_card(coffee(), serial="C2", member_id="m-2", at=NOW)

@@ -103,6 +103,27 @@ class Database(abc.ABC):
     when the engine can tell it before the insert (SQLite, under its one write lock), so the card's
     own pass mark rides in the card's own statement; empty when it cannot (PostgreSQL)."""
 
+    defers_writes: bool = False
+    """Whether a transition's writes wait to travel with ``COMMIT`` (PostgreSQL: one round trip for
+    all of them). The engine then checks in the server what the store would otherwise check between
+    statements (the card's version, the events' order: :meth:`expect`), and journal positions are
+    computed in SQL (:attr:`position_sql`) from the numbers :meth:`claim` hands out."""
+    position_sql: str = ""
+    """(:attr:`defers_writes` engines) A SQL expression with one parameter *n* for the journal
+    position numbered *n* in this transaction (see :meth:`claim`)."""
+
+    def claim(self, tx: Tx, count: int) -> int:
+        """(:attr:`defers_writes` engines) Take *count* consecutive position numbers of *tx*; return
+        the first. What :meth:`insert_events` and :attr:`position_sql` number from."""
+        raise NotImplementedError(f"{self.dialect} numbers positions as it inserts them")
+
+    def expect(self, sql: str, rows: int, *, then: str = "") -> str:
+        """*sql* (a data-modifying statement with a ``RETURNING`` clause) wrapped so that the server
+        raises a conflict, rolling the transaction back, unless it changes exactly *rows* rows
+        (:attr:`defers_writes` engines; the others read the count and check it themselves). *then*:
+        a statement reading what *sql* returned as ``changed``, run with it."""
+        raise NotImplementedError(f"{self.dialect} checks row counts as statements run")
+
     @abc.abstractmethod
     def write(self) -> AbstractContextManager[Tx]:
         """A transaction that may write; commits on success, rolls back on any exception."""
@@ -112,12 +133,20 @@ class Database(abc.ABC):
         """A read-only transaction that sees one consistent state."""
 
     @abc.abstractmethod
-    def insert_events(self, tx: Tx, serial: str, rows: Sequence[EventRow]) -> list[int]:
+    def insert_events(
+        self, tx: Tx, serial: str, rows: Sequence[EventRow], *, first: int | None = None,
+        positions: bool = True,
+    ) -> list[int]:
         """Append the events *rows* (``(version, type, at_us, data)``, consecutive versions) of card
         *serial* and return their journal positions, in the rows' order. A journal follower never
         misses them: they commit in position order (SQLite), or become readable only once every
         transaction that could still commit a lower position has ended (PostgreSQL,
-        :meth:`settled`)."""
+        :meth:`settled`).
+
+        :attr:`defers_writes` engines: *first* is the number :meth:`claim` gave for them (None:
+        claimed here); with *positions* false nobody reads the positions, so the insert waits for
+        the next statement or ``COMMIT`` and ``[]`` is returned (a refused insert still raises, by
+        then)."""
 
     @abc.abstractmethod
     def insert_activity(self, tx: Tx, params: Params) -> int:

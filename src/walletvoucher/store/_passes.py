@@ -155,60 +155,79 @@ def _voucher_serial(ref: object) -> str:
 
 
 def record_change(
-    tx: Tx, change: Change, *, version: int, position: int, together: bool = False,
-    card_marked: bool | None = None,
+    tx: Tx, change: Change, *, version: int, position: int | tuple[str, int], card_marked: bool | None = None,
 ) -> None:
     """Mark every pass *change* touched, and queue ``apple.push`` for those with registered devices.
 
     The card's own mark is kept in its ``cards`` row (the transition already changed that row, so
-    on SQLite the mark costs no page of its own): one UPDATE, returning whether devices are
-    registered for it. The vouchers whose state changed are marked in ``pass_updates`` by one upsert
-    of all their rows. Both compute the one-second rule of :func:`next_last_modified` in SQL; only
-    passes with devices registered get their push, all in one more statement. *together*: the engine
-    runs both marks as one statement (PostgreSQL's data-modifying ``WITH``; a round trip less).
-    *card_marked*: the card's own statement already marked it (:func:`card_mark_sql`, SQLite),
-    and whether devices are registered for it.
+    the mark costs no page of its own): the card's own statement sets it (:func:`card_mark_sql`),
+    returning whether devices are registered for it (*card_marked*; None: it did not, so one UPDATE
+    here does). The vouchers whose state changed are marked in ``pass_updates`` by one upsert of all
+    their rows. Both compute the one-second rule of :func:`next_last_modified` in SQL; only passes
+    with devices registered get their push, all in one more statement.
+
+    *position* as ``(sql, n)``: an engine that defers writes (:attr:`Database.defers_writes`) tells
+    the last event's position as SQL with its parameter; the card's own statement has marked it,
+    and the rest is sent with ``COMMIT``: the vouchers' marks, and each push queued by the server
+    where devices are registered.
 
     A voucher issued valid only later also queues its ``pass.refresh``, due when it becomes valid,
     and a card whose stamps will lapse queues one for when its pass starts to warn (``warn_days``
     ahead).
     """
+    if isinstance(position, tuple):
+        _record_deferred(tx, change, version=version, position=position)
+        return
     now = to_us(change.at)
     at_us = ceil_second_us(now)
     serial = change.card.serial
-    card_params = (at_us, at_us, position, serial)
     passes = changed_passes(change)[1:]  # the vouchers whose state changed
-    # The card's own mark lives in its row (a page the transition already changed, so no page more).
     registered: set[str] = {serial} if card_marked else set()
-    if card_marked is None and (not passes or not together):
-        registered.update(serial for (devices,) in tx.rows(_MARK_CARD_SQL, card_params) if devices)
+    if card_marked is None:
+        marked = tx.rows(_MARK_CARD_SQL, (at_us, at_us, position, serial))
+        registered.update(serial for (devices,) in marked if devices)
     for start in range(0, len(passes), 1000):  # at most 6,000 parameters per statement
         chunk = passes[start : start + 1000]
         params: list[Any] = []
         for voucher, kind in chunk:
             params += (voucher, serial, kind, version, at_us, position)
-        if together and start == 0 and card_marked is None:  # the card's mark and the vouchers' at once
-            sql = (
-                f"WITH card AS ({_MARK_CARD} RETURNING serial, {_CARD_REGISTERED}),"
-                f" marked AS ({_mark_sql(len(chunk))}) SELECT * FROM card UNION ALL SELECT * FROM marked"
-            )
-            rows = tx.rows(sql, [*card_params, *params])
-        else:
-            rows = tx.rows(_mark_sql(len(chunk)), params)
+        rows = tx.rows(_mark_sql(len(chunk)), params)
         registered.update(str(found) for found, devices in rows if devices)
-    pushes: list[Any] = []
-    for found in (serial, *(voucher for voucher, _ in passes)):
-        if found in registered:
-            pushes += (PUSH_TOPIC, json.dumps({"serial": found}, ensure_ascii=False), now, now)
-    if pushes:
-        tx.run(
+    if registered:
+        pushes: list[Any] = []
+        for found in (serial, *(voucher for voucher, _ in passes)):
+            if found in registered:
+                pushes += (PUSH_TOPIC, json.dumps({"serial": found}, ensure_ascii=False), now, now)
+        tx.defer(
             "INSERT INTO outbox (topic, payload, created_at, available_at) VALUES "
             + ", ".join(["(?, ?, ?, ?)"] * (len(pushes) // 4)),
             pushes,
         )
+    _queue_refreshes(tx, change)
+
+
+def _record_deferred(tx: Tx, change: Change, *, version: int, position: tuple[str, int]) -> None:
+    """:func:`record_change` sent with ``COMMIT``: nothing is read back."""
+    now = to_us(change.at)
+    at_us = ceil_second_us(now)
+    serial = change.card.serial
+    passes = changed_passes(change)[1:]
+    expression, n = position
+    for start in range(0, len(passes), 1000):
+        chunk = passes[start : start + 1000]
+        params: list[Any] = []
+        for voucher, kind in chunk:
+            params += (voucher, serial, kind, version, at_us, n)
+        marks = _mark_sql(len(chunk), expression)
+        tx.defer(f"WITH changed AS ({marks}) {PUSH_WHERE_REGISTERED}", (*params, PUSH_TOPIC, now, now))
+    _queue_refreshes(tx, change)
+
+
+def _queue_refreshes(tx: Tx, change: Change) -> None:
+    """Queue the ``pass.refresh`` messages *change* calls for (see :func:`record_change`)."""
     for card_serial, voucher_serial, valid_from in _valid_later(change):
         payload = json.dumps({"card": card_serial, "voucher": voucher_serial}, ensure_ascii=False)
-        tx.run(
+        tx.defer(
             "INSERT INTO outbox (topic, payload, created_at, available_at) VALUES (?, ?, ?, ?)",
             (PASS_REFRESH_TOPIC, payload, to_us(change.at), to_us(valid_from)),
         )
@@ -218,7 +237,7 @@ def record_change(
     if warn is not None and warn > change.at and (
         change.before is None or change.before.stamps_warn_at != warn
     ):
-        tx.run(
+        tx.defer(
             "INSERT INTO outbox (topic, payload, created_at, available_at) VALUES (?, ?, ?, ?)",
             (PASS_REFRESH_TOPIC, json.dumps({"card": change.card.serial}), to_us(change.at), to_us(warn)),
         )
@@ -230,22 +249,22 @@ _MARK_CARD = (
 )
 """Marks a card's own pass in its row (the one-second rule of :func:`next_last_modified` in SQL; the
 mark's version is the row's)."""
-_CARD_REGISTERED = "EXISTS (SELECT 1 FROM registrations WHERE registrations.serial = cards.serial)"
-_MARK_CARD_SQL = f"{_MARK_CARD} RETURNING {_CARD_REGISTERED}"
+CARD_REGISTERED = "EXISTS (SELECT 1 FROM registrations WHERE registrations.serial = cards.serial) AS devices"
+_MARK_CARD_SQL = f"{_MARK_CARD} RETURNING {CARD_REGISTERED}"
 
 
-def card_mark_sql(next_position: str) -> tuple[str, str, str]:
-    """What the card's own statement adds to mark its pass, given the engine's SQL for the next
-    journal position (:attr:`Database.next_position`): the columns and values for its INSERT, the
-    assignments for its UPDATE (parameters: the change's time rounded up to whole seconds, twice
-    for the UPDATE, then how many events after the next one the transition's last is), and the
+def card_mark_sql(position: str) -> tuple[str, str, str]:
+    """What the card's own statement adds to mark its pass, given the engine's SQL for the journal
+    position of the transition's last event (with one parameter: :attr:`Database.next_position`
+    plus how many events after the next one it is, or :attr:`Database.position_sql`): the columns
+    and values for its INSERT, the assignments for its UPDATE (parameters: the change's time
+    rounded up to whole seconds, twice for the UPDATE, then the position's parameter), and the
     RETURNING clause giving the position marked and whether devices are registered."""
-    position = f"{next_position} + 1 + ?"
     return (
         f", pass_modified, pass_position) VALUES (?, ?, ?, ?, ?, 0, ?, ?, ?, ?, ?, {position})",
         f", pass_modified = CASE WHEN pass_modified IS NULL OR ? > pass_modified THEN ?"
         f" ELSE pass_modified + 1000000 END, pass_position = {position}",
-        f" RETURNING pass_position, {_CARD_REGISTERED}",
+        f" RETURNING pass_position, {CARD_REGISTERED}",
     )
 
 
@@ -261,22 +280,31 @@ _REMARK_VOUCHER = (
     "UPDATE pass_updates SET last_modified = CASE WHEN ? > last_modified THEN ?"
     " ELSE last_modified + 1000000 END, update_position = ? WHERE serial = ?"
 )
-_MARK_SQL: dict[int, str] = {}
+_MARK_SQL: dict[tuple[int, str], str] = {}
+PUSH_WHERE_REGISTERED = (
+    "INSERT INTO outbox (topic, payload, created_at, available_at) SELECT ?,"
+    " jsonb_build_object('serial', serial)::text, ?, ? FROM changed WHERE devices"
+)
+"""(PostgreSQL) Queue ``apple.push`` for each pass in ``changed`` (``serial``, ``devices``) that has
+devices registered; parameters: the topic, the created and available times. ``jsonb`` writes the
+payload as ``json.dumps`` does (``{"serial": "C1"}``)."""
 
 
-def _mark_sql(rows: int) -> str:
+def _mark_sql(rows: int, position: str = "?") -> str:
     """The upsert marking *rows* passes (built once per row count): the one-second rule of
-    :func:`next_last_modified` computed in SQL, returning which passes have devices registered."""
-    sql = _MARK_SQL.get(rows)
+    :func:`next_last_modified` computed in SQL, returning which passes have devices registered
+    (``serial``, ``devices``). *position*: the SQL of each row's position, with one parameter."""
+    sql = _MARK_SQL.get((rows, position))
     if sql is None:
-        sql = _MARK_SQL[rows] = (
+        sql = _MARK_SQL[rows, position] = (
             "INSERT INTO pass_updates (serial, card_serial, kind, version, last_modified, update_position)"
-            " VALUES " + ", ".join(["(?, ?, ?, ?, ?, ?)"] * rows)
+            " VALUES " + ", ".join([f"(?, ?, ?, ?, ?, {position})"] * rows)
             + " ON CONFLICT (serial) DO UPDATE SET version = excluded.version,"
             " last_modified = CASE WHEN excluded.last_modified > pass_updates.last_modified"
             " THEN excluded.last_modified ELSE pass_updates.last_modified + 1000000 END,"
-            " update_position = excluded.update_position RETURNING serial,"
-            " EXISTS (SELECT 1 FROM registrations WHERE registrations.serial = pass_updates.serial)"
+            " update_position = excluded.update_position"
+            + " RETURNING serial, EXISTS (SELECT 1 FROM registrations"
+            " WHERE registrations.serial = pass_updates.serial) AS devices"
         )
     return sql
 

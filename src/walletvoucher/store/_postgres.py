@@ -31,6 +31,7 @@ to end. The package docstring weighs the alternatives.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager, suppress
 from typing import TYPE_CHECKING, Any
@@ -72,6 +73,17 @@ SHIFT_SQL = f"GREATEST(0, {_STORED_MAX} / {PER_TRANSACTION} + 1 - pg_current_xac
 """The shift that puts this transaction's positions (and every later one's) above every stored one."""
 SHIFT_SQL_40 = SHIFT_SQL.replace(", (SELECT MAX(pass_position) FROM cards)", "")
 """:data:`SHIFT_SQL` as migration 40 runs it (before cards held their pass marks, migration 43)."""
+
+
+EXPECT_FUNCTION = (
+    "CREATE OR REPLACE FUNCTION walletvoucher_expect(got bigint, wanted bigint, what text)"
+    " RETURNS bigint LANGUAGE plpgsql AS $body$ BEGIN IF got IS DISTINCT FROM wanted THEN"
+    " RAISE EXCEPTION USING ERRCODE = '40001', MESSAGE = what; END IF; RETURN got; END $body$"
+)
+"""Raises a serialisation failure (a conflict: the store retries) when a statement changed another
+number of rows than the store counted on: how a write sent with ``COMMIT`` is still checked."""
+POSITION_SQL = f"((SELECT {_BASE} FROM journal_clock) + ?)"
+"""This transaction's position numbered ``?`` (:meth:`_PgTx.claim`)."""
 
 
 class _PgTx(Tx):
@@ -175,6 +187,19 @@ class PostgresDatabase(Database):
 
     dialect = "postgres"
     skip_locked = " FOR UPDATE SKIP LOCKED"
+    defers_writes = True
+    position_sql = POSITION_SQL
+
+    def claim(self, tx: Tx, count: int) -> int:
+        assert isinstance(tx, _PgTx)
+        return tx.claim(count)
+
+    def expect(self, sql: str, rows: int, *, then: str = "") -> str:
+        return (
+            f"WITH changed AS ({sql}){f', pushed AS ({then})' if then else ''}"
+            f" SELECT walletvoucher_expect(COUNT(*), {int(rows)},"
+            " 'the card moved, or a younger transaction wrote its last event') FROM changed"
+        )
 
     def __init__(self, url: str, *, connect_timeout: int = 10) -> None:
         try:
@@ -228,9 +253,19 @@ class PostgresDatabase(Database):
                     self._conn.execute("ROLLBACK")
             raise
 
-    def insert_events(self, tx: Tx, serial: str, rows: Sequence[EventRow]) -> list[int]:
+    def insert_events(
+        self, tx: Tx, serial: str, rows: Sequence[EventRow], *, first: int | None = None,
+        positions: bool = True,
+    ) -> list[int]:
         assert isinstance(tx, _PgTx)
-        first = tx.claim(len(rows))
+        if first is None:
+            first = tx.claim(len(rows))
+        if not positions and len(rows) <= 1000:  # sent with COMMIT, checked by the server
+            values: list[Any] = [serial]
+            for n, (version, kind, at_us, data) in enumerate(rows, start=first):
+                values += (version, kind, at_us, data, n)
+            tx.defer(self.expect(_insert_events_sql(len(rows)), len(rows)), [*values, serial, rows[0][0] - 1])
+            return []
         found: list[Row] = []
         for start, chunk in enumerate(iter_chunks(rows, 1000)):  # at most 5,000 parameters a statement
             offset = first + start * 1000
@@ -240,16 +275,7 @@ class PostgresDatabase(Database):
             # The card's previous event must not lie above this transaction's positions (written by
             # a younger transaction); otherwise nothing is inserted and the transition is retried.
             previous = chunk[0][0] - 1 if start == 0 else -1
-            inserted = tx.rows(
-                "INSERT INTO events (position, serial, version, type, at, data)"
-                " SELECT b.base + v.n, ?, v.version, v.type, v.at, v.data"
-                f" FROM (SELECT {_BASE} AS base FROM journal_clock) AS b, (VALUES "
-                + ", ".join(["(?::integer, ?, ?::bigint, ?, ?::bigint)"] * len(chunk))
-                + ") AS v (version, type, at, data, n) WHERE NOT EXISTS (SELECT 1 FROM events AS e"
-                f" WHERE e.serial = ? AND e.version = ? AND e.position >= b.base + {PER_TRANSACTION})"
-                " RETURNING version, position",
-                [*params, serial, previous],
-            )
+            inserted = tx.rows(_insert_events_sql(len(chunk)), [*params, serial, previous])
             if not inserted:
                 raise Conflict(f"card {serial}'s last event was written by a younger transaction")
             found += inserted
@@ -295,6 +321,28 @@ class PostgresDatabase(Database):
         self._conn.close()
 
 
+_INSERT_EVENTS: dict[int, str] = {}
+
+
+def _insert_events_sql(rows: int) -> str:
+    """The INSERT of *rows* events of one card at this transaction's positions, returning ``(version,
+    position)``: nothing is inserted if the card's previous event lies above them (written by a
+    younger transaction). Built once per row count."""
+    sql = _INSERT_EVENTS.get(rows)
+    if sql is None:
+        sql = _INSERT_EVENTS[rows] = (
+            "INSERT INTO events (position, serial, version, type, at, data)"
+            " SELECT b.base + v.n, ?, v.version, v.type, v.at, v.data"
+            f" FROM (SELECT {_BASE} AS base FROM journal_clock) AS b, (VALUES "
+            + ", ".join(["(?::integer, ?, ?::bigint, ?, ?::bigint)"] * rows)
+            + ") AS v (version, type, at, data, n) WHERE NOT EXISTS (SELECT 1 FROM events AS e"
+            f" WHERE e.serial = ? AND e.version = ? AND e.position >= b.base + {PER_TRANSACTION})"
+            " RETURNING version, position"
+        )
+    return sql
+
+
+@functools.lru_cache(maxsize=2048)
 def _pg(sql: str) -> str:
     return sql.replace("?", "%s")
 

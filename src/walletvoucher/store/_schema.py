@@ -21,7 +21,7 @@ import attrs
 from walletvoucher.errors import DatabaseUnavailable, SchemaTooNew
 from walletvoucher.store._callbacks import CALLBACKS_DESCRIPTION, CALLBACKS_STATEMENTS
 from walletvoucher.store._engine import Database, Tx
-from walletvoucher.store._postgres import SHIFT_SQL_40
+from walletvoucher.store._postgres import EXPECT_FUNCTION, SHIFT_SQL_40
 from walletvoucher.store._url import redact
 
 _PK = {
@@ -243,6 +243,14 @@ MIGRATIONS: tuple[Migration, ...] = (
             "CREATE INDEX vouchers_open_expiry ON vouchers (expires_at)"
             " WHERE state = 'open' AND expires_at IS NOT NULL",
         ),
+    ),
+    Migration(
+        version=45,
+        description="PostgreSQL: walletvoucher_expect(), which fails a statement sent with COMMIT that "
+        "changed another number of rows than the store counted on (a card that moved), so a "
+        "transition's writes travel in one round trip (issue 17)",
+        statements=(EXPECT_FUNCTION,),
+        dialects=("postgres",),
     ),
 )
 

@@ -59,6 +59,9 @@ from walletvoucher.store._engine import Conflict, Database, Row, Tx, UniqueViola
 from walletvoucher.store._google import GoogleRecords
 from walletvoucher.store._outbox import Outbox
 from walletvoucher.store._passes import (
+    CARD_REGISTERED,
+    PUSH_TOPIC,
+    PUSH_WHERE_REGISTERED,
     ActivityEffect,
     PassUpdates,
     card_mark_sql,
@@ -121,9 +124,24 @@ _INSERT_CARD = (
 )
 
 
-def _marking(next_position: str) -> tuple[str, dict[tuple[bool, bool], str]]:
-    """The INSERT and UPDATEs of a card that also mark its own pass (see :func:`card_mark_sql`)."""
-    values, assignments, returning = card_mark_sql(next_position)
+def _marking(db: Database) -> tuple[str, dict[tuple[bool, bool], str]] | None:
+    """The INSERT and UPDATEs of a card that also mark its own pass (see :func:`card_mark_sql`), for
+    an engine that can tell the position of the transition's last event before inserting it (None:
+    it cannot). The last parameter of the mark is that position's number: on SQLite how many events
+    after the next one it is, on an engine that defers writes the number :meth:`Database.claim`
+    gave it. There the statements return nothing (they travel with ``COMMIT``) and the server
+    checks that the UPDATE found the card at the version it was loaded at."""
+    if db.defers_writes:  # parameters after the card's: the push topic and times (PUSH_WHERE_REGISTERED)
+        values, assignments, _ = card_mark_sql(db.position_sql)
+        returning, push = f" RETURNING serial, {CARD_REGISTERED}", PUSH_WHERE_REGISTERED
+        updates = {
+            key: db.expect(sql.replace(" WHERE", assignments + " WHERE") + returning, 1, then=push)
+            for key, sql in _UPDATE_CARD.items()
+        }
+        return db.expect(_INSERT_CARD + values + returning, 1, then=push), updates
+    if not db.next_position:
+        return None
+    values, assignments, returning = card_mark_sql(f"{db.next_position} + 1 + ?")
     updates = {
         key: sql.replace(" WHERE", assignments + " WHERE") + returning for key, sql in _UPDATE_CARD.items()
     }
@@ -171,8 +189,7 @@ class Wallet:
         self._random = random
         self._retries = retries
         self._snapshot_every = snapshot_every if _snapshot.supported() else 0
-        self._together = db.dialect == "postgres"  # pass marks in one statement (see record_change)
-        self._marking = _marking(db.next_position) if db.next_position else None
+        self._marking = _marking(db)
         """The card's statements that also mark its pass, where the engine knows positions ahead."""
         self._cache: OrderedDict[str, tuple[StampCard, int]] = OrderedDict()
         self._cache_size = cache_size
@@ -869,22 +886,29 @@ class Wallet:
         once the transaction has committed (None: no events, nothing written)."""
         if not decision.events:
             return None
-        card, new_version, now = decision.card, version + len(decision.events), to_us(at)
+        card, events, now = decision.card, decision.events, to_us(at)
+        new_version, db = version + len(events), self._db
         lapse, ends = rule_columns(card)  # when expire_due must look at the card again (issue 16)
-        # SQLite: the card's own statement also marks its pass (its events' positions are known ahead
-        # under the write lock) and is checked at once. PostgreSQL: the card's row is written with the
-        # events in one round trip (Tx.later): the version check is read once both are sent, and a
-        # moved card rolls both back.
-        marking, mark = self._marking, [ceil_second_us(now), len(decision.events) - 1]
+        # The card's own statement also marks its pass, at the position its last event is to take.
+        # SQLite: known ahead under the write lock, the statement checked at once. PostgreSQL: a
+        # number this transaction claims, the statement sent with COMMIT and checked by the server
+        # (Database.expect), as are the events and the marks, so a transition is one round trip.
+        # (An engine that can do neither writes the row with the events, its count read after.)
+        deferred = db.defers_writes
+        first = db.claim(tx, len(events)) if deferred else 0
+        marking = self._marking
+        mark = [ceil_second_us(now), first + len(events) - 1]
         marked: list[Row] = []
         moved = None
         if before is None:
             row = (card.serial, card.member_id, card.program.id, card.program.version, new_version,
                    to_us(card.issued_at), now, lapse, ends)  # fmt: skip
-            if marking is not None:
-                marked = tx.rows(marking[0], (*row, *mark))
-            else:
+            if marking is None:
                 tx.defer(_INSERT_CARD + ") VALUES (?, ?, ?, ?, ?, 0, ?, ?, ?, ?)", row)
+            elif deferred:
+                tx.defer(marking[0], (*row, *mark, PUSH_TOPIC, now, now))
+            else:
+                marked = tx.rows(marking[0], (*row, *mark))
         else:
             # An indexed column set to the value it holds still rewrites its index entry (a page per
             # commit on SQLite): set the rule columns only when this wallet has not itself committed
@@ -895,46 +919,58 @@ class Wallet:
             keep_lapse = same and written is not None and written[1] == lapse
             keep_ends = same and written is not None and written[2] == ends
             params: list[int | str | None] = [new_version, card.program.version, now]
-            params += [] if keep_lapse else [lapse]
-            params += [] if keep_ends else [ends]
-            if marking is not None:
-                params += [mark[0], *mark]
-                marked = tx.rows(marking[1][keep_lapse, keep_ends], (*params, card.serial, version))
+            if not keep_lapse:
+                params.append(lapse)
+            if not keep_ends:
+                params.append(ends)
+            if marking is None:
+                moved = tx.later(_UPDATE_CARD[keep_lapse, keep_ends], (*params, card.serial, version))
+            elif deferred:
+                sql = marking[1][keep_lapse, keep_ends]
+                tx.defer(sql, (*params, mark[0], *mark, card.serial, version, PUSH_TOPIC, now, now))
+            else:
+                sql = marking[1][keep_lapse, keep_ends]
+                marked = tx.rows(sql, (*params, mark[0], *mark, card.serial, version))
                 if len(marked) != 1:
                     raise Conflict(f"card {card.serial} moved past version {version}")
-            else:
-                moved = tx.later(_UPDATE_CARD[keep_lapse, keep_ends], (*params, card.serial, version))
-        positions = self._insert_events(tx, card.serial, version, decision.events)
+        # Effect hooks read the events' positions: then they are read back (a round trip, deferred
+        # engines); otherwise nobody reads them there.
+        wanted = bool(self._effects) or not deferred
+        positions = self._insert_events(tx, card.serial, version, events, first, wanted)
         if moved is not None and moved.rowcount != 1:
             raise Conflict(f"card {card.serial} moved past version {version}")
         self._project_vouchers(tx, decision, now)  # after the check: a voucher another writer stored
         # first is then a lost race, not a duplicate
         if self._snapshot_every and (
             new_version // self._snapshot_every > version // self._snapshot_every
-            or (before is not None and any(e.type is EventType.VOUCHER_ISSUED for e in decision.events))
+            or (before is not None and any(e.type is EventType.VOUCHER_ISSUED for e in events))
         ):  # a voucher issued is soon redeemed, often by a process that has not cached the card
             self._write_snapshot(tx, card, new_version)
-        change = Change(
-            action=action, before=before, card=card, events=decision.events, positions=positions, at=at
-        )
-        # The card's own statement marked its pass at the position its last event was to take (the
-        # engine numbers events in order under its write lock); were it ever otherwise, mark it again.
-        card_marked = bool(marked[0][1]) if marked and marked[0][0] == positions[-1] else None
-        record_change(tx, change, version=new_version, position=positions[-1], together=self._together,
-                      card_marked=card_marked)  # fmt: skip
+        change = Change(action=action, before=before, card=card, events=events, positions=positions, at=at)
+        if deferred:  # the card was marked by its own statement; the rest is computed by the server
+            record_change(tx, change, version=new_version, position=(db.position_sql, mark[1]))
+        else:
+            # The card's own statement marked its pass at the position its last event was to take (the
+            # engine numbers events in order under its write lock); were it ever otherwise, mark it again.
+            card_marked = bool(marked[0][1]) if marked and marked[0][0] == positions[-1] else None
+            record_change(tx, change, version=new_version, position=positions[-1], card_marked=card_marked)
         for effect in self._effects:
             for message in effect(change):
                 self._write_message(tx, message, now)
         return new_version, lapse, ends
 
-    def _insert_events(self, tx: Tx, serial: str, version: int, events: tuple[Event, ...]) -> tuple[int, ...]:
+    def _insert_events(
+        self, tx: Tx, serial: str, version: int, events: tuple[Event, ...], first: int | None = None,
+        positions: bool = True,
+    ) -> tuple[int, ...]:
         """All the events of a transition (a stamp that reaches the goal writes three or four) in one
-        statement, at journal positions a follower cannot miss (:meth:`Database.insert_events`)."""
+        statement, at journal positions a follower cannot miss (:meth:`Database.insert_events`;
+        *first*, *positions*: as there, for engines that defer writes)."""
         rows = [
             (number, event.type.value, to_us(event.at), _dumps(event.to_json()))
             for number, event in enumerate(events, start=version + 1)
         ]
-        return tuple(self._db.insert_events(tx, serial, rows))
+        return tuple(self._db.insert_events(tx, serial, rows, first=first, positions=positions))
 
     def _project_vouchers(self, tx: Tx, decision: _Decision, now: int) -> None:
         for event in decision.events:
