@@ -3,13 +3,17 @@ regex alone refused."""
 
 from __future__ import annotations
 
+import json
 import re
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from walletvoucher.errors import ValidationError
 from walletvoucher.store import _checks
 from walletvoucher.store._engine import storable
+from walletvoucher.store._passes import push_payload
 
 _OLD = re.compile("[\x00\ud800-\udfff]")
 
@@ -42,3 +46,12 @@ def test_checks_text_refuses_what_the_regex_refuses(text: str) -> None:
             _checks.text(text, "serial", fix="f", empty=True)
     else:
         assert _checks.text(text, "serial", fix="f", empty=True) is text
+
+
+@given(st.text())
+def test_a_push_payload_is_what_json_dumps_writes(serial: str) -> None:
+    """Issue 17: a push's payload is written directly for a plain serial; for any text it is the very
+    text json.dumps writes (quotes, backslashes, control and non-ASCII characters included)."""
+    assert push_payload(serial) == json.dumps({"serial": serial}, ensure_ascii=False)
+    for plain in ("C-1", 'C"1', "C\\1", "C 1~", "Ç-1", "C\x7f1"):
+        assert push_payload(plain) == json.dumps({"serial": plain}, ensure_ascii=False)

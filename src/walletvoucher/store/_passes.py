@@ -155,81 +155,79 @@ def _voucher_serial(ref: object) -> str:
 
 
 def record_change(
-    tx: Tx, change: Change, *, version: int, position: int | tuple[str, int], card_marked: bool | None = None,
+    tx: Tx, change: Change, *, version: int, position: tuple[str, int], card_pushed: bool,
+    touched: bool = True, now: int | None = None,
 ) -> None:
     """Mark every pass *change* touched, and queue ``apple.push`` for those with registered devices.
 
     The card's own mark is kept in its ``cards`` row (the transition already changed that row, so
-    the mark costs no page of its own): the card's own statement sets it (:func:`card_mark_sql`),
-    returning whether devices are registered for it (*card_marked*; None: it did not, so one UPDATE
-    here does). The vouchers whose state changed are marked in ``pass_updates`` by one upsert of all
-    their rows. Both compute the one-second rule of :func:`next_last_modified` in SQL; only passes
-    with devices registered get their push, all in one more statement.
-
-    *position* as ``(sql, n)``: an engine that defers writes (:attr:`Database.defers_writes`) tells
-    the last event's position as SQL with its parameter; the card's own statement has marked it,
-    and the rest is sent with ``COMMIT``: the vouchers' marks, and each push queued by the server
-    where devices are registered.
+    the mark costs no page of its own): the card's own statement sets it (:func:`card_mark_sql`).
+    The vouchers whose state changed are marked in ``pass_updates`` by one upsert of all their
+    rows, computing the one-second rule of :func:`next_last_modified` in SQL. *position*: the SQL of
+    the transition's last event's position with its one parameter (``("?", position)`` when it is
+    known). No result is read back: each push is queued by the server for the passes that have
+    devices registered, the card's by its own statement when *card_pushed* (PostgreSQL, whose
+    data-modifying ``WITH`` does it), otherwise by one INSERT here, as are the vouchers'.
 
     A voucher issued valid only later also queues its ``pass.refresh``, due when it becomes valid,
     and a card whose stamps will lapse queues one for when its pass starts to warn (``warn_days``
-    ahead).
+    ahead). *touched*: whether any event changed a voucher (False: the caller knows none did, and
+    nothing is looked for). *now*: ``change.at`` in microseconds, when the caller has it.
     """
-    if isinstance(position, tuple):
-        _record_deferred(tx, change, version=version, position=position)
-        return
-    now = to_us(change.at)
-    at_us = ceil_second_us(now)
+    if now is None:
+        now = to_us(change.at)
     serial = change.card.serial
-    passes = changed_passes(change)[1:]  # the vouchers whose state changed
-    registered: set[str] = {serial} if card_marked else set()
-    if card_marked is None:
-        marked = tx.rows(_MARK_CARD_SQL, (at_us, at_us, position, serial))
-        registered.update(serial for (devices,) in marked if devices)
-    for start in range(0, len(passes), 1000):  # at most 6,000 parameters per statement
-        chunk = passes[start : start + 1000]
-        params: list[Any] = []
-        for voucher, kind in chunk:
-            params += (voucher, serial, kind, version, at_us, position)
-        rows = tx.rows(_mark_sql(len(chunk)), params)
-        registered.update(str(found) for found, devices in rows if devices)
-    if registered:
-        pushes: list[Any] = []
-        for found in (serial, *(voucher for voucher, _ in passes)):
-            if found in registered:
-                pushes += (PUSH_TOPIC, json.dumps({"serial": found}, ensure_ascii=False), now, now)
-        tx.defer(
-            "INSERT INTO outbox (topic, payload, created_at, available_at) VALUES "
-            + ", ".join(["(?, ?, ?, ?)"] * (len(pushes) // 4)),
-            pushes,
-        )
-    _queue_refreshes(tx, change)
-
-
-def _record_deferred(tx: Tx, change: Change, *, version: int, position: tuple[str, int]) -> None:
-    """:func:`record_change` sent with ``COMMIT``: nothing is read back."""
-    now = to_us(change.at)
-    at_us = ceil_second_us(now)
-    serial = change.card.serial
-    passes = changed_passes(change)[1:]
+    passes = changed_passes(change)[1:] if touched else ()  # the vouchers whose state changed
     expression, n = position
-    for start in range(0, len(passes), 1000):
+    at_us = ceil_second_us(now)
+    for start in range(0, len(passes), 1000):  # at most 6,000 parameters per statement
         chunk = passes[start : start + 1000]
         params: list[Any] = []
         for voucher, kind in chunk:
             params += (voucher, serial, kind, version, at_us, n)
         marks = _mark_sql(len(chunk), expression)
-        tx.defer(f"WITH changed AS ({marks}) {PUSH_WHERE_REGISTERED}", (*params, PUSH_TOPIC, now, now))
-    _queue_refreshes(tx, change)
+        if card_pushed:  # PostgreSQL: the marks' own statement queues their pushes
+            tx.defer(f"WITH changed AS ({marks} {_RETURNING_DEVICES}) {PUSH_WHERE_REGISTERED}",
+                     (*params, PUSH_TOPIC, now, now))  # fmt: skip
+        else:
+            tx.defer(marks, params)
+    if not card_pushed:
+        for found in (serial, *(voucher for voucher, _ in passes)):
+            tx.defer(_PUSH_IF_REGISTERED, (PUSH_TOPIC, push_payload(found), now, now, found))
+    _queue_refreshes(tx, change, touched=touched, now=now)
 
 
-def _queue_refreshes(tx: Tx, change: Change) -> None:
+_PAYLOAD = json.JSONEncoder(ensure_ascii=False)
+_PLAIN = re.compile(r'[ -~]*')
+"""Printable ASCII: a JSON string of it is the text in quotes, unless it holds a quote or backslash."""
+
+
+def push_payload(serial: str) -> str:
+    """``json.dumps({"serial": serial}, ensure_ascii=False)``, written directly for a plain serial.
+
+    >>> push_payload("C-1") == json.dumps({"serial": "C-1"}, ensure_ascii=False)
+    True
+    """
+    if _PLAIN.fullmatch(serial) and '"' not in serial and "\\" not in serial:
+        return f'{{"serial": "{serial}"}}'
+    return _PAYLOAD.encode({"serial": serial})
+
+
+_PUSH_IF_REGISTERED = (
+    "INSERT INTO outbox (topic, payload, created_at, available_at) SELECT ?, ?, ?, ?"
+    " WHERE EXISTS (SELECT 1 FROM registrations WHERE serial = ?)"
+)
+"""Queue ``apple.push`` for a pass if it has devices registered (SQLite; PostgreSQL queues them in the
+statements that mark the passes)."""
+
+
+def _queue_refreshes(tx: Tx, change: Change, *, touched: bool = True, now: int) -> None:
     """Queue the ``pass.refresh`` messages *change* calls for (see :func:`record_change`)."""
-    for card_serial, voucher_serial, valid_from in _valid_later(change):
+    for card_serial, voucher_serial, valid_from in _valid_later(change) if touched else ():
         payload = json.dumps({"card": card_serial, "voucher": voucher_serial}, ensure_ascii=False)
         tx.defer(
             "INSERT INTO outbox (topic, payload, created_at, available_at) VALUES (?, ?, ?, ?)",
-            (PASS_REFRESH_TOPIC, payload, to_us(change.at), to_us(valid_from)),
+            (PASS_REFRESH_TOPIC, payload, now, to_us(valid_from)),
         )
     # The card pass warns of lapsing stamps from then: update it then (programs without a warning
     # have nothing to compute).
@@ -239,32 +237,28 @@ def _queue_refreshes(tx: Tx, change: Change) -> None:
     ):
         tx.defer(
             "INSERT INTO outbox (topic, payload, created_at, available_at) VALUES (?, ?, ?, ?)",
-            (PASS_REFRESH_TOPIC, json.dumps({"card": change.card.serial}), to_us(change.at), to_us(warn)),
+            (PASS_REFRESH_TOPIC, json.dumps({"card": change.card.serial}), now, to_us(warn)),
         )
 
 
-_MARK_CARD = (
-    "UPDATE cards SET pass_modified = CASE WHEN pass_modified IS NULL OR ? > pass_modified THEN ?"
-    " ELSE pass_modified + 1000000 END, pass_position = ? WHERE serial = ?"
-)
-"""Marks a card's own pass in its row (the one-second rule of :func:`next_last_modified` in SQL; the
-mark's version is the row's)."""
 CARD_REGISTERED = "EXISTS (SELECT 1 FROM registrations WHERE registrations.serial = cards.serial) AS devices"
-_MARK_CARD_SQL = f"{_MARK_CARD} RETURNING {CARD_REGISTERED}"
+"""(PostgreSQL) Whether a card's pass has devices registered, as a card statement's RETURNING reads it."""
+_RETURNING_DEVICES = (
+    "RETURNING serial, EXISTS (SELECT 1 FROM registrations WHERE registrations.serial = pass_updates.serial)"
+    " AS devices"
+)
 
 
-def card_mark_sql(position: str) -> tuple[str, str, str]:
+def card_mark_sql(position: str) -> tuple[str, str]:
     """What the card's own statement adds to mark its pass, given the engine's SQL for the journal
     position of the transition's last event (with one parameter: :attr:`Database.next_position`
     plus how many events after the next one it is, or :attr:`Database.position_sql`): the columns
-    and values for its INSERT, the assignments for its UPDATE (parameters: the change's time
-    rounded up to whole seconds, twice for the UPDATE, then the position's parameter), and the
-    RETURNING clause giving the position marked and whether devices are registered."""
+    and values for its INSERT, and the assignments for its UPDATE (parameters: the change's time
+    rounded up to whole seconds, twice for the UPDATE, then the position's parameter)."""
     return (
         f", pass_modified, pass_position) VALUES (?, ?, ?, ?, ?, 0, ?, ?, ?, ?, ?, {position})",
         f", pass_modified = CASE WHEN pass_modified IS NULL OR ? > pass_modified THEN ?"
         f" ELSE pass_modified + 1000000 END, pass_position = {position}",
-        f" RETURNING pass_position, {CARD_REGISTERED}",
     )
 
 
@@ -291,9 +285,9 @@ payload as ``json.dumps`` does (``{"serial": "C1"}``)."""
 
 
 def _mark_sql(rows: int, position: str = "?") -> str:
-    """The upsert marking *rows* passes (built once per row count): the one-second rule of
-    :func:`next_last_modified` computed in SQL, returning which passes have devices registered
-    (``serial``, ``devices``). *position*: the SQL of each row's position, with one parameter."""
+    """The upsert marking *rows* passes (built once per row count and position): the one-second
+    rule of :func:`next_last_modified` computed in SQL. *position*: the SQL of each row's position,
+    with one parameter."""
     sql = _MARK_SQL.get((rows, position))
     if sql is None:
         sql = _MARK_SQL[rows, position] = (
@@ -303,8 +297,6 @@ def _mark_sql(rows: int, position: str = "?") -> str:
             " last_modified = CASE WHEN excluded.last_modified > pass_updates.last_modified"
             " THEN excluded.last_modified ELSE pass_updates.last_modified + 1000000 END,"
             " update_position = excluded.update_position"
-            + " RETURNING serial, EXISTS (SELECT 1 FROM registrations"
-            " WHERE registrations.serial = pass_updates.serial) AS devices"
         )
     return sql
 

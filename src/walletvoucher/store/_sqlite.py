@@ -93,6 +93,18 @@ class _SqliteTx(Tx):
                 raise
             raise ours from exc
 
+    def inserted(self, sql: str, params: Params = ()) -> int:
+        """Run an INSERT; return the rowid of the last row it inserted."""
+        try:
+            rowid = self._conn.execute(sql, storable(params)).lastrowid
+        except sqlite3.Error as exc:
+            ours = _translate(self._conn, exc)
+            if ours is exc:
+                raise
+            raise ours from exc
+        assert rowid is not None
+        return rowid
+
 
 _LOCKS: dict[str, threading.RLock] = {}
 _LOCKS_GUARD = threading.Lock()
@@ -163,17 +175,18 @@ class SqliteDatabase(Database):
         # numbers a row one above the highest stored; the first row of a batch is numbered explicitly
         # above a position a re-mark took (positions_taken, see take_position) as well, the others
         # follow it. Events are never deleted, so no number is handed out twice.
-        del first, positions  # numbered as they are inserted: the positions cost nothing to read
-        if len(rows) == 1:  # a stamp, an issue, a redemption: no chunks, nothing to sort
-            (inserted,) = tx.rows(_insert_events_sql(1), (serial, *rows[0]))
-            return [int(inserted[1])]
-        found: list[Row] = []
-        for chunk in iter_chunks(rows, 1000):  # at most 5,000 parameters per statement
+        # The positions are the rows' rowids, consecutive within one statement (nothing else inserts
+        # under the write lock): read from the last one, not with RETURNING (a temporary table).
+        del first, positions
+        assert isinstance(tx, _SqliteTx)
+        found: list[int] = []
+        for chunk in iter_chunks(rows, 1000) if len(rows) > 1000 else (rows,):  # at most 5,000 parameters
             params: list[object] = []
             for row in chunk:
                 params += (serial, *row)
-            found += tx.rows(_insert_events_sql(len(chunk)), params)
-        return [int(position) for _, position in sorted(found)]
+            last = tx.inserted(_insert_events_sql(len(chunk)), params)
+            found += range(last - len(chunk) + 1, last + 1)
+        return found
 
     def insert_activity(self, tx: Tx, params: Params) -> int:
         row = tx.one(
@@ -202,14 +215,13 @@ _INSERT_EVENTS: dict[int, str] = {}
 
 
 def _insert_events_sql(rows: int) -> str:
-    """The INSERT of *rows* events returning ``(version, position)``, built once per row count: the
-    first row numbered above every stored and taken position, the others one above the row before."""
+    """The INSERT of *rows* events, built once per row count: the first row numbered above every
+    stored and taken position, the others one above the row before."""
     sql = _INSERT_EVENTS.get(rows)
     if sql is None:
         sql = _INSERT_EVENTS[rows] = (
             "INSERT INTO events (position, serial, version, type, at, data) VALUES "
             + ", ".join([f"({_NEXT_POSITION}, ?, ?, ?, ?, ?)"] + ["(NULL, ?, ?, ?, ?, ?)"] * (rows - 1))
-            + " RETURNING version, position"
         )
     return sql
 

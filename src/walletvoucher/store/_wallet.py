@@ -90,6 +90,11 @@ from walletvoucher.store._url import connect
 #: Most punches one :meth:`Wallet.punch` takes at once.
 MAX_PUNCHES = 1000
 
+_VOUCHER_EVENT_TYPES = frozenset(
+    t.value for t in (EventType.VOUCHER_ISSUED, EventType.VOUCHER_REDEEMED, EventType.VOUCHER_EXPIRED,
+                      EventType.VOUCHER_VOIDED)
+)  # fmt: skip
+"""The events that change a voucher (compared by value: an enum member hashes in Python code)."""
 _FINAL_STATE = {
     EventType.VOUCHER_REDEEMED: "redeemed",
     EventType.VOUCHER_EXPIRED: "expired",
@@ -124,15 +129,16 @@ _INSERT_CARD = (
 )
 
 
-def _marking(db: Database) -> tuple[str, dict[tuple[bool, bool], str]] | None:
+def _marking(db: Database) -> tuple[str, dict[tuple[bool, bool], str]]:
     """The INSERT and UPDATEs of a card that also mark its own pass (see :func:`card_mark_sql`), for
-    an engine that can tell the position of the transition's last event before inserting it (None:
-    it cannot). The last parameter of the mark is that position's number: on SQLite how many events
-    after the next one it is, on an engine that defers writes the number :meth:`Database.claim`
-    gave it. There the statements return nothing (they travel with ``COMMIT``) and the server
-    checks that the UPDATE found the card at the version it was loaded at."""
+    an engine that can tell the position of the transition's last event before inserting it or one
+    that defers its writes (every engine does one or the other). The last parameter of the mark is
+    that position's number: on SQLite how many events after the next one it is, on an engine that
+    defers writes the number :meth:`Database.claim` gave it. There the statements return nothing
+    (they travel with ``COMMIT``) and the server checks that the UPDATE found the card at the
+    version it was loaded at."""
     if db.defers_writes:  # parameters after the card's: the push topic and times (PUSH_WHERE_REGISTERED)
-        values, assignments, _ = card_mark_sql(db.position_sql)
+        values, assignments = card_mark_sql(db.position_sql)
         returning, push = f" RETURNING serial, {CARD_REGISTERED}", PUSH_WHERE_REGISTERED
         updates = {
             key: db.expect(sql.replace(" WHERE", assignments + " WHERE") + returning, 1, then=push)
@@ -140,12 +146,10 @@ def _marking(db: Database) -> tuple[str, dict[tuple[bool, bool], str]] | None:
         }
         return db.expect(_INSERT_CARD + values + returning, 1, then=push), updates
     if not db.next_position:
-        return None
-    values, assignments, returning = card_mark_sql(f"{db.next_position} + 1 + ?")
-    updates = {
-        key: sql.replace(" WHERE", assignments + " WHERE") + returning for key, sql in _UPDATE_CARD.items()
-    }
-    return _INSERT_CARD + values + returning, updates
+        raise TypeError(f"the {db.dialect} engine tells neither positions ahead nor defers its writes")
+    values, assignments = card_mark_sql(f"{db.next_position} + 1 + ?")
+    updates = {key: sql.replace(" WHERE", assignments + " WHERE") for key, sql in _UPDATE_CARD.items()}
+    return _INSERT_CARD + values, updates
 
 
 _Fetched = tuple[int, "list[Row]", "Row | None"]
@@ -883,77 +887,71 @@ class Wallet:
         self, tx: Tx, action: str, before: StampCard | None, version: int, decision: _Decision, at: datetime
     ) -> _Rules | None:
         """Write the transition; return the card row's rule columns as written, for :meth:`_remember`
-        once the transaction has committed (None: no events, nothing written)."""
-        if not decision.events:
+        once the transaction has committed (None: no events, nothing written).
+
+        It runs on every transition, so it does what every one needs once and the rest only when an
+        event calls for it (a voucher issued, redeemed, expired or voided: ``touched``)."""
+        events = decision.events
+        if not events:
             return None
-        card, events, now = decision.card, decision.events, to_us(at)
-        new_version, db = version + len(events), self._db
+        card, count, db = decision.card, len(events), self._db
+        now, new_version = to_us(at), version + count
         lapse, ends = rule_columns(card)  # when expire_due must look at the card again (issue 16)
         # The card's own statement also marks its pass, at the position its last event is to take.
         # SQLite: known ahead under the write lock, the statement checked at once. PostgreSQL: a
         # number this transaction claims, the statement sent with COMMIT and checked by the server
         # (Database.expect), as are the events and the marks, so a transition is one round trip.
-        # (An engine that can do neither writes the row with the events, its count read after.)
         deferred = db.defers_writes
-        first = db.claim(tx, len(events)) if deferred else 0
-        marking = self._marking
-        mark = [ceil_second_us(now), first + len(events) - 1]
-        marked: list[Row] = []
-        moved = None
+        first = db.claim(tx, count) if deferred else 0
+        inserts, updates = self._marking
+        at_us, last = ceil_second_us(now), first + count - 1
+        pushes = (PUSH_TOPIC, now, now) if deferred else ()
+        serial = card.serial
         if before is None:
-            row = (card.serial, card.member_id, card.program.id, card.program.version, new_version,
-                   to_us(card.issued_at), now, lapse, ends)  # fmt: skip
-            if marking is None:
-                tx.defer(_INSERT_CARD + ") VALUES (?, ?, ?, ?, ?, 0, ?, ?, ?, ?)", row)
-            elif deferred:
-                tx.defer(marking[0], (*row, *mark, PUSH_TOPIC, now, now))
-            else:
-                marked = tx.rows(marking[0], (*row, *mark))
+            params: tuple[Any, ...] = (
+                serial, card.member_id, card.program.id, card.program.version, new_version,
+                to_us(card.issued_at), now, lapse, ends, at_us, last, *pushes,
+            )  # fmt: skip
+            sql = inserts
         else:
             # An indexed column set to the value it holds still rewrites its index entry (a page per
             # commit on SQLite): set the rule columns only when this wallet has not itself committed
             # the row at this version with the same values (a card with a validity or rolling stamp
             # expiry keeps them for days).
-            written = self._rules.get(card.serial)
-            same = written is not None and written[0] == version
-            keep_lapse = same and written is not None and written[1] == lapse
-            keep_ends = same and written is not None and written[2] == ends
-            params: list[int | str | None] = [new_version, card.program.version, now]
-            if not keep_lapse:
-                params.append(lapse)
-            if not keep_ends:
-                params.append(ends)
-            if marking is None:
-                moved = tx.later(_UPDATE_CARD[keep_lapse, keep_ends], (*params, card.serial, version))
-            elif deferred:
-                sql = marking[1][keep_lapse, keep_ends]
-                tx.defer(sql, (*params, mark[0], *mark, card.serial, version, PUSH_TOPIC, now, now))
+            written = self._rules.get(serial)
+            if written is not None and written[0] == version:
+                keep_lapse, keep_ends = written[1] == lapse, written[2] == ends
             else:
-                sql = marking[1][keep_lapse, keep_ends]
-                marked = tx.rows(sql, (*params, mark[0], *mark, card.serial, version))
-                if len(marked) != 1:
-                    raise Conflict(f"card {card.serial} moved past version {version}")
+                keep_lapse = keep_ends = False
+            params = (
+                new_version, card.program.version, now, *(() if keep_lapse else (lapse,)),
+                *(() if keep_ends else (ends,)), at_us, at_us, last, serial, version, *pushes,
+            )  # fmt: skip
+            sql = updates[keep_lapse, keep_ends]
+        if deferred:
+            tx.defer(sql, params)
+        elif tx.run(sql, params) != 1:
+            raise Conflict(f"card {serial} moved past version {version}")
         # Effect hooks read the events' positions: then they are read back (a round trip, deferred
         # engines); otherwise nobody reads them there.
-        wanted = bool(self._effects) or not deferred
-        positions = self._insert_events(tx, card.serial, version, events, first, wanted)
-        if moved is not None and moved.rowcount != 1:
-            raise Conflict(f"card {card.serial} moved past version {version}")
-        self._project_vouchers(tx, decision, now)  # after the check: a voucher another writer stored
-        # first is then a lost race, not a duplicate
-        if self._snapshot_every and (
-            new_version // self._snapshot_every > version // self._snapshot_every
-            or (before is not None and any(e.type is EventType.VOUCHER_ISSUED for e in events))
+        positions = self._insert_events(
+            tx, serial, version, events, first, bool(self._effects) or not deferred, (at, now)
+        )
+        touched = any(e.type._value_ in _VOUCHER_EVENT_TYPES for e in events)
+        if touched:  # after the check: a voucher another writer stored first is then a lost race
+            self._project_vouchers(tx, decision, now)
+        every = self._snapshot_every
+        if every and (
+            new_version // every > version // every
+            or (touched and before is not None and any(e.type is EventType.VOUCHER_ISSUED for e in events))
         ):  # a voucher issued is soon redeemed, often by a process that has not cached the card
             self._write_snapshot(tx, card, new_version)
         change = Change(action=action, before=before, card=card, events=events, positions=positions, at=at)
-        if deferred:  # the card was marked by its own statement; the rest is computed by the server
-            record_change(tx, change, version=new_version, position=(db.position_sql, mark[1]))
-        else:
-            # The card's own statement marked its pass at the position its last event was to take (the
-            # engine numbers events in order under its write lock); were it ever otherwise, mark it again.
-            card_marked = bool(marked[0][1]) if marked and marked[0][0] == positions[-1] else None
-            record_change(tx, change, version=new_version, position=positions[-1], card_marked=card_marked)
+        # The card's own statement marked its pass at the position its last event took (SQLite numbers
+        # events in order under its write lock; PostgreSQL from the numbers this transaction claimed).
+        position = (db.position_sql, last) if deferred else ("?", positions[-1])
+        record_change(tx, change, version=new_version, position=position, card_pushed=deferred,
+                      touched=touched, now=now)  # fmt: skip
         for effect in self._effects:
             for message in effect(change):
                 self._write_message(tx, message, now)
@@ -961,13 +959,20 @@ class Wallet:
 
     def _insert_events(
         self, tx: Tx, serial: str, version: int, events: tuple[Event, ...], first: int | None = None,
-        positions: bool = True,
+        positions: bool = True, at: tuple[datetime, int] | None = None,
     ) -> tuple[int, ...]:
         """All the events of a transition (a stamp that reaches the goal writes three or four) in one
         statement, at journal positions a follower cannot miss (:meth:`Database.insert_events`;
-        *first*, *positions*: as there, for engines that defer writes)."""
+        *first*, *positions*: as there, for engines that defer writes). *at*: the transition's time
+        and its microseconds, which its events usually share (the very object)."""
+        when, when_us = at if at is not None else (None, 0)
         rows = [
-            (number, event.type.value, to_us(event.at), _dumps(event.to_json()))
+            (
+                number,
+                event.type._value_,
+                when_us if event.at is when else to_us(event.at),
+                _dumps(event.to_json()),
+            )
             for number, event in enumerate(events, start=version + 1)
         ]
         return tuple(self._db.insert_events(tx, serial, rows, first=first, positions=positions))
