@@ -13,10 +13,10 @@ up a code from a :class:`~walletvoucher.codes.CodePool`.
 
 from __future__ import annotations
 
-import operator
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from datetime import date, datetime, timedelta
 from decimal import Decimal
+from types import MappingProxyType
 from typing import Any
 
 import attrs
@@ -39,8 +39,9 @@ from walletvoucher.errors import (
     ValidationError,
 )
 from walletvoucher.model._context import Channel
-from walletvoucher.model._events import Event, EventType
+from walletvoucher.model._events import _INT_LIMIT, Event, EventType, freeze, renumbered, trusted_event
 from walletvoucher.model._program import Milestone, Money, Overflow, Program, RedemptionMethod, Reward
+from walletvoucher.model._slots import copier, maker, setters
 from walletvoucher.model._validate import (
     aware,
     check_at,
@@ -287,15 +288,17 @@ class StampCard:
     ) -> tuple[StampCard, tuple[Event, ...]]:
         """A new card with no stamps, and its ``card_issued`` event."""
         check_at(at)
-        card = cls(serial=serial, member_id=member_id, program=program, issued_at=at, version=1)
-        event = Event(
-            type=EventType.CARD_ISSUED,
-            at=at,
-            card_serial=serial,
-            data={"member_id": member_id, "program_id": program.id, "program_version": program.version},
-            version=1,
+        card = new_card(serial, member_id, program, at) if cls is StampCard else cls(
+            serial=serial, member_id=member_id, program=program, issued_at=at, version=1
         )
-        return card, (event,)
+        # The card checked the serial (as the event would), the member id, and the program (whose id
+        # and version its own validators checked); only the facts' JSON types are left to check.
+        facts: dict[str, Any] = {"member_id": member_id, "program_id": program.id,
+                                 "program_version": program.version}
+        if not (type(member_id) is str and type(program.id) is str and type(program.version) is int
+                and program.version < _INT_LIMIT):
+            return card, (trusted_event(EventType.CARD_ISSUED, at, serial, freeze(facts), 1),)
+        return card, (trusted_event(EventType.CARD_ISSUED, at, serial, MappingProxyType(facts), 1),)
 
     def add_stamps(
         self,
@@ -512,7 +515,7 @@ class StampCard:
         self._check_count(count, source)
         self._check_policy(count, at)
         self._check_after_issue(at)
-        stamp = command or self._event(EventType.STAMP_ADDED, at, 1, count=count, source=source)
+        stamp = command or self._stamp_event(at, count, source)
         needed: list[Program] = []
 
         def dry(card: StampCard) -> RedeemCode | None:
@@ -598,7 +601,8 @@ class StampCard:
 
     def _numbered(self, events: Iterable[Event]) -> tuple[Event, ...]:
         """A voucher's events (it does not know its card's log) numbered after the card's last."""
-        return tuple(attrs.evolve(e, version=self.version + n) for n, e in enumerate(events, start=1))
+        version = self.version
+        return tuple(renumbered(e, version + n) for n, e in enumerate(events, start=1))
 
     def _check_at_rest(self) -> None:
         if self._awaiting is not None:
@@ -735,8 +739,19 @@ class StampCard:
             )
 
     def _event(self, kind: EventType, at: datetime, after: int, /, **data: Any) -> Event:
-        """The event *after* places past the card's last (1: the next event of the log)."""
-        return Event(type=kind, at=at, card_serial=self.serial, data=data, version=self.version + after)
+        """The event *after* places past the card's last (1: the next event of the log).
+
+        Every caller has checked *at* (``check_at``); the card's serial and version were checked when
+        it was made, so only the facts are checked (frozen) again."""
+        return trusted_event(kind, at, self.serial, freeze(data), self.version + after)
+
+    def _stamp_event(self, at: datetime, count: int, source: str) -> Event:
+        """``self._event(EventType.STAMP_ADDED, at, 1, count=count, source=source)`` for a checked
+        count and source: a plain int and str are the facts as freezing them gives (keys in order)."""
+        if type(count) is int and type(source) is str and count < _INT_LIMIT:
+            return trusted_event(EventType.STAMP_ADDED, at, self.serial,
+                                 MappingProxyType({"count": count, "source": source}), self.version + 1)
+        return self._event(EventType.STAMP_ADDED, at, 1, count=count, source=source)
 
     def to_json(self) -> dict[str, Any]:
         """A JSON-ready snapshot of the card (program by id and version)."""
@@ -759,14 +774,36 @@ class StampCard:
 
 
 _CARD_FIELDS = {field.name: field for field in attrs.fields(StampCard)}
-_CARD_VALUES = operator.attrgetter(*_CARD_FIELDS)
 # The slots' own setters, bound once: a frozen class refuses setattr, its slot descriptors do not (the
 # same route object.__setattr__ takes, without looking each name up on every copy).
-_CARD_SETTERS = tuple(StampCard.__dict__[name].__set__ for name in _CARD_FIELDS)
+_CARD_SETTERS = setters(StampCard)
 _CARD_CHECKS = {
-    name: (StampCard.__dict__[name].__set__, field.converter, field.validator, field)
+    name: (_CARD_SETTERS[name], field.converter, field.validator, field)
     for name, field in _CARD_FIELDS.items()
 }
+_copy_card = copier(StampCard)
+
+
+_NO_VOUCHERS = Vouchers()
+_FRESH = {  # the defaults of a new card (the vouchers as the converter turns the default into)
+    name: _NO_VOUCHERS if name == "vouchers" else field.default
+    for name, field in _CARD_FIELDS.items()
+    if name not in {"serial", "member_id", "program", "issued_at", "version"}
+}
+_FRESH["version"] = 1
+assert not any(isinstance(value, attrs.Factory) for value in _FRESH.values())  # noqa: S101
+_fresh_card = maker(StampCard, _FRESH, "serial", "member_id", "program", "issued_at")
+
+
+def new_card(serial: str, member_id: str, program: Program, issued_at: datetime) -> StampCard:
+    """``StampCard(serial=serial, member_id=member_id, program=program, issued_at=issued_at, version=1)``:
+    the four values checked as that constructor checks them, in its order, with the same errors;
+    every other field set to its default, which needs no check. The caller checks *issued_at*
+    first (``check_at``: the validator's own check)."""
+    identifier(None, _CARD_FIELDS["serial"], serial)
+    identifier(None, _CARD_FIELDS["member_id"], member_id)
+    _program(None, _CARD_FIELDS["program"], program)
+    return _fresh_card(serial, member_id, program, issued_at)
 
 
 def evolve_card(card: StampCard, **changes: Any) -> StampCard:
@@ -775,9 +812,7 @@ def evolve_card(card: StampCard, **changes: Any) -> StampCard:
     The other fields hold values that were checked when *card* was made, so checking them again on
     every applied event (a replay makes a card per event) would only repeat the same answer.
     """
-    new = object.__new__(StampCard)
-    for setter, value in zip(_CARD_SETTERS, _CARD_VALUES(card), strict=True):
-        setter(new, value)
+    new = _copy_card(card)
     for name, value in changes.items():
         checks = _CARD_CHECKS.get(name)
         if checks is None:
@@ -795,11 +830,9 @@ def evolve_derived(card: StampCard, **changes: Any) -> StampCard:
     """:func:`evolve_card` for values the caller derived from checked ones (a checked count added to
     the card's checked counters, an event's checked time, that time's date): set as they are, since
     checking them again cannot fail. Anything from outside goes through :func:`evolve_card`."""
-    new = object.__new__(StampCard)
-    for setter, value in zip(_CARD_SETTERS, _CARD_VALUES(card), strict=True):
-        setter(new, value)
+    new = _copy_card(card)
     for name, value in changes.items():
-        _CARD_CHECKS[name][0](new, value)
+        _CARD_SETTERS[name](new, value)
     return new
 
 

@@ -12,6 +12,7 @@ from typing import Any
 import attrs
 
 from walletvoucher.errors import ReplayError, ValidationError
+from walletvoucher.model._slots import setters
 from walletvoucher.model._validate import aware, identifier, instance_of, positive
 
 MAX_LOG_CHARS = 50_000_000
@@ -67,11 +68,27 @@ class _Parsed(dict[str, Any]):
     """Facts :func:`event_from_text` just parsed from JSON text: JSON-ready, and no one else holds them."""
 
 
+def _flat(data: dict[str, Any]) -> Mapping[str, Any] | None:
+    """What :func:`_plain` gives for *data* when every key is a str and every value a str, bool, None
+    or 64-bit int (a transition's own facts, mostly), else None: one pass, no call per value."""
+    for key, value in data.items():
+        kind = type(value)
+        if type(key) is not str or not (
+            kind is str or value is None or kind is bool or (kind is int and -_INT_LIMIT < value < _INT_LIMIT)
+        ):
+            return None
+    return MappingProxyType({key: data[key] for key in sorted(data)})
+
+
 def _freeze(data: Mapping[str, Any]) -> Mapping[str, Any]:
     # A JSON round trip both checks that the data is JSON-ready and detaches it from the caller;
     # facts made of plain values are copied with their keys sorted instead, which gives the same.
     if type(data) is _Parsed:
         return MappingProxyType(dict(data))
+    if type(data) is dict:
+        flat = _flat(data)
+        if flat is not None:
+            return flat
     if type(data) is dict or type(data) is MappingProxyType:
         try:
             return MappingProxyType(_plain(dict(data), 0))
@@ -122,13 +139,11 @@ class Event:
 
     def to_json(self) -> dict[str, Any]:
         """A JSON-ready dict (``version`` only when the event has one)."""
-        raw = {
-            "type": self.type.value,
-            "at": self.at.isoformat(),
-            "card_serial": self.card_serial,
-            "data": dict(self.data),
-        }
-        return raw if self.version is None else {**raw, "version": self.version}
+        if self.version is None:
+            return {"type": self.type._value_, "at": self.at.isoformat(), "card_serial": self.card_serial,
+                    "data": dict(self.data)}
+        return {"type": self.type._value_, "at": self.at.isoformat(), "card_serial": self.card_serial,
+                "data": dict(self.data), "version": self.version}
 
     @classmethod
     def from_json(cls, raw: Mapping[str, Any]) -> Event:
@@ -155,6 +170,53 @@ class Event:
                 value=_preview(raw),
                 fix="pass what Event.to_json() produced",
             ) from exc
+
+
+_EVENT_SETTERS = setters(Event)
+_SET_TYPE, _SET_AT, _SET_SERIAL, _SET_DATA, _SET_VERSION = (
+    _EVENT_SETTERS[name] for name in ("type", "at", "card_serial", "data", "version")
+)
+
+
+def freeze(data: Mapping[str, Any]) -> Mapping[str, Any]:
+    """An event's facts as :class:`Event` holds them (what its ``data`` converter gives): a read-only
+    copy, keys sorted, of JSON-ready facts; anything else raises the converter's ValidationError."""
+    return _freeze(data)
+
+
+def trusted_event(
+    kind: EventType, at: datetime, card_serial: str, facts: Mapping[str, Any], version: int | None
+) -> Event:
+    """``Event(type=kind, at=at, card_serial=card_serial, data=data, version=version)`` for an event
+    the model builds from values it has checked, with *facts* = ``freeze(data)``: nothing is checked.
+
+    The caller guarantees what the constructor would check: *kind* an :class:`EventType`, *at* a
+    timezone-aware datetime, *card_serial* a checked serial (1-56 characters of A-Z a-z 0-9 _ -),
+    *version* None or an int of 1 or more (a checked card version plus one, say), and *facts* what
+    :func:`freeze` gives for the event's data -- ``freeze(data)`` itself, or a ``MappingProxyType``
+    over a new dict of str keys in sorted order whose values are all exact ``str``, ``bool``,
+    ``None`` or ``int`` within 64 bits (a copy no one else holds).
+    """
+    event: Event = object.__new__(Event)
+    _SET_DATA(event, facts)
+    _SET_TYPE(event, kind)
+    _SET_AT(event, at)
+    _SET_SERIAL(event, card_serial)
+    _SET_VERSION(event, version)
+    return event
+
+
+def renumbered(event: Event, version: int) -> Event:
+    """``attrs.evolve(event, version=version)`` for a *version* the caller checked (an int of 1 or
+    more): the facts, already frozen and read by no one else once the caller drops *event*, are
+    shared rather than frozen again."""
+    new: Event = object.__new__(Event)
+    _SET_TYPE(new, event.type)
+    _SET_AT(new, event.at)
+    _SET_SERIAL(new, event.card_serial)
+    _SET_DATA(new, event.data)
+    _SET_VERSION(new, version)
+    return new
 
 
 class _HasConstant(Exception):
