@@ -335,8 +335,9 @@ class StampCard:
         lapsed = self._lapse_events(at)
         base = fold(self, lapsed) if lapsed else self
         events, card = base._decide_stamps(count, at=at, source=source, codes=codes, random=random)
-        events = (*lapsed, *events)
-        issued = tuple(
+        if lapsed:
+            events = (*lapsed, *events)
+        issued = () if len(events) == 1 else tuple(
             Voucher.from_json(e.data["voucher"]) for e in events if e.type is EventType.VOUCHER_ISSUED
         )
         return StampResult(card=card, vouchers=issued, events=events)
@@ -510,8 +511,8 @@ class StampCard:
         self, count: int, *, at: datetime, source: str, codes: CodeSource | None, random: RandomSource | None,
         command: Event | None = None,
     ) -> tuple[tuple[Event, ...], StampCard]:
-        check_at(at)
-        self._check_at_rest()
+        # The callers checked *at* (check_at), that the card is at rest, valid at *at*, a stamp card,
+        # and that its stamps have not lapsed by *at* (they fold a stamps_expired first).
         self._check_count(count, source)
         self._check_policy(count, at)
         self._check_after_issue(at)
@@ -531,9 +532,16 @@ class StampCard:
         return self._derive(stamp, lambda card: next(supplied) if card._needs_code() else None)
 
     def _derive(self, stamp: Event, code_for: CodeFor) -> tuple[tuple[Event, ...], StampCard]:
-        """The stamp event, then one goal_reached/voucher_issued/cycle_started step per goal reached."""
+        """The stamp event, then one goal_reached/voucher_issued/cycle_started step per goal reached.
+
+        A ``stamp_added`` was checked against this very card by :meth:`_decide_stamps` (and its
+        callers) as applying it would check it again, so it is applied unchecked; the events derived
+        from it are applied, and so checked, by :func:`fold`."""
         events = [stamp]
-        card = fold(self, events)
+        if stamp.type is EventType.STAMP_ADDED:
+            card = stamp_applied(self, stamp.at, stamp.data["count"])
+        else:
+            card = fold(self, events)
         while card._awaiting in (EventType.GOAL_REACHED, EventType.MILESTONE_REACHED):
             if card._awaiting is EventType.MILESTONE_REACHED:
                 step = card._milestone_step(stamp.at, code_for(card))
@@ -881,6 +889,6 @@ def _take_codes(programs: list[Program], codes: CodeSource) -> list[RedeemCode]:
     return taken
 
 
-from walletvoucher.model._fold import _programs, fold, replay  # noqa: E402  (the apply half imports StampCard)
+from walletvoucher.model._fold import _programs, fold, replay, stamp_applied  # noqa: E402  (the apply half imports StampCard)
 
 __all__ = ["StampCard", "StampResult", "VoucherResult", "fold", "replay"]
