@@ -428,11 +428,19 @@ class StampCard:
         self._check_valid(at)
         where = _where(location, channel)
         self._check_context(voucher, at, where)
-        done, events = voucher.redeem(proof, at=at)
-        if where:
-            events = tuple(attrs.evolve(e, data={**e.data, **where}) for e in events)
-        events = self._numbered(events)
-        return VoucherResult(card=fold(self, events), voucher=done, events=events)
+        done = voucher._redeemed(proof, at)
+        # voucher.redeem's event with the place added and numbered after the card's last: its time and
+        # serials checked, its facts frozen as the event's data always were.
+        by = proof.by
+        event = trusted_event(EventType.VOUCHER_REDEEMED, at, voucher.card_serial,
+                              freeze({"voucher": voucher.serial, "by": by, **where}), self.version + 1)
+        events = (event,)
+        if voucher.card_serial == self.serial and isinstance(by, str) and by.strip() and len(by) <= 120:
+            # Everything else applying the event checks, this method has just checked on this card.
+            card = redemption_applied(self, voucher.serial, at)
+        else:
+            card = fold(self, events)  # refuses it as it always did
+        return VoucherResult(card=card, voucher=done, events=events)
 
     def _check_context(self, voucher: Voucher, at: datetime, where: Mapping[str, str]) -> None:
         context = voucher.reward.context
@@ -889,6 +897,12 @@ def _take_codes(programs: list[Program], codes: CodeSource) -> list[RedeemCode]:
     return taken
 
 
-from walletvoucher.model._fold import _programs, fold, replay, stamp_applied  # noqa: E402  (the apply half imports StampCard)
+from walletvoucher.model._fold import (  # noqa: E402  (the apply half imports StampCard)
+    _programs,
+    fold,
+    redemption_applied,
+    replay,
+    stamp_applied,
+)
 
 __all__ = ["StampCard", "StampResult", "VoucherResult", "fold", "replay"]

@@ -350,6 +350,17 @@ def _apply_voucher_final(card: StampCard, event: Event, programs: ProgramLookup 
                         last_redeemed_at=redeemed)
 
 
+def redemption_applied(card: StampCard, serial: str, at: datetime) -> StampCard:
+    """What applying the ``voucher_redeemed`` of the card's voucher *serial* at *at* gives, for a
+    redemption ``StampCard.redeem`` has just checked against this very card (the voucher held and
+    redeemable, the card at rest, valid and issued by *at*, the place within the reward's context, the
+    redeemer named): applied without checking it again. A stored event goes through :func:`fold`."""
+    return _redeemed_copy(card, _held(card).without(serial), at, card.version + 1)
+
+
+_redeemed_copy = changer(StampCard, "vouchers", "last_redeemed_at", "version")
+
+
 def _held(card: StampCard) -> Vouchers:
     held = card.vouchers
     return held if isinstance(held, Vouchers) else Vouchers(held)

@@ -22,8 +22,9 @@ from walletvoucher.errors import (
     VoucherVoided,
     WrongRedeemCode,
 )
-from walletvoucher.model._events import Event, EventType
+from walletvoucher.model._events import Event, EventType, freeze, trusted_event
 from walletvoucher.model._program import RedemptionMethod, Reward
+from walletvoucher.model._slots import changer, copier, setters
 from walletvoucher.model._validate import (
     aware,
     check_at,
@@ -180,10 +181,18 @@ class Voucher:
         walletvoucher.errors.VoucherAlreadyRedeemed: voucher='C1-1': was already redeemed at \
 2026-05-07T10:30:00+00:00 by 'customer'. Fix: a reward is redeemed once; do not accept it again
         """
-        self._check_redeemable(at)
-        self._check_proof(proof, at)
-        done = attrs.evolve(self, status=VoucherStatus.REDEEMED, redeemed_at=at, redeemed_by=proof.by)
+        done = self._redeemed(proof, at)
         return done, (self._event(EventType.VOUCHER_REDEEMED, at, by=proof.by),)
+
+    def _redeemed(self, proof: Proof, at: datetime) -> Voucher:
+        """The voucher redeemed with *proof* at *at*, once both are checked (what :meth:`redeem` returns)."""
+        self._check_redeemable(at)  # checks *at* (check_at)
+        self._check_proof(proof, at)
+        if type(self) is not Voucher:
+            return attrs.evolve(self, status=VoucherStatus.REDEEMED, redeemed_at=at, redeemed_by=proof.by)
+        # What the constructor would check again: the one value from outside, the proof's name.
+        optional_text(self, _VOUCHER_FIELDS["redeemed_by"], proof.by)
+        return _redeemed_copy(self, VoucherStatus.REDEEMED, at, proof.by)
 
     def expire(self, *, at: datetime) -> tuple[Voucher, tuple[Event, ...]]:
         """Mark the voucher expired; only once its expiry has passed."""
@@ -197,7 +206,8 @@ class Voucher:
                 if self.expires_at
                 else "this voucher never expires; void it instead",
             )
-        done = attrs.evolve(self, status=VoucherStatus.EXPIRED)
+        done = _expired_copy(self, VoucherStatus.EXPIRED) if type(self) is Voucher else attrs.evolve(
+            self, status=VoucherStatus.EXPIRED)
         return done, (self._event(EventType.VOUCHER_EXPIRED, at),)
 
     def void(self, reason: str, *, at: datetime) -> tuple[Voucher, tuple[Event, ...]]:
@@ -205,7 +215,9 @@ class Voucher:
         if not isinstance(reason, str) or not reason.strip():
             raise ValidationError("must say why", field="reason", value=reason, fix="give a short reason")
         self._check_not_final(at)
-        done = attrs.evolve(self, status=VoucherStatus.VOIDED, void_reason=reason)
+        # *reason* is a str, as the void_reason field checks.
+        done = _voided_copy(self, VoucherStatus.VOIDED, reason) if type(self) is Voucher else attrs.evolve(
+            self, status=VoucherStatus.VOIDED, void_reason=reason)
         return done, (self._event(EventType.VOUCHER_VOIDED, at, reason=reason),)
 
     def _check_not_final(self, at: datetime) -> None:
@@ -290,7 +302,8 @@ class Voucher:
             )
 
     def _event(self, kind: EventType, at: datetime, **data: Any) -> Event:
-        return Event(type=kind, at=at, card_serial=self.card_serial, data={"voucher": self.serial, **data})
+        # Every caller checked *at*; the voucher's card serial was checked when it was made.
+        return trusted_event(kind, at, self.card_serial, freeze({"voucher": self.serial, **data}), None)
 
     def to_json(self) -> dict[str, Any]:
         """A JSON-ready dict (rebuild with :meth:`from_json`)."""
@@ -350,6 +363,37 @@ class Voucher:
             void_reason=raw.get("void_reason"),
             milestone=raw.get("milestone"),
         )
+
+
+_VOUCHER_FIELDS = {field.name: field for field in attrs.fields(Voucher)}
+_VOUCHER_SETTERS = setters(Voucher)
+_copy_voucher = copier(Voucher)
+_redeemed_copy = changer(Voucher, "status", "redeemed_at", "redeemed_by")
+_expired_copy = changer(Voucher, "status")
+_voided_copy = changer(Voucher, "status", "void_reason")
+_POST_INIT_READS = frozenset({"method", "code", "valid_from", "expires_at"})
+"""The fields ``Voucher.__attrs_post_init__`` checks against each other."""
+
+
+def evolve_voucher(voucher: Voucher, **changes: Any) -> Voucher:
+    """``attrs.evolve(voucher, **changes)``, checking only the fields that change (in the order the
+    constructor checks them, with its errors), and the voucher's own rules (a code exactly for Redeem
+    Code vouchers, the expiry after ``valid_from``) only when a field they read changes: the other
+    values were checked when *voucher* was made. A field that does not exist raises ``TypeError``."""
+    if type(voucher) is not Voucher:
+        return attrs.evolve(voucher, **changes)
+    new = _copy_voucher(voucher)
+    for name, value in changes.items():
+        setter = _VOUCHER_SETTERS.get(name)
+        if setter is None:
+            raise TypeError(f"Voucher has no field {name!r}")
+        setter(new, value)
+    for name, field in _VOUCHER_FIELDS.items():
+        if name in changes and field.validator is not None:
+            field.validator(new, field, changes[name])
+    if not _POST_INIT_READS.isdisjoint(changes):
+        new.__attrs_post_init__()
+    return new
 
 
 def _serial_preview(serial: object) -> str:
