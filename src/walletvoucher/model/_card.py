@@ -43,6 +43,7 @@ from walletvoucher.model._events import _INT_LIMIT, Event, EventType, freeze, re
 from walletvoucher.model._program import Milestone, Money, Overflow, Program, RedemptionMethod, Reward
 from walletvoucher.model._slots import copier, maker, setters
 from walletvoucher.model._validate import (
+    _IDENT,
     aware,
     check_at,
     identifier,
@@ -801,13 +802,13 @@ _copy_card = copier(StampCard)
 
 
 _NO_VOUCHERS = Vouchers()
-_FRESH = {  # the defaults of a new card (the vouchers as the converter turns the default into)
+_FRESH = {  # the defaults of a new card (the vouchers as the converter turns the default into; every
+    # default is a value, none made by a factory: tests/model/test_trusted_paths.py compares)
     name: _NO_VOUCHERS if name == "vouchers" else field.default
     for name, field in _CARD_FIELDS.items()
     if name not in {"serial", "member_id", "program", "issued_at", "version"}
 }
 _FRESH["version"] = 1
-assert not any(isinstance(value, attrs.Factory) for value in _FRESH.values())  # noqa: S101
 _fresh_card = maker(StampCard, _FRESH, "serial", "member_id", "program", "issued_at")
 
 
@@ -820,6 +821,53 @@ def new_card(serial: str, member_id: str, program: Program, issued_at: datetime)
     identifier(None, _CARD_FIELDS["member_id"], member_id)
     _program(None, _CARD_FIELDS["program"], program)
     return _fresh_card(serial, member_id, program, issued_at)
+
+
+_AT_REST = {"_awaiting": None, "_for_milestone": False}
+_STORED_FIELDS = tuple(name for name in _CARD_FIELDS if name not in _AT_REST)
+_stored_card = maker(StampCard, _AT_REST, *_STORED_FIELDS)
+_COUNTERS = ("stamps", "cycle", "lifetime_stamps", "vouchers_issued", "stamps_on_day", "punches_used",
+             "milestones_reached", "version")
+
+
+def _aware(value: object) -> bool:
+    return isinstance(value, datetime) and value.tzinfo is not None and value.utcoffset() is not None
+
+
+def card_from_values(**fields: Any) -> StampCard:
+    """``StampCard(**fields)`` for a card at rest (as a store's snapshot holds it: every field but the
+    private ``_awaiting`` and ``_for_milestone``, which keep their defaults), made without a call
+    per field when every value is one its field accepts.
+
+    The values are checked here by the rules of the fields' validators -- the serial and member id
+    as ids, the program and next program as :class:`Program` (or None), the times timezone-aware
+    (or None), the counters whole numbers of 0 or more, ``expired`` a bool, ``stamp_day`` a date or
+    None, ``amount_carried`` a Decimal, ``vouchers`` a tuple of :class:`Voucher` -- in one
+    expression. Any value that fails them (or a field missing or unknown) sends the call to the
+    constructor itself, which makes the same card or raises its usual error: this way never accepts
+    what the constructor refuses, and never refuses what it accepts. The caller needs to guarantee
+    nothing; a snapshot reader gains most when its values are already of these types.
+    """
+    get = fields.get
+    vouchers = get("vouchers", ())
+    if (
+        len(fields) == len(_STORED_FIELDS) and all(name in fields for name in _STORED_FIELDS)
+        and isinstance(serial := fields["serial"], str) and _IDENT.fullmatch(serial) is not None
+        and isinstance(member := fields["member_id"], str) and _IDENT.fullmatch(member) is not None
+        and isinstance(fields["program"], Program)
+        and _aware(fields["issued_at"])
+        and all(type(fields[name]) is int and fields[name] >= 0 for name in _COUNTERS)
+        and type(vouchers) in (tuple, Vouchers) and all(isinstance(v, Voucher) for v in vouchers)
+        and ((at := fields["last_stamp_at"]) is None or _aware(at))
+        and ((day := fields["stamp_day"]) is None or isinstance(day, date))
+        and ((nxt := fields["next_program"]) is None or isinstance(nxt, Program))
+        and ((expired := fields["expired"]) is True or expired is False)
+        and isinstance(fields["amount_carried"], Decimal)
+        and ((redeemed := fields["last_redeemed_at"]) is None or _aware(redeemed))
+    ):
+        fields["vouchers"] = vouchers if type(vouchers) is Vouchers else Vouchers(vouchers)
+        return _stored_card(*[fields[name] for name in _STORED_FIELDS])
+    return StampCard(**fields)
 
 
 def evolve_card(card: StampCard, **changes: Any) -> StampCard:

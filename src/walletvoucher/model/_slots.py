@@ -21,6 +21,10 @@ import attrs
 T = TypeVar("T")
 
 
+def _names(cls: Any) -> list[str]:
+    return [field.name for field in attrs.fields(cls)]
+
+
 def setters(cls: type) -> dict[str, Callable[[Any, Any], None]]:
     """Each attrs field of the slotted class *cls*, by name, with its slot's setter."""
     return {field.name: cls.__dict__[field.name].__set__ for field in attrs.fields(cls)}
@@ -32,17 +36,14 @@ def copier(cls: type[T]) -> Callable[[T], T]:
     *cls* must be a slotted attrs class (every field a slot of *cls* itself); the copy runs no
     converter, validator or ``__attrs_post_init__``.
     """
-    names = [field.name for field in attrs.fields(cls)]
+    names = _names(cls)
     scope: dict[str, Any] = {"_new": object.__new__, "_cls": cls}
     lines = ["def copy(source):", "    new = _new(_cls)"]
     for index, name in enumerate(names):
-        descriptor = cls.__dict__[name]  # a KeyError here: a field that is not a slot of cls itself
-        scope[f"_get{index}"] = descriptor.__get__
-        scope[f"_set{index}"] = descriptor.__set__
-        lines.append(f"    _set{index}(new, source.{name})" if name.isidentifier() and not name.startswith("__")
-                     else f"    _set{index}(new, _get{index}(source))")
+        scope[f"_set{index}"] = cls.__dict__[name].__set__  # KeyError: a field not a slot of cls itself
+        lines.append(f"    _set{index}(new, source.{name})")
     lines.append("    return new")
-    exec(compile("\n".join(lines), f"<walletvoucher copier of {cls.__qualname__}>", "exec"), scope)  # noqa: S102
+    exec(compile("\n".join(lines), f"<walletvoucher copier of {cls.__qualname__}>", "exec"), scope)
     copy: Callable[[T], T] = scope["copy"]
     return copy
 
@@ -51,7 +52,7 @@ def maker(cls: type[T], fixed: dict[str, Any], *given: str) -> Callable[..., T]:
     """A function ``make(*values)`` returning a new *cls* whose fields named in *given* hold *values*
     (in that order) and whose other fields hold *fixed*'s values (every field must be in one or the
     other). Nothing is checked or converted: the caller passes values of the type each field holds."""
-    names = [field.name for field in attrs.fields(cls)]
+    names = _names(cls)
     if sorted(names) != sorted([*fixed, *given]):
         raise TypeError(f"maker({cls.__name__}) needs every field once: {names}")
     scope: dict[str, Any] = {"_new": object.__new__, "_cls": cls}
@@ -65,7 +66,7 @@ def maker(cls: type[T], fixed: dict[str, Any], *given: str) -> Callable[..., T]:
         else:
             lines.append(f"    _set{index}(new, {params[given.index(name)]})")
     lines.append("    return new")
-    exec(compile("\n".join(lines), f"<walletvoucher maker of {cls.__qualname__}>", "exec"), scope)  # noqa: S102
+    exec(compile("\n".join(lines), f"<walletvoucher maker of {cls.__qualname__}>", "exec"), scope)
     make: Callable[..., T] = scope["make"]
     return make
 
@@ -73,7 +74,7 @@ def maker(cls: type[T], fixed: dict[str, Any], *given: str) -> Callable[..., T]:
 def changer(cls: type[T], *changed: str) -> Callable[..., T]:
     """A function ``change(source, *values)``: a copy of *source* (as :func:`copier` makes) whose
     fields named in *changed* hold *values* instead, in that order. Nothing is checked or converted."""
-    names = [field.name for field in attrs.fields(cls)]
+    names = _names(cls)
     unknown = set(changed) - set(names)
     if unknown:
         raise TypeError(f"{cls.__name__} has no fields {sorted(unknown)}")
@@ -85,6 +86,6 @@ def changer(cls: type[T], *changed: str) -> Callable[..., T]:
         value = params[changed.index(name)] if name in changed else f"source.{name}"
         lines.append(f"    _set{index}(new, {value})")
     lines.append("    return new")
-    exec(compile("\n".join(lines), f"<walletvoucher changer of {cls.__qualname__}>", "exec"), scope)  # noqa: S102
+    exec(compile("\n".join(lines), f"<walletvoucher changer of {cls.__qualname__}>", "exec"), scope)
     change: Callable[..., T] = scope["change"]
     return change

@@ -24,8 +24,9 @@ from walletvoucher.errors import (
 )
 from walletvoucher.model._events import Event, EventType, freeze, trusted_event
 from walletvoucher.model._program import RedemptionMethod, Reward
-from walletvoucher.model._slots import changer, copier, setters
+from walletvoucher.model._slots import changer, copier, maker, setters
 from walletvoucher.model._validate import (
+    _IDENT,
     aware,
     check_at,
     identifier,
@@ -307,23 +308,26 @@ class Voucher:
 
     def to_json(self) -> dict[str, Any]:
         """A JSON-ready dict (rebuild with :meth:`from_json`)."""
-        return {
+        expires_at, redeemed_at, milestone = self.expires_at, self.redeemed_at, self.milestone
+        raw = {
             "serial": self.serial,
             "card_serial": self.card_serial,
             "program_id": self.program_id,
             "program_version": self.program_version,
-            "method": self.method.value,
+            "method": self.method._value_,
             "code": self.code.to_dict() if self.code else None,
-            "status": self.status.value,
+            "status": self.status._value_,
             "issued_at": self.issued_at.isoformat(),
             "valid_from": self.valid_from.isoformat(),
-            "expires_at": _iso(self.expires_at),
-            "redeemed_at": _iso(self.redeemed_at),
+            "expires_at": expires_at.isoformat() if expires_at else None,
+            "redeemed_at": redeemed_at.isoformat() if redeemed_at else None,
             "redeemed_by": self.redeemed_by,
             "void_reason": self.void_reason,
             "reward": self.reward.to_json(),
-            **({"milestone": self.milestone} if self.milestone is not None else {}),
         }
+        if milestone is not None:
+            raw["milestone"] = milestone
+        return raw
 
     @classmethod
     def from_json(cls, raw: Mapping[str, Any]) -> Voucher:
@@ -345,23 +349,29 @@ class Voucher:
     @classmethod
     def _from_mapping(cls, raw: Mapping[str, Any], reward: Reward | None = None) -> Voucher:
         """*reward*: the reward *raw* holds, already built (a store reading many vouchers of one
-        program passes the program's own when ``raw["reward"]`` is exactly its JSON)."""
-        return cls(
-            serial=raw["serial"],
-            card_serial=raw["card_serial"],
-            program_id=raw["program_id"],
-            program_version=raw["program_version"],
-            reward=reward if reward is not None else Reward.from_json(raw["reward"]),
-            method=RedemptionMethod(raw["method"]),
-            code=RedeemCode.from_dict(raw["code"]) if raw.get("code") else None,
-            status=VoucherStatus(raw["status"]),
-            issued_at=datetime.fromisoformat(raw["issued_at"]),
-            valid_from=datetime.fromisoformat(raw["valid_from"]),
-            expires_at=_from_iso(raw.get("expires_at")),
-            redeemed_at=_from_iso(raw.get("redeemed_at")),
-            redeemed_by=raw.get("redeemed_by"),
-            void_reason=raw.get("void_reason"),
-            milestone=raw.get("milestone"),
+        program passes the program's own when ``raw["reward"]`` is exactly its JSON).
+
+        The values are read in the constructor's order (so a missing or malformed one raises as it
+        always did); when each is of the type and range its field's validator accepts, the voucher
+        is made without running the validators again (:func:`voucher_from_values`), otherwise the
+        constructor makes it, or raises its error."""
+        return voucher_from_values(
+            cls,
+            raw["serial"],
+            raw["card_serial"],
+            raw["program_id"],
+            raw["program_version"],
+            reward if reward is not None else Reward.from_json(raw["reward"]),
+            RedemptionMethod(raw["method"]),
+            RedeemCode.from_dict(raw["code"]) if raw.get("code") else None,
+            VoucherStatus(raw["status"]),
+            datetime.fromisoformat(raw["issued_at"]),
+            datetime.fromisoformat(raw["valid_from"]),
+            _from_iso(raw.get("expires_at")),
+            _from_iso(raw.get("redeemed_at")),
+            raw.get("redeemed_by"),
+            raw.get("void_reason"),
+            raw.get("milestone"),
         )
 
 
@@ -373,6 +383,48 @@ _expired_copy = changer(Voucher, "status")
 _voided_copy = changer(Voucher, "status", "void_reason")
 _POST_INIT_READS = frozenset({"method", "code", "valid_from", "expires_at"})
 """The fields ``Voucher.__attrs_post_init__`` checks against each other."""
+
+
+_VOUCHER_ORDER = tuple(_VOUCHER_FIELDS)
+_make_voucher = maker(Voucher, {}, *_VOUCHER_ORDER)
+
+
+def _aware(value: object) -> bool:
+    return isinstance(value, datetime) and value.tzinfo is not None and value.utcoffset() is not None
+
+
+def voucher_from_values(cls: type[Voucher], *values: Any) -> Voucher:
+    """``cls(**dict(zip(field names, values)))``: a voucher from one value per field, in the fields'
+    order. When *cls* is :class:`Voucher` and every value is one its field's validator accepts --
+    checked here by the same rules, without a call per field (the serials' patterns, whole numbers
+    in range, aware datetimes, text or None, and the types of the reward, method, code and status) --
+    the fields are set directly and only the voucher's own rules (``__attrs_post_init__``) run.
+    Anything else goes through the constructor, which returns the same voucher or raises its usual
+    error: this way never accepts what the constructor refuses, and never refuses what it accepts.
+    """
+    (serial, card_serial, program_id, program_version, reward, method, code, status, issued_at,
+     valid_from, expires_at, redeemed_at, redeemed_by, void_reason, milestone) = values
+    if (
+        cls is Voucher
+        and isinstance(serial, str) and _SERIAL.fullmatch(serial) is not None
+        and isinstance(card_serial, str) and _IDENT.fullmatch(card_serial) is not None
+        and isinstance(program_id, str) and _IDENT.fullmatch(program_id) is not None
+        and type(program_version) is int and program_version >= 1
+        and isinstance(reward, Reward)
+        and isinstance(method, RedemptionMethod)
+        and (code is None or isinstance(code, RedeemCode))
+        and isinstance(status, VoucherStatus)
+        and _aware(issued_at) and _aware(valid_from)
+        and (expires_at is None or _aware(expires_at))
+        and (redeemed_at is None or _aware(redeemed_at))
+        and (redeemed_by is None or isinstance(redeemed_by, str))
+        and (void_reason is None or isinstance(void_reason, str))
+        and (milestone is None or (type(milestone) is int and milestone >= 1))
+    ):
+        voucher = _make_voucher(*values)
+        voucher.__attrs_post_init__()
+        return voucher
+    return cls(**dict(zip(_VOUCHER_ORDER, values, strict=True)))
 
 
 def evolve_voucher(voucher: Voucher, **changes: Any) -> Voucher:
