@@ -824,50 +824,90 @@ def new_card(serial: str, member_id: str, program: Program, issued_at: datetime)
 
 
 _AT_REST = {"_awaiting": None, "_for_milestone": False}
-_STORED_FIELDS = tuple(name for name in _CARD_FIELDS if name not in _AT_REST)
-_stored_card = maker(StampCard, _AT_REST, *_STORED_FIELDS)
-_COUNTERS = ("stamps", "cycle", "lifetime_stamps", "vouchers_issued", "stamps_on_day", "punches_used",
-             "milestones_reached", "version")
+_STORED_FIELDS = (
+    "serial", "member_id", "program", "issued_at", "stamps", "cycle", "lifetime_stamps", "vouchers_issued",
+    "vouchers", "last_stamp_at", "stamp_day", "stamps_on_day", "next_program", "expired", "amount_carried",
+    "last_redeemed_at", "punches_used", "milestones_reached", "version",
+)  # card_from_values's parameters, in the order it passes them; a field added later keeps its default
+_stored_card = maker(StampCard, {**{name: field.default for name, field in _CARD_FIELDS.items()
+                                    if name not in _STORED_FIELDS}, **_AT_REST}, *_STORED_FIELDS)
+_NO_AMOUNT: Decimal = _CARD_FIELDS["amount_carried"].default
 
 
 def _aware(value: object) -> bool:
     return isinstance(value, datetime) and value.tzinfo is not None and value.utcoffset() is not None
 
 
-def card_from_values(**fields: Any) -> StampCard:
-    """``StampCard(**fields)`` for a card at rest (as a store's snapshot holds it: every field but the
-    private ``_awaiting`` and ``_for_milestone``, which keep their defaults), made without a call
-    per field when every value is one its field accepts.
+def card_from_values(
+    *,
+    serial: str,
+    member_id: str,
+    program: Program,
+    issued_at: datetime,
+    stamps: int = 0,
+    cycle: int = 1,
+    lifetime_stamps: int = 0,
+    vouchers_issued: int = 0,
+    vouchers: Iterable[Voucher] = (),
+    last_stamp_at: datetime | None = None,
+    stamp_day: date | None = None,
+    stamps_on_day: int = 0,
+    next_program: Program | None = None,
+    expired: bool = False,
+    amount_carried: Decimal = _NO_AMOUNT,
+    last_redeemed_at: datetime | None = None,
+    punches_used: int = 0,
+    milestones_reached: int = 0,
+    version: int = 0,
+) -> StampCard:
+    """``StampCard(...)`` with these values, for a card at rest (as a store's snapshot holds it: the
+    private ``_awaiting`` and ``_for_milestone`` keep their defaults), made without a call per field
+    when every value is one its field accepts.
 
     The values are checked here by the rules of the fields' validators -- the serial and member id
     as ids, the program and next program as :class:`Program` (or None), the times timezone-aware
     (or None), the counters whole numbers of 0 or more, ``expired`` a bool, ``stamp_day`` a date or
     None, ``amount_carried`` a Decimal, ``vouchers`` a tuple of :class:`Voucher` -- in one
-    expression. Any value that fails them (or a field missing or unknown) sends the call to the
-    constructor itself, which makes the same card or raises its usual error: this way never accepts
-    what the constructor refuses, and never refuses what it accepts. The caller needs to guarantee
-    nothing; a snapshot reader gains most when its values are already of these types.
+    expression. Any value that fails them sends the call to the constructor itself, which makes the
+    same card or raises its usual error: this way never accepts what the constructor refuses, and
+    never refuses what it accepts. The caller needs to guarantee nothing; a snapshot reader gains
+    most when its values are already of these types (ints as ints, a tuple of vouchers).
     """
-    get = fields.get
-    vouchers = get("vouchers", ())
     if (
-        len(fields) == len(_STORED_FIELDS) and all(name in fields for name in _STORED_FIELDS)
-        and isinstance(serial := fields["serial"], str) and _IDENT.fullmatch(serial) is not None
-        and isinstance(member := fields["member_id"], str) and _IDENT.fullmatch(member) is not None
-        and isinstance(fields["program"], Program)
-        and _aware(fields["issued_at"])
-        and all(type(fields[name]) is int and fields[name] >= 0 for name in _COUNTERS)
-        and type(vouchers) in (tuple, Vouchers) and all(isinstance(v, Voucher) for v in vouchers)
-        and ((at := fields["last_stamp_at"]) is None or _aware(at))
-        and ((day := fields["stamp_day"]) is None or isinstance(day, date))
-        and ((nxt := fields["next_program"]) is None or isinstance(nxt, Program))
-        and ((expired := fields["expired"]) is True or expired is False)
-        and isinstance(fields["amount_carried"], Decimal)
-        and ((redeemed := fields["last_redeemed_at"]) is None or _aware(redeemed))
+        isinstance(serial, str) and _IDENT.fullmatch(serial) is not None
+        and isinstance(member_id, str) and _IDENT.fullmatch(member_id) is not None
+        and isinstance(program, Program)
+        and _aware(issued_at)
+        and type(stamps) is type(cycle) is type(lifetime_stamps) is type(vouchers_issued) is int
+        and type(stamps_on_day) is type(punches_used) is type(milestones_reached) is type(version) is int
+        and min(stamps, cycle, lifetime_stamps, vouchers_issued, stamps_on_day, punches_used,
+                milestones_reached, version) >= 0
+        and (last_stamp_at is None or _aware(last_stamp_at))
+        and (stamp_day is None or isinstance(stamp_day, date))
+        and (next_program is None or isinstance(next_program, Program))
+        and (expired is True or expired is False)
+        and isinstance(amount_carried, Decimal)
+        and (last_redeemed_at is None or _aware(last_redeemed_at))
+        and (type(vouchers) is Vouchers or (type(vouchers) is tuple and _all_vouchers(vouchers)))
     ):
-        fields["vouchers"] = vouchers if type(vouchers) is Vouchers else Vouchers(vouchers)
-        return _stored_card(*[fields[name] for name in _STORED_FIELDS])
-    return StampCard(**fields)
+        return _stored_card(
+            serial, member_id, program, issued_at, stamps, cycle, lifetime_stamps, vouchers_issued,
+            vouchers if type(vouchers) is Vouchers else Vouchers(vouchers), last_stamp_at, stamp_day,
+            stamps_on_day, next_program, expired, amount_carried, last_redeemed_at, punches_used,
+            milestones_reached, version,
+        )
+    return StampCard(
+        serial=serial, member_id=member_id, program=program, issued_at=issued_at, stamps=stamps, cycle=cycle,
+        lifetime_stamps=lifetime_stamps, vouchers_issued=vouchers_issued, vouchers=vouchers,
+        last_stamp_at=last_stamp_at, stamp_day=stamp_day, stamps_on_day=stamps_on_day,
+        next_program=next_program, expired=expired, amount_carried=amount_carried,
+        last_redeemed_at=last_redeemed_at, punches_used=punches_used, milestones_reached=milestones_reached,
+        version=version,
+    )
+
+
+def _all_vouchers(items: tuple[object, ...]) -> bool:
+    return all(isinstance(item, Voucher) for item in items)
 
 
 def evolve_card(card: StampCard, **changes: Any) -> StampCard:
