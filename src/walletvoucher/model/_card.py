@@ -831,7 +831,7 @@ _STORED_FIELDS = (
 )  # card_from_values's parameters, in the order it passes them; a field added later keeps its default
 _stored_card = maker(StampCard, {**{name: field.default for name, field in _CARD_FIELDS.items()
                                     if name not in _STORED_FIELDS}, **_AT_REST}, *_STORED_FIELDS)
-_NO_AMOUNT: Decimal = _CARD_FIELDS["amount_carried"].default
+_NO_AMOUNT: Decimal = _CARD_FIELDS["amount_carried"].default  # type: ignore[assignment]  # Decimal(0)
 
 
 def _aware(value: object) -> bool:
