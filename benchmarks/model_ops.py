@@ -19,7 +19,8 @@ from typing import Any
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import store as bench
-from walletvoucher import SelfRedeem, StampCard, Voucher
+from walletvoucher import SelfRedeem, StampCard, Voucher, replay
+from walletvoucher.model._events import event_from_text
 from walletvoucher.store import _snapshot
 from walletvoucher.store._programs import ProgramRegistry
 from walletvoucher.store._wallet import _dumps
@@ -48,6 +49,14 @@ def main() -> None:
     _time("voucher to_json+dumps", lambda: _dumps(redeemed.voucher.to_json()))
     raw = json.loads(_dumps(full.vouchers[0].to_json()))
     _time("Voucher._from_mapping(raw, reward)", lambda: Voucher._from_mapping(raw, coffee.reward))
+    issued, log = StampCard.issue(coffee, serial="R-1", member_id="m", at=now)
+    log = list(log)
+    for i in range(10):  # ten visits, one stamp each: the till's cold redemption replays this log
+        result = issued.add_stamps(1, at=now + timedelta(minutes=i), source="till-1")
+        issued, log = result.card, log + list(result.events)
+    texts = [_dumps(e.to_json()) for e in log]
+    _time(f"replay {len(texts)} events from text",
+          lambda: replay([event_from_text(t) for t in texts], [coffee]), number=2000)
     registry = ProgramRegistry(bench.PROGRAMS)
     coverage = _snapshot.Coverage(marks=(14,), digest="ab" * 32)
     text = _snapshot.dump(full, coverage)

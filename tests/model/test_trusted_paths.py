@@ -669,3 +669,39 @@ def test_a_program_of_every_kind_still_replays() -> None:
     _check_stamped(card, result)
     assert replay((*log, *result.events), [program]) == result.card
     assert datetime.fromisoformat(result.events[0].to_json()["at"]) == T0
+
+
+class _SlowEvent(Event):
+    """Event.from_json on a subclass takes the constructor's way (compared field by field)."""
+
+
+_EVENT_KEYS = ["type", "at", "card_serial", "data", "version"]
+
+
+@settings(max_examples=400, deadline=None)
+@given(
+    edits=st.lists(st.tuples(st.sampled_from(_EVENT_KEYS), _JSON_VALUES | st.just("<delete>")), max_size=3),
+    version=st.sampled_from([None, 1, 12]),
+    data=st.sampled_from([{"count": 1, "source": "till"}, {"voucher": {"b": 1, "a": [2.5]}}, {}]),
+)
+def test_an_event_read_from_json_is_what_the_constructor_made(
+    edits: list[tuple[str, Any]], version: int | None, data: dict[str, Any]
+) -> None:
+    """Event.from_json (and the stored text's way) against the constructor, on an event's JSON with up
+    to three fields replaced by any JSON value or deleted."""
+    from walletvoucher.model._events import event_from_text
+
+    raw: dict[str, Any] = Event(type=EventType.STAMP_ADDED, at=T0, card_serial="C1", data=data,
+                                version=version).to_json()
+    for key, value in edits:
+        if value == "<delete>":
+            raw.pop(key, None)
+        else:
+            raw[key] = value
+
+    def fields_of(make: Callable[[], Event]) -> Callable[[], list[tuple[str, Any, type]]]:
+        return lambda: _fields(make())
+
+    slow = fields_of(lambda: Event.from_json.__func__(_SlowEvent, raw))  # type: ignore[attr-defined]
+    assert _outcome(fields_of(lambda: Event.from_json(raw))) == _outcome(slow)
+    assert _outcome(fields_of(lambda: event_from_text(json.dumps(raw)))) == _outcome(slow)

@@ -48,10 +48,11 @@ from walletvoucher.model._validate import (
     check_at,
     identifier,
     instance_of,
+    is_aware,
     local_date,
     non_negative,
 )
-from walletvoucher.model._voucher import Proof, Voucher, VoucherStatus
+from walletvoucher.model._voucher import Proof, Voucher, VoucherStatus, voucher_from_values
 
 _GENERATED_SYMBOLOGIES = frozenset(
     {Symbology.QR, Symbology.CODE_128, Symbology.PDF417, Symbology.AZTEC, Symbology.TEXT}
@@ -703,19 +704,23 @@ class StampCard:
         program = self.program
         valid_from, expires_at = program.validity.window(at, program.zone)
         reward, method, milestone = self._next_award()
-        return Voucher(
-            serial=f"{self.serial}-{self.vouchers_issued + 1}",
-            card_serial=self.serial,
-            program_id=program.id,
-            program_version=program.version,
-            reward=reward,
-            method=method,
-            milestone=milestone,
-            code=code,
-            status=VoucherStatus.ISSUED if valid_from > at else VoucherStatus.ACTIVE,
-            issued_at=at,
-            valid_from=valid_from,
-            expires_at=expires_at,
+        return voucher_from_values(  # Voucher(...) with these values, in the fields' order
+            Voucher,
+            f"{self.serial}-{self.vouchers_issued + 1}",
+            self.serial,
+            program.id,
+            program.version,
+            reward,
+            method,
+            code,
+            VoucherStatus.ISSUED if valid_from > at else VoucherStatus.ACTIVE,
+            at,
+            valid_from,
+            expires_at,
+            None,
+            None,
+            None,
+            milestone,
         )
 
     def _needs_code(self) -> bool:
@@ -834,10 +839,6 @@ _stored_card = maker(StampCard, {**{name: field.default for name, field in _CARD
 _NO_AMOUNT: Decimal = _CARD_FIELDS["amount_carried"].default  # type: ignore[assignment]  # Decimal(0)
 
 
-def _aware(value: object) -> bool:
-    return isinstance(value, datetime) and value.tzinfo is not None and value.utcoffset() is not None
-
-
 def card_from_values(
     *,
     serial: str,
@@ -877,17 +878,17 @@ def card_from_values(
         isinstance(serial, str) and _IDENT.fullmatch(serial) is not None
         and isinstance(member_id, str) and _IDENT.fullmatch(member_id) is not None
         and isinstance(program, Program)
-        and _aware(issued_at)
+        and is_aware(issued_at)
         and type(stamps) is type(cycle) is type(lifetime_stamps) is type(vouchers_issued) is int
         and type(stamps_on_day) is type(punches_used) is type(milestones_reached) is type(version) is int
         and min(stamps, cycle, lifetime_stamps, vouchers_issued, stamps_on_day, punches_used,
                 milestones_reached, version) >= 0
-        and (last_stamp_at is None or _aware(last_stamp_at))
+        and (last_stamp_at is None or is_aware(last_stamp_at))
         and (stamp_day is None or isinstance(stamp_day, date))
         and (next_program is None or isinstance(next_program, Program))
         and (expired is True or expired is False)
         and isinstance(amount_carried, Decimal)
-        and (last_redeemed_at is None or _aware(last_redeemed_at))
+        and (last_redeemed_at is None or is_aware(last_redeemed_at))
         and (type(vouchers) is Vouchers or (type(vouchers) is tuple and _all_vouchers(vouchers)))
     ):
         return _stored_card(

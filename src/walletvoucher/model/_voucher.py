@@ -31,6 +31,7 @@ from walletvoucher.model._validate import (
     check_at,
     identifier,
     instance_of,
+    is_aware,
     optional_text,
     positive,
 )
@@ -389,10 +390,6 @@ _VOUCHER_ORDER = tuple(_VOUCHER_FIELDS)
 _make_voucher = maker(Voucher, {}, *_VOUCHER_ORDER)
 
 
-def _aware(value: object) -> bool:
-    return isinstance(value, datetime) and value.tzinfo is not None and value.utcoffset() is not None
-
-
 def voucher_from_values(cls: type[Voucher], *values: Any) -> Voucher:
     """``cls(**dict(zip(field names, values)))``: a voucher from one value per field, in the fields'
     order. When *cls* is :class:`Voucher` and every value is one its field's validator accepts --
@@ -414,9 +411,9 @@ def voucher_from_values(cls: type[Voucher], *values: Any) -> Voucher:
         and isinstance(method, RedemptionMethod)
         and (code is None or isinstance(code, RedeemCode))
         and isinstance(status, VoucherStatus)
-        and _aware(issued_at) and _aware(valid_from)
-        and (expires_at is None or _aware(expires_at))
-        and (redeemed_at is None or _aware(redeemed_at))
+        and is_aware(issued_at) and is_aware(valid_from)
+        and (expires_at is None or is_aware(expires_at))
+        and (redeemed_at is None or is_aware(redeemed_at))
         and (redeemed_by is None or isinstance(redeemed_by, str))
         and (void_reason is None or isinstance(void_reason, str))
         and (milestone is None or (type(milestone) is int and milestone >= 1))
