@@ -705,3 +705,56 @@ def test_an_event_read_from_json_is_what_the_constructor_made(
     slow = fields_of(lambda: Event.from_json.__func__(_SlowEvent, raw))  # type: ignore[attr-defined]
     assert _outcome(fields_of(lambda: Event.from_json(raw))) == _outcome(slow)
     assert _outcome(fields_of(lambda: event_from_text(json.dumps(raw)))) == _outcome(slow)
+
+
+_NAIVE = "2026-05-07T10:30:00"
+EVENT_EDITS: dict[str, dict[str, Any]] = {
+    "as written": {},
+    "naive time": {"at": _NAIVE},
+    "time not text": {"at": 5},
+    "bad serial": {"card_serial": "C 1"},
+    "serial not text": {"card_serial": 7},
+    "version 0": {"version": 0},
+    "version true": {"version": True},
+    "version text": {"version": "2"},
+    "version past 64 bits": {"version": 2**64},
+    "unknown type": {"type": "stamp_eaten"},
+    "data a list": {"data": [1]},
+    "data with a float": {"data": {"f": 1.5}},
+    "bad serial and data": {"card_serial": "", "data": {"f": float("nan")}},
+}
+
+
+@pytest.mark.parametrize("name", sorted(EVENT_EDITS))
+def test_an_edited_event_reads_as_the_constructor_read_it(name: str) -> None:
+    raw = {**Event(type=EventType.STAMP_ADDED, at=T0, card_serial="C1", data={"count": 1, "source": "t"},
+                   version=2).to_json(), **EVENT_EDITS[name]}
+    got = _outcome(lambda: _fields(Event.from_json(raw)))
+    assert got == _outcome(lambda: _fields(Event.from_json.__func__(_SlowEvent, raw)))  # type: ignore[attr-defined]
+    assert (got[0] == "ok") == (name in {"as written", "data with a float", "version past 64 bits"})
+
+
+VOUCHER_EDITS: dict[str, dict[str, Any]] = {
+    "naive issued_at": {"issued_at": _NAIVE},
+    "naive valid_from": {"valid_from": _NAIVE},
+    "naive expires_at": {"expires_at": _NAIVE},
+    "naive redeemed_at": {"redeemed_at": _NAIVE},
+    "version true": {"program_version": True},
+    "version 0": {"program_version": 0},
+    "milestone 0": {"milestone": 0},
+    "milestone text": {"milestone": "2"},
+    "redeemed_by a number": {"redeemed_by": 5},
+    "void_reason a list": {"void_reason": ["x"]},
+    "expiry before validity": {"expires_at": "2026-05-01T00:00:00+00:00"},
+    "long serial": {"serial": "x" * 65},
+    "bad card serial": {"card_serial": "C 1"},
+    "bad program id": {"program_id": ""},
+}
+
+
+@pytest.mark.parametrize("name", sorted(VOUCHER_EDITS))
+def test_an_edited_voucher_reads_as_the_constructor_read_it(name: str) -> None:
+    raw = {**_voucher().to_json(), **VOUCHER_EDITS[name]}
+    got = _outcome(lambda: Voucher._from_mapping(raw))
+    assert got == _outcome(lambda: _slow_from_mapping(raw))
+    assert got[0] == "refused"
