@@ -524,7 +524,7 @@ class StampCard:
         # The callers checked *at* (check_at), that the card is at rest, valid at *at*, a stamp card,
         # and that its stamps have not lapsed by *at* (they fold a stamps_expired first).
         self._check_count(count, source)
-        self._check_policy(count, at)
+        day = self._check_policy(count, at)
         self._check_after_issue(at)
         stamp = command or self._stamp_event(at, count, source)
         needed: list[Program] = []
@@ -536,12 +536,12 @@ class StampCard:
             return code
 
         if codes is None:  # generated codes: nothing to give back if a later step fails
-            return self._derive(stamp, lambda card: _generated(card, dry, random))
-        self._derive(stamp, dry)  # every rule and every voucher checked; no code taken yet
+            return self._derive(stamp, lambda card: _generated(card, dry, random), day)
+        self._derive(stamp, dry, day)  # every rule and every voucher checked; no code taken yet
         supplied: Iterator[RedeemCode] = iter(_take_codes(needed, codes))
-        return self._derive(stamp, lambda card: next(supplied) if card._needs_code() else None)
+        return self._derive(stamp, lambda card: next(supplied) if card._needs_code() else None, day)
 
-    def _derive(self, stamp: Event, code_for: CodeFor) -> tuple[tuple[Event, ...], StampCard]:
+    def _derive(self, stamp: Event, code_for: CodeFor, day: date) -> tuple[tuple[Event, ...], StampCard]:
         """The stamp event, then one goal_reached/voucher_issued/cycle_started step per goal reached.
 
         A ``stamp_added`` was checked against this very card by :meth:`_decide_stamps` (and its
@@ -549,7 +549,7 @@ class StampCard:
         from it are applied, and so checked, by :func:`fold`."""
         events = [stamp]
         if stamp.type is EventType.STAMP_ADDED:
-            card = stamp_applied(self, stamp.at, stamp.data["count"])
+            card = stamp_applied(self, stamp.at, stamp.data["count"], day)
         else:
             card = fold(self, events)
         while card._awaiting in (EventType.GOAL_REACHED, EventType.MILESTONE_REACHED):
@@ -647,8 +647,9 @@ class StampCard:
                 fix="e.g. 'staff', 'kiosk', 'scanner'",
             )
 
-    def _check_policy(self, count: int, at: datetime) -> None:
-        local_date(at, self.program.zone)  # the stamp's day must exist in the program's time zone
+    def _check_policy(self, count: int, at: datetime) -> date:
+        """Check the earn policy for *count* stamps at *at*; returns the stamps' day in the program's zone."""
+        day = local_date(at, self.program.zone)  # the stamp's day must exist in the program's time zone
         if self.last_stamp_at is not None and at < self.last_stamp_at:
             raise ValidationError(
                 "is before the card's last stamp",
@@ -668,11 +669,11 @@ class StampCard:
             )
         policy = self.program.earn_policy
         if policy is None:
-            return
+            return day
         if policy.min_interval is not None and self.last_stamp_at is not None:
             self._check_interval(policy.min_interval, at)
         if policy.max_per_day is not None:
-            today = self._stamps_today(at) + count
+            today = (self.stamps_on_day if self.stamp_day == day else 0) + count  # stamps today
             if today > policy.max_per_day:
                 raise EarnPolicyViolation(
                     f"would make {today} stamps today, over the daily limit of {policy.max_per_day}",
@@ -680,6 +681,7 @@ class StampCard:
                     value=count,
                     fix=f"in {self.program.timezone}, try again tomorrow",
                 )
+        return day
 
     def _check_interval(self, interval: timedelta, at: datetime) -> None:
         assert self.last_stamp_at is not None
@@ -696,9 +698,6 @@ class StampCard:
                 if wait
                 else "the earn policy's min_interval reaches past year 9999: no stamp can follow",
             )
-
-    def _stamps_today(self, at: datetime) -> int:
-        return self.stamps_on_day if self.stamp_day == local_date(at, self.program.zone) else 0
 
     def _new_voucher(self, at: datetime, code: RedeemCode | None) -> Voucher:
         program = self.program

@@ -38,6 +38,7 @@ class EventType(enum.Enum):
     PUNCH_USED = "punch_used"
 
 
+_EVENT_TYPES: dict[str, EventType] = {kind.value: kind for kind in EventType}
 _SCALARS = frozenset({str, bool, type(None)})
 _INT_LIMIT = 2**63
 """Ints of the flat fast path: beyond it the JSON round trip decides (it refuses ints too long to read)."""
@@ -155,7 +156,9 @@ class Event:
             raise ReplayError("is not an event (not a JSON object)", field="event", value=_preview(raw),
                               fix="pass what Event.to_json() produced")
         try:
-            kind = EventType(raw["type"])
+            kind = _EVENT_TYPES.get(raw["type"]) if type(raw["type"]) is str else None
+            if kind is None:
+                kind = EventType(raw["type"])  # another type's value, or none: the enum's own error
             at = datetime.fromisoformat(raw["at"])
             card_serial = raw["card_serial"]
             data = raw.get("data", {})

@@ -39,7 +39,7 @@ Every failure is a :class:`~walletvoucher.errors.ReplayError` (never ``KeyError`
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 
 import attrs
@@ -50,7 +50,6 @@ from walletvoucher.model._card import StampCard, Vouchers, evolve_card
 from walletvoucher.model._events import Event, EventType
 from walletvoucher.model._program import Money, Program
 from walletvoucher.model._slots import changer
-from walletvoucher.model._validate import local_date
 from walletvoucher.model._voucher import Voucher
 
 ProgramLookup = Callable[[str, int], Program]
@@ -223,19 +222,19 @@ def _apply_amount(card: StampCard, event: Event, programs: ProgramLookup | None)
 
 def _stamped(card: StampCard, event: Event, count: int, source: str) -> StampCard:
     card._check_count(count, source)  # a whole number of 1 or more
-    card._check_policy(count, event.at)
-    return stamp_applied(card, event.at, count)
+    day = card._check_policy(count, event.at)
+    return stamp_applied(card, event.at, count, day)
 
 
-def stamp_applied(card: StampCard, at: datetime, count: int) -> StampCard:
+def stamp_applied(card: StampCard, at: datetime, count: int, day: date) -> StampCard:
     """The card once *count* stamps at *at* are applied, for a count and time already checked against
     this very card (its ``_check_count`` and ``_check_policy``, and what ``_expect_earning`` checks):
-    what applying the ``stamp_added`` event gives, without checking it again.
+    what applying the ``stamp_added`` event gives, without checking it again. *day*: the date of *at*
+    in the program's time zone (as ``_check_policy`` returns it).
 
     ``add_stamps`` calls it for the stamp it has just decided; a stored event goes through every
     check (:func:`fold`)."""
-    day = local_date(at, card.program.zone)  # a date (the event's time is checked aware)
-    stamps_on_day = (card.stamps_on_day if card.stamp_day == day else 0) + count  # _stamps_today
+    stamps_on_day = (card.stamps_on_day if card.stamp_day == day else 0) + count  # stamps today
     stamped = _stamp_copy(  # checked counters plus a checked count, the checked time, its date
         card, card.stamps + count, card.lifetime_stamps + count, at, day, stamps_on_day, card.version + 1,
     )
