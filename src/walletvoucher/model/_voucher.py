@@ -449,9 +449,5 @@ def _serial_preview(serial: object) -> str:
     return serial[:64] if isinstance(serial, str) else f"<{type(serial).__name__}>"
 
 
-def _iso(value: datetime | None) -> str | None:
-    return value.isoformat() if value else None
-
-
 def _from_iso(value: str | None) -> datetime | None:
     return datetime.fromisoformat(value) if value else None
