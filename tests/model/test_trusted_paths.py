@@ -758,3 +758,21 @@ def test_an_edited_voucher_reads_as_the_constructor_read_it(name: str) -> None:
     got = _outcome(lambda: Voucher._from_mapping(raw))
     assert got == _outcome(lambda: _slow_from_mapping(raw))
     assert got[0] == "refused"
+
+
+def test_what_the_trusted_paths_make_pickles_and_hashes_as_the_constructors_make() -> None:
+    """Objects made without __init__ still pickle (a store's worker processes) and hash alike."""
+    import pickle
+
+    card, (issued,) = StampCard.issue(make_program(goal=2), serial="C1", member_id="m-1", at=T0)
+    stamped = card.add_stamps(2, at=T0, source="till")
+    redeemed = stamped.card.redeem("C1-1", SelfRedeem(), at=T0)
+    for made in (card, stamped.card, redeemed.card, redeemed.voucher, *stamped.vouchers):
+        again = pickle.loads(pickle.dumps(made))
+        _same(again, made)
+    for event in (issued, *stamped.events, *redeemed.events):  # read-only facts never pickled
+        assert _outcome(lambda: pickle.dumps(event)) == _outcome(  # noqa: B023
+            lambda: pickle.dumps(_slow_event(event)))  # noqa: B023
+    _same(issued, _slow_event(issued))
+    assert hash(issued) == hash(_slow_event(issued))
+    assert hash(redeemed.voucher) == hash(attrs.evolve(redeemed.voucher))
