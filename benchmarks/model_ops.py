@@ -63,6 +63,17 @@ def main() -> None:
     _time("snapshot.dump", lambda: _snapshot.dump(full, coverage))
     _time("snapshot.read", lambda: _snapshot.read(text, registry, 14))
     _time("json.loads snapshot", lambda: json.loads(text))
+    fields = {name: getattr(full, name) for name in (
+        "serial", "member_id", "program", "issued_at", "stamps", "cycle", "lifetime_stamps",
+        "vouchers_issued", "last_stamp_at", "stamp_day", "stamps_on_day", "next_program", "expired",
+        "amount_carried", "last_redeemed_at", "punches_used", "milestones_reached", "version")}
+    fields["vouchers"] = tuple(full.vouchers)
+    _time("StampCard(...) (a snapshot's card)", lambda: StampCard(**fields))
+    try:
+        from walletvoucher.model._card import card_from_values  # issue 17
+    except ImportError:
+        return
+    _time("card_from_values(...)", lambda: card_from_values(**fields))
 
 
 if __name__ == "__main__":
