@@ -13,10 +13,10 @@ up a code from a :class:`~walletvoucher.codes.CodePool`.
 
 from __future__ import annotations
 
-import operator
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from datetime import date, datetime, timedelta
 from decimal import Decimal
+from types import MappingProxyType
 from typing import Any
 
 import attrs
@@ -39,17 +39,20 @@ from walletvoucher.errors import (
     ValidationError,
 )
 from walletvoucher.model._context import Channel
-from walletvoucher.model._events import Event, EventType
+from walletvoucher.model._events import _INT_LIMIT, Event, EventType, freeze, renumbered, trusted_event
 from walletvoucher.model._program import Milestone, Money, Overflow, Program, RedemptionMethod, Reward
+from walletvoucher.model._slots import copier, maker, setters
 from walletvoucher.model._validate import (
+    _IDENT,
     aware,
     check_at,
     identifier,
     instance_of,
+    is_aware,
     local_date,
     non_negative,
 )
-from walletvoucher.model._voucher import Proof, Voucher, VoucherStatus
+from walletvoucher.model._voucher import Proof, Voucher, VoucherStatus, voucher_from_values
 
 _GENERATED_SYMBOLOGIES = frozenset(
     {Symbology.QR, Symbology.CODE_128, Symbology.PDF417, Symbology.AZTEC, Symbology.TEXT}
@@ -287,15 +290,17 @@ class StampCard:
     ) -> tuple[StampCard, tuple[Event, ...]]:
         """A new card with no stamps, and its ``card_issued`` event."""
         check_at(at)
-        card = cls(serial=serial, member_id=member_id, program=program, issued_at=at, version=1)
-        event = Event(
-            type=EventType.CARD_ISSUED,
-            at=at,
-            card_serial=serial,
-            data={"member_id": member_id, "program_id": program.id, "program_version": program.version},
-            version=1,
+        card = new_card(serial, member_id, program, at) if cls is StampCard else cls(
+            serial=serial, member_id=member_id, program=program, issued_at=at, version=1
         )
-        return card, (event,)
+        # The card checked the serial (as the event would), the member id, and the program (whose id
+        # and version its own validators checked); only the facts' JSON types are left to check.
+        facts: dict[str, Any] = {"member_id": member_id, "program_id": program.id,
+                                 "program_version": program.version}
+        if not (type(member_id) is str and type(program.id) is str and type(program.version) is int
+                and program.version < _INT_LIMIT):
+            return card, (trusted_event(EventType.CARD_ISSUED, at, serial, freeze(facts), 1),)
+        return card, (trusted_event(EventType.CARD_ISSUED, at, serial, MappingProxyType(facts), 1),)
 
     def add_stamps(
         self,
@@ -332,8 +337,9 @@ class StampCard:
         lapsed = self._lapse_events(at)
         base = fold(self, lapsed) if lapsed else self
         events, card = base._decide_stamps(count, at=at, source=source, codes=codes, random=random)
-        events = (*lapsed, *events)
-        issued = tuple(
+        if lapsed:
+            events = (*lapsed, *events)
+        issued = () if len(events) == 1 else tuple(
             Voucher.from_json(e.data["voucher"]) for e in events if e.type is EventType.VOUCHER_ISSUED
         )
         return StampResult(card=card, vouchers=issued, events=events)
@@ -424,11 +430,19 @@ class StampCard:
         self._check_valid(at)
         where = _where(location, channel)
         self._check_context(voucher, at, where)
-        done, events = voucher.redeem(proof, at=at)
-        if where:
-            events = tuple(attrs.evolve(e, data={**e.data, **where}) for e in events)
-        events = self._numbered(events)
-        return VoucherResult(card=fold(self, events), voucher=done, events=events)
+        done = voucher._redeemed(proof, at)
+        # voucher.redeem's event with the place added and numbered after the card's last: its time and
+        # serials checked, its facts frozen as the event's data always were.
+        by = proof.by
+        event = trusted_event(EventType.VOUCHER_REDEEMED, at, voucher.card_serial,
+                              freeze({"voucher": voucher.serial, "by": by, **where}), self.version + 1)
+        events = (event,)
+        if voucher.card_serial == self.serial and isinstance(by, str) and by.strip() and len(by) <= 120:
+            # Everything else applying the event checks, this method has just checked on this card.
+            card = redemption_applied(self, voucher.serial, at)
+        else:
+            card = fold(self, events)  # refuses it as it always did
+        return VoucherResult(card=card, voucher=done, events=events)
 
     def _check_context(self, voucher: Voucher, at: datetime, where: Mapping[str, str]) -> None:
         context = voucher.reward.context
@@ -507,12 +521,12 @@ class StampCard:
         self, count: int, *, at: datetime, source: str, codes: CodeSource | None, random: RandomSource | None,
         command: Event | None = None,
     ) -> tuple[tuple[Event, ...], StampCard]:
-        check_at(at)
-        self._check_at_rest()
+        # The callers checked *at* (check_at), that the card is at rest, valid at *at*, a stamp card,
+        # and that its stamps have not lapsed by *at* (they fold a stamps_expired first).
         self._check_count(count, source)
-        self._check_policy(count, at)
+        day = self._check_policy(count, at)
         self._check_after_issue(at)
-        stamp = command or self._event(EventType.STAMP_ADDED, at, 1, count=count, source=source)
+        stamp = command or self._stamp_event(at, count, source)
         needed: list[Program] = []
 
         def dry(card: StampCard) -> RedeemCode | None:
@@ -522,15 +536,22 @@ class StampCard:
             return code
 
         if codes is None:  # generated codes: nothing to give back if a later step fails
-            return self._derive(stamp, lambda card: _generated(card, dry, random))
-        self._derive(stamp, dry)  # every rule and every voucher checked; no code taken yet
+            return self._derive(stamp, lambda card: _generated(card, dry, random), day)
+        self._derive(stamp, dry, day)  # every rule and every voucher checked; no code taken yet
         supplied: Iterator[RedeemCode] = iter(_take_codes(needed, codes))
-        return self._derive(stamp, lambda card: next(supplied) if card._needs_code() else None)
+        return self._derive(stamp, lambda card: next(supplied) if card._needs_code() else None, day)
 
-    def _derive(self, stamp: Event, code_for: CodeFor) -> tuple[tuple[Event, ...], StampCard]:
-        """The stamp event, then one goal_reached/voucher_issued/cycle_started step per goal reached."""
+    def _derive(self, stamp: Event, code_for: CodeFor, day: date) -> tuple[tuple[Event, ...], StampCard]:
+        """The stamp event, then one goal_reached/voucher_issued/cycle_started step per goal reached.
+
+        A ``stamp_added`` was checked against this very card by :meth:`_decide_stamps` (and its
+        callers) as applying it would check it again, so it is applied unchecked; the events derived
+        from it are applied, and so checked, by :func:`fold`."""
         events = [stamp]
-        card = fold(self, events)
+        if stamp.type is EventType.STAMP_ADDED:
+            card = stamp_applied(self, stamp.at, stamp.data["count"], day)
+        else:
+            card = fold(self, events)
         while card._awaiting in (EventType.GOAL_REACHED, EventType.MILESTONE_REACHED):
             if card._awaiting is EventType.MILESTONE_REACHED:
                 step = card._milestone_step(stamp.at, code_for(card))
@@ -598,7 +619,8 @@ class StampCard:
 
     def _numbered(self, events: Iterable[Event]) -> tuple[Event, ...]:
         """A voucher's events (it does not know its card's log) numbered after the card's last."""
-        return tuple(attrs.evolve(e, version=self.version + n) for n, e in enumerate(events, start=1))
+        version = self.version
+        return tuple(renumbered(e, version + n) for n, e in enumerate(events, start=1))
 
     def _check_at_rest(self) -> None:
         if self._awaiting is not None:
@@ -625,8 +647,9 @@ class StampCard:
                 fix="e.g. 'staff', 'kiosk', 'scanner'",
             )
 
-    def _check_policy(self, count: int, at: datetime) -> None:
-        local_date(at, self.program.zone)  # the stamp's day must exist in the program's time zone
+    def _check_policy(self, count: int, at: datetime) -> date:
+        """Check the earn policy for *count* stamps at *at*; returns the stamps' day in the program's zone."""
+        day = local_date(at, self.program.zone)  # the stamp's day must exist in the program's time zone
         if self.last_stamp_at is not None and at < self.last_stamp_at:
             raise ValidationError(
                 "is before the card's last stamp",
@@ -646,11 +669,11 @@ class StampCard:
             )
         policy = self.program.earn_policy
         if policy is None:
-            return
+            return day
         if policy.min_interval is not None and self.last_stamp_at is not None:
             self._check_interval(policy.min_interval, at)
         if policy.max_per_day is not None:
-            today = self._stamps_today(at) + count
+            today = (self.stamps_on_day if self.stamp_day == day else 0) + count  # stamps today
             if today > policy.max_per_day:
                 raise EarnPolicyViolation(
                     f"would make {today} stamps today, over the daily limit of {policy.max_per_day}",
@@ -658,6 +681,7 @@ class StampCard:
                     value=count,
                     fix=f"in {self.program.timezone}, try again tomorrow",
                 )
+        return day
 
     def _check_interval(self, interval: timedelta, at: datetime) -> None:
         assert self.last_stamp_at is not None
@@ -675,26 +699,27 @@ class StampCard:
                 else "the earn policy's min_interval reaches past year 9999: no stamp can follow",
             )
 
-    def _stamps_today(self, at: datetime) -> int:
-        return self.stamps_on_day if self.stamp_day == local_date(at, self.program.zone) else 0
-
     def _new_voucher(self, at: datetime, code: RedeemCode | None) -> Voucher:
         program = self.program
         valid_from, expires_at = program.validity.window(at, program.zone)
         reward, method, milestone = self._next_award()
-        return Voucher(
-            serial=f"{self.serial}-{self.vouchers_issued + 1}",
-            card_serial=self.serial,
-            program_id=program.id,
-            program_version=program.version,
-            reward=reward,
-            method=method,
-            milestone=milestone,
-            code=code,
-            status=VoucherStatus.ISSUED if valid_from > at else VoucherStatus.ACTIVE,
-            issued_at=at,
-            valid_from=valid_from,
-            expires_at=expires_at,
+        return voucher_from_values(  # Voucher(...) with these values, in the fields' order
+            Voucher,
+            f"{self.serial}-{self.vouchers_issued + 1}",
+            self.serial,
+            program.id,
+            program.version,
+            reward,
+            method,
+            code,
+            VoucherStatus.ISSUED if valid_from > at else VoucherStatus.ACTIVE,
+            at,
+            valid_from,
+            expires_at,
+            None,
+            None,
+            None,
+            milestone,
         )
 
     def _needs_code(self) -> bool:
@@ -735,8 +760,19 @@ class StampCard:
             )
 
     def _event(self, kind: EventType, at: datetime, after: int, /, **data: Any) -> Event:
-        """The event *after* places past the card's last (1: the next event of the log)."""
-        return Event(type=kind, at=at, card_serial=self.serial, data=data, version=self.version + after)
+        """The event *after* places past the card's last (1: the next event of the log).
+
+        Every caller has checked *at* (``check_at``); the card's serial and version were checked when
+        it was made, so only the facts are checked (frozen) again."""
+        return trusted_event(kind, at, self.serial, freeze(data), self.version + after)
+
+    def _stamp_event(self, at: datetime, count: int, source: str) -> Event:
+        """``self._event(EventType.STAMP_ADDED, at, 1, count=count, source=source)`` for a checked
+        count and source: a plain int and str are the facts as freezing them gives (keys in order)."""
+        if type(count) is int and type(source) is str and count < _INT_LIMIT:
+            return trusted_event(EventType.STAMP_ADDED, at, self.serial,
+                                 MappingProxyType({"count": count, "source": source}), self.version + 1)
+        return self._event(EventType.STAMP_ADDED, at, 1, count=count, source=source)
 
     def to_json(self) -> dict[str, Any]:
         """A JSON-ready snapshot of the card (program by id and version)."""
@@ -759,14 +795,119 @@ class StampCard:
 
 
 _CARD_FIELDS = {field.name: field for field in attrs.fields(StampCard)}
-_CARD_VALUES = operator.attrgetter(*_CARD_FIELDS)
 # The slots' own setters, bound once: a frozen class refuses setattr, its slot descriptors do not (the
 # same route object.__setattr__ takes, without looking each name up on every copy).
-_CARD_SETTERS = tuple(StampCard.__dict__[name].__set__ for name in _CARD_FIELDS)
+_CARD_SETTERS = setters(StampCard)
 _CARD_CHECKS = {
-    name: (StampCard.__dict__[name].__set__, field.converter, field.validator, field)
+    name: (_CARD_SETTERS[name], field.converter, field.validator, field)
     for name, field in _CARD_FIELDS.items()
 }
+_copy_card = copier(StampCard)
+
+
+_NO_VOUCHERS = Vouchers()
+_FRESH = {  # the defaults of a new card (the vouchers as the converter turns the default into; every
+    # default is a value, none made by a factory: tests/model/test_trusted_paths.py compares)
+    name: _NO_VOUCHERS if name == "vouchers" else field.default
+    for name, field in _CARD_FIELDS.items()
+    if name not in {"serial", "member_id", "program", "issued_at", "version"}
+}
+_FRESH["version"] = 1
+_fresh_card = maker(StampCard, _FRESH, "serial", "member_id", "program", "issued_at")
+
+
+def new_card(serial: str, member_id: str, program: Program, issued_at: datetime) -> StampCard:
+    """``StampCard(serial=serial, member_id=member_id, program=program, issued_at=issued_at, version=1)``:
+    the four values checked as that constructor checks them, in its order, with the same errors;
+    every other field set to its default, which needs no check. The caller checks *issued_at*
+    first (``check_at``: the validator's own check)."""
+    identifier(None, _CARD_FIELDS["serial"], serial)
+    identifier(None, _CARD_FIELDS["member_id"], member_id)
+    _program(None, _CARD_FIELDS["program"], program)
+    return _fresh_card(serial, member_id, program, issued_at)
+
+
+_AT_REST = {"_awaiting": None, "_for_milestone": False}
+_STORED_FIELDS = (
+    "serial", "member_id", "program", "issued_at", "stamps", "cycle", "lifetime_stamps", "vouchers_issued",
+    "vouchers", "last_stamp_at", "stamp_day", "stamps_on_day", "next_program", "expired", "amount_carried",
+    "last_redeemed_at", "punches_used", "milestones_reached", "version",
+)  # card_from_values's parameters, in the order it passes them; a field added later keeps its default
+_stored_card = maker(StampCard, {**{name: field.default for name, field in _CARD_FIELDS.items()
+                                    if name not in _STORED_FIELDS}, **_AT_REST}, *_STORED_FIELDS)
+_NO_AMOUNT: Decimal = _CARD_FIELDS["amount_carried"].default  # type: ignore[assignment]  # Decimal(0)
+
+
+def card_from_values(
+    *,
+    serial: str,
+    member_id: str,
+    program: Program,
+    issued_at: datetime,
+    stamps: int = 0,
+    cycle: int = 1,
+    lifetime_stamps: int = 0,
+    vouchers_issued: int = 0,
+    vouchers: Iterable[Voucher] = (),
+    last_stamp_at: datetime | None = None,
+    stamp_day: date | None = None,
+    stamps_on_day: int = 0,
+    next_program: Program | None = None,
+    expired: bool = False,
+    amount_carried: Decimal = _NO_AMOUNT,
+    last_redeemed_at: datetime | None = None,
+    punches_used: int = 0,
+    milestones_reached: int = 0,
+    version: int = 0,
+) -> StampCard:
+    """``StampCard(...)`` with these values, for a card at rest (as a store's snapshot holds it: the
+    private ``_awaiting`` and ``_for_milestone`` keep their defaults), made without a call per field
+    when every value is one its field accepts.
+
+    The values are checked here by the rules of the fields' validators -- the serial and member id
+    as ids, the program and next program as :class:`Program` (or None), the times timezone-aware
+    (or None), the counters whole numbers of 0 or more, ``expired`` a bool, ``stamp_day`` a date or
+    None, ``amount_carried`` a Decimal, ``vouchers`` a tuple of :class:`Voucher` -- in one
+    expression. Any value that fails them sends the call to the constructor itself, which makes the
+    same card or raises its usual error: this way never accepts what the constructor refuses, and
+    never refuses what it accepts. The caller needs to guarantee nothing; a snapshot reader gains
+    most when its values are already of these types (ints as ints, a tuple of vouchers).
+    """
+    if (
+        isinstance(serial, str) and _IDENT.fullmatch(serial) is not None
+        and isinstance(member_id, str) and _IDENT.fullmatch(member_id) is not None
+        and isinstance(program, Program)
+        and is_aware(issued_at)
+        and type(stamps) is type(cycle) is type(lifetime_stamps) is type(vouchers_issued) is int
+        and type(stamps_on_day) is type(punches_used) is type(milestones_reached) is type(version) is int
+        and min(stamps, cycle, lifetime_stamps, vouchers_issued, stamps_on_day, punches_used,
+                milestones_reached, version) >= 0
+        and (last_stamp_at is None or is_aware(last_stamp_at))
+        and (stamp_day is None or isinstance(stamp_day, date))
+        and (next_program is None or isinstance(next_program, Program))
+        and (expired is True or expired is False)
+        and isinstance(amount_carried, Decimal)
+        and (last_redeemed_at is None or is_aware(last_redeemed_at))
+        and (type(vouchers) is Vouchers or (type(vouchers) is tuple and _all_vouchers(vouchers)))
+    ):
+        return _stored_card(
+            serial, member_id, program, issued_at, stamps, cycle, lifetime_stamps, vouchers_issued,
+            vouchers if type(vouchers) is Vouchers else Vouchers(vouchers), last_stamp_at, stamp_day,
+            stamps_on_day, next_program, expired, amount_carried, last_redeemed_at, punches_used,
+            milestones_reached, version,
+        )
+    return StampCard(
+        serial=serial, member_id=member_id, program=program, issued_at=issued_at, stamps=stamps, cycle=cycle,
+        lifetime_stamps=lifetime_stamps, vouchers_issued=vouchers_issued, vouchers=vouchers,
+        last_stamp_at=last_stamp_at, stamp_day=stamp_day, stamps_on_day=stamps_on_day,
+        next_program=next_program, expired=expired, amount_carried=amount_carried,
+        last_redeemed_at=last_redeemed_at, punches_used=punches_used, milestones_reached=milestones_reached,
+        version=version,
+    )
+
+
+def _all_vouchers(items: tuple[object, ...]) -> bool:
+    return all(isinstance(item, Voucher) for item in items)
 
 
 def evolve_card(card: StampCard, **changes: Any) -> StampCard:
@@ -775,9 +916,7 @@ def evolve_card(card: StampCard, **changes: Any) -> StampCard:
     The other fields hold values that were checked when *card* was made, so checking them again on
     every applied event (a replay makes a card per event) would only repeat the same answer.
     """
-    new = object.__new__(StampCard)
-    for setter, value in zip(_CARD_SETTERS, _CARD_VALUES(card), strict=True):
-        setter(new, value)
+    new = _copy_card(card)
     for name, value in changes.items():
         checks = _CARD_CHECKS.get(name)
         if checks is None:
@@ -795,11 +934,9 @@ def evolve_derived(card: StampCard, **changes: Any) -> StampCard:
     """:func:`evolve_card` for values the caller derived from checked ones (a checked count added to
     the card's checked counters, an event's checked time, that time's date): set as they are, since
     checking them again cannot fail. Anything from outside goes through :func:`evolve_card`."""
-    new = object.__new__(StampCard)
-    for setter, value in zip(_CARD_SETTERS, _CARD_VALUES(card), strict=True):
-        setter(new, value)
+    new = _copy_card(card)
     for name, value in changes.items():
-        _CARD_CHECKS[name][0](new, value)
+        _CARD_SETTERS[name](new, value)
     return new
 
 
@@ -848,6 +985,12 @@ def _take_codes(programs: list[Program], codes: CodeSource) -> list[RedeemCode]:
     return taken
 
 
-from walletvoucher.model._fold import _programs, fold, replay  # noqa: E402  (the apply half imports StampCard)
+from walletvoucher.model._fold import (  # noqa: E402  (the apply half imports StampCard)
+    _programs,
+    fold,
+    redemption_applied,
+    replay,
+    stamp_applied,
+)
 
 __all__ = ["StampCard", "StampResult", "VoucherResult", "fold", "replay"]

@@ -12,7 +12,8 @@ from typing import Any
 import attrs
 
 from walletvoucher.errors import ReplayError, ValidationError
-from walletvoucher.model._validate import aware, identifier, instance_of, positive
+from walletvoucher.model._slots import setters
+from walletvoucher.model._validate import _IDENT, aware, identifier, instance_of, is_aware, positive
 
 MAX_LOG_CHARS = 50_000_000
 """The longest event log text :func:`events_from_json` reads (a card's lifetime is far shorter)."""
@@ -37,6 +38,7 @@ class EventType(enum.Enum):
     PUNCH_USED = "punch_used"
 
 
+_EVENT_TYPES: dict[str, EventType] = {kind.value: kind for kind in EventType}
 _SCALARS = frozenset({str, bool, type(None)})
 _INT_LIMIT = 2**63
 """Ints of the flat fast path: beyond it the JSON round trip decides (it refuses ints too long to read)."""
@@ -67,11 +69,27 @@ class _Parsed(dict[str, Any]):
     """Facts :func:`event_from_text` just parsed from JSON text: JSON-ready, and no one else holds them."""
 
 
+def _flat(data: dict[str, Any]) -> Mapping[str, Any] | None:
+    """What :func:`_plain` gives for *data* when every key is a str and every value a str, bool, None
+    or 64-bit int (a transition's own facts, mostly), else None: one pass, no call per value."""
+    for key, value in data.items():
+        kind = type(value)
+        if type(key) is not str or not (
+            kind is str or value is None or kind is bool or (kind is int and -_INT_LIMIT < value < _INT_LIMIT)
+        ):
+            return None
+    return MappingProxyType({key: data[key] for key in sorted(data)})
+
+
 def _freeze(data: Mapping[str, Any]) -> Mapping[str, Any]:
     # A JSON round trip both checks that the data is JSON-ready and detaches it from the caller;
     # facts made of plain values are copied with their keys sorted instead, which gives the same.
     if type(data) is _Parsed:
         return MappingProxyType(dict(data))
+    if type(data) is dict:
+        flat = _flat(data)
+        if flat is not None:
+            return flat
     if type(data) is dict or type(data) is MappingProxyType:
         try:
             return MappingProxyType(_plain(dict(data), 0))
@@ -122,13 +140,11 @@ class Event:
 
     def to_json(self) -> dict[str, Any]:
         """A JSON-ready dict (``version`` only when the event has one)."""
-        raw = {
-            "type": self.type.value,
-            "at": self.at.isoformat(),
-            "card_serial": self.card_serial,
-            "data": dict(self.data),
-        }
-        return raw if self.version is None else {**raw, "version": self.version}
+        if self.version is None:
+            return {"type": self.type._value_, "at": self.at.isoformat(), "card_serial": self.card_serial,
+                    "data": dict(self.data)}
+        return {"type": self.type._value_, "at": self.at.isoformat(), "card_serial": self.card_serial,
+                "data": dict(self.data), "version": self.version}
 
     @classmethod
     def from_json(cls, raw: Mapping[str, Any]) -> Event:
@@ -140,13 +156,25 @@ class Event:
             raise ReplayError("is not an event (not a JSON object)", field="event", value=_preview(raw),
                               fix="pass what Event.to_json() produced")
         try:
-            return cls(
-                type=EventType(raw["type"]),
-                at=datetime.fromisoformat(raw["at"]),
-                card_serial=raw["card_serial"],
-                data=raw.get("data", {}),
-                version=raw.get("version"),
-            )
+            kind = _EVENT_TYPES.get(raw["type"]) if type(raw["type"]) is str else None
+            if kind is None:
+                kind = EventType(raw["type"])  # another type's value, or none: the enum's own error
+            at = datetime.fromisoformat(raw["at"])
+            card_serial = raw["card_serial"]
+            data = raw.get("data", {})
+            version = raw.get("version")
+            if cls is Event:
+                # The constructor's checks, as tests, after its converter (which runs first): an
+                # event that passes them is made without running them again; anything else is left
+                # to the constructor, which raises its usual error.
+                facts = _freeze(data)
+                if (
+                    is_aware(at)
+                    and isinstance(card_serial, str) and _IDENT.fullmatch(card_serial) is not None
+                    and (version is None or (type(version) is int and version >= 1))
+                ):
+                    return trusted_event(kind, at, card_serial, facts, version)
+            return cls(type=kind, at=at, card_serial=card_serial, data=data, version=version)
         except (KeyError, ValueError, TypeError) as exc:  # ValidationError is a ValueError
             reason = f"missing {exc}" if isinstance(exc, KeyError) else str(exc)[:200]
             raise ReplayError(
@@ -155,6 +183,53 @@ class Event:
                 value=_preview(raw),
                 fix="pass what Event.to_json() produced",
             ) from exc
+
+
+_EVENT_SETTERS = setters(Event)
+_SET_TYPE, _SET_AT, _SET_SERIAL, _SET_DATA, _SET_VERSION = (
+    _EVENT_SETTERS[name] for name in ("type", "at", "card_serial", "data", "version")
+)
+
+
+def freeze(data: Mapping[str, Any]) -> Mapping[str, Any]:
+    """An event's facts as :class:`Event` holds them (what its ``data`` converter gives): a read-only
+    copy, keys sorted, of JSON-ready facts; anything else raises the converter's ValidationError."""
+    return _freeze(data)
+
+
+def trusted_event(
+    kind: EventType, at: datetime, card_serial: str, facts: Mapping[str, Any], version: int | None
+) -> Event:
+    """``Event(type=kind, at=at, card_serial=card_serial, data=data, version=version)`` for an event
+    the model builds from values it has checked, with *facts* = ``freeze(data)``: nothing is checked.
+
+    The caller guarantees what the constructor would check: *kind* an :class:`EventType`, *at* a
+    timezone-aware datetime, *card_serial* a checked serial (1-56 characters of A-Z a-z 0-9 _ -),
+    *version* None or an int of 1 or more (a checked card version plus one, say), and *facts* what
+    :func:`freeze` gives for the event's data -- ``freeze(data)`` itself, or a ``MappingProxyType``
+    over a new dict of str keys in sorted order whose values are all exact ``str``, ``bool``,
+    ``None`` or ``int`` within 64 bits (a copy no one else holds).
+    """
+    event: Event = object.__new__(Event)
+    _SET_DATA(event, facts)
+    _SET_TYPE(event, kind)
+    _SET_AT(event, at)
+    _SET_SERIAL(event, card_serial)
+    _SET_VERSION(event, version)
+    return event
+
+
+def renumbered(event: Event, version: int) -> Event:
+    """``attrs.evolve(event, version=version)`` for a *version* the caller checked (an int of 1 or
+    more): the facts, already frozen and read by no one else once the caller drops *event*, are
+    shared rather than frozen again."""
+    new: Event = object.__new__(Event)
+    _SET_TYPE(new, event.type)
+    _SET_AT(new, event.at)
+    _SET_SERIAL(new, event.card_serial)
+    _SET_DATA(new, event.data)
+    _SET_VERSION(new, version)
+    return new
 
 
 class _HasConstant(Exception):

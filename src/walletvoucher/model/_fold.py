@@ -39,16 +39,17 @@ Every failure is a :class:`~walletvoucher.errors.ReplayError` (never ``KeyError`
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping
+from datetime import date, datetime
 from typing import Any
 
 import attrs
 
 from walletvoucher.codes import RedeemCode
 from walletvoucher.errors import ReplayError, WalletVoucherError
-from walletvoucher.model._card import StampCard, Vouchers, evolve_card, evolve_derived
+from walletvoucher.model._card import StampCard, Vouchers, evolve_card
 from walletvoucher.model._events import Event, EventType
 from walletvoucher.model._program import Money, Program
-from walletvoucher.model._validate import local_date
+from walletvoucher.model._slots import changer
 from walletvoucher.model._voucher import Voucher
 
 ProgramLookup = Callable[[str, int], Program]
@@ -98,7 +99,7 @@ def _fold(
                 fix=f"replay only the events of card {card.serial!r}",
             )
         numbered = _check_place(card, event, numbered)
-        card = _apply(card, event, programs or _programs(card))  # each apply counts the event in version
+        card = _apply(card, event, programs)  # each apply counts the event in version
     return card
 
 
@@ -129,7 +130,8 @@ def _check_place(card: StampCard, event: Event, numbered: bool) -> bool:
     return event.version is not None
 
 
-def _apply(card: StampCard, event: Event, programs: ProgramLookup) -> StampCard:
+def _apply(card: StampCard, event: Event, programs: ProgramLookup | None) -> StampCard:
+    """Apply one event; *programs* None: the versions the card knows (its program and next one)."""
     try:
         return _APPLY[event.type](card, event, programs)
     except ReplayError:
@@ -178,7 +180,7 @@ def _preview(data: Mapping[str, Any]) -> str:
     return text if len(text) <= 200 else text[:197] + "..."
 
 
-def _apply_stamp(card: StampCard, event: Event, programs: ProgramLookup) -> StampCard:
+def _apply_stamp(card: StampCard, event: Event, programs: ProgramLookup | None) -> StampCard:
     _expect_earning(card, event)
     return _stamped(card, event, event.data["count"], event.data["source"])
 
@@ -195,7 +197,7 @@ def _expect_earning(card: StampCard, event: Event) -> None:
         )
 
 
-def _apply_amount(card: StampCard, event: Event, programs: ProgramLookup) -> StampCard:
+def _apply_amount(card: StampCard, event: Event, programs: ProgramLookup | None) -> StampCard:
     _expect_earning(card, event)
     if set(event.data) != {"amount", "currency", "source", "stamps"}:
         raise ReplayError("must carry amount, currency, source and stamps", field="amount_spent.data",
@@ -220,18 +222,27 @@ def _apply_amount(card: StampCard, event: Event, programs: ProgramLookup) -> Sta
 
 def _stamped(card: StampCard, event: Event, count: int, source: str) -> StampCard:
     card._check_count(count, source)  # a whole number of 1 or more
-    card._check_policy(count, event.at)
-    day = local_date(event.at, card.program.zone)  # a date (the event's time is checked aware)
-    stamped = evolve_derived(  # checked counters plus a checked count, the checked time, its date
-        card,
-        stamps=card.stamps + count,
-        lifetime_stamps=card.lifetime_stamps + count,
-        last_stamp_at=event.at,
-        stamp_day=day,
-        stamps_on_day=(card.stamps_on_day if card.stamp_day == day else 0) + count,  # _stamps_today
-        version=card.version + 1,
+    day = card._check_policy(count, event.at)
+    return stamp_applied(card, event.at, count, day)
+
+
+def stamp_applied(card: StampCard, at: datetime, count: int, day: date) -> StampCard:
+    """The card once *count* stamps at *at* are applied, for a count and time already checked against
+    this very card (its ``_check_count`` and ``_check_policy``, and what ``_expect_earning`` checks):
+    what applying the ``stamp_added`` event gives, without checking it again. *day*: the date of *at*
+    in the program's time zone (as ``_check_policy`` returns it).
+
+    ``add_stamps`` calls it for the stamp it has just decided; a stored event goes through every
+    check (:func:`fold`)."""
+    stamps_on_day = (card.stamps_on_day if card.stamp_day == day else 0) + count  # stamps today
+    stamped = _stamp_copy(  # checked counters plus a checked count, the checked time, its date
+        card, card.stamps + count, card.lifetime_stamps + count, at, day, stamps_on_day, card.version + 1,
     )
     return _settle(stamped)
+
+
+_stamp_copy = changer(StampCard, "stamps", "lifetime_stamps", "last_stamp_at", "stamp_day", "stamps_on_day",
+                      "version")
 
 
 def _settle(card: StampCard) -> StampCard:
@@ -245,20 +256,20 @@ def _settle(card: StampCard) -> StampCard:
     return card if card._awaiting is awaiting else evolve_card(card, _awaiting=awaiting)
 
 
-def _apply_goal(card: StampCard, event: Event, programs: ProgramLookup) -> StampCard:
+def _apply_goal(card: StampCard, event: Event, programs: ProgramLookup | None) -> StampCard:
     # The stamps stay until cycle_started says how many carry over.
     _expect_derived(card, event, EventType.GOAL_REACHED, card._goal_facts())
     return evolve_card(card, _awaiting=EventType.VOUCHER_ISSUED, version=card.version + 1)
 
 
-def _apply_milestone(card: StampCard, event: Event, programs: ProgramLookup) -> StampCard:
+def _apply_milestone(card: StampCard, event: Event, programs: ProgramLookup | None) -> StampCard:
     _expect(card, event, EventType.MILESTONE_REACHED)  # so the card has a milestone pending
     _expect_derived(card, event, EventType.MILESTONE_REACHED, card._milestone_facts())
     return evolve_card(card, milestones_reached=card.milestones_reached + 1,
                         _awaiting=EventType.VOUCHER_ISSUED, _for_milestone=True, version=card.version + 1)
 
 
-def _apply_voucher_issued(card: StampCard, event: Event, programs: ProgramLookup) -> StampCard:
+def _apply_voucher_issued(card: StampCard, event: Event, programs: ProgramLookup | None) -> StampCard:
     _expect(card, event, EventType.VOUCHER_ISSUED)
     if set(event.data) != {"voucher"}:
         raise ReplayError("must carry exactly the voucher", field="voucher_issued.data",
@@ -315,10 +326,11 @@ def _check_issued(card: StampCard, event: Event, voucher: Voucher) -> None:
         )
 
 
-def _apply_cycle(card: StampCard, event: Event, programs: ProgramLookup) -> StampCard:
+def _apply_cycle(card: StampCard, event: Event, programs: ProgramLookup | None) -> StampCard:
     _expect_derived(card, event, EventType.CYCLE_STARTED, card._next_cycle_facts())
     version: int = event.data["program_version"]
-    program = card.program if version == card.program.version else programs(card.program.id, version)
+    program = card.program if version == card.program.version else (programs or _programs(card))(
+        card.program.id, version)
     started = evolve_card(
         card, program=program, next_program=None, cycle=event.data["cycle"], stamps=event.data["stamps"],
         milestones_reached=0,
@@ -327,7 +339,7 @@ def _apply_cycle(card: StampCard, event: Event, programs: ProgramLookup) -> Stam
     return _settle(started)
 
 
-def _apply_voucher_final(card: StampCard, event: Event, programs: ProgramLookup) -> StampCard:
+def _apply_voucher_final(card: StampCard, event: Event, programs: ProgramLookup | None) -> StampCard:
     _expect(card, event, None)
     serial = event.data["voucher"]
     voucher = card.voucher(serial)  # UnknownVoucher for a voucher the card does not hold
@@ -335,6 +347,17 @@ def _apply_voucher_final(card: StampCard, event: Event, programs: ProgramLookup)
     redeemed = event.at if event.type is EventType.VOUCHER_REDEEMED else card.last_redeemed_at
     return evolve_card(card, vouchers=_held(card).without(serial), version=card.version + 1,
                         last_redeemed_at=redeemed)
+
+
+def redemption_applied(card: StampCard, serial: str, at: datetime) -> StampCard:
+    """What applying the ``voucher_redeemed`` of the card's voucher *serial* at *at* gives, for a
+    redemption ``StampCard.redeem`` has just checked against this very card (the voucher held and
+    redeemable, the card at rest, valid and issued by *at*, the place within the reward's context, the
+    redeemer named): applied without checking it again. A stored event goes through :func:`fold`."""
+    return _redeemed_copy(card, _held(card).without(serial), at, card.version + 1)
+
+
+_redeemed_copy = changer(StampCard, "vouchers", "last_redeemed_at", "version")
 
 
 def _held(card: StampCard) -> Vouchers:
@@ -362,7 +385,7 @@ def _check_final(card: StampCard, voucher: Voucher, event: Event) -> None:
             raise ReplayError("must name who redeemed", field="voucher_redeemed.by", value=None, fix=_FIX)
 
 
-def _apply_stamps_expired(card: StampCard, event: Event, programs: ProgramLookup) -> StampCard:
+def _apply_stamps_expired(card: StampCard, event: Event, programs: ProgramLookup | None) -> StampCard:
     _expect(card, event, None)
     lapse = card.stamps_lapse_at
     if lapse is None or lapse > event.at:
@@ -378,7 +401,7 @@ def _apply_stamps_expired(card: StampCard, event: Event, programs: ProgramLookup
     return evolve_card(card, stamps=0, version=card.version + 1)
 
 
-def _apply_card_expired(card: StampCard, event: Event, programs: ProgramLookup) -> StampCard:
+def _apply_card_expired(card: StampCard, event: Event, programs: ProgramLookup | None) -> StampCard:
     _expect(card, event, None)
     expires = card.expires_at
     if card.expired or expires is None or expires > event.at:
@@ -390,7 +413,7 @@ def _apply_card_expired(card: StampCard, event: Event, programs: ProgramLookup) 
     return evolve_card(card, expired=True, version=card.version + 1)
 
 
-def _apply_punch(card: StampCard, event: Event, programs: ProgramLookup) -> StampCard:
+def _apply_punch(card: StampCard, event: Event, programs: ProgramLookup | None) -> StampCard:
     _expect(card, event, None)
     facts = card._punch_facts(event.data["source"], event.at)
     if dict(event.data) != facts:
@@ -399,7 +422,7 @@ def _apply_punch(card: StampCard, event: Event, programs: ProgramLookup) -> Stam
     return evolve_card(card, punches_used=card.punches_used + 1, version=card.version + 1)
 
 
-def _apply_program_changed(card: StampCard, event: Event, programs: ProgramLookup) -> StampCard:
+def _apply_program_changed(card: StampCard, event: Event, programs: ProgramLookup | None) -> StampCard:
     _expect(card, event, None)
     program_id, version = event.data["program_id"], event.data["program_version"]
     if program_id != card.program.id or not isinstance(version, int) or version <= card.program.version:
@@ -409,10 +432,11 @@ def _apply_program_changed(card: StampCard, event: Event, programs: ProgramLooku
             value=(str(program_id)[:56], version if isinstance(version, int) else None),
             fix=_FIX,
         )
-    return evolve_card(card, next_program=programs(program_id, version), version=card.version + 1)
+    return evolve_card(card, next_program=(programs or _programs(card))(program_id, version),
+                       version=card.version + 1)
 
 
-def _apply_issued(card: StampCard, event: Event, programs: ProgramLookup) -> StampCard:
+def _apply_issued(card: StampCard, event: Event, programs: ProgramLookup | None) -> StampCard:
     raise ReplayError(
         "card_issued can only be the first event",
         field="event.type",
@@ -421,7 +445,7 @@ def _apply_issued(card: StampCard, event: Event, programs: ProgramLookup) -> Sta
     )
 
 
-_APPLY: Mapping[EventType, Callable[[StampCard, Event, ProgramLookup], StampCard]] = {
+_APPLY: Mapping[EventType, Callable[[StampCard, Event, ProgramLookup | None], StampCard]] = {
     EventType.CARD_ISSUED: _apply_issued,
     EventType.STAMP_ADDED: _apply_stamp,
     EventType.GOAL_REACHED: _apply_goal,

@@ -38,6 +38,11 @@ def aware(instance: object, attribute: attrs.Attribute[Any], value: datetime | N
         )
 
 
+def is_aware(value: object) -> bool:
+    """Whether :func:`aware` accepts *value* other than None (a timezone-aware datetime), as a test."""
+    return isinstance(value, datetime) and value.tzinfo is not None and value.utcoffset() is not None
+
+
 def check_at(at: datetime, field: str = "at") -> datetime:
     """Check a transition's clock argument and return it."""
     if not isinstance(at, datetime) or at.tzinfo is None or at.utcoffset() is None:

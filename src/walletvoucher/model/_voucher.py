@@ -22,13 +22,16 @@ from walletvoucher.errors import (
     VoucherVoided,
     WrongRedeemCode,
 )
-from walletvoucher.model._events import Event, EventType
+from walletvoucher.model._events import Event, EventType, freeze, trusted_event
 from walletvoucher.model._program import RedemptionMethod, Reward
+from walletvoucher.model._slots import changer, copier, maker, setters
 from walletvoucher.model._validate import (
+    _IDENT,
     aware,
     check_at,
     identifier,
     instance_of,
+    is_aware,
     optional_text,
     positive,
 )
@@ -180,10 +183,18 @@ class Voucher:
         walletvoucher.errors.VoucherAlreadyRedeemed: voucher='C1-1': was already redeemed at \
 2026-05-07T10:30:00+00:00 by 'customer'. Fix: a reward is redeemed once; do not accept it again
         """
-        self._check_redeemable(at)
-        self._check_proof(proof, at)
-        done = attrs.evolve(self, status=VoucherStatus.REDEEMED, redeemed_at=at, redeemed_by=proof.by)
+        done = self._redeemed(proof, at)
         return done, (self._event(EventType.VOUCHER_REDEEMED, at, by=proof.by),)
+
+    def _redeemed(self, proof: Proof, at: datetime) -> Voucher:
+        """The voucher redeemed with *proof* at *at*, once both are checked (what :meth:`redeem` returns)."""
+        self._check_redeemable(at)  # checks *at* (check_at)
+        self._check_proof(proof, at)
+        if type(self) is not Voucher:
+            return attrs.evolve(self, status=VoucherStatus.REDEEMED, redeemed_at=at, redeemed_by=proof.by)
+        # What the constructor would check again: the one value from outside, the proof's name.
+        optional_text(self, _VOUCHER_FIELDS["redeemed_by"], proof.by)
+        return _redeemed_copy(self, VoucherStatus.REDEEMED, at, proof.by)
 
     def expire(self, *, at: datetime) -> tuple[Voucher, tuple[Event, ...]]:
         """Mark the voucher expired; only once its expiry has passed."""
@@ -197,7 +208,8 @@ class Voucher:
                 if self.expires_at
                 else "this voucher never expires; void it instead",
             )
-        done = attrs.evolve(self, status=VoucherStatus.EXPIRED)
+        done = _expired_copy(self, VoucherStatus.EXPIRED) if type(self) is Voucher else attrs.evolve(
+            self, status=VoucherStatus.EXPIRED)
         return done, (self._event(EventType.VOUCHER_EXPIRED, at),)
 
     def void(self, reason: str, *, at: datetime) -> tuple[Voucher, tuple[Event, ...]]:
@@ -205,7 +217,9 @@ class Voucher:
         if not isinstance(reason, str) or not reason.strip():
             raise ValidationError("must say why", field="reason", value=reason, fix="give a short reason")
         self._check_not_final(at)
-        done = attrs.evolve(self, status=VoucherStatus.VOIDED, void_reason=reason)
+        # *reason* is a str, as the void_reason field checks.
+        done = _voided_copy(self, VoucherStatus.VOIDED, reason) if type(self) is Voucher else attrs.evolve(
+            self, status=VoucherStatus.VOIDED, void_reason=reason)
         return done, (self._event(EventType.VOUCHER_VOIDED, at, reason=reason),)
 
     def _check_not_final(self, at: datetime) -> None:
@@ -290,27 +304,31 @@ class Voucher:
             )
 
     def _event(self, kind: EventType, at: datetime, **data: Any) -> Event:
-        return Event(type=kind, at=at, card_serial=self.card_serial, data={"voucher": self.serial, **data})
+        # Every caller checked *at*; the voucher's card serial was checked when it was made.
+        return trusted_event(kind, at, self.card_serial, freeze({"voucher": self.serial, **data}), None)
 
     def to_json(self) -> dict[str, Any]:
         """A JSON-ready dict (rebuild with :meth:`from_json`)."""
-        return {
+        expires_at, redeemed_at, milestone = self.expires_at, self.redeemed_at, self.milestone
+        raw = {
             "serial": self.serial,
             "card_serial": self.card_serial,
             "program_id": self.program_id,
             "program_version": self.program_version,
-            "method": self.method.value,
+            "method": self.method._value_,
             "code": self.code.to_dict() if self.code else None,
-            "status": self.status.value,
+            "status": self.status._value_,
             "issued_at": self.issued_at.isoformat(),
             "valid_from": self.valid_from.isoformat(),
-            "expires_at": _iso(self.expires_at),
-            "redeemed_at": _iso(self.redeemed_at),
+            "expires_at": expires_at.isoformat() if expires_at else None,
+            "redeemed_at": redeemed_at.isoformat() if redeemed_at else None,
             "redeemed_by": self.redeemed_by,
             "void_reason": self.void_reason,
             "reward": self.reward.to_json(),
-            **({"milestone": self.milestone} if self.milestone is not None else {}),
         }
+        if milestone is not None:
+            raw["milestone"] = milestone
+        return raw
 
     @classmethod
     def from_json(cls, raw: Mapping[str, Any]) -> Voucher:
@@ -332,32 +350,103 @@ class Voucher:
     @classmethod
     def _from_mapping(cls, raw: Mapping[str, Any], reward: Reward | None = None) -> Voucher:
         """*reward*: the reward *raw* holds, already built (a store reading many vouchers of one
-        program passes the program's own when ``raw["reward"]`` is exactly its JSON)."""
-        return cls(
-            serial=raw["serial"],
-            card_serial=raw["card_serial"],
-            program_id=raw["program_id"],
-            program_version=raw["program_version"],
-            reward=reward if reward is not None else Reward.from_json(raw["reward"]),
-            method=RedemptionMethod(raw["method"]),
-            code=RedeemCode.from_dict(raw["code"]) if raw.get("code") else None,
-            status=VoucherStatus(raw["status"]),
-            issued_at=datetime.fromisoformat(raw["issued_at"]),
-            valid_from=datetime.fromisoformat(raw["valid_from"]),
-            expires_at=_from_iso(raw.get("expires_at")),
-            redeemed_at=_from_iso(raw.get("redeemed_at")),
-            redeemed_by=raw.get("redeemed_by"),
-            void_reason=raw.get("void_reason"),
-            milestone=raw.get("milestone"),
+        program passes the program's own when ``raw["reward"]`` is exactly its JSON).
+
+        The values are read in the constructor's order (so a missing or malformed one raises as it
+        always did); when each is of the type and range its field's validator accepts, the voucher
+        is made without running the validators again (:func:`voucher_from_values`), otherwise the
+        constructor makes it, or raises its error."""
+        return voucher_from_values(
+            cls,
+            raw["serial"],
+            raw["card_serial"],
+            raw["program_id"],
+            raw["program_version"],
+            reward if reward is not None else Reward.from_json(raw["reward"]),
+            RedemptionMethod(raw["method"]),
+            RedeemCode.from_dict(raw["code"]) if raw.get("code") else None,
+            VoucherStatus(raw["status"]),
+            datetime.fromisoformat(raw["issued_at"]),
+            datetime.fromisoformat(raw["valid_from"]),
+            _from_iso(raw.get("expires_at")),
+            _from_iso(raw.get("redeemed_at")),
+            raw.get("redeemed_by"),
+            raw.get("void_reason"),
+            raw.get("milestone"),
         )
+
+
+_VOUCHER_FIELDS = {field.name: field for field in attrs.fields(Voucher)}
+_VOUCHER_SETTERS = setters(Voucher)
+_copy_voucher = copier(Voucher)
+_redeemed_copy = changer(Voucher, "status", "redeemed_at", "redeemed_by")
+_expired_copy = changer(Voucher, "status")
+_voided_copy = changer(Voucher, "status", "void_reason")
+_POST_INIT_READS = frozenset({"method", "code", "valid_from", "expires_at"})
+"""The fields ``Voucher.__attrs_post_init__`` checks against each other."""
+
+
+_VOUCHER_ORDER = tuple(_VOUCHER_FIELDS)
+_make_voucher = maker(Voucher, {}, *_VOUCHER_ORDER)
+
+
+def voucher_from_values(cls: type[Voucher], *values: Any) -> Voucher:
+    """``cls(**dict(zip(field names, values)))``: a voucher from one value per field, in the fields'
+    order. When *cls* is :class:`Voucher` and every value is one its field's validator accepts --
+    checked here by the same rules, without a call per field (the serials' patterns, whole numbers
+    in range, aware datetimes, text or None, and the types of the reward, method, code and status) --
+    the fields are set directly and only the voucher's own rules (``__attrs_post_init__``) run.
+    Anything else goes through the constructor, which returns the same voucher or raises its usual
+    error: this way never accepts what the constructor refuses, and never refuses what it accepts.
+    """
+    (serial, card_serial, program_id, program_version, reward, method, code, status, issued_at,
+     valid_from, expires_at, redeemed_at, redeemed_by, void_reason, milestone) = values
+    if (
+        cls is Voucher
+        and isinstance(serial, str) and _SERIAL.fullmatch(serial) is not None
+        and isinstance(card_serial, str) and _IDENT.fullmatch(card_serial) is not None
+        and isinstance(program_id, str) and _IDENT.fullmatch(program_id) is not None
+        and type(program_version) is int and program_version >= 1
+        and isinstance(reward, Reward)
+        and isinstance(method, RedemptionMethod)
+        and (code is None or isinstance(code, RedeemCode))
+        and isinstance(status, VoucherStatus)
+        and is_aware(issued_at) and is_aware(valid_from)
+        and (expires_at is None or is_aware(expires_at))
+        and (redeemed_at is None or is_aware(redeemed_at))
+        and (redeemed_by is None or isinstance(redeemed_by, str))
+        and (void_reason is None or isinstance(void_reason, str))
+        and (milestone is None or (type(milestone) is int and milestone >= 1))
+    ):
+        voucher = _make_voucher(*values)
+        voucher.__attrs_post_init__()
+        return voucher
+    return cls(**dict(zip(_VOUCHER_ORDER, values, strict=True)))
+
+
+def evolve_voucher(voucher: Voucher, **changes: Any) -> Voucher:
+    """``attrs.evolve(voucher, **changes)``, checking only the fields that change (in the order the
+    constructor checks them, with its errors), and the voucher's own rules (a code exactly for Redeem
+    Code vouchers, the expiry after ``valid_from``) only when a field they read changes: the other
+    values were checked when *voucher* was made. A field that does not exist raises ``TypeError``."""
+    if type(voucher) is not Voucher:
+        return attrs.evolve(voucher, **changes)
+    new = _copy_voucher(voucher)
+    for name, value in changes.items():
+        setter = _VOUCHER_SETTERS.get(name)
+        if setter is None:
+            raise TypeError(f"Voucher has no field {name!r}")
+        setter(new, value)
+    for name, field in _VOUCHER_FIELDS.items():
+        if name in changes and field.validator is not None:
+            field.validator(new, field, changes[name])
+    if not _POST_INIT_READS.isdisjoint(changes):
+        new.__attrs_post_init__()
+    return new
 
 
 def _serial_preview(serial: object) -> str:
     return serial[:64] if isinstance(serial, str) else f"<{type(serial).__name__}>"
-
-
-def _iso(value: datetime | None) -> str | None:
-    return value.isoformat() if value else None
 
 
 def _from_iso(value: str | None) -> datetime | None:
