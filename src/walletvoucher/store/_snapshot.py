@@ -33,6 +33,7 @@ import attrs
 
 from walletvoucher.errors import WalletVoucherError
 from walletvoucher.model import Program, StampCard, Voucher
+from walletvoucher.model._card import card_from_values
 from walletvoucher.store._programs import ProgramRegistry
 
 FORMAT = 3
@@ -163,7 +164,7 @@ def read(text: str, programs: ProgramRegistry, version: int) -> tuple[StampCard,
     if raw.get("format") not in _READABLE or not supported():
         return None
     nxt = raw["next_program"]
-    card = StampCard(
+    card = card_from_values(
         serial=raw["serial"],
         member_id=raw["member_id"],
         program=programs.get(raw["program"][0], raw["program"][1]),

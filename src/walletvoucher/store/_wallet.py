@@ -980,7 +980,11 @@ class Wallet:
     def _project_vouchers(self, tx: Tx, decision: _Decision, now: int) -> None:
         for event in decision.events:
             if event.type is EventType.VOUCHER_ISSUED:
-                v = Voucher.from_json(dict(event.data["voucher"]))
+                # The voucher as the card holds it (the one the event's JSON was written from).
+                serial = event.data["voucher"]["serial"]
+                v = next((v for v in decision.card.vouchers if v.serial == serial), None)
+                if v is None:  # issued and gone in one transition: from the event, as it was issued
+                    v = Voucher.from_json(dict(event.data["voucher"]))
                 tx.defer(
                     "INSERT INTO vouchers (serial, card_serial, state, valid_from, expires_at, data,"
                     " updated_at) VALUES (?, ?, 'open', ?, ?, ?, ?)",
