@@ -261,3 +261,52 @@ def test_a_deferred_statement_that_fails_rolls_its_transaction_back(url: str, pr
             assert tx.rows("SELECT name, low_stock FROM code_pools ORDER BY name") == [("p", 5)]
     finally:
         db.close()
+
+
+@pytest.mark.parametrize("engine", ["postgres"], indirect=True)  # SQLite checks row counts as it goes
+def test_a_write_sent_with_commit_that_changes_no_row_rolls_everything_back(
+    engine: str, url: str, programs: list[Any]
+) -> None:
+    """PostgreSQL sends a transition's writes with COMMIT (issue 17), so the store cannot read a row
+    count between them: the server checks it (Database.expect, walletvoucher_expect()). A checked
+    statement that changes another number of rows fails as a conflict, and nothing sent with it --
+    before or after -- stays; one that changes the rows counted on commits."""
+    from walletvoucher.store._engine import Conflict
+    from walletvoucher.store._url import connect
+
+    Wallet.open(url, programs=programs).close()
+    db = connect(url)
+    try:
+        with db.write() as tx:
+            tx.run("INSERT INTO code_pools (name, symbology, low_stock) VALUES ('p', 'qr', 1)")
+        with pytest.raises(Conflict, match="the card moved"), db.write() as tx:
+            tx.defer("INSERT INTO code_pools (name, symbology, low_stock) VALUES ('q', 'qr', 1)")
+            tx.defer(db.expect("UPDATE code_pools SET low_stock = 7 WHERE name = 'none' RETURNING 1", 1))
+            tx.defer("UPDATE code_pools SET low_stock = 8 WHERE name = 'p'")
+        with db.write() as tx:
+            tx.defer(db.expect("UPDATE code_pools SET low_stock = 9 WHERE name = 'p' RETURNING 1", 1))
+        with db.read() as tx:
+            assert tx.rows("SELECT name, low_stock FROM code_pools ORDER BY name") == [("p", 9)]
+    finally:
+        db.close()
+
+
+@pytest.mark.parametrize("engine", ["postgres"], indirect=True)
+def test_a_stale_card_sent_with_commit_leaves_nothing_and_is_decided_again(
+    engine: str, url: str, programs: list[Any]
+) -> None:
+    """A wallet whose cached card another process moved sends its writes with COMMIT; the server
+    refuses the card's UPDATE, so its events, its voucher and its pass marks are not stored either,
+    and the wallet decides again on the card as it is (its stamps on top of the other's)."""
+    with Wallet.open(url, programs=programs) as a, Wallet.open(url, programs=programs) as b:
+        a.issue_card(coffee(), serial="C1", member_id="m-1", at=NOW)
+        a.stamp("C1", 9, at=NOW)
+        b.stamp("C1", 1, at=NOW)  # a's cached card is one version behind; b's stamp reached the goal
+        result = a.stamp("C1", 10, at=NOW)  # decided first on the stale card, then again
+        assert [v.serial for v in result.vouchers] == ["C1-2"] and result.card.lifetime_stamps == 20
+        with a._db.read() as tx:
+            stored = tx.rows("SELECT version FROM events WHERE serial = 'C1' ORDER BY version")
+            versions = [int(v) for (v,) in stored]
+            vouchers = [str(s) for (s,) in tx.rows("SELECT serial FROM vouchers ORDER BY serial")]
+        assert versions == list(range(1, result.card.version + 1))
+        assert vouchers == ["C1-1", "C1-2"]

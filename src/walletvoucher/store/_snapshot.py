@@ -22,6 +22,7 @@ read, as before: the events after it are checked, those before it trusted.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 from collections.abc import Iterable, Sequence
@@ -96,15 +97,20 @@ _FIELDS = frozenset(
 _AT_REST = frozenset({"_awaiting", "_for_milestone"})
 
 
+@functools.cache
 def supported() -> bool:
-    """Whether this module knows every field of the model's card."""
+    """Whether this module knows every field of the model's card (a fact of the installed code: asked
+    once)."""
     names = {f.name for f in attrs.fields(StampCard)}
     return _FIELDS <= names <= _FIELDS | _AT_REST
 
 
+_AT_REST_DEFAULTS = tuple((f.name, f.default) for f in attrs.fields(StampCard) if f.name in _AT_REST)
+
+
 def at_rest(card: StampCard) -> bool:
     """Whether every ``_AT_REST`` field of *card* holds its default (so the snapshot is complete)."""
-    return all(getattr(card, f.name) == f.default for f in attrs.fields(StampCard) if f.name in _AT_REST)
+    return all(getattr(card, name) == default for name, default in _AT_REST_DEFAULTS)
 
 
 def dump(card: StampCard, coverage: Coverage) -> str:
