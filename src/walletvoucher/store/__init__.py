@@ -19,24 +19,34 @@ Why hand-written SQL over ``sqlite3`` and psycopg 3, rather than a library:
   objects with its own ``fold``/``replay``. Adapting both sides would cost more than the ~40
   statements this package holds, and hide the transaction boundary that the guarantees rest on.
 
-**Round trips.** A stamp on a card this wallet has cached is five statements on SQLite (``BEGIN
-IMMEDIATE``, the version-checked ``UPDATE`` of the card, one ``INSERT`` of all its events, one upsert of
-all the pass marks returning which passes have devices, ``COMMIT``) against the floor's four (begin,
-insert one event, update one version row, commit); pushes are queued only for passes with devices.
-The cached card is trusted until the ``UPDATE ... WHERE version = ?``: when another process moved the
-card, that update changes no row and the transition is decided again on a fresh load (a model error
-raised on a cached card is re-checked against the stored version the same way). PostgreSQL uses
-prepared statements (psycopg's ``prepare=True``) and takes no journal lock (below). Its round trips
-(issue 17): statements travel together in psycopg's pipeline mode up to the first one whose result
-the store needs -- ``BEGIN`` with the first statement; the card's ``INSERT``/``UPDATE`` with the
-events' ``INSERT`` (``Tx.later``: its row count is checked once both are back, and a moved card
-rolls both back, as the events' ``(serial, version)`` key would refuse them anyway); statements
-nobody reads the result of (a voucher's projection, the idempotency record, a snapshot:
-``Tx.defer``) with whatever follows, ``COMMIT`` included. A stamp and an issue are three round trips
-(the floor, sent one statement at a time, four), a redemption on a card not cached four, a one-query
-read two. The pass marks' upsert still ends a round trip of its own: which passes have devices
-decides the pushes. ``benchmarks/store.py`` measures a stamp, a redemption and an issue against the
-floor in the same run.
+**Round trips.** A stamp on a card this wallet has cached is, on SQLite, ``BEGIN IMMEDIATE``, the
+version-checked ``UPDATE`` of the card (which also marks the card's pass), one ``INSERT`` of all its
+events, one ``INSERT ... WHERE EXISTS`` that queues the pass's push only if devices are registered,
+and ``COMMIT``, against the floor's four (begin, insert one event, update one version row, commit).
+No statement of a transition has a ``RETURNING`` clause: SQLite runs one through a temporary table,
+which cost more than the whole push statement; the card's row count says whether it moved, the
+events' positions are their rowids (read from the last one inserted), and the server decides the
+pushes. The cached card is trusted until the ``UPDATE ... WHERE version = ?``: when another process
+moved the card, that update changes no row and the transition is decided again on a fresh load (a
+model error raised on a cached card is re-checked against the stored version the same way).
+
+PostgreSQL uses prepared statements (psycopg's ``prepare=True``), takes no journal lock (below), and
+sends a transition's writes with ``COMMIT``, in one round trip (psycopg's pipeline mode; issue 17):
+``BEGIN`` travels with the first statement, and nothing a transition writes is read back before the
+commit. What the store would otherwise check between statements, the server checks
+(``Database.expect``): the card's ``UPDATE`` and the events' ``INSERT`` are each wrapped in a
+data-modifying ``WITH`` that calls ``walletvoucher_expect()`` (migration 45), which raises a
+serialisation failure -- a conflict, retried like any other -- unless the statement changed the rows
+counted on; the failure aborts the pipeline, so nothing sent with it, before or after, is committed.
+The positions the card's and the vouchers' pass marks take are computed in SQL from the numbers the
+transaction claimed (``Database.claim``, ``position_sql``), and each pass's push is queued in the
+statement that marks it, where devices are registered. A stamp and an issue are one round trip (the
+floor, sent one statement at a time, four), a redemption on a card not cached two (the voucher's
+card read with ``BEGIN``, then the writes with ``COMMIT``), a one-query read two. Effect hooks read
+the events' positions, so with hooks the events come back first (two round trips for a stamp). What
+must be read mid-transaction still is: a pool's codes, an idempotency key, a card not cached.
+``benchmarks/store.py`` measures a stamp, a redemption and an issue against the floor in the same
+run.
 
 **Where a transition's time goes** (issue 17, measured with cProfile, py-spy, SQLite's trace hook
 and the WAL frames each commit appends). On SQLite a statement costs a few microseconds; a commit
@@ -73,12 +83,13 @@ event facts instead of a JSON round trip, and looks a program's zone up once; st
 parsed once, and a ``voucher_issued`` that is exactly the voucher the stamps earn is not built twice.
 Setting an indexed column to the value it holds still rewrites its index entry (a page), so a card's
 ``UPDATE`` leaves out ``stamps_lapse_at`` and ``expires_at`` when this wallet itself committed that
-version of the row with the same values. What remains of a stamp beyond the floor is Python: the
-model's decision (about 18 us) and the store's bookkeeping around it. On PostgreSQL each round trip
-costs more than the server's work for the statements it carries (loopback, a busy 2-core machine: some
-60 to 130 us), so the count of round trips, not of statements, dominates: the card's pass mark
-replaced the ``pass_updates`` upsert one for one, and a transition that also marks vouchers writes
-both marks in one statement (a data-modifying ``WITH``).
+version of the row with the same values. The model's share of a stamp (about 6 us: a decided stamp
+is applied without checking again what the decision checked, through copy routines generated once,
+as attrs generates its own ``__init__``; :mod:`walletvoucher.model._slots`) and of a redemption
+(about 8 us) is now smaller than the store's bookkeeping around it, which is what remains of a stamp
+beyond the floor's statements. On PostgreSQL each round trip costs more than the server's work for
+the statements it carries (loopback, a busy 2-core machine: some 60 to 130 us), so the count of round
+trips, not of statements, dominates.
 
 **Ordering the journal on PostgreSQL.** Followers (``journal(since=...)``, a device's
 ``passesUpdatedSince`` tag from ``passes.updated_since``, ``passes.activity``) read "everything

@@ -3,7 +3,9 @@
 Writers run READ COMMITTED. Optimistic concurrency comes from the card row: the append is
 ``UPDATE cards ... WHERE serial = ? AND version = <loaded>``; a concurrent writer of the same card
 blocks on the row lock, then sees the new version and changes no row, which the store treats as a
-conflict and retries. Unique violations on ``(serial, version)`` and serialisation failures or
+conflict and retries. The row count is checked by the server (:data:`EXPECT_FUNCTION`, migration
+45), since a transition's writes are sent with ``COMMIT`` in one round trip and nothing is read
+back between them. Unique violations on ``(serial, version)`` and serialisation failures or
 deadlocks are conflicts too. Codes and outbox messages are taken with ``FOR UPDATE SKIP LOCKED`` so
 that concurrent writers never wait for, or take, the same row.
 
