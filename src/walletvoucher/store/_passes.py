@@ -177,6 +177,10 @@ def record_change(
     if now is None:
         now = to_us(change.at)
     serial = change.card.serial
+    if not touched and not card_pushed:  # a stamp, an issue: the card's push is all there is to queue
+        tx.defer(_PUSH_IF_REGISTERED, (PUSH_TOPIC, push_payload(serial), now, now, serial))
+        _queue_refreshes(tx, change, touched=False, now=now)
+        return
     passes = changed_passes(change)[1:] if touched else ()  # the vouchers whose state changed
     expression, n = position
     at_us = ceil_second_us(now)

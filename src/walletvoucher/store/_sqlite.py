@@ -179,6 +179,8 @@ class SqliteDatabase(Database):
         # under the write lock): read from the last one, not with RETURNING (a temporary table).
         del first, positions
         assert isinstance(tx, _SqliteTx)
+        if len(rows) == 1:  # a stamp, an issue, a redemption
+            return [tx.inserted(_insert_events_sql(1), (serial, *rows[0]))]
         found: list[int] = []
         for chunk in iter_chunks(rows, 1000) if len(rows) > 1000 else (rows,):  # at most 5,000 parameters
             params: list[object] = []

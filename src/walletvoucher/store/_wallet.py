@@ -543,7 +543,7 @@ class Wallet:
                     stored = _stored_serials(tx, list(decisions))
                     fresh = [(s, d) for s, d in decisions.items() if s not in stored]
                     for _, decision in fresh:
-                        self._append(tx, "issue", None, 0, decision, at)
+                        self._append(tx, "issue", None, 0, decision, at, to_us(at))
                 return len(fresh)
             except (Conflict, UniqueViolation):  # another process issued one of these meanwhile
                 self._lost_race("", attempt)
@@ -559,7 +559,7 @@ class Wallet:
                 for serial, decide in work:
                     before, version = self._load(tx, serial)
                     decision = decide(tx, before)
-                    rules = self._append(tx, action, before, version, decision, at)
+                    rules = self._append(tx, action, before, version, decision, at, to_us(at))
                     done.append((serial, decision, version + len(decision.events), rules))
         except Conflict:
             self.conflicts += 1
@@ -733,7 +733,7 @@ class Wallet:
         key: str | None,
         request: Mapping[str, Any],
     ) -> Any:
-        to_us(at)
+        now = to_us(at)
         if key is not None:
             _check_key(key)
         fingerprint = _fingerprint(action, locate, request) if key is not None else ""
@@ -768,7 +768,7 @@ class Wallet:
                         raise
                     if key is not None:
                         self._store_result(tx, key, action, serial, version, decision)
-                    rules = self._append(tx, action, before, version, decision, at)
+                    rules = self._append(tx, action, before, version, decision, at, now)
             except (Conflict, UniqueViolation) as exc:
                 if isinstance(exc, UniqueViolation) and exc.what.startswith(("cards", "vouchers")):
                     raise _duplicate(serial, exc.what) from None
@@ -884,7 +884,8 @@ class Wallet:
         return _complete(fold(base, events, programs=self._programs.lookup), version)
 
     def _append(
-        self, tx: Tx, action: str, before: StampCard | None, version: int, decision: _Decision, at: datetime
+        self, tx: Tx, action: str, before: StampCard | None, version: int, decision: _Decision, at: datetime,
+        now: int,
     ) -> _Rules | None:
         """Write the transition; return the card row's rule columns as written, for :meth:`_remember`
         once the transaction has committed (None: no events, nothing written).
@@ -895,7 +896,7 @@ class Wallet:
         if not events:
             return None
         card, count, db = decision.card, len(events), self._db
-        now, new_version = to_us(at), version + count
+        new_version = version + count
         lapse, ends = rule_columns(card)  # when expire_due must look at the card again (issue 16)
         # The card's own statement also marks its pass, at the position its last event is to take.
         # SQLite: known ahead under the write lock, the statement checked at once. PostgreSQL: a
@@ -937,7 +938,11 @@ class Wallet:
         positions = self._insert_events(
             tx, serial, version, events, first, bool(self._effects) or not deferred, (at, now)
         )
-        touched = any(e.type._value_ in _VOUCHER_EVENT_TYPES for e in events)
+        touched = (
+            events[0].type._value_ in _VOUCHER_EVENT_TYPES
+            if count == 1
+            else any(e.type._value_ in _VOUCHER_EVENT_TYPES for e in events)
+        )
         if touched:  # after the check: a voucher another writer stored first is then a lost race
             self._project_vouchers(tx, decision, now)
         every = self._snapshot_every
