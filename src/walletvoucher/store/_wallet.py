@@ -976,7 +976,7 @@ class Wallet:
                 number,
                 event.type._value_,
                 when_us if event.at is when else to_us(event.at),
-                _dumps(event.to_json()),
+                event_text(event),
             )
             for number, event in enumerate(events, start=version + 1)
         ]
@@ -1294,6 +1294,36 @@ _ENCODER = json.JSONEncoder(sort_keys=True, ensure_ascii=False, separators=(",",
 
 def _dumps(value: Any) -> str:
     return _ENCODER.encode(value)
+
+
+_STRING = json.encoder.encode_basestring  # a JSON string as ensure_ascii=False writes it
+_LITERALS: dict[Any, str] = {True: "true", False: "false", None: "null"}
+
+
+def event_text(event: Event) -> str:
+    """``_dumps(event.to_json())``, the stored text of an event, written directly when its facts are
+    flat (text, whole numbers, booleans, None): a stamp's, an issue's, a redemption's. Anything else
+    goes through the encoder."""
+    facts = []
+    data = event.data
+    for key in sorted(data):
+        value = data[key]
+        kind = type(value)
+        if type(key) is not str:
+            return _dumps(event.to_json())
+        if kind is str:
+            facts.append(f"{_STRING(key)}:{_STRING(value)}")
+        elif kind is int:
+            facts.append(f"{_STRING(key)}:{int.__repr__(value)}")
+        elif value is None or kind is bool:
+            facts.append(f"{_STRING(key)}:{_LITERALS[value]}")
+        else:
+            return _dumps(event.to_json())
+    version = "" if event.version is None else f',"version":{int.__repr__(event.version)}'
+    return (
+        f'{{"at":{_STRING(event.at.isoformat())},"card_serial":{_STRING(event.card_serial)},'
+        f'"data":{{{",".join(facts)}}},"type":{_STRING(event.type._value_)}{version}}}'
+    )
 
 
 def _check_key(key: object) -> None:
