@@ -30,21 +30,28 @@ def setters(cls: type) -> dict[str, Callable[[Any, Any], None]]:
     return {field.name: cls.__dict__[field.name].__set__ for field in attrs.fields(cls)}
 
 
+def _generate(cls: Any, kind: str, params: list[str], value_of: Callable[[str], str],
+              scope: dict[str, Any] | None = None) -> Any:
+    """Write, compile and return ``def <kind>(<params>)``: a new *cls* whose field *name* is set to
+    the expression ``value_of(name)``, field by field through the slots' own setters. *scope*: the
+    names those expressions use."""
+    names: dict[str, Any] = {**(scope or {}), "_new": object.__new__, "_cls": cls}
+    lines = [f"def {kind}({', '.join(params)}):", "    new = _new(_cls)"]
+    for index, name in enumerate(_names(cls)):
+        names[f"_set{index}"] = cls.__dict__[name].__set__  # KeyError: a field not a slot of cls itself
+        lines.append(f"    _set{index}(new, {value_of(name)})")
+    lines.append("    return new")
+    exec(compile("\n".join(lines), f"<walletvoucher {kind} of {cls.__qualname__}>", "exec"), names)
+    return names[kind]
+
+
 def copier(cls: type[T]) -> Callable[[T], T]:
     """A function returning a new *cls* holding the very values of every field of the one it is given.
 
     *cls* must be a slotted attrs class (every field a slot of *cls* itself); the copy runs no
     converter, validator or ``__attrs_post_init__``.
     """
-    names = _names(cls)
-    scope: dict[str, Any] = {"_new": object.__new__, "_cls": cls}
-    lines = ["def copy(source):", "    new = _new(_cls)"]
-    for index, name in enumerate(names):
-        scope[f"_set{index}"] = cls.__dict__[name].__set__  # KeyError: a field not a slot of cls itself
-        lines.append(f"    _set{index}(new, source.{name})")
-    lines.append("    return new")
-    exec(compile("\n".join(lines), f"<walletvoucher copier of {cls.__qualname__}>", "exec"), scope)
-    copy: Callable[[T], T] = scope["copy"]
+    copy: Callable[[T], T] = _generate(cls, "copy", ["source"], lambda name: f"source.{name}")
     return copy
 
 
@@ -55,37 +62,24 @@ def maker(cls: type[T], fixed: dict[str, Any], *given: str) -> Callable[..., T]:
     names = _names(cls)
     if sorted(names) != sorted([*fixed, *given]):
         raise TypeError(f"maker({cls.__name__}) needs every field once: {names}")
-    scope: dict[str, Any] = {"_new": object.__new__, "_cls": cls}
     params = [f"v{index}" for index in range(len(given))]
-    lines = [f"def make({', '.join(params)}):", "    new = _new(_cls)"]
-    for index, name in enumerate(names):
-        scope[f"_set{index}"] = cls.__dict__[name].__set__
-        if name in fixed:
-            scope[f"_fixed{index}"] = fixed[name]
-            lines.append(f"    _set{index}(new, _fixed{index})")
-        else:
-            lines.append(f"    _set{index}(new, {params[given.index(name)]})")
-    lines.append("    return new")
-    exec(compile("\n".join(lines), f"<walletvoucher maker of {cls.__qualname__}>", "exec"), scope)
-    make: Callable[..., T] = scope["make"]
+    scope = {f"_fixed_{name}": value for name, value in fixed.items()}
+    make: Callable[..., T] = _generate(
+        cls, "make", params,
+        lambda name: f"_fixed_{name}" if name in fixed else params[given.index(name)], scope,
+    )
     return make
 
 
 def changer(cls: type[T], *changed: str) -> Callable[..., T]:
     """A function ``change(source, *values)``: a copy of *source* (as :func:`copier` makes) whose
     fields named in *changed* hold *values* instead, in that order. Nothing is checked or converted."""
-    names = _names(cls)
-    unknown = set(changed) - set(names)
+    unknown = set(changed) - set(_names(cls))
     if unknown:
         raise TypeError(f"{cls.__name__} has no fields {sorted(unknown)}")
-    scope: dict[str, Any] = {"_new": object.__new__, "_cls": cls}
     params = [f"v{index}" for index in range(len(changed))]
-    lines = [f"def change(source, {', '.join(params)}):", "    new = _new(_cls)"]
-    for index, name in enumerate(names):
-        scope[f"_set{index}"] = cls.__dict__[name].__set__
-        value = params[changed.index(name)] if name in changed else f"source.{name}"
-        lines.append(f"    _set{index}(new, {value})")
-    lines.append("    return new")
-    exec(compile("\n".join(lines), f"<walletvoucher changer of {cls.__qualname__}>", "exec"), scope)
-    change: Callable[..., T] = scope["change"]
+    change: Callable[..., T] = _generate(
+        cls, "change", ["source", *params],
+        lambda name: params[changed.index(name)] if name in changed else f"source.{name}",
+    )
     return change
