@@ -31,10 +31,11 @@ from walletvoucher.store._engine import (
 class _Transaction(AbstractContextManager[Tx]):
     """One transaction (a class rather than a generator: it runs on every transition)."""
 
-    __slots__ = ("_begin", "_conn", "_lock")
+    __slots__ = ("_begin", "_conn", "_lock", "_tx")
 
     def __init__(self, conn: sqlite3.Connection, begin: str, lock: threading.RLock | None) -> None:
         self._conn, self._begin, self._lock = conn, begin, lock
+        self._tx = _SqliteTx(conn)  # holds nothing but the connection: one serves every transaction
 
     def __enter__(self) -> Tx:
         if self._lock is not None:
@@ -49,7 +50,7 @@ class _Transaction(AbstractContextManager[Tx]):
                 if ours is not exc:
                     raise ours from exc
             raise
-        return _SqliteTx(self._conn)
+        return self._tx
 
     def __exit__(self, kind: object, exc: BaseException | None, tb: object) -> None:
         try:
@@ -149,6 +150,8 @@ class SqliteDatabase(Database):
             if not read_only:
                 self._conn.execute("PRAGMA journal_mode = WAL")
             self._conn.execute("PRAGMA synchronous = NORMAL")
+            self._writer = _Transaction(self._conn, "BEGIN IMMEDIATE", self._lock)
+            self._reader = _Transaction(self._conn, "BEGIN", None)
         except sqlite3.Error as exc:
             raise DatabaseUnavailable(
                 f"cannot be opened ({exc})",
@@ -161,10 +164,11 @@ class SqliteDatabase(Database):
         # Writers of one process queue on a lock per database file before BEGIN IMMEDIATE: SQLite's
         # busy handler makes a waiting writer sleep in growing steps, so threads of one server (each
         # with its own connection) would otherwise spend their time asleep while the file is free.
-        return _Transaction(self._conn, "BEGIN IMMEDIATE", self._lock)
+        # (A _Transaction keeps no state of its own transaction: one serves them all.)
+        return self._writer
 
     def read(self) -> AbstractContextManager[Tx]:
-        return _Transaction(self._conn, "BEGIN", None)
+        return self._reader
 
     def insert_events(
         self, tx: Tx, serial: str, rows: Sequence[EventRow], *, first: int | None = None,
