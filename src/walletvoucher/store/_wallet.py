@@ -18,6 +18,7 @@ import time
 from collections import OrderedDict
 from collections.abc import Callable, Iterable, Mapping
 from datetime import datetime
+from types import MappingProxyType
 from typing import Any
 
 import attrs
@@ -90,6 +91,8 @@ from walletvoucher.store._url import connect
 #: Most punches one :meth:`Wallet.punch` takes at once.
 MAX_PUNCHES = 1000
 
+_NONE: Mapping[str, Any] = MappingProxyType({})
+"""The request of a call without an idempotency key (never compared with another)."""
 _VOUCHER_EVENT_TYPES = frozenset(
     t.value for t in (EventType.VOUCHER_ISSUED, EventType.VOUCHER_REDEEMED, EventType.VOUCHER_EXPIRED,
                       EventType.VOUCHER_VOIDED)
@@ -325,7 +328,8 @@ class Wallet:
             r = before.add_stamps(count, at=at, source=source, codes=codes, random=random or self._random)
             return _Decision(card=r.card, events=r.events, result=r)
 
-        request = {"count": count, "source": source, "pool": pool}
+        # What a repeated request is compared on (only a request with a key is ever repeated).
+        request = {"count": count, "source": source, "pool": pool} if idempotency_key is not None else _NONE
         result: StampResult = self._transition(
             "stamp", serial, decide, at=at, key=idempotency_key, request=request
         )
