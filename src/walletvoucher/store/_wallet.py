@@ -296,7 +296,9 @@ class Wallet:
             card, events = StampCard.issue(chosen, serial=serial, member_id=member_id, at=at)
             return _Decision(card=card, events=events, result=card)
 
-        request = {"program": [chosen.id, chosen.version], "member_id": member_id}
+        request: Mapping[str, Any] = _NONE
+        if idempotency_key is not None:
+            request = {"program": [chosen.id, chosen.version], "member_id": member_id}
         result: StampCard = self._transition(
             "issue", serial, decide, at=at, key=idempotency_key, request=request
         )
