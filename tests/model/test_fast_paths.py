@@ -145,7 +145,7 @@ def test_a_stored_event_parses_as_event_from_json_parsed_it(name: str) -> None:
 
 
 def test_a_stamp_applied_equals_the_card_attrs_evolve_builds() -> None:
-    """A stamp's apply sets its derived fields unchecked (evolve_derived): the card is the one
+    """A stamp's apply sets its derived fields unchecked (stamp_applied): the card is the one
     ``attrs.evolve`` makes with every field checked, across days in the program's zone (the day's
     count restarts), and a stamp that cannot apply is still refused."""
     from datetime import timedelta

@@ -45,7 +45,7 @@ def statements(monkeypatch: pytest.MonkeyPatch) -> Iterator[list[str]]:
     seen: list[str] = []
     for cls in (_SqliteTx, _PgTx):
         # SQLite runs deferred statements at once (through run)
-        names = ("run", "rows", "defer", "later") if cls is _PgTx else ("run", "rows", "inserted")
+        names = ("run", "rows", "defer") if cls is _PgTx else ("run", "rows", "inserted")
         for name in names:
             original = getattr(cls, name)
 
@@ -156,7 +156,7 @@ def test_rule_columns_a_card_already_holds_are_not_set_again(
                            card_validity=CardValidity(days_after_join=365))  # fmt: skip
     updates: list[str] = []
     for cls, name in ((_SqliteTx, "run"), (_SqliteTx, "rows"), (_PgTx, "run"), (_PgTx, "rows"),
-                      (_PgTx, "later"), (_PgTx, "defer")):  # fmt: skip
+                      (_PgTx, "defer")):  # fmt: skip
         original = getattr(cls, name)
 
         def seen(self: Any, sql: str, params: Any = (), _original: Any = original) -> Any:
@@ -239,9 +239,9 @@ def test_postgres_sends_begin_with_the_first_statement(
 
 
 def test_a_deferred_statement_that_fails_rolls_its_transaction_back(url: str, programs: list[Any]) -> None:
-    """Statements sent with the next one (Tx.defer, Tx.later; PostgreSQL pipelines them) fail as any
+    """Statements sent with the next one (Tx.defer; PostgreSQL pipelines them) fail as any
     statement does: at the latest with the COMMIT they travel with, and nothing of the transaction
-    stays; a row count is read only once the statement has been sent."""
+    stays; a statement whose result is read is sent with those before it, in order."""
     from walletvoucher.store._engine import UniqueViolation
     from walletvoucher.store._url import connect
 
@@ -254,9 +254,9 @@ def test_a_deferred_statement_that_fails_rolls_its_transaction_back(url: str, pr
             tx.defer("INSERT INTO code_pools (name, symbology, low_stock) VALUES ('q', 'qr', 1)")
             tx.defer("INSERT INTO code_pools (name, symbology, low_stock) VALUES ('p', 'qr', 2)")
         with db.write() as tx:
-            changed = tx.later("UPDATE code_pools SET low_stock = 5 WHERE name IN ('p', 'q')")
-            missing = tx.later("UPDATE code_pools SET low_stock = 6 WHERE name = 'none'")
-            assert (changed.rowcount, missing.rowcount) == (1, 0)
+            tx.defer("UPDATE code_pools SET low_stock = 5 WHERE name IN ('p', 'q')")
+            assert tx.run("UPDATE code_pools SET low_stock = low_stock WHERE name = 'none'") == 0
+            assert tx.rows("SELECT low_stock FROM code_pools") == [(5,)]  # the deferred one went first
         with db.read() as tx:
             assert tx.rows("SELECT name, low_stock FROM code_pools ORDER BY name") == [("p", 5)]
     finally:

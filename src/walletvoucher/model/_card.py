@@ -930,16 +930,6 @@ def evolve_card(card: StampCard, **changes: Any) -> StampCard:
     return new
 
 
-def evolve_derived(card: StampCard, **changes: Any) -> StampCard:
-    """:func:`evolve_card` for values the caller derived from checked ones (a checked count added to
-    the card's checked counters, an event's checked time, that time's date): set as they are, since
-    checking them again cannot fail. Anything from outside goes through :func:`evolve_card`."""
-    new = _copy_card(card)
-    for name, value in changes.items():
-        _CARD_SETTERS[name](new, value)
-    return new
-
-
 def _where(location: str | None, channel: Channel | str | None) -> dict[str, str]:
     """The redemption's place as event facts: ``location`` and ``channel`` when given."""
     where: dict[str, str] = {}

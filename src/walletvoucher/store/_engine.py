@@ -43,27 +43,6 @@ class UniqueViolation(Exception):
         self.what = what
 
 
-class Later:
-    """A statement sent with the next one (:meth:`Tx.later`): how many rows it changed, once sent."""
-
-    __slots__ = ("_count", "_send")
-
-    def __init__(self, count: int | None = None, send: Any = None) -> None:
-        self._count, self._send = count, send
-
-    def done(self, count: int) -> None:
-        """Record the row count the statement returned."""
-        self._count = count
-
-    @property
-    def rowcount(self) -> int:
-        """The rows the statement changed (sends it first if it is still waiting)."""
-        if self._count is None and self._send is not None:
-            self._send()
-        assert self._count is not None
-        return self._count
-
-
 class Tx(abc.ABC):
     """An open transaction: run statements and fetch rows."""
 
@@ -80,12 +59,6 @@ class Tx(abc.ABC):
         statement (PostgreSQL: no round trip of its own); its error is raised by then at the latest,
         and rolls the transaction back as any error does."""
         self.run(sql, params)
-
-    def later(self, sql: str, params: Params = ()) -> Later:
-        """Execute a statement whose row count is read only after the next statement: an engine may
-        send both in one round trip (PostgreSQL). Check the count before relying on what follows it;
-        an error it raises comes with the next statement at the latest."""
-        return Later(self.run(sql, params))
 
     def one(self, sql: str, params: Params = ()) -> Row | None:
         """The first row of a query, or None."""

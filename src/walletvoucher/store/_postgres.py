@@ -43,7 +43,6 @@ from walletvoucher.store._engine import (
     Conflict,
     Database,
     EventRow,
-    Later,
     Params,
     Row,
     Tx,
@@ -96,7 +95,7 @@ class _PgTx(Tx):
 
     def __init__(self, conn: psycopg.Connection[Any], begin: str) -> None:
         self._conn = conn
-        self._pending: list[tuple[str, tuple[Any, ...], Later | None]] = [(begin, (), None)]
+        self._pending: list[tuple[str, tuple[Any, ...]]] = [(begin, ())]
         self._begun = False
         self._taken = 0
 
@@ -108,17 +107,7 @@ class _PgTx(Tx):
     def defer(self, sql: str, params: Params = ()) -> None:
         """Send the statement with the next one (or with ``COMMIT``): no round trip of its own. Its
         error, if any, is raised by that next statement, and rolls the transaction back the same."""
-        self._pending.append((_pg(sql), storable(params), None))
-
-    def later(self, sql: str, params: Params = ()) -> Later:
-        """As :meth:`defer`, keeping the statement's row count for when it has been sent."""
-        result = Later(send=self._send_pending)
-        self._pending.append((_pg(sql), storable(params), result))
-        return result
-
-    def _send_pending(self) -> None:
-        with _translated(self._conn):
-            self._flush(None)
+        self._pending.append((_pg(sql), storable(params)))
 
     def _execute(self, sql: str, params: Params) -> psycopg.Cursor[Any]:
         values = storable(params)
@@ -134,13 +123,12 @@ class _PgTx(Tx):
 
         pending, self._pending = self._pending, []
         self._begun = True  # from here the server may hold a transaction, even if this fails
-        sent = []
         first: psycopg.Error | None = None  # the statement that failed (psycopg may see it while sending)
         try:
             with self._conn.pipeline():
                 try:
-                    for sql, values, result in pending:
-                        sent.append((self._conn.execute(sql, values, prepare=True), result))
+                    for sql, values in pending:
+                        self._conn.execute(sql, values, prepare=True)
                     cursor = self._conn.execute(last[0], last[1], prepare=True) if last else None
                 except psycopg.Error as exc:
                     first = exc  # leaving the pipeline then reports only "pipeline aborted"
@@ -148,9 +136,6 @@ class _PgTx(Tx):
             raise (first or exc) from None
         if first is not None:
             raise first
-        for done, result in sent:
-            if result is not None:
-                result.done(done.rowcount)
         return cursor
 
     def commit(self) -> None:
@@ -158,7 +143,7 @@ class _PgTx(Tx):
         if not self._begun and len(self._pending) <= 1:
             return  # only BEGIN pending: the server never saw this transaction
         if self._pending:
-            self._flush(("COMMIT", ()))  # a Later still pending was never read: nothing checks it
+            self._flush(("COMMIT", ()))
         else:
             self._conn.execute("COMMIT")
 
