@@ -178,7 +178,7 @@ def record_change(
         now = to_us(change.at)
     serial = change.card.serial
     if not touched and not card_pushed:  # a stamp, an issue: the card's push is all there is to queue
-        tx.defer(_PUSH_IF_REGISTERED, (PUSH_TOPIC, push_payload(serial), now, now, serial))
+        _queue_push(tx, serial, now)
         _queue_refreshes(tx, change, touched=False, now=now)
         return
     passes = changed_passes(change)[1:] if touched else ()  # the vouchers whose state changed
@@ -197,7 +197,7 @@ def record_change(
             tx.defer(marks, params)
     if not card_pushed:
         for found in (serial, *(voucher for voucher, _ in passes)):
-            tx.defer(_PUSH_IF_REGISTERED, (PUSH_TOPIC, push_payload(found), now, now, found))
+            _queue_push(tx, found, now)
     _queue_refreshes(tx, change, touched=touched, now=now)
 
 
@@ -215,14 +215,6 @@ def push_payload(serial: str) -> str:
     if _PLAIN.fullmatch(serial) and '"' not in serial and "\\" not in serial:
         return f'{{"serial": "{serial}"}}'
     return _PAYLOAD.encode({"serial": serial})
-
-
-_PUSH_IF_REGISTERED = (
-    "INSERT INTO outbox (topic, payload, created_at, available_at) SELECT ?, ?, ?, ?"
-    " WHERE EXISTS (SELECT 1 FROM registrations WHERE serial = ?)"
-)
-"""Queue ``apple.push`` for a pass if it has devices registered (SQLite; PostgreSQL queues them in the
-statements that mark the passes)."""
 
 
 def _queue_refreshes(tx: Tx, change: Change, *, touched: bool = True, now: int) -> None:
@@ -334,10 +326,12 @@ def _compact(value: object) -> str:
 
 
 def _queue_push(tx: Tx, serial: str, at_us: int) -> None:
+    """Queue ``apple.push`` for the pass *serial* if it has devices registered, decided by the server
+    (PostgreSQL's transitions queue theirs in the statements that mark their passes instead)."""
     tx.run(
         "INSERT INTO outbox (topic, payload, created_at, available_at) SELECT ?, ?, ?, ?"
         " WHERE EXISTS (SELECT 1 FROM registrations WHERE serial = ?)",
-        (PUSH_TOPIC, json.dumps({"serial": serial}, ensure_ascii=False), at_us, at_us, serial),
+        (PUSH_TOPIC, push_payload(serial), at_us, at_us, serial),
     )
 
 
