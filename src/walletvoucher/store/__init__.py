@@ -132,7 +132,8 @@ choices known:
 - *per-stream positions* (Message DB's stream versions, our cards' ``version``) order one card
   completely without any global lock; only cross-card followers need one of the above.
 
-On SQLite nothing changes: its one writer at a time commits ``AUTOINCREMENT`` positions in order.
+On SQLite nothing changes: its one writer at a time numbers positions (one above the highest
+stored or taken, migration 41) and commits them in order.
 ``benchmarks/store.py`` prints the total rate of 1, 2, 4 and 8 writer processes on distinct cards.
 
 **Beyond one database.** Every per-card table is keyed by the card's serial (``cards``, ``events``

@@ -8,11 +8,14 @@ Statements are written once with ``?`` placeholders; the PostgreSQL engine turns
 - ``FOR UPDATE SKIP LOCKED`` when a writer takes a code or an outbox message (PostgreSQL only: SQLite
   has one writer at a time, so there is nothing to skip),
 - how journal positions are drawn so that followers reading "after position N" never miss one
-  (SQLite: ``AUTOINCREMENT`` under its single write lock, so positions commit in order; PostgreSQL:
+  (SQLite: numbered under its single write lock, so positions commit in order; PostgreSQL:
   positions derived from the transaction id, read only below the oldest running transaction, with
   no lock at all -- see :mod:`walletvoucher.store._postgres`): :meth:`Database.insert_events`,
   :meth:`Database.insert_activity`, :meth:`Database.take_position` and :meth:`Database.settled`,
-- taking a journal position that no event holds, to re-mark a pass without a transition.
+- taking a journal position that no event holds, to re-mark a pass without a transition,
+- whether a transition's writes wait for ``COMMIT`` (PostgreSQL: one round trip, the row counts
+  checked by the server): :attr:`Database.defers_writes`, :meth:`Database.expect`,
+  :meth:`Database.claim` and :attr:`Database.position_sql`.
 """
 
 from __future__ import annotations
