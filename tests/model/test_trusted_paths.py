@@ -46,7 +46,6 @@ from walletvoucher.model._card import Vouchers, card_from_values, evolve_card
 from walletvoucher.model._context import RedemptionContext
 from walletvoucher.model._events import freeze, trusted_event
 from walletvoucher.model._slots import changer, copier, maker
-from walletvoucher.model._voucher import evolve_voucher
 
 # --- how two outcomes are compared -------------------------------------------------------------------
 
@@ -376,22 +375,6 @@ EVOLUTIONS: dict[str, dict[str, Any]] = {
     "bad milestone": {"milestone": 0},
     "bad serial": {"serial": "C1 1"},
 }
-
-
-@pytest.mark.parametrize("name", sorted(EVOLUTIONS))
-def test_evolve_voucher_equals_attrs_evolve(name: str) -> None:
-    voucher, changes = _voucher(), EVOLUTIONS[name]
-    _same_outcome(lambda: evolve_voucher(voucher, **changes), lambda: attrs.evolve(voucher, **changes))
-
-
-def test_evolve_voucher_refuses_an_unknown_field_and_copies_every_field() -> None:
-    voucher = _voucher(milestone=3, code=CODE, method=RedemptionMethod.REDEEM_CODE)
-    with pytest.raises(TypeError, match="no_such"):
-        evolve_voucher(voucher, no_such=1)
-    copied = evolve_voucher(voucher)
-    assert copied == voucher and copied is not voucher
-    for field in attrs.fields(Voucher):
-        assert getattr(copied, field.name) is getattr(voucher, field.name), field.name
 
 
 @pytest.mark.parametrize("transition", ["redeem", "expire", "void"])

@@ -7,7 +7,7 @@ an instance into a new one through the slots' own setters (the route ``object.__
 which is how attrs' ``__init__`` sets the fields of a frozen class), written out field by field as
 attrs writes its ``__init__``, so no loop or lookup runs per field.
 
-Nothing here checks anything: the callers (``evolve_card``, ``evolve_voucher``, the trusted
+Nothing here checks anything: the callers (``evolve_card``, the trusted
 constructors) say what they check and what they may skip.
 """
 

@@ -24,7 +24,7 @@ from walletvoucher.errors import (
 )
 from walletvoucher.model._events import Event, EventType, freeze, trusted_event
 from walletvoucher.model._program import RedemptionMethod, Reward
-from walletvoucher.model._slots import changer, copier, maker, setters
+from walletvoucher.model._slots import changer, maker
 from walletvoucher.model._validate import (
     _IDENT,
     aware,
@@ -377,13 +377,9 @@ class Voucher:
 
 
 _VOUCHER_FIELDS = {field.name: field for field in attrs.fields(Voucher)}
-_VOUCHER_SETTERS = setters(Voucher)
-_copy_voucher = copier(Voucher)
 _redeemed_copy = changer(Voucher, "status", "redeemed_at", "redeemed_by")
 _expired_copy = changer(Voucher, "status")
 _voided_copy = changer(Voucher, "status", "void_reason")
-_POST_INIT_READS = frozenset({"method", "code", "valid_from", "expires_at"})
-"""The fields ``Voucher.__attrs_post_init__`` checks against each other."""
 
 
 _VOUCHER_ORDER = tuple(_VOUCHER_FIELDS)
@@ -422,27 +418,6 @@ def voucher_from_values(cls: type[Voucher], *values: Any) -> Voucher:
         voucher.__attrs_post_init__()
         return voucher
     return cls(**dict(zip(_VOUCHER_ORDER, values, strict=True)))
-
-
-def evolve_voucher(voucher: Voucher, **changes: Any) -> Voucher:
-    """``attrs.evolve(voucher, **changes)``, checking only the fields that change (in the order the
-    constructor checks them, with its errors), and the voucher's own rules (a code exactly for Redeem
-    Code vouchers, the expiry after ``valid_from``) only when a field they read changes: the other
-    values were checked when *voucher* was made. A field that does not exist raises ``TypeError``."""
-    if type(voucher) is not Voucher:
-        return attrs.evolve(voucher, **changes)
-    new = _copy_voucher(voucher)
-    for name, value in changes.items():
-        setter = _VOUCHER_SETTERS.get(name)
-        if setter is None:
-            raise TypeError(f"Voucher has no field {name!r}")
-        setter(new, value)
-    for name, field in _VOUCHER_FIELDS.items():
-        if name in changes and field.validator is not None:
-            field.validator(new, field, changes[name])
-    if not _POST_INIT_READS.isdisjoint(changes):
-        new.__attrs_post_init__()
-    return new
 
 
 def _serial_preview(serial: object) -> str:
