@@ -223,13 +223,7 @@ def renumbered(event: Event, version: int) -> Event:
     """``attrs.evolve(event, version=version)`` for a *version* the caller checked (an int of 1 or
     more): the facts, already frozen and read by no one else once the caller drops *event*, are
     shared rather than frozen again."""
-    new: Event = object.__new__(Event)
-    _SET_TYPE(new, event.type)
-    _SET_AT(new, event.at)
-    _SET_SERIAL(new, event.card_serial)
-    _SET_DATA(new, event.data)
-    _SET_VERSION(new, version)
-    return new
+    return trusted_event(event.type, event.at, event.card_serial, event.data, version)
 
 
 class _HasConstant(Exception):
